@@ -1,0 +1,30 @@
+# The two commands of the Quickstart: `make demo` and `make test`.
+# Both create .venv on first use and reuse it afterwards.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# torch is pinned first, alone, so the CPU build on disk is taken and nothing upgrades it.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/layerwise demo
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/trainer_overhead.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,127 @@
+"""Trainer overhead: layerwise's Trainer against a plain PyTorch loop, same model, same data.
+
+Measures training throughput (samples/s) of one MLP, 32 -> 256 -> 256 -> 256 -> 256 -> 1
+(ReLU, Adam lr 1e-3, MSE), on synthetic in-memory data, three ways:
+
+  layerwise    Trainer(...).fit(x, y): fused Adam, threads="auto"
+  plain        the loop most people write: torch.optim.Adam(params, lr), torch's default
+               thread count, batches sliced from a shuffled permutation
+  plain_fused  the same loop with the Trainer's optimizer (fused Adam) and thread count,
+               so `ratio_same_optimizer` isolates the Trainer's own overhead
+
+Workloads: A = 100,000 x 32 rows at batch 256, B = 20,000 x 32 rows at batch 32.
+The three variants are interleaved (order rotated each repeat) and repeated; the
+median is reported, one JSON line per workload. `--sweep` also times the Trainer
+at 1 and 2 threads (the evidence for the rule in training/threads.py).
+
+Run: `make bench` (or `.venv/bin/python benchmarks/trainer_overhead.py [--repeats 3] [--sweep]`).
+Takes about two minutes on 2 CPU cores. Not a test: it prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from layerwise.training import Trainer
+from layerwise.training.threads import choose_threads, thread_count
+
+WORKLOADS = {"A_100k_batch256": (100_000, 256), "B_20k_batch32": (20_000, 32)}
+FEATURES, WIDTH, DEPTH, LR = 32, 256, 4, 1e-3
+
+
+def make_model() -> nn.Module:
+    layers, width = [], FEATURES
+    for _ in range(DEPTH):
+        layers += [nn.Linear(width, WIDTH), nn.ReLU()]
+        width = WIDTH
+    return nn.Sequential(*layers, nn.Linear(width, 1))
+
+
+def make_data(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, FEATURES, generator=g)  # (n, 32)
+    y = (x[:, :4].sum(dim=1, keepdim=True) + 0.1 * torch.randn(n, 1, generator=g))  # (n, 1)
+    return x, y
+
+
+def plain_loop(model, x, y, batch_size, epochs, optimizer) -> None:
+    """The loop a PyTorch user writes by hand, with one loss sync per epoch."""
+    g = torch.Generator().manual_seed(0)
+    loss_fn = nn.MSELoss()
+    model.train()
+    for _ in range(epochs):
+        idx = torch.randperm(x.shape[0], generator=g)
+        total = torch.zeros(())
+        for i in range(0, x.shape[0], batch_size):
+            b = idx[i : i + batch_size]
+            loss = loss_fn(model(x[b]), y[b])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+        total.item()
+
+
+def run_variant(variant: str, template, x, y, batch_size, epochs, threads) -> float:
+    """Samples per second of one training run."""
+    model = copy.deepcopy(template)
+    start = time.perf_counter()
+    if variant.startswith("layerwise"):
+        forced = "auto" if variant == "layerwise" else int(variant.split("_t")[1])
+        Trainer(model, loss="mse", optimizer="adam", lr=LR, batch_size=batch_size, epochs=epochs,
+                device="cpu", threads=forced, seed=0).fit(x, y)
+    elif variant == "plain":
+        plain_loop(model, x, y, batch_size, epochs, torch.optim.Adam(model.parameters(), LR))
+    else:  # plain_fused: the Trainer's optimizer implementation and thread count
+        with thread_count(threads):
+            plain_loop(model, x, y, batch_size, epochs, torch.optim.Adam(model.parameters(), LR, fused=True))
+    return x.shape[0] * epochs / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--sweep", action="store_true", help="also time the Trainer at 1 and 2 threads")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    template = make_model()
+    n_params = sum(p.numel() for p in template.parameters())
+    for name, (n, batch_size) in WORKLOADS.items():
+        x, y = make_data(n)
+        threads = choose_threads("auto", torch.device("cpu"), n_params, batch_size)
+        variants = ["layerwise", "plain", "plain_fused"]
+        if args.sweep:
+            variants += ["layerwise_t1", "layerwise_t2"]
+        run_variant("plain_fused", template, x[:2048], y[:2048], batch_size, 1, threads)  # warm-up
+        rates: dict[str, list[float]] = {v: [] for v in variants}
+        for rep in range(args.repeats):
+            order = variants[rep % len(variants):] + variants[: rep % len(variants)]
+            for variant in order:
+                rates[variant].append(run_variant(variant, template, x, y, batch_size, args.epochs, threads))
+        med = {v: statistics.median(r) for v, r in rates.items()}
+        row = {
+            "workload": name,
+            "layerwise_samples_per_s": round(med["layerwise"]),
+            "plain_samples_per_s": round(med["plain"]),
+            "ratio": round(med["layerwise"] / med["plain"], 3),
+            "plain_fused_samples_per_s": round(med["plain_fused"]),
+            "ratio_same_optimizer": round(med["layerwise"] / med["plain_fused"], 3),
+            "threads": threads or torch.get_num_threads(),
+            "default_threads": torch.get_num_threads(),
+        }
+        if args.sweep:
+            row["layerwise_1_thread"] = round(med["layerwise_t1"])
+            row["layerwise_2_threads"] = round(med["layerwise_t2"])
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

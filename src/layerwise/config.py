@@ -1,0 +1,243 @@
+"""ExperimentConfig: the one schema for YAML and Python alike.
+
+Every setting has one dotted path (`train.lr`) used in YAML, in `--set train.lr=0.01`
+and, later, in tuning search spaces. Validation happens here, at the edge, and reports
+every problem at once, each with its key path and a did-you-mean.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+
+from .errors import ConfigError, did_you_mean
+
+TaskType = Literal["auto", "classification", "regression", "forecast"]
+Normalize = Literal["standard", "minmax", "robust", "none"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SplitConfig(_Section):
+    """How rows are divided into train / validation / test (step 3)."""
+
+    method: Literal["auto", "random", "stratified", "time"] = "auto"
+    train: float = Field(0.7, gt=0, lt=1)
+    val: float = Field(0.15, ge=0, lt=1)
+    test: float = Field(0.15, gt=0, lt=1)
+    # Rows dropped between parts of a time-ordered split; None = lookback + horizon.
+    gap: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"train + val + test must sum to 1, got {self.train} + {self.val} + {self.test} = {total:g}"
+            )
+        return self
+
+
+class CleanConfig(_Section):
+    """Cleaning rules; every change they make is written to the cleaning log."""
+
+    drop_missing_target: bool = True
+    coerce_numeric: bool = True
+    inf_to_missing: bool = True
+    drop_duplicates: bool = True
+    drop_constant: bool = True
+    drop_id: bool = True
+    drop_text: bool = True
+    impute_numeric: Literal["median", "mean", "zero"] = "median"
+    impute_categorical: Literal["most_frequent", "missing"] = "most_frequent"
+
+
+class WindowConfig(_Section):
+    """Forecasting windows: `lookback` past rows predict the next `horizon` rows."""
+
+    lookback: int = Field(30, ge=1)
+    horizon: int = Field(1, ge=1)
+    stride: int = Field(1, ge=1)
+
+
+class DataConfig(_Section):
+    path: str | None = None
+    target: str
+    time: str | None = None
+    features: list[str] | None = None
+    drop: list[str] = Field(default_factory=list)
+    delimiter: str = ","
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    normalize: Normalize = "standard"
+    encode: Literal["auto", "onehot", "ordinal"] = "auto"
+    max_onehot: int = Field(20, ge=2)
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    # Forecasting: predict the value itself or its change relative to the last observed value.
+    transform: Literal["none", "diff", "log_return"] = "none"
+
+
+class TaskConfig(_Section):
+    type: TaskType = "auto"
+
+
+class ModelConfig(_Section):
+    type: str = "mlp"
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
+    activation: Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"] = "relu"
+    dropout: float = Field(0.0, ge=0, lt=1)
+    norm: Literal["none", "batch", "layer"] = "none"
+    init: Literal[
+        "auto", "normal", "uniform", "xavier_uniform", "xavier_normal",
+        "kaiming_uniform", "kaiming_normal", "orthogonal",
+    ] = "auto"
+
+
+class TrainConfig(_Section):
+    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    nesterov: bool = False
+    batch_size: int = Field(64, ge=1)
+    epochs: int = Field(100, ge=1)
+    loss: Literal["auto", "mse", "mae", "huber", "cross_entropy", "bce"] = "auto"
+    class_weights: Literal["none", "balanced"] | dict[str, float] = "none"
+    weight_decay: float = Field(0.0, ge=0)
+    l1: float = Field(0.0, ge=0)
+    clip_grad: float | None = Field(None, gt=0)
+    patience: int | None = Field(10, ge=1)
+    seed: int = 0
+    device: str = "auto"
+    threads: Literal["auto"] | int = "auto"
+
+
+class EvaluateConfig(_Section):
+    # The metric that decides "beats the baseline"; auto = mae (regression, forecast),
+    # accuracy (classification).
+    metric: Literal[
+        "auto", "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro",
+        "log_loss", "roc_auc",
+    ] = "auto"
+
+
+class ExperimentConfig(_Section):
+    """The whole experiment; `data.target` is the only required key."""
+
+    data: DataConfig
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
+        """Validate a plain dict, raising one ConfigError that lists every problem."""
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: expected a mapping of sections (data, task, model, ...), "
+                              f"got {type(raw).__name__}")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as err:
+            raise ConfigError([_describe(e, raw) for e in err.errors()], hint=f"fix the keys above in {source}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+        """Read a YAML file (safe_load only), apply `--set` overrides, validate.
+
+        A relative `data.path` is taken relative to the YAML file's folder.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path.resolve()}")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        except yaml.YAMLError as err:
+            where = getattr(err, "problem_mark", None)
+            line = f" line {where.line + 1}" if where is not None else ""
+            raise ConfigError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
+        raw = {} if raw is None else raw
+        if isinstance(raw, dict):
+            apply_overrides(raw, overrides or [])
+            data = raw.get("data")
+            if isinstance(data, dict) and isinstance(data.get("path"), str):
+                data_path = Path(data["path"]).expanduser()
+                if not data_path.is_absolute():
+                    data["path"] = str((path.parent / data_path).resolve())
+        return cls.from_dict(raw, source=str(path))
+
+    def with_overrides(self, overrides: list[str]) -> ExperimentConfig:
+        raw = self.to_dict()
+        apply_overrides(raw, overrides)
+        return ExperimentConfig.from_dict(raw, source="--set")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
+    """Apply `key.path=value` strings in place; values are parsed as YAML scalars or lists."""
+    problems = []
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"--set {item!r}: expected KEY=VALUE, e.g. --set train.lr=0.01")
+            continue
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        node = raw
+        parts = key.split(".")
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                problems.append(f"--set {key}: '{'.'.join(parts[: i + 1])}' is a value, not a section")
+                break
+            node = child
+        else:
+            node[parts[-1]] = value
+    if problems:
+        raise ConfigError(problems)
+
+
+def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
+    """One line for one pydantic error: key path, what is wrong, and a did-you-mean."""
+    loc = [str(p) for p in error["loc"]]
+    path = ".".join(loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        return f"{path}: unknown key{did_you_mean(loc[-1], known)}"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    if kind == "literal_error":
+        choices = error.get("ctx", {}).get("expected", "")
+        options = [c.strip().strip("'") for c in choices.replace(" or ", ", ").split(",")]
+        return f"{path}: {given!r} is not one of {choices}{did_you_mean(str(given), options)}"
+    if isinstance(given, (str, int, float, bool)) and kind not in ("value_error", "assertion_error"):
+        return f"{path}: {message} (got {given!r})"
+    return f"{path}: {message}"
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    """The field names of the section at `loc`, for did-you-mean on unknown keys."""
+    model: type[BaseModel] = ExperimentConfig
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

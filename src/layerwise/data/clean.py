@@ -1,0 +1,295 @@
+"""Clean a table before it is split: bad types, inf, missing targets, duplicates, useless columns.
+
+Every change is written to a CleaningLog. Nothing here is fitted: imputation and scaling learn
+from the training split only (transforms.py), so they cannot happen before the split.
+
+Row numbers in messages are "data rows": 1 is the first row under the header, which is line 2
+of a CSV file with one header line.
+
+Classes with a single row are logged (rule "rare_class"), not refused: a random split can use
+them, and a stratified split refuses them itself, naming the class (split.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, DataError, did_you_mean
+from .cleaning_log import CleaningLog
+from .kinds import infer_kinds, parse_dates
+
+TASKS = ("classification", "regression", "forecast")
+# Kinds a kept feature column may have once clean() is done.
+FEATURE_KINDS = ("numeric", "categorical", "boolean", "datetime")
+EXAMPLES = 3
+
+
+@dataclass
+class CleanOptions:
+    """Which rules to apply; the field names are the config keys `data.clean.*`."""
+
+    drop_missing_target: bool = True
+    coerce_numeric: bool = True
+    inf_to_missing: bool = True
+    drop_duplicates: bool = True
+    drop_constant: bool = True
+    drop_id: bool = True
+    drop_text: bool = True  # free text is not a feature yet
+
+
+def clean(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    task: str,
+    time: str | None = None,
+    features: list[str] | None = None,
+    options: CleanOptions | None = None,
+    source: str = "data",
+) -> tuple[pd.DataFrame, dict[str, str], CleaningLog]:
+    """Return (cleaned frame, kinds of the kept feature columns, log).
+
+    The frame has a fresh index and the columns: kept features, then target, then time.
+    For forecasting, `features` may include the target (its own history as an input).
+    """
+    options = options or CleanOptions()
+    if task not in TASKS:
+        raise ConfigError(f"task: unknown task '{task}'{did_you_mean(task, TASKS)}; choose one of {TASKS}")
+    features = _choose_columns(df, target, task, time, features, source)
+    keep = list(dict.fromkeys([*features, target] + ([time] if time else [])))
+    frame = df[keep].reset_index(drop=True)
+    rows = np.arange(len(frame))  # original positions, for messages after rows are dropped
+    log = CleaningLog(rows_in=len(frame))
+    if frame[target].isna().all():
+        raise DataError(
+            f"{source}: the target column '{target}' is empty (every value is missing)",
+            hint="choose another target column, or fill in its values",
+        )
+    inputs = [c for c in features if c != target]
+    frame = _coerce_numbers(frame, inputs, options, log)
+    frame = _coerce_target(frame, target, task, source)
+    if options.inf_to_missing:
+        frame = _inf_to_missing(frame, log)
+    frame, rows = _drop_missing_target(frame, rows, target, options, log, source)
+    if time:
+        frame[time] = _parse_time(frame[time], rows, time, source)
+    if options.drop_duplicates:
+        frame, rows = _drop_duplicates(frame, rows, task, time, log)
+    kinds = _drop_useless_columns(frame, features, target, task, time, options, log, source)
+    frame = frame[[c for c in keep if c in kinds or c in (target, time)]]
+    frame = _parse_datetime_features(frame, kinds, log)
+    if time:
+        frame = _sort_by_time(frame, time, log)
+        _note_gaps(frame[time], time, log)
+    if task == "classification":
+        _check_classes(frame[target], target, log, source)
+    log.rows_out = len(frame)
+    return frame.reset_index(drop=True), kinds, log
+
+
+def _choose_columns(df, target, task, time, features, source) -> list[str]:
+    columns = [str(c) for c in df.columns]
+    named = {"data.target": [target], "data.time": [time] if time else [], "data.features": features or []}
+    for key, names in named.items():
+        for name in names:
+            if name not in columns:
+                raise DataError(
+                    f"{source}: {key} names column '{name}', which is not in the data"
+                    f"{did_you_mean(name, columns)}",
+                    hint=f"the columns are: {', '.join(columns)}",
+                )
+    if features is None:
+        return [c for c in columns if c not in (target, time)]
+    if target in features and task != "forecast":
+        raise ConfigError(
+            f"data.features: includes the target '{target}'; a model cannot take its answer as input",
+            hint=f"remove '{target}' from data.features",
+        )
+    return [c for c in features if c != time]
+
+
+def _where(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r) + 1) for r in rows[:EXAMPLES])
+    more = f" and {len(rows) - EXAMPLES} more" if len(rows) > EXAMPLES else ""
+    return f"data row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def _examples(values) -> str:
+    unique = list(dict.fromkeys(str(v) for v in values))
+    shown = ", ".join(repr(v) for v in unique[:EXAMPLES])
+    return shown + (", …" if len(unique) > EXAMPLES else "")
+
+
+def _coerce_numbers(frame, columns, options, log) -> pd.DataFrame:
+    if not options.coerce_numeric:
+        return frame
+    kinds = infer_kinds(frame[columns])
+    for name in columns:
+        column = frame[name]
+        if kinds[name] != "numeric" or pd.api.types.is_numeric_dtype(column):
+            continue
+        numbers = pd.to_numeric(column.astype("str").str.strip(), errors="coerce")
+        failed = column.notna() & numbers.isna()
+        frame[name] = numbers.astype(float)
+        # The count is what was lost: values that became missing (or, if none, those converted).
+        count, detail = int(column.notna().sum()), "numbers stored as text converted to numbers"
+        if failed.any():
+            count = int(failed.sum())
+            detail = f"{count} non-numeric value{'s' if count > 1 else ''} ({_examples(column[failed])}) coerced to missing"
+        log.add("coerce_numeric", name, count, detail)
+    return frame
+
+
+def _coerce_target(frame, target, task, source) -> pd.DataFrame:
+    column = frame[target]
+    if task == "classification" or pd.api.types.is_numeric_dtype(column):
+        return frame
+    numbers = pd.to_numeric(column.astype("str").str.strip(), errors="coerce")
+    failed = np.flatnonzero((column.notna() & numbers.isna()).to_numpy())
+    if len(failed):
+        raise DataError(
+            f"{source}: the {task} target '{target}' must be numbers, but {_where(failed)} "
+            f"hold{'s' if len(failed) == 1 else ''} {_examples(column.iloc[failed])}",
+            hint="fix or delete those values (an empty cell is dropped as a missing target), "
+            "or use task: classification if the target is a label",
+        )
+    frame[target] = numbers.astype(float)
+    return frame
+
+
+def _inf_to_missing(frame, log) -> pd.DataFrame:
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_float_dtype(column):
+            continue
+        infinite = np.isinf(column.to_numpy())
+        if infinite.any():
+            frame[name] = column.mask(infinite)
+            log.add("inf_to_missing", name, int(infinite.sum()), f"{int(infinite.sum())} inf values set to missing")
+    return frame
+
+
+def _drop_missing_target(frame, rows, target, options, log, source):
+    missing = frame[target].isna().to_numpy()
+    if not missing.any():
+        return frame, rows
+    if not options.drop_missing_target:
+        raise DataError(
+            f"{source}: the target '{target}' is missing at {_where(np.flatnonzero(missing))}",
+            hint="set data.clean.drop_missing_target: true, or fill in those values",
+        )
+    log.add("drop_missing_target", target, int(missing.sum()), f"{int(missing.sum())} row(s) with a missing target dropped")
+    return frame[~missing], rows[~missing]
+
+
+def _parse_time(column, rows, time, source) -> pd.Series:
+    parsed = parse_dates(column) if not pd.api.types.is_numeric_dtype(column) else column
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        raise DataError(
+            f"{source}: the time column '{time}' has values that are not dates at "
+            f"{_where(rows[bad])}: {_examples(column.iloc[bad])}",
+            hint="write dates as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), or delete those rows",
+        )
+    return parsed
+
+
+def _drop_duplicates(frame, rows, task, time, log):
+    if task == "forecast" and time is None:
+        return frame, rows  # equal consecutive observations are real data in a series
+    by_time = task == "forecast"
+    repeated = (frame.duplicated(subset=[time]) if by_time else frame.duplicated()).to_numpy()
+    count = int(repeated.sum())
+    if count:
+        rows_word = "row" if count == 1 else "rows"
+        what = f"{rows_word} with a repeated time stamp (the first kept)" if by_time else f"exact duplicate {rows_word}"
+        log.add("drop_duplicate_time" if by_time else "drop_duplicates", time if by_time else None, count,
+                f"{count} {what} dropped ({_where(rows[repeated])})")
+    return frame[~repeated], rows[~repeated]
+
+
+def _drop_useless_columns(frame, features, target, task, time, options, log, source) -> dict[str, str]:
+    inputs = [c for c in features if c != time]
+    found = infer_kinds(frame[inputs], target=target)
+    kinds, dropped = {}, []
+    for name in inputs:
+        kind, why = found[name], None
+        if name != target and task != "forecast" and frame[name].equals(frame[target]):
+            why = ("drop_target_copy", "dropped: identical to the target (it would leak the answer)")
+        elif kind == "constant" and options.drop_constant and name != target:
+            many = frame[name].dropna().nunique()
+            why = ("drop_constant", "dropped: every value is missing" if many == 0 else "dropped: one value only")
+        elif kind == "id" and options.drop_id:
+            why = ("drop_id", "dropped: an identifier (a different value on every row)")
+        elif kind == "text" and options.drop_text:
+            why = ("drop_text", "dropped: free text, which is not used as a feature yet")
+        if why:
+            log.add(why[0], name, len(frame), why[1])
+            dropped.append(f"{name} ({why[1].removeprefix('dropped: ')})")
+        else:
+            kinds[name] = kind if kind in FEATURE_KINDS else _fallback_kind(frame[name])
+    if not kinds and task != "forecast":  # a forecast can live on the target's own history
+        raise DataError(
+            f"{source}: no feature column is left after cleaning; dropped: {'; '.join(dropped) or 'none'}",
+            hint="add feature columns, list them in data.features, or turn off the data.clean.drop_* rule that removed them",
+        )
+    return kinds
+
+
+def _fallback_kind(column) -> str:
+    # A constant, id or text column the user chose to keep is used as what its values are.
+    return "numeric" if pd.api.types.is_numeric_dtype(column) else "categorical"
+
+
+def _parse_datetime_features(frame, kinds, log) -> pd.DataFrame:
+    for name, kind in kinds.items():
+        if kind != "datetime" or pd.api.types.is_datetime64_any_dtype(frame[name]):
+            continue
+        parsed = parse_dates(frame[name])
+        failed = frame[name].notna() & parsed.isna()
+        if failed.any():
+            count = int(failed.sum())
+            examples = _examples(frame[name][failed])
+            log.add("coerce_datetime", name, count, f"{count} values that are not dates ({examples}) set to missing")
+        frame[name] = parsed
+    return frame
+
+
+def _sort_by_time(frame, time, log) -> pd.DataFrame:
+    if frame[time].is_monotonic_increasing:
+        return frame
+    order = np.argsort(frame[time].to_numpy(), kind="stable")
+    moved = int((order != np.arange(len(order))).sum())
+    log.add("sort_by_time", time, moved, f"rows were not in time order: sorted by '{time}' ({moved} rows moved)")
+    return frame.iloc[order]
+
+
+def _note_gaps(times: pd.Series, time: str, log) -> None:
+    steps = times.diff().iloc[1:]
+    if steps.empty or (steps <= steps.iloc[0] * 0).any():
+        return  # repeated time stamps: not a regular series
+    usual = steps.mode().iloc[0]
+    holes = steps[steps > usual]
+    regular = (steps == usual).mean() >= 0.5
+    if not regular or holes.empty:
+        return
+    missing = int(sum(int(h / usual) - 1 for h in holes))
+    log.add(
+        "time_gaps", time, len(holes),
+        f"{len(holes)} gaps in an otherwise regular series (step {usual}); {missing} steps are absent and not filled in",
+    )
+
+
+def _check_classes(labels, target, log, source) -> None:
+    counts = labels.value_counts()
+    if len(counts) < 2:
+        raise DataError(
+            f"{source}: classification needs at least two classes, but the target '{target}' "
+            f"only holds {_examples(counts.index)}",
+            hint="check the target column, or use task: regression for a numeric target",
+        )
+    for label, count in counts[counts < 2].items():
+        log.add("rare_class", target, int(count), f"class {label!r} has only {int(count)} row; a stratified split will refuse it")

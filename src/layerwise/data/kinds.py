@@ -1,0 +1,179 @@
+"""Decide what each column is (numeric, categorical, id, text, ...) and what the target asks for.
+
+The rules favour keeping information: a column is only called "id" or "text" (and later
+dropped by clean.py) when the evidence is strong, because dropping a real feature is a silent
+loss while keeping a useless one costs little.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
+# Share of non-missing values that must parse for a text column to count as numbers or dates.
+PARSE_SHARE = 0.9
+# Below this many rows, "every value is distinct" says nothing about being an identifier.
+MIN_ROWS_FOR_ID = 10
+TRUE_WORDS = frozenset({"true", "yes", "y", "t"})
+FALSE_WORDS = frozenset({"false", "no", "n", "f"})
+ID_NAME = re.compile(r"(^(id|uuid|guid|key)$)|(_(id|uuid|key)$)|([a-z0-9]Id$)|(^ID$)")
+# Dates are checked on a sample: parsing text one value at a time is slow on large columns.
+DATE_SAMPLE = 1000
+
+
+def infer_kinds(df: pd.DataFrame, *, target=None, time=None, max_categories: int = 50) -> dict[str, str]:
+    """The kind of every column of `df`, in column order.
+
+    The target is never called "id" or "constant" (whether it is usable is clean.py's call);
+    the time column is "datetime" whenever it parses as dates.
+    """
+    kinds = {}
+    for name in df.columns:
+        column = df[name]
+        if name == time and _share_dates(column.dropna()) >= PARSE_SHARE:
+            kinds[name] = "datetime"
+        elif name == target:
+            kind = column_kind(column, max_categories=max_categories, name=str(name))
+            kinds[name] = kind if kind not in ("id", "constant", "text") else _value_kind(column)
+        else:
+            kinds[name] = column_kind(column, max_categories=max_categories, name=str(name))
+    return kinds
+
+
+def column_kind(column: pd.Series, *, max_categories: int = 50, name: str = "") -> str:
+    """The kind of one column; `name` lets an integer column called e.g. `user_id` be an id."""
+    values = column.dropna()
+    if values.nunique() <= 1:
+        return "constant"
+    if is_boolean(values):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(values):
+        return "id" if _looks_like_numeric_id(values, len(column), name) else "numeric"
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return "categorical"
+    as_text = values.astype(str)
+    if _share_numeric(as_text) >= PARSE_SHARE:
+        return "numeric"
+    if _share_dates(as_text) >= PARSE_SHARE:
+        return "datetime"
+    unique = as_text.nunique()
+    if (unique > max_categories or unique > len(values) / 2) and _looks_like_prose(as_text):
+        return "text"
+    if unique == len(column) and len(column) >= MIN_ROWS_FOR_ID:
+        return "id"
+    return "categorical"
+
+
+def target_kind(series: pd.Series) -> str:
+    """'binary', 'multiclass' or 'continuous': what a target column asks the model to predict."""
+    values = series.dropna()
+    unique = values.nunique()
+    if unique == 2:
+        return "binary"
+    numbers = values
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values.astype(str), errors="coerce")
+        if pd.api.types.is_bool_dtype(values) or numbers.isna().mean() > 1 - PARSE_SHARE:
+            return "multiclass"
+        numbers = numbers.dropna()
+    all_integers = bool(np.all(np.mod(numbers.to_numpy(dtype=float), 1) == 0))
+    if unique > 50 or (unique > 20 and not all_integers):
+        return "continuous"
+    return "multiclass"
+
+
+def is_boolean(values: pd.Series) -> bool:
+    """True for bool columns, 0/1 numbers, and text limited to true/false or yes/no words."""
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    distinct = set(values.unique().tolist())
+    if pd.api.types.is_numeric_dtype(values):
+        return distinct <= {0, 1} and len(distinct) == 2
+    words = {str(v).strip().lower() for v in distinct}
+    return len(words) == 2 and words <= (TRUE_WORDS | FALSE_WORDS) and bool(words & TRUE_WORDS)
+
+
+def to_boolean(value):
+    """1.0, 0.0, or None when `value` is not a recognisable truth value."""
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value) if value in (0, 1) else None
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS or word == "1":
+        return 1.0
+    if word in FALSE_WORDS or word == "0":
+        return 0.0
+    return None
+
+
+def _value_kind(column: pd.Series) -> str:
+    values = column.dropna()
+    if pd.api.types.is_numeric_dtype(values) or _share_numeric(values.astype(str)) >= PARSE_SHARE:
+        return "numeric"
+    return "categorical"
+
+
+def _looks_like_numeric_id(values: pd.Series, rows: int, name: str) -> bool:
+    # A continuous measurement is often unique per row; only integer sequences or columns
+    # named like identifiers count as ids.
+    if values.nunique() != rows:
+        return False
+    numbers = values.to_numpy(dtype=float)
+    if not np.all(np.mod(numbers, 1) == 0):
+        return False
+    if ID_NAME.search(name):
+        return True
+    if rows < MIN_ROWS_FOR_ID:
+        return False
+    span = numbers.max() - numbers.min() + 1
+    monotonic = bool(np.all(np.diff(numbers) > 0) or np.all(np.diff(numbers) < 0))
+    return monotonic or span <= 1.1 * rows
+
+
+def _looks_like_prose(text: pd.Series) -> bool:
+    # Sentences, not labels: several words, or long strings. "New York" stays a category.
+    sample = text.head(DATE_SAMPLE)
+    words = sample.str.split().str.len()
+    return bool(words.median() >= 3 or sample.str.len().median() >= 40)
+
+
+def _share_numeric(text: pd.Series) -> float:
+    if text.empty:
+        return 0.0
+    return float(pd.to_numeric(text.str.strip(), errors="coerce").notna().mean())
+
+
+def _share_dates(values: pd.Series) -> float:
+    if values.empty:
+        return 0.0
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return 1.0
+    if pd.api.types.is_numeric_dtype(values):
+        return 0.0  # numbers would parse as nanoseconds since 1970; that is not a date column
+    sample = values.astype(str).drop_duplicates().head(DATE_SAMPLE)
+    # A date has digits; without this check dateutil reads month names ("Mar") as dates.
+    if sample.str.contains(r"\d").mean() < PARSE_SHARE:
+        return 0.0
+    return float(parse_dates(sample).notna().mean())
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse text as dates; values that do not parse become NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = values.astype("str")
+    with warnings.catch_warnings():
+        # pandas warns when it falls back to parsing each value on its own; that is expected here.
+        warnings.simplefilter("ignore", UserWarning)
+        # utc=True puts mixed offsets on one axis; naive values are taken as they are.
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+        if parsed.notna().sum() < text.notna().sum() * PARSE_SHARE:
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_convert(None)

@@ -1,0 +1,63 @@
+"""The errors a user can cause, each with the exit code the CLI returns for it.
+
+Exit codes (documented in the README):
+    0  success
+    1  anything else (a bug, an interrupted run)
+    2  usage or configuration error  (ConfigError, UsageError)
+    3  data error: a file or value in the user's data or bundle  (DataError, BundleError)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class LayerwiseError(Exception):
+    """An error the user can fix; its message names what is at fault and how to fix it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(message if hint is None else f"{message}\n  hint: {hint}")
+
+
+class ConfigError(LayerwiseError):
+    """The configuration is invalid; `problems` lists every one, each with its key path."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str] | str, *, hint: str | None = None):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            message = f"invalid configuration: {self.problems[0]}"
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"invalid configuration ({len(self.problems)} problems):\n{lines}"
+        super().__init__(message, hint=hint)
+
+
+class UsageError(LayerwiseError):
+    """The command line was used wrongly."""
+
+    exit_code = 2
+
+
+class DataError(LayerwiseError):
+    """The data cannot be used as it is: names the file, row or column at fault."""
+
+    exit_code = 3
+
+
+class BundleError(LayerwiseError):
+    """A model bundle is missing, corrupt, or does not match its manifest."""
+
+    exit_code = 3
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

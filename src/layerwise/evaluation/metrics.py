@@ -1,0 +1,77 @@
+"""Test-set metrics (step 8), computed with scikit-learn on plain arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+# Which way is better for each metric; the primary metric decides "beats the baseline".
+HIGHER_IS_BETTER = {
+    "mae": False, "rmse": False, "r2": True, "mape": False,
+    "accuracy": True, "balanced_accuracy": True, "f1_macro": True, "log_loss": False, "roc_auc": True,
+}
+DEFAULT_PRIMARY = {"regression": "mae", "forecast": "mae", "classification": "accuracy"}
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[dict[str, float], list[str]]:
+    """MAE, RMSE, R² and MAPE over every output; MAPE is skipped when the target crosses zero.
+
+    Returns the metrics and notes explaining any metric left out.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    out = {
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+    }
+    notes = []
+    if y_true.min() <= 0 <= y_true.max():
+        notes.append("MAPE skipped: the target takes zero or changes sign, where a percentage error is undefined")
+    else:
+        out["mape"] = float(skm.mean_absolute_percentage_error(y_true, y_pred))
+    return out, notes
+
+
+def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> tuple[dict[str, float], list[str]]:
+    """Accuracy, balanced accuracy, macro F1, log loss, and ROC AUC for two classes.
+
+    `y_true` holds class codes 0..k-1; `proba` is (n, k) class probabilities.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    k = proba.shape[1]
+    labels = np.arange(k)
+    y_pred = proba.argmax(axis=1)
+    # Probabilities renormalised in float64: float32 softmax rows may sum to 1 ± 1e-7.
+    proba = np.clip(proba, 1e-15, 1.0)
+    proba /= proba.sum(axis=1, keepdims=True)
+    out = {
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(_balanced_accuracy(y_true, y_pred)),
+        "f1_macro": float(skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "log_loss": float(skm.log_loss(y_true, proba, labels=labels)),
+    }
+    notes = []
+    if k == 2:
+        if len(np.unique(y_true)) == 2:
+            out["roc_auc"] = float(skm.roc_auc_score(y_true, proba[:, 1]))
+        else:
+            notes.append("ROC AUC skipped: the test split holds only one class")
+    return out, notes
+
+
+def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    # Mean recall over the classes present in y_true; sklearn's version warns when a
+    # predicted class is absent from y_true, which is routine on small test splits.
+    present = np.unique(y_true)
+    return float(np.mean([(y_pred[y_true == c] == c).mean() for c in present]))
+
+
+def better(metric: str, a: float, b: float) -> bool:
+    """True when score `a` is strictly better than score `b` on `metric`."""
+    if np.isnan(a):
+        return False
+    if np.isnan(b):
+        return True
+    return a > b if HIGHER_IS_BETTER[metric] else a < b

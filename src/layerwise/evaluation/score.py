@@ -1,0 +1,67 @@
+"""The test split scored beside the naive baseline, and the verdict in one sentence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, better, classification_metrics, regression_metrics
+
+BASELINE_NAMES = {
+    "regression": "the training mean",
+    "classification": "the majority class",
+    "forecast": "persistence ('tomorrow = today')",
+}
+
+
+def score(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray,
+          *, metric: str = "auto") -> dict[str, Any]:
+    """Metrics of the model and of the baseline on the same test rows, and who wins.
+
+    For classification `y_true` holds class codes and both outputs are (n, k) probabilities;
+    otherwise all three are values in the target's original units.
+    """
+    if task == "classification":
+        test, notes = classification_metrics(y_true, model_out)
+        base, _ = classification_metrics(y_true, baseline_out)
+    else:
+        test, notes = regression_metrics(y_true, model_out)
+        base, _ = regression_metrics(y_true, baseline_out)
+    primary = DEFAULT_PRIMARY[task] if metric == "auto" else metric
+    if primary not in test:
+        raise_unavailable(primary, task, sorted(test))
+    beats = better(primary, test[primary], base[primary])
+    return {
+        "task": task,
+        "primary_metric": primary,
+        "test": test,
+        "baseline": base,
+        "baseline_name": BASELINE_NAMES[task],
+        "beats_baseline": bool(beats),
+        "notes": notes,
+        "verdict": verdict(task, primary, test[primary], base[primary], beats),
+    }
+
+
+def verdict(task: str, metric: str, model: float, baseline: float, beats: bool) -> str:
+    """One plain sentence with the deciding numbers."""
+    name = BASELINE_NAMES[task]
+    figures = f"test {metric} {_fmt(model)} vs {_fmt(baseline)}"
+    if baseline != 0 and np.isfinite(baseline) and np.isfinite(model):
+        change = abs(model - baseline) / abs(baseline) * 100
+        figures += f" ({change:.1f}% {'better' if beats else 'worse'})" if model != baseline else " (a tie)"
+    if beats:
+        return f"The network beats {name}: {figures}."
+    return (f"The network does NOT beat {name}: {figures}. "
+            "The naive rule is at least as good: do not deploy this network for this task.")
+
+
+def raise_unavailable(metric: str, task: str, available: list[str]) -> None:
+    from ..errors import ConfigError
+
+    raise ConfigError(f"evaluate.metric: '{metric}' is not available for {task} here; choose one of {available}")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.1f}"

@@ -1,0 +1,282 @@
+"""Experiment: runs the steps in order, from a raw table to a judged, saved model.
+
+    read -> validate -> clean -> split -> fit transforms (train only) -> build + initialize
+    -> train -> score the test split beside a naive baseline -> bundle + run folder
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import bundle
+from .atomic import publish, staging_dir, write_json, write_text
+from .config import ExperimentConfig
+from .data import CleanOptions, clean, infer_kinds, read_table, target_kind
+from .errors import ConfigError, UsageError, did_you_mean
+from .evaluation import majority_baseline, mean_baseline, persistence, score
+from .models import available, build
+from .predictor import Predictor
+from .prepare import Prepared, class_weights, prepare_forecast, prepare_tabular
+from .runlog import RunLog
+from .training import EarlyStopping, EpochLog, ProgressBar, Trainer
+
+
+@dataclass
+class Result:
+    """What a run produced: metrics beside the baseline, history, the bundle and the model."""
+
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    predictor: Predictor
+    out: Path | None = None
+    config: ExperimentConfig | None = None
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def bundle_path(self) -> Path | None:
+        return None if self.out is None else self.out / "bundle"
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.predictor.module
+
+    @property
+    def beats_baseline(self) -> bool:
+        return bool(self.metrics["beats_baseline"])
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.predictor.predict(frame)
+
+    def summary(self, *, table: bool = True) -> str:
+        """The verdict in plain words; with `table`, every test metric beside the baseline's first."""
+        m = self.metrics
+        if not table:
+            return m["verdict"]
+        rows = [("metric", "network", "baseline")]
+        for name, value in m["test"].items():
+            mark = " *" if name == m["primary_metric"] else ""
+            rows.append((name + mark, f"{value:,.4g}", f"{m['baseline'].get(name, float('nan')):,.4g}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+                 for r in rows]
+        lines.append(f"baseline: {m['baseline_name']}; * decides; rows {m['rows']}")
+        lines += [f"note: {n}" for n in m.get("notes", [])]
+        return "\n".join([*lines, "", m["verdict"]])
+
+
+class Experiment:
+    """The whole workflow from one config.
+
+    Args:
+        config: an ExperimentConfig, a dict of the same shape, or a YAML path.
+        data: a DataFrame or NumPy array to use instead of `data.path`.
+    """
+
+    def __init__(self, config: ExperimentConfig | dict | str | Path, *, data: Any = None):
+        if isinstance(config, (str, Path)):
+            config = ExperimentConfig.from_yaml(config)
+        elif isinstance(config, dict):
+            config = ExperimentConfig.from_dict(config)
+        self.config = config
+        self.data = data
+
+    def run(self, out: str | Path | None = None, *, quiet: bool = True) -> Result:
+        """Run every step; with `out`, write the run folder there (atomically)."""
+        cfg = self.config
+        log = RunLog(quiet=quiet)
+        if out is not None:
+            _check_replaceable(Path(out))
+        source = str(cfg.data.path) if self.data is None else "data"
+        frame = self._read()
+        task = self._validate(frame, source)
+        log.write(f"read {source}: {len(frame)} rows, {frame.shape[1]} columns; task {task}")
+
+        options = CleanOptions(**{k: v for k, v in cfg.data.clean.model_dump().items()
+                                  if k in CleanOptions.__dataclass_fields__})
+        features = None if cfg.data.features is None else [c for c in cfg.data.features if c not in cfg.data.drop]
+        if features is None and cfg.data.drop:
+            features = [c for c in frame.columns if c not in cfg.data.drop and c not in (cfg.data.target, cfg.data.time)]
+        df, kinds, cleaning = clean(frame, target=cfg.data.target, task=task, time=cfg.data.time,
+                                    features=features, options=options, source=source)
+        for line in cleaning.lines():
+            log.write(f"cleaning: {line}")
+
+        if task == "forecast":
+            prepared = prepare_forecast(cfg, df, kinds, source)
+        else:
+            prepared = prepare_tabular(cfg, df, kinds, task, source)
+        for note in prepared.notes:
+            log.write(f"split: {note}")
+        log.write("split: " + ", ".join(f"{k} {v}" for k, v in prepared.rows.items())
+                  + (" windows" if task == "forecast" else " rows"))
+
+        predictor, trainer, seconds = self._train(prepared, log)
+        history = trainer.history
+        metrics = _evaluate(predictor, prepared, cfg.evaluate.metric)
+        metrics.update(
+            cleaning=cleaning.to_dict(), rows=prepared.rows, seconds=round(seconds, 3),
+            best_epoch=trainer.best_epoch, epochs=len(history),
+        )
+        predictor.metrics = metrics
+        log.write_file(metrics["verdict"])
+        result = Result(metrics, history, predictor, config=cfg, log=log.lines)
+        if out is not None:
+            result.out = self._write(Path(out), result, log)
+        return result
+
+    # -- steps ----------------------------------------------------------------------------
+    def _read(self) -> pd.DataFrame:
+        cfg = self.config.data
+        if self.data is not None:
+            return read_table(self.data)
+        if cfg.path is None:
+            raise ConfigError("data.path: required key is missing (or pass data= to Experiment)")
+        return read_table(cfg.path, delimiter=cfg.delimiter)
+
+    def _validate(self, frame: pd.DataFrame, source: str) -> str:
+        """Check the config against the data; every problem at once. Returns the task type."""
+        cfg = self.config
+        columns = [str(c) for c in frame.columns]
+        problems = []
+
+        def need(key: str, name: str | None) -> None:
+            if name is not None and name not in columns:
+                problems.append(f"{key}: column '{name}' is not in {source}{did_you_mean(name, columns)}")
+
+        need("data.target", cfg.data.target)
+        need("data.time", cfg.data.time)
+        for i, name in enumerate(cfg.data.features or []):
+            need(f"data.features[{i}]", name)
+        for i, name in enumerate(cfg.data.drop):
+            need(f"data.drop[{i}]", name)
+        if cfg.model.type not in available():
+            problems.append(f"model.type: {cfg.model.type!r} is not one of {available()}"
+                            f"{did_you_mean(cfg.model.type, available())}")
+        task = cfg.task.type
+        if task == "auto" and cfg.data.target in columns:
+            kinds = infer_kinds(frame[[cfg.data.target]], target=cfg.data.target)
+            continuous = target_kind(frame[cfg.data.target].dropna()) == "continuous"
+            task = "regression" if continuous and kinds[cfg.data.target] == "numeric" else "classification"
+        method = cfg.data.split.method
+        if task == "forecast" and method not in ("auto", "time"):
+            problems.append(f"data.split.method: forecasting needs 'time' (or auto), got '{method}': "
+                            "shuffling a series leaks the future into training")
+        if task != "classification" and method == "stratified":
+            problems.append(f"data.split.method: 'stratified' needs a classification task, not {task}")
+        if task != "forecast" and cfg.data.transform != "none":
+            problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
+        loss = cfg.train.loss
+        if task == "classification" and loss in ("mse", "mae", "huber"):
+            problems.append(f"train.loss: '{loss}' is a regression loss; use cross_entropy or bce (or auto)")
+        if task in ("regression", "forecast") and loss in ("cross_entropy", "bce"):
+            problems.append(f"train.loss: '{loss}' is a classification loss; use mse, mae or huber (or auto)")
+        if problems:
+            raise ConfigError(problems)
+        return task
+
+    def _train(self, prepared: Prepared, log: RunLog) -> tuple[Predictor, Trainer, float]:
+        cfg = self.config
+        task = prepared.task
+        if task.type == "classification":
+            binary_bce = task.n_classes == 2 and cfg.train.loss in ("auto", "bce")
+            loss = "bce" if binary_bce else "cross_entropy"
+            output_dim = 1 if binary_bce else task.n_classes
+        else:
+            loss = "mse" if cfg.train.loss == "auto" else cfg.train.loss
+            output_dim = prepared.y["train"].reshape(len(prepared.y["train"]), -1).shape[1]
+        if loss == "bce":
+            prepared.y = {k: v.astype(np.float32).reshape(-1, 1) for k, v in prepared.y.items()}
+        elif task.type != "classification":
+            prepared.y = {k: v.astype(np.float32).reshape(len(v), -1) for k, v in prepared.y.items()}
+        input_shape = tuple(prepared.x["train"].shape[1:])
+        model_cfg = cfg.model.model_dump()
+        torch.manual_seed(cfg.train.seed)
+        module = build(model_cfg, input_shape, output_dim)
+        predictor = Predictor(task, module, model={"config": model_cfg, "input_shape": list(input_shape),
+                                                   "output_dim": output_dim},
+                              features=prepared.features, target=prepared.target, series=prepared.series,
+                              config=cfg.to_dict())
+        has_val = len(prepared.x["val"]) > 0
+        callbacks = [EpochLog(log.write_file), ProgressBar(quiet=log.quiet)]
+        t = cfg.train
+        trainer = Trainer(
+            module, loss=loss, optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
+            batch_size=t.batch_size, epochs=t.epochs, weight_decay=t.weight_decay, l1=t.l1,
+            clip_grad=t.clip_grad, patience=t.patience if has_val else None,
+            class_weights=class_weights(cfg, prepared), seed=t.seed, device=t.device, threads=t.threads,
+            metric=_val_metric(predictor, prepared) if has_val else None, callbacks=callbacks, quiet=log.quiet,
+        )
+        started = time.perf_counter()
+        trainer.fit(prepared.x["train"], prepared.y["train"],
+                              prepared.x["val"] if has_val else None, prepared.y["val"] if has_val else None)
+        seconds = time.perf_counter() - started
+        if trainer.best_epoch is not None:
+            log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
+                      f"epoch {trainer.best_epoch} (weights restored)")
+        else:
+            log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s")
+        module.to("cpu")
+        return predictor, trainer, seconds
+
+    def _write(self, out: Path, result: Result, log: RunLog) -> Path:
+        staged = staging_dir(out)
+        try:
+            bundle.save(result.predictor, staged / "bundle")
+            write_json(staged / "metrics.json", result.metrics)
+            write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
+            write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
+            publish(staged, out)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        return out
+
+
+def _evaluate(predictor: Predictor, prepared: Prepared, metric: str) -> dict[str, Any]:
+    """Score the test split and the baseline fitted on the training split, on the same rows."""
+    task = prepared.task
+    raw = predictor.raw_outputs(prepared.x["test"])
+    n = len(raw)
+    if task.type == "classification":
+        model_out = predictor.probabilities(raw)
+        baseline = majority_baseline(prepared.actual["train"], task.n_classes, n)
+    elif task.type == "forecast":
+        model_out = predictor.decode(raw, prepared.last["test"])
+        baseline = persistence(prepared.last["test"], task.horizon)
+    else:
+        model_out = predictor.decode(raw)
+        baseline = mean_baseline(prepared.actual["train"], n)
+    return score(task.type, prepared.actual["test"], model_out, baseline, metric=metric)
+
+
+def _val_metric(predictor: Predictor, prepared: Prepared):
+    """Validation metric in the target's own terms: accuracy, or MAE in original units."""
+    task = prepared.task
+    actual = prepared.actual["val"]
+
+    def metric(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
+        raw = y_pred.detach().float().cpu().numpy()
+        if task.type == "classification":
+            return float((predictor.probabilities(raw).argmax(axis=1) == actual).mean())
+        values = predictor.decode(raw, prepared.last.get("val"))
+        return float(np.abs(values.reshape(len(actual), -1) - actual.reshape(len(actual), -1)).mean())
+
+    return metric
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace a folder that is not an earlier layerwise run."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "metrics.json").exists())):
+        raise UsageError(
+            f"--out {out}: exists and is not a layerwise run folder; refusing to replace it",
+            hint="choose a new folder, or remove this one",
+        )

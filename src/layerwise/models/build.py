@@ -1,0 +1,34 @@
+"""From a model section (a plain dict) to an initialized `nn.Module`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+from . import blocks as _blocks  # noqa: F401  (registers the built-in blocks)
+from .init import initialize
+from .registry import get
+
+
+def build(
+    cfg: dict, input_shape: Sequence[int], output_dim: int, *, seed: int | None = None
+) -> nn.Module:
+    """Build the block `cfg["type"]` (default "mlp") and initialize its weights.
+
+    Args:
+        cfg: the model section, e.g. {"type": "mlp", "hidden": [64], "init": "auto"}.
+        input_shape: one sample's shape, without the batch dim: (features,) or (lookback, features).
+        output_dim: the head's width: targets (regression), 1 (binary logit),
+            k (multiclass logits) or the horizon (forecasting).
+        seed: seeds the initial weights; None draws from torch's global generator.
+    """
+    cfg = dict(cfg)
+    module = get(cfg.get("type") or "mlp").from_config(cfg, tuple(input_shape), output_dim)
+    initialize(
+        module,
+        cfg.get("init") or "auto",
+        activation=getattr(module, "activation", None) or cfg.get("activation") or "relu",
+        seed=seed,
+    )
+    return module

@@ -1,0 +1,188 @@
+"""A trained network with its fitted preprocessing: raw rows in, predictions out.
+
+The experiment scores the test split through the same `decode` that `predict` uses, so
+what a bundle predicts is what was evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .data import Preprocessor, SeriesTransform, TargetEncoder
+from .errors import DataError, did_you_mean
+
+
+@dataclass
+class TaskInfo:
+    """What is predicted, from which columns; saved in the bundle's spec.json."""
+
+    type: str                      # classification | regression | forecast
+    target: str
+    features: list[str]            # input columns, in the user's names
+    time: str | None = None
+    lookback: int = 0
+    horizon: int = 1
+    classes: list[Any] = field(default_factory=list)
+    delimiter: str = ","
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+class Predictor:
+    """Preprocess, run the module, decode to the target's own units or labels."""
+
+    def __init__(self, task: TaskInfo, module: nn.Module, *, model: dict[str, Any],
+                 features: Preprocessor | None = None, target: TargetEncoder | None = None,
+                 series: SeriesTransform | None = None, config: dict[str, Any] | None = None,
+                 metrics: dict[str, Any] | None = None):
+        self.task = task
+        self.module = module
+        self.model = model            # {"config": ..., "input_shape": [...], "output_dim": n}
+        self.features = features
+        self.target = target
+        self.series = series
+        self.config = config or {}
+        self.metrics = metrics or {}
+
+    @property
+    def delimiter(self) -> str:
+        return self.task.delimiter
+
+    # -- state, for the bundle ------------------------------------------------------------
+    def preprocessing_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        if self.features is not None:
+            state["features"] = self.features.to_dict()
+        if self.target is not None:
+            state["target"] = self.target.to_dict()
+        if self.series is not None:
+            state["series"] = self.series.to_dict()
+        return state
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "task": asdict(self.task),
+            "model": self.model,
+            "preprocessing": self.preprocessing_state(),
+            "input_schema": self.input_schema(),
+            "config": self.config,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], module: nn.Module, metrics=None) -> Predictor:
+        state = spec["preprocessing"]
+        return cls(
+            TaskInfo(**spec["task"]), module, model=spec["model"],
+            features=Preprocessor.from_dict(state["features"]) if "features" in state else None,
+            target=TargetEncoder.from_dict(state["target"]) if "target" in state else None,
+            series=SeriesTransform.from_dict(state["series"]) if "series" in state else None,
+            config=spec.get("config"), metrics=metrics,
+        )
+
+    def input_schema(self) -> dict[str, Any]:
+        if self.features is not None:
+            return self.features.input_schema()
+        return {c: {"kind": "numeric", "dtype": "float"} for c in self.task.features}
+
+    # -- prediction -----------------------------------------------------------------------
+    def raw_outputs(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Module outputs for model-space inputs, in eval mode, on the module's device."""
+        self.module.eval()
+        device = next(self.module.parameters()).device
+        outs = []
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                xb = torch.as_tensor(x[i : i + batch_size], dtype=torch.float32, device=device)
+                outs.append(self.module(xb).float().cpu())
+        if not outs:
+            return np.zeros((0, self.model["output_dim"]), dtype=np.float32)
+        return torch.cat(outs).numpy()
+
+    def probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, k) from logits: sigmoid for two classes, softmax otherwise."""
+        logits = torch.as_tensor(raw, dtype=torch.float64)
+        if self.task.n_classes == 2:
+            p = torch.sigmoid(logits.reshape(-1))
+            return torch.stack([1 - p, p], dim=1).numpy()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def decode(self, raw: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+        """Model outputs → predictions in the target's units: (n, outputs) floats, or class codes."""
+        if self.task.type == "classification":
+            return self.probabilities(raw).argmax(axis=1)
+        if self.task.type == "forecast":
+            return self.series.target_from_model(raw, last)
+        return self.target.decode(raw).reshape(len(raw), -1)
+
+    def predict(self, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
+        """Predictions for every row of `frame`, in its order, beside its columns.
+
+        Classifiers add one `proba_<class>` column per class. Forecasters predict, at each
+        row with `lookback` rows of history, the next `horizon` values.
+        """
+        missing = [c for c in self.task.features if c not in frame.columns]
+        if missing:
+            hints = "; ".join(f"'{c}'{did_you_mean(c, frame.columns)}" for c in missing)
+            raise DataError(
+                f"{source}: missing feature column(s) {hints}",
+                hint=f"the model needs the columns: {', '.join(map(str, self.task.features))}",
+            )
+        if self.task.type == "forecast":
+            return self._predict_series(frame, source)
+        x = self.features.transform(frame[self.task.features], source=source)
+        raw = self.raw_outputs(x)
+        out = frame.copy()
+        if self.task.type == "classification":
+            proba = self.probabilities(raw)
+            labels = self.target.decode(proba.argmax(axis=1))
+            out["prediction"] = labels
+            for j, label in enumerate(self.target.classes):
+                out[f"proba_{label}"] = proba[:, j]
+        else:
+            values = self.target.decode(raw).reshape(len(raw), -1)
+            out["prediction"] = values[:, 0]
+            for j in range(1, values.shape[1]):
+                out[f"prediction_{j + 1}"] = values[:, j]
+        return out
+
+    def _predict_series(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        task = self.task
+        order = np.arange(len(frame))
+        if task.time is not None and task.time in frame.columns:
+            stamps = pd.to_datetime(frame[task.time], errors="coerce")
+            if stamps.isna().any():
+                row = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 1
+                raise DataError(f"{source}: row {row}, column '{task.time}': not a date or time")
+            order = np.argsort(stamps.to_numpy(), kind="stable")
+        ordered = frame.iloc[order].reset_index(drop=True)
+        inputs, raw_target = self.series.transform(ordered, source=source)
+        lookback, horizon = task.lookback, task.horizon
+        # A differenced series has no value at its first row (`warmup`); windows start after it.
+        ends = np.arange(self.series.warmup + lookback - 1, len(ordered))
+        preds = np.full((len(ordered), horizon), np.nan)
+        if len(ends):
+            # (n_windows, lookback, features): every window ends at a row of the input
+            idx = ends[:, None] - np.arange(lookback - 1, -1, -1)[None, :]
+            x = inputs[idx]
+            ok = np.isfinite(x).all(axis=(1, 2))
+            if ok.any():
+                raw = self.raw_outputs(x[ok].astype(np.float32))
+                preds[ends[ok]] = self.decode(raw, raw_target[ends[ok]])
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        preds = preds[back]
+        out = frame.copy()
+        if horizon == 1:
+            out["prediction"] = preds[:, 0]
+        else:
+            for k in range(horizon):
+                out[f"prediction_{k + 1}"] = preds[:, k]
+        return out

@@ -1,0 +1,138 @@
+"""From a cleaned table to model-space arrays per split, fitting only on the training split.
+
+Two shapes of problem: tabular rows (classification, regression) and time-series windows
+(forecasting). Both end in a `Prepared`: arrays for the trainer, the fitted transforms
+packed in a Predictor-to-be, and what evaluation needs to score the test split in the
+target's own units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import ExperimentConfig
+from .data import Preprocessor, SeriesTransform, Split, TargetEncoder, split, windows
+from .errors import DataError
+from .predictor import TaskInfo
+
+
+@dataclass
+class Prepared:
+    task: TaskInfo
+    x: dict[str, np.ndarray]          # split name -> model inputs
+    y: dict[str, np.ndarray]          # split name -> model targets (codes or scaled values)
+    actual: dict[str, np.ndarray]     # split name -> targets in original units or class codes
+    rows: dict[str, int]              # rows (tabular) or windows (forecast) per split
+    features: Preprocessor | None = None
+    target: TargetEncoder | None = None
+    series: SeriesTransform | None = None
+    last: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: last observed value
+    notes: list[str] = field(default_factory=list)
+
+
+def split_method(cfg: ExperimentConfig, task: str) -> str:
+    method = cfg.data.split.method
+    if method != "auto":
+        return method
+    if task == "forecast" or cfg.data.time:
+        return "time"
+    return "stratified" if task == "classification" else "random"
+
+
+def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], task: str,
+                    source: str) -> Prepared:
+    data = cfg.data
+    target = data.target
+    features = [c for c in df.columns if c not in (target, data.time)]
+    method = split_method(cfg, task)
+    encoder = TargetEncoder(task)
+    # Stratification needs labels before the encoder is fitted; plain codes do for that.
+    labels = pd.factorize(df[target])[0] if method == "stratified" else None
+    parts = split(len(df), method=method, train=data.split.train, val=data.split.val, test=data.split.test,
+                  y=labels, gap=data.split.gap or 0, seed=cfg.train.seed)
+    train_rows = df.iloc[parts.train]
+    encoder.fit(train_rows[target])
+    pre = Preprocessor(
+        {c: kinds[c] for c in features}, normalize=data.normalize, encode=data.encode,
+        max_onehot=data.max_onehot, impute_numeric=data.clean.impute_numeric,
+        impute_categorical=data.clean.impute_categorical,
+    ).fit(train_rows[features])
+    x, y, actual, rows = {}, {}, {}, {}
+    notes = []
+    for name, idx in _parts(parts):
+        part = df.iloc[idx]
+        x[name] = pre.transform(part[features], source=source)
+        rows[name] = len(idx)
+        if task == "classification":
+            unseen = sorted(set(part[target]) - set(encoder.classes), key=str)
+            if unseen:
+                # A class the training split never saw cannot be predicted; drop those rows.
+                keep = ~part[target].isin(unseen).to_numpy()
+                notes.append(f"{name}: {int((~keep).sum())} rows of classes absent from training dropped: {unseen}")
+                x[name], part = x[name][keep], part[keep]
+                rows[name] = len(part)
+        y[name] = encoder.encode(part[target])
+        actual[name] = y[name] if task == "classification" else part[target].to_numpy(dtype=np.float64)
+    info = TaskInfo(type=task, target=target, features=features, time=data.time,
+                    classes=list(encoder.classes) if task == "classification" else [],
+                    delimiter=data.delimiter)
+    return Prepared(info, x, y, actual, rows, features=pre, target=encoder, notes=notes)
+
+
+def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], source: str) -> Prepared:
+    data = cfg.data
+    target, win = data.target, data.window
+    columns = [c for c in df.columns if c not in (target, data.time) and kinds.get(c) in ("numeric", "boolean")]
+    columns = [target, *columns]
+    gap = data.split.gap if data.split.gap is not None else win.lookback + win.horizon
+    method = split_method(cfg, "forecast")
+    if method != "time":
+        raise DataError(f"{source}: forecasting needs data.split.method: time (got {method})")
+    # Each part must hold one whole window: lookback inputs, horizon targets, and one
+    # extra row when inputs are differenced.
+    extra = 0 if data.transform == "none" else 1
+    need = win.lookback + win.horizon + extra
+    parts = split(len(df), method="time", train=data.split.train, val=data.split.val, test=data.split.test,
+                  gap=gap, min_rows=need)
+    series = SeriesTransform(columns, target, transform=data.transform, normalize=data.normalize)
+    series.fit(df.iloc[parts.train])
+    x, y, actual, rows, last = {}, {}, {}, {}, {}
+    for name, idx in _parts(parts):
+        part = df.iloc[idx].reset_index(drop=True)
+        inputs, raw = series.transform(part, source=source)
+        w = windows(inputs, raw, series, win.lookback, win.horizon, win.stride)
+        x[name], y[name], actual[name], last[name] = w.x, w.y, w.actual, w.last
+        rows[name] = len(w.x)
+    info = TaskInfo(type="forecast", target=target, features=columns, time=data.time,
+                    lookback=win.lookback, horizon=win.horizon, delimiter=data.delimiter)
+    return Prepared(info, x, y, actual, rows, series=series, last=last)
+
+
+def _parts(parts: Split) -> list[tuple[str, np.ndarray]]:
+    return [(name, getattr(parts, name)) for name in ("train", "val", "test")]
+
+
+def class_weights(cfg: ExperimentConfig, prepared: Prepared) -> list[float] | None:
+    """Per-class loss weights from `train.class_weights`: none, balanced, or {label: weight}."""
+    setting = cfg.train.class_weights
+    if prepared.task.type != "classification" or setting == "none":
+        return None
+    classes = prepared.task.classes
+    if setting == "balanced":
+        counts = np.bincount(prepared.y["train"], minlength=len(classes)).astype(float)
+        return list(len(prepared.y["train"]) / (len(classes) * np.maximum(counts, 1)))
+    by_name = {str(k): float(v) for k, v in setting.items()}
+    unknown = sorted(set(by_name) - {str(c) for c in classes})
+    if unknown:
+        from .errors import ConfigError
+
+        raise ConfigError(f"train.class_weights: unknown classes {unknown}; the classes are {classes}")
+    return [by_name.get(str(c), 1.0) for c in classes]
+
+
+def describe(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

@@ -1,0 +1,99 @@
+"""`layerwise init`: a commented starting config inferred from the data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .atomic import write_text
+from .data import infer_kinds, read_table, target_kind
+from .errors import DataError, did_you_mean
+
+
+def write_config(
+    data: str | Path,
+    *,
+    target: str,
+    task: str | None = None,
+    time: str | None = None,
+    out: str | Path,
+    delimiter: str = ",",
+) -> str:
+    """Infer the task and column kinds of `data`, write a commented YAML to `out`, return it."""
+    frame = read_table(data, delimiter=delimiter)
+    for flag, column in (("--target", target), ("--time", time)):
+        if column is not None and column not in frame.columns:
+            raise DataError(
+                f"{data}: {flag} {column!r} is not a column{did_you_mean(column, frame.columns)}",
+                hint=f"columns are: {', '.join(map(str, frame.columns))}",
+            )
+    kinds = infer_kinds(frame, target=target, time=time)
+    kind = target_kind(frame[target].dropna())
+    task = task or ("regression" if kind == "continuous" else "classification")
+    text = _render(frame, kinds, data=data, out=out, target=target, task=task, time=time,
+                   delimiter=delimiter, target_kind=kind)
+    write_text(out, text)
+    return text
+
+
+def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, task, time,
+            delimiter, target_kind) -> str:
+    rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
+    columns = [c for c in frame.columns if c not in (target, time)]
+    kind_lines = "\n".join(f"#   {c}: {kinds.get(c, '?')}" for c in columns)
+    why = "you chose it" if task else f"the target looks {target_kind}"
+    lines = [
+        f"# layerwise experiment: {task} of '{target}' from {Path(data).name} ({len(frame)} rows).",
+        f"# Task: {task} ({why}). Run it with: layerwise run {Path(out).name}",
+        "# Column kinds as inferred (id-like, constant and free-text columns are dropped by cleaning):",
+        kind_lines,
+        "",
+        "data:",
+        f"  path: {rel}",
+        f"  target: {_quote(target)}",
+    ]
+    if time:
+        lines.append(f"  time: {_quote(time)}        # rows are ordered by this column; splits never shuffle time")
+    if delimiter != ",":
+        lines.append(f"  delimiter: {_quote(delimiter)}")
+    if task == "forecast":
+        lines += [
+            "  split: {method: time, train: 0.7, val: 0.15, test: 0.15}  # gap defaults to lookback + horizon",
+            "  window: {lookback: 30, horizon: 1, stride: 1}   # 30 past rows predict the next one",
+            "  transform: log_return   # predict the change, not the level: none | diff | log_return",
+        ]
+    else:
+        method = "time" if time else ("stratified" if task == "classification" else "random")
+        lines.append(f"  split: {{method: {method}, train: 0.7, val: 0.15, test: 0.15}}")
+    lines += [
+        "  normalize: standard      # standard | minmax | robust | none (fitted on the training split only)",
+        "",
+        "task:",
+        f"  type: {task}",
+        "",
+        "model:",
+        "  type: mlp",
+        "  hidden: [128, 64]        # widths of the hidden layers; add entries for depth",
+        "  activation: relu         # relu | leaky_relu | elu | gelu | silu | tanh | sigmoid",
+        "  dropout: 0.1",
+        "  init: auto               # He for the ReLU family, Xavier for tanh/sigmoid",
+        "",
+        "train:",
+        "  optimizer: adamw         # sgd | adam | adamw | rmsprop",
+        "  lr: 0.001",
+        "  batch_size: 64",
+        "  epochs: 200",
+        "  patience: 20             # early stopping on validation loss; best weights restored",
+        "  weight_decay: 0.0001",
+        "  seed: 0",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _quote(name: str) -> str:
+    # JSON strings are valid YAML scalars, whatever characters the name holds.
+    return name if name.replace("_", "").isalnum() else json.dumps(name)

@@ -1,0 +1,11 @@
+"""Steps 5 and 6: forward, backpropagate and optimize, with any `nn.Module`."""
+
+from .callbacks import Callback as Callback
+from .callbacks import EarlyStopping as EarlyStopping
+from .callbacks import EpochLog as EpochLog
+from .callbacks import ProgressBar as ProgressBar
+from .losses import make_loss as make_loss
+from .optim import make_optimizer as make_optimizer
+from .trainer import Trainer as Trainer
+
+__all__ = ["Callback", "EarlyStopping", "EpochLog", "ProgressBar", "Trainer", "make_loss", "make_optimizer"]

@@ -1,0 +1,78 @@
+"""Optimizers by name, each in the fastest correct implementation torch has for it.
+
+torch's default for an optimizer built without flags is the `foreach` kernel on
+CUDA but the per-tensor Python loop on CPU. `fused=True` does the whole update in
+one kernel per dtype/device group and is available for SGD, Adam and AdamW on
+both CPU and CUDA (torch >= 2.4); RMSprop has no fused kernel, so it gets
+`foreach=True` (one batched op per step instead of one per parameter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+from ..errors import ConfigError, did_you_mean
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+_FUSED_DEVICES = ("cpu", "cuda")
+
+
+def make_optimizer(
+    name: str,
+    params: Iterable[torch.nn.Parameter],
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    momentum: float = 0.9,
+    nesterov: bool = False,
+) -> torch.optim.Optimizer:
+    """The optimizer `name` over `params` (L2 regularization = `weight_decay`).
+
+    `momentum` applies to sgd and rmsprop; `nesterov` to sgd only. Adam's
+    weight decay is coupled L2; AdamW's is decoupled (Loshchilov & Hutter).
+    """
+    unknown = check_optimizer(name)
+    if unknown:
+        raise ConfigError(unknown)
+    params = [p for p in params if p.requires_grad]
+    problems = []
+    if not lr > 0:
+        problems.append(f"train.lr: {lr} must be > 0")
+    if not weight_decay >= 0:
+        problems.append(f"train.weight_decay: {weight_decay} must be >= 0")
+    if not 0 <= momentum < 1:
+        problems.append(f"train.momentum: {momentum} must be in [0, 1)")
+    if nesterov and (name != "sgd" or momentum == 0):
+        problems.append("train.nesterov: needs optimizer 'sgd' with momentum > 0")
+    if problems:
+        raise ConfigError(problems)
+    fast = _fast_flag(params)
+    if name == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **fast
+        )
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fast)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fast)
+    return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+
+
+def check_optimizer(name: str) -> list[str]:
+    """The problems with an optimizer name: [] when it is known."""
+    if name in OPTIMIZERS:
+        return []
+    return [
+        f"train.optimizer: unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}; "
+        f"choose one of {', '.join(OPTIMIZERS)}"
+    ]
+
+
+def _fast_flag(params: list[torch.nn.Parameter]) -> dict[str, bool]:
+    """{"fused": True} when every param is a float tensor on a fused-capable device."""
+    fusable = bool(params) and all(
+        p.device.type in _FUSED_DEVICES and torch.is_floating_point(p) for p in params
+    )
+    return {"fused": True} if fusable else {"foreach": True}

@@ -1,0 +1,51 @@
+"""How many CPU threads a fit uses, set only while it runs.
+
+On a CPU, torch splits each op across intra-op threads. For a small model the
+per-op work is a few microseconds, and waking and joining threads costs more
+than it saves; a big batch through a wide model divides well. The rule below
+comes from a sweep of widths and batch sizes (figures beside it);
+`benchmarks/trainer_overhead.py --sweep` re-checks it on the benchmark model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+
+# One thread for a small model at a modest batch; torch's default (one thread
+# per core) otherwise. Measured on 2 cores, fused Adam, MLPs 32 -> w x4 -> 1,
+# samples/s at 2 threads over 1 thread:
+#   w=32   (4k params):    0.87-0.95 at every batch 16..256   -> 1 thread
+#   w=64   (15k params):   0.89-0.94 at every batch 16..256   -> 1 thread
+#   w=128  (54k params):   0.98-1.01 up to batch 128, 1.04 at 256 (a wash)
+#   w=256  (206k params):  1.09 at batch 16 ... 1.43 at 256   -> default
+#   w=512  (805k params):  1.23 at batch 16 ... 1.72 at 256   -> default
+SINGLE_THREAD_MAX_PARAMS = 100_000
+SINGLE_THREAD_MAX_WORK = 10_000_000  # parameters x batch size
+
+
+def choose_threads(threads: int | str, device: torch.device, n_params: int, batch_size: int) -> int | None:
+    """The thread count to set for a fit or predict; None leaves torch's setting alone."""
+    if isinstance(threads, int):
+        return threads
+    if device.type != "cpu":
+        return None  # the accelerator does the work; CPU threads only feed it
+    if n_params < SINGLE_THREAD_MAX_PARAMS and n_params * batch_size < SINGLE_THREAD_MAX_WORK:
+        return 1
+    return None
+
+
+@contextmanager
+def thread_count(n: int | None) -> Iterator[None]:
+    """Run the block with `n` intra-op threads, then restore the previous count."""
+    previous = torch.get_num_threads()
+    if n is None or n == previous:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,62 @@
+"""Metrics against scikit-learn, baselines on the same rows, and the verdict's honesty."""
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from layerwise.evaluation import (
+    classification_metrics,
+    majority_baseline,
+    mean_baseline,
+    persistence,
+    regression_metrics,
+    score,
+)
+
+
+def test_regression_metrics_match_sklearn():
+    rng = np.random.default_rng(0)
+    y, p = rng.uniform(1, 10, 50), rng.uniform(1, 10, 50)
+    got, notes = regression_metrics(y, p)
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, p))
+    assert got["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, p)))
+    assert got["r2"] == pytest.approx(skm.r2_score(y, p))
+    assert got["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y, p))
+    assert notes == []
+
+
+def test_mape_is_skipped_with_a_note_when_the_target_crosses_zero():
+    got, notes = regression_metrics(np.array([-1.0, 2.0, 3.0]), np.array([0.0, 2.0, 2.0]))
+    assert "mape" not in got
+    assert "MAPE skipped" in notes[0]
+
+
+def test_classification_metrics_match_sklearn():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 80)
+    proba = rng.dirichlet([1, 1], 80)
+    got, _ = classification_metrics(y, proba)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, proba.argmax(1)))
+    assert got["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, proba.argmax(1)))
+    assert got["f1_macro"] == pytest.approx(skm.f1_score(y, proba.argmax(1), average="macro"))
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y, proba))
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba[:, 1]))
+
+
+def test_baselines():
+    assert mean_baseline(np.array([1.0, 3.0]), 3).tolist() == [[2.0]] * 3
+    priors = majority_baseline(np.array([0, 1, 1, 1]), 3, 2)
+    assert priors.tolist() == [[0.25, 0.75, 0.0]] * 2
+    assert persistence(np.array([5.0, 7.0]), 2).tolist() == [[5.0, 5.0], [7.0, 7.0]]
+
+
+def test_verdict_says_plainly_when_the_network_loses():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    out = score("forecast", y, y + 1.0, y + 0.5)
+    assert out["beats_baseline"] is False
+    assert out["primary_metric"] == "mae"
+    assert "does NOT beat persistence" in out["verdict"]
+    assert "1 vs 0.5" in out["verdict"]
+    won = score("regression", y, y + 0.1, y + 1.0)
+    assert won["beats_baseline"] is True
+    assert won["verdict"].startswith("The network beats the training mean")
