@@ -15,7 +15,8 @@ median is reported, one JSON line per workload. `--sweep` also times the Trainer
 at 1 and 2 threads (the evidence for the rule in training/threads.py).
 
 Run: `make bench` (or `.venv/bin/python benchmarks/trainer_overhead.py [--repeats 3] [--sweep]`).
-Takes about two minutes on 2 CPU cores. Not a test: it prints figures, asserts nothing.
+Takes about a minute on 2 CPU cores (defaults: 5 repeats x 2 epochs). Not a test: it prints
+figures, asserts nothing. `--device cuda` runs the same comparison on a GPU.
 """
 
 from __future__ import annotations
@@ -53,12 +54,12 @@ def make_data(n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def plain_loop(model, x, y, batch_size, epochs, optimizer) -> None:
     """The loop a PyTorch user writes by hand, with one loss sync per epoch."""
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator(device=x.device).manual_seed(0)
     loss_fn = nn.MSELoss()
     model.train()
     for _ in range(epochs):
-        idx = torch.randperm(x.shape[0], generator=g)
-        total = torch.zeros(())
+        idx = torch.randperm(x.shape[0], generator=g, device=x.device)
+        total = torch.zeros((), device=x.device)
         for i in range(0, x.shape[0], batch_size):
             b = idx[i : i + batch_size]
             loss = loss_fn(model(x[b]), y[b])
@@ -71,12 +72,12 @@ def plain_loop(model, x, y, batch_size, epochs, optimizer) -> None:
 
 def run_variant(variant: str, template, x, y, batch_size, epochs, threads) -> float:
     """Samples per second of one training run."""
-    model = copy.deepcopy(template)
+    model = copy.deepcopy(template).to(x.device)
     start = time.perf_counter()
     if variant.startswith("layerwise"):
         forced = "auto" if variant == "layerwise" else int(variant.split("_t")[1])
         Trainer(model, loss="mse", optimizer="adam", lr=LR, batch_size=batch_size, epochs=epochs,
-                device="cpu", threads=forced, seed=0).fit(x, y)
+                device=x.device, threads=forced, seed=0).fit(x, y)
     elif variant == "plain":
         plain_loop(model, x, y, batch_size, epochs, torch.optim.Adam(model.parameters(), LR))
     else:  # plain_fused: the Trainer's optimizer implementation and thread count
@@ -89,14 +90,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu (the figures the targets are about) or cuda")
     parser.add_argument("--sweep", action="store_true", help="also time the Trainer at 1 and 2 threads")
     args = parser.parse_args()
     torch.manual_seed(0)
     template = make_model()
     n_params = sum(p.numel() for p in template.parameters())
     for name, (n, batch_size) in WORKLOADS.items():
-        x, y = make_data(n)
-        threads = choose_threads("auto", torch.device("cpu"), n_params, batch_size)
+        x, y = (t.to(args.device) for t in make_data(n))
+        threads = choose_threads("auto", x.device, n_params, batch_size)
         variants = ["layerwise", "plain", "plain_fused"]
         if args.sweep:
             variants += ["layerwise_t1", "layerwise_t2"]
@@ -108,7 +110,7 @@ def main() -> None:
                 rates[variant].append(run_variant(variant, template, x, y, batch_size, args.epochs, threads))
         med = {v: statistics.median(r) for v, r in rates.items()}
         row = {
-            "workload": name,
+            "workload": name if args.device == "cpu" else f"{name}_{args.device}",
             "layerwise_samples_per_s": round(med["layerwise"]),
             "plain_samples_per_s": round(med["plain"]),
             "ratio": round(med["layerwise"] / med["plain"], 3),

@@ -25,7 +25,7 @@ from .models import available, build
 from .predictor import Predictor
 from .prepare import Prepared, class_weights, prepare_forecast, prepare_tabular
 from .runlog import RunLog
-from .training import EarlyStopping, EpochLog, ProgressBar, Trainer
+from .training import EpochLog, Trainer
 
 
 @dataclass
@@ -204,7 +204,7 @@ class Experiment:
                               features=prepared.features, target=prepared.target, series=prepared.series,
                               config=cfg.to_dict())
         has_val = len(prepared.x["val"]) > 0
-        callbacks = [EpochLog(log.write_file), ProgressBar(quiet=log.quiet)]
+        callbacks = [EpochLog(log.write_file)]  # the trainer adds its progress bar unless quiet
         t = cfg.train
         trainer = Trainer(
             module, loss=loss, optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,

@@ -101,15 +101,23 @@ def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, s
     series = SeriesTransform(columns, target, transform=data.transform, normalize=data.normalize)
     series.fit(df.iloc[parts.train])
     x, y, actual, rows, last = {}, {}, {}, {}, {}
+    notes = []
     for name, idx in _parts(parts):
         part = df.iloc[idx].reset_index(drop=True)
+        if data.time and len(part):
+            first, final = part[data.time].iloc[0], part[data.time].iloc[-1]
+            notes.append(f"{name} period {_stamp(first)} .. {_stamp(final)} ({len(part)} rows)")
         inputs, raw = series.transform(part, source=source)
         w = windows(inputs, raw, series, win.lookback, win.horizon, win.stride)
         x[name], y[name], actual[name], last[name] = w.x, w.y, w.actual, w.last
         rows[name] = len(w.x)
     info = TaskInfo(type="forecast", target=target, features=columns, time=data.time,
                     lookback=win.lookback, horizon=win.horizon, delimiter=data.delimiter)
-    return Prepared(info, x, y, actual, rows, series=series, last=last)
+    return Prepared(info, x, y, actual, rows, series=series, last=last, notes=notes)
+
+
+def _stamp(value: Any) -> str:
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
 
 
 def _parts(parts: Split) -> list[tuple[str, np.ndarray]]:
@@ -132,7 +140,3 @@ def class_weights(cfg: ExperimentConfig, prepared: Prepared) -> list[float] | No
 
         raise ConfigError(f"train.class_weights: unknown classes {unknown}; the classes are {classes}")
     return [by_name.get(str(c), 1.0) for c in classes]
-
-
-def describe(value: Any) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

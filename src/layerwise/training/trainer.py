@@ -111,8 +111,8 @@ class Trainer:
         x, y = self._tensors(x_train, y_train, "train")
         val = None
         if x_val is not None and y_val is not None:
-            val = (*self._tensors(x_val, y_val, "val"), torch.as_tensor(np.asarray(y_val)) if not
-                   isinstance(y_val, torch.Tensor) else y_val.detach().cpu())
+            xv, yv = self._tensors(x_val, y_val, "val")
+            val = (xv, yv, yv.cpu() if self.metric is not None else None)  # targets for the metric, once
         with thread_count(self._threads(self.batch_size)):
             self._fit(x, y, val)
         return self.history

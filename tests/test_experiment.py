@@ -1,0 +1,100 @@
+"""The Python way in: Experiment(config).run() -> Result; load(bundle).predict(df)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+
+import layerwise
+from layerwise.data import split
+
+
+BTC = Path(__file__).resolve().parents[1] / "examples" / "data" / "btc-usd-daily.csv"
+QUICK = {"epochs": 10, "patience": 3}
+
+
+def _btc(n=400):
+    return pd.read_csv(BTC).iloc[:n].reset_index(drop=True)
+
+
+def _forecast_cfg(**data):
+    return {
+        "data": {"target": "Close", "time": "Date", "features": ["Close", "Volume"],
+                 "window": {"lookback": 7, "horizon": 2}, "transform": "log_return", **data},
+        "task": {"type": "forecast"}, "model": {"hidden": [8]}, "train": QUICK,
+    }
+
+
+@pytest.mark.parametrize("name", ["iris", "diabetes", "btc"])
+def test_bundle_round_trip_gives_identical_predictions(tmp_path, name):
+    if name == "iris":
+        frame, cfg = load_iris(as_frame=True).frame, {"data": {"target": "target"}, "train": QUICK}
+    elif name == "diabetes":
+        frame, cfg = load_diabetes(as_frame=True).frame, {"data": {"target": "target"}, "train": QUICK}
+    else:
+        frame, cfg = _btc(), _forecast_cfg()
+    result = layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "run")
+    loaded = layerwise.load(result.bundle_path)
+    before, after = result.predict(frame), loaded.predict(frame)
+    pd.testing.assert_frame_equal(before, after)
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["task"] == result.metrics["task"]
+
+
+def test_multiclass_probabilities_and_labels(tmp_path):
+    frame = load_iris(as_frame=True).frame
+    frame["target"] = frame["target"].map({0: "setosa", 1: "versicolor", 2: "virginica"})
+    result = layerwise.Experiment({"data": {"target": "target"}, "train": {"epochs": 60}}, data=frame).run()
+    assert result.metrics["task"] == "classification"
+    assert result.beats_baseline
+    pred = result.predict(frame.drop(columns=["target"]))
+    assert set(pred["prediction"]) <= {"setosa", "versicolor", "virginica"}
+    proba = pred[["proba_setosa", "proba_versicolor", "proba_virginica"]].to_numpy()
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_fitted_state_ignores_the_test_period(tmp_path):
+    """Changing every value after the training part leaves the saved preprocessing unchanged."""
+    frame = _btc()
+    cfg = _forecast_cfg()
+    first = layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "a")
+    parts = split(len(frame), method="time", gap=7 + 2)
+    changed = frame.copy()
+    after_train = np.arange(parts.train[-1] + 1, len(frame))
+    changed.loc[after_train, ["Close", "Volume"]] *= 3.0
+    second = layerwise.Experiment(cfg, data=changed).run(out=tmp_path / "b")
+    spec_a = json.loads((tmp_path / "a" / "bundle" / "spec.json").read_text())
+    spec_b = json.loads((tmp_path / "b" / "bundle" / "spec.json").read_text())
+    assert spec_a["preprocessing"] == spec_b["preprocessing"]
+    assert first.metrics["rows"] == second.metrics["rows"]
+
+
+def test_forecast_metrics_are_in_original_units_beside_persistence():
+    frame = _btc()
+    result = layerwise.Experiment(_forecast_cfg(), data=frame).run()
+    m = result.metrics
+    # prices in this slice lie in 200..700 USD: an MAE in original units is dollars, not z-scores
+    assert 1 < m["baseline"]["mae"] < 100
+    assert m["primary_metric"] == "mae"
+    assert m["beats_baseline"] == (m["test"]["mae"] < m["baseline"]["mae"])
+
+
+def test_same_seed_same_result():
+    frame = load_diabetes(as_frame=True).frame
+    cfg = {"data": {"target": "target"}, "model": {"dropout": 0.2}, "train": QUICK}
+    a = layerwise.Experiment(cfg, data=frame).run()
+    b = layerwise.Experiment(cfg, data=frame).run()
+    assert a.metrics["test"] == b.metrics["test"]
+    for p, q in zip(a.model.parameters(), b.model.parameters()):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_existing_foreign_folder_is_not_replaced(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(layerwise.LayerwiseError, match="not a layerwise run folder"):
+        layerwise.Experiment({"data": {"target": "target"}}, data=load_iris(as_frame=True).frame).run(out=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
