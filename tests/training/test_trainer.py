@@ -94,6 +94,23 @@ def test_same_seed_same_weights_other_seed_differs():
     assert not torch.equal(a.layers[1].weight, c.layers[1].weight)
 
 
+def test_resume_continues_one_fit_exactly():
+    # Three epochs as one fit, or one epoch and then two resumed ones: the batch order,
+    # dropout draws and optimizer state go on, so the weights are bit-identical.
+    x, y = regression()
+    whole = Trainer(mlp(dropout=0.2), batch_size=16, epochs=3, seed=2, device="cpu", threads=THREADS)
+    whole.fit(x, y)
+    parts = Trainer(mlp(dropout=0.2), batch_size=16, epochs=1, seed=2, device="cpu", threads=THREADS)
+    parts.fit(x, y)
+    parts.epochs = 2
+    history = parts.fit(x, y, resume=True)
+    assert_same_weights(parts.module, whole.module)
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert [row["train_loss"] for row in history] == [row["train_loss"] for row in whole.history]
+    parts.fit(x, y)  # without resume: a fresh history and seed, as before
+    assert [row["epoch"] for row in parts.history] == [1, 2]
+
+
 class RecordWeights(Callback):
     def __init__(self):
         self.states = {}

@@ -11,7 +11,8 @@ Batch order, exactly (a test replays it): at fit start
 `idx = torch.randperm(n, generator=g, device=trainer.device)` and the batches are
 `x[idx[i:i + batch_size]]` for i = 0, batch_size, 2 * batch_size, ... (the last
 one may be short). `torch.manual_seed(seed)` is also called at fit start, for
-dropout and anything else drawing from the global generator. The permutation
+dropout and anything else drawing from the global generator; `fit(..., resume=True)`
+does neither and draws on from the same `g` (`trainer.generator`). The permutation
 for a seed differs between CPU and CUDA generators: same seed, same data, same
 device type -> same weights.
 """
@@ -104,31 +105,43 @@ class Trainer:
         self.history: list[dict] = []
         self.best_epoch: int | None = None
         self.stop = False
+        self.generator: torch.Generator | None = None  # draws the batch order; kept for `resume`
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x_train, y_train, x_val=None, y_val=None) -> list[dict]:
-        """Train for `epochs` (fewer if a callback sets `stop`); returns `history`."""
+    def fit(self, x_train, y_train, x_val=None, y_val=None, *, resume: bool = False) -> list[dict]:
+        """Train for `epochs` (fewer if a callback sets `stop`); returns `history`.
+
+        `resume=True` trains `epochs` more epochs as a continuation of the last fit (what
+        an online learner such as scikit-learn's `partial_fit` needs): no re-seeding, the
+        batch order goes on from where it stopped, and rows are appended to `history`
+        with their epochs numbered on. The optimizer's state carries over either way.
+        """
         x, y = self._tensors(x_train, y_train, "train")
         val = None
         if x_val is not None and y_val is not None:
             xv, yv = self._tensors(x_val, y_val, "val")
             val = (xv, yv, yv.cpu() if self.metric is not None else None)  # targets for the metric, once
         with thread_count(self._threads(self.batch_size)):
-            self._fit(x, y, val)
+            self._fit(x, y, val, resume)
         return self.history
 
-    def _fit(self, x: torch.Tensor, y: torch.Tensor, val) -> None:
-        torch.manual_seed(self.seed)
-        generator = torch.Generator(device=self.device).manual_seed(self.seed)
+    def _fit(self, x: torch.Tensor, y: torch.Tensor, val, resume: bool) -> None:
+        if not resume:
+            self.history, self.best_epoch = [], None
+        if not resume or self.generator is None:
+            torch.manual_seed(self.seed)
+            self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
+        generator = self.generator
         n, bs = x.shape[0], self.batch_size
         # (n_batches,) the size of each batch, to weight batch means into an epoch mean
         sizes = torch.tensor([min(bs, n - i) for i in range(0, n, bs)], dtype=torch.float32, device=self.device)
-        self.history, self.best_epoch, self.stop = [], None, False
+        self.stop = False
+        done = len(self.history)
         good = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
         for callback in self.callbacks:
             callback.on_fit_start(self)
         try:
-            for epoch in range(1, self.epochs + 1):
+            for epoch in range(done + 1, done + self.epochs + 1):
                 for callback in self.callbacks:
                     callback.on_epoch_start(self, epoch)
                 start = time.perf_counter()
