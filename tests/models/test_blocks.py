@@ -5,18 +5,37 @@ import json
 import pytest
 import torch
 
+from layerwise import bundle
+from layerwise.config import ModelConfig
 from layerwise.errors import ConfigError
 from layerwise.models import MLP, available, build
 from layerwise.models.activations import ACTIVATIONS
 from layerwise.models.registry import get
+from layerwise.predictor import Predictor, TaskInfo
 
 OUTPUT_DIM = 3
 
+# Settings beyond the defaults, so the harness also sees every optional layer.
+VARIANTS = {
+    "mlp": [{"hidden": [8, 4], "norm": "layer", "dropout": 0.2}],
+    "cnn1d": [{"channels": [4, 6], "residual": True, "norm": "layer", "readout": "max", "dropout": 0.1},
+              {"channels": [4], "kernel_size": 5, "pool": "none", "norm": "none", "activation": "tanh"}],
+    "cnn2d": [{"channels": [4, 4, 6], "residual": True, "pool": "avg", "readout": "max"},
+              {"channels": [4], "kernel_size": 5, "norm": "layer", "activation": "gelu", "dropout": 0.3}],
+    "lstm": [{"hidden": [8, 5], "bidirectional": True, "dropout": 0.2},
+             {"hidden": [4], "readout": "mean"}, {"hidden": [4], "bidirectional": True, "readout": "max"}],
+    "gru": [{"hidden": [6, 6], "bidirectional": True, "readout": "last"}, {"hidden": [4], "readout": "max"}],
+    "transformer": [{"d_model": 8, "heads": 2, "layers": 1, "positions": "learned", "causal": True,
+                     "readout": "last", "dropout": 0.1},
+                    {"d_model": 12, "heads": 3, "causal": True, "activation": "relu", "readout": "max"}],
+}
 
-def check_block(module: torch.nn.Module, input_shape: tuple[int, ...]) -> None:
-    """Shapes, finite gradients on every parameter, and the config round trip."""
+
+def check_block(module: torch.nn.Module, input_shape: tuple[int, ...], tmp_path=None) -> None:
+    """Shapes, finite gradients on every parameter, the config round trip, and, with
+    `tmp_path`, the bundle round trip: save, load, identical outputs."""
     x = torch.randn(5, *input_shape, generator=torch.Generator().manual_seed(0))  # (batch, *input_shape)
-    out = module(x)
+    out = module(x)  # train mode: batch norms update their running statistics too
     assert out.shape == (5, OUTPUT_DIM)
     out.square().mean().backward()
     for name, p in module.named_parameters():
@@ -31,15 +50,53 @@ def check_block(module: torch.nn.Module, input_shape: tuple[int, ...]) -> None:
     module.eval(), clone.eval()
     with torch.no_grad():
         assert torch.equal(clone(x), module(x))
+    if tmp_path is not None:
+        check_bundle_round_trip(module, input_shape, x, tmp_path)
+
+
+def check_bundle_round_trip(module, input_shape, x, tmp_path) -> None:
+    """What an experiment does: the model section as ModelConfig dumps it, saved in a
+    bundle beside safetensors weights; `bundle.load` rebuilds it with `build`."""
+    section = ModelConfig(**module.get_config()).model_dump()  # every setting is a schema key
+    task = TaskInfo(type="regression", target="y", features=["a"])
+    model = {"config": section, "input_shape": list(input_shape), "output_dim": OUTPUT_DIM}
+    bundle.save(Predictor(task, module, model=model), tmp_path / "bundle")
+    loaded = bundle.load(tmp_path / "bundle").module
+    assert loaded.get_config() == module.get_config()
+    with torch.no_grad():
+        assert torch.equal(loaded(x), module.eval()(x))
 
 
 @pytest.mark.parametrize("name", available())
-def test_every_registered_block_conforms(name):
+def test_every_registered_block_conforms(name, tmp_path):
     cls = get(name)
-    input_shape = getattr(cls, "example_input_shape", (4, 3))  # a window: (lookback, features)
+    input_shape = cls.example_input_shape
     module = build({"type": name}, input_shape, OUTPUT_DIM, seed=0)
     assert module.get_config()["type"] == name
-    check_block(module, input_shape)
+    check_block(module, input_shape, tmp_path)
+
+
+def test_every_registered_block_has_variants_here():
+    assert sorted(VARIANTS) == available()
+
+
+@pytest.mark.parametrize(
+    ("name", "cfg"), [(name, cfg) for name, cfgs in VARIANTS.items() for cfg in cfgs],
+    ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={v[k]}" for k in list(v)[:3]),
+)
+def test_every_block_variant_conforms(name, cfg, tmp_path):
+    input_shape = get(name).example_input_shape
+    module = build({"type": name, **cfg}, input_shape, OUTPUT_DIM, seed=0)
+    assert {k: module.get_config()[k] for k in cfg} == cfg
+    check_block(module, input_shape, tmp_path)
+
+
+@pytest.mark.parametrize("name", available())
+def test_dumped_schema_section_rebuilds_every_block(name):
+    """ModelConfig(type=name).model_dump() carries the other blocks' keys as None."""
+    section = ModelConfig(type=name).model_dump()
+    module = build(section, get(name).example_input_shape, OUTPUT_DIM)
+    assert module.get_config() == {"type": name, **get(name).defaults}
 
 
 @pytest.mark.parametrize(

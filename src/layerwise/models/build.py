@@ -25,10 +25,6 @@ def build(
     """
     cfg = dict(cfg)
     module = get(cfg.get("type") or "mlp").from_config(cfg, tuple(input_shape), output_dim)
-    initialize(
-        module,
-        cfg.get("init") or "auto",
-        activation=getattr(module, "activation", None) or cfg.get("activation") or "relu",
-        seed=seed,
-    )
+    # blocks without an activation setting (lstm, gru) have no layer it would follow
+    initialize(module, cfg.get("init") or "auto", activation=getattr(module, "activation", "relu"), seed=seed)
     return module

@@ -1,9 +1,21 @@
-"""Initial weights (step 4): the classic schemes, and `auto`, which follows the activation.
+"""Initial weights (step 4): the classic schemes, and `auto`, a default per layer type.
 
-Linear and Conv weights get the scheme, their biases zeros; norm layers get
-weight ones, bias zeros. Other modules (embeddings, recurrent cells) keep
-PyTorch's own initialization.
+`auto`, layer by layer:
+  - Linear and Conv layers followed by the block's activation: He (kaiming_normal)
+    for ReLU-like activations, Xavier (xavier_normal) with the activation's gain
+    for tanh and sigmoid.
+  - Layers no activation follows (the head, a Transformer's input projection):
+    Xavier with gain 1, which keeps the output's variance near the input's.
+  - Recurrent layers (LSTM, GRU), gate by gate: Xavier-uniform input weights,
+    orthogonal recurrent weights (Saxe et al. 2014: repeated multiplication by
+    an orthogonal matrix neither explodes nor vanishes), and for LSTMs a forget-
+    gate bias of 1 (Jozefowicz et al. 2015), so memory is kept until learned otherwise.
+  - Transformer encoder layers: Xavier-uniform, as torch.nn.Transformer and the
+    reference implementation do; learned positions N(0, 0.02^2), as in GPT-2.
+  - Biases zeros (except that forget gate); norm layers weight ones, bias zeros.
 
+A named scheme overrides `auto` for every weight matrix of the block, with the
+gain of the activation that follows it (1 where none does); the bias rules stay.
 The two fixed-scale schemes use the conventions of the libraries that made
 them common: `normal` is N(0, 0.02^2) (GPT-2, BERT), `uniform` is U(-0.05, 0.05)
 (Keras's RandomUniform). Neither adapts to layer width, which is why `auto`
@@ -19,6 +31,7 @@ from torch import nn
 
 from ..errors import ConfigError, did_you_mean
 from .activations import check_activation
+from .positions import LearnedPositions
 
 NORMAL_STD = 0.02
 UNIFORM_LIMIT = 0.05
@@ -50,11 +63,13 @@ _XAVIER_FIRST = ("tanh", "sigmoid")  # Glorot & Bengio's setting: symmetric, sat
 
 _NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 _WEIGHTED = (nn.Linear, nn.modules.conv._ConvNd)
+_RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
+LSTM_FORGET_BIAS = 1.0
 
 
 def resolve(scheme: str, activation: str) -> str:
-    """The concrete scheme `auto` stands for: He (kaiming_normal) for ReLU-like
-    activations, Xavier (xavier_normal) for tanh and sigmoid."""
+    """The concrete scheme `auto` stands for in a layer the activation follows: He
+    (kaiming_normal) for ReLU-like activations, Xavier (xavier_normal) for tanh and sigmoid."""
     if scheme != "auto":
         return scheme
     return "xavier_normal" if activation in _XAVIER_FIRST else "kaiming_normal"
@@ -63,12 +78,13 @@ def resolve(scheme: str, activation: str) -> str:
 def initialize(
     module: nn.Module, scheme: str = "auto", activation: str = "relu", seed: int | None = None
 ) -> nn.Module:
-    """Initialize `module`'s Linear/Conv/norm layers in place and return it.
+    """Initialize `module`'s weights in place, layer type by layer type, and return it.
 
     Args:
         scheme: one of SCHEMES.
-        activation: the activation that follows the layers; sets He's
+        activation: the activation that follows the Linear/Conv layers; sets He's
             `nonlinearity` and the Xavier/orthogonal gain (torch's calculate_gain).
+            Layers in `module.linear_layers()` (a block's head) take gain 1 instead.
         seed: draws from a private generator seeded with it; None uses torch's global one.
     """
     problems = check_activation(activation)
@@ -79,10 +95,6 @@ def initialize(
         )
     if problems:
         raise ConfigError(problems)
-    concrete = resolve(scheme, activation)
-    nonlinearity = _NONLINEARITY[activation]
-    slope = LEAKY_SLOPE if nonlinearity == "leaky_relu" else 0.0
-    gain = nn.init.calculate_gain(nonlinearity, slope if slope else None)
     generators: dict[torch.device, torch.Generator] = {}
 
     def generator(t: torch.Tensor) -> torch.Generator | None:
@@ -92,20 +104,81 @@ def initialize(
             generators[t.device] = torch.Generator(device=t.device).manual_seed(seed)
         return generators[t.device]
 
+    def fill(w: torch.Tensor, auto: str, nonlinearity: str) -> None:
+        _fill(w, auto if scheme == "auto" else scheme, nonlinearity, generator(w))
+
+    linear = getattr(module, "linear_layers", lambda: [])()
+    linear_ids = {id(m) for m in linear}
+    done: set[int] = set()
     with torch.no_grad():
         for layer in module.modules():
-            if isinstance(layer, _WEIGHTED):
-                _fill(layer.weight, concrete, nonlinearity, slope, gain, generator(layer.weight))
-                if layer.bias is not None:
-                    nn.init.zeros_(layer.bias)
-            elif isinstance(layer, _NORMS) and getattr(layer, "weight", None) is not None:
+            if id(layer) in done:
+                continue
+            if isinstance(layer, _RECURRENT):
+                _recurrent(layer, fill)
+            elif isinstance(layer, nn.TransformerEncoderLayer):
+                for sub in layer.modules():  # attention and feed-forward; its norms below
+                    done.add(id(sub))
+                    _attention_or_linear(sub, fill)
+            elif isinstance(layer, nn.MultiheadAttention):
+                for sub in layer.modules():
+                    done.add(id(sub))
+                    _attention_or_linear(sub, fill)
+            elif isinstance(layer, LearnedPositions):
+                fill(layer.weight, "normal", "linear")
+            elif isinstance(layer, _WEIGHTED) and id(layer) in linear_ids:
+                fill(layer.weight, "xavier_normal", "linear")
+                _zero(layer.bias)
+            elif isinstance(layer, _WEIGHTED):
+                fill(layer.weight, resolve("auto", activation), _NONLINEARITY[activation])
+                _zero(layer.bias)
+            if isinstance(layer, _NORMS) and getattr(layer, "weight", None) is not None:
                 nn.init.ones_(layer.weight)
-                if layer.bias is not None:
-                    nn.init.zeros_(layer.bias)
+                _zero(layer.bias)
     return module
 
 
-def _fill(w: torch.Tensor, scheme: str, nonlinearity: str, slope: float, gain: float, g) -> None:
+def _recurrent(layer: nn.RNNBase, fill) -> None:
+    """Gate by gate: each gate's (hidden, in) block is a layer of its own."""
+    h = layer.hidden_size
+    for name, p in layer.named_parameters():
+        if name.startswith("weight_ih"):
+            for gate in p.split(h):
+                fill(gate, "xavier_uniform", "linear")
+        elif name.startswith("weight_hh"):
+            for gate in p.split(h):
+                fill(gate, "orthogonal", "linear")
+        elif name.startswith("bias"):
+            nn.init.zeros_(p)
+            if isinstance(layer, nn.LSTM) and name.startswith("bias_ih"):
+                # gates are ordered input, forget, cell, output; bias_hh adds to it and stays 0
+                p[h : 2 * h].fill_(LSTM_FORGET_BIAS)
+
+
+def _attention_or_linear(sub: nn.Module, fill) -> None:
+    if isinstance(sub, nn.MultiheadAttention) and sub.in_proj_weight is not None:
+        fill(sub.in_proj_weight, "xavier_uniform", "linear")  # q, k, v stacked: (3 * d_model, d_model)
+        _zero(sub.in_proj_bias)
+    elif isinstance(sub, nn.MultiheadAttention):  # separate q/k/v widths
+        for w in (sub.q_proj_weight, sub.k_proj_weight, sub.v_proj_weight):
+            fill(w, "xavier_uniform", "linear")
+        _zero(sub.in_proj_bias)
+    elif isinstance(sub, nn.Linear):
+        fill(sub.weight, "xavier_uniform", "linear")
+        _zero(sub.bias)
+    elif isinstance(sub, _NORMS) and sub.weight is not None:
+        nn.init.ones_(sub.weight)
+        _zero(sub.bias)
+
+
+def _zero(bias: torch.Tensor | None) -> None:
+    if bias is not None:
+        nn.init.zeros_(bias)
+
+
+def _fill(w: torch.Tensor, scheme: str, nonlinearity: str, g) -> None:
+    slope = LEAKY_SLOPE if nonlinearity == "leaky_relu" else 0.0
+    gain = nn.init.calculate_gain(nonlinearity, slope if slope else None)
     if scheme == "normal":
         nn.init.normal_(w, 0.0, NORMAL_STD, generator=g)
     elif scheme == "uniform":
@@ -125,7 +198,7 @@ def _fill(w: torch.Tensor, scheme: str, nonlinearity: str, slope: float, gain: f
 def expected_std(scheme: str, activation: str, fan_in: int, fan_out: int) -> float:
     """The standard deviation `scheme` gives a (fan_out, fan_in) weight; tests compare against it."""
     concrete = resolve(scheme, activation)
-    nonlinearity = _NONLINEARITY[activation]
+    nonlinearity = _NONLINEARITY.get(activation, activation)  # or "linear": gain 1
     slope = LEAKY_SLOPE if nonlinearity == "leaky_relu" else None
     gain = nn.init.calculate_gain(nonlinearity, slope)
     if concrete == "normal":

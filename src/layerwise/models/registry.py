@@ -7,7 +7,8 @@ asks of it (the Keras `get_config`/`from_config` contract):
     def from_config(cls, cfg: dict, input_shape: tuple[int, ...], output_dim: int) -> nn.Module
     def get_config(self) -> dict        # a plain, JSON-ready dict that from_config accepts
 
-`input_shape` is the shape of one sample, without the batch dim.
+`input_shape` is the shape of one sample, without the batch dim. Subclassing
+`layerwise.models.Block` (block.py) gives both methods from a `defaults` table.
 """
 
 from __future__ import annotations
