@@ -93,7 +93,8 @@ def test_bitcoin_slice_forecast_end_to_end(cli, tmp_path, btc_slice):
     assert metrics["baseline_name"].startswith("persistence")
     # 500 rows, gap lookback + horizon = 11 twice; windows per part = rows - lookback - 1 (returns)
     assert metrics["rows"]["test"] < 75 and metrics["rows"]["train"] > 300
-    assert ("beats persistence" in stdout) != ("does NOT beat persistence" in stdout)
+    assert metrics["verdict"] in ("DEPLOY", "DO NOT DEPLOY") and stdout.startswith(metrics["verdict"] + ":")
+    assert ("beats persistence" in metrics["finding"]) != ("does NOT beat persistence" in metrics["finding"])
     assert metrics["test"]["mae"] > 0 and metrics["baseline"]["mae"] > 0
     pred = tmp_path / "pred.csv"
     assert cli("predict", out / "bundle", btc_slice, "-o", pred)[0] == 0
@@ -123,3 +124,64 @@ def test_console_script_exit_code_and_no_traceback(tmp_path):
     assert "Traceback" not in done.stderr
     debug = subprocess.run([*exe, "--debug", "run", str(tmp_path / "nope.yaml")], capture_output=True, text=True)
     assert "Traceback" in debug.stderr
+
+
+def test_gate_exit_codes(cli, tmp_path, btc_slice):
+    """--gate exits 4 on DO NOT DEPLOY, 0 on DEPLOY; without --gate the verdict never fails a run."""
+    config = tmp_path / "btc.yaml"
+    config.write_text(
+        f"data: {{path: {btc_slice}, target: Close, time: Date, features: [Close, Volume],"
+        " window: {lookback: 10}, transform: log_return}\n"
+        "task: {type: forecast}\nmodel: {hidden: [16]}\nevaluate: {bootstrap: 200}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "btc"
+    code, stdout, err = cli("run", config, "--out", out, "--quiet", "--gate", *FAST)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["verdict"] == "DO NOT DEPLOY"     # the small network loses to persistence here
+    assert code == 4 and "gate: DO NOT DEPLOY (exit 4)" in err
+    assert stdout.startswith("DO NOT DEPLOY:")
+    assert (out / "report.html").is_file()            # the run folder is written all the same
+    assert cli("run", config, "--out", out, "--quiet", *FAST)[0] == 0
+
+    data = _sklearn_csv(tmp_path, load_breast_cancer, "cancer")
+    cancer = tmp_path / "cancer.yaml"
+    cli("init", data, "--target", "target", "-o", cancer)
+    code, stdout, err = cli("run", cancer, "--out", tmp_path / "c", "--quiet", "--gate", *FAST)
+    assert code == 0, err
+    assert stdout.startswith("DEPLOY: beats the majority class")
+    code, _, err = cli("run", cancer, "--out", tmp_path / "c2", "--quiet", "--gate", *FAST,
+                       "--set", "evaluate.gates.min={accuracy: 0.999}")
+    assert code == 4
+    reasons = json.loads((tmp_path / "c2" / "metrics.json").read_text())["reasons"]
+    assert reasons[0].startswith("test accuracy") and "is not at most" not in reasons[0]
+    assert "is not at least 0.999" in reasons[0]
+
+
+def test_evaluate_judges_a_bundle_on_new_labelled_data(cli, tmp_path, btc_slice):
+    data = _sklearn_csv(tmp_path, load_breast_cancer, "cancer")
+    config = tmp_path / "cancer.yaml"
+    cli("init", data, "--target", "target", "-o", config)
+    run = tmp_path / "run"
+    assert cli("run", config, "--out", run, "--quiet", *FAST)[0] == 0
+    code, stdout, err = cli("evaluate", run / "bundle", data, "--gate", "--out", tmp_path / "eval")
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["verdict"] == "DEPLOY" and metrics["rows"] == {"test": 569}
+    assert metrics["ci"]["difference"]["accuracy"][0] > 0
+    assert (tmp_path / "eval" / "report.html").is_file() and (tmp_path / "eval" / "predictions.csv").is_file()
+
+    frame = pd.read_csv(data).drop(columns=["target"])
+    unlabelled = tmp_path / "unlabelled.csv"
+    frame.to_csv(unlabelled, index=False)
+    code, _, err = cli("evaluate", run / "bundle", unlabelled)
+    assert code == 3 and "target column 'target' is missing" in err
+
+    btc_config = tmp_path / "btc.yaml"
+    btc_config.write_text(
+        f"data: {{path: {btc_slice}, target: Close, time: Date, features: [Close, Volume],"
+        " window: {lookback: 10}, transform: log_return}\ntask: {type: forecast}\nmodel: {hidden: [16]}\n",
+        encoding="utf-8")
+    assert cli("run", btc_config, "--out", tmp_path / "btc", "--quiet", *FAST)[0] == 0
+    code, stdout, _ = cli("evaluate", tmp_path / "btc" / "bundle", btc_slice, "--gate", "--quiet")
+    assert code == 4 and stdout.startswith("DO NOT DEPLOY")

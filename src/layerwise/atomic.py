@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +96,15 @@ def publish(staged: Path, target: str | Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staged, target)
+
+
+@contextmanager
+def staged_folder(target: str | Path) -> Iterator[Path]:
+    """Fill the yielded folder; on success it replaces `target` whole, on error it is removed."""
+    staged = staging_dir(target)
+    try:
+        yield staged
+        publish(staged, target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise

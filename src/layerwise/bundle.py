@@ -19,7 +19,7 @@ from typing import Any
 
 from safetensors.torch import load_file, save_file
 
-from .atomic import publish, staging_dir, write_json
+from .atomic import staged_folder, write_json
 from .errors import BundleError
 from .predictor import Predictor
 
@@ -30,8 +30,7 @@ FILES = ("model.safetensors", "spec.json", "metrics.json")
 def save(predictor: Predictor, path: str | Path) -> Path:
     """Write `predictor` as a bundle folder at `path`, atomically (staged, then renamed)."""
     path = Path(path)
-    staged = staging_dir(path)
-    try:
+    with staged_folder(path) as staged:
         # contiguous CPU copies: safetensors refuses shared or non-contiguous storage
         tensors = {k: v.detach().cpu().contiguous().clone() for k, v in predictor.module.state_dict().items()}
         save_file(tensors, str(staged / "model.safetensors"), metadata={"format": str(FORMAT)})
@@ -40,12 +39,6 @@ def save(predictor: Predictor, path: str | Path) -> Path:
         write_json(staged / "metrics.json", predictor.metrics)
         manifest = {"format": FORMAT, "sha256": {name: _sha256(staged / name) for name in FILES}}
         write_json(staged / "manifest.json", manifest)
-        publish(staged, path)
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
     return path
 
 

@@ -1,6 +1,7 @@
-"""The `layerwise` command: init, run, predict, demo.
+"""The `layerwise` command: init, run, predict, evaluate, report, demo.
 
-Exit codes: 0 success, 2 usage or config error, 3 data error, 1 anything else.
+Exit codes: 0 success, 2 usage or config error, 3 data error, 4 the deploy gate says
+DO NOT DEPLOY (run --gate, evaluate --gate), 1 anything else.
 Errors print one message; a traceback only with --debug.
 """
 
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from .errors import LayerwiseError, UsageError
+from .errors import GATE_FAILED, LayerwiseError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -62,8 +63,10 @@ def run(
         Optional[list[str]], typer.Option("--set", help="Override a key: --set train.lr=0.01 (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
+    gate: Annotated[bool, typer.Option("--gate", help="Exit 4 when the verdict is DO NOT DEPLOY.")] = False,
 ) -> None:
-    """Run every step of CONFIG and write the run folder: bundle/, metrics.json, history.csv, run.log."""
+    """Run every step of CONFIG and write the run folder: bundle/, metrics.json, history.csv,
+    predictions.csv, report.html, run.log."""
     from .config import ExperimentConfig
     from .experiment import Experiment
 
@@ -71,6 +74,53 @@ def run(
     out = out or Path("runs") / Path(config).stem
     result = Experiment(cfg).run(out=out, quiet=quiet)
     print(result.summary(table=not quiet))
+    if cfg.evaluate.report and not quiet:
+        _err.print(f"report: {out / 'report.html'}")
+    _apply_gate(gate, result.metrics)
+
+
+@app.command()
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the features and the target.")],
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write metrics.json, predictions.csv and report.html here.")
+    ] = None,
+    gate: Annotated[bool, typer.Option("--gate", help="Exit 4 when the verdict is DO NOT DEPLOY.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
+) -> None:
+    """Judge BUNDLE on new labelled DATA: metrics with intervals beside the baseline, and the gate."""
+    from .bundle import load
+    from .data import read_table
+    from .experiment import summary
+    from .reassess import reassess, write
+
+    model = load(bundle)
+    frame = read_table(data, delimiter=model.delimiter)
+    metrics, table = reassess(model, frame, source=str(data))
+    print(summary(metrics, table=not quiet))
+    if out is not None:
+        write(out, metrics, table, model.spec())
+        _err.print(f"wrote {out / 'metrics.json'}, {out / 'report.html'}")
+    _apply_gate(gate, metrics)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `layerwise run`.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Default RUN_DIR/report.html.")] = None,
+) -> None:
+    """Write RUN_DIR/report.html: one self-contained page, plots embedded."""
+    from .report import write_report
+
+    path = write_report(run_dir, output)
+    _err.print(f"wrote {path}")
+
+
+def _apply_gate(gate: bool, metrics: dict) -> None:
+    if gate and metrics.get("verdict") != "DEPLOY":
+        _err.print(f"gate: {metrics.get('verdict')} (exit {GATE_FAILED})")
+        raise typer.Exit(GATE_FAILED)
 
 
 @app.command()
@@ -124,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        app(args=argv, prog_name="layerwise", standalone_mode=False)
+        # Outside standalone mode click returns typer.Exit's code instead of raising it.
+        code = app(args=argv, prog_name="layerwise", standalone_mode=False)
     except LayerwiseError as err:
         if debug:
             raise
@@ -147,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{type(err).__name__}: {err} (rerun with --debug for the traceback)",
         ))
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

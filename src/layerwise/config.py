@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, PositiveInt, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 
 from .errors import ConfigError, did_you_mean
 
@@ -87,15 +89,79 @@ class TaskConfig(_Section):
 
 
 class ModelConfig(_Section):
+    """The network (step 2) and its initial weights (step 4), as one flat section.
+
+    A key left unset (null) takes the block's own default, listed in
+    `layerwise.models.get(type).defaults`; a key set for a block that does not use
+    it is an error naming it. Shapes come from the data, never from here.
+    """
+
+    # mlp | cnn1d | cnn2d | lstm | gru | transformer (layerwise.models.available())
     type: str = "mlp"
-    hidden: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
-    activation: Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"] = "relu"
-    dropout: float = Field(0.0, ge=0, lt=1)
-    norm: Literal["none", "batch", "layer"] = "none"
+    # One width per hidden layer: dense layers (mlp, default [64, 64]) or stacked
+    # recurrent layers (lstm, gru, default [64]).
+    hidden: list[PositiveInt] | None = None
+    # After each dense or conv layer (mlp, cnn*: relu); inside the feed-forward (transformer: gelu).
+    activation: Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"] | None = None
+    # Dropout rate: after each dense layer (mlp), between recurrent layers and before the
+    # head (lstm, gru), before the head (cnn*), inside every encoder layer (transformer). Default 0.
+    dropout: float | None = Field(None, ge=0, lt=1)
+    # Normalization after each dense or conv layer (mlp: none, cnn*: batch); `layer` on a
+    # conv normalizes over channels and positions together.
+    norm: Literal["none", "batch", "layer"] | None = None
+    # cnn1d, cnn2d: output channels of each conv stage, one stage per entry (cnn1d [32, 32], cnn2d [32, 64]).
+    channels: list[PositiveInt] | None = None
+    # cnn1d, cnn2d: conv width in steps or pixels (square, odd), 'same' padding (default 3).
+    kernel_size: PositiveInt | None = None
+    # cnn1d, cnn2d: pooling after each stage, halving each dim (default max).
+    pool: Literal["max", "avg", "none"] | None = None
+    # cnn1d, cnn2d: each stage a ResNet basic block, two convs plus a skip path (default false).
+    residual: bool | None = None
+    # How the steps or pixels become one vector for the head: the final state (`last`:
+    # lstm, gru default), or pooled (`mean`: cnn*, transformer default; `max`).
+    readout: Literal["last", "mean", "max"] | None = None
+    # lstm, gru: read the window both ways (default false).
+    bidirectional: bool | None = None
+    # transformer: model width (64), attention heads dividing it (4), encoder layers (2).
+    d_model: PositiveInt | None = None
+    heads: PositiveInt | None = None
+    layers: PositiveInt | None = None
+    # transformer: how steps are told apart (default sinusoidal, or learned).
+    positions: Literal["learned", "sinusoidal"] | None = None
+    # transformer: step t attends only to steps <= t (default false).
+    causal: bool | None = None
+    # Initial weights: auto picks per layer type (He/Xavier by activation, orthogonal
+    # recurrent weights, LSTM forget bias 1); a named scheme applies to every weight matrix.
     init: Literal[
         "auto", "normal", "uniform", "xavier_uniform", "xavier_normal",
         "kaiming_uniform", "kaiming_normal", "orthogonal",
     ] = "auto"
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from .models import available
+
+        if value not in available():
+            raise ValueError(f"unknown model type {value!r}{did_you_mean(value, available())}; "
+                             f"choose one of {', '.join(available())}")
+        return value
+
+    @field_validator(
+        "hidden", "activation", "dropout", "norm", "channels", "kernel_size", "pool", "residual",
+        "readout", "bidirectional", "d_model", "heads", "layers", "positions", "causal",
+    )
+    @classmethod
+    def _taken_by_the_type(cls, value: Any, info: ValidationInfo) -> Any:
+        """A key set for a block that does not use it (`type` is validated first); values
+        that depend on the data's shape are checked when the model is built."""
+        from .models import get
+
+        block_type = info.data.get("type")  # absent when the type itself was invalid
+        defaults = getattr(get(block_type), "defaults", None) if block_type else None
+        if value is not None and defaults is not None and info.field_name not in defaults:
+            raise ValueError(f"not a setting of model type '{block_type}'; it takes {', '.join(defaults)}")
+        return value
 
 
 class TrainConfig(_Section):
@@ -116,13 +182,33 @@ class TrainConfig(_Section):
     threads: Literal["auto"] | int = "auto"
 
 
+MetricName = Literal[
+    "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc",
+]
+
+
+class GatesConfig(_Section):
+    """The deploy gate: every check set here must pass for DEPLOY (`layerwise run --gate` exits 4 if not)."""
+
+    # The paired-bootstrap interval of (model - baseline) on the primary metric must exclude
+    # zero in the model's favour.
+    beat_baseline: bool = True
+    min: dict[MetricName, float] = Field(default_factory=dict)   # e.g. {accuracy: 0.9}: test value >= bound
+    max: dict[MetricName, float] = Field(default_factory=dict)   # e.g. {mae: 100}: test value <= bound
+    # A champion bundle folder: the new model must score at least as well on the same test rows.
+    compare_to: str | None = None
+
+
 class EvaluateConfig(_Section):
     # The metric that decides "beats the baseline"; auto = mae (regression, forecast),
     # accuracy (classification).
-    metric: Literal[
-        "auto", "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro",
-        "log_loss", "roc_auc",
-    ] = "auto"
+    metric: Literal["auto", MetricName] = "auto"
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    bootstrap: int = Field(1000, ge=0)           # resamples of the test rows for the intervals; 0 = none
+    level: float = Field(0.95, gt=0.5, lt=1)     # confidence level of the intervals
+    data_curve: bool = False                     # retrain on 25/50/75/100% of the training split
+    leakage: bool = True                         # audit train/test for leakage
+    report: bool = True                          # write report.html into the run folder
 
 
 class ExperimentConfig(_Section):

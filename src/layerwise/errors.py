@@ -5,12 +5,17 @@ Exit codes (documented in the README):
     1  anything else (a bug, an interrupted run)
     2  usage or configuration error  (ConfigError, UsageError)
     3  data error: a file or value in the user's data or bundle  (DataError, BundleError)
+    4  the deploy gate says DO NOT DEPLOY  (`layerwise run --gate`, `layerwise evaluate --gate`);
+       not an error: the run folder and metrics.json are written, with "verdict" and "reasons"
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+
+
+GATE_FAILED = 4
 
 
 class LayerwiseError(Exception):

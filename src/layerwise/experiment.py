@@ -1,7 +1,8 @@
 """Experiment: runs the steps in order, from a raw table to a judged, saved model.
 
     read -> validate -> clean -> split -> fit transforms (train only) -> build + initialize
-    -> train -> score the test split beside a naive baseline -> bundle + run folder
+    -> train -> judge the test split beside a naive baseline (intervals, diagnosis, leakage
+    audit, data curve, deploy gate) -> bundle + run folder + report
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import bundle
-from .atomic import publish, staging_dir, write_json, write_text
+from . import assess, bundle
+from .atomic import staged_folder, write_json, write_table, write_text
 from .config import ExperimentConfig
 from .data import CleanOptions, clean, infer_kinds, read_table, target_kind
 from .errors import ConfigError, UsageError, did_you_mean
-from .evaluation import majority_baseline, mean_baseline, persistence, score
+from .evaluation import audit, block_length, data_curve, diagnose, judge, score
 from .models import available, build
 from .predictor import Predictor
 from .prepare import Prepared, class_weights, prepare_forecast, prepare_tabular
@@ -51,24 +52,50 @@ class Result:
     def beats_baseline(self) -> bool:
         return bool(self.metrics["beats_baseline"])
 
+    @property
+    def verdict(self) -> str:
+        """DEPLOY or DO NOT DEPLOY, from the configured gates (evaluate.gates)."""
+        return self.metrics["verdict"]
+
+    @property
+    def deploy(self) -> bool:
+        return self.metrics["verdict"] == "DEPLOY"
+
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.predictor.predict(frame)
 
     def summary(self, *, table: bool = True) -> str:
         """The verdict in plain words; with `table`, every test metric beside the baseline's first."""
-        m = self.metrics
-        if not table:
-            return m["verdict"]
-        rows = [("metric", "network", "baseline")]
-        for name, value in m["test"].items():
-            mark = " *" if name == m["primary_metric"] else ""
-            rows.append((name + mark, f"{value:,.4g}", f"{m['baseline'].get(name, float('nan')):,.4g}"))
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-                 for r in rows]
-        lines.append(f"baseline: {m['baseline_name']}; * decides; rows {m['rows']}")
-        lines += [f"note: {n}" for n in m.get("notes", [])]
-        return "\n".join([*lines, "", m["verdict"]])
+        return summary(self.metrics, table=table)
+
+
+def summary(m: dict[str, Any], *, table: bool = True) -> str:
+    """metrics.json as text: the metrics table with intervals, the findings, then the verdict."""
+    if not table:
+        return m["headline"]
+    ci = m.get("ci") or {}
+    level = f"{ci.get('level', 0.95):.0%}"
+    rows = [("metric", "network", f"{level} interval", "baseline", "difference interval")]
+    for name, value in m["test"].items():
+        mark = " *" if name == m["primary_metric"] else ""
+        rows.append((name + mark, f"{value:,.4g}", _pair(ci.get("model", {}).get(name)),
+                     f"{m['baseline'].get(name, float('nan')):,.4g}", _pair(ci.get("difference", {}).get(name))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.append(f"baseline: {m['baseline_name']}; * decides; difference = network - baseline; rows {m['rows']}")
+    lines += [f"note: {n}" for n in m.get("notes", [])]
+    lines += [f"finding: {f}" for f in (m.get("diagnosis") or {}).get("findings", [])]
+    lines += [f"leakage: {w['detail']}" for w in m.get("leakage") or []]
+    if m.get("data_curve"):
+        lines.append(f"data: {m['data_curve']['finding']}")
+    return "\n".join([*lines, "", m["finding"], m["headline"]])
+
+
+def _pair(interval: list[float] | None) -> str:
+    if not interval or any(v is None or not np.isfinite(v) for v in interval):
+        return "-"
+    return f"[{interval[0]:,.4g}, {interval[1]:,.4g}]"
 
 
 class Experiment:
@@ -119,16 +146,29 @@ class Experiment:
 
         predictor, trainer, seconds = self._train(prepared, log)
         history = trainer.history
-        metrics = _evaluate(predictor, prepared, cfg.evaluate.metric)
+        model_out, baseline_out = assess.outputs(predictor, prepared)
+        metrics = self._judge(prepared, df, model_out, baseline_out)
+        restored = trainer.best_epoch is not None and cfg.train.patience is not None
         metrics.update(
             cleaning=cleaning.to_dict(), rows=prepared.rows, seconds=round(seconds, 3),
             best_epoch=trainer.best_epoch, epochs=len(history),
+            diagnosis=diagnose(history, restored=restored).to_dict(),
+            leakage=self._audit(prepared, df, kinds) if cfg.evaluate.leakage else [],
+            data=assess.data_summary(prepared, df, kinds),
+            data_curve=self._data_curve(prepared, predictor, log) if cfg.evaluate.data_curve else None,
         )
+        for line in [*metrics["diagnosis"]["findings"], *(w["detail"] for w in metrics["leakage"])]:
+            log.write(f"evaluation: {line}")
+        if metrics["data_curve"]:
+            log.write(f"data curve: {metrics['data_curve']['finding']}")
+        metrics["baseline_fit"] = assess.baseline_fit(prepared)
         predictor.metrics = metrics
-        log.write_file(metrics["verdict"])
+        log.write_file(metrics["finding"])
+        log.write_file(metrics["headline"])
         result = Result(metrics, history, predictor, config=cfg, log=log.lines)
         if out is not None:
-            result.out = self._write(Path(out), result, log)
+            table = assess.predictions_frame(prepared, df, model_out, baseline_out)
+            result.out = self._write(Path(out), result, log, table)
         return result
 
     # -- steps ----------------------------------------------------------------------------
@@ -191,15 +231,18 @@ class Experiment:
         else:
             loss = "mse" if cfg.train.loss == "auto" else cfg.train.loss
             output_dim = prepared.y["train"].reshape(len(prepared.y["train"]), -1).shape[1]
+        weights = class_weights(cfg, prepared)
         if loss == "bce":
             prepared.y = {k: v.astype(np.float32).reshape(-1, 1) for k, v in prepared.y.items()}
         elif task.type != "classification":
             prepared.y = {k: v.astype(np.float32).reshape(len(v), -1) for k, v in prepared.y.items()}
         input_shape = tuple(prepared.x["train"].shape[1:])
-        model_cfg = cfg.model.model_dump()
         torch.manual_seed(cfg.train.seed)
-        module = build(model_cfg, input_shape, output_dim)
-        predictor = Predictor(task, module, model={"config": model_cfg, "input_shape": list(input_shape),
+        module = build(cfg.model.model_dump(), input_shape, output_dim)
+        # The block's resolved settings, not the config's nulls: a bundle must not pick up
+        # whatever a later version's block defaults are.
+        resolved = {**module.get_config(), "init": cfg.model.init}
+        predictor = Predictor(task, module, model={"config": resolved, "input_shape": list(input_shape),
                                                    "output_dim": output_dim},
                               features=prepared.features, target=prepared.target, series=prepared.series,
                               config=cfg.to_dict())
@@ -210,7 +253,7 @@ class Experiment:
             module, loss=loss, optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
             batch_size=t.batch_size, epochs=t.epochs, weight_decay=t.weight_decay, l1=t.l1,
             clip_grad=t.clip_grad, patience=t.patience if has_val else None,
-            class_weights=class_weights(cfg, prepared), seed=t.seed, device=t.device, threads=t.threads,
+            class_weights=weights, seed=t.seed, device=t.device, threads=t.threads,
             metric=_val_metric(predictor, prepared) if has_val else None, callbacks=callbacks, quiet=log.quiet,
         )
         started = time.perf_counter()
@@ -225,37 +268,60 @@ class Experiment:
         module.to("cpu")
         return predictor, trainer, seconds
 
-    def _write(self, out: Path, result: Result, log: RunLog) -> Path:
-        staged = staging_dir(out)
-        try:
+    def _judge(self, prepared: Prepared, df: pd.DataFrame, model_out: np.ndarray,
+               baseline_out: np.ndarray) -> dict[str, Any]:
+        """Score the test split beside the baseline, with intervals, and apply the gates."""
+        ev, task = self.config.evaluate, prepared.task
+        gates = ev.gates
+        champion = None
+        if gates.compare_to is not None:
+            champion = {"path": gates.compare_to, "out": assess.champion_outputs(
+                bundle.load(gates.compare_to), prepared, df, gates.compare_to)}
+        n = len(model_out)
+        block = block_length(n, task.horizon) if task.type == "forecast" else 1
+        return judge(task.type, prepared.actual["test"], model_out, baseline_out, metric=ev.metric,
+                     samples=ev.bootstrap, level=ev.level, block=block, seed=self.config.train.seed,
+                     beat_baseline=gates.beat_baseline, minimum=gates.min, maximum=gates.max, champion=champion)
+
+    def _audit(self, prepared: Prepared, df: pd.DataFrame, kinds: dict[str, str]) -> list[dict[str, Any]]:
+        index = prepared.index
+        return audit(df.iloc[index["train"]], df.iloc[index["test"]], target=prepared.task.target, kinds=kinds,
+                     task=prepared.task.type, time=prepared.task.time)
+
+    def _data_curve(self, prepared: Prepared, predictor: Predictor, log: RunLog) -> dict[str, Any] | None:
+        """Retrain on 25, 50, 75% of the training split; the full run is the 100% point."""
+        if len(prepared.x["val"]) == 0:
+            log.write("data curve: skipped, it scores on the validation split and data.split.val is 0")
+            return None
+        metric = score(prepared.task.type, prepared.actual["val"], *assess.outputs(predictor, prepared, "val"),
+                       metric=self.config.evaluate.metric)["primary_metric"]
+
+        def val_score(p: Predictor, part: Prepared) -> float:
+            model_out, baseline_out = assess.outputs(p, part, "val")
+            return score(part.task.type, part.actual["val"], model_out, baseline_out, metric=metric)["test"][metric]
+
+        def fit_and_score(rows: np.ndarray) -> float:
+            part = assess.subset(prepared, rows)
+            return val_score(self._train(part, RunLog(quiet=True))[0], part)
+
+        # Same seed and config, so training on 100% would repeat the run: its score is reused.
+        order = "recent" if prepared.task.type == "forecast" else "random"
+        curve = data_curve(len(prepared.x["train"]), fit_and_score, metric=metric, order=order,
+                           seed=self.config.train.seed, known={1.0: val_score(predictor, prepared)})
+        return curve.to_dict()
+
+    def _write(self, out: Path, result: Result, log: RunLog, predictions: pd.DataFrame) -> Path:
+        with staged_folder(out) as staged:
             bundle.save(result.predictor, staged / "bundle")
             write_json(staged / "metrics.json", result.metrics)
             write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
+            write_table(predictions, staged / "predictions.csv")
             write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
-            publish(staged, out)
-        except BaseException:
-            import shutil
+            if self.config.evaluate.report:
+                from .report import write_report
 
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
+                write_report(staged)
         return out
-
-
-def _evaluate(predictor: Predictor, prepared: Prepared, metric: str) -> dict[str, Any]:
-    """Score the test split and the baseline fitted on the training split, on the same rows."""
-    task = prepared.task
-    raw = predictor.raw_outputs(prepared.x["test"])
-    n = len(raw)
-    if task.type == "classification":
-        model_out = predictor.probabilities(raw)
-        baseline = majority_baseline(prepared.actual["train"], task.n_classes, n)
-    elif task.type == "forecast":
-        model_out = predictor.decode(raw, prepared.last["test"])
-        baseline = persistence(prepared.last["test"], task.horizon)
-    else:
-        model_out = predictor.decode(raw)
-        baseline = mean_baseline(prepared.actual["train"], n)
-    return score(task.type, prepared.actual["test"], model_out, baseline, metric=metric)
 
 
 def _val_metric(predictor: Predictor, prepared: Prepared):

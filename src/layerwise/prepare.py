@@ -31,6 +31,8 @@ class Prepared:
     target: TargetEncoder | None = None
     series: SeriesTransform | None = None
     last: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: last observed value
+    index: dict[str, np.ndarray] = field(default_factory=dict)  # split name -> its rows' positions in the table
+    ends: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: each window's last input row, in `index`
     notes: list[str] = field(default_factory=list)
 
 
@@ -61,10 +63,11 @@ def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, st
         max_onehot=data.max_onehot, impute_numeric=data.clean.impute_numeric,
         impute_categorical=data.clean.impute_categorical,
     ).fit(train_rows[features])
-    x, y, actual, rows = {}, {}, {}, {}
+    x, y, actual, rows, index = {}, {}, {}, {}, {}
     notes = []
     for name, idx in _parts(parts):
         part = df.iloc[idx]
+        index[name] = idx
         x[name] = pre.transform(part[features], source=source)
         rows[name] = len(idx)
         if task == "classification":
@@ -73,14 +76,14 @@ def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, st
                 # A class the training split never saw cannot be predicted; drop those rows.
                 keep = ~part[target].isin(unseen).to_numpy()
                 notes.append(f"{name}: {int((~keep).sum())} rows of classes absent from training dropped: {unseen}")
-                x[name], part = x[name][keep], part[keep]
+                x[name], part, index[name] = x[name][keep], part[keep], idx[keep]
                 rows[name] = len(part)
         y[name] = encoder.encode(part[target])
         actual[name] = y[name] if task == "classification" else part[target].to_numpy(dtype=np.float64)
     info = TaskInfo(type=task, target=target, features=features, time=data.time,
                     classes=list(encoder.classes) if task == "classification" else [],
                     delimiter=data.delimiter)
-    return Prepared(info, x, y, actual, rows, features=pre, target=encoder, notes=notes)
+    return Prepared(info, x, y, actual, rows, features=pre, target=encoder, notes=notes, index=index)
 
 
 def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], source: str) -> Prepared:
@@ -100,20 +103,21 @@ def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, s
                   gap=gap, min_rows=need)
     series = SeriesTransform(columns, target, transform=data.transform, normalize=data.normalize)
     series.fit(df.iloc[parts.train])
-    x, y, actual, rows, last = {}, {}, {}, {}, {}
+    x, y, actual, rows, last, index, ends = {}, {}, {}, {}, {}, {}, {}
     notes = []
     for name, idx in _parts(parts):
         part = df.iloc[idx].reset_index(drop=True)
+        index[name] = idx
         if data.time and len(part):
             first, final = part[data.time].iloc[0], part[data.time].iloc[-1]
             notes.append(f"{name} period {_stamp(first)} .. {_stamp(final)} ({len(part)} rows)")
         inputs, raw = series.transform(part, source=source)
         w = windows(inputs, raw, series, win.lookback, win.horizon, win.stride)
-        x[name], y[name], actual[name], last[name] = w.x, w.y, w.actual, w.last
+        x[name], y[name], actual[name], last[name], ends[name] = w.x, w.y, w.actual, w.last, w.end
         rows[name] = len(w.x)
     info = TaskInfo(type="forecast", target=target, features=columns, time=data.time,
                     lookback=win.lookback, horizon=win.horizon, delimiter=data.delimiter)
-    return Prepared(info, x, y, actual, rows, series=series, last=last, notes=notes)
+    return Prepared(info, x, y, actual, rows, series=series, last=last, notes=notes, index=index, ends=ends)
 
 
 def _stamp(value: Any) -> str:
@@ -131,8 +135,9 @@ def class_weights(cfg: ExperimentConfig, prepared: Prepared) -> list[float] | No
         return None
     classes = prepared.task.classes
     if setting == "balanced":
-        counts = np.bincount(prepared.y["train"], minlength=len(classes)).astype(float)
-        return list(len(prepared.y["train"]) / (len(classes) * np.maximum(counts, 1)))
+        codes = prepared.actual["train"]  # class codes; `y` may already be bce's float column
+        counts = np.bincount(codes, minlength=len(classes)).astype(float)
+        return list(len(codes) / (len(classes) * np.maximum(counts, 1)))
     by_name = {str(k): float(v) for k, v in setting.items()}
     unknown = sorted(set(by_name) - {str(c) for c in classes})
     if unknown:

@@ -1,4 +1,4 @@
-"""Metrics against scikit-learn, baselines on the same rows, and the verdict's honesty."""
+"""Metrics against scikit-learn, baselines on the same rows, and the finding's honesty."""
 
 import numpy as np
 import pytest
@@ -50,13 +50,13 @@ def test_baselines():
     assert persistence(np.array([5.0, 7.0]), 2).tolist() == [[5.0, 5.0], [7.0, 7.0]]
 
 
-def test_verdict_says_plainly_when_the_network_loses():
+def test_finding_says_plainly_when_the_network_loses():
     y = np.array([1.0, 2.0, 3.0, 4.0])
     out = score("forecast", y, y + 1.0, y + 0.5)
     assert out["beats_baseline"] is False
     assert out["primary_metric"] == "mae"
-    assert "does NOT beat persistence" in out["verdict"]
-    assert "1 vs 0.5" in out["verdict"]
+    assert "does NOT beat persistence" in out["finding"]
+    assert "1 vs 0.5" in out["finding"]
     won = score("regression", y, y + 0.1, y + 1.0)
     assert won["beats_baseline"] is True
-    assert won["verdict"].startswith("The network beats the training mean")
+    assert won["finding"].startswith("The network beats the training mean")

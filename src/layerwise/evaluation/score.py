@@ -1,4 +1,4 @@
-"""The test split scored beside the naive baseline, and the verdict in one sentence."""
+"""The test split scored beside the naive baseline, and the finding in one sentence."""
 
 from __future__ import annotations
 
@@ -40,11 +40,11 @@ def score(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
         "baseline_name": BASELINE_NAMES[task],
         "beats_baseline": bool(beats),
         "notes": notes,
-        "verdict": verdict(task, primary, test[primary], base[primary], beats),
+        "finding": finding(task, primary, test[primary], base[primary], beats),
     }
 
 
-def verdict(task: str, metric: str, model: float, baseline: float, beats: bool) -> str:
+def finding(task: str, metric: str, model: float, baseline: float, beats: bool) -> str:
     """One plain sentence with the deciding numbers."""
     name = BASELINE_NAMES[task]
     figures = f"test {metric} {_fmt(model)} vs {_fmt(baseline)}"
@@ -54,7 +54,7 @@ def verdict(task: str, metric: str, model: float, baseline: float, beats: bool) 
     if beats:
         return f"The network beats {name}: {figures}."
     return (f"The network does NOT beat {name}: {figures}. "
-            "The naive rule is at least as good: do not deploy this network for this task.")
+            "The naive rule is at least as good on this test split.")
 
 
 def raise_unavailable(metric: str, task: str, available: list[str]) -> None:

@@ -1,0 +1,110 @@
+"""The deploy gate: DEPLOY or DO NOT DEPLOY, and the reasons, from the test evidence.
+
+Checks, each configured under `evaluate.gates`:
+- beat_baseline: the paired-bootstrap interval of (model - baseline) on the primary metric
+  excludes zero on the model's side: a win the test rows cannot explain by chance;
+- min / max: a metric's test value at least / at most a bound;
+- compare_to: the model (challenger) at least as good as a champion bundle on the same test rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .metrics import HIGHER_IS_BETTER
+
+DEPLOY, DO_NOT_DEPLOY = "DEPLOY", "DO NOT DEPLOY"
+
+
+@dataclass
+class Check:
+    gate: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Decision:
+    verdict: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why: the failed checks when any failed, else every passed one."""
+        failed = [c.detail for c in self.checks if not c.passed]
+        return failed or [c.detail for c in self.checks]
+
+    @property
+    def deploy(self) -> bool:
+        return self.verdict == DEPLOY
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "reasons": self.reasons, "checks": [asdict(c) for c in self.checks]}
+
+
+def decide(checks: list[Check]) -> Decision:
+    return Decision(DEPLOY if all(c.passed for c in checks) else DO_NOT_DEPLOY, list(checks))
+
+
+def favours(metric: str, interval: list[float]) -> str:
+    """'model' or 'baseline' when the interval of (model - other) excludes zero on one side, else 'neither'."""
+    lo, hi = interval
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "neither"
+    higher = HIGHER_IS_BETTER[metric]
+    if (lo > 0) if higher else (hi < 0):
+        return "model"
+    if (hi < 0) if higher else (lo > 0):
+        return "baseline"
+    return "neither"
+
+
+def beat_baseline(metric: str, model: float, baseline: float, interval: list[float], baseline_name: str,
+                  level: float = 0.95) -> Check:
+    """Passes only when the paired interval of the difference excludes zero in the model's favour."""
+    side = favours(metric, interval)
+    figures = (f"test {metric} {fmt(model)} vs {fmt(baseline)}; difference "
+               f"{fmt(model - baseline, sign=True)}, {level:.0%} interval {interval_text(interval)}")
+    if side == "model":
+        return Check("beat_baseline", True, f"beats {baseline_name}: {figures}, which excludes zero")
+    if side == "baseline":
+        return Check("beat_baseline", False, f"worse than {baseline_name}: {figures}, which excludes zero "
+                                             "on the baseline's side")
+    return Check("beat_baseline", False, f"not shown to beat {baseline_name}: {figures}, which includes zero")
+
+
+def bound(metric: str, value: float | None, limit: float, kind: str, interval: list[float] | None = None) -> Check:
+    """`kind` "min": value >= limit; "max": value <= limit. A metric not computed fails."""
+    gate = f"{kind}.{metric}"
+    if value is None or not math.isfinite(value):
+        return Check(gate, False, f"{metric} was not computed on this test split, so {gate} cannot pass")
+    ok = value >= limit if kind == "min" else value <= limit
+    where = "" if interval is None else f" ({interval_text(interval)})"
+    word = "at least" if kind == "min" else "at most"
+    return Check(gate, ok, f"test {metric} {fmt(value)}{where} {'is' if ok else 'is not'} {word} {fmt(limit)}")
+
+
+def champion(metric: str, challenger: float, champ: float, interval: list[float], path: str) -> Check:
+    """The challenger passes when its test score is at least as good as the champion's."""
+    higher = HIGHER_IS_BETTER[metric]
+    ok = challenger >= champ if higher else challenger <= champ
+    return Check("compare_to", ok,
+                 f"{'at least as good as' if ok else 'worse than'} the champion {path}: test {metric} "
+                 f"{fmt(challenger)} vs {fmt(champ)}; difference {fmt(challenger - champ, sign=True)}, "
+                 f"interval {interval_text(interval)}")
+
+
+def interval_text(interval: list[float]) -> str:
+    lo, hi = interval
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "not available"
+    return f"[{fmt(lo, sign=True)}, {fmt(hi, sign=True)}]"
+
+
+def fmt(x: float, *, sign: bool = False) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    text = f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.1f}"
+    return f"+{text}" if sign and x > 0 else text

@@ -1,0 +1,61 @@
+"""From test predictions to the verdict: score, intervals, gate, on plain arrays.
+
+`judge` is step 8 usable alone: any model's test outputs and a baseline's in, the numbers
+of metrics.json out (`test`, `baseline`, `ci`, `verdict`, `reasons`, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import gate
+from .bootstrap import paired_bootstrap
+from .score import score
+
+
+def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray, *,
+          metric: str = "auto", samples: int = 1000, level: float = 0.95, block: int = 1, seed: int = 0,
+          beat_baseline: bool = True, minimum: dict[str, float] | None = None,
+          maximum: dict[str, float] | None = None, champion: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Score the model beside the baseline, with intervals, and decide DEPLOY or DO NOT DEPLOY.
+
+    Args:
+        task: classification (codes and (n, k) probabilities) or regression / forecast (values).
+        samples, level, block: the paired bootstrap (block > 1 for series).
+        champion: {"path": str, "out": outputs of the champion model on the same rows}.
+    """
+    out = score(task, y_true, model_out, baseline_out, metric=metric)
+    primary = out["primary_metric"]
+    names = sorted(out["test"])
+    ci = paired_bootstrap(task, y_true, model_out, baseline_out, names, samples=samples, level=level,
+                          block=block, seed=seed)
+    out["ci"] = ci.to_dict()
+    nan = [float("nan")] * 2
+    checks = []
+    if beat_baseline:
+        checks.append(gate.beat_baseline(primary, out["test"][primary], out["baseline"][primary],
+                                         ci.difference.get(primary, nan), out["baseline_name"], level))
+    for kind, bounds in (("min", minimum or {}), ("max", maximum or {})):
+        for name, limit in bounds.items():
+            checks.append(gate.bound(name, out["test"].get(name), limit, kind, ci.model.get(name)))
+    if champion is not None:
+        versus = score(task, y_true, model_out, champion["out"], metric=primary)
+        paired = paired_bootstrap(task, y_true, model_out, champion["out"], [primary], samples=samples,
+                                  level=level, block=block, seed=seed)
+        out["champion"] = {"path": str(champion["path"]), "test": versus["baseline"],
+                           "difference": paired.difference.get(primary, nan)}
+        checks.append(gate.champion(primary, versus["test"][primary], versus["baseline"][primary],
+                                    paired.difference.get(primary, nan), str(champion["path"])))
+    decision = gate.decide(checks)
+    out.update(verdict=decision.verdict, reasons=decision.reasons, checks=decision.to_dict()["checks"])
+    out["headline"] = headline(decision, out)
+    return out
+
+
+def headline(decision: gate.Decision, out: dict[str, Any]) -> str:
+    """The verdict in one sentence with the deciding numbers."""
+    if not decision.checks:
+        return f"{decision.verdict}: no gate is configured. {out['finding']}"
+    return f"{decision.verdict}: {'; '.join(decision.reasons)}."

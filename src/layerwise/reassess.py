@@ -1,0 +1,123 @@
+"""`layerwise evaluate`: judge a saved bundle on new labelled data, as a run judges its test split.
+
+The baseline is the one fitted when the bundle was trained (saved in its metrics.json), the
+gates those of the bundle's config; training-time evidence (loss curves, leakage) does not apply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .atomic import staged_folder, write_json, write_table
+from .errors import DataError
+from .evaluation import block_length, judge
+from .predictor import Predictor
+
+
+def reassess(predictor: Predictor, frame: pd.DataFrame, *, source: str = "data") -> tuple[dict[str, Any], pd.DataFrame]:
+    """metrics.json's content and the predictions table for `frame`, which must hold the target."""
+    task = predictor.task
+    if task.target not in frame.columns:
+        raise DataError(f"{source}: the target column '{task.target}' is missing; evaluate needs labelled data")
+    fit = predictor.metrics.get("baseline_fit")
+    if fit is None:
+        raise DataError(f"this bundle has no saved baseline (metrics.json 'baseline_fit')",
+                        hint="re-run `layerwise run` with this version of layerwise to save one")
+    frame = frame[frame[task.target].notna()].reset_index(drop=True)
+    notes: list[str] = []
+    if task.type == "forecast":
+        y, model_out, baseline_out, table = _forecast(predictor, frame, source)
+    else:
+        y, model_out, baseline_out, table = _tabular(predictor, frame, fit, notes, source)
+    ev = (predictor.config or {}).get("evaluate", {})
+    gates = ev.get("gates", {})
+    block = block_length(len(y), task.horizon) if task.type == "forecast" else 1
+    metrics = judge(task.type, y, model_out, baseline_out, metric=ev.get("metric", "auto"),
+                    samples=ev.get("bootstrap", 1000), level=ev.get("level", 0.95), block=block,
+                    seed=(predictor.config or {}).get("train", {}).get("seed", 0),
+                    beat_baseline=gates.get("beat_baseline", True), minimum=gates.get("min"),
+                    maximum=gates.get("max"))
+    metrics["notes"] = metrics.get("notes", []) + notes
+    unit = "windows" if task.type == "forecast" else "rows"
+    metrics.update(rows={"test": len(y)}, source=source, leakage=None,
+                   data={"kinds": {c: v.get("kind", "") for c, v in predictor.input_schema().items()}})
+    if task.type == "classification":
+        metrics["data"]["classes"] = {"test": {str(k): int(v) for k, v in table["actual"].value_counts().sort_index().items()}}
+    metrics["finding"] += f" ({len(y)} {unit} of {source})"
+    return metrics, table
+
+
+def write(out: str | Path, metrics: dict[str, Any], table: pd.DataFrame, spec: dict[str, Any]) -> Path:
+    """The evaluation folder: metrics.json, predictions.csv, spec.json, report.html; atomically."""
+    from .report import write_report
+
+    out = Path(out)
+    with staged_folder(out) as staged:
+        write_json(staged / "metrics.json", metrics)
+        write_table(table, staged / "predictions.csv")
+        write_json(staged / "spec.json", spec)
+        write_report(staged)
+    return out
+
+
+def _tabular(predictor: Predictor, frame: pd.DataFrame, fit: dict, notes: list[str], source: str):
+    task = predictor.task
+    if task.type == "classification":
+        known = frame[task.target].isin(predictor.target.classes)
+        if not known.all():
+            notes.append(f"{int((~known).sum())} rows of classes the model never saw were left out")
+            frame = frame[known].reset_index(drop=True)
+    if len(frame) == 0:
+        raise DataError(f"{source}: no labelled rows to evaluate")
+    pred = predictor.predict(frame, source=source)
+    table = pd.DataFrame()
+    if task.time is not None and task.time in frame.columns:
+        table[task.time] = frame[task.time].to_numpy()
+    if task.type == "classification":
+        y = predictor.target.encode(frame[task.target])
+        model_out = pred[[f"proba_{c}" for c in task.classes]].to_numpy(dtype=np.float64)
+        baseline_out = np.repeat(np.asarray(fit["priors"], dtype=np.float64)[None, :], len(frame), axis=0)
+        table["actual"] = frame[task.target].to_numpy()
+        table["prediction"] = pred["prediction"].to_numpy()
+        table["baseline"] = predictor.target.decode(baseline_out.argmax(axis=1))
+        for j, c in enumerate(task.classes):
+            table[f"proba_{c}"] = model_out[:, j]
+        return y, model_out, baseline_out, table
+    y = pd.to_numeric(frame[task.target], errors="coerce").to_numpy(dtype=np.float64)
+    cols = [c for c in pred.columns if c == "prediction" or c.startswith("prediction_")]
+    model_out = pred[cols].to_numpy(dtype=np.float64)
+    baseline_out = np.repeat(np.asarray(fit["mean"], dtype=np.float64)[None, :], len(frame), axis=0)
+    table["actual"], table["prediction"], table["baseline"] = y, model_out[:, 0], baseline_out[:, 0]
+    return y, model_out, baseline_out, table
+
+
+def _forecast(predictor: Predictor, frame: pd.DataFrame, source: str):
+    task = predictor.task
+    if task.time is not None and task.time in frame.columns:
+        frame = frame.iloc[np.argsort(pd.to_datetime(frame[task.time], errors="coerce").to_numpy(), kind="stable")]
+        frame = frame.reset_index(drop=True)
+    pred = predictor.predict(frame, source=source)
+    h = task.horizon
+    cols = ["prediction"] if h == 1 else [f"prediction_{k + 1}" for k in range(h)]
+    values = pd.to_numeric(frame[task.target], errors="coerce").to_numpy(dtype=np.float64)
+    # A forecast made at row t is judged against rows t+1..t+h, persistence repeats row t.
+    ends = np.arange(len(frame) - h)
+    model_out = pred[cols].to_numpy(dtype=np.float64)[ends]
+    actual = np.stack([values[ends + k + 1] for k in range(h)], axis=1)
+    ok = np.isfinite(model_out).all(axis=1) & np.isfinite(actual).all(axis=1) & np.isfinite(values[ends])
+    if not ok.any():
+        raise DataError(f"{source}: no row has {task.lookback} rows of history and {h} to forecast",
+                        hint=f"give at least {task.lookback + h + 1} rows")
+    ends, model_out, actual = ends[ok], model_out[ok], actual[ok]
+    baseline_out = np.repeat(values[ends][:, None], h, axis=1)
+    table = pd.DataFrame()
+    if task.time is not None and task.time in frame.columns:
+        table[task.time] = frame[task.time].to_numpy()[ends + 1]
+    for name, v in (("actual", actual), ("prediction", model_out), ("baseline", baseline_out)):
+        for k in range(h):
+            table[name if h == 1 else f"{name}_{k + 1}"] = v[:, k]
+    return actual, model_out, baseline_out, table
