@@ -98,3 +98,13 @@ def test_existing_foreign_folder_is_not_replaced(tmp_path):
     with pytest.raises(layerwise.LayerwiseError, match="not a layerwise run folder"):
         layerwise.Experiment({"data": {"target": "target"}}, data=load_iris(as_frame=True).frame).run(out=tmp_path)
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_a_single_row_class_falls_back_to_a_random_split_in_auto_mode():
+    frame = load_iris(as_frame=True).frame
+    frame.loc[0, "target"] = 7                     # one row of a class of its own
+    result = layerwise.Experiment({"data": {"target": "target"}, "train": QUICK}, data=frame).run()
+    assert any("random split instead of stratified" in line for line in result.log)
+    with pytest.raises(layerwise.DataError, match="class '7' has only 1 row"):
+        layerwise.Experiment({"data": {"target": "target", "split": {"method": "stratified"}}, "train": QUICK},
+                             data=frame).run()

@@ -52,8 +52,16 @@ def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, st
     features = [c for c in df.columns if c not in (target, data.time)]
     method = split_method(cfg, task)
     encoder = TargetEncoder(task)
-    # Stratification needs labels before the encoder is fitted; plain codes do for that.
-    labels = pd.factorize(df[target])[0] if method == "stratified" else None
+    # Stratification needs labels before the encoder is fitted; their text does for that.
+    labels = df[target].astype(str).to_numpy() if method == "stratified" else None
+    notes = []
+    if method == "stratified" and data.split.method == "auto":
+        counts = df[target].astype(str).value_counts()
+        rare = counts[counts < 2]
+        if len(rare):
+            # Chosen for the user, so fall back rather than fail; an explicit `stratified` still refuses.
+            method, labels = "random", None
+            notes.append(f"random split instead of stratified: class(es) {list(rare.index)} have a single row")
     parts = split(len(df), method=method, train=data.split.train, val=data.split.val, test=data.split.test,
                   y=labels, gap=data.split.gap or 0, seed=cfg.train.seed)
     train_rows = df.iloc[parts.train]
@@ -64,7 +72,6 @@ def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, st
         impute_categorical=data.clean.impute_categorical,
     ).fit(train_rows[features])
     x, y, actual, rows, index = {}, {}, {}, {}, {}
-    notes = []
     for name, idx in _parts(parts):
         part = df.iloc[idx]
         index[name] = idx

@@ -292,4 +292,6 @@ def _check_classes(labels, target, log, source) -> None:
             hint="check the target column, or use task: regression for a numeric target",
         )
     for label, count in counts[counts < 2].items():
-        log.add("rare_class", target, int(count), f"class {label!r} has only {int(count)} row; a stratified split will refuse it")
+        log.add("rare_class", target, int(count),
+                f"class {label!r} has only {int(count)} row: too few to stratify "
+                "(split method auto falls back to random; stratified refuses)")
