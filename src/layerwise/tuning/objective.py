@@ -1,0 +1,93 @@
+"""One trial: the experiment with the trial's settings, scored on validation data only.
+
+The experiment itself is passed in (`validate`), so this package drives Optuna and the
+config mapping while `experiment.py` alone knows how a config becomes a trained model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from ..config import ExperimentConfig
+from ..training import Callback
+from .space import Space, apply
+
+
+@dataclass
+class Validation:
+    """Validation scores of one config: per fold, the history row of the weights kept
+    (the best epoch with early stopping, else the last); the test split is never scored."""
+
+    task: str
+    kept: list[dict[str, Any]]
+    epochs: int                      # epochs trained over all folds
+
+    def value(self, key: str) -> float:
+        """Mean over folds of `key` ("val_metric" or "val_loss")."""
+        values = [row[key] for row in self.kept]
+        if any(v is None or not math.isfinite(v) for v in values):
+            return math.nan
+        return sum(values) / len(values)
+
+
+Validate = Callable[..., Validation]   # (config, callbacks, *, folds) -> Validation
+
+
+class Pruning(Callback):
+    """Report the objective's per-epoch value to the trial; raise TrialPruned when told to.
+
+    With k folds only the first fit reports: a step must mean the same epoch of the same
+    fold in every trial, or the pruner compares unlike things. Later folds still count epochs.
+    """
+
+    def __init__(self, trial: optuna.Trial, key: str):
+        self.trial, self.key = trial, key
+        self.fits = self.epochs = 0
+
+    def on_fit_start(self, trainer) -> None:
+        self.fits += 1
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        self.epochs += 1
+        value = logs.get(self.key)
+        if self.fits > 1 or value is None or not math.isfinite(value):
+            return
+        self.trial.report(value, epoch)
+        if self.trial.should_prune():
+            self.trial.set_user_attr("epochs", self.epochs)
+            raise optuna.TrialPruned(f"epoch {epoch}: {self.key} {value:.4g}")
+
+
+def objective(base: dict[str, Any], space: Space, validate: Validate, key: str, folds: int | None):
+    """The function Optuna calls per trial: suggest, build the config, train, score."""
+
+    def run(trial: optuna.Trial) -> float:
+        params = space.suggest(trial)
+        cfg = ExperimentConfig.from_dict(apply(base, params), source=f"trial {trial.number}")
+        pruning = Pruning(trial, key)
+        result = validate(cfg, [pruning], folds=folds)
+        trial.set_user_attr("epochs", result.epochs)
+        trial.set_user_attr("kept_epoch", [row["epoch"] for row in result.kept])
+        return result.value(key)
+
+    return run
+
+
+def metric_key(metric: str) -> str:
+    return "val_loss" if metric == "loss" else "val_metric"
+
+
+def direction(metric: str, task: str) -> str:
+    # The trainer's per-epoch metric is accuracy for classification (higher is better), MAE otherwise.
+    return "maximize" if metric == "auto" and task == "classification" else "minimize"
+
+
+def metric_name(metric: str, task: str) -> str:
+    if metric == "loss":
+        return "validation loss"
+    return "validation accuracy" if task == "classification" else "validation MAE"

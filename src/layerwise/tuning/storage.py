@@ -1,0 +1,82 @@
+"""Where a study lives: SQLite by default (one machine; a stopped search resumes), PostgreSQL
+when workers on many machines share one search.
+
+Heartbeats are on for both: every running trial writes a heartbeat each `heartbeat`
+seconds, and a trial silent for twice that (a worker killed with SIGKILL, a machine lost)
+is marked FAIL by the next worker to start a trial and queued again, up to `retries` times.
+"""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from pathlib import Path
+
+import optuna
+import sqlalchemy.exc
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from sqlalchemy.engine import make_url
+
+from ..errors import UsageError
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{(Path(folder) / 'study.db').resolve()}"
+
+
+def open_storage(url: str, *, heartbeat: int = 60, retries: int = 3) -> RDBStorage:
+    """An Optuna RDBStorage for `url`; a UsageError naming host and port when it cannot be reached."""
+    url = driver_url(url)
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    engine_kwargs = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Local workers share the file: wait for a lock rather than fail at once.
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+    elif parsed.get_backend_name() == "postgresql":
+        _reachable(parsed.host or "localhost", parsed.port or 5432, shown)
+    try:
+        with warnings.catch_warnings():
+            # Optuna marks heartbeats and the stale-trial retry as experimental; they are what
+            # makes a killed worker's trial end as FAIL and run again, so they are used on purpose.
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=retries),
+            )
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ArgumentError) as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise UsageError(f"--storage {shown}: cannot open the study storage ({reason})",
+                         hint="check the URL, user, password and database name") from None
+
+
+def close_storage(storage: RDBStorage) -> None:
+    """Close the storage's database connections (each is a server process on PostgreSQL)."""
+    storage.remove_session()
+    storage.engine.dispose()
+
+
+def driver_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here; SQLAlchemy's own default would be psycopg2."""
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise UsageError(f"--storage {url!r}: not a database URL",
+                         hint="use sqlite:///path/study.db or postgresql://user:password@host:5432/db") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise UsageError(f"--storage {parsed.render_as_string(hide_password=True)}: "
+                         f"'{parsed.drivername}' is not supported", hint="use sqlite:/// or postgresql://")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _reachable(host: str, port: int, shown: str) -> None:
+    # A plain TCP connect first: a wrong host or port is then one clear line, before any training.
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as err:
+        raise UsageError(f"--storage {shown}: cannot reach PostgreSQL at {host}:{port} ({err.strerror or err})",
+                         hint="is the server running and listening on that host and port?") from None
