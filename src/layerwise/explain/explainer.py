@@ -1,0 +1,211 @@
+"""explain(): why these predictions, which inputs matter overall, and whether to trust the answer.
+
+    model + data -> model-space inputs -> local attributions (Captum) on the chosen rows,
+    summed back to the user's features -> global importance (permutation on all rows, mean
+    |attribution| on the explained rows) -> honesty checks -> Explanation (-> DIR)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..data import read_table
+from ..errors import UsageError, did_you_mean
+from ..evaluation.metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, classification_metrics, regression_metrics
+from ..predictor import Predictor
+from .attribute import METHODS, attribute
+from .baseline import data_baseline, training_baseline
+from .checks import completeness, randomization, reinitialized
+from .explanation import Explanation
+from .inputs import Inputs, model_inputs, select_rows, test_split
+from .output import Output, of_module, of_predictor
+from .permutation import mean_abs_importance, permutation_importance
+from .space import FeatureSpace
+
+ALL_METHODS = (*METHODS, "permutation")
+# The randomization check re-explains this many of the explained rows with a random model.
+CHECK_ROWS = 100
+
+
+def explain(model: Any, data: Any = None, *, rows: str | None = None, method: str = "ig", steps: int = 50,
+            repeats: int = 10, seed: int = 0, target: int | None = None, baseline: Any = None,
+            names: list[str] | None = None, out: str | Path | None = None, checks: bool = True) -> Explanation:
+    """Explain a model's predictions on `data`.
+
+    Args:
+        model: a bundle folder, a `layerwise.load` Predictor, a Result, or a plain nn.Module.
+        data: a DataFrame or CSV/Parquet path of raw rows (a bundle); NumPy inputs (a plain module).
+            None: the run's own test split, re-read and re-split as the run did.
+        rows: which rows get local attributions: 'all', '0:100', '3,7,12' (default the first 200).
+        method: ig | saliency | ablation (local, plus permutation importance), or permutation alone.
+        steps: Integrated Gradients' integration steps.
+        repeats: permutation importance's shuffles per feature.
+        target: the output to explain: a class index, or a forecast's horizon step (default:
+            the predicted class, or the first output).
+        baseline: plain modules only: 'zeros' (default), 'mean' or an array; a bundle's baseline
+            comes from its training statistics.
+        names: plain modules only: feature names.
+        out: write the Explanation there (CSVs, explain.json, PNG plots).
+    """
+    if method not in ALL_METHODS:
+        raise UsageError(f"--method {method!r}: unknown method{did_you_mean(method, ALL_METHODS)}",
+                         hint=f"choose one of {', '.join(ALL_METHODS)}")
+    if steps < 1:
+        raise UsageError(f"--steps {steps}: at least 1")
+    predictor, frame = _resolve(model, data)
+    if predictor is None:
+        result = _explain_module(model, np.asarray(data, dtype=np.float32), rows=rows, method=method, steps=steps,
+                                 seed=seed, target=target, baseline=baseline, names=names, checks=checks)
+    else:
+        result = _explain_predictor(predictor, frame, rows=rows, method=method, steps=steps, repeats=repeats,
+                                    seed=seed, target=target, checks=checks)
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def _resolve(model: Any, data: Any) -> tuple[Predictor | None, pd.DataFrame | None]:
+    if isinstance(model, nn.Module):
+        if data is None:
+            raise UsageError("explaining a plain module needs its inputs: data=array of shape (n, ...)")
+        return None, None
+    if isinstance(model, (str, Path)):
+        from ..bundle import load
+
+        model = load(model)
+    predictor = getattr(model, "predictor", model)   # a Result holds its Predictor
+    if not isinstance(predictor, Predictor):
+        raise UsageError(f"cannot explain a {type(model).__name__}: pass a bundle, Predictor, Result or nn.Module")
+    if data is None:
+        data = getattr(model, "test_rows", None)
+    if data is None:
+        return predictor, test_split(predictor)
+    if isinstance(data, (str, Path)):
+        return predictor, read_table(data, delimiter=predictor.delimiter)
+    if not isinstance(data, pd.DataFrame):
+        raise UsageError("data: a DataFrame or a CSV/Parquet path of raw rows, as `predict` takes")
+    return predictor, data
+
+
+def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, method, steps, repeats, seed, target,
+                       checks) -> Explanation:
+    task = predictor.task
+    space = FeatureSpace.from_predictor(predictor)
+    inputs = model_inputs(predictor, frame)
+    output = of_predictor(predictor)
+    result = Explanation(space.kind, method, space.names, output.unit, _empty_importance())
+    if inputs.actual is None:
+        if method == "permutation":
+            raise UsageError(f"--method permutation needs the target column '{task.target}' in the data, "
+                             "to score the model with each feature shuffled",
+                             hint="add the target column, or use ig, saliency or ablation")
+        result.notes.append(f"permutation importance skipped: the data has no target column '{task.target}'")
+    else:
+        metric = predictor.metrics.get("primary_metric") or DEFAULT_PRIMARY[task.type]
+        result.importance = permutation_importance(
+            _scorer(predictor, inputs, metric), inputs.x, space.groups, space.names,
+            higher_is_better=HIGHER_IS_BETTER[metric], repeats=repeats, seed=seed)
+        result.notes.append(f"permutation importance: worsening of test {metric} over {len(inputs.x)} "
+                            f"{'windows' if task.type == 'forecast' else 'rows'}, {repeats} shuffles per feature")
+    if method == "permutation":
+        return result
+    chosen = select_rows(rows, len(inputs.x))
+    x = inputs.x[chosen]
+    base, result.baseline = training_baseline(predictor)
+    # classification: the predicted class unless one is named; otherwise output (horizon step) 0
+    targets = output.target(x, target if task.type == "classification" else (target or 0))
+    _local(result, space, output, x, targets, base, method, steps)
+    result.rows = inputs.labels[chosen].tolist()
+    result.inputs = None if inputs.raw is None else inputs.raw[chosen]
+    result.predictions = _predictions(predictor, x, None if inputs.last is None else inputs.last[chosen])
+    mean_abs = mean_abs_importance(result.attributions, space.names, method, seed=seed)
+    result.importance = mean_abs if result.importance.empty else pd.concat([result.importance, mean_abs],
+                                                                           ignore_index=True)
+    if checks:
+        from ..models import build
+
+        spec = predictor.model
+        random = build(spec["config"], tuple(spec["input_shape"]), spec["output_dim"], seed=seed + 1).eval()
+        _check(result, space, of_predictor(predictor, random), x, targets, base, method, steps)
+    return result
+
+
+def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, seed, target, baseline, names,
+                    checks) -> Explanation:
+    if method == "permutation":
+        raise UsageError("permutation importance needs a bundle (a target and a metric to score with)",
+                         hint="use ig, saliency or ablation with a plain module")
+    space = FeatureSpace.from_shape(x.shape[1:], names)
+    module.eval()
+    with torch.no_grad():
+        width = module(torch.as_tensor(x[:1])).reshape(1, -1).shape[1]
+    output = of_module(module, width)
+    chosen = select_rows(rows, len(x))
+    xs = x[chosen]
+    base, described = data_baseline(x, "zeros" if baseline is None else baseline)
+    targets = output.target(xs, target)
+    result = Explanation(space.kind, method, space.names, output.unit, _empty_importance(), baseline=described)
+    _local(result, space, output, xs, targets, base, method, steps)
+    result.rows = chosen.tolist()
+    result.predictions = targets.tolist() if width > 1 else output.values(xs)[:, 0].tolist()
+    if space.kind == "image":
+        result.inputs = xs.mean(axis=1)   # (n, h, w): the picture the heatmap is laid over
+    else:
+        result.inputs = xs.reshape(len(xs), -1) if space.kind == "tabular" else None
+        result.importance = mean_abs_importance(result.attributions, space.names, method, seed=seed)
+    if checks:
+        _check(result, space, of_module(reinitialized(module, seed + 1), width), xs, targets, base, method, steps)
+    return result
+
+
+def _local(result: Explanation, space: FeatureSpace, output: Output, x: np.ndarray, targets: np.ndarray,
+           base: np.ndarray, method: str, steps: int) -> None:
+    a = attribute(output, x, targets, method=method, baseline=base, steps=steps, mask=space.mask())
+    result.attributions = space.collapse(a.values)
+    result.output, result.baseline_output, result.delta = a.output, a.baseline_output, a.delta
+    if a.delta is not None:
+        result.checks.append(completeness(a.delta, a.output, a.baseline_output))
+
+
+def _check(result: Explanation, space: FeatureSpace, random: Output, x: np.ndarray, targets: np.ndarray,
+           base: np.ndarray, method: str, steps: int) -> None:
+    n = min(len(x), CHECK_ROWS)
+    a = attribute(random, x[:n], targets[:n], method=method, baseline=base, steps=steps, mask=space.mask())
+    result.checks.append(randomization(result.attributions[:n], space.collapse(a.values)))
+
+
+def _scorer(predictor: Predictor, inputs: Inputs, metric: str):
+    task = predictor.task
+
+    # The default metrics directly in NumPy: scikit-learn's input checks cost ~40 ms a call,
+    # and permutation importance scores features × repeats times.
+    def score(x: np.ndarray) -> float:
+        raw = predictor.raw_outputs(x)
+        if task.type == "classification":
+            proba = predictor.probabilities(raw)
+            if metric == "accuracy":
+                return float((proba.argmax(axis=1) == inputs.actual).mean())
+            return classification_metrics(inputs.actual, proba)[0][metric]
+        values = predictor.decode(raw, inputs.last).reshape(len(raw), -1)
+        if metric == "mae":
+            return float(np.abs(values - inputs.actual.reshape(len(raw), -1)).mean())
+        return regression_metrics(inputs.actual, values)[0][metric]
+
+    return score
+
+
+def _predictions(predictor: Predictor, x: np.ndarray, last: np.ndarray | None) -> list[Any]:
+    raw = predictor.raw_outputs(x)
+    if predictor.task.type == "classification":
+        return predictor.target.decode(predictor.probabilities(raw).argmax(axis=1)).tolist()
+    return predictor.decode(raw, last)[:, 0].tolist()
+
+
+def _empty_importance() -> pd.DataFrame:
+    return pd.DataFrame(columns=["feature", "importance", "ci_low", "ci_high", "method"])

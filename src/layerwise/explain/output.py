@@ -1,0 +1,79 @@
+"""Which number an attribution explains, and in what unit.
+
+Classification: the logit of the predicted class (a binary model's single logit z becomes
+(-z, z), the log-odds of each class, so "toward the predicted class" reads the same for both).
+Logits, not log-probabilities: the log-softmax saturates, and on breast_cancer it left
+Integrated Gradients' completeness error at 1.0% at 50 steps, against 0.4% for the logit.
+Regression: the prediction in the target's units. Forecasting: the predicted change of the
+target at one horizon step (a log return, a difference, or the value), in the target's units.
+Every forward here is a plain function of the model's input, as Captum wants it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..predictor import Predictor
+
+CHANGE = {"log_return": "log return", "diff": "change", "none": "value"}
+
+
+@dataclass
+class Output:
+    forward: Callable[[torch.Tensor], torch.Tensor]   # (n, *input) -> (n, k)
+    unit: str
+
+    def target(self, x: np.ndarray, choose: int | None = None, batch: int = 4096) -> np.ndarray:
+        """(n,) output index per row: `choose`, else the argmax (the predicted class)."""
+        if choose is not None:
+            return np.full(len(x), int(choose), dtype=np.int64)
+        return np.concatenate([self.values(x[i:i + batch]).argmax(axis=1) for i in range(0, len(x), batch)]
+                              or [np.zeros(0, dtype=np.int64)])
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.forward(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+
+def of_predictor(predictor: Predictor, module: nn.Module | None = None) -> Output:
+    """The explained output of a bundle's model; `module` swaps in another (a randomized copy)."""
+    module = module if module is not None else predictor.module
+    module.eval()
+    task = predictor.task
+    if task.type == "classification":
+        return Output(_logits(module), "logit of the predicted class")
+    if task.type == "forecast":
+        center, scale = predictor.series.target_scale
+        name = CHANGE[predictor.series.transform_name]
+        return Output(_affine(module, scale, center), f"predicted {name} of {task.target}")
+    return Output(_affine(module, predictor.target.scale, predictor.target.center), f"predicted {task.target}")
+
+
+def of_module(module: nn.Module, output_dim: int) -> Output:
+    """A plain module: several outputs are class logits, one is a value."""
+    module.eval()
+    if output_dim > 1:
+        return Output(_logits(module), "logit of the predicted class")
+    return Output(module, "model output")
+
+
+def _logits(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        logits = module(x)
+        if logits.shape[1] == 1:  # one BCE logit z = log-odds of class 1; -z those of class 0
+            return torch.cat([-logits, logits], dim=1)
+        return logits
+
+    return forward
+
+
+def _affine(module: nn.Module, scale: float, center: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return module(x) * scale + center
+
+    return forward

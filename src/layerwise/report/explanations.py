@@ -1,0 +1,41 @@
+"""The report's Explanations section: shown when `layerwise explain` wrote RUN_DIR/explain/.
+
+Reads the saved Explanation back and lays out its plots, the honesty checks and the notes;
+it computes nothing. A run folder without explanations gets no section at all.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from ..explain.explanation import Explanation
+from ..explain.plots import figures
+from .run import RunRecord
+from .sections import _figure, _section, _table
+
+FOLDER = "explain"
+
+
+def explanations(run: RunRecord) -> str:
+    folder = Path(run.folder) / FOLDER
+    if not (folder / "explain.json").is_file():
+        return ""
+    return section(Explanation.read(folder))
+
+
+def section(e: Explanation) -> str:
+    """The section's HTML for one Explanation."""
+    from ..explain.attribute import METHODS
+
+    method = METHODS.get(e.method, "permutation importance")
+    text = (f"<p>{escape(method)} on {len(e.rows):,} explained {'windows' if e.kind == 'series' else 'rows'}; "
+            f"attributions in {escape(e.unit)}"
+            + (f", against a baseline of {escape(e.baseline)}" if e.baseline else "") + ".</p>")
+    checks = ""
+    if e.checks:
+        checks = "<h3>Honesty checks</h3>" + _table([("check", "result", "detail")] + [
+            (c["check"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in e.checks])
+    notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in e.notes)
+    plots = '<div class="grid">' + "".join(_figure(f, caption) for _, caption, f in figures(e)) + "</div>"
+    return _section("explanations", "Explanations", text + plots + checks + notes)
