@@ -1,0 +1,29 @@
+"""Model-space inputs for a bundle's network: from raw rows, or drawn at random for a check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..predictor import Predictor
+
+
+def model_inputs(predictor: Predictor, frame: pd.DataFrame, *, source: str = "data") -> np.ndarray:
+    """What `predictor.predict(frame)` feeds its network: rows (n, features) or windows (n, lookback, features)."""
+    task = predictor.task
+    if task.type != "forecast":
+        return predictor.features.transform(frame[task.features], source=source)
+    if task.time is not None and task.time in frame.columns:
+        frame = frame.sort_values(task.time, kind="stable", key=lambda c: pd.to_datetime(c, errors="coerce"))
+    inputs, _ = predictor.series.transform(frame.reset_index(drop=True), source=source)
+    lookback = task.lookback
+    ends = np.arange(predictor.series.warmup + lookback - 1, len(inputs))
+    # (n_windows, lookback, features): as Predictor._predict_series cuts them
+    windows = inputs[ends[:, None] - np.arange(lookback - 1, -1, -1)[None, :]]
+    return windows[np.isfinite(windows).all(axis=(1, 2))].astype(np.float32)
+
+
+def random_inputs(predictor: Predictor, rows: int, seed: int = 0) -> np.ndarray:
+    """Standard-normal inputs of the network's shape: how standardized features are spread."""
+    shape = (rows, *predictor.model["input_shape"])
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)

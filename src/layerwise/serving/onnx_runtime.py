@@ -1,0 +1,73 @@
+"""Predict with an exported ONNX file: NumPy preprocessing, onnxruntime inference, no torch.
+
+The .onnx file carries the bundle's spec.json (task, fitted preprocessing as JSON, model shape)
+in its metadata under `layerwise.spec`. The preprocessing is the bundle's own Preprocessor and
+SeriesTransform, which are NumPy and pandas code reading that JSON; only the network runs in
+onnxruntime. So `onnx_predict(path, frame)` gives what `layerwise.load(bundle).predict(frame)`
+gives, to within float32 rounding, on a machine without torch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BundleError
+from ..predictor import Predictor
+
+SPEC_KEY = "layerwise.spec"
+
+
+class OnnxPredictor(Predictor):
+    """A Predictor whose network is an onnxruntime session instead of a torch module."""
+
+    def __init__(self, session, spec: dict):
+        template = Predictor.from_spec(spec, module=None)
+        super().__init__(template.task, None, model=template.model, features=template.features,
+                         target=template.target, series=template.series, config=template.config)
+        self.session = session
+        self.input_name = session.get_inputs()[0].name
+
+    def raw_outputs(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        if len(x) == 0:
+            return np.zeros((0, self.model["output_dim"]), dtype=np.float32)
+        parts = [self.session.run(None, {self.input_name: x[i: i + batch_size]})[0]
+                 for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts)
+
+    def probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """As Predictor.probabilities, in float64 NumPy: sigmoid for two classes, softmax otherwise."""
+        logits = np.asarray(raw, dtype=np.float64)
+        if self.task.n_classes == 2:
+            p = 1.0 / (1.0 + np.exp(-logits.reshape(-1)))
+            return np.stack([1 - p, p], axis=1)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def load_onnx(path: str | Path) -> OnnxPredictor:
+    """Open an ONNX file written by `layerwise export` (it must carry `layerwise.spec`)."""
+    import onnxruntime
+
+    path = Path(path)
+    if not path.is_file():
+        raise BundleError(f"{path}: no such ONNX file", hint="write one with `layerwise export BUNDLE -o FILE`")
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own kinds for unreadable files
+        raise BundleError(f"{path}: not a readable ONNX model ({err})") from None
+    meta = session.get_modelmeta().custom_metadata_map
+    if SPEC_KEY not in meta:
+        raise BundleError(f"{path}: has no '{SPEC_KEY}' metadata, so its preprocessing is unknown",
+                          hint="export it with `layerwise export`, which stores the bundle's spec in the file")
+    return OnnxPredictor(session, json.loads(meta[SPEC_KEY]))
+
+
+def onnx_predict(model: str | Path | OnnxPredictor, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
+    """Predictions for every row of `frame`, as `Predictor.predict` gives them, without torch."""
+    predictor = model if isinstance(model, OnnxPredictor) else load_onnx(model)
+    return predictor.predict(frame, source=source)
