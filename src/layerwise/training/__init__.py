@@ -1,11 +1,15 @@
 """Steps 5 and 6: forward, backpropagate and optimize, with any `nn.Module`."""
 
 from .callbacks import Callback as Callback
+from .callbacks import Checkpoint as Checkpoint
 from .callbacks import EarlyStopping as EarlyStopping
 from .callbacks import EpochLog as EpochLog
 from .callbacks import ProgressBar as ProgressBar
 from .losses import make_loss as make_loss
+from .checkpoint import CheckpointWarning as CheckpointWarning
+from .checkpoint import Checkpoints as Checkpoints
 from .optim import make_optimizer as make_optimizer
+from .signals import Interrupted as Interrupted
 from .trainer import Trainer as Trainer
 
-__all__ = ["Callback", "EarlyStopping", "EpochLog", "ProgressBar", "Trainer", "make_loss", "make_optimizer"]
+__all__ = ["Callback", "Checkpoint", "CheckpointWarning", "Checkpoints", "Interrupted", "EarlyStopping", "EpochLog", "ProgressBar", "Trainer", "make_loss", "make_optimizer"]

@@ -1,6 +1,8 @@
 """Callbacks: code that runs around the Trainer's loop without changing it.
 
-Four hooks, no-ops by default, each given the trainer. Epochs are numbered from 1.
+Four hooks, no-ops by default, each given the trainer; the built-ins (early stopping,
+checkpoints, progress, the run log, TensorBoard) use nothing else. A callback with state
+that must survive a resume returns it from `state_dict` (tensors allowed). Epochs are numbered from 1.
 `logs` is the epoch's history row: {"epoch", "train_loss", "val_loss",
 "val_metric", "lr", "seconds"}, with None for what was not measured.
 """
@@ -32,6 +34,13 @@ class Callback:
 
     def on_fit_end(self, trainer: Trainer) -> None:
         """Also called when fit raises, so displays close and best weights come back."""
+
+    def state_dict(self) -> dict:
+        """What a checkpoint must keep of this callback; {} for none."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
 
 class EarlyStopping(Callback):
@@ -68,6 +77,26 @@ class EarlyStopping(Callback):
     def on_fit_end(self, trainer: Trainer) -> None:
         if self.best_state is not None:
             trainer.module.load_state_dict(self.best_state)
+
+    def state_dict(self) -> dict:
+        return {"best_loss": self.best_loss, "wait": self.wait, "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            self.best_loss, self.wait, self.best_state = state["best_loss"], state["wait"], state["best_state"]
+
+
+class Checkpoint(Callback):
+    """Save the full training state every `every` epochs (0: never at epoch ends; the
+    trainer still saves on SIGTERM / SIGINT). Added by the Trainer when it has a folder."""
+
+    def __init__(self, every: int = 1):
+        self.every = every
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
+        last = epoch == trainer.last_epoch or trainer.stop
+        if self.every and (epoch % self.every == 0 or last):
+            trainer.save_checkpoint()
 
 
 class ProgressBar(Callback):

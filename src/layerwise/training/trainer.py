@@ -1,5 +1,9 @@
 """The Trainer: steps 5 and 6, forward and backpropagate over in-memory tensors.
 
+Around the loop, each in its own file: checkpoints and exact resume (checkpoint.py,
+state.py, signals.py), the NaN/inf guard (nonfinite.py), learning-rate schedules
+(schedules.py), mixed precision (precision.py) and DDP under torchrun (distributed.py).
+
 Each split is moved to the device once. An epoch shuffles with one
 `torch.randperm` on the device and slices batches with it, so a step costs one
 index_select, forward, backward and optimizer step: no DataLoader, no
@@ -12,25 +16,37 @@ Batch order, exactly (a test replays it): at fit start
 `x[idx[i:i + batch_size]]` for i = 0, batch_size, 2 * batch_size, ... (the last
 one may be short). `torch.manual_seed(seed)` is also called at fit start, for
 dropout and anything else drawing from the global generator; `fit(..., resume=True)`
-does neither and draws on from the same `g` (`trainer.generator`). The permutation
+does neither and draws on from the same `g` (`trainer.generator`). With
+`accumulate=k`, the optimizer steps after every k batches (and after the epoch's last). The permutation
 for a seed differs between CPU and CUDA generators: same seed, same data, same
 device type -> same weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
 import time
+import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ConfigError, DataError, LayerwiseError
-from .callbacks import Callback, EarlyStopping, ProgressBar
+from ..errors import ConfigError, DataError
+from . import distributed
+from .arguments import as_tensor, check_args, has_embedding, nan_last, resolve_device
+from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from .checkpoint import CheckpointWarning, Checkpoints, pack, unpack
 from .losses import make_loss
+from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
 from .optim import check_optimizer, make_optimizer
+from .precision import autocast, check_precision, grad_scaler
+from .schedules import check_schedule, make_schedule
+from .signals import Interrupted, SignalFlag
+from .state import capture, restore
 from .threads import choose_threads, thread_count
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
@@ -44,6 +60,14 @@ class Trainer:
     `metric(y_pred, y_true) -> float` gets the whole validation split as CPU
     tensors (raw outputs, targets) once per epoch. `threads="auto"` picks the
     CPU thread count from the model and batch size (see threads.py).
+
+    With `checkpoint_dir`, the full training state is saved there every
+    `checkpoint_every` epochs and on SIGTERM / SIGINT (the `keep` newest and the best
+    are kept), and `fit(..., resume=True)` continues from the newest readable one.
+    `schedule` is a name or {"type": ..., settings} (schedules.py); `on_nan` is
+    stop | skip_batch | reduce_lr (nonfinite.py); `precision` is 32 | bf16 | 16-mixed;
+    `compile=True` runs the module through `torch.compile`. Under torchrun the
+    module is wrapped in DistributedDataParallel (distributed.py).
 
     After fit: `history` has one row per epoch, {"epoch", "train_loss" (mean data
     loss over the epoch's batches, without the L1 term), "val_loss", "val_metric",
@@ -74,8 +98,18 @@ class Trainer:
         metric: Metric | None = None,
         callbacks: Sequence[Callback] = (),
         quiet: bool = True,
+        schedule: str | dict | None = None,
+        accumulate: int = 1,
+        on_nan: str = "stop",
+        precision: str | int = "32",
+        compile: bool = False,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 1,
+        keep: int = 2,
     ):
-        problems = _check_args(lr, batch_size, epochs, weight_decay, l1, clip_grad, patience, min_delta, threads)
+        problems = check_args(lr, batch_size, epochs, weight_decay, l1, clip_grad, patience, min_delta, threads,
+                              checkpoint_every, keep, accumulate, on_nan)
+        problems += check_schedule(schedule) + check_precision(precision)
         if isinstance(optimizer, str):
             problems += check_optimizer(optimizer)
         try:
@@ -84,8 +118,14 @@ class Trainer:
             problems += error.problems
         if problems:
             raise ConfigError(problems)
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
+        self.world = distributed.world_size()
+        if self.world > 1:
+            self.device = distributed.join(self.device)
+        self.rank = distributed.rank()
         self.module = module.to(self.device)
+        net = distributed.wrap(self.module, self.device) if self.world > 1 else self.module
+        self._net = torch.compile(net) if compile else net  # what the training steps call
         self.loss_fn = loss_fn.to(self.device)
         if isinstance(optimizer, str):
             self.optimizer = make_optimizer(
@@ -96,60 +136,91 @@ class Trainer:
             self.optimizer = optimizer(self.module.parameters())
         self.batch_size, self.epochs, self.l1, self.clip_grad = batch_size, epochs, l1, clip_grad
         self.seed, self.threads, self.metric = seed, threads, metric
+        self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
+        self.scheduler = None
+        self._schedule_every: str | None = None
+        self.scaler = grad_scaler(precision, self.device)
+        self._autocast = autocast(precision, self.device)
+        self.checkpoints = Checkpoints(checkpoint_dir, keep) if checkpoint_dir is not None else None
         self.callbacks: list[Callback] = []
         if patience is not None:
             self.callbacks.append(EarlyStopping(patience, min_delta))
-        if not quiet:
+        if not quiet and self.rank == 0:
             self.callbacks.append(ProgressBar())
         self.callbacks += list(callbacks)
+        if self.checkpoints is not None:
+            self.callbacks.append(Checkpoint(checkpoint_every))  # last: it saves what the others decided
         self.history: list[dict] = []
         self.best_epoch: int | None = None
         self.stop = False
+        self.last_epoch = epochs
+        self.nan_skipped = 0  # updates dropped by on_nan: skip_batch | reduce_lr
+        self._bad_run = 0
+        self._signal = SignalFlag()
         self.generator: torch.Generator | None = None  # draws the batch order; kept for `resume`
 
     # ------------------------------------------------------------------ fit
     def fit(self, x_train, y_train, x_val=None, y_val=None, *, resume: bool = False) -> list[dict]:
         """Train for `epochs` (fewer if a callback sets `stop`); returns `history`.
 
-        `resume=True` trains `epochs` more epochs as a continuation of the last fit (what
-        an online learner such as scikit-learn's `partial_fit` needs): no re-seeding, the
-        batch order goes on from where it stopped, and rows are appended to `history`
-        with their epochs numbered on. The optimizer's state carries over either way.
+        `resume=True` with a checkpoint folder continues from its newest readable
+        checkpoint up to `epochs` epochs in all (a corrupt newest one is skipped with a
+        CheckpointWarning; with none at all it warns and starts from the beginning).
+        `resume=True` without a folder trains `epochs` more epochs as a continuation of the
+        last fit in memory (what scikit-learn's `partial_fit` needs): no re-seeding, the
+        batch order goes on, and rows are appended to `history` with their epochs numbered
+        on. The optimizer's state carries over either way.
         """
         x, y = self._tensors(x_train, y_train, "train")
         val = None
         if x_val is not None and y_val is not None:
             xv, yv = self._tensors(x_val, y_val, "val")
             val = (xv, yv, yv.cpu() if self.metric is not None else None)  # targets for the metric, once
-        with thread_count(self._threads(self.batch_size)):
+        # signals are caught only where a checkpoint can be saved; under DDP a rank cannot
+        # stop alone, so torchrun's restarts and the epoch checkpoints cover it there
+        watch = self.checkpoints is not None and self.world == 1
+        with thread_count(self._threads(self.batch_size)), (self._signal.watch() if watch else contextlib.nullcontext()):
             self._fit(x, y, val, resume)
         return self.history
 
     def _fit(self, x: torch.Tensor, y: torch.Tensor, val, resume: bool) -> None:
-        if not resume:
-            self.history, self.best_epoch = [], None
-        if not resume or self.generator is None:
+        n, bs = x.shape[0], self.batch_size
+        from_disk = resume and self.checkpoints is not None
+        if not (resume and not from_disk and self.generator is not None):  # not an in-memory continuation
+            self.history, self.best_epoch, self.nan_skipped = [], None, 0
             torch.manual_seed(self.seed)
             self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        generator = self.generator
-        n, bs = x.shape[0], self.batch_size
+            n_batches = math.ceil(n / bs)
+            self.scheduler, self._schedule_every = make_schedule(
+                self.schedule, self.optimizer, epochs=self.epochs,
+                updates_per_epoch=math.ceil(n_batches / self.accumulate))
         # (n_batches,) the size of each batch, to weight batch means into an epoch mean
         sizes = torch.tensor([min(bs, n - i) for i in range(0, n, bs)], dtype=torch.float32, device=self.device)
         self.stop = False
-        done = len(self.history)
-        good = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
         for callback in self.callbacks:
             callback.on_fit_start(self)
+        done: list[torch.Tensor] = []  # batch losses of an epoch a checkpoint left unfinished
+        if from_disk:
+            done = self._resume()
+        elif self.checkpoints is not None and self.rank == 0:
+            self.checkpoints.clean(everything=True)  # a fresh run: an old run's checkpoints would mislead --resume
+        first = len(self.history) + 1
+        self.last_epoch = self.epochs if from_disk else first - 1 + self.epochs
+        good = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
         try:
-            for epoch in range(done + 1, done + self.epochs + 1):
+            for epoch in range(first, self.last_epoch + 1):
+                if self.stop:  # a resumed run that early stopping had already ended
+                    break
                 for callback in self.callbacks:
                     callback.on_epoch_start(self, epoch)
                 start = time.perf_counter()
                 for k, v in self.module.state_dict().items():  # last finite weights, on the device
                     good[k].copy_(v)
-                losses = self._train_epoch(x, y, generator)  # (n_batches,) on the device
+                losses = self._train_epoch(x, y, epoch, done)  # (n_batches,) on the device
+                done = []
                 logs = self._epoch_logs(epoch, losses, sizes, n, val, good)
                 logs["seconds"] = time.perf_counter() - start
+                self._step_schedule_epoch(logs)
                 self.history.append(logs)
                 for callback in self.callbacks:
                     callback.on_epoch_end(self, epoch, logs)
@@ -159,40 +230,98 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_fit_end(self)
         if self.best_epoch is None and val is not None and self.history:
-            self.best_epoch = min(self.history, key=lambda row: _nan_last(row["val_loss"]))["epoch"]
+            self.best_epoch = min(self.history, key=lambda row: nan_last(row["val_loss"]))["epoch"]
 
-    def _train_epoch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """One pass over the shuffled training split; the batch losses, detached, (n_batches,)."""
-        module, optimizer, bs = self.module, self.optimizer, self.batch_size
-        module.train()
-        weights = [p for p in module.parameters() if p.dim() > 1] if self.l1 else []
-        params = [p for p in module.parameters() if p.requires_grad]
-        idx = torch.randperm(x.shape[0], generator=generator, device=self.device)  # (n,)
-        losses = []
-        for i in range(0, x.shape[0], bs):
-            batch = idx[i : i + bs]
-            # index_select == x[batch], without advanced indexing's extra checks
-            out = module(x.index_select(0, batch))  # (batch, output_dim)
-            loss = self.loss_fn(out, y.index_select(0, batch))
-            total = loss + self.l1 * sum(w.abs().sum() for w in weights) if weights else loss
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            if self.clip_grad is not None:
-                nn.utils.clip_grad_norm_(params, self.clip_grad, foreach=True)
-            optimizer.step()
+    def _train_epoch(self, x: torch.Tensor, y: torch.Tensor, epoch: int, done: list[torch.Tensor]) -> torch.Tensor:
+        """One pass over the shuffled training split; the batch losses, detached, (n_batches,).
+
+        `done` holds the losses of the batches a mid-epoch checkpoint had finished: the
+        epoch's permutation is drawn again from the same generator state and they are skipped."""
+        net, bs, k = self._net, self.batch_size, self.accumulate
+        net.train()
+        weights = [p for p in self.module.parameters() if p.dim() > 1] if self.l1 else []
+        params = [p for p in self.module.parameters() if p.requires_grad]
+        before = self.generator.get_state()  # replays this epoch's permutation on resume
+        idx = torch.randperm(x.shape[0], generator=self.generator, device=self.device)  # (n,)
+        n_batches = math.ceil(x.shape[0] / bs)
+        losses = list(done)
+        self.optimizer.zero_grad(set_to_none=True)
+        for s in range(len(done), n_batches):
+            batch = idx[s * bs : (s + 1) * bs]
+            if self.world > 1:
+                batch = distributed.shard(batch, self.world, self.rank)
+            boundary = (s + 1) % k == 0 or s + 1 == n_batches
+            # DDP all-reduces gradients on every backward unless told to wait for the boundary
+            sync = net.no_sync() if self.world > 1 and not boundary else contextlib.nullcontext()
+            with sync:
+                with self._autocast():
+                    # index_select == x[batch], without advanced indexing's extra checks
+                    out = net(x.index_select(0, batch))  # (batch, output_dim)
+                    loss = self.loss_fn(out, y.index_select(0, batch))
+                total = loss + self.l1 * sum(w.abs().sum() for w in weights) if weights else loss
+                if k > 1:  # a mean over the group's batches; the epoch's last group may be short
+                    total = total / min(k, n_batches - (s // k) * k)
+                (self.scaler.scale(total) if self.scaler is not None else total).backward()
             losses.append(loss.detach())
+            if boundary:
+                self._update(loss, params, epoch, s + 1, n_batches)
+                if self._signal.signum is not None:
+                    self._interrupt(epoch, s + 1, n_batches, before, losses)
         return torch.stack(losses)
 
+    def _update(self, loss: torch.Tensor, params: list, epoch: int, step: int, n_batches: int) -> None:
+        """One optimizer step from the accumulated gradients (the guard may drop it)."""
+        optimizer, scaler = self.optimizer, self.scaler
+        if scaler is not None and (self.clip_grad is not None or self.on_nan != "stop"):
+            scaler.unscale_(optimizer)
+        if self.clip_grad is not None:
+            nn.utils.clip_grad_norm_(params, self.clip_grad, foreach=True)
+        if self.on_nan != "stop" and not updates_are_finite(loss, params):
+            optimizer.zero_grad(set_to_none=True)
+            self.nan_skipped += 1
+            self._bad_run += 1
+            if scaler is not None:
+                scaler.update()
+            if self.on_nan == "reduce_lr":
+                halve_lr(optimizer, self.scheduler)
+            if self._bad_run >= PATIENCE:
+                # the bad updates were dropped, so the weights are still the last finite ones
+                raise nonfinite_error(epoch, step, n_batches, float(loss.detach()),
+                                      optimizer.param_groups[0]["lr"], f"the last good update ({PATIENCE} bad in a row)")
+            return
+        self._bad_run = 0
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if self._schedule_every == "update":
+            self.scheduler.step()
+
+    def _step_schedule_epoch(self, logs: dict) -> None:
+        if self._schedule_every == "epoch":
+            self.scheduler.step()
+        elif self._schedule_every == "plateau":
+            self.scheduler.step(logs["val_loss"] if logs["val_loss"] is not None else logs["train_loss"])
+
     def _epoch_logs(self, epoch, losses, sizes, n, val, good) -> dict:
-        train_loss = (losses * sizes).sum() / n  # non-finite if any batch was
+        if self.world > 1:
+            losses = distributed.mean_over_ranks(losses.clone())  # the global batches' losses
+        if self.on_nan == "stop":
+            train_loss = (losses * sizes).sum() / n  # non-finite if any batch was
+        else:  # skipped batches do not count
+            kept = sizes * torch.isfinite(losses)
+            train_loss = (losses.nan_to_num(0.0, 0.0, 0.0) * kept).sum() / kept.sum()
+        finite = torch.stack([torch.isfinite(p).all() for p in self.module.parameters()]).all()
         val_loss = preds = None
         if val is not None:
             preds = self._outputs(val[0], max(4096, self.batch_size))
             val_loss = self.loss_fn(preds, val[1]).detach()
-            train_loss, val_loss = torch.stack([train_loss, val_loss.float()]).tolist()  # the epoch's sync
+            train_loss, ok, val_loss = torch.stack([train_loss, finite.float(), val_loss.float()]).tolist()  # the epoch's sync
         else:
-            train_loss = train_loss.item()
-        if not math.isfinite(train_loss):
+            train_loss, ok = torch.stack([train_loss, finite.float()]).tolist()
+        if not (math.isfinite(train_loss) and ok):
             self._raise_nonfinite(epoch, losses, good)
         metric = None
         if self.metric is not None and preds is not None:
@@ -201,16 +330,47 @@ class Trainer:
         return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_metric": metric, "lr": lr}
 
     def _raise_nonfinite(self, epoch: int, losses: torch.Tensor, good: dict) -> None:
-        step = int(torch.nonzero(~torch.isfinite(losses))[0]) + 1
-        value = losses[step - 1].item()
+        bad = torch.nonzero(~torch.isfinite(losses))
+        step = int(bad[0]) + 1 if len(bad) else len(losses)  # finite losses: a gradient went bad last
+        value = losses[step - 1].item() if len(bad) else float("nan")
         self.module.load_state_dict(good)
         restored = f"the end of epoch {epoch - 1}" if epoch > 1 else "their initial values"
-        raise LayerwiseError(
-            f"training loss became {value} at epoch {epoch}, step {step} of {len(losses)}; "
-            f"weights were restored to {restored} (or the best epoch, with early stopping)",
-            hint=f"lower train.lr (now {self.optimizer.param_groups[0]['lr']:g}), normalize the inputs "
-            "(standardize each feature), or set train.clip_grad",
-        )
+        raise nonfinite_error(epoch, step, len(losses), value, self.optimizer.param_groups[0]["lr"], restored)
+
+    # ---------------------------------------------------------- checkpoints
+    def save_checkpoint(self) -> Path | None:
+        """Save the state at the end of the last finished epoch (rank 0 only)."""
+        return self._save(len(self.history), 0, self.generator.get_state(), [])
+
+    def _save(self, epochs: int, steps: int, generator_state: torch.Tensor, losses: list) -> Path | None:
+        if self.checkpoints is None or self.rank != 0:
+            return None
+        tensors: dict[str, torch.Tensor] = {}
+        info = pack(capture(self, generator_state, losses), tensors, "state")
+        rows = [r for r in self.history if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
+        best = (min(rows, key=lambda r: r["val_loss"])["epoch"], 0) if rows else None
+        return self.checkpoints.save(epochs, steps, info, tensors, best=best)
+
+    def _resume(self) -> list[torch.Tensor]:
+        """Load the newest readable checkpoint; the unfinished epoch's batch losses."""
+        if self.rank == 0:
+            self.checkpoints.clean()
+        found = self.checkpoints.load_newest()
+        if found is None:
+            warnings.warn(f"resume: no readable checkpoint in {self.checkpoints.folder}; "
+                          "training from the first epoch", CheckpointWarning, stacklevel=3)
+            return []
+        record, tensors = found
+        return restore(self, unpack(record["info"], tensors))
+
+    def _interrupt(self, epoch: int, step: int, n_batches: int, before: torch.Tensor, losses: list) -> None:
+        name = signal.Signals(self._signal.signum).name
+        finite = bool(torch.isfinite(torch.stack(losses)).all()) and all(
+            bool(torch.isfinite(p).all()) for p in self.module.parameters())
+        path = self._save(epoch - 1, step, before, losses) if finite else None
+        saved = f"saved {path}" if path else "nothing saved: the state was not finite"
+        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {step} of {n_batches}; {saved}",
+                          hint="continue with `layerwise run CONFIG --out DIR --resume` (or fit(..., resume=True))")
 
     # -------------------------------------------------------------- predict
     def predict(self, x, *, batch_size: int = 4096) -> torch.Tensor:
@@ -238,14 +398,14 @@ class Trainer:
         return next((p.dtype for p in self.module.parameters() if p.is_floating_point()), torch.float32)
 
     def _x_tensor(self, x) -> torch.Tensor:
-        t = _as_tensor(x)
+        t = as_tensor(x)
         # integer inputs are features, unless the model looks tokens up in an embedding
-        if t.is_floating_point() or t.dtype == torch.bool or not _has_embedding(self.module):
+        if t.is_floating_point() or t.dtype == torch.bool or not has_embedding(self.module):
             t = t.to(self._float_dtype())
         return t.to(self.device)
 
     def _tensors(self, x, y, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        xt, yt = self._x_tensor(x), _as_tensor(y)
+        xt, yt = self._x_tensor(x), as_tensor(y)
         if yt.is_floating_point() or yt.dtype == torch.bool:
             yt = yt.to(self._float_dtype())
         else:
@@ -255,49 +415,3 @@ class Trainer:
         if xt.shape[0] != yt.shape[0]:
             raise DataError(f"x_{split} has {xt.shape[0]} rows but y_{split} has {yt.shape[0]}")
         return xt, yt.to(self.device)
-
-
-def _as_tensor(a) -> torch.Tensor:
-    if isinstance(a, torch.Tensor):
-        return a.detach()
-    return torch.as_tensor(np.asarray(a))
-
-
-def _has_embedding(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.Embedding) for m in module.modules())
-
-
-def _nan_last(value: float | None) -> float:
-    return value if value is not None and math.isfinite(value) else math.inf
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ConfigError(f"train.device: {device!r} is not a device; use 'auto', 'cpu' or 'cuda'") from None
-
-
-def _check_args(lr, batch_size, epochs, weight_decay, l1, clip_grad, patience, min_delta, threads) -> list[str]:
-    checks = [
-        ("train.lr", lr, _number(lr) and lr > 0, "must be > 0"),
-        ("train.batch_size", batch_size, _integer(batch_size) and batch_size >= 1, "must be an int >= 1"),
-        ("train.epochs", epochs, _integer(epochs) and epochs >= 1, "must be an int >= 1"),
-        ("train.weight_decay", weight_decay, _number(weight_decay) and weight_decay >= 0, "must be >= 0"),
-        ("train.l1", l1, _number(l1) and l1 >= 0, "must be >= 0"),
-        ("train.clip_grad", clip_grad, clip_grad is None or (_number(clip_grad) and clip_grad > 0), "must be > 0 or unset"),
-        ("train.patience", patience, patience is None or (_integer(patience) and patience >= 1), "must be an int >= 1 or unset"),
-        ("train.min_delta", min_delta, _number(min_delta) and min_delta >= 0, "must be >= 0"),
-        ("train.threads", threads, threads == "auto" or (_integer(threads) and threads >= 1), "must be 'auto' or an int >= 1"),
-    ]
-    return [f"{key}: {value!r} {rule}" for key, value, ok, rule in checks if not ok]
-
-
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _integer(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)

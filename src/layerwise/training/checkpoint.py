@@ -1,0 +1,176 @@
+"""Checkpoints on disk: a folder of (safetensors, JSON) pairs, newest valid one wins.
+
+A checkpoint is `ckpt-EEEEEE-SSSSSS.safetensors` (every tensor) and a `.json` of the
+same name (everything else, and the sha256 of the tensors file). E is the number of
+finished epochs, S the batches already done in the next one (0 at an epoch's end), so
+names sort in training order. The tensors file is written first and the JSON last,
+each atomically (temporary file, fsync, rename): a checkpoint without its JSON does
+not exist yet. Reading checks the digest, so a truncated or altered newest checkpoint
+is reported with a warning and the one before it is used. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from ..atomic import write_bytes, write_text
+
+FORMAT = 1
+_NAME = re.compile(r"^ckpt-(\d{6})-(\d{6})\.json$")
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint could not be read and an older one (or none) is used instead."""
+
+
+class Checkpoints:
+    """The checkpoint folder of one run: save, find the newest valid one, prune.
+
+    Keeps the `keep` newest checkpoints and the one named `best` when saving.
+    """
+
+    def __init__(self, folder: str | Path, keep: int = 2):
+        self.folder = Path(folder)
+        self.keep = keep
+
+    def names(self) -> list[tuple[int, int]]:
+        """(epochs done, steps done) of every checkpoint with a JSON file, oldest first."""
+        if not self.folder.is_dir():
+            return []
+        found = [_NAME.match(p.name) for p in self.folder.iterdir()]
+        return sorted((int(m[1]), int(m[2])) for m in found if m)
+
+    def clean(self, *, everything: bool = False) -> None:
+        """Remove leftover temporary files and orphan tensor files (a crash mid-save);
+        with `everything`, all checkpoints too (a fresh run in an old folder)."""
+        if not self.folder.is_dir():
+            return
+        named = {_stem(e, s) for e, s in self.names()}
+        for path in self.folder.iterdir():
+            temporary = path.name.startswith(".ckpt-") and path.name.endswith(".tmp")
+            ours = path.name.startswith("ckpt-") and path.suffix in (".json", ".safetensors")
+            orphan = ours and path.suffix == ".safetensors" and path.stem not in named
+            if temporary or orphan or (ours and everything):
+                path.unlink(missing_ok=True)
+
+    def save(self, epochs: int, steps: int, info: dict[str, Any], tensors: dict[str, torch.Tensor],
+             *, best: tuple[int, int] | None = None) -> Path:
+        """Write one checkpoint atomically and prune; returns the JSON path."""
+        stem = _stem(epochs, steps)
+        data = save_tensors({k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()})
+        write_bytes(self.folder / f"{stem}.safetensors", data)
+        record = {"format": FORMAT, "epochs": epochs, "steps": steps,
+                  "sha256": hashlib.sha256(data).hexdigest(), "info": info}
+        path = self.folder / f"{stem}.json"
+        write_text(path, json.dumps(record, allow_nan=False) + "\n")
+        self._prune(best)
+        return path
+
+    def _prune(self, best: tuple[int, int] | None) -> None:
+        names = self.names()
+        for name in names[: max(0, len(names) - self.keep)]:
+            if name != best:
+                stem = _stem(*name)
+                # the JSON first: without it the tensors are an orphan, never a half checkpoint
+                (self.folder / f"{stem}.json").unlink(missing_ok=True)
+                (self.folder / f"{stem}.safetensors").unlink(missing_ok=True)
+
+    def load_newest(self, device: torch.device | str = "cpu") -> tuple[dict, dict[str, torch.Tensor]] | None:
+        """The newest checkpoint that reads back whole, as (record, tensors); None if there is none.
+
+        Each unreadable one on the way is skipped with a CheckpointWarning naming it."""
+        for epochs, steps in reversed(self.names()):
+            stem = _stem(epochs, steps)
+            try:
+                return self._read(stem, device)
+            except (OSError, ValueError, KeyError, RuntimeError) as error:
+                warnings.warn(f"checkpoint {self.folder / stem}.json is unreadable ({error}); "
+                              "falling back to the one before it", CheckpointWarning, stacklevel=2)
+        return None
+
+    def _read(self, stem: str, device) -> tuple[dict, dict[str, torch.Tensor]]:
+        record = json.loads((self.folder / f"{stem}.json").read_text(encoding="utf-8"))
+        if record.get("format") != FORMAT:
+            raise ValueError(f"format {record.get('format')!r}, expected {FORMAT}")
+        data = (self.folder / f"{stem}.safetensors").read_bytes()
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
+            raise ValueError("the tensors file does not match its sha256 (truncated or altered)")
+        tensors = load_tensors(data)
+        return record, tensors
+
+
+def link_checkpoints(source: Path, staged: Path) -> None:
+    """Put a run's checkpoints into its staged run folder before it is published.
+
+    Hard links (a copy where the file system has none): the originals stay in place until
+    the publish renames the staged folder over the run folder, so a crash in between
+    loses nothing."""
+    if not source.is_dir():
+        return
+    staged.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.iterdir()):
+        if path.is_file() and path.name.startswith("ckpt-"):
+            try:
+                os.link(path, staged / path.name)
+            except OSError:
+                shutil.copy2(path, staged / path.name)
+
+
+def _stem(epochs: int, steps: int) -> str:
+    return f"ckpt-{epochs:06d}-{steps:06d}"
+
+
+# -- nested state <-> (JSON, flat tensors) ---------------------------------------------------
+def pack(obj: Any, tensors: dict[str, torch.Tensor], path: str) -> Any:
+    """`obj` as JSON-able data; its tensors go into `tensors` under dotted keys from `path`.
+
+    Handles what optimizer, scheduler and callback state dicts hold: tensors, dicts with
+    int keys, tuples, non-finite floats."""
+    if isinstance(obj, torch.Tensor):
+        tensors[path] = obj
+        return {"__tensor__": path}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: pack(v, tensors, f"{path}.{k}") for k, v in obj.items()}
+        return {"__items__": [[pack(k, tensors, f"{path}.k{i}"), pack(v, tensors, f"{path}.{i}")]
+                              for i, (k, v) in enumerate(obj.items())]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [pack(v, tensors, f"{path}.{i}") for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [pack(v, tensors, f"{path}.{i}") for i, v in enumerate(obj)]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {"__float__": repr(obj)}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if hasattr(obj, "item") and hasattr(obj, "dtype"):  # a NumPy scalar
+        return obj.item()
+    raise TypeError(f"cannot checkpoint a {type(obj).__name__} at {path}")
+
+
+def unpack(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """The inverse of `pack`."""
+    if isinstance(obj, list):
+        return [unpack(v, tensors) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__tensor__" in obj:
+        return tensors[obj["__tensor__"]]
+    if "__items__" in obj:
+        return {unpack(k, tensors): unpack(v, tensors) for k, v in obj["__items__"]}
+    if "__tuple__" in obj:
+        return tuple(unpack(v, tensors) for v in obj["__tuple__"])
+    if "__float__" in obj:
+        return float(obj["__float__"])
+    return {k: unpack(v, tensors) for k, v in obj.items()}

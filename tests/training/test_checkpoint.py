@@ -1,0 +1,194 @@
+"""Checkpoints and exact resume: in-process, after SIGKILL and after SIGTERM of a real
+subprocess, and from a corrupt newest checkpoint. The oracle is an uninterrupted run."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from layerwise.models import build
+from layerwise.training import Callback, Checkpoints, CheckpointWarning, Trainer
+from layerwise.training.checkpoint import pack, unpack
+
+SCRIPT = """
+import sys, torch
+from safetensors.torch import save_file
+from layerwise.models import build
+from layerwise.training import Trainer
+
+folder, out, epochs, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "resume"
+g = torch.Generator().manual_seed(0)
+x = torch.randn(1500, 8, generator=g)  # (n, features)
+y = x[:, :2].sum(dim=1, keepdim=True)  # (n, 1)
+model = build({"type": "mlp", "hidden": [32, 32], "dropout": 0.1}, (8,), 1, seed=0)
+trainer = Trainer(model, lr=3e-3, batch_size=8, epochs=epochs, seed=5, device="cpu", threads=1,
+                  patience=3, checkpoint_dir=None if folder == "-" else folder, keep=2)
+trainer.fit(x[:1300], y[:1300], x[1300:], y[1300:], resume=resume)
+save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out)
+print("done", len(trainer.history), flush=True)
+"""
+
+
+def _script(tmp_path: Path) -> Path:
+    path = tmp_path / "fit.py"
+    path.write_text(SCRIPT, encoding="utf-8")
+    return path
+
+
+def _run(script, folder, out, epochs, resume=False, **kwargs):
+    args = [sys.executable, str(script), str(folder), str(out), str(epochs), "resume" if resume else "fresh"]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _wait_for_checkpoints(folder: Path, count: int, proc, limit=60.0) -> None:
+    start = time.monotonic()
+    while len(Checkpoints(folder).names()) < count:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - start < limit
+        time.sleep(0.01)
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("oracle")
+    proc = _run(_script(tmp), "-", tmp / "oracle.safetensors", 3)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return load_file(tmp / "oracle.safetensors")
+
+
+def test_sigkill_then_resume_is_bit_identical(tmp_path, uninterrupted):
+    script, folder = _script(tmp_path), tmp_path / "checkpoints"
+    proc = _run(script, folder, tmp_path / "w.safetensors", 3)
+    _wait_for_checkpoints(folder, 1, proc)
+    time.sleep(0.15)  # into the second epoch: the kill lands mid-epoch, maybe mid-write
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    resumed = _run(script, folder, tmp_path / "w.safetensors", 3, resume=True)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    _same(load_file(tmp_path / "w.safetensors"), uninterrupted)
+
+
+def test_sigterm_saves_mid_epoch_exits_and_resumes_exactly(tmp_path, uninterrupted):
+    script, folder = _script(tmp_path), tmp_path / "checkpoints"
+    proc = _run(script, folder, tmp_path / "w.safetensors", 3)
+    _wait_for_checkpoints(folder, 1, proc)
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0 and "done" not in out
+    assert "stopped by SIGTERM at epoch" in err and "Traceback" in err  # raised as Interrupted
+    assert any(steps > 0 for _, steps in Checkpoints(folder).names()), "a mid-epoch checkpoint"
+    resumed = _run(script, folder, tmp_path / "w.safetensors", 3, resume=True)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    _same(load_file(tmp_path / "w.safetensors"), uninterrupted)
+
+
+def data():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(240, 6, generator=g)
+    return x, x[:, :1] * 2 - x[:, 1:2]
+
+
+def trainer(folder, epochs, **kw):
+    model = build({"type": "mlp", "hidden": [16], "dropout": 0.2}, (6,), 1, seed=0)
+    return Trainer(model, batch_size=16, epochs=epochs, seed=3, device="cpu", threads=1, patience=2,
+                   checkpoint_dir=folder, keep=2, schedule={"type": "cosine", "warmup": 1}, **kw)
+
+
+class Crash(Callback):
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == 4:
+            raise RuntimeError("crash")
+
+
+def test_resume_in_process_matches_and_corrupt_newest_falls_back(tmp_path):
+    x, y = data()
+    whole = trainer(tmp_path / "whole", 5)
+    whole.fit(x[:200], y[:200], x[200:], y[200:])
+    part = trainer(tmp_path / "part", 5, callbacks=[Crash()])
+    with pytest.raises(RuntimeError, match="crash"):  # before epoch 4's checkpoint
+        part.fit(x[:200], y[:200], x[200:], y[200:])
+    store = Checkpoints(tmp_path / "part")
+    assert len(store.names()) >= 2
+    newest = store.folder / "ckpt-{:06d}-{:06d}.safetensors".format(*store.names()[-1])
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])  # truncated
+    again = trainer(tmp_path / "part", 5)
+    with pytest.warns(CheckpointWarning, match="unreadable"):
+        again.fit(x[:200], y[:200], x[200:], y[200:], resume=True)
+    _same(again.module.state_dict(), whole.module.state_dict())
+    assert [r["train_loss"] for r in again.history] == [r["train_loss"] for r in whole.history]
+
+
+def test_resume_without_checkpoints_warns_and_starts_over(tmp_path):
+    x, y = data()
+    t = trainer(tmp_path / "none", 1)
+    with pytest.warns(CheckpointWarning, match="training from the first epoch"):
+        t.fit(x, y, resume=True)
+    assert len(t.history) == 1
+
+
+def test_keeps_the_newest_and_the_best_and_cleans_leftovers(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / ".ckpt-000001-000000.json.abc.tmp").write_text("partial")
+    (folder / "ckpt-000009-000000.safetensors").write_bytes(b"orphan")
+    store = Checkpoints(folder, keep=2)
+    store.clean()
+    assert sorted(p.name for p in folder.iterdir()) == []
+    for epoch in range(1, 6):
+        store.save(epoch, 0, {"epoch": epoch}, {"w": torch.full((2,), float(epoch))}, best=(2, 0))
+    assert store.names() == [(2, 0), (4, 0), (5, 0)]
+    record, tensors = store.load_newest()
+    assert record["info"] == {"epoch": 5} and torch.equal(tensors["w"], torch.full((2,), 5.0))
+
+
+def test_pack_round_trips_optimizer_like_state():
+    state = {"state": {0: {"step": torch.tensor(3.0), "m": torch.ones(2)}}, "groups": [{"betas": (0.9, 0.99)}],
+             "best": float("inf"), "none": None}
+    tensors = {}
+    packed = pack(state, tensors, "s")
+    back = unpack(packed, tensors)
+    assert back["state"][0]["m"] is tensors["s.state.0.m"] and back["groups"][0]["betas"] == (0.9, 0.99)
+    assert back["best"] == float("inf") and back["none"] is None
+
+
+def test_run_folder_keeps_checkpoints_and_cli_resume_continues(tmp_path, cli):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 3, generator=g)
+    rows = ["a,b,c,y"] + [f"{a:.5f},{b:.5f},{c:.5f},{a - 2 * b:.5f}" for a, b, c in x.tolist()]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "e.yaml").write_text(
+        "data: {path: d.csv, target: y}\nmodel: {hidden: [8]}\n"
+        "train: {epochs: 2, patience: null, batch_size: 32}\nevaluate: {report: false, bootstrap: 0}\n",
+        encoding="utf-8")
+    out = tmp_path / "run"
+    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet")
+    assert code == 0, err
+    assert [n for n, _ in Checkpoints(out / "checkpoints").names()] == [1, 2]  # survived the publish
+    for path in out.iterdir():  # as if killed before publishing: only the checkpoints are left
+        if path.name != "checkpoints":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet", "--resume", "--set", "train.epochs=4")
+    assert code == 0, err
+    resumed = (out / "history.csv").read_text().splitlines()
+    code, _, err = cli("run", tmp_path / "e.yaml", "--out", tmp_path / "fresh", "--quiet", "--set", "train.epochs=4")
+    fresh = (tmp_path / "fresh" / "history.csv").read_text().splitlines()
+    assert len(resumed) == 5
+    assert [r.split(",")[:3] for r in resumed] == [r.split(",")[:3] for r in fresh]  # epoch, train, val loss
