@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import write_text
-from .data import infer_kinds, read_table, target_kind
+from .data import infer_kinds, read_examples, read_table, target_kind
 from .errors import DataError, did_you_mean
 
 
@@ -23,6 +23,10 @@ def write_config(
     delimiter: str = ",",
 ) -> str:
     """Infer the task and column kinds of `data`, write a commented YAML to `out`, return it."""
+    if task == "generation":
+        text = _render_generation(data, out)
+        write_text(out, text)
+        return text
     frame = read_table(data, delimiter=delimiter)
     for flag, column in (("--target", target), ("--time", time)):
         if column is not None and column not in frame.columns:
@@ -92,6 +96,41 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
         "",
     ]
     return "\n".join(lines)
+
+
+def _render_generation(data, out) -> str:
+    examples = read_examples(data)
+    rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
+    longest = max(len(e) for e in examples)
+    return "\n".join([
+        f"# layerwise experiment: generate text like the {len(examples)} lines of {Path(data).name} "
+        f"(longest {longest} characters).",
+        f"# Run it with: layerwise run {Path(out).name} --out runs/gen; then layerwise generate runs/gen/bundle",
+        "# Judged against a bigram baseline (each character from the one before) on held-out lines.",
+        "",
+        "data:",
+        f"  path: {rel}",
+        "  text: {mode: lines}        # lines: one example per line; chunks: running text cut every `chunk` chars",
+        "  split: {method: random, train: 0.8, val: 0.1, test: 0.1}",
+        "",
+        "task:",
+        "  type: generation",
+        "",
+        "model:",
+        "  type: lstm                 # lstm | gru | transformer (causal)",
+        "  hidden: [128]",
+        "  embedding: 32              # width of the character embedding",
+        "  dropout: 0.1",
+        "",
+        "train:",
+        "  optimizer: adamw",
+        "  lr: 0.003",
+        "  batch_size: 64",
+        "  epochs: 40",
+        "  patience: 5",
+        "  seed: 0",
+        "",
+    ])
 
 
 def _quote(name: str) -> str:

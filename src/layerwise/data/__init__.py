@@ -14,11 +14,14 @@ from .split import Split as Split
 from .split import kfold as kfold
 from .split import split as split
 from .target import TargetEncoder as TargetEncoder
+from .text import Vocabulary as Vocabulary
+from .text import read_examples as read_examples
 from .transforms import Preprocessor as Preprocessor
 from .windows import Windows as Windows
 from .windows import windows as windows
 
 __all__ = [
     "CleanOptions", "CleaningLog", "Preprocessor", "SeriesTransform", "Split", "TargetEncoder",
-    "Windows", "clean", "infer_kinds", "kfold", "read_table", "split", "target_kind", "windows",
+    "Vocabulary", "Windows", "clean", "infer_kinds", "kfold", "read_examples", "read_table", "split",
+    "target_kind", "windows",
 ]

@@ -92,7 +92,7 @@ def _read_file(path: Path, delimiter: str | None) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError(f"{shown}: the file is empty", hint="write a header line and data rows")
-    text = _decode(raw, shown)
+    text = decode_utf8(raw, shown)
     _check_delimiter(text, delimiter, shown)
     _check_field_counts(text, delimiter, shown)
     try:
@@ -121,7 +121,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return _named_columns(frame, str(path))
 
 
-def _decode(raw: bytes, shown: str) -> str:
+def decode_utf8(raw: bytes, shown: str) -> str:
+    """Text of `raw`, or a DataError naming the line and byte offset of the first non-UTF-8 byte."""
     try:
         return raw.decode("utf-8-sig")  # -sig: Excel writes a byte-order mark
     except UnicodeDecodeError as exc:

@@ -9,8 +9,10 @@ from sklearn import metrics as skm
 HIGHER_IS_BETTER = {
     "mae": False, "rmse": False, "r2": True, "mape": False,
     "accuracy": True, "balanced_accuracy": True, "f1_macro": True, "log_loss": False, "roc_auc": True,
+    "cross_entropy": False, "perplexity": False, "bits_per_char": False,   # generation, per character
 }
-DEFAULT_PRIMARY = {"regression": "mae", "forecast": "mae", "classification": "accuracy"}
+DEFAULT_PRIMARY = {"regression": "mae", "forecast": "mae", "classification": "accuracy",
+                   "generation": "cross_entropy"}
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[dict[str, float], list[str]]:

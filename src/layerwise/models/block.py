@@ -18,6 +18,8 @@ from .activations import check_activation
 
 NORMS = ("none", "batch", "layer")
 READOUTS = ("last", "mean", "max")
+# Sequence blocks may also keep every step, (batch, steps, output_dim): next-token generation.
+SEQUENCE_READOUTS = (*READOUTS, "steps")
 
 
 class Block(nn.Module):

@@ -8,6 +8,7 @@ from torch import nn
 
 from . import blocks as _blocks  # noqa: F401  (registers the built-in blocks)
 from .init import initialize
+from .language import build_language, is_language
 from .registry import get
 
 
@@ -24,7 +25,12 @@ def build(
         seed: seeds the initial weights; None draws from torch's global generator.
     """
     cfg = dict(cfg)
-    module = get(cfg.get("type") or "mlp").from_config(cfg, tuple(input_shape), output_dim)
-    # blocks without an activation setting (lstm, gru) have no layer it would follow
-    initialize(module, cfg.get("init") or "auto", activation=getattr(module, "activation", "relu"), seed=seed)
+    if is_language(cfg):  # generation: token ids in, next-token logits at every step out
+        module = build_language(cfg, tuple(input_shape), output_dim)
+        activation = getattr(module.body, "activation", "relu")
+    else:
+        module = get(cfg.get("type") or "mlp").from_config(cfg, tuple(input_shape), output_dim)
+        # blocks without an activation setting (lstm, gru) have no layer it would follow
+        activation = getattr(module, "activation", "relu")
+    initialize(module, cfg.get("init") or "auto", activation=activation, seed=seed)
     return module

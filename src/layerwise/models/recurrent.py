@@ -4,7 +4,8 @@ One recurrent layer per entry of `hidden`, so widths may differ between layers
 (torch's `num_layers` needs one width for all). Dropout sits between layers and
 before the head. `readout` turns the sequence of states into one vector: `last`
 is each direction's final state (the forward pass's at the last step, the
-backward pass's at the first), `mean` and `max` pool over the steps.
+backward pass's at the first), `mean` and `max` pool over the steps, and `steps`
+keeps every step's output (next-token generation).
 """
 
 from __future__ import annotations
@@ -60,15 +61,16 @@ class _Recurrent(b.Block):
             x = torch.cat([x[:, -1, :h], x[:, 0, h:]], dim=1) if self.bidirectional else x[:, -1]
         elif self.readout == "mean":
             x = x.mean(1)
-        else:
+        elif self.readout == "max":
             x = x.amax(1)
-        return self.head(self.drop(x))  # (batch, hidden[-1] * directions) -> (batch, output_dim)
+        # (batch[, steps], hidden[-1] * directions) -> (batch[, steps], output_dim)
+        return self.head(self.drop(x))
 
     def _problems(self) -> list[str]:
         problems = (
             b.widths("hidden", self.hidden, "[64]")
             + b.flag("bidirectional", self.bidirectional)
-            + b.choice("readout", self.readout, b.READOUTS)
+            + b.choice("readout", self.readout, b.SEQUENCE_READOUTS)
             + b.fraction("dropout", self.dropout)
         )
         if len(self.input_shape) != 2:

@@ -74,9 +74,9 @@ class Transformer(b.Block):
             x = x[:, -1]
         elif self.readout == "mean":
             x = x.mean(1)
-        else:
+        elif self.readout == "max":
             x = x.amax(1)
-        return self.head(x)  # (batch, d_model) -> (batch, output_dim)
+        return self.head(x)  # (batch[, steps], d_model) -> (batch[, steps], output_dim)
 
     def linear_layers(self) -> list[nn.Module]:
         return [self.embed, self.head]  # the embedding feeds a sum with the positions, no activation
@@ -89,7 +89,7 @@ class Transformer(b.Block):
             + b.choice("positions", self.positions, POSITIONS)
             + b.flag("causal", self.causal)
             + b.activation(self.activation)
-            + b.choice("readout", self.readout, b.READOUTS)
+            + b.choice("readout", self.readout, b.SEQUENCE_READOUTS)
             + b.fraction("dropout", self.dropout)
         )
         if not problems and self.d_model % self.heads:

@@ -30,7 +30,9 @@ def layers(module: nn.Module, input_shape: Sequence[int]) -> list[dict[str, Any]
     try:
         module.eval()  # batch norm in eval mode takes a batch of one
         with torch.no_grad():
-            module(torch.zeros((1, *input_shape)))
+            # a generator reads token ids (an embedding first); every other model reads floats
+            ids = any(isinstance(m, nn.Embedding) for m in module.modules())
+            module(torch.zeros((1, *input_shape), dtype=torch.long if ids else torch.float32))
     finally:
         module.train(was_training)
         for hook in hooks:
