@@ -108,3 +108,12 @@ def test_a_single_row_class_falls_back_to_a_random_split_in_auto_mode():
     with pytest.raises(layerwise.DataError, match="class '7' has only 1 row"):
         layerwise.Experiment({"data": {"target": "target", "split": {"method": "stratified"}}, "train": QUICK},
                              data=frame).run()
+
+
+def test_multi_step_forecast_reports_each_step_beside_persistence():
+    result = layerwise.Experiment(_forecast_cfg(), data=_btc()).run()    # horizon 2
+    per = result.metrics["per_step"]
+    assert len(per["mae"]) == len(per["baseline_mae"]) == 2
+    # persistence gets worse the further ahead it looks
+    assert per["baseline_mae"][1] > per["baseline_mae"][0]
+    assert np.mean(per["mae"]) == pytest.approx(result.metrics["test"]["mae"])

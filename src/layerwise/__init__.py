@@ -2,12 +2,35 @@
 
 __version__ = "0.1.0"
 
-from .bundle import load as load
-from .config import ExperimentConfig as ExperimentConfig
 from .errors import BundleError as BundleError
 from .errors import ConfigError as ConfigError
 from .errors import DataError as DataError
 from .errors import LayerwiseError as LayerwiseError
-from .experiment import Experiment as Experiment
-from .experiment import Result as Result
-from .training import Trainer as Trainer
+
+# Imported on first use, so `import layerwise` stays light and `layerwise.onnx_predict`
+# runs where torch is not installed (PEP 562 module __getattr__).
+_LAZY = {
+    "load": (".bundle", "load"),
+    "ExperimentConfig": (".config", "ExperimentConfig"),
+    "Experiment": (".experiment", "Experiment"),
+    "Result": (".experiment", "Result"),
+    "Trainer": (".training", "Trainer"),
+    "explain": (".explain", "explain"),
+    "onnx_predict": (".serving.onnx_runtime", "onnx_predict"),
+}
+__all__ = ["BundleError", "ConfigError", "DataError", "LayerwiseError", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'layerwise' has no attribute {name!r}")
+    from importlib import import_module
+
+    module, attr = _LAZY[name]
+    value = getattr(import_module(module, __name__), attr)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -33,6 +33,16 @@ def outputs(predictor: Predictor, prepared: Prepared, part: str = "test") -> tup
     return predictor.decode(raw), mean_baseline(prepared.actual["train"], n)
 
 
+def per_step(actual: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray) -> dict[str, list[float]]:
+    """Forecast MAE and RMSE at each step ahead (1..horizon), network and baseline: errors grow with the step."""
+    out: dict[str, list[float]] = {}
+    for name, pred in (("", model_out), ("baseline_", baseline_out)):
+        error = np.asarray(pred, dtype=np.float64) - np.asarray(actual, dtype=np.float64)   # (n, horizon)
+        out[f"{name}mae"] = np.abs(error).mean(axis=0).tolist()
+        out[f"{name}rmse"] = np.sqrt((error**2).mean(axis=0)).tolist()
+    return out
+
+
 def baseline_fit(prepared: Prepared) -> dict[str, Any]:
     """What the baseline learned from the training split, saved so a bundle can be re-judged on new data."""
     task, train = prepared.task, prepared.actual["train"]

@@ -42,16 +42,31 @@ def save(predictor: Predictor, path: str | Path) -> Path:
     return path
 
 
-def load(path: str | Path, *, device: str = "cpu") -> Predictor:
-    """Verify a bundle's manifest, rebuild its module and preprocessing, and return a Predictor."""
+# Pickle runs code when it is read (torch.load of an untrusted file is remote code execution).
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".bin")
+
+
+def load(path: str | Path, *, device: str = "cpu", trust_pickle: bool = False) -> Predictor:
+    """Verify a bundle's manifest, rebuild its module and preprocessing, and return a Predictor.
+
+    A pickle file (.pt, .pkl, ...) given as the bundle or found in it is refused, unless
+    `trust_pickle`; then a bundle whose weights are `model.pt` (listed in its manifest in place
+    of model.safetensors) is read with torch.load(weights_only=True), which refuses code objects.
+    """
     from .models import build
 
     path = Path(path)
+    pickled = [path] if path.suffix.lower() in PICKLE_SUFFIXES else (
+        sorted(p for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES) if path.is_dir() else [])
+    if pickled and not trust_pickle:
+        raise BundleError(f"{pickled[0]}: refused, a pickle file can run code when it is loaded",
+                          hint="use a bundle of safetensors + JSON, or pass --trust-pickle if you wrote this file")
     if not path.is_dir():
         raise BundleError(f"bundle not found: {path.resolve()}", hint="pass the bundle/ folder written by `layerwise run`")
     manifest = _read_json(path, "manifest.json")
     expected = manifest.get("sha256") if isinstance(manifest, dict) else None
-    if not isinstance(expected, dict) or set(expected) != set(FILES):
+    weights = "model.pt" if trust_pickle and isinstance(expected, dict) and "model.pt" in expected else FILES[0]
+    if not isinstance(expected, dict) or set(expected) != {weights, *FILES[1:]}:
         raise BundleError(f"{path / 'manifest.json'}: does not list the bundle's files {list(FILES)}")
     for name, digest in expected.items():
         if not (path / name).is_file():
@@ -68,10 +83,15 @@ def load(path: str | Path, *, device: str = "cpu") -> Predictor:
     model = spec["model"]
     module = build(model["config"], tuple(model["input_shape"]), model["output_dim"])
     try:
-        state = load_file(str(path / "model.safetensors"), device=device)
+        if weights == "model.pt":
+            import torch
+
+            state = torch.load(path / weights, map_location=device, weights_only=True)
+        else:
+            state = load_file(str(path / weights), device=device)
         module.load_state_dict(state, strict=True)
     except Exception as err:  # safetensors and torch raise several kinds for a bad file
-        raise BundleError(f"{path / 'model.safetensors'}: cannot be loaded into the model ({err})") from None
+        raise BundleError(f"{path / weights}: cannot be loaded into the model ({err})") from None
     module.to(device).eval()
     return Predictor.from_spec(spec, module, metrics=metrics)
 

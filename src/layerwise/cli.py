@@ -1,4 +1,4 @@
-"""The `layerwise` command: init, run, predict, evaluate, report, demo.
+"""The `layerwise` command: init, run, tune, predict, explain, evaluate, report, demo.
 
 Exit codes: 0 success, 2 usage or config error, 3 data error, 4 the deploy gate says
 DO NOT DEPLOY (run --gate, evaluate --gate), 1 anything else.
@@ -35,10 +35,11 @@ def _root(
 
 @app.command()
 def init(
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
-    target: Annotated[str, typer.Option("--target", help="The column to predict.")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file; a .txt file for generation.")],
+    target: Annotated[Optional[str], typer.Option("--target", help="The column to predict.")] = None,
     task: Annotated[
-        Optional[str], typer.Option(help="classification | regression | forecast (default: from the target).")
+        Optional[str],
+        typer.Option(help="classification | regression | forecast | generation (default: from the target)."),
     ] = None,
     time: Annotated[Optional[str], typer.Option("--time", help="Time column (orders rows; forecasting).")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write the YAML.")] = None,
@@ -47,8 +48,12 @@ def init(
     """Write a commented experiment YAML inferred from DATA."""
     from .scaffold import write_config
 
-    if task is not None and task not in ("classification", "regression", "forecast"):
-        raise UsageError(f"--task {task!r}: use classification, regression or forecast")
+    if task is not None and task not in ("classification", "regression", "forecast", "generation"):
+        raise UsageError(f"--task {task!r}: use classification, regression, forecast or generation")
+    if Path(data).suffix.lower() == ".txt" and task is None and target is None:
+        task = "generation"  # a plain text file with no column to predict: text to imitate
+    if target is None and task != "generation":
+        raise UsageError("--target is required (the column to predict), except with --task generation")
     out = output or Path(data).with_suffix(".yaml")
     text = write_config(data, target=target, task=task, time=time, out=out, delimiter=delimiter)
     _err.print(f"wrote {out}")
@@ -64,19 +69,68 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
     gate: Annotated[bool, typer.Option("--gate", help="Exit 4 when the verdict is DO NOT DEPLOY.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the newest readable checkpoint in OUT/checkpoints.")
+    ] = False,
 ) -> None:
     """Run every step of CONFIG and write the run folder: bundle/, metrics.json, history.csv,
-    predictions.csv, report.html, run.log."""
+    predictions.csv, report.html, run.log, checkpoints/. Under `torchrun --nproc-per-node N`
+    it trains with DistributedDataParallel; rank 0 writes and prints."""
+    from .config import ExperimentConfig
+    from .experiment import Experiment
+    from .training.distributed import leave, rank
+
+    cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
+    out = out or Path("runs") / Path(config).stem
+    try:
+        result = Experiment(cfg).run(out=out, quiet=quiet or rank() != 0, resume=resume)
+    finally:
+        leave()
+    if rank() != 0:
+        return
+    print(result.summary(table=not quiet))
+    if cfg.evaluate.report and not quiet:
+        _err.print(f"report: {(result.out or out) / 'report.html'}")  # OUT/best/ after tuning
+    _apply_gate(gate, result.metrics)
+
+
+@app.command()
+def tune(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML with a tune section.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Tuning folder (default runs/<config name>-tune).")] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Finished trials the study should hold.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds for the whole search.")] = None,
+    storage: Annotated[
+        Optional[str], typer.Option("--storage", help="Study storage URL (default sqlite:///OUT/study.db).")
+    ] = None,
+    study: Annotated[Optional[str], typer.Option("--study", help="Study name (default the config name).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes.")] = None,
+    resume_study: Annotated[
+        bool, typer.Option("--resume-study", help="Continue a stored study even if its search differs.")
+    ] = False,
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", help="Override a key: --set tune.method=grid (repeatable).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
+) -> None:
+    """Search CONFIG's tune.space, retrain the best configuration, judge it once on test.
+
+    Writes OUT/study.db, tuning.csv, tuning.json, best.yaml, PNG plots and OUT/best/ (the run folder).
+    Every process given the same --storage and --study joins one search.
+    """
     from .config import ExperimentConfig
     from .experiment import Experiment
 
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
-    out = out or Path("runs") / Path(config).stem
-    result = Experiment(cfg).run(out=out, quiet=quiet)
-    print(result.summary(table=not quiet))
-    if cfg.evaluate.report and not quiet:
-        _err.print(f"report: {out / 'report.html'}")
-    _apply_gate(gate, result.metrics)
+    out = out or Path("runs") / f"{Path(config).stem}-tune"
+    found = Experiment(cfg).tune(out, quiet=quiet, resume_study=resume_study, trials=trials, timeout=timeout,
+                                 storage=storage, study=study or Path(config).stem, workers=workers)
+    s = found.summary
+    refit = "-" if found.refit_value is None else f"{found.refit_value:.5g}"
+    print(f"best trial {s['best_trial']}: {s['metric']} {found.best_value:.5g}; retrained: {refit} "
+          f"({s['trials']}; {s['epochs_spent']} epochs)")
+    print(found.result.summary(table=not quiet))
+    _err.print(f"wrote {out / 'tuning.csv'}, {out / 'best.yaml'}, {out / 'best'}")
 
 
 @app.command()
@@ -130,20 +184,136 @@ def predict(
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", help="CSV or Parquet (by extension); default stdout CSV.")
     ] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows predicted at a time.")] = 50_000,
+    trust_pickle: Annotated[
+        bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
+    ] = False,
 ) -> None:
-    """Apply BUNDLE's saved preprocessing and model to INPUT."""
+    """Apply BUNDLE's saved preprocessing and model to INPUT.
+
+    Files over 64 MiB are read, predicted and written in chunks (forecasts are read whole)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .bundle import load
+    from .serving.batch import predict_file
+
+    model = load(bundle, trust_pickle=trust_pickle)
+    bar = Progress(TextColumn("predicting"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeRemainingColumn(), console=_err, transient=True, disable=not _err.is_terminal)
+    with bar:
+        task = bar.add_task("predict", total=None)
+        rows = predict_file(model, input, output, chunk_rows=chunk_rows,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if output is not None:
+        _err.print(f"wrote {rows} rows to {output}")
+
+
+@app.command()
+def explain(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
+    data: Annotated[
+        Optional[Path], typer.Argument(help="CSV or Parquet rows to explain (default: the run's test split).")
+    ] = None,
+    rows: Annotated[
+        Optional[str], typer.Option("--rows", help="Rows to explain: 0:100, 3,7,12 or all (from 0; default first 200).")
+    ] = None,
+    method: Annotated[str, typer.Option("--method", help="ig | saliency | ablation | permutation.")] = "ig",
+    steps: Annotated[int, typer.Option("--steps", help="Integrated Gradients steps.")] = 50,
+    repeats: Annotated[int, typer.Option("--repeats", help="Permutation importance shuffles per feature.")] = 10,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", help="Folder (default: the run folder's explain/).")
+    ] = None,
+) -> None:
+    """Explain BUNDLE's predictions: attributions.csv, importance.csv, explain.json and PNG plots."""
+    from .explain import explain as explain_model
+
+    out = output or Path(bundle).resolve().parent / "explain"
+    result = explain_model(bundle, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out)
+    top = result.importance.groupby("method", sort=False).head(3)
+    for method_name, part in top.groupby("method", sort=False):
+        print(f"{method_name}: " + ", ".join(f"{f} {v:.4g}" for f, v in zip(part["feature"], part["importance"])))
+    for check in result.checks:
+        print(f"{check['check']}: {'pass' if check['passed'] else 'FAIL'}: {check['detail']}")
+    for note in result.notes:
+        _err.print(f"note: {note}")
+    _err.print(f"wrote {out}")
+    if output is None and (out.parent / "metrics.json").is_file():
+        from .report import write_report
+
+        _err.print(f"report: {write_report(out.parent)}")   # now with its Explanations section
+
+
+@app.command()
+def serve(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
+    host: Annotated[str, typer.Option("--host", help="Address to bind; 0.0.0.0 exposes it to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", help="Server processes.")] = 1,
+    api_key_env: Annotated[
+        Optional[str], typer.Option("--api-key-env", help="Environment variable holding the API key (Bearer).")
+    ] = None,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Largest request body (413 beyond).")] = 8.0,
+    max_batch: Annotated[int, typer.Option("--max-batch", help="Most records per request (422 beyond).")] = 10_000,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a prediction may take (503 beyond).")] = 30.0,
+    trust_pickle: Annotated[
+        bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
+    ] = False,
+) -> None:
+    """Serve BUNDLE over HTTP: POST /predict, GET /health, /ready, /metadata; docs at /docs."""
+    from .serving.app import Limits
+    from .serving.server import serve as run_server
+
+    limits = Limits(max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch, timeout_s=timeout)
+    _err.print(f"serving {bundle} on http://{host}:{port} (docs at /docs)")
+    run_server(bundle, host=host, port=port, workers=workers, api_key_env=api_key_env, limits=limits,
+               trust_pickle=trust_pickle)
+
+
+@app.command()
+def export(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write, e.g. model.onnx.")],
+    format: Annotated[str, typer.Option("--format", help="onnx | torchscript")] = "onnx",
+    data: Annotated[
+        Optional[Path], typer.Option("--data", help="Rows to verify on (default: random standardized inputs).")
+    ] = None,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Largest absolute difference allowed.")] = 1e-4,
+    trust_pickle: Annotated[
+        bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
+    ] = False,
+) -> None:
+    """Export BUNDLE's network to ONNX or TorchScript, verified against torch before it is written."""
+    import json
+
     from .bundle import load
     from .data import read_table
-    from .atomic import write_table
+    from .serving.export import export as export_model
 
-    model = load(bundle)
-    frame = read_table(input, delimiter=model.delimiter)
-    predictions = model.predict(frame, source=str(input))
-    if output is None:
-        predictions.to_csv(sys.stdout, index=False)
-    else:
-        write_table(predictions, output)
-        _err.print(f"wrote {len(predictions)} rows to {output}")
+    model = load(bundle, trust_pickle=trust_pickle)
+    frame = read_table(data, delimiter=model.delimiter) if data is not None else None
+    spec = json.loads((bundle / "spec.json").read_text(encoding="utf-8"))  # verified by load()
+    if format == "torchscript":
+        _err.print("note: PyTorch deprecates TorchScript (torch.jit); --format onnx is the lasting choice")
+    checked = export_model(model, output, format=format, data=frame, tolerance=tolerance, spec=spec)
+    lengths = f", sequence lengths {checked.lengths}" if checked.lengths else ""
+    _err.print(f"wrote {output}: verified on {checked.rows} held-out inputs at batch sizes {checked.batch_sizes}"
+               f"{lengths}; largest difference from torch {checked.max_abs_diff:.2e}")
+
+
+@app.command()
+def generate(
+    bundle: Annotated[Path, typer.Argument(help="A generation bundle written by `layerwise run`.")],
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000, help="How many samples.")] = 20,
+    temperature: Annotated[float, typer.Option(min=0.01, max=10.0, help="Below 1: safer; above 1: more varied.")] = 0.8,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="Keep only the k likeliest characters.")] = None,
+    prompt: Annotated[str, typer.Option(help="Text every sample starts with.")] = "",
+    seed: Annotated[Optional[int], typer.Option(help="Seed, for the same samples again.")] = None,
+) -> None:
+    """Print N samples from a generation BUNDLE, one per line."""
+    from .bundle import load
+
+    for sample in load(bundle).generate(n, temperature=temperature, top_k=top_k, prompt=prompt, seed=seed):
+        print(sample)
 
 
 @app.command()

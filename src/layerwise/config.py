@@ -17,7 +17,7 @@ from pydantic import (
 
 from .errors import ConfigError, did_you_mean
 
-TaskType = Literal["auto", "classification", "regression", "forecast"]
+TaskType = Literal["auto", "classification", "regression", "forecast", "generation"]
 Normalize = Literal["standard", "minmax", "robust", "none"]
 
 
@@ -67,9 +67,23 @@ class WindowConfig(_Section):
     stride: int = Field(1, ge=1)
 
 
+MISSING_TARGET = "data.target: required key is missing (only task.type: generation goes without one)"
+
+
+class TextConfig(_Section):
+    """Generation: how a text file becomes examples."""
+
+    # lines: one example per line (names, titles); chunks: running text cut every `chunk` chars.
+    mode: Literal["lines", "chunks"] = "lines"
+    chunk: int = Field(64, ge=2)
+    # Longest example kept, in characters (longer ones are cut); null = the longest in training.
+    max_length: int | None = Field(None, ge=1)
+
+
 class DataConfig(_Section):
     path: str | None = None
-    target: str
+    # The column to predict; required for every task but generation (which reads text).
+    target: str | None = None
     time: str | None = None
     features: list[str] | None = None
     drop: list[str] = Field(default_factory=list)
@@ -82,6 +96,7 @@ class DataConfig(_Section):
     window: WindowConfig = Field(default_factory=WindowConfig)
     # Forecasting: predict the value itself or its change relative to the last observed value.
     transform: Literal["none", "diff", "log_return"] = "none"
+    text: TextConfig = Field(default_factory=TextConfig)
 
 
 class TaskConfig(_Section):
@@ -130,6 +145,8 @@ class ModelConfig(_Section):
     positions: Literal["learned", "sinusoidal"] | None = None
     # transformer: step t attends only to steps <= t (default false).
     causal: bool | None = None
+    # generation: width of the character embedding in front of an lstm, gru or transformer (default 32).
+    embedding: PositiveInt | None = None
     # Initial weights: auto picks per layer type (He/Xavier by activation, orthogonal
     # recurrent weights, LSTM forget bias 1); a named scheme applies to every weight matrix.
     init: Literal[
@@ -164,6 +181,18 @@ class ModelConfig(_Section):
         return value
 
 
+class ScheduleConfig(_Section):
+    """A learning-rate schedule (layerwise.training.schedules): per-epoch step, exponential,
+    plateau; per-update cosine (with linear warm-up) and one-cycle."""
+
+    type: Literal["none", "step", "exponential", "cosine", "onecycle", "plateau"] = "none"
+    step_size: int | None = Field(None, ge=1)    # step: epochs between decays (default epochs // 3)
+    gamma: float | None = Field(None, gt=0)      # step, plateau: 0.1; exponential: 0.95
+    warmup: int = Field(0, ge=0)                 # cosine: warm-up epochs
+    patience: int = Field(5, ge=0)               # plateau: epochs without improvement
+    min_lr: float = Field(0.0, ge=0)             # cosine: the floor
+
+
 class TrainConfig(_Section):
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0)
@@ -178,8 +207,25 @@ class TrainConfig(_Section):
     clip_grad: float | None = Field(None, gt=0)
     patience: int | None = Field(10, ge=1)
     seed: int = 0
-    device: str = "auto"
+    device: str = "auto"                          # auto: cuda, then mps, then cpu
     threads: Literal["auto"] | int = "auto"
+    checkpoint_every: int = Field(1, ge=0)        # epochs between checkpoints (0: only on SIGTERM/SIGINT)
+    keep: int = Field(2, ge=1)                    # newest checkpoints kept, besides the best
+    on_nan: Literal["stop", "skip_batch", "reduce_lr"] = "stop"
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)  # or a name: `schedule: cosine`
+    accumulate: int = Field(1, ge=1)              # batches per optimizer step
+    precision: Literal["32", "bf16", "16-mixed"] = "32"
+    compile: bool = False                         # torch.compile the model
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule_name(cls, value: Any) -> Any:
+        return {"type": value} if isinstance(value, str) else value
 
 
 MetricName = Literal[
@@ -211,6 +257,55 @@ class EvaluateConfig(_Section):
     report: bool = True                          # write report.html into the run folder
 
 
+class TuneConfig(_Section):
+    """Hyperparameter search (step 7) on Optuna: which settings to try, how, and where to keep the study.
+
+    `space` maps dotted config paths to ranges or choices (layerwise.tuning.space); each trial
+    is the experiment with those paths set, scored on the validation split (or k folds),
+    never on the test split.
+    """
+
+    method: Literal["grid", "random", "tpe"] = "tpe"
+    trials: int | None = Field(20, ge=1)          # finished trials in the study; grid: None = the whole grid
+    timeout: float | None = Field(None, gt=0)     # seconds for the whole search
+    pruner: Literal["none", "median", "hyperband"] = "median"
+    # The objective: `auto` = the validation metric the trainer logs each epoch (accuracy
+    # for classification, maximized; MAE in the target's units otherwise), `loss` = the
+    # validation loss. Pruners see the same quantity every epoch.
+    metric: Literal["auto", "loss"] = "auto"
+    cv: int | None = Field(None, ge=2)            # k folds over train+validation (time-ordered for series)
+    space: dict[str, Any]
+    storage: str | None = None                    # default sqlite:///OUT/study.db; postgresql://... for many workers
+    study: str | None = None                      # default: the config file's name
+    workers: int = Field(1, ge=1)                 # local worker processes sharing the study
+    heartbeat: int = Field(60, ge=1)              # seconds; a trial silent for 2x this is FAIL and retried
+    retries: int = Field(3, ge=0)                 # times a stale (killed) trial is run again
+    refit: Literal["train", "train+val"] = "train"  # what the best configuration is retrained on
+    seed: int | None = None                       # sampler seed; default train.seed
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from .tuning.space import Space
+
+        try:
+            Space.parse(value)
+        except ConfigError as err:
+            raise ValueError("; ".join(p.removeprefix("tune.space.") for p in err.problems)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _grid_is_discrete(self) -> TuneConfig:
+        if self.method == "grid" and "space" in self.model_fields_set:
+            from .tuning.space import Space
+
+            try:
+                Space.parse(self.space).grid()
+            except ConfigError as err:
+                raise ValueError(err.problems[0].removeprefix("tune.space.")) from None
+        return self
+
+
 class ExperimentConfig(_Section):
     """The whole experiment; `data.target` is the only required key."""
 
@@ -219,6 +314,7 @@ class ExperimentConfig(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    tune: TuneConfig | None = None  # with a space: `layerwise run` tunes first, then trains the best
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
@@ -229,7 +325,13 @@ class ExperimentConfig(_Section):
         try:
             return cls.model_validate(raw)
         except ValidationError as err:
-            raise ConfigError([_describe(e, raw) for e in err.errors()], hint=f"fix the keys above in {source}") from None
+            problems = [_describe(e, raw) for e in err.errors()]
+            # The cross-section check runs only once every field is valid: report it with the rest.
+            data, task = raw.get("data"), raw.get("task")
+            generation = isinstance(task, dict) and task.get("type") == "generation"
+            if isinstance(data, dict) and data.get("target") is None and not generation and MISSING_TARGET not in problems:
+                problems.insert(0, MISSING_TARGET)
+            raise ConfigError(problems, hint=f"fix the keys above in {source}") from None
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
@@ -307,6 +409,8 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     if kind == "missing":
         return f"{path}: required key is missing"
     message = error["msg"].removeprefix("Value error, ")
+    if not loc:  # a check across sections names its own key path
+        return message
     given = error.get("input")
     if kind == "literal_error":
         choices = error.get("ctx", {}).get("expected", "")

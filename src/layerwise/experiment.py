@@ -19,14 +19,16 @@ import torch
 from . import assess, bundle
 from .atomic import staged_folder, write_json, write_table, write_text
 from .config import ExperimentConfig
-from .data import CleanOptions, clean, infer_kinds, read_table, target_kind
+from .data import infer_kinds, read_table, target_kind
 from .errors import ConfigError, UsageError, did_you_mean
 from .evaluation import audit, block_length, data_curve, diagnose, judge, score
 from .models import available, build
 from .predictor import Predictor
-from .prepare import Prepared, class_weights, prepare_forecast, prepare_tabular
+from .prepare import Prepared, class_weights, clean_and_split
 from .runlog import RunLog
-from .training import EpochLog, Trainer
+from .training import Callback, EpochLog, Trainer
+from .training.checkpoint import link_checkpoints
+from .training.distributed import rank
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Result:
     out: Path | None = None
     config: ExperimentConfig | None = None
     log: list[str] = field(default_factory=list)
+    test_rows: pd.DataFrame | None = field(default=None, repr=False)   # the test split's cleaned rows
 
     @property
     def bundle_path(self) -> Path | None:
@@ -67,6 +70,12 @@ class Result:
     def summary(self, *, table: bool = True) -> str:
         """The verdict in plain words; with `table`, every test metric beside the baseline's first."""
         return summary(self.metrics, table=table)
+
+    def explain(self, data: Any = None, **options: Any) -> Any:
+        """Attributions and global importance on this run's test split (or `data`); see layerwise.explain."""
+        from .explain import explain
+
+        return explain(self, data, **options)
 
 
 def summary(m: dict[str, Any], *, table: bool = True) -> str:
@@ -114,37 +123,38 @@ class Experiment:
         self.config = config
         self.data = data
 
-    def run(self, out: str | Path | None = None, *, quiet: bool = True) -> Result:
-        """Run every step; with `out`, write the run folder there (atomically)."""
+    def run(self, out: str | Path | None = None, *, quiet: bool = True, resume: bool = False) -> Result:
+        """Run every step; with `out`, write the run folder there (atomically).
+
+        Training checkpoints go to OUT/checkpoints as they are made (not staged), so a
+        run killed before the folder is published keeps them; `resume=True` continues
+        from the newest readable one. Under torchrun only rank 0 writes the folder.
+
+        With a `tune` section, search first and run the best configuration (see `tune`).
+        """
         cfg = self.config
+        if cfg.tune is not None:
+            return self.tune(out, quiet=quiet).result
         log = RunLog(quiet=quiet)
         if out is not None:
             _check_replaceable(Path(out))
+        if cfg.task.type == "generation":
+            return self._run_generation(out, log)
         source = str(cfg.data.path) if self.data is None else "data"
         frame = self._read()
         task = self._validate(frame, source)
         log.write(f"read {source}: {len(frame)} rows, {frame.shape[1]} columns; task {task}")
 
-        options = CleanOptions(**{k: v for k, v in cfg.data.clean.model_dump().items()
-                                  if k in CleanOptions.__dataclass_fields__})
-        features = None if cfg.data.features is None else [c for c in cfg.data.features if c not in cfg.data.drop]
-        if features is None and cfg.data.drop:
-            features = [c for c in frame.columns if c not in cfg.data.drop and c not in (cfg.data.target, cfg.data.time)]
-        df, kinds, cleaning = clean(frame, target=cfg.data.target, task=task, time=cfg.data.time,
-                                    features=features, options=options, source=source)
+        df, kinds, cleaning, prepared = clean_and_split(cfg, frame, task, source)
         for line in cleaning.lines():
             log.write(f"cleaning: {line}")
-
-        if task == "forecast":
-            prepared = prepare_forecast(cfg, df, kinds, source)
-        else:
-            prepared = prepare_tabular(cfg, df, kinds, task, source)
         for note in prepared.notes:
             log.write(f"split: {note}")
         log.write("split: " + ", ".join(f"{k} {v}" for k, v in prepared.rows.items())
                   + (" windows" if task == "forecast" else " rows"))
 
-        predictor, trainer, seconds = self._train(prepared, log)
+        predictor, trainer, seconds = self._train(
+            prepared, log, checkpoints=None if out is None else Path(out) / "checkpoints", resume=resume)
         history = trainer.history
         model_out, baseline_out = assess.outputs(predictor, prepared)
         metrics = self._judge(prepared, df, model_out, baseline_out)
@@ -162,14 +172,69 @@ class Experiment:
         if metrics["data_curve"]:
             log.write(f"data curve: {metrics['data_curve']['finding']}")
         metrics["baseline_fit"] = assess.baseline_fit(prepared)
+        if task == "forecast" and prepared.task.horizon > 1:
+            metrics["per_step"] = assess.per_step(prepared.actual["test"], model_out, baseline_out)
         predictor.metrics = metrics
         log.write_file(metrics["finding"])
         log.write_file(metrics["headline"])
-        result = Result(metrics, history, predictor, config=cfg, log=log.lines)
-        if out is not None:
+        result = Result(metrics, history, predictor, config=cfg, log=log.lines,
+                        test_rows=df.iloc[prepared.index["test"]].reset_index(drop=True))
+        if out is not None and rank() == 0:
             table = assess.predictions_frame(prepared, df, model_out, baseline_out)
             result.out = self._write(Path(out), result, log, table)
         return result
+
+    def _run_generation(self, out: str | Path | None, log: RunLog) -> Result:
+        from .generation import run_generation
+
+        predictor, trainer, table = run_generation(self.config, log)
+        result = Result(predictor.metrics, trainer.history, predictor, config=self.config, log=log.lines)
+        log.write_file(predictor.metrics["finding"])
+        if out is not None:
+            result.out = self._write(Path(out), result, log, table)
+        return result
+
+    def tune(self, out: str | Path | None = None, *, quiet: bool = True, resume_study: bool = False,
+             **options: Any):
+        """Search `tune.space` on validation scores, then run the best configuration into OUT/best.
+
+        `options` override the tune section (trials, timeout, storage, study, workers).
+        Returns a `layerwise.tuning.Tuning`; its `result` is the best configuration's run.
+        """
+        from functools import partial
+
+        from .tuning import search
+
+        source = str(self.config.data.path) if self.data is None else "data"
+        task = self._validate(self._read(), source)   # the data is checked before any trial trains
+        name = Path(source).stem if self.data is None else "layerwise"
+        out = Path(out) if out is not None else Path("runs") / f"{name}-tune"
+        return search(self.config, task=task, validate=partial(_validate_config, data=self.data),
+                      run=partial(_run_config, data=self.data), out=out, name=name, quiet=quiet,
+                      resume_study=resume_study, **options)
+
+    def validate(self, callbacks: list[Callback] | tuple[Callback, ...] = (), *, folds: int | None = None):
+        """Train and score the validation split only (a tuning trial); the test split is never scored.
+
+        With `folds`, k folds over train + validation instead (time-ordered for series).
+        Returns a `layerwise.tuning.Validation`: per fold, the history row of the weights kept.
+        """
+        from .tuning.folds import folds as make_folds
+        from .tuning.objective import Validation
+
+        cfg, log = self.config, RunLog(quiet=True)
+        source = str(cfg.data.path) if self.data is None else "data"
+        frame = self._read()
+        task = self._validate(frame, source)
+        df, kinds, _, prepared = clean_and_split(cfg, frame, task, source)
+        parts = [prepared] if folds is None else make_folds(cfg, df, kinds, task, source, prepared, folds)
+        kept, epochs = [], 0
+        for part in parts:
+            trainer = self._train(part, log, callbacks)[1]
+            restored = trainer.best_epoch is not None and cfg.train.patience is not None
+            kept.append(trainer.history[trainer.best_epoch - 1] if restored else trainer.history[-1])
+            epochs += len(trainer.history)
+        return Validation(task, kept, epochs)
 
     # -- steps ----------------------------------------------------------------------------
     def _read(self) -> pd.DataFrame:
@@ -221,7 +286,8 @@ class Experiment:
             raise ConfigError(problems)
         return task
 
-    def _train(self, prepared: Prepared, log: RunLog) -> tuple[Predictor, Trainer, float]:
+    def _train(self, prepared: Prepared, log: RunLog, extra: tuple[Callback, ...] | list[Callback] = (), *,
+               checkpoints: Path | None = None, resume: bool = False) -> tuple[Predictor, Trainer, float]:
         cfg = self.config
         task = prepared.task
         if task.type == "classification":
@@ -247,7 +313,7 @@ class Experiment:
                               features=prepared.features, target=prepared.target, series=prepared.series,
                               config=cfg.to_dict())
         has_val = len(prepared.x["val"]) > 0
-        callbacks = [EpochLog(log.write_file)]  # the trainer adds its progress bar unless quiet
+        callbacks = [EpochLog(log.write_file), *extra]  # the trainer adds its progress bar unless quiet
         t = cfg.train
         trainer = Trainer(
             module, loss=loss, optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
@@ -255,10 +321,12 @@ class Experiment:
             clip_grad=t.clip_grad, patience=t.patience if has_val else None,
             class_weights=weights, seed=t.seed, device=t.device, threads=t.threads,
             metric=_val_metric(predictor, prepared) if has_val else None, callbacks=callbacks, quiet=log.quiet,
+            schedule=t.schedule.model_dump(), accumulate=t.accumulate, on_nan=t.on_nan, precision=t.precision,
+            compile=t.compile, checkpoint_dir=checkpoints, checkpoint_every=t.checkpoint_every, keep=t.keep,
         )
         started = time.perf_counter()
         trainer.fit(prepared.x["train"], prepared.y["train"],
-                              prepared.x["val"] if has_val else None, prepared.y["val"] if has_val else None)
+                    prepared.x["val"] if has_val else None, prepared.y["val"] if has_val else None, resume=resume)
         seconds = time.perf_counter() - started
         if trainer.best_epoch is not None:
             log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
@@ -312,6 +380,7 @@ class Experiment:
 
     def _write(self, out: Path, result: Result, log: RunLog, predictions: pd.DataFrame) -> Path:
         with staged_folder(out) as staged:
+            link_checkpoints(out / "checkpoints", staged / "checkpoints")
             bundle.save(result.predictor, staged / "bundle")
             write_json(staged / "metrics.json", result.metrics)
             write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
@@ -322,6 +391,15 @@ class Experiment:
 
                 write_report(staged)
         return out
+
+
+def _validate_config(cfg: ExperimentConfig, callbacks=(), *, folds: int | None = None, data: Any = None):
+    # Module-level, so a tuning worker in another process can be handed it (with the data).
+    return Experiment(cfg, data=data).validate(callbacks, folds=folds)
+
+
+def _run_config(cfg: ExperimentConfig, out: Path, *, quiet: bool = True, data: Any = None) -> Result:
+    return Experiment(cfg, data=data).run(out=out, quiet=quiet)
 
 
 def _val_metric(predictor: Predictor, prepared: Prepared):
@@ -340,8 +418,10 @@ def _val_metric(predictor: Predictor, prepared: Prepared):
 
 
 def _check_replaceable(out: Path) -> None:
-    """Refuse to replace a folder that is not an earlier layerwise run."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "metrics.json").exists())):
+    """Refuse to replace a folder that is not an earlier layerwise run (or one killed before
+    publishing, which holds only its checkpoints)."""
+    earlier = (out / "metrics.json").exists() or {p.name for p in out.glob("*")} == {"checkpoints"}
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not earlier)):
         raise UsageError(
             f"--out {out}: exists and is not a layerwise run folder; refusing to replace it",
             hint="choose a new folder, or remove this one",

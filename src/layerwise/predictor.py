@@ -7,15 +7,16 @@ what a bundle predicts is what was evaluated.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
-from .data import Preprocessor, SeriesTransform, TargetEncoder
+from .data import Preprocessor, SeriesTransform, TargetEncoder, Vocabulary
 from .errors import DataError, did_you_mean
+
+if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never loads it
+    from torch import nn
 
 
 @dataclass
@@ -41,14 +42,15 @@ class Predictor:
 
     def __init__(self, task: TaskInfo, module: nn.Module, *, model: dict[str, Any],
                  features: Preprocessor | None = None, target: TargetEncoder | None = None,
-                 series: SeriesTransform | None = None, config: dict[str, Any] | None = None,
-                 metrics: dict[str, Any] | None = None):
+                 series: SeriesTransform | None = None, vocabulary: Vocabulary | None = None,
+                 config: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None):
         self.task = task
         self.module = module
         self.model = model            # {"config": ..., "input_shape": [...], "output_dim": n}
         self.features = features
         self.target = target
         self.series = series
+        self.vocabulary = vocabulary      # generation: characters <-> token ids
         self.config = config or {}
         self.metrics = metrics or {}
 
@@ -65,6 +67,8 @@ class Predictor:
             state["target"] = self.target.to_dict()
         if self.series is not None:
             state["series"] = self.series.to_dict()
+        if self.vocabulary is not None:
+            state["vocabulary"] = self.vocabulary.to_dict()
         return state
 
     def spec(self) -> dict[str, Any]:
@@ -84,10 +88,13 @@ class Predictor:
             features=Preprocessor.from_dict(state["features"]) if "features" in state else None,
             target=TargetEncoder.from_dict(state["target"]) if "target" in state else None,
             series=SeriesTransform.from_dict(state["series"]) if "series" in state else None,
+            vocabulary=Vocabulary.from_dict(state["vocabulary"]) if "vocabulary" in state else None,
             config=spec.get("config"), metrics=metrics,
         )
 
     def input_schema(self) -> dict[str, Any]:
+        if self.vocabulary is not None:
+            return {"prompt": {"kind": "text", "dtype": "str", "characters": self.vocabulary.tokens[3:]}}
         if self.features is not None:
             return self.features.input_schema()
         return {c: {"kind": "numeric", "dtype": "float"} for c in self.task.features}
@@ -95,12 +102,16 @@ class Predictor:
     # -- prediction -----------------------------------------------------------------------
     def raw_outputs(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Module outputs for model-space inputs, in eval mode, on the module's device."""
+        import torch
+
         self.module.eval()
         device = next(self.module.parameters()).device
         outs = []
+        # token ids (generation) stay integers for the embedding; everything else is float32
+        dtype = torch.long if np.issubdtype(np.asarray(x).dtype, np.integer) else torch.float32
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
-                xb = torch.as_tensor(x[i : i + batch_size], dtype=torch.float32, device=device)
+                xb = torch.as_tensor(x[i : i + batch_size], dtype=dtype, device=device)
                 outs.append(self.module(xb).float().cpu())
         if not outs:
             return np.zeros((0, self.model["output_dim"]), dtype=np.float32)
@@ -108,6 +119,8 @@ class Predictor:
 
     def probabilities(self, raw: np.ndarray) -> np.ndarray:
         """Class probabilities (n, k) from logits: sigmoid for two classes, softmax otherwise."""
+        import torch
+
         logits = torch.as_tensor(raw, dtype=torch.float64)
         if self.task.n_classes == 2:
             p = torch.sigmoid(logits.reshape(-1))
@@ -128,6 +141,8 @@ class Predictor:
         Classifiers add one `proba_<class>` column per class. Forecasters predict, at each
         row with `lookback` rows of history, the next `horizon` values.
         """
+        if self.task.type == "generation":
+            raise DataError("a generation bundle does not predict rows", hint="use `layerwise generate BUNDLE`")
         missing = [c for c in self.task.features if c not in frame.columns]
         if missing:
             hints = "; ".join(f"'{c}'{did_you_mean(c, frame.columns)}" for c in missing)
@@ -152,6 +167,54 @@ class Predictor:
             for j in range(1, values.shape[1]):
                 out[f"prediction_{j + 1}"] = values[:, j]
         return out
+
+    def generate(self, n: int = 20, *, temperature: float = 1.0, top_k: int | None = None, prompt: str = "",
+                 seed: int | None = None) -> list[str]:
+        """`n` samples, each continuing `prompt` one character at a time until the end mark.
+
+        Logits are divided by `temperature` (lower: safer, higher: more varied); `top_k`
+        keeps only the k most likely characters at each step.
+        """
+        import torch
+
+        vocab = self.vocabulary
+        if vocab is None:
+            raise DataError(f"this bundle is a {self.task.type} model; only generation bundles generate")
+        problems = []
+        if not isinstance(n, int) or n < 1:
+            problems.append(f"n must be a whole number >= 1, got {n!r}")
+        if not temperature > 0:
+            problems.append(f"temperature must be > 0, got {temperature!r}")
+        if top_k is not None and top_k < 1:
+            problems.append(f"top_k must be >= 1, got {top_k!r}")
+        unknown = vocab.unknown(prompt)
+        if unknown:
+            problems.append(f"the prompt holds characters outside the vocabulary: {unknown}; "
+                            f"the model knows {''.join(vocab.tokens[3:])!r}")
+        steps = self.task.lookback
+        if len(prompt) >= steps:
+            problems.append(f"the prompt has {len(prompt)} characters; the model reads at most {steps - 1}")
+        if problems:
+            raise DataError("; ".join(problems))
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.module.eval()
+        device = next(self.module.parameters()).device
+        prefix = [vocab.start, *(vocab.index[c] for c in prompt)]
+        ids = torch.tensor([prefix] * n, dtype=torch.long, device=device)       # (n, prefix)
+        done = torch.zeros(n, dtype=torch.bool, device=device)
+        with torch.no_grad():
+            while ids.shape[1] < steps + 1 and not bool(done.all()):
+                logits = self.module(ids)[:, -1].double() / temperature              # (n, vocab)
+                logits[:, : vocab.end] = -torch.inf                                 # never <pad> or <s>
+                if top_k is not None and top_k < logits.shape[1]:
+                    cut = torch.topk(logits, top_k, dim=1).values[:, -1:]
+                    logits = logits.masked_fill(logits < cut, -torch.inf)
+                probs = torch.softmax(logits, dim=1).cpu()
+                nxt = torch.multinomial(probs, 1, generator=generator).to(device)[:, 0]   # (n,)
+                nxt = torch.where(done, torch.zeros_like(nxt), nxt)                 # finished rows pad
+                ids = torch.cat([ids, nxt[:, None]], dim=1)
+                done |= nxt == vocab.end
+        return [vocab.decode(row[1:].tolist()) for row in ids.cpu()]
 
     def _predict_series(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         task = self.task

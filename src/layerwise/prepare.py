@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .config import ExperimentConfig
-from .data import Preprocessor, SeriesTransform, Split, TargetEncoder, split, windows
+from .data import (CleanOptions, CleaningLog, Preprocessor, SeriesTransform, Split, TargetEncoder, clean, split,
+                   windows)
 from .errors import DataError
 from .predictor import TaskInfo
 
@@ -36,6 +37,26 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
+def clean_and_split(cfg: ExperimentConfig, frame: pd.DataFrame, task: str,
+                    source: str) -> tuple[pd.DataFrame, dict[str, str], CleaningLog, Prepared]:
+    """Clean `frame` as the config says, then split and fit the transforms on the training split.
+
+    The one path from a raw table to a run's splits: a run takes it, and so does anything that
+    must see the same test rows again later (explanations re-split the run's data this way).
+    """
+    data = cfg.data
+    options = CleanOptions(**{k: v for k, v in data.clean.model_dump().items()
+                              if k in CleanOptions.__dataclass_fields__})
+    features = None if data.features is None else [c for c in data.features if c not in data.drop]
+    if features is None and data.drop:
+        features = [c for c in frame.columns if c not in data.drop and c not in (data.target, data.time)]
+    df, kinds, cleaning = clean(frame, target=data.target, task=task, time=data.time,
+                                features=features, options=options, source=source)
+    if task == "forecast":
+        return df, kinds, cleaning, prepare_forecast(cfg, df, kinds, source)
+    return df, kinds, cleaning, prepare_tabular(cfg, df, kinds, task, source)
+
+
 def split_method(cfg: ExperimentConfig, task: str) -> str:
     method = cfg.data.split.method
     if method != "auto":
@@ -46,7 +67,8 @@ def split_method(cfg: ExperimentConfig, task: str) -> str:
 
 
 def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], task: str,
-                    source: str) -> Prepared:
+                    source: str, parts: Split | None = None) -> Prepared:
+    """`parts` replaces the configured split (tuning's k folds); the transforms are fitted on its train rows."""
     data = cfg.data
     target = data.target
     features = [c for c in df.columns if c not in (target, data.time)]
@@ -62,8 +84,9 @@ def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, st
             # Chosen for the user, so fall back rather than fail; an explicit `stratified` still refuses.
             method, labels = "random", None
             notes.append(f"random split instead of stratified: class(es) {list(rare.index)} have a single row")
-    parts = split(len(df), method=method, train=data.split.train, val=data.split.val, test=data.split.test,
-                  y=labels, gap=data.split.gap or 0, seed=cfg.train.seed)
+    if parts is None:
+        parts = split(len(df), method=method, train=data.split.train, val=data.split.val, test=data.split.test,
+                      y=labels, gap=data.split.gap or 0, seed=cfg.train.seed)
     train_rows = df.iloc[parts.train]
     encoder.fit(train_rows[target])
     pre = Preprocessor(
@@ -93,7 +116,9 @@ def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, st
     return Prepared(info, x, y, actual, rows, features=pre, target=encoder, notes=notes, index=index)
 
 
-def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], source: str) -> Prepared:
+def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], source: str,
+                     parts: Split | None = None) -> Prepared:
+    """`parts` replaces the configured split (tuning's time-ordered folds); each part must be contiguous."""
     data = cfg.data
     target, win = data.target, data.window
     columns = [c for c in df.columns if c not in (target, data.time) and kinds.get(c) in ("numeric", "boolean")]
@@ -106,8 +131,9 @@ def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, s
     # extra row when inputs are differenced.
     extra = 0 if data.transform == "none" else 1
     need = win.lookback + win.horizon + extra
-    parts = split(len(df), method="time", train=data.split.train, val=data.split.val, test=data.split.test,
-                  gap=gap, min_rows=need)
+    if parts is None:
+        parts = split(len(df), method="time", train=data.split.train, val=data.split.val, test=data.split.test,
+                      gap=gap, min_rows=need)
     series = SeriesTransform(columns, target, transform=data.transform, normalize=data.normalize)
     series.fit(df.iloc[parts.train])
     x, y, actual, rows, last, index, ends = {}, {}, {}, {}, {}, {}, {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
@@ -16,7 +17,9 @@ TASK_PLOTS = {
     "classification": ["Confusion matrix", "Calibration"],
     "regression": ["Predicted vs actual", "Residuals"],
     "forecast": ["Actual vs forecast over the test period", "Forecast error over time"],
+    "generation": ["Per-character loss"],
 }
+NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
 
 
 def _run(kind, tmp_path, btc_frame):
@@ -25,11 +28,16 @@ def _run(kind, tmp_path, btc_frame):
         frame, cfg = load_iris(as_frame=True).frame, {"data": {"target": "target"}}
     elif kind == "regression":
         frame, cfg = load_diabetes(as_frame=True).frame, {"data": {"target": "target"}}
+    elif kind == "generation":
+        names = tmp_path / "names.txt"
+        names.write_text("\n".join(NAMES.read_text().split()[:600]) + "\n")
+        frame, cfg = None, {"data": {"path": str(names)}, "task": {"type": "generation"}}
     else:
         frame = btc_frame
         cfg = {"data": {"target": "Close", "time": "Date", "features": ["Close", "Volume"],
                         "window": {"lookback": 7}, "transform": "log_return"}, "task": {"type": "forecast"}}
-    cfg.update(model={"hidden": [8]}, train=quick, evaluate={"bootstrap": 200})
+    model = {"type": "gru", "hidden": [16]} if kind == "generation" else {"hidden": [8]}
+    cfg.update(model=model, train=quick, evaluate={"bootstrap": 200})
     return layerwise.Experiment(cfg, data=frame).run(out=tmp_path / kind)
 
 
@@ -40,7 +48,7 @@ def btc_frame(btc_slice):
     return pd.read_csv(btc_slice)
 
 
-@pytest.mark.parametrize("kind", ["classification", "regression", "forecast"])
+@pytest.mark.parametrize("kind", ["classification", "regression", "forecast", "generation"])
 def test_report_opens_in_chromium_with_verdict_and_every_section(kind, tmp_path, btc_frame, browse):
     result = _run(kind, tmp_path, btc_frame)
     page = result.out / "report.html"
@@ -54,7 +62,7 @@ def test_report_opens_in_chromium_with_verdict_and_every_section(kind, tmp_path,
     assert f"<strong>{verdict}</strong>" in dom
     for title in TASK_PLOTS[kind]:
         assert f'alt="{title}"' in dom, title
-    assert dom.count('src="data:image/png;base64,') >= 4
+    assert dom.count('src="data:image/png;base64,') >= (3 if kind == "generation" else 4)
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])  # the PNG header's size
     assert (width, height) == (1000, 5000)
 

@@ -6,6 +6,7 @@ from html import escape
 
 from .. import __version__
 from . import sections
+from .explanations import explanations
 from .run import RunRecord
 
 CSS = """
@@ -32,7 +33,8 @@ footer { color: #777; font-size: .8rem; }
                #verdict { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 """
 
-ORDER = (sections.verdict, sections.data, sections.model, sections.training, sections.results, sections.plots)
+ORDER = (sections.verdict, sections.data, sections.model, sections.training, sections.results, sections.plots,
+         explanations)
 
 
 def render(run: RunRecord) -> str:

@@ -141,16 +141,34 @@ def results(run: RunRecord) -> str:
     if checks:
         body += "<h3>Deploy gate</h3>" + _table([("gate", "result", "why")] + [
             (c["gate"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in checks])
+    per = m.get("per_step")
+    if per:
+        body += "<h3>Error by step ahead</h3>" + _table([("step", "network MAE", "baseline MAE", "network RMSE",
+                                                         "baseline RMSE")] + [
+            (k + 1, _num(per["mae"][k]), _num(per["baseline_mae"][k]), _num(per["rmse"][k]),
+             _num(per["baseline_rmse"][k])) for k in range(len(per["mae"]))])
     body += "".join(f"<p class='note'>{escape(n)}</p>" for n in m.get("notes", []))
     return _section("results", "Results", body)
 
 
 def plots(run: RunRecord) -> str:
     title = TASK_PLOTS_TITLE.get(run.task, "Task plots")
+    if run.task == "generation":
+        return _section("plots", "Generation", _generation(run.metrics))
     if run.predictions is None:
         return _section("plots", title, "<p>No predictions.csv in this folder.</p>")
     figures = task_plots(run.task, run.predictions, run.classes, run.time, run.metrics.get("baseline_name", ""))
     return _section("plots", title, '<div class="grid">' + "".join(_figure(f, t) for t, f in figures) + "</div>")
+
+
+def _generation(m: dict[str, Any]) -> str:
+    from .generation import CharacterLossDisplay
+
+    samples = "".join(f"<li>{escape(s)}</li>" for s in m.get("samples", []))
+    novel = m.get("novel_share")
+    share = f" {novel:.0%} of 200 samples are not in the training examples." if novel is not None else ""
+    return (f"<p>Samples at temperature {m.get('temperature', 1.0)}.{share}</p><ol class='samples'>{samples}</ol>"
+            + _figure(CharacterLossDisplay.from_metrics(m).figure_, "Per-character loss"))
 
 
 def _section(key: str, title: str, body: str) -> str:
