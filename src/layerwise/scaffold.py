@@ -10,6 +10,7 @@ import pandas as pd
 
 from .atomic import write_text
 from .data import infer_kinds, read_examples, read_table, target_kind
+from .data.images import is_image_folder, read_image_folder
 from .errors import DataError, did_you_mean
 
 
@@ -25,6 +26,10 @@ def write_config(
     """Infer the task and column kinds of `data`, write a commented YAML to `out`, return it."""
     if task == "generation":
         text = _render_generation(data, out)
+        write_text(out, text)
+        return text
+    if is_image_folder(data):
+        text = _render_images(data, out)
         write_text(out, text)
         return text
     frame = read_table(data, delimiter=delimiter)
@@ -128,6 +133,50 @@ def _render_generation(data, out) -> str:
         "  batch_size: 64",
         "  epochs: 40",
         "  patience: 5",
+        "  seed: 0",
+        "",
+    ])
+
+
+def _render_images(data, out) -> str:
+    images = read_image_folder(data, max_corrupt=1.0)
+    rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
+    h, w = images.size
+    classes = sorted(set(images.labels.tolist()), key=str)
+    skipped = images.log.rows_in - images.log.rows_out
+    # Two pooling stages need 4x4 pixels at least; a smaller image gets one stage.
+    channels = "[32, 64]" if min(h, w) >= 4 else "[32]"
+    shown = ", ".join(map(str, classes[:10])) + (" ..." if len(classes) > 10 else "")
+    return "\n".join([
+        f"# layerwise experiment: classify the {images.log.rows_out} images of {Path(data).name} into "
+        f"{len(classes)} classes ({shown}).",
+        f"# Most common size {h}x{w}, {images.mode}" + (f"; {skipped} unreadable file(s) skipped." if skipped else "."),
+        f"# Run it with: layerwise run {Path(out).name} --out runs/images; "
+        "then layerwise predict runs/images/bundle FOLDER",
+        "# Judged against the majority class on a stratified test split.",
+        "",
+        "data:",
+        f"  path: {rel}",
+        f"  image: {{size: [{h}, {w}], mode: {images.mode}, max_corrupt: 0.05}}   # every image is resized to size",
+        "  split: {method: stratified, train: 0.7, val: 0.15, test: 0.15}",
+        "  normalize: standard      # per channel, fitted on the training split only: standard | minmax | none",
+        "",
+        "task:",
+        "  type: classification",
+        "",
+        "model:",
+        "  type: cnn2d",
+        f"  channels: {channels}       # one conv-norm-relu-pool stage per entry; each halves height and width",
+        "  kernel_size: 3",
+        "  dropout: 0.1",
+        "  init: auto               # He for the ReLU family",
+        "",
+        "train:",
+        "  optimizer: adamw",
+        "  lr: 0.003",
+        "  batch_size: 64",
+        "  epochs: 30",
+        "  patience: 5              # early stopping on validation loss; best weights restored",
         "  seed: 0",
         "",
     ])
