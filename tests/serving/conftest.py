@@ -12,6 +12,7 @@ from sklearn.datasets import load_diabetes, load_iris
 import layerwise
 
 BTC = Path(__file__).resolve().parents[2] / "examples" / "data" / "btc-usd-daily.csv"
+NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
 QUICK = {"epochs": 2, "patience": None, "seed": 0}
 LIGHT = {"report": False, "bootstrap": 20, "leakage": False}
 # Tiny forecasters, one per sequence block; lookback 8 so windows are short and training quick.
@@ -64,6 +65,16 @@ def forecast_bundles(tmp_path_factory) -> dict[str, Path]:
                "task": {"type": "forecast"}, "model": model, "train": QUICK}
         bundles[name] = _train(cfg, frame, tmp_path_factory.mktemp(name))
     return bundles
+
+
+@pytest.fixture(scope="session")
+def names_bundle(tmp_path_factory) -> Path:
+    """A tiny character model on 400 real first names: it generates, it need not generate well."""
+    folder = tmp_path_factory.mktemp("names")
+    (folder / "names.txt").write_text("\n".join(NAMES.read_text().split()[:400]) + "\n")
+    cfg = {"data": {"path": str(folder / "names.txt")}, "task": {"type": "generation"},
+           "model": {"type": "gru", "hidden": [16], "embedding": 8}, "train": QUICK, "evaluate": LIGHT}
+    return Path(layerwise.Experiment(cfg).run(out=folder / "run").bundle_path)
 
 
 @pytest.fixture

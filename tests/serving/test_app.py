@@ -63,6 +63,7 @@ def test_non_finite_numbers_are_422_not_500(client, body, field):
     ({"size": "huge"}, "size", "literal_error"),
     ({"wide": "yes"}, "wide", "bool_type"),
     ({"colour": "red"}, "colour", "extra_forbidden"),
+    ({"sepal length (cm)": 1e300}, "sepal length (cm)", "less_than_equal"),   # finite, but overflows float32
 ])
 def test_each_bad_field_is_named(client, change, field, kind):
     response = client.post("/predict", json={**_record(), **change})
@@ -103,11 +104,11 @@ def test_overload_is_503(iris_bundle):
 def test_unexpected_error_is_500_with_the_request_id_only(iris_bundle, monkeypatch):
     import layerwise.predictor
 
-    def broken(self, frame, source="input"):
+    def broken(self, x, batch_size=4096):
         raise RuntimeError("secret internals")
 
     with TestClient(app_from_bundle(iris_bundle), raise_server_exceptions=False) as c:
-        monkeypatch.setattr(layerwise.predictor.Predictor, "predict", broken)
+        monkeypatch.setattr(layerwise.predictor.Predictor, "raw_outputs", broken)
         response = c.post("/predict", json=_record(), headers={"x-request-id": "abc-123"})
     assert response.status_code == 500
     assert response.json()["request_id"] == "abc-123" and "secret" not in response.text

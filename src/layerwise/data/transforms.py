@@ -77,6 +77,48 @@ class Preprocessor:
                 parts.append(self._transform_categorical(column, name, state))
         return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(df), 0), np.float32)
 
+    def transform_records(self, records: list[dict]) -> np.ndarray:
+        """`transform` for rows of plain values (a validated request): same fitted state, no DataFrame.
+
+        Numbers are int/float/None, booleans bool/None, categories str/None. Building a DataFrame
+        costs more than the arithmetic for one row, and the server predicts one row at a time.
+        A datetime column takes the general path.
+        """
+        if self.columns is None:
+            raise RuntimeError("Preprocessor.transform_records called before fit")
+        if any(state["kind"] == "datetime" for state in self.columns.values()):
+            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)))
+        missing = [name for name in self.kinds if any(name not in r for r in records)]
+        if missing:
+            return self.transform(pd.DataFrame.from_records(records))  # names the missing columns
+        try:
+            return self._transform_plain(records)
+        except (TypeError, ValueError):  # a value of the wrong type: the general path names its row
+            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)))
+
+    def _transform_plain(self, records: list[dict]) -> np.ndarray:
+        self.last_unknown = {}
+        # every numeric column at once: (rows, numeric columns); None becomes NaN, then the fill
+        numeric = [name for name, state in self.columns.items() if state["kind"] == "numeric"]
+        fitted = [self.columns[name] for name in numeric]
+        numbers = np.array([[record[name] for name in numeric] for record in records], dtype=np.float64)
+        numbers = numbers.reshape(len(records), len(numeric))
+        scaled = _apply_numeric(np.where(np.isinf(numbers), np.nan, numbers),
+                                {key: np.array([state[key] for state in fitted]) for key in ("fill", "center", "scale")})
+        where = {name: j for j, name in enumerate(numeric)}
+        parts = []
+        for name, state in self.columns.items():
+            values = [record[name] for record in records]
+            kind = state["kind"]
+            if kind == "numeric":
+                parts.append(scaled[:, where[name], None])
+            elif kind == "boolean":
+                parts.append(np.array([state["fill"] if v is None else _boolean(v) for v in values])[:, None])
+            else:
+                labels = np.array([state["fill"] if v is None else _label(v) for v in values], dtype=object)
+                parts.append(self._encode_labels(labels, name, state))
+        return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(records), 0), np.float32)
+
     @property
     def feature_names(self) -> list[str]:
         """Names of the output columns, e.g. 'color=red', 'date.month'."""
@@ -170,6 +212,9 @@ class Preprocessor:
 
     def _transform_categorical(self, column, name, state) -> np.ndarray:
         labels = _labels(column).fillna(state["fill"]).to_numpy(dtype=object)
+        return self._encode_labels(labels, name, state)
+
+    def _encode_labels(self, labels: np.ndarray, name: str, state: dict) -> np.ndarray:
         index = {c: i for i, c in enumerate(state["categories"])}
         codes = np.array([index.get(label, -1) for label in labels], dtype=np.int64)
         unknown = int((codes < 0).sum())
@@ -221,14 +266,22 @@ def _booleans(column: pd.Series, name: str, source: str, fill: float) -> np.ndar
     return np.array(mapped, dtype=np.float64)
 
 
+def _boolean(value) -> float:
+    truth = to_boolean(value)
+    if truth is None:
+        raise ValueError(f"not a true/false value: {value!r}")
+    return truth
+
+
 def _labels(column: pd.Series) -> pd.Series:
     """Category labels as text, so 3, 3.0 and '3' (read differently from two files) all match."""
-    def label(value):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            return str(int(value))
-        return str(value)
+    return pd.Series([None if pd.isna(v) else _label(v) for v in column.tolist()], dtype=object)
 
-    return pd.Series([None if pd.isna(v) else label(v) for v in column.tolist()], dtype=object)
+
+def _label(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _date_parts(column: pd.Series, name: str, source: str) -> dict[str, np.ndarray]:

@@ -1,8 +1,11 @@
-"""The REST API of one bundle: POST /predict, GET /health, /ready, /metadata; OpenAPI at /docs.
+"""The REST API of one bundle: POST /predict (or /generate), GET /health, /ready, /metadata; OpenAPI at /docs.
 
 The bundle is loaded once, before the server binds; no endpoint reads a path or URL sent by a
-client. Prediction runs in the thread pool, at most `max_in_flight` at a time (more get 503)
-and for at most `timeout_s` seconds each (longer get 503).
+client. Prediction and generation run in the thread pool, at most `max_in_flight` at a time
+(more get 503) and for at most `timeout_s` seconds each (longer get 503). A classifier's or
+regressor's request of up to INLINE_ROWS records is predicted on the event loop instead, from
+arrays built straight from the validated records: for one row, a DataFrame and a thread hop
+cost more than the network (benchmarks/serve_load.py).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoint signatures, whose types
@@ -24,10 +27,14 @@ from pydantic import Discriminator, Field, Tag
 from .. import __version__
 from ..predictor import Predictor
 from . import problems
-from .answers import answers
+from . import answers
 from .auth import bearer
 from .guards import Guard
-from .records import record_model, record_schema
+from .records import generate_model, record_model, record_schema
+
+
+# Classifier and regressor requests of at most this many records are predicted on the event loop.
+INLINE_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,13 @@ class Limits:
     max_batch: int = 10_000        # records per request
     timeout_s: float = 30.0        # per request, for the prediction itself
     max_in_flight: int = 64        # predictions running or queued; beyond, 503
+    max_samples: int = 1_000       # texts per /generate request
 
 
 def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
                api_key: str | None = None, limits: Limits = Limits()) -> Guard:
     """An ASGI app serving `predictor`; `api_key` (when set) guards /predict and /metadata."""
+    generation = predictor.task.type == "generation"
     Record = record_model(predictor)
     # A callable discriminator picks the shape first, so a bad record is reported once, by
     # its fields, not once more as "not a list".
@@ -52,6 +61,16 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         Discriminator(lambda v: "many" if isinstance(v, list) else "one"),
     ]
     guard = Depends(bearer(api_key))
+    columns = list(record_schema(predictor))
+    # classifiers and regressors take the array path; forecasts need the rows' order in time
+    rows_direct = predictor.task.type in ("classification", "regression") and predictor.features is not None
+
+    def predict_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if rows_direct:
+            return answers.predict_rows(predictor, rows)
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        return answers.answers(predictor, predictor.predict(frame, source="request"))
+
     state = {"ready": False, "in_flight": 0}
 
     @asynccontextmanager
@@ -81,26 +100,57 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         """The task, the inputs a record must hold, the test metrics and verdict, and versions."""
         return describe(predictor, versions)
 
-    @app.post("/predict", dependencies=[guard], responses={
-        400: {"description": "the body is not JSON"}, 401: {"description": "API key missing or wrong"},
-        413: {"description": "body too large"}, 503: {"description": "overloaded or timed out"}})
+    async def run(request: Request, work, *args, inline: bool = False):
+        """`work(*args)` in the thread pool, within the in-flight and time limits (503 beyond).
+
+        `inline` work (a few rows of an MLP: a fraction of a millisecond) runs on the event loop
+        instead: handing it to a thread and back costs more than the prediction itself.
+        """
+        if state["in_flight"] >= limits.max_in_flight:
+            return problems.refusal(request, 503, "overloaded: too many requests in flight; retry later",
+                                    headers={"Retry-After": "1"})
+        if inline:
+            return work(*args)
+        state["in_flight"] += 1  # the event loop is one thread: no lock needed
+        task = asyncio.ensure_future(run_in_threadpool(work, *args))
+        # A thread cannot be stopped: work that timed out still holds its place until it ends.
+        task.add_done_callback(_release)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), limits.timeout_s)
+        except asyncio.TimeoutError:
+            return problems.refusal(request, 503, f"the request took longer than {limits.timeout_s:g} s")
+
+    def _release(task: asyncio.Future) -> None:
+        state["in_flight"] -= 1
+        if not task.cancelled():
+            task.exception()  # retrieved here too, so an abandoned failure is not reported as unhandled
+
+    refusals = {400: {"description": "the body is not JSON"}, 401: {"description": "API key missing or wrong"},
+                413: {"description": "body too large"}, 503: {"description": "overloaded or timed out"}}
+
+    if generation:
+        Generate = generate_model(predictor, limits.max_samples)
+
+        @app.post("/generate", dependencies=[guard], responses=refusals)
+        async def generate(request: Request, body: Annotated[Generate, Body()]) -> dict[str, Any]:
+            """Sample `n` texts, each continuing `prompt`, one character at a time."""
+            samples = await run(request, lambda: predictor.generate(
+                body.n, temperature=body.temperature, top_k=body.top_k, prompt=body.prompt, seed=body.seed))
+            if not isinstance(samples, list):
+                return samples  # a refusal
+            return {"samples": samples, "request_id": request.state.request_id}
+
+        return Guard(app, limits.max_body_bytes)
+
+    @app.post("/predict", dependencies=[guard], responses=refusals)
     async def predict(request: Request, records: Annotated[Records, Body()]) -> dict[str, Any]:
         """Predict one record (an object) or a batch (a list of objects), in order."""
         many = records if isinstance(records, list) else [records]
-        if state["in_flight"] >= limits.max_in_flight:
-            return problems.refusal(request, 503, "overloaded: too many predictions in flight; retry later",
-                                    headers={"Retry-After": "1"})
-        state["in_flight"] += 1  # the event loop is one thread: no lock needed
-        try:
-            frame = pd.DataFrame.from_records([r.model_dump(by_alias=True) for r in many],
-                                              columns=list(record_schema(predictor)))
-            work = run_in_threadpool(predictor.predict, frame, source="request")
-            predicted = await asyncio.wait_for(work, limits.timeout_s)
-        except asyncio.TimeoutError:
-            return problems.refusal(request, 503, f"the prediction took longer than {limits.timeout_s:g} s")
-        finally:
-            state["in_flight"] -= 1
-        return {"predictions": answers(predictor, predicted), "request_id": request.state.request_id}
+        inline = rows_direct and len(many) <= INLINE_ROWS
+        predicted = await run(request, predict_rows, [r.model_dump(by_alias=True) for r in many], inline=inline)
+        if not isinstance(predicted, list):
+            return predicted  # a refusal
+        return {"predictions": predicted, "request_id": request.state.request_id}
 
     return Guard(app, limits.max_body_bytes)
 
@@ -132,7 +182,9 @@ def describe(predictor: Predictor, versions: dict[str, str] | None) -> dict[str,
 
 def _warm_up(predictor: Predictor) -> None:
     shape = [2, *predictor.model["input_shape"]]
-    predictor.raw_outputs(np.zeros(shape, dtype=np.float32))
+    # a generation network reads token ids (integers); the rest read float32 features
+    dtype = np.int64 if predictor.task.type == "generation" else np.float32
+    predictor.raw_outputs(np.zeros(shape, dtype=dtype))
 
 
 def _finite(obj: Any) -> Any:

@@ -46,8 +46,9 @@ def _problem(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field(loc: list) -> str | None:
-    """The column a problem is about: ["body", "one" | "many", (record index,) column, ...]."""
-    rest = [part for part in loc[2:] if not isinstance(part, int)]
+    """The field a problem is about: ["body", "one" | "many", (record index,) column, ...] or ["body", field]."""
+    skip = 2 if len(loc) > 1 and loc[1] in ("one", "many") else 1
+    rest = [part for part in loc[skip:] if not isinstance(part, int)]
     return rest[0] if rest else None
 
 

@@ -4,6 +4,8 @@ Strict on purpose: a string is never read as a number, NaN and Infinity are refu
 json module reads `NaN`, `Infinity` and `1e999` as floats; pydantic's allow_inf_nan=False
 rejects them), extra fields are refused, and a categorical field accepts only the categories
 seen in training. `null` means missing and is filled as in training, like an empty CSV cell.
+A number must stay inside float32's range once standardized (the network computes in float32):
+1e300 is a 422 naming its field, not an overflow.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from ..predictor import Predictor
+
+# Below float32's largest (3.4e38) with room for rounding: a standardized value never overflows.
+FLOAT32_SAFE = 1e38
 
 
 def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:
@@ -32,10 +37,24 @@ def record_model(predictor: Predictor, name: str = "Record") -> type[BaseModel]:
     """A pydantic model with one required, nullable field per input column."""
     fields: dict[str, Any] = {}
     for i, (column, info) in enumerate(record_schema(predictor).items()):
+        kind = _field_type(info)
+        if kind is float:
+            low, high = _bounds(predictor, column)
+            kind = Annotated[float, Field(ge=low, le=high)]
         # Column names need not be identifiers ("petal length (cm)"): the alias is the name.
-        fields[f"f{i}"] = (Optional[_field_type(info)], Field(alias=column, description=_describe(info)))
+        fields[f"f{i}"] = (Optional[kind], Field(alias=column, description=_describe(info)))
     config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=False)
     return create_model(name, __config__=config, **fields)
+
+
+def _bounds(predictor: Predictor, column: str) -> tuple[float, float]:
+    """The raw values whose standardized form (x - center) / scale fits float32."""
+    columns = (predictor.features.columns or {}) if predictor.features is not None else {}
+    state = columns.get(column, {})
+    if state.get("kind") != "numeric":
+        return -FLOAT32_SAFE, FLOAT32_SAFE
+    center, scale = state["center"], abs(state["scale"])
+    return max(-FLOAT32_SAFE, center - scale * FLOAT32_SAFE), min(FLOAT32_SAFE, center + scale * FLOAT32_SAFE)
 
 
 def _field_type(info: dict[str, Any]) -> Any:
@@ -56,3 +75,29 @@ def _describe(info: dict[str, Any]) -> str:
     if info.get("categories"):
         text += f"; one of {info['categories']}"
     return text
+
+
+def generate_model(predictor: Predictor, max_samples: int, name: str = "GenerateRequest") -> type[BaseModel]:
+    """The body of POST /generate for a generation bundle: n, temperature, top_k, prompt, seed, all bounded."""
+    vocab = predictor.vocabulary
+    known = "".join(vocab.tokens[3:])
+
+    def check_prompt(prompt: str) -> str:
+        unknown = vocab.unknown(prompt)
+        if unknown:
+            # repr shows a space, tab or control character visibly, as an escape
+            raise ValueError(f"characters outside the vocabulary: {', '.join(repr(c) for c in unknown)}; "
+                             f"the model knows {known!r}")
+        return prompt
+
+    config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    return create_model(
+        name, __config__=config,
+        n=(int, Field(1, ge=1, le=max_samples, description="how many samples")),
+        temperature=(float, Field(1.0, ge=0.01, le=10.0, description="below 1: safer; above 1: more varied")),
+        top_k=(Optional[int], Field(None, ge=1, le=len(vocab), description="keep only the k likeliest characters")),
+        prompt=(Annotated[str, AfterValidator(check_prompt)],
+                Field("", max_length=predictor.task.lookback - 1, description=f"text each sample starts with; "
+                      f"characters from {known!r}")),
+        seed=(Optional[int], Field(None, ge=0, le=2**63 - 1, description="the same seed gives the same samples")),
+    )
