@@ -6,10 +6,14 @@ from .callbacks import EarlyStopping as EarlyStopping
 from .callbacks import EpochLog as EpochLog
 from .callbacks import ProgressBar as ProgressBar
 from .losses import make_loss as make_loss
+from .lr_find import LRFind as LRFind
+from .lr_find import lr_find as lr_find
 from .checkpoint import CheckpointWarning as CheckpointWarning
 from .checkpoint import Checkpoints as Checkpoints
 from .optim import make_optimizer as make_optimizer
 from .signals import Interrupted as Interrupted
+from .tensorboard import TensorBoard as TensorBoard
 from .trainer import Trainer as Trainer
 
-__all__ = ["Callback", "Checkpoint", "CheckpointWarning", "Checkpoints", "Interrupted", "EarlyStopping", "EpochLog", "ProgressBar", "Trainer", "make_loss", "make_optimizer"]
+__all__ = ["Callback", "Checkpoint", "CheckpointWarning", "Checkpoints", "Interrupted", "EarlyStopping", "EpochLog", "LRFind", "ProgressBar", "TensorBoard", "Trainer",
+           "lr_find", "make_loss", "make_optimizer"]

@@ -111,7 +111,7 @@ class Checkpoints:
         return record, tensors
 
 
-def link_checkpoints(source: Path, staged: Path) -> None:
+def link_checkpoints(source: Path, staged: Path, prefix: str = "ckpt-") -> None:
     """Put a run's checkpoints into its staged run folder before it is published.
 
     Hard links (a copy where the file system has none): the originals stay in place until
@@ -121,7 +121,7 @@ def link_checkpoints(source: Path, staged: Path) -> None:
         return
     staged.mkdir(parents=True, exist_ok=True)
     for path in sorted(source.iterdir()):
-        if path.is_file() and path.name.startswith("ckpt-"):
+        if path.is_file() and path.name.startswith(prefix):
             try:
                 os.link(path, staged / path.name)
             except OSError:

@@ -3,7 +3,15 @@
 torchrun sets RANK, WORLD_SIZE and LOCAL_RANK (the one place layerwise reads
 configuration from the environment: an outside tool sets it). Each rank trains on its
 slice of every global batch; DDP averages the gradients, so at the same global batch
-size an update equals single-process training up to float summation order.
+size an update equals single-process training up to float summation order
+(`batch_size` is the global batch: each of N ranks takes about batch_size / N rows).
+Dropout draws differ per rank, so with dropout the curves agree only statistically.
+
+A worker restarted by torchrun (`--max-restarts`, which needs an explicit
+`--rdzv-backend=c10d --rdzv-endpoint=HOST:PORT`; `--standalone` does not restart gloo
+workers) resumes from the newest checkpoint by itself. Set
+TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 for torchrun: with the agent's store shared, a
+restarted gloo group can hang in init_process_group (pytorch/pytorch#135712).
 """
 
 from __future__ import annotations
@@ -16,6 +24,11 @@ import torch.distributed as dist
 
 def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def restarted() -> bool:
+    """True in a worker that torchrun restarted (`--max-restarts`) after a failure: it resumes."""
+    return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
 
 
 def rank() -> int:
@@ -44,9 +57,14 @@ def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
 
-def shard(batch: torch.Tensor, size: int, this_rank: int) -> torch.Tensor:
-    """This rank's contiguous part of a global batch of indices."""
-    return batch.tensor_split(size)[this_rank]
+def shard(batch: torch.Tensor, size: int, this_rank: int) -> tuple[torch.Tensor, float]:
+    """This rank's contiguous part of a global batch of indices, and its share.
+
+    The share (rows here * ranks / rows in the batch) weights this rank's mean loss so
+    that DDP's mean of the ranks' gradients is the global batch's mean gradient when the
+    batch does not split evenly (the epoch's short last batch); 1.0 when it does."""
+    part = batch.tensor_split(size)[this_rank]
+    return part, part.shape[0] * size / batch.shape[0]
 
 
 def mean_over_ranks(t: torch.Tensor) -> torch.Tensor:

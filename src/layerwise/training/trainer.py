@@ -67,7 +67,8 @@ class Trainer:
     `schedule` is a name or {"type": ..., settings} (schedules.py); `on_nan` is
     stop | skip_batch | reduce_lr (nonfinite.py); `precision` is 32 | bf16 | 16-mixed;
     `compile=True` runs the module through `torch.compile`. Under torchrun the
-    module is wrapped in DistributedDataParallel (distributed.py).
+    module is wrapped in DistributedDataParallel (distributed.py); `batch_size` is then the
+    global batch, and a worker torchrun restarts resumes from `checkpoint_dir` by itself.
 
     After fit: `history` has one row per epoch, {"epoch", "train_loss" (mean data
     loss over the epoch's batches, without the L1 term), "val_loss", "val_metric",
@@ -179,6 +180,8 @@ class Trainer:
         # signals are caught only where a checkpoint can be saved; under DDP a rank cannot
         # stop alone, so torchrun's restarts and the epoch checkpoints cover it there
         watch = self.checkpoints is not None and self.world == 1
+        if self.checkpoints is not None and distributed.restarted():
+            resume = True  # a worker torchrun restarted goes on from the last checkpoint
         with thread_count(self._threads(self.batch_size)), (self._signal.watch() if watch else contextlib.nullcontext()):
             self._fit(x, y, val, resume)
         return self.history
@@ -248,8 +251,9 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         for s in range(len(done), n_batches):
             batch = idx[s * bs : (s + 1) * bs]
+            share = 1.0
             if self.world > 1:
-                batch = distributed.shard(batch, self.world, self.rank)
+                batch, share = distributed.shard(batch, self.world, self.rank)
             boundary = (s + 1) % k == 0 or s + 1 == n_batches
             # DDP all-reduces gradients on every backward unless told to wait for the boundary
             sync = net.no_sync() if self.world > 1 and not boundary else contextlib.nullcontext()
@@ -257,7 +261,10 @@ class Trainer:
                 with self._autocast():
                     # index_select == x[batch], without advanced indexing's extra checks
                     out = net(x.index_select(0, batch))  # (batch, output_dim)
-                    loss = self.loss_fn(out, y.index_select(0, batch))
+                    # an empty shard (a last batch smaller than the world) still joins DDP's all-reduce
+                    loss = self.loss_fn(out, y.index_select(0, batch)) if share else out.sum() * 0.0
+                if share != 1.0:
+                    loss = loss * share
                 total = loss + self.l1 * sum(w.abs().sum() for w in weights) if weights else loss
                 if k > 1:  # a mean over the group's batches; the epoch's last group may be short
                     total = total / min(k, n_batches - (s // k) * k)

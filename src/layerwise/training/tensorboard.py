@@ -1,0 +1,50 @@
+"""TensorBoard event files: per epoch, the training and validation loss, the validation
+metric and the learning rate, at global step = epoch (rank 0 only).
+
+The writer opens at the first epoch this fit runs, with `purge_step` = that epoch, so a
+resumed run drops the events an interrupted run had written past its checkpoint and no
+step appears twice. Needs the `tensorboard` package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from .callbacks import Callback
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+SCALARS = {"train_loss": "loss/train", "val_loss": "loss/val", "val_metric": "metric/val", "lr": "lr"}
+
+
+class TensorBoard(Callback):
+    """Write the history rows as TensorBoard scalars into `log_dir`."""
+
+    def __init__(self, log_dir: str | Path):
+        self.log_dir = Path(log_dir)
+        self.writer = None
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        if self.writer is None and trainer.rank == 0:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                raise ConfigError("train.tensorboard: the tensorboard package is not installed",
+                                  hint="pip install tensorboard, or set train.tensorboard: false") from None
+            self.writer = SummaryWriter(str(self.log_dir), purge_step=epoch)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
+        if self.writer is None:
+            return
+        for key, tag in SCALARS.items():
+            if logs.get(key) is not None:
+                self.writer.add_scalar(tag, logs[key], epoch)
+        self.writer.flush()
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

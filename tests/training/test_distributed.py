@@ -1,0 +1,124 @@
+"""DDP under torchrun, 2 gloo ranks on CPU: `layerwise run` matches single-process training at
+the same global batch size and only rank 0 writes; a worker killed under `--max-restarts=1`
+with an explicit rendezvous is restarted and the run resumes from its checkpoint.
+
+Launched as `sys.executable -m torch.distributed.run` so the venv's torch is the one used."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from layerwise.models import build
+from layerwise.training import Checkpoints, Trainer
+
+# Same global batch, same data, no dropout: the ranks' float summation order is the only
+# difference from one process, so the curves agree far inside this.
+RTOL = 1e-4
+
+SCRIPT = """
+import json, os, signal, sys, torch
+from layerwise.models import build
+from layerwise.training import Callback, Trainer
+
+class KillRank1(Callback):  # the first attempt's rank 1 dies at the start of epoch 3
+    def on_epoch_start(self, trainer, epoch):
+        if epoch == 3 and trainer.rank == 1 and os.environ["TORCHELASTIC_RESTART_COUNT"] == "0":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+g = torch.Generator().manual_seed(0)
+x = torch.randn(1000, 8, generator=g)  # (n, features)
+y = x[:, :2].sum(dim=1, keepdim=True) + 0.1 * torch.randn(1000, 1, generator=g)  # (n, 1)
+model = build({"type": "mlp", "hidden": [32, 32], "dropout": 0.0}, (8,), 1, seed=0)
+trainer = Trainer(model, lr=3e-3, batch_size=63, epochs=4, seed=5, device="cpu", threads=1,
+                  checkpoint_dir=sys.argv[1], callbacks=[KillRank1()])
+trainer.fit(x[:800], y[:800], x[800:], y[800:])
+if trainer.rank == 0:
+    with open(sys.argv[2], "w") as f:
+        json.dump({"history": trainer.history,
+                   "restarts": os.environ["TORCHELASTIC_RESTART_COUNT"]}, f)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun(args: list, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    # TORCH_DISABLE_SHARE_RDZV_TCP_STORE: torchrun's agent otherwise shares its rendezvous
+    # store with the workers, and a restarted gloo group can hang in init_process_group
+    # (pytorch/pytorch#135712).
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"}
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _history(path: Path) -> list[list[float]]:
+    """(epoch, train_loss, val_loss) rows of a history.csv."""
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    names = header.split(",")
+    cols = [names.index(c) for c in ("epoch", "train_loss", "val_loss")]
+    return [[float(row.split(",")[i]) for i in cols] for row in rows]
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def test_ddp_run_matches_one_process_and_only_rank_0_writes(tmp_path, cli):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 3, generator=g)
+    rows = ["a,b,c,y"] + [f"{a:.5f},{b:.5f},{c:.5f},{a - 2 * b + c * c:.5f}" for a, b, c in x.tolist()]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "e.yaml").write_text(
+        "data: {path: d.csv, target: y}\nmodel: {hidden: [16], dropout: 0.0}\n"
+        "train: {epochs: 3, patience: null, batch_size: 25, device: cpu, threads: 1}\n"
+        "evaluate: {report: false, bootstrap: 0, leakage: false}\n", encoding="utf-8")
+    code, _, err = cli("run", tmp_path / "e.yaml", "--out", tmp_path / "one", "--quiet")
+    assert code == 0, err
+    before = _files(tmp_path)
+
+    layerwise = Path(sys.executable).parent / "layerwise"
+    done = _torchrun(["--standalone", "--nproc-per-node", 2, layerwise, "run", "e.yaml", "--out", "two"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    one, two = _history(tmp_path / "one" / "history.csv"), _history(tmp_path / "two" / "history.csv")
+    assert len(one) == len(two) == 3
+    for a, b in zip(one, two):
+        assert a[0] == b[0] and a[1:] == pytest.approx(b[1:], rel=RTOL)
+    # rank 0 wrote the same run folder as one process would; rank 1 wrote nothing anywhere
+    written = _files(tmp_path) - before
+    assert written == {"two"} | {f"two/{name}" for name in _files(tmp_path / "one")}
+    assert done.stdout.count("finding:") == 1  # the summary, printed by rank 0 alone
+    metrics = json.loads((tmp_path / "two" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["epochs"] == 3
+
+
+def test_killed_worker_is_restarted_and_resumes_from_its_checkpoint(tmp_path):
+    (tmp_path / "fit.py").write_text(SCRIPT, encoding="utf-8")
+    endpoint = f"127.0.0.1:{_free_port()}"
+    done = _torchrun(["--nnodes", 1, "--nproc-per-node", 2, "--max-restarts", 1, "--rdzv-backend", "c10d",
+                      "--rdzv-endpoint", endpoint, "fit.py", "ckpt", "out.json"], tmp_path)
+    assert done.returncode == 0, done.stderr[-12000:]
+    result = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert result["restarts"] == "1"  # the run finished in the restarted attempt
+    assert [e for e, _ in Checkpoints(tmp_path / "ckpt").names()][-1] == 4
+
+    # the oracle: the same training in one process, never interrupted (same global batch)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1000, 8, generator=g)
+    y = x[:, :2].sum(dim=1, keepdim=True) + 0.1 * torch.randn(1000, 1, generator=g)
+    model = build({"type": "mlp", "hidden": [32, 32], "dropout": 0.0}, (8,), 1, seed=0)
+    oracle = Trainer(model, lr=3e-3, batch_size=63, epochs=4, seed=5, device="cpu", threads=1)
+    oracle.fit(x[:800], y[:800], x[800:], y[800:])
+    assert len(result["history"]) == 4
+    for a, b in zip(oracle.history, result["history"]):
+        assert a["epoch"] == b["epoch"]
+        assert (a["train_loss"], a["val_loss"]) == pytest.approx((b["train_loss"], b["val_loss"]), rel=RTOL)
