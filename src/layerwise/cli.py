@@ -1,4 +1,4 @@
-"""The `layerwise` command: init, run, tune, predict, explain, evaluate, report, demo.
+"""The `layerwise` command: init, run, lr-find, tune, predict, explain, evaluate, report, demo.
 
 Exit codes: 0 success, 2 usage or config error, 3 data error, 4 the deploy gate says
 DO NOT DEPLOY (run --gate, evaluate --gate), 1 anything else.
@@ -35,7 +35,9 @@ def _root(
 
 @app.command()
 def init(
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file; a .txt file for generation.")],
+    data: Annotated[
+        Path, typer.Argument(help="CSV or Parquet file; a .txt file for generation; a folder of class folders for images.")
+    ],
     target: Annotated[Optional[str], typer.Option("--target", help="The column to predict.")] = None,
     task: Annotated[
         Optional[str],
@@ -50,9 +52,15 @@ def init(
 
     if task is not None and task not in ("classification", "regression", "forecast", "generation"):
         raise UsageError(f"--task {task!r}: use classification, regression, forecast or generation")
-    if Path(data).suffix.lower() == ".txt" and task is None and target is None:
+    from .data.images import is_image_folder
+
+    if is_image_folder(data) and target is None:
+        task = task or "classification"  # a folder of class folders: image classification
+        if task != "classification":
+            raise UsageError(f"--task {task}: a folder of class folders is classified; use --task classification")
+    elif Path(data).suffix.lower() == ".txt" and task is None and target is None:
         task = "generation"  # a plain text file with no column to predict: text to imitate
-    if target is None and task != "generation":
+    if target is None and task != "generation" and not is_image_folder(data):
         raise UsageError("--target is required (the column to predict), except with --task generation")
     out = output or Path(data).with_suffix(".yaml")
     text = write_config(data, target=target, task=task, time=time, out=out, delimiter=delimiter)
@@ -92,6 +100,36 @@ def run(
     if cfg.evaluate.report and not quiet:
         _err.print(f"report: {(result.out or out) / 'report.html'}")  # OUT/best/ after tuning
     _apply_gate(gate, result.metrics)
+
+
+@app.command("lr-find")
+def lr_find(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="PNG path (default runs/<config name>-lr-find.png).")] = None,
+    steps: Annotated[int, typer.Option("--steps", help="Optimizer steps in the sweep (at least 10).")] = 200,
+    start: Annotated[float, typer.Option("--start", help="First learning rate.")] = 1e-7,
+    end: Annotated[float, typer.Option("--end", help="Last learning rate.")] = 10.0,
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", help="Override a key: --set train.batch_size=128 (repeatable).")
+    ] = None,
+) -> None:
+    """Sweep the learning rate exponentially over STEPS batches of the training split, stop when the
+    loss diverges, suggest one (steepest descent of the smoothed loss) and save the loss-vs-lr PNG."""
+    from .config import ExperimentConfig
+    from .experiment import Experiment
+
+    if steps < 10 or not 0 < start < end:
+        raise UsageError(f"lr-find: need --steps >= 10 and 0 < --start < --end (got {steps}, {start}, {end})")
+    cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
+    found = Experiment(cfg).lr_find(steps=steps, start=start, end=end)
+    path = found.save_plot(out or Path("runs") / f"{Path(config).stem}-lr-find.png")
+    swept = f"{len(found.lrs)} steps, {found.lrs[0]:.2g} to {found.lrs[-1]:.2g}" if found.lrs else "no steps"
+    stop = "; stopped when the loss diverged" if found.stopped_early else ""
+    if found.suggestion is None:
+        print(f"no suggestion: too few steps before the loss diverged ({swept}); try a lower --start")
+    else:
+        print(f"suggested lr: {found.suggestion:.3g} (steepest descent of the smoothed loss; {swept}{stop})")
+    _err.print(f"plot: {path}")
 
 
 @app.command()
@@ -180,7 +218,9 @@ def _apply_gate(gate: bool, metrics: dict) -> None:
 @app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet file with the feature columns.")],
+    input: Annotated[
+        Path, typer.Argument(help="CSV or Parquet file with the feature columns; an image bundle: an image or a folder.")
+    ],
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", help="CSV or Parquet (by extension); default stdout CSV.")
     ] = None,
@@ -198,6 +238,9 @@ def predict(
     from .serving.batch import predict_file
 
     model = load(bundle, trust_pickle=trust_pickle)
+    if model.images is not None:  # an image bundle: INPUT is an image file or a folder of them
+        _predict_images(model, input, output)
+        return
     bar = Progress(TextColumn("predicting"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeRemainingColumn(), console=_err, transient=True, disable=not _err.is_terminal)
     with bar:
@@ -206,6 +249,18 @@ def predict(
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
     if output is not None:
         _err.print(f"wrote {rows} rows to {output}")
+
+
+def _predict_images(model, source: Path, output: Optional[Path]) -> None:
+    from .atomic import write_table
+
+    table = model.predict_images(source, source=str(source))
+    if output is None:
+        sys.stdout.write(table.to_csv(index=False))
+        return
+    write_table(table, output)
+    failed = int(table["error"].notna().sum()) if "error" in table.columns else 0
+    _err.print(f"wrote {len(table)} rows to {output}" + (f"; {failed} file(s) unreadable (see `error`)" if failed else ""))
 
 
 @app.command()
@@ -255,15 +310,19 @@ def serve(
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Largest request body (413 beyond).")] = 8.0,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most records per request (422 beyond).")] = 10_000,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a prediction may take (503 beyond).")] = 30.0,
+    max_samples: Annotated[
+        int, typer.Option("--max-samples", min=1, help="Most texts per /generate request (422 beyond).")
+    ] = 1_000,
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
     ] = False,
 ) -> None:
-    """Serve BUNDLE over HTTP: POST /predict, GET /health, /ready, /metadata; docs at /docs."""
+    """Serve BUNDLE over HTTP: POST /predict (/generate for a generation bundle), GET /health, /ready, /metadata."""
     from .serving.app import Limits
     from .serving.server import serve as run_server
 
-    limits = Limits(max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch, timeout_s=timeout)
+    limits = Limits(max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch, timeout_s=timeout,
+                    max_samples=max_samples)
     _err.print(f"serving {bundle} on http://{host}:{port} (docs at /docs)")
     run_server(bundle, host=host, port=port, workers=workers, api_key_env=api_key_env, limits=limits,
                trust_pickle=trust_pickle)

@@ -80,6 +80,17 @@ class TextConfig(_Section):
     max_length: int | None = Field(None, ge=1)
 
 
+class ImageConfig(_Section):
+    """Image classification from a folder of class folders (or NumPy arrays passed as data=)."""
+
+    # (height, width) every image is resized to; null = the most common size in the folder.
+    size: list[PositiveInt] | None = Field(None, min_length=2, max_length=2)
+    # grayscale: 1 channel; rgb: 3; auto: rgb when any image has colour.
+    mode: Literal["auto", "grayscale", "rgb"] = "auto"
+    # Unreadable files are skipped and logged up to this share of all image files; above it, an error.
+    max_corrupt: float = Field(0.05, ge=0, le=1)
+
+
 class DataConfig(_Section):
     path: str | None = None
     # The column to predict; required for every task but generation (which reads text).
@@ -97,6 +108,8 @@ class DataConfig(_Section):
     # Forecasting: predict the value itself or its change relative to the last observed value.
     transform: Literal["none", "diff", "log_return"] = "none"
     text: TextConfig = Field(default_factory=TextConfig)
+    # Images: data.path is a folder of class folders; set this section to change size, mode, limits.
+    image: ImageConfig | None = None
 
 
 class TaskConfig(_Section):
@@ -216,6 +229,7 @@ class TrainConfig(_Section):
     accumulate: int = Field(1, ge=1)              # batches per optimizer step
     precision: Literal["32", "bf16", "16-mixed"] = "32"
     compile: bool = False                         # torch.compile the model
+    tensorboard: bool = False                     # TensorBoard event files in OUT/tensorboard (pip install tensorboard)
 
     @field_validator("precision", mode="before")
     @classmethod
@@ -329,6 +343,7 @@ class ExperimentConfig(_Section):
             # The cross-section check runs only once every field is valid: report it with the rest.
             data, task = raw.get("data"), raw.get("task")
             generation = isinstance(task, dict) and task.get("type") == "generation"
+            generation = generation or (isinstance(data, dict) and data.get("image") is not None)  # images: no column
             if isinstance(data, dict) and data.get("target") is None and not generation and MISSING_TARGET not in problems:
                 problems.insert(0, MISSING_TARGET)
             raise ConfigError(problems, hint=f"fix the keys above in {source}") from None

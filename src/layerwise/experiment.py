@@ -25,9 +25,11 @@ from .evaluation import audit, block_length, data_curve, diagnose, judge, score
 from .models import available, build
 from .predictor import Predictor
 from .prepare import Prepared, class_weights, clean_and_split
+from .prepare_images import is_image_run
 from .runlog import RunLog
 from .training import Callback, EpochLog, Trainer
 from .training.checkpoint import link_checkpoints
+from .training.tensorboard import TensorBoard
 from .training.distributed import rank
 
 
@@ -140,6 +142,8 @@ class Experiment:
             _check_replaceable(Path(out))
         if cfg.task.type == "generation":
             return self._run_generation(out, log)
+        if is_image_run(cfg, self.data):
+            return self._run_images(out, log, resume)
         source = str(cfg.data.path) if self.data is None else "data"
         frame = self._read()
         task = self._validate(frame, source)
@@ -194,6 +198,46 @@ class Experiment:
             result.out = self._write(Path(out), result, log, table)
         return result
 
+    def _run_images(self, out: str | Path | None, log: RunLog, resume: bool) -> Result:
+        """Image classification: the same training, judging and run folder as a table's."""
+        from .prepare_images import data_summary, labels_frame, prepare_images, read_images, test_table
+
+        cfg = self.config
+        images, source = read_images(cfg, self.data)
+        prepared = prepare_images(cfg, images)
+        c, h, w = images.images.shape[1:]
+        log.write(f"read {source}: {len(images.labels)} images of {c}x{h}x{w} ({images.mode}), "
+                  f"{prepared.task.n_classes} classes; task classification")
+        for line in [*(f"cleaning: {x}" for x in images.log.lines()), *(f"split: {n}" for n in prepared.notes)]:
+            log.write(line)
+        log.write("split: " + ", ".join(f"{k} {v}" for k, v in prepared.rows.items()) + " images")
+        predictor, trainer, seconds = self._train(
+            prepared, log, checkpoints=None if out is None else Path(out) / "checkpoints", resume=resume)
+        predictor.images = prepared.images
+        frame = labels_frame(images)
+        model_out, baseline_out = assess.outputs(predictor, prepared)
+        metrics = self._judge(prepared, frame, model_out, baseline_out)
+        restored = trainer.best_epoch is not None and cfg.train.patience is not None
+        metrics.update(
+            cleaning=images.log.to_dict(), rows=prepared.rows, seconds=round(seconds, 3),
+            best_epoch=trainer.best_epoch, epochs=len(trainer.history),
+            diagnosis=diagnose(trainer.history, restored=restored).to_dict(), leakage=[],
+            data=data_summary(prepared, frame),
+            data_curve=self._data_curve(prepared, predictor, log) if cfg.evaluate.data_curve else None,
+            baseline_fit=assess.baseline_fit(prepared),
+        )
+        for line in metrics["diagnosis"]["findings"]:
+            log.write(f"evaluation: {line}")
+        predictor.metrics = metrics
+        log.write_file(metrics["finding"])
+        log.write_file(metrics["headline"])
+        result = Result(metrics, trainer.history, predictor, config=cfg, log=log.lines,
+                        test_rows=frame.iloc[prepared.index["test"]].reset_index(drop=True))
+        if out is not None and rank() == 0:
+            table = test_table(prepared, assess.predictions_frame(prepared, frame, model_out, baseline_out))
+            result.out = self._write(Path(out), result, log, table)
+        return result
+
     def tune(self, out: str | Path | None = None, *, quiet: bool = True, resume_study: bool = False,
              **options: Any):
         """Search `tune.space` on validation scores, then run the best configuration into OUT/best.
@@ -205,6 +249,8 @@ class Experiment:
 
         from .tuning import search
 
+        if is_image_run(self.config, self.data):
+            raise ConfigError("tune: tuning an image run is not supported yet; run it with fixed settings")
         source = str(self.config.data.path) if self.data is None else "data"
         task = self._validate(self._read(), source)   # the data is checked before any trial trains
         name = Path(source).stem if self.data is None else "layerwise"
@@ -223,6 +269,8 @@ class Experiment:
         from .tuning.objective import Validation
 
         cfg, log = self.config, RunLog(quiet=True)
+        if is_image_run(self.config, self.data):
+            raise ConfigError("tune: tuning an image run is not supported yet; run it with fixed settings")
         source = str(cfg.data.path) if self.data is None else "data"
         frame = self._read()
         task = self._validate(frame, source)
@@ -235,6 +283,21 @@ class Experiment:
             kept.append(trainer.history[trainer.best_epoch - 1] if restored else trainer.history[-1])
             epochs += len(trainer.history)
         return Validation(task, kept, epochs)
+
+    def lr_find(self, **options: Any):
+        """The learning-rate range test on the training split (`layerwise.training.lr_find`); the
+        model is built as `run` builds it and left untrained. Returns an LRFind."""
+        from .training.lr_find import lr_find
+
+        cfg = self.config
+        if cfg.task.type == "generation" or is_image_run(cfg, self.data):
+            raise ConfigError("lr-find: supported for table and series data; set train.lr by hand here")
+        source = str(cfg.data.path) if self.data is None else "data"
+        frame = self._read()
+        task = self._validate(frame, source)
+        _, _, _, prepared = clean_and_split(cfg, frame, task, source)
+        trainer = self._trainer(prepared, RunLog(quiet=True))[1]
+        return lr_find(trainer, prepared.x["train"], prepared.y["train"], **options)
 
     # -- steps ----------------------------------------------------------------------------
     def _read(self) -> pd.DataFrame:
@@ -288,6 +351,23 @@ class Experiment:
 
     def _train(self, prepared: Prepared, log: RunLog, extra: tuple[Callback, ...] | list[Callback] = (), *,
                checkpoints: Path | None = None, resume: bool = False) -> tuple[Predictor, Trainer, float]:
+        predictor, trainer = self._trainer(prepared, log, extra, checkpoints=checkpoints)
+        has_val = len(prepared.x["val"]) > 0
+        started = time.perf_counter()
+        trainer.fit(prepared.x["train"], prepared.y["train"],
+                    prepared.x["val"] if has_val else None, prepared.y["val"] if has_val else None, resume=resume)
+        seconds = time.perf_counter() - started
+        if trainer.best_epoch is not None:
+            log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
+                      f"epoch {trainer.best_epoch} (weights restored)")
+        else:
+            log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s")
+        trainer.module.to("cpu")
+        return predictor, trainer, seconds
+
+    def _trainer(self, prepared: Prepared, log: RunLog, extra: tuple[Callback, ...] | list[Callback] = (), *,
+                 checkpoints: Path | None = None) -> tuple[Predictor, Trainer]:
+        """The model built from the config and a Trainer for it, not yet fitted (may reshape prepared.y)."""
         cfg = self.config
         task = prepared.task
         if task.type == "classification":
@@ -314,6 +394,8 @@ class Experiment:
                               config=cfg.to_dict())
         has_val = len(prepared.x["val"]) > 0
         callbacks = [EpochLog(log.write_file), *extra]  # the trainer adds its progress bar unless quiet
+        if cfg.train.tensorboard and checkpoints is not None:  # beside the checkpoints, in the run folder
+            callbacks.append(TensorBoard(checkpoints.parent / "tensorboard"))
         t = cfg.train
         trainer = Trainer(
             module, loss=loss, optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
@@ -324,17 +406,7 @@ class Experiment:
             schedule=t.schedule.model_dump(), accumulate=t.accumulate, on_nan=t.on_nan, precision=t.precision,
             compile=t.compile, checkpoint_dir=checkpoints, checkpoint_every=t.checkpoint_every, keep=t.keep,
         )
-        started = time.perf_counter()
-        trainer.fit(prepared.x["train"], prepared.y["train"],
-                    prepared.x["val"] if has_val else None, prepared.y["val"] if has_val else None, resume=resume)
-        seconds = time.perf_counter() - started
-        if trainer.best_epoch is not None:
-            log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
-                      f"epoch {trainer.best_epoch} (weights restored)")
-        else:
-            log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s")
-        module.to("cpu")
-        return predictor, trainer, seconds
+        return predictor, trainer
 
     def _judge(self, prepared: Prepared, df: pd.DataFrame, model_out: np.ndarray,
                baseline_out: np.ndarray) -> dict[str, Any]:
@@ -381,6 +453,7 @@ class Experiment:
     def _write(self, out: Path, result: Result, log: RunLog, predictions: pd.DataFrame) -> Path:
         with staged_folder(out) as staged:
             link_checkpoints(out / "checkpoints", staged / "checkpoints")
+            link_checkpoints(out / "tensorboard", staged / "tensorboard", prefix="events.")  # train.tensorboard
             bundle.save(result.predictor, staged / "bundle")
             write_json(staged / "metrics.json", result.metrics)
             write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
@@ -420,7 +493,8 @@ def _val_metric(predictor: Predictor, prepared: Prepared):
 def _check_replaceable(out: Path) -> None:
     """Refuse to replace a folder that is not an earlier layerwise run (or one killed before
     publishing, which holds only its checkpoints)."""
-    earlier = (out / "metrics.json").exists() or {p.name for p in out.glob("*")} == {"checkpoints"}
+    left = {p.name for p in out.glob("*")}
+    earlier = (out / "metrics.json").exists() or (bool(left) and left <= {"checkpoints", "tensorboard"})
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not earlier)):
         raise UsageError(
             f"--out {out}: exists and is not a layerwise run folder; refusing to replace it",

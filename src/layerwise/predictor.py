@@ -7,12 +7,14 @@ what a bundle predicts is what was evaluated.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .data import Preprocessor, SeriesTransform, TargetEncoder, Vocabulary
+from .data.images import ImagePreprocessor, list_images
 from .errors import DataError, did_you_mean
 
 if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never loads it
@@ -43,7 +45,8 @@ class Predictor:
     def __init__(self, task: TaskInfo, module: nn.Module, *, model: dict[str, Any],
                  features: Preprocessor | None = None, target: TargetEncoder | None = None,
                  series: SeriesTransform | None = None, vocabulary: Vocabulary | None = None,
-                 config: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None):
+                 config: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+                 images: ImagePreprocessor | None = None):
         self.task = task
         self.module = module
         self.model = model            # {"config": ..., "input_shape": [...], "output_dim": n}
@@ -51,6 +54,7 @@ class Predictor:
         self.target = target
         self.series = series
         self.vocabulary = vocabulary      # generation: characters <-> token ids
+        self.images = images              # image classification: files -> normalized pixels
         self.config = config or {}
         self.metrics = metrics or {}
 
@@ -69,6 +73,8 @@ class Predictor:
             state["series"] = self.series.to_dict()
         if self.vocabulary is not None:
             state["vocabulary"] = self.vocabulary.to_dict()
+        if self.images is not None:
+            state["images"] = self.images.to_dict()
         return state
 
     def spec(self) -> dict[str, Any]:
@@ -90,11 +96,14 @@ class Predictor:
             series=SeriesTransform.from_dict(state["series"]) if "series" in state else None,
             vocabulary=Vocabulary.from_dict(state["vocabulary"]) if "vocabulary" in state else None,
             config=spec.get("config"), metrics=metrics,
+            images=ImagePreprocessor.from_dict(state["images"]) if "images" in state else None,
         )
 
     def input_schema(self) -> dict[str, Any]:
         if self.vocabulary is not None:
             return {"prompt": {"kind": "text", "dtype": "str", "characters": self.vocabulary.tokens[3:]}}
+        if self.images is not None:
+            return self.images.input_schema()
         if self.features is not None:
             return self.features.input_schema()
         return {c: {"kind": "numeric", "dtype": "float"} for c in self.task.features}
@@ -104,7 +113,8 @@ class Predictor:
         """Module outputs for model-space inputs, in eval mode, on the module's device."""
         import torch
 
-        self.module.eval()
+        if any(m.training for m in self.module.modules()):  # eval() walks every submodule: only when needed
+            self.module.eval()
         device = next(self.module.parameters()).device
         outs = []
         # token ids (generation) stay integers for the embedding; everything else is float32
@@ -143,6 +153,9 @@ class Predictor:
         """
         if self.task.type == "generation":
             raise DataError("a generation bundle does not predict rows", hint="use `layerwise generate BUNDLE`")
+        if self.images is not None:
+            raise DataError("an image bundle predicts images, not rows",
+                            hint="use predict_images(FOLDER_OR_FILE) or `layerwise predict BUNDLE FOLDER`")
         missing = [c for c in self.task.features if c not in frame.columns]
         if missing:
             hints = "; ".join(f"'{c}'{did_you_mean(c, frame.columns)}" for c in missing)
@@ -166,6 +179,37 @@ class Predictor:
             out["prediction"] = values[:, 0]
             for j in range(1, values.shape[1]):
                 out[f"prediction_{j + 1}"] = values[:, j]
+        return out
+
+    def predict_images(self, images: Any, *, source: str = "input") -> pd.DataFrame:
+        """One row per image: `file` (or `index` for an array), `prediction`, `proba_<class>`.
+
+        `images` is a folder (searched recursively), an image file, a list of files, or a NumPy
+        array shaped like the training images. An unreadable file gets empty predictions and
+        its reason in an `error` column.
+        """
+        if self.images is None:
+            raise DataError(f"this bundle is a {self.task.type} model on rows; predict_images needs an image bundle")
+        if isinstance(images, np.ndarray):
+            from .data.images import image_array
+
+            pixels = image_array(images, np.zeros(len(images)), source=source).images
+            out, errors = pd.DataFrame({"index": np.arange(len(pixels))}), [None] * len(pixels)
+        else:
+            files = list_images(images) if isinstance(images, (str, Path)) else [Path(p) for p in images]
+            if not files:
+                raise DataError(f"{source}: no image files found", hint="pass an image file or a folder of them")
+            pixels, errors = self.images.read(files)
+            out = pd.DataFrame({"file": [str(p) for p in files]})
+        proba = self.probabilities(self.raw_outputs(self.images.transform(pixels, source=source)))
+        ok = np.array([e is None for e in errors], dtype=bool)
+        proba[~ok] = np.nan
+        labels = self.target.decode(proba.argmax(axis=1))
+        out["prediction"] = np.where(ok, labels, None)
+        for j, label in enumerate(self.target.classes):
+            out[f"proba_{label}"] = proba[:, j]
+        if not ok.all():
+            out["error"] = errors
         return out
 
     def generate(self, n: int = 20, *, temperature: float = 1.0, top_k: int | None = None, prompt: str = "",

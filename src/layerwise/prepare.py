@@ -35,6 +35,8 @@ class Prepared:
     index: dict[str, np.ndarray] = field(default_factory=dict)  # split name -> its rows' positions in the table
     ends: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: each window's last input row, in `index`
     notes: list[str] = field(default_factory=list)
+    images: Any = None                # image classification: the fitted data.images.ImagePreprocessor
+    files: dict[str, list[str]] = field(default_factory=dict)  # images read from a folder: each split's files
 
 
 def clean_and_split(cfg: ExperimentConfig, frame: pd.DataFrame, task: str,

@@ -18,6 +18,7 @@ TASK_PLOTS = {
     "regression": ["Predicted vs actual", "Residuals"],
     "forecast": ["Actual vs forecast over the test period", "Forecast error over time"],
     "generation": ["Per-character loss"],
+    "images": ["Confusion matrix", "Calibration"],
 }
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
 
@@ -28,6 +29,16 @@ def _run(kind, tmp_path, btc_frame):
         frame, cfg = load_iris(as_frame=True).frame, {"data": {"target": "target"}}
     elif kind == "regression":
         frame, cfg = load_diabetes(as_frame=True).frame, {"data": {"target": "target"}}
+    elif kind == "images":
+        from PIL import Image
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        for i in range(200):   # real digit images as PNG files, one folder per class
+            (tmp_path / "digits" / str(digits.target[i])).mkdir(parents=True, exist_ok=True)
+            Image.fromarray((digits.images[i] * 15).astype("uint8")).save(
+                tmp_path / "digits" / str(digits.target[i]) / f"{i}.png")
+        frame, cfg = None, {"data": {"path": str(tmp_path / "digits")}}
     elif kind == "generation":
         names = tmp_path / "names.txt"
         names.write_text("\n".join(NAMES.read_text().split()[:600]) + "\n")
@@ -36,7 +47,8 @@ def _run(kind, tmp_path, btc_frame):
         frame = btc_frame
         cfg = {"data": {"target": "Close", "time": "Date", "features": ["Close", "Volume"],
                         "window": {"lookback": 7}, "transform": "log_return"}, "task": {"type": "forecast"}}
-    model = {"type": "gru", "hidden": [16]} if kind == "generation" else {"hidden": [8]}
+    model = ({"type": "gru", "hidden": [16]} if kind == "generation" else
+             {"type": "cnn2d", "channels": [8]} if kind == "images" else {"hidden": [8]})
     cfg.update(model=model, train=quick, evaluate={"bootstrap": 200})
     return layerwise.Experiment(cfg, data=frame).run(out=tmp_path / kind)
 
@@ -48,7 +60,7 @@ def btc_frame(btc_slice):
     return pd.read_csv(btc_slice)
 
 
-@pytest.mark.parametrize("kind", ["classification", "regression", "forecast", "generation"])
+@pytest.mark.parametrize("kind", ["classification", "regression", "forecast", "generation", "images"])
 def test_report_opens_in_chromium_with_verdict_and_every_section(kind, tmp_path, btc_frame, browse):
     result = _run(kind, tmp_path, btc_frame)
     page = result.out / "report.html"
@@ -62,6 +74,8 @@ def test_report_opens_in_chromium_with_verdict_and_every_section(kind, tmp_path,
     assert f"<strong>{verdict}</strong>" in dom
     for title in TASK_PLOTS[kind]:
         assert f'alt="{title}"' in dom, title
+    if kind == "images":   # the data section names the images' shape; the model table shows the conv stage
+        assert "<h3>Images</h3>" in dom and "Conv2d(1, 8" in dom
     assert dom.count('src="data:image/png;base64,') >= (3 if kind == "generation" else 4)
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])  # the PNG header's size
     assert (width, height) == (1000, 5000)

@@ -39,7 +39,8 @@ def verdict(run: RunRecord) -> str:
 def data(run: RunRecord) -> str:
     m = run.metrics
     rows = m.get("rows", {})
-    unit = "windows" if run.task == "forecast" else "rows"
+    summary = m.get("data") or {}
+    unit = "windows" if run.task == "forecast" else "images" if summary.get("images") else "rows"
     parts = [_table([("split", unit)] + [(k, f"{v:,}") for k, v in rows.items()])]
     cleaning = m.get("cleaning") or {}
     if cleaning:
@@ -48,7 +49,10 @@ def data(run: RunRecord) -> str:
         parts.append(f"<h3>Cleaning</h3><p>{cleaning.get('rows_in', 0):,} rows in, "
                      f"{cleaning.get('rows_out', 0):,} rows out.</p>"
                      + (f"<ul>{entries}</ul>" if entries else "<p>No change was needed.</p>"))
-    summary = m.get("data") or {}
+    if summary.get("images"):
+        im = summary["images"]
+        parts.append("<h3>Images</h3>" + _table([("size", "mode", "channels", "normalization")] + [
+            ("×".join(map(str, im["size"])), im["mode"], im["channels"], f"{im['normalize']} per channel, fitted on train")]))
     if summary.get("kinds"):
         by_kind: dict[str, list[str]] = {}
         for column, kind in summary["kinds"].items():
