@@ -117,3 +117,20 @@ def test_multi_step_forecast_reports_each_step_beside_persistence():
     # persistence gets worse the further ahead it looks
     assert per["baseline_mae"][1] > per["baseline_mae"][0]
     assert np.mean(per["mae"]) == pytest.approx(result.metrics["test"]["mae"])
+
+
+def test_writing_a_run_and_its_report_does_not_load_captum(tmp_path):
+    """The report's Explanations section imports explain (and Captum) only when there is one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, layerwise\n"
+        "from sklearn.datasets import load_iris\n"
+        f"layerwise.Experiment({{'data': {{'target': 'target'}}, 'train': {{'epochs': 2}}}},"
+        f" data=load_iris(as_frame=True).frame).run(out={str(tmp_path / 'run')!r})\n"
+        "print('captum' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+    assert (tmp_path / "run" / "report.html").is_file()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..explain.explanation import Explanation
-from ..explain.plots import figures
 from .run import RunRecord
 from .sections import _figure, _section, _table
+
+if TYPE_CHECKING:
+    from ..explain.explanation import Explanation
 
 FOLDER = "explain"
 
@@ -21,12 +23,16 @@ def explanations(run: RunRecord) -> str:
     folder = Path(run.folder) / FOLDER
     if not (folder / "explain.json").is_file():
         return ""
+    # imported only when there is something to show: explain loads Captum
+    from ..explain.explanation import Explanation
+
     return section(Explanation.read(folder))
 
 
 def section(e: Explanation) -> str:
     """The section's HTML for one Explanation."""
     from ..explain.attribute import METHODS
+    from ..explain.plots import figures
 
     method = METHODS.get(e.method, "permutation importance")
     text = (f"<p>{escape(method)} on {len(e.rows):,} explained {'windows' if e.kind == 'series' else 'rows'}; "
