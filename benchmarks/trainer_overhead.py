@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from layerwise.training import Trainer
-from layerwise.training.threads import choose_threads, thread_count
+from layerwise.training.threads import choose_threads, is_dense, thread_count
 
 WORKLOADS = {"A_100k_batch256": (100_000, 256), "B_20k_batch32": (20_000, 32), "LSTM_20k_w30_batch128": (None, 128),
              "DIGITS_cnn2d_batch64": (None, 64)}
@@ -137,7 +137,7 @@ def main() -> None:
         n_params = sum(p.numel() for p in template.parameters())
         x, y = x.to(args.device), y.to(args.device)
         epochs = args.epochs * (10 if name.startswith("DIGITS") else 1)  # 1,797 rows: more epochs per timing
-        threads = choose_threads("auto", x.device, n_params, batch_size)
+        threads = choose_threads("auto", x.device, n_params, batch_size, dense=is_dense(template))
         variants = ["layerwise", "plain", "plain_fused"]
         if args.sweep:
             variants += ["layerwise_t1", "layerwise_t2"]

@@ -18,3 +18,16 @@ def test_thread_count_restores_the_previous_setting():
     with thread_count(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_convolutions_and_recurrent_layers_keep_every_thread():
+    from torch import nn
+
+    from layerwise.models import build
+    from layerwise.training.threads import is_dense
+
+    assert is_dense(build({"type": "mlp", "hidden": [16]}, (4,), 1))
+    assert not is_dense(build({"type": "lstm", "hidden": [8]}, (5, 3), 1))
+    assert not is_dense(build({"type": "cnn2d", "channels": [4]}, (1, 8, 8), 3))
+    assert not is_dense(nn.Sequential(nn.Embedding(10, 4)))
+    assert choose_threads("auto", CPU, n_params=15_000, batch_size=32, dense=False) is None

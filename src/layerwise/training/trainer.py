@@ -47,7 +47,7 @@ from .precision import autocast, check_precision, grad_scaler
 from .schedules import check_schedule, make_schedule
 from .signals import Interrupted, SignalFlag
 from .state import capture, restore
-from .threads import choose_threads, thread_count
+from .threads import choose_threads, is_dense, thread_count
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
@@ -399,7 +399,7 @@ class Trainer:
     # -------------------------------------------------------------- tensors
     def _threads(self, batch_size: int) -> int | None:
         n_params = sum(p.numel() for p in self.module.parameters())
-        return choose_threads(self.threads, self.device, n_params, batch_size)
+        return choose_threads(self.threads, self.device, n_params, batch_size, dense=is_dense(self.module))
 
     def _float_dtype(self) -> torch.dtype:
         return next((p.dtype for p in self.module.parameters() if p.is_floating_point()), torch.float32)
