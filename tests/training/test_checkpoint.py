@@ -13,6 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from training_toys import experiment
+
 from layerwise.models import build
 from layerwise.training import Callback, Checkpoints, CheckpointWarning, Trainer
 from layerwise.training.checkpoint import pack, unpack
@@ -170,14 +172,8 @@ def test_pack_round_trips_optimizer_like_state():
 
 
 def test_run_folder_keeps_checkpoints_and_cli_resume_continues(tmp_path, cli):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(300, 3, generator=g)
-    rows = ["a,b,c,y"] + [f"{a:.5f},{b:.5f},{c:.5f},{a - 2 * b:.5f}" for a, b, c in x.tolist()]
-    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (tmp_path / "e.yaml").write_text(
-        "data: {path: d.csv, target: y}\nmodel: {hidden: [8]}\n"
-        "train: {epochs: 2, patience: null, batch_size: 32}\nevaluate: {report: false, bootstrap: 0}\n",
-        encoding="utf-8")
+    experiment(tmp_path, rows=300, target=lambda a, b, c: a - 2 * b, model="{hidden: [8]}",
+               train="{epochs: 2, patience: null, batch_size: 32}", evaluate="{report: false, bootstrap: 0}")
     out = tmp_path / "run"
     code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet")
     assert code == 0, err

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from training_toys import experiment
+
 from layerwise.models import build
 from layerwise.training import Checkpoints, Trainer
 
@@ -73,14 +75,9 @@ def _files(folder: Path) -> set[str]:
 
 
 def test_ddp_run_matches_one_process_and_only_rank_0_writes(tmp_path, cli):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(400, 3, generator=g)
-    rows = ["a,b,c,y"] + [f"{a:.5f},{b:.5f},{c:.5f},{a - 2 * b + c * c:.5f}" for a, b, c in x.tolist()]
-    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (tmp_path / "e.yaml").write_text(
-        "data: {path: d.csv, target: y}\nmodel: {hidden: [16], dropout: 0.0}\n"
-        "train: {epochs: 3, patience: null, batch_size: 25, device: cpu, threads: 1}\n"
-        "evaluate: {report: false, bootstrap: 0, leakage: false}\n", encoding="utf-8")
+    experiment(tmp_path, rows=400, target=lambda a, b, c: a - 2 * b + c * c, model="{hidden: [16], dropout: 0.0}",
+               train="{epochs: 3, patience: null, batch_size: 25, device: cpu, threads: 1}",
+               evaluate="{report: false, bootstrap: 0, leakage: false}")
     code, _, err = cli("run", tmp_path / "e.yaml", "--out", tmp_path / "one", "--quiet")
     assert code == 0, err
     before = _files(tmp_path)

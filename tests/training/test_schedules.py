@@ -4,18 +4,11 @@ import pytest
 import torch
 
 from layerwise.errors import ConfigError
-from layerwise.models import build
+from training_toys import data, mlp
+
 from layerwise.training import Trainer
 
 
-def data(n=256):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(n, 4, generator=g)
-    return x, x.sum(dim=1, keepdim=True)
-
-
-def mlp():
-    return build({"type": "mlp", "hidden": [16]}, (4,), 1, seed=0)
 
 
 def lrs(schedule, epochs=6, **kw):

@@ -4,11 +4,12 @@ a resume past the newest checkpoint does not duplicate steps (purge_step)."""
 import shutil
 
 import pytest
-import torch
+
+from tensorboard.backend.event_processing import event_accumulator
+from training_toys import experiment
 
 from layerwise.training import Checkpoints
 
-event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
 
 def _scalars(folder):
@@ -18,14 +19,9 @@ def _scalars(folder):
 
 
 def test_tensorboard_events_and_resume_without_duplicates(tmp_path, cli):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(200, 3, generator=g)
-    rows = ["a,b,c,y"] + [f"{a:.5f},{b:.5f},{c:.5f},{a - 2 * b:.5f}" for a, b, c in x.tolist()]
-    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (tmp_path / "e.yaml").write_text(
-        "data: {path: d.csv, target: y}\nmodel: {hidden: [8]}\n"
-        "train: {epochs: 3, patience: null, batch_size: 32, tensorboard: true, threads: 1}\n"
-        "evaluate: {report: false, bootstrap: 0, leakage: false}\n", encoding="utf-8")
+    experiment(tmp_path, rows=200, target=lambda a, b, c: a - 2 * b, model="{hidden: [8]}",
+               train="{epochs: 3, patience: null, batch_size: 32, tensorboard: true, threads: 1}",
+               evaluate="{report: false, bootstrap: 0, leakage: false}")
     out = tmp_path / "run"
     code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet")
     assert code == 0, err
