@@ -238,3 +238,27 @@ def test_cuda_host_syncs_do_not_grow_with_the_number_of_batches():
         return sum("prototype" not in str(w.message) for w in caught)
 
     assert syncs(256) == syncs(16)  # 2 batches an epoch against 32: syncs are per epoch, not per batch
+
+
+def test_augment_changes_training_batches_only_and_is_reproducible(tmp_path):
+    # The hook sees every training batch (with a per-batch generator) and never the
+    # validation split or predictions; two runs with one seed draw the same noise.
+    x, y = regression()
+    seen = []
+
+    def jitter(xb, g):
+        seen.append(xb.shape[0])
+        return xb + 0.1 * torch.randn(xb.shape, generator=g, device=xb.device)
+
+    runs = []
+    for _ in range(2):
+        seen.clear()
+        t = Trainer(mlp(), batch_size=50, epochs=2, seed=3, device="cpu", threads=THREADS, augment=jitter)
+        t.fit(x[:150], y[:150], x[150:], y[150:])
+        t.predict(x[150:])
+        runs.append(t)
+        assert seen == [50, 50, 50] * 2  # training batches only
+    assert_same_weights(runs[0].module, runs[1].module)
+    plain = Trainer(mlp(), batch_size=50, epochs=2, seed=3, device="cpu", threads=THREADS)
+    plain.fit(x[:150], y[:150], x[150:], y[150:])
+    assert plain.history[-1]["train_loss"] != runs[0].history[-1]["train_loss"]

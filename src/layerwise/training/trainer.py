@@ -69,6 +69,9 @@ class Trainer:
     `compile=True` runs the module through `torch.compile`. Under torchrun the
     module is wrapped in DistributedDataParallel (distributed.py); `batch_size` is then the
     global batch, and a worker torchrun restarts resumes from `checkpoint_dir` by itself.
+    `augment(x_batch, generator) -> x_batch` changes training batches only (never
+    validation or predictions); its generator is seeded from (seed, epoch, step, rank), so
+    augmented runs stay reproducible and resume bit-identically.
 
     After fit: `history` has one row per epoch, {"epoch", "train_loss" (mean data
     loss over the epoch's batches, without the L1 term), "val_loss", "val_metric",
@@ -107,6 +110,7 @@ class Trainer:
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: int = 1,
         keep: int = 2,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
     ):
         problems = check_args(lr, batch_size, epochs, weight_decay, l1, clip_grad, patience, min_delta, threads,
                               checkpoint_every, keep, accumulate, on_nan)
@@ -138,6 +142,7 @@ class Trainer:
         self.batch_size, self.epochs, self.l1, self.clip_grad = batch_size, epochs, l1, clip_grad
         self.seed, self.threads, self.metric = seed, threads, metric
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
+        self.augment = augment
         self.scheduler = None
         self._schedule_every: str | None = None
         self.scaler = grad_scaler(precision, self.device)
@@ -260,7 +265,10 @@ class Trainer:
             with sync:
                 with self._autocast():
                     # index_select == x[batch], without advanced indexing's extra checks
-                    out = net(x.index_select(0, batch))  # (batch, output_dim)
+                    xb = x.index_select(0, batch)
+                    if self.augment is not None:
+                        xb = self.augment(xb, self._augment_generator(epoch, s))
+                    out = net(xb)  # (batch, output_dim)
                     # an empty shard (a last batch smaller than the world) still joins DDP's all-reduce
                     loss = self.loss_fn(out, y.index_select(0, batch)) if share else out.sum() * 0.0
                 if share != 1.0:
@@ -275,6 +283,11 @@ class Trainer:
                 if self._signal.signum is not None:
                     self._interrupt(epoch, s + 1, n_batches, before, losses)
         return torch.stack(losses)
+
+    def _augment_generator(self, epoch: int, step: int) -> torch.Generator:
+        """A fresh generator per batch, so a resumed epoch draws the same augmentations."""
+        seed = hash((self.seed, epoch, step, self.rank)) & 0x7FFF_FFFF_FFFF_FFFF
+        return torch.Generator(device=self.device).manual_seed(seed)
 
     def _update(self, loss: torch.Tensor, params: list, epoch: int, step: int, n_batches: int) -> None:
         """One optimizer step from the accumulated gradients (the guard may drop it)."""
