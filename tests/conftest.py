@@ -31,3 +31,27 @@ def btc_slice(tmp_path) -> Path:
     path = tmp_path / "btc500.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def digit_folders(tmp_path_factory) -> dict[str, Path]:
+    """Real digit PNGs in class folders: `train` (30 per class) and `new` (10 other images per class,
+    the first 2 of each at 16x16), for the image workflow tests."""
+    from digit_images import write_digits
+
+    root = tmp_path_factory.mktemp("digits")
+    write_digits(root / "train", 30)
+    write_digits(root / "new", 10, start=30, big=2)
+    return {"train": root / "train", "new": root / "new"}
+
+
+@pytest.fixture(scope="session")
+def digits_bundle(digit_folders, tmp_path_factory) -> Path:
+    """A small cnn2d trained for a moment on `digit_folders['train']`: a real image bundle."""
+    import layerwise
+
+    cfg = {"data": {"path": str(digit_folders["train"])}, "model": {"type": "cnn2d", "channels": [8, 16]},
+           "train": {"epochs": 10, "lr": 0.01, "patience": None, "seed": 0},
+           "evaluate": {"bootstrap": 50, "report": False}}
+    out = tmp_path_factory.mktemp("digits-run") / "run"
+    return Path(layerwise.Experiment(cfg).run(out=out).bundle_path)

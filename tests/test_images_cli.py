@@ -8,28 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
-from sklearn.datasets import load_digits
+from digit_images import write_digits
 
 from layerwise.cli import main
-
-PER_CLASS = 40
-
-
-def write_digits(root: Path, per_class: int = PER_CLASS, *, big: int = 0) -> list[Path]:
-    """scikit-learn's 8x8 digits as grayscale PNGs in one folder per class; the first `big` at 16x16."""
-    data = load_digits()
-    files = []
-    for label in range(10):
-        folder = root / str(label)
-        folder.mkdir(parents=True, exist_ok=True)
-        for k, i in enumerate(np.flatnonzero(data.target == label)[:per_class]):
-            image = Image.fromarray((data.images[i] * 255 / 16).astype(np.uint8), mode="L")
-            if k < big:
-                image = image.resize((16, 16), Image.Resampling.NEAREST)
-            files.append(folder / f"{i:04d}.png")
-            image.save(files[-1])
-    return files
 
 
 @pytest.fixture(scope="module")

@@ -174,7 +174,8 @@ def tune(
 @app.command()
 def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the features and the target.")],
+    data: Annotated[Path, typer.Argument(
+        help="CSV or Parquet file with the features and the target; an image bundle: a folder of class folders.")],
     out: Annotated[
         Optional[Path], typer.Option("--out", help="Write metrics.json, predictions.csv and report.html here.")
     ] = None,
@@ -188,7 +189,8 @@ def evaluate(
     from .reassess import reassess, write
 
     model = load(bundle)
-    frame = read_table(data, delimiter=model.delimiter)
+    # an image bundle reads a folder of class folders itself; a table bundle reads a file
+    frame = data if model.images is not None else read_table(data, delimiter=model.delimiter)
     metrics, table = reassess(model, frame, source=str(data))
     print(summary(metrics, table=not quiet))
     if out is not None:
@@ -267,7 +269,9 @@ def _predict_images(model, source: Path, output: Optional[Path]) -> None:
 def explain(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
     data: Annotated[
-        Optional[Path], typer.Argument(help="CSV or Parquet rows to explain (default: the run's test split).")
+        Optional[Path],
+        typer.Argument(help="CSV or Parquet rows; an image bundle: an image or a folder; a generation bundle: "
+                            "a .txt file of prompts, one a line (default: the run's test split)."),
     ] = None,
     rows: Annotated[
         Optional[str], typer.Option("--rows", help="Rows to explain: 0:100, 3,7,12 or all (from 0; default first 200).")
@@ -275,6 +279,13 @@ def explain(
     method: Annotated[str, typer.Option("--method", help="ig | saliency | ablation | permutation.")] = "ig",
     steps: Annotated[int, typer.Option("--steps", help="Integrated Gradients steps.")] = 50,
     repeats: Annotated[int, typer.Option("--repeats", help="Permutation importance shuffles per feature.")] = 10,
+    prompt: Annotated[
+        Optional[list[str]], typer.Option("--prompt", help="A generation bundle: a prompt to explain (repeatable).")
+    ] = None,
+    next_char: Annotated[
+        Optional[str],
+        typer.Option("--next", help="A generation bundle: the next character explained (default: the likeliest)."),
+    ] = None,
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", help="Folder (default: the run folder's explain/).")
     ] = None,
@@ -283,7 +294,13 @@ def explain(
     from .explain import explain as explain_model
 
     out = output or Path(bundle).resolve().parent / "explain"
-    result = explain_model(bundle, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out)
+    result = explain_model(bundle, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out,
+                           prompts=prompt or None, target=next_char)
+    if result.kind == "text":
+        from .explain.text import describe
+
+        for line in describe(result):
+            print(line)
     top = result.importance.groupby("method", sort=False).head(3)
     for method_name, part in top.groupby("method", sort=False):
         print(f"{method_name}: " + ", ".join(f"{f} {v:.4g}" for f, v in zip(part["feature"], part["importance"])))
@@ -313,16 +330,21 @@ def serve(
     max_samples: Annotated[
         int, typer.Option("--max-samples", min=1, help="Most texts per /generate request (422 beyond).")
     ] = 1_000,
+    max_image_pixels: Annotated[
+        int, typer.Option("--max-image-pixels", min=1, help="An image bundle: most pixels per image (413 beyond).")
+    ] = 4096 * 4096,
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
     ] = False,
 ) -> None:
-    """Serve BUNDLE over HTTP: POST /predict (/generate for a generation bundle), GET /health, /ready, /metadata."""
+    """Serve BUNDLE over HTTP: POST /predict (/generate for a generation bundle), GET /health, /ready, /metadata.
+
+    An image bundle's POST /predict takes {"images": [base64 files]}, and POST /predict/files multipart uploads."""
     from .serving.app import Limits
     from .serving.server import serve as run_server
 
     limits = Limits(max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch, timeout_s=timeout,
-                    max_samples=max_samples)
+                    max_samples=max_samples, max_image_pixels=max_image_pixels)
     _err.print(f"serving {bundle} on http://{host}:{port} (docs at /docs)")
     run_server(bundle, host=host, port=port, workers=workers, api_key_env=api_key_env, limits=limits,
                trust_pickle=trust_pickle)
@@ -334,7 +356,8 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="The file to write, e.g. model.onnx.")],
     format: Annotated[str, typer.Option("--format", help="onnx | torchscript")] = "onnx",
     data: Annotated[
-        Optional[Path], typer.Option("--data", help="Rows to verify on (default: random standardized inputs).")
+        Optional[Path], typer.Option("--data", help="Rows (an image bundle: an image folder) to verify on "
+                                     "(default: random standardized inputs).")
     ] = None,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Largest absolute difference allowed.")] = 1e-4,
     trust_pickle: Annotated[
@@ -347,16 +370,18 @@ def export(
     from .bundle import load
     from .data import read_table
     from .serving.export import export as export_model
+    from .serving.export import sidecar
 
     model = load(bundle, trust_pickle=trust_pickle)
-    frame = read_table(data, delimiter=model.delimiter) if data is not None else None
+    # an image bundle verifies on an image folder (or file), read by the bundle itself
+    frame = None if data is None else data if model.images is not None else read_table(data, delimiter=model.delimiter)
     spec = json.loads((bundle / "spec.json").read_text(encoding="utf-8"))  # verified by load()
     if format == "torchscript":
         _err.print("note: PyTorch deprecates TorchScript (torch.jit); --format onnx is the lasting choice")
     checked = export_model(model, output, format=format, data=frame, tolerance=tolerance, spec=spec)
     lengths = f", sequence lengths {checked.lengths}" if checked.lengths else ""
     _err.print(f"wrote {output}: verified on {checked.rows} held-out inputs at batch sizes {checked.batch_sizes}"
-               f"{lengths}; largest difference from torch {checked.max_abs_diff:.2e}")
+               f"{lengths}; largest difference from torch {checked.max_abs_diff:.2e}; interface in {sidecar(output)}")
 
 
 @app.command()

@@ -8,11 +8,12 @@ every problem at once, each with its key path and a did-you-mean.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel, ConfigDict, Field, PositiveInt, ValidationError, ValidationInfo, field_validator, model_validator,
+    BaseModel, ConfigDict, Discriminator, Field, PositiveInt, Tag, ValidationError, ValidationInfo, field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError, did_you_mean
@@ -28,10 +29,12 @@ class _Section(BaseModel):
 class SplitConfig(_Section):
     """How rows are divided into train / validation / test (step 3)."""
 
+    # auto: time-ordered when data.time is set (or the task is a forecast), stratified for
+    # classification, random otherwise.
     method: Literal["auto", "random", "stratified", "time"] = "auto"
-    train: float = Field(0.7, gt=0, lt=1)
-    val: float = Field(0.15, ge=0, lt=1)
-    test: float = Field(0.15, gt=0, lt=1)
+    train: float = Field(0.7, gt=0, lt=1)    # share of rows for training (train + val + test = 1)
+    val: float = Field(0.15, ge=0, lt=1)     # share for validation: early stopping, tuning; 0 = none
+    test: float = Field(0.15, gt=0, lt=1)    # share held out for the final metrics and the verdict
     # Rows dropped between parts of a time-ordered split; None = lookback + horizon.
     gap: int | None = Field(None, ge=0)
 
@@ -48,23 +51,38 @@ class SplitConfig(_Section):
 class CleanConfig(_Section):
     """Cleaning rules; every change they make is written to the cleaning log."""
 
-    drop_missing_target: bool = True
-    coerce_numeric: bool = True
-    inf_to_missing: bool = True
-    drop_duplicates: bool = True
-    drop_constant: bool = True
-    drop_id: bool = True
-    drop_text: bool = True
-    impute_numeric: Literal["median", "mean", "zero"] = "median"
+    drop_missing_target: bool = True   # drop rows whose target is missing
+    coerce_numeric: bool = True        # read numbers stored as text ("1,234", " 5 ") as numbers
+    inf_to_missing: bool = True        # treat inf and -inf as missing values
+    drop_duplicates: bool = True       # drop exact duplicate rows
+    drop_constant: bool = True         # drop feature columns holding one value
+    drop_id: bool = True               # drop columns that look like row identifiers
+    drop_text: bool = True             # drop free-text columns (too many distinct strings to encode)
+    impute_numeric: Literal["median", "mean", "zero"] = "median"  # fill missing numbers (statistic of train)
+    # fill missing categories: the most frequent one in train, or a category of its own
     impute_categorical: Literal["most_frequent", "missing"] = "most_frequent"
 
 
 class WindowConfig(_Section):
     """Forecasting windows: `lookback` past rows predict the next `horizon` rows."""
 
-    lookback: int = Field(30, ge=1)
-    horizon: int = Field(1, ge=1)
-    stride: int = Field(1, ge=1)
+    lookback: int = Field(30, ge=1)   # past rows each prediction sees
+    horizon: int = Field(1, ge=1)     # future rows predicted at once
+    stride: int = Field(1, ge=1)      # rows between the starts of consecutive windows
+
+
+class StreamConfig(_Section):
+    """Tables larger than memory (layerwise.data.streaming): read in record batches, never whole.
+
+    Tabular classification and regression from Parquet or CSV; the split is by a hash of the row
+    number (or file order with data.time), statistics come from one pass over the training rows.
+    """
+
+    # auto: stream a data.path file larger than `above_mb` on disk; true / false: always / never.
+    enabled: Literal["auto"] | bool = "auto"
+    above_mb: float = Field(1024, gt=0)        # enabled: auto streams files larger than this, in MB
+    shuffle_buffer: int = Field(65_536, ge=1)  # training rows mixed at once (more: better shuffle, more memory)
+    batch_rows: int = Field(65_536, ge=1)      # rows read from the file at a time
 
 
 MISSING_TARGET = "data.target: required key is missing (only task.type: generation goes without one)"
@@ -75,7 +93,7 @@ class TextConfig(_Section):
 
     # lines: one example per line (names, titles); chunks: running text cut every `chunk` chars.
     mode: Literal["lines", "chunks"] = "lines"
-    chunk: int = Field(64, ge=2)
+    chunk: int = Field(64, ge=2)  # chunks: characters per example
     # Longest example kept, in characters (longer ones are cut); null = the longest in training.
     max_length: int | None = Field(None, ge=1)
 
@@ -91,18 +109,45 @@ class ImageConfig(_Section):
     max_corrupt: float = Field(0.05, ge=0, le=1)
 
 
+class AugmentConfig(_Section):
+    """Random changes to training batches only (layerwise.data.augment); every key off by default.
+
+    Images: flip, shift, rotate, brightness. Series windows (forecast): jitter, scale, slice.
+    Tables: jitter, on the numeric feature columns only.
+    """
+
+    # Images: none | horizontal | vertical | both, each image mirrored with probability 1/2 (digits: none).
+    flip: Literal["none", "horizontal", "vertical", "both"] = "none"
+    # Images: largest move in whole pixels, as a fraction of height / width; uncovered pixels are black.
+    shift: float = Field(0.0, ge=0, lt=0.5)
+    # Images: largest turn about the centre, in degrees; uncovered corners are black.
+    rotate: float = Field(0.0, ge=0, le=180)
+    # Images: largest relative change of the raw pixel values (0.2: multiplied by 0.8 .. 1.2).
+    brightness: float = Field(0.0, ge=0, lt=1)
+    # Series and tables: std of Gaussian noise added to the scaled inputs (tables: numeric columns only).
+    jitter: float = Field(0.0, ge=0)
+    # Series: std s of each window's factor 1 + N(0, s), applied about the window's last value
+    # (transform none) or about "no change" (diff, log_return).
+    scale: float = Field(0.0, ge=0)
+    # Series: window slicing, the last U(slice, 1) of the lookback stretched back to full length (1: off).
+    slice: float = Field(1.0, gt=0, le=1)
+
+
 class DataConfig(_Section):
+    # CSV, Parquet, a .txt file (generation) or a folder of class folders (images); relative
+    # to the config file's folder. Null when the data is passed from Python (data=).
     path: str | None = None
     # The column to predict; required for every task but generation (which reads text).
     target: str | None = None
-    time: str | None = None
-    features: list[str] | None = None
-    drop: list[str] = Field(default_factory=list)
-    delimiter: str = ","
+    time: str | None = None            # the column that orders rows (dates); makes the split time-ordered
+    features: list[str] | None = None  # the input columns; null = every column but target, time and drop
+    drop: list[str] = Field(default_factory=list)  # columns never used as inputs
+    delimiter: str = ","               # CSV field delimiter
     split: SplitConfig = Field(default_factory=SplitConfig)
-    normalize: Normalize = "standard"
+    normalize: Normalize = "standard"  # scaling of numeric inputs, fitted on the training split only
+    # Categories: auto = one-hot up to max_onehot distinct values, ordinal codes beyond.
     encode: Literal["auto", "onehot", "ordinal"] = "auto"
-    max_onehot: int = Field(20, ge=2)
+    max_onehot: int = Field(20, ge=2)  # most distinct values a column may have for one-hot (encode: auto)
     clean: CleanConfig = Field(default_factory=CleanConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)
     # Forecasting: predict the value itself or its change relative to the last observed value.
@@ -110,10 +155,64 @@ class DataConfig(_Section):
     text: TextConfig = Field(default_factory=TextConfig)
     # Images: data.path is a folder of class folders; set this section to change size, mode, limits.
     image: ImageConfig | None = None
+    # Augmentation of the training split (null: off); which keys apply depends on the data's kind.
+    augment: AugmentConfig | None = None
+    # Data larger than memory: {enabled: auto | true | false, above_mb, shuffle_buffer, batch_rows}.
+    stream: StreamConfig = Field(default_factory=StreamConfig)
 
 
 class TaskConfig(_Section):
+    # auto: regression for a continuous numeric target, classification otherwise (forecast and
+    # generation are always named).
     type: TaskType = "auto"
+
+
+InitScheme = Literal[
+    "auto", "normal", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+    "orthogonal",
+]
+
+
+class InitConfig(_Section):
+    """`model.init` as a mapping: transfer learning (layerwise.models.transfer).
+
+        init: {scheme: auto, from: runs/a/bundle, layers: [stages.*], freeze: [stages.*], unfreeze_after: 3}
+
+    The model is built and initialized with `scheme` as usual, then the tensors named by
+    `layers` are copied from the bundle, by name and shape; so `scheme` decides only the
+    layers not loaded (the new head, by default).
+    """
+
+    # serialized as `from`, the key YAML uses (`from` is a Python keyword)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True,
+                              serialize_by_alias=True)
+
+    scheme: InitScheme = "auto"  # as model.init's name form, for the layers not loaded
+    # A bundle folder (or a run folder holding bundle/); relative to the config file's folder.
+    from_: str | None = Field(None, alias="from")
+    # Which state_dict names to load: glob patterns (`stages.*`) or module prefixes (`stages.0`).
+    # null = every tensor but the output head's: a trained body under a new head, the usual
+    # transfer; ["*"] loads the head too (same classes, same width).
+    layers: list[str] | None = None
+    # strict: every requested name must exist in both with the same shape, else the run refuses
+    # listing each; false loads what matches and logs the rest.
+    strict: bool = True
+    # Parameters kept fixed (same patterns); BatchNorm layers among them stay in eval mode, so
+    # their running statistics are kept too. unfreeze_after N: trainable from epoch N+1.
+    freeze: list[str] = Field(default_factory=list)
+    unfreeze_after: int | None = Field(None, ge=1)  # epochs after which `freeze` is lifted; null = never
+
+    @model_validator(mode="after")
+    def _needs(self) -> InitConfig:
+        if self.layers is not None and self.from_ is None:
+            raise ValueError("layers: needs `from`, the bundle to load them from")
+        if self.unfreeze_after is not None and not self.freeze:
+            raise ValueError("unfreeze_after: needs `freeze`, the parameters to unfreeze")
+        return self
+
+
+# pydantic's names for the two forms of model.init, left out of the key paths in messages
+_INIT_NAME, _INIT_MAPPING = "init-name", "init-mapping"
 
 
 class ModelConfig(_Section):
@@ -152,19 +251,21 @@ class ModelConfig(_Section):
     bidirectional: bool | None = None
     # transformer: model width (64), attention heads dividing it (4), encoder layers (2).
     d_model: PositiveInt | None = None
-    heads: PositiveInt | None = None
-    layers: PositiveInt | None = None
+    heads: PositiveInt | None = None   # transformer: attention heads, dividing d_model (default 4)
+    layers: PositiveInt | None = None  # transformer: encoder layers (default 2)
     # transformer: how steps are told apart (default sinusoidal, or learned).
     positions: Literal["learned", "sinusoidal"] | None = None
     # transformer: step t attends only to steps <= t (default false).
     causal: bool | None = None
     # generation: width of the character embedding in front of an lstm, gru or transformer (default 32).
     embedding: PositiveInt | None = None
-    # Initial weights: auto picks per layer type (He/Xavier by activation, orthogonal
-    # recurrent weights, LSTM forget bias 1); a named scheme applies to every weight matrix.
-    init: Literal[
-        "auto", "normal", "uniform", "xavier_uniform", "xavier_normal",
-        "kaiming_uniform", "kaiming_normal", "orthogonal",
+    # Initial weights (step 4), the block's override of the per-layer-type default: a scheme
+    # name, or a mapping (InitConfig) that also loads weights from an earlier bundle and freezes
+    # some. auto picks per layer type (He/Xavier by activation, orthogonal recurrent weights,
+    # LSTM forget bias 1); a named scheme applies to every weight matrix the bundle does not fill.
+    init: Annotated[
+        Annotated[InitScheme, Tag(_INIT_NAME)] | Annotated[InitConfig, Tag(_INIT_MAPPING)],
+        Discriminator(lambda v: _INIT_MAPPING if isinstance(v, (dict, InitConfig)) else _INIT_NAME),
     ] = "auto"
 
     @field_validator("type")
@@ -198,7 +299,7 @@ class ScheduleConfig(_Section):
     """A learning-rate schedule (layerwise.training.schedules): per-epoch step, exponential,
     plateau; per-update cosine (with linear warm-up) and one-cycle."""
 
-    type: Literal["none", "step", "exponential", "cosine", "onecycle", "plateau"] = "none"
+    type: Literal["none", "step", "exponential", "cosine", "onecycle", "plateau"] = "none"  # none: constant lr
     step_size: int | None = Field(None, ge=1)    # step: epochs between decays (default epochs // 3)
     gamma: float | None = Field(None, gt=0)      # step, plateau: 0.1; exponential: 0.95
     warmup: int = Field(0, ge=0)                 # cosine: warm-up epochs
@@ -207,27 +308,29 @@ class ScheduleConfig(_Section):
 
 
 class TrainConfig(_Section):
-    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
-    lr: float = Field(1e-3, gt=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    nesterov: bool = False
-    batch_size: int = Field(64, ge=1)
-    epochs: int = Field(100, ge=1)
+    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"  # the torch.optim optimizer
+    lr: float = Field(1e-3, gt=0)                 # learning rate (the schedule's starting point)
+    momentum: float = Field(0.9, ge=0, lt=1)      # sgd, rmsprop: momentum
+    nesterov: bool = False                        # sgd: Nesterov momentum
+    batch_size: int = Field(64, ge=1)             # rows per gradient step
+    epochs: int = Field(100, ge=1)                # most passes over the training split
+    # auto: picked from the task (cross-entropy for classes, a regression loss for values).
     loss: Literal["auto", "mse", "mae", "huber", "cross_entropy", "bce"] = "auto"
+    # classification: balanced weighs classes inversely to their training frequency, or {class: weight}.
     class_weights: Literal["none", "balanced"] | dict[str, float] = "none"
-    weight_decay: float = Field(0.0, ge=0)
-    l1: float = Field(0.0, ge=0)
-    clip_grad: float | None = Field(None, gt=0)
-    patience: int | None = Field(10, ge=1)
-    seed: int = 0
+    weight_decay: float = Field(0.0, ge=0)        # L2 penalty (decoupled for adamw)
+    l1: float = Field(0.0, ge=0)                  # L1 penalty on the weights, added to the loss
+    clip_grad: float | None = Field(None, gt=0)   # clip the gradient norm to this; null = no clipping
+    patience: int | None = Field(10, ge=1)        # early stopping: epochs without validation gain; null = off
+    seed: int = 0                                 # seeds weights, shuffling and dropout: same seed, same run
     device: str = "auto"                          # auto: cuda, then mps, then cpu
-    threads: Literal["auto"] | int = "auto"
+    threads: Literal["auto"] | int = "auto"       # CPU threads; auto: from the model and batch size
     checkpoint_every: int = Field(1, ge=0)        # epochs between checkpoints (0: only on SIGTERM/SIGINT)
     keep: int = Field(2, ge=1)                    # newest checkpoints kept, besides the best
-    on_nan: Literal["stop", "skip_batch", "reduce_lr"] = "stop"
+    on_nan: Literal["stop", "skip_batch", "reduce_lr"] = "stop"  # what a NaN or inf loss does to training
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)  # or a name: `schedule: cosine`
     accumulate: int = Field(1, ge=1)              # batches per optimizer step
-    precision: Literal["32", "bf16", "16-mixed"] = "32"
+    precision: Literal["32", "bf16", "16-mixed"] = "32"  # float32, bfloat16, or float16 mixed precision
     compile: bool = False                         # torch.compile the model
     tensorboard: bool = False                     # TensorBoard event files in OUT/tensorboard (pip install tensorboard)
 
@@ -259,6 +362,15 @@ class GatesConfig(_Section):
     compare_to: str | None = None
 
 
+class ExplainConfig(_Section):
+    """What a run explains into RUN/explain/ (evaluate.explain: true takes these defaults)."""
+
+    method: Literal["ig", "saliency", "ablation", "permutation"] = "ig"  # as `layerwise explain --method`
+    rows: int | str = 16                          # test rows (images) with local attributions: a count, or '0:40'
+    steps: int = Field(50, ge=1)                  # Integrated Gradients steps
+    repeats: int = Field(10, ge=2)                # permutation importance shuffles per feature (tables, series)
+
+
 class EvaluateConfig(_Section):
     # The metric that decides "beats the baseline"; auto = mae (regression, forecast),
     # accuracy (classification).
@@ -269,6 +381,13 @@ class EvaluateConfig(_Section):
     data_curve: bool = False                     # retrain on 25/50/75/100% of the training split
     leakage: bool = True                         # audit train/test for leakage
     report: bool = True                          # write report.html into the run folder
+    # Explain the test split into RUN/explain/ before the report, which then shows it:
+    # false | true | {method: ig, rows: 16, steps: 50, repeats: 10}. Off by default, as it
+    # is not free (benchmarks/explain_speed.py --run-cost, 2 busy CPU cores): ~14% of a small
+    # digits run (16 images: IG at 50 steps, the randomization check, the heatmap PNG) and
+    # ~30% of a breast_cancer run (permutation importance on every test row dominates).
+    # Generation runs explain prompts with `layerwise explain BUNDLE --prompt`, not here.
+    explain: bool | ExplainConfig = False
 
 
 class TuneConfig(_Section):
@@ -279,16 +398,16 @@ class TuneConfig(_Section):
     never on the test split.
     """
 
-    method: Literal["grid", "random", "tpe"] = "tpe"
+    method: Literal["grid", "random", "tpe"] = "tpe"   # the sampler: every combination, random, or TPE
     trials: int | None = Field(20, ge=1)          # finished trials in the study; grid: None = the whole grid
     timeout: float | None = Field(None, gt=0)     # seconds for the whole search
-    pruner: Literal["none", "median", "hyperband"] = "median"
+    pruner: Literal["none", "median", "hyperband"] = "median"  # stops trials that fall behind early
     # The objective: `auto` = the validation metric the trainer logs each epoch (accuracy
     # for classification, maximized; MAE in the target's units otherwise), `loss` = the
     # validation loss. Pruners see the same quantity every epoch.
     metric: Literal["auto", "loss"] = "auto"
     cv: int | None = Field(None, ge=2)            # k folds over train+validation (time-ordered for series)
-    space: dict[str, Any]
+    space: dict[str, Any]  # dotted config path -> a range or a list of choices (required)
     storage: str | None = None                    # default sqlite:///OUT/study.db; postgresql://... for many workers
     study: str | None = None                      # default: the config file's name
     workers: int = Field(1, ge=1)                 # local worker processes sharing the study
@@ -352,7 +471,7 @@ class ExperimentConfig(_Section):
     def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
         """Read a YAML file (safe_load only), apply `--set` overrides, validate.
 
-        A relative `data.path` is taken relative to the YAML file's folder.
+        A relative `data.path` (and `model.init.from`) is taken relative to the YAML file's folder.
         """
         path = Path(path)
         if not path.is_file():
@@ -373,6 +492,12 @@ class ExperimentConfig(_Section):
                 data_path = Path(data["path"]).expanduser()
                 if not data_path.is_absolute():
                     data["path"] = str((path.parent / data_path).resolve())
+            model = raw.get("model")
+            init = model.get("init") if isinstance(model, dict) else None
+            if isinstance(init, dict) and isinstance(init.get("from"), str):  # a bundle, as data.path
+                bundle_path = Path(init["from"]).expanduser()
+                if not bundle_path.is_absolute():
+                    init["from"] = str((path.parent / bundle_path).resolve())
         return cls.from_dict(raw, source=str(path))
 
     def with_overrides(self, overrides: list[str]) -> ExperimentConfig:
@@ -415,7 +540,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
 
 def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     """One line for one pydantic error: key path, what is wrong, and a did-you-mean."""
-    loc = [str(p) for p in error["loc"]]
+    loc = [str(p) for p in error["loc"] if p not in (_INIT_NAME, _INIT_MAPPING)]
     path = ".".join(loc) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -19,16 +19,20 @@ import torch
 from . import assess, bundle
 from .atomic import staged_folder, write_json, write_table, write_text
 from .config import ExperimentConfig
-from .data import infer_kinds, read_table, target_kind
+from .data import augment, infer_kinds, read_table, target_kind
+from .data.streaming import wants_stream
 from .errors import ConfigError, UsageError, did_you_mean
 from .evaluation import audit, block_length, data_curve, diagnose, judge, score
 from .models import available, build
+from .models.init import scheme_of
 from .predictor import Predictor
 from .prepare import Prepared, class_weights, clean_and_split
 from .prepare_images import is_image_run
+from .prepare_stream import check_stream, run_stream
 from .runlog import RunLog
 from .training import Callback, EpochLog, Trainer
 from .training.checkpoint import link_checkpoints
+from .training.freeze import transfer
 from .training.tensorboard import TensorBoard
 from .training.distributed import rank
 
@@ -44,6 +48,7 @@ class Result:
     config: ExperimentConfig | None = None
     log: list[str] = field(default_factory=list)
     test_rows: pd.DataFrame | None = field(default=None, repr=False)   # the test split's cleaned rows
+    test_images: np.ndarray | None = field(default=None, repr=False)   # image runs: (n, c, h, w) test pixels
 
     @property
     def bundle_path(self) -> Path | None:
@@ -140,10 +145,15 @@ class Experiment:
         log = RunLog(quiet=quiet)
         if out is not None:
             _check_replaceable(Path(out))
+        check_stream(cfg, cfg.task.type, is_image_run(cfg, self.data), self.data)  # data.stream where it cannot go
         if cfg.task.type == "generation":
             return self._run_generation(out, log)
         if is_image_run(cfg, self.data):
             return self._run_images(out, log, resume)
+        stream = cfg.data.stream
+        if self.data is None and cfg.task.type != "forecast" and wants_stream(cfg.data.path, stream.enabled,
+                                                                              stream.above_mb):
+            return run_stream(self, out, log, resume)  # larger than memory: prepare_stream.py
         source = str(cfg.data.path) if self.data is None else "data"
         frame = self._read()
         task = self._validate(frame, source)
@@ -191,6 +201,9 @@ class Experiment:
     def _run_generation(self, out: str | Path | None, log: RunLog) -> Result:
         from .generation import run_generation
 
+        problems = augment.check(_augment_settings(self.config), "text")
+        if problems:
+            raise ConfigError(problems, hint="generation trains on text as it is: remove data.augment")
         predictor, trainer, table = run_generation(self.config, log)
         result = Result(predictor.metrics, trainer.history, predictor, config=self.config, log=log.lines)
         log.write_file(predictor.metrics["finding"])
@@ -203,6 +216,9 @@ class Experiment:
         from .prepare_images import data_summary, labels_frame, prepare_images, read_images, test_table
 
         cfg = self.config
+        problems = augment.check(_augment_settings(cfg), "images")
+        if problems:
+            raise ConfigError(problems, hint="remove those keys from data.augment (or set them to their off values)")
         images, source = read_images(cfg, self.data)
         prepared = prepare_images(cfg, images)
         c, h, w = images.images.shape[1:]
@@ -232,7 +248,8 @@ class Experiment:
         log.write_file(metrics["finding"])
         log.write_file(metrics["headline"])
         result = Result(metrics, trainer.history, predictor, config=cfg, log=log.lines,
-                        test_rows=frame.iloc[prepared.index["test"]].reset_index(drop=True))
+                        test_rows=frame.iloc[prepared.index["test"]].reset_index(drop=True),
+                        test_images=images.images[prepared.index["test"]])
         if out is not None and rank() == 0:
             table = test_table(prepared, assess.predictions_frame(prepared, frame, model_out, baseline_out))
             result.out = self._write(Path(out), result, log, table)
@@ -250,9 +267,15 @@ class Experiment:
         from .tuning import search
 
         if is_image_run(self.config, self.data):
-            raise ConfigError("tune: tuning an image run is not supported yet; run it with fixed settings")
-        source = str(self.config.data.path) if self.data is None else "data"
-        task = self._validate(self._read(), source)   # the data is checked before any trial trains
+            from .prepare_images import read_images
+
+            if self.config.tune is not None and self.config.tune.cv is not None:
+                raise ConfigError(f"tune.cv: {self.config.tune.cv}: k-fold validation is for tables and series; "
+                                  "an image run is tuned on its validation split (remove tune.cv)")
+            task, source = "classification", read_images(self.config, self.data)[1]  # checked before any trial
+        else:
+            source = str(self.config.data.path) if self.data is None else "data"
+            task = self._validate(self._read(), source)   # the data is checked before any trial trains
         name = Path(source).stem if self.data is None else "layerwise"
         out = Path(out) if out is not None else Path("runs") / f"{name}-tune"
         return search(self.config, task=task, validate=partial(_validate_config, data=self.data),
@@ -270,12 +293,18 @@ class Experiment:
 
         cfg, log = self.config, RunLog(quiet=True)
         if is_image_run(self.config, self.data):
-            raise ConfigError("tune: tuning an image run is not supported yet; run it with fixed settings")
-        source = str(cfg.data.path) if self.data is None else "data"
-        frame = self._read()
-        task = self._validate(frame, source)
-        df, kinds, _, prepared = clean_and_split(cfg, frame, task, source)
-        parts = [prepared] if folds is None else make_folds(cfg, df, kinds, task, source, prepared, folds)
+            from .prepare_images import prepare_images, read_images
+
+            if folds is not None:
+                raise ConfigError(f"tune.cv: {folds}: k-fold validation is for tables and series; "
+                                  "an image run is tuned on its validation split (remove tune.cv)")
+            task, parts = "classification", [prepare_images(cfg, read_images(cfg, self.data)[0])]
+        else:
+            source = str(cfg.data.path) if self.data is None else "data"
+            frame = self._read()
+            task = self._validate(frame, source)
+            df, kinds, _, prepared = clean_and_split(cfg, frame, task, source)
+            parts = [prepared] if folds is None else make_folds(cfg, df, kinds, task, source, prepared, folds)
         kept, epochs = [], 0
         for part in parts:
             trainer = self._train(part, log, callbacks)[1]
@@ -340,6 +369,7 @@ class Experiment:
             problems.append(f"data.split.method: 'stratified' needs a classification task, not {task}")
         if task != "forecast" and cfg.data.transform != "none":
             problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
+        problems += augment.check(_augment_settings(cfg), "series" if task == "forecast" else "table")
         loss = cfg.train.loss
         if task == "classification" and loss in ("mse", "mae", "huber"):
             problems.append(f"train.loss: '{loss}' is a regression loss; use cross_entropy or bce (or auto)")
@@ -384,16 +414,18 @@ class Experiment:
             prepared.y = {k: v.astype(np.float32).reshape(len(v), -1) for k, v in prepared.y.items()}
         input_shape = tuple(prepared.x["train"].shape[1:])
         torch.manual_seed(cfg.train.seed)
-        module = build(cfg.model.model_dump(), input_shape, output_dim)
+        model_cfg = cfg.model.model_dump()
+        module = build(model_cfg, input_shape, output_dim)
+        transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
         # The block's resolved settings, not the config's nulls: a bundle must not pick up
-        # whatever a later version's block defaults are.
-        resolved = {**module.get_config(), "init": cfg.model.init}
+        # whatever a later version's block defaults are. Its weights are its own: no `from`.
+        resolved = {**module.get_config(), "init": scheme_of(model_cfg["init"])}
         predictor = Predictor(task, module, model={"config": resolved, "input_shape": list(input_shape),
                                                    "output_dim": output_dim},
                               features=prepared.features, target=prepared.target, series=prepared.series,
                               config=cfg.to_dict())
         has_val = len(prepared.x["val"]) > 0
-        callbacks = [EpochLog(log.write_file), *extra]  # the trainer adds its progress bar unless quiet
+        callbacks = [EpochLog(log.write_file), *transferred, *extra]  # the trainer adds its progress bar unless quiet
         if cfg.train.tensorboard and checkpoints is not None:  # beside the checkpoints, in the run folder
             callbacks.append(TensorBoard(checkpoints.parent / "tensorboard"))
         t = cfg.train
@@ -405,6 +437,7 @@ class Experiment:
             metric=_val_metric(predictor, prepared) if has_val else None, callbacks=callbacks, quiet=log.quiet,
             schedule=t.schedule.model_dump(), accumulate=t.accumulate, on_nan=t.on_nan, precision=t.precision,
             compile=t.compile, checkpoint_dir=checkpoints, checkpoint_every=t.checkpoint_every, keep=t.keep,
+            augment=_augmentation(cfg, prepared, log),
         )
         return predictor, trainer
 
@@ -458,6 +491,10 @@ class Experiment:
             write_json(staged / "metrics.json", result.metrics)
             write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
             write_table(predictions, staged / "predictions.csv")
+            if self.config.evaluate.explain:    # before the report, which shows it
+                from .explain import explain_run
+
+                explain_run(result, staged / "explain", self.config.evaluate.explain, log.write)
             write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
             if self.config.evaluate.report:
                 from .report import write_report
@@ -473,6 +510,31 @@ def _validate_config(cfg: ExperimentConfig, callbacks=(), *, folds: int | None =
 
 def _run_config(cfg: ExperimentConfig, out: Path, *, quiet: bool = True, data: Any = None) -> Result:
     return Experiment(cfg, data=data).run(out=out, quiet=quiet)
+
+
+def _augment_settings(cfg: ExperimentConfig) -> dict[str, Any] | None:
+    return None if cfg.data.augment is None else cfg.data.augment.model_dump()
+
+
+def _augmentation(cfg: ExperimentConfig, prepared: Prepared, log: RunLog) -> augment.Compose | None:
+    """The training batches' augmentation (data.augment) for this kind of data, or None; logged."""
+    settings = _augment_settings(cfg)
+    if not augment.active(settings):
+        return None
+    if prepared.images is not None:   # a raw 0 pixel after normalization: what "black" is
+        pre = prepared.images
+        fn = augment.from_config(settings, "images", zero=[-s / d for s, d in zip(pre.shift, pre.divide)])
+    elif prepared.task.type == "forecast":
+        series = prepared.series
+        # Levels are scaled about each window's last value, which the forecast is measured
+        # against; differenced inputs (changes) about "no change", so the changes are scaled.
+        about = "last" if series.transform_name == "none" else [-c / s for c, s in series.inputs]
+        fn = augment.from_config(settings, "series", about=about)
+    else:
+        fn = augment.from_config(settings, "table", columns=augment.numeric_columns(prepared.features))
+    log.write("augmentation (training split only): "
+              + (augment.describe(settings) if fn is not None else "none, no numeric feature column to jitter"))
+    return fn
 
 
 def _val_metric(predictor: Predictor, prepared: Prepared):

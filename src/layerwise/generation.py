@@ -22,9 +22,11 @@ from .errors import ConfigError
 from .evaluation import diagnose
 from .evaluation.bigram import Bigram, generation_metrics, paired_interval
 from .models import build
+from .models.init import scheme_of
 from .predictor import Predictor, TaskInfo
 from .runlog import RunLog
 from .training import EpochLog, Trainer
+from .training.freeze import transfer
 
 if TYPE_CHECKING:
     from .experiment import Result
@@ -94,7 +96,8 @@ def run_generation(cfg: ExperimentConfig, log: RunLog) -> tuple[Predictor, Train
     model_cfg = {**cfg.model.model_dump(), "embedding": cfg.model.embedding or 32}
     torch.manual_seed(cfg.train.seed)
     module = build(model_cfg, (text.steps,), len(text.vocab))
-    resolved = {**module.get_config(), "init": cfg.model.init}
+    transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
+    resolved = {**module.get_config(), "init": scheme_of(model_cfg["init"])}
     task = TaskInfo(type="generation", target="text", features=[], lookback=text.steps)
     predictor = Predictor(task, module, model={"config": resolved, "input_shape": [text.steps],
                                                "output_dim": len(text.vocab)},
@@ -105,7 +108,7 @@ def run_generation(cfg: ExperimentConfig, log: RunLog) -> tuple[Predictor, Train
         module, loss=SequenceCrossEntropy(), optimizer=t.optimizer, lr=t.lr, momentum=t.momentum,
         nesterov=t.nesterov, batch_size=t.batch_size, epochs=t.epochs, weight_decay=t.weight_decay, l1=t.l1,
         clip_grad=t.clip_grad, patience=t.patience if has_val else None, seed=t.seed, device=t.device,
-        threads=t.threads, callbacks=[EpochLog(log.write_file)], quiet=log.quiet,
+        threads=t.threads, callbacks=[EpochLog(log.write_file), *transferred], quiet=log.quiet,
     )
     trainer.fit(text.x["train"], text.y["train"], text.x["val"] if has_val else None,
                 text.y["val"] if has_val else None)

@@ -2,6 +2,9 @@
 
 The baseline is the one fitted when the bundle was trained (saved in its metrics.json), the
 gates those of the bundle's config; training-time evidence (loss curves, leakage) does not apply.
+An image bundle is judged on a folder of class folders, read as training read its files: the
+bundle's size (another size is resized), mode and pixel scale; unreadable files are left out
+and counted.
 """
 
 from __future__ import annotations
@@ -18,21 +21,35 @@ from .evaluation import block_length, judge
 from .predictor import Predictor
 
 
-def reassess(predictor: Predictor, frame: pd.DataFrame, *, source: str = "data") -> tuple[dict[str, Any], pd.DataFrame]:
-    """metrics.json's content and the predictions table for `frame`, which must hold the target."""
+def reassess(predictor: Predictor, frame: pd.DataFrame | str | Path, *,
+             source: str = "data") -> tuple[dict[str, Any], pd.DataFrame]:
+    """metrics.json's content and the predictions table for `frame`, which must hold the target
+    (for an image bundle: the path of a folder with one sub-folder of images per class)."""
     task = predictor.task
+    if predictor.images is not None:
+        return _reassess_images(predictor, frame, source)
     if task.target not in frame.columns:
         raise DataError(f"{source}: the target column '{task.target}' is missing; evaluate needs labelled data")
-    fit = predictor.metrics.get("baseline_fit")
-    if fit is None:
-        raise DataError(f"this bundle has no saved baseline (metrics.json 'baseline_fit')",
-                        hint="re-run `layerwise run` with this version of layerwise to save one")
+    fit = _baseline_fit(predictor)
     frame = frame[frame[task.target].notna()].reset_index(drop=True)
     notes: list[str] = []
     if task.type == "forecast":
         y, model_out, baseline_out, table = _forecast(predictor, frame, source)
     else:
         y, model_out, baseline_out, table = _tabular(predictor, frame, fit, notes, source)
+    metrics = _judge(predictor, y, model_out, baseline_out, notes)
+    unit = "windows" if task.type == "forecast" else "rows"
+    metrics.update(rows={"test": len(y)}, source=source, leakage=None,
+                   data={"kinds": {c: v.get("kind", "") for c, v in predictor.input_schema().items()}})
+    if task.type == "classification":
+        metrics["data"]["classes"] = {"test": {str(k): int(v) for k, v in table["actual"].value_counts().sort_index().items()}}
+    metrics["finding"] += f" ({len(y)} {unit} of {source})"
+    return metrics, table
+
+
+def _judge(predictor: Predictor, y, model_out, baseline_out, notes: list[str]) -> dict[str, Any]:
+    """`judge` with the bundle's own evaluate settings and gates."""
+    task = predictor.task
     ev = (predictor.config or {}).get("evaluate", {})
     gates = ev.get("gates", {})
     block = block_length(len(y), task.horizon) if task.type == "forecast" else 1
@@ -42,13 +59,58 @@ def reassess(predictor: Predictor, frame: pd.DataFrame, *, source: str = "data")
                     beat_baseline=gates.get("beat_baseline", True), minimum=gates.get("min"),
                     maximum=gates.get("max"))
     metrics["notes"] = metrics.get("notes", []) + notes
-    unit = "windows" if task.type == "forecast" else "rows"
-    metrics.update(rows={"test": len(y)}, source=source, leakage=None,
-                   data={"kinds": {c: v.get("kind", "") for c, v in predictor.input_schema().items()}})
-    if task.type == "classification":
-        metrics["data"]["classes"] = {"test": {str(k): int(v) for k, v in table["actual"].value_counts().sort_index().items()}}
-    metrics["finding"] += f" ({len(y)} {unit} of {source})"
+    return metrics
+
+
+def _reassess_images(predictor: Predictor, folder: Any, source: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Judge an image bundle on a folder of class folders, beside its saved majority-class baseline."""
+    from .data.images import read_image_folder
+
+    fit = _baseline_fit(predictor)
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: an image bundle is evaluated on a folder, not a file",
+                        hint="pass a folder with one sub-folder of images per class, named as the class")
+    pre = predictor.images
+    # max_corrupt=1: unreadable files are left out and counted here; too few left is still an error
+    images = read_image_folder(folder, size=pre.size, mode=pre.mode, max_corrupt=1.0)
+    notes = list(images.log.lines())
+    known = {str(c): c for c in predictor.target.classes}
+    labels = np.array([str(v) for v in images.labels], dtype=object)
+    keep = np.isin(labels, list(known))
+    if not keep.any():
+        raise DataError(f"{folder}: no class folder is named as a class of the model ({', '.join(known)})",
+                        hint="name each sub-folder after the class its images show")
+    if not keep.all():
+        unseen = sorted(set(labels[~keep].tolist()))
+        notes.append(f"{int((~keep).sum())} images of classes the model never saw were left out: {unseen}")
+    # read_image_folder divides by 255; the bundle divides file pixels by its own scale, as predict does
+    pixels = images.images[keep] * np.float32(255.0 / pre.scale)        # (n, channels, h, w)
+    proba = predictor.probabilities(predictor.raw_outputs(pre.transform(pixels, source=source)))
+    actual = [known[v] for v in labels[keep]]
+    y = predictor.target.encode(pd.Series(actual, dtype=object))
+    baseline_out = np.repeat(np.asarray(fit["priors"], dtype=np.float64)[None, :], len(y), axis=0)
+    table = pd.DataFrame({"file": np.asarray(images.files, dtype=object)[keep], "actual": actual})
+    table["prediction"] = predictor.target.decode(proba.argmax(axis=1))
+    table["baseline"] = predictor.target.decode(baseline_out.argmax(axis=1))
+    for j, c in enumerate(predictor.task.classes):
+        table[f"proba_{c}"] = proba[:, j]
+    metrics = _judge(predictor, y, proba, baseline_out, notes)
+    metrics.update(rows={"test": len(y)}, source=source, leakage=None, cleaning=images.log.to_dict(),
+                   data={"classes": {"test": {str(k): int(v) for k, v in
+                                              table["actual"].astype(str).value_counts().sort_index().items()}},
+                         "images": {"size": list(pre.size), "mode": pre.mode, "channels": pre.channels,
+                                    "normalize": pre.normalize}})
+    metrics["finding"] += f" ({len(y)} images of {source})"
     return metrics, table
+
+
+def _baseline_fit(predictor: Predictor) -> dict[str, Any]:
+    fit = predictor.metrics.get("baseline_fit")
+    if fit is None:
+        raise DataError("this bundle has no saved baseline (metrics.json 'baseline_fit')",
+                        hint="re-run `layerwise run` with this version of layerwise to save one")
+    return fit
 
 
 def write(out: str | Path, metrics: dict[str, Any], table: pd.DataFrame, spec: dict[str, Any]) -> Path:

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 import layerwise
-from layerwise.models import build
 from layerwise.serving.export import export
 from layerwise.serving.inputs import model_inputs
 from layerwise.serving.onnx_runtime import onnx_predict
@@ -53,23 +52,12 @@ def test_tabular_onnx_predict_matches_the_bundle(iris_bundle, iris_data, diabete
             assert (a["prediction"] == b["prediction"]).all()
 
 
-def test_cnn2d_images_on_digits(tmp_path):
-    # no bundle trains on images yet: the module is exported through the same checks
-    from sklearn.datasets import load_digits
-
-    from layerwise.predictor import Predictor, TaskInfo
-
-    images = (load_digits().images[:, None] / 16.0).astype(np.float32)  # (n, 1, 8, 8)
-    torch.manual_seed(0)
-    module = build({"type": "cnn2d", "channels": [4, 8]}, (1, 8, 8), 10).eval()
-    predictor = Predictor(TaskInfo("classification", "digit", []), module,
-                          model={"config": {"type": "cnn2d"}, "input_shape": [1, 8, 8], "output_dim": 10})
-    checked = export(predictor, tmp_path / "d.onnx", spec={"format": 1})
-    assert checked.max_abs_diff <= 1e-4
-    session = onnxruntime.InferenceSession(str(tmp_path / "d.onnx"))
-    with torch.no_grad():
-        expected = module(torch.as_tensor(images[:333])).numpy()
-    assert np.abs(session.run(None, {"x": images[:333]})[0] - expected).max() <= 1e-4
+def test_image_onnx_predict_runs_without_torch(digits_bundle, digit_folders, tmp_path):
+    # Pillow decodes, NumPy normalizes, onnxruntime runs the cnn2d: the bundle's answers, torch never imported
+    model = layerwise.load(digits_bundle)
+    export(model, tmp_path / "d.onnx", data=digit_folders["new"])
+    labels = predict_without_torch(tmp_path / "d.onnx", repr(str(digit_folders["new"])))
+    assert labels == list(model.predict_images(digit_folders["new"])["prediction"])
 
 
 def test_export_refuses_a_file_that_differs(iris_bundle, tmp_path):
@@ -87,14 +75,21 @@ def test_torchscript_export_verifies(diabetes_bundle, tmp_path):
 def test_onnx_predict_runs_without_torch(iris_bundle, iris_data, tmp_path):
     export(layerwise.load(iris_bundle), tmp_path / "m.onnx")
     iris_data.drop(columns=["target"]).to_csv(tmp_path / "rows.csv", index=False)
+    labels = predict_without_torch(tmp_path / "m.onnx", f"pd.read_csv({str(tmp_path / 'rows.csv')!r})")
+    assert set(labels) <= {"setosa", "versicolor", "virginica"}
+
+
+def predict_without_torch(onnx_file, data_expression: str) -> list[str]:
+    """`layerwise.onnx_predict` in a fresh interpreter; its labels, after checking torch was never imported."""
     code = (
         "import sys, pandas as pd, layerwise\n"
-        f"out = layerwise.onnx_predict({str(tmp_path / 'm.onnx')!r}, pd.read_csv({str(tmp_path / 'rows.csv')!r}))\n"
-        "print(out['prediction'].iloc[0], 'torch' in sys.modules)\n"
+        f"out = layerwise.onnx_predict({str(onnx_file)!r}, {data_expression})\n"
+        "print(','.join(map(str, out['prediction'])), 'torch' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    label, torch_loaded = done.stdout.split()
-    assert torch_loaded == "False" and label in {"setosa", "versicolor", "virginica"}
+    labels, torch_loaded = done.stdout.split()
+    assert torch_loaded == "False"
+    return labels.split(",")
 
 
 def test_onnx_file_carries_the_bundle_spec(iris_bundle, tmp_path):
@@ -102,3 +97,9 @@ def test_onnx_file_carries_the_bundle_spec(iris_bundle, tmp_path):
     meta = onnxruntime.InferenceSession(str(tmp_path / "m.onnx")).get_modelmeta().custom_metadata_map
     spec = json.loads(meta["layerwise.spec"])
     assert spec["preprocessing"]["features"]["columns"]["size"]["categories"] == ["large", "medium", "small"]
+
+
+def test_a_generation_bundle_is_refused_with_a_hint(names_bundle, tmp_path, cli):
+    code, _, err = cli("export", names_bundle, "-o", tmp_path / "g.onnx")
+    assert code == 2 and "generation bundle cannot be exported" in err and "layerwise serve" in err
+    assert not (tmp_path / "g.onnx").exists()

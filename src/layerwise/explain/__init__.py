@@ -11,8 +11,10 @@ from .displays import AttributionDisplay as AttributionDisplay
 from .displays import ImageAttributionDisplay as ImageAttributionDisplay
 from .displays import ImportanceDisplay as ImportanceDisplay
 from .displays import SeriesAttributionDisplay as SeriesAttributionDisplay
+from .displays import TextAttributionDisplay as TextAttributionDisplay
 from .explainer import ALL_METHODS as ALL_METHODS
 from .explainer import explain as explain
+from .explainer import explain_run as explain_run
 from .explanation import Explanation as Explanation
 from .permutation import mean_abs_importance as mean_abs_importance
 from .permutation import permutation_importance as permutation_importance

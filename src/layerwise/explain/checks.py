@@ -12,6 +12,7 @@ trained model's; if they do not, the method shows the input, not what the model 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,15 +40,24 @@ def completeness(delta: np.ndarray, output: np.ndarray, baseline_output: np.ndar
                       f"(limit {COMPLETENESS_LIMIT:.0%})"}
 
 
-def randomization(trained: np.ndarray, random: np.ndarray) -> dict[str, Any]:
+def randomization(trained: np.ndarray | Sequence[np.ndarray], random: np.ndarray | Sequence[np.ndarray]
+                  ) -> dict[str, Any]:
     """Spearman rank correlation of |attribution| between the trained and a re-initialized model:
-    per row over its features (median reported), and of the mean |attribution| per feature."""
-    a = np.abs(trained.reshape(len(trained), -1))
-    b = np.abs(random.reshape(len(random), -1))
-    per_row = [_spearman(u, v) for u, v in zip(a, b)]
+    per row over its features (median reported), and of the mean |attribution| per feature.
+
+    Rows of different lengths (prompts) come as sequences of 1-d arrays; their global
+    correlation is over every (row, position) at once, as positions differ between rows.
+    """
+    if isinstance(trained, np.ndarray):
+        a = np.abs(trained.reshape(len(trained), -1))
+        b = np.abs(np.asarray(random).reshape(len(random), -1))
+        overall = _spearman(a.mean(axis=0), b.mean(axis=0))
+    else:
+        a, b = [np.abs(np.ravel(u)) for u in trained], [np.abs(np.ravel(v)) for v in random]
+        overall = _spearman(np.concatenate(a), np.concatenate(b)) if a else float("nan")
+    per_row = [_spearman(u, v) for u, v in zip(a, b) if len(u) > 1]
     per_row = [r for r in per_row if np.isfinite(r)]
     median = float(np.median(per_row)) if per_row else float("nan")
-    overall = _spearman(a.mean(axis=0), b.mean(axis=0))
     passed = bool(np.isfinite(median) and median < RANK_LIMIT)
     return {"check": "randomization", "rank_correlation": median, "global_rank_correlation": overall,
             "limit": RANK_LIMIT, "passed": passed,

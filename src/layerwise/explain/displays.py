@@ -4,6 +4,7 @@
     ImportanceDisplay           global importance with intervals, one panel per method
     SeriesAttributionDisplay    time step × feature heatmap (one window, or mean |attribution|)
     ImageAttributionDisplay     images with their attribution heatmaps laid over them
+    TextAttributionDisplay      prompts, each character coloured by its attribution
 """
 
 from __future__ import annotations
@@ -120,6 +121,48 @@ class ImageAttributionDisplay:
         self = cls()
         self.axes_, self.figure_ = list(axes), axes[0].figure
         return self
+
+
+class TextAttributionDisplay:
+    """Each prompt's characters on a colour per position: blue pushes toward the explained next
+    character, red away from it; one colour scale for all shown prompts, so they compare."""
+
+    @classmethod
+    def from_explanation(cls, explanation: Explanation, indices: Sequence[int] | None = None,
+                         *, ax: Axes | None = None) -> TextAttributionDisplay:
+        from matplotlib import colormaps
+        from matplotlib.colors import Normalize
+
+        e = explanation
+        indices = list(range(min(12, len(e.rows)))) if indices is None else list(indices)
+        width = e.attributions.shape[1]
+        self = cls()
+        self.ax_ = ax = _axes(ax, (3.0 + 0.3 * (width + 4), 1.0 + 0.42 * len(indices)))
+        shown = e.attributions[indices]
+        limit = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
+        norm, cmap = Normalize(-(limit or 1.0), limit or 1.0), colormaps["RdBu"]
+        for line, i in enumerate(indices):
+            for j, char in enumerate(e.inputs[i]):
+                if char == "":
+                    continue
+                ax.text(j, -line, "\u2423" if char == " " else char, ha="center", va="center", family="monospace",
+                        fontsize=12, bbox={"boxstyle": "square,pad=0.3", "facecolor": cmap(norm(e.attributions[i, j])),
+                                           "edgecolor": "none"})
+            length = sum(c != "" for c in e.inputs[i])
+            ax.text(length + 0.2, -line, f"\u2192 {_short(e.predictions[i])!r}", ha="left", va="center", fontsize=10)
+        ax.set_xlim(-0.8, width + 3.5)
+        ax.set_ylim(-len(indices) + 0.4, 0.6)
+        ax.set_axis_off()
+        ax.set_title(f"attribution to each character: {e.unit}", fontsize=10)
+        ax.figure.colorbar(_mappable(norm, cmap), ax=ax, shrink=0.8)
+        self.figure_ = ax.figure
+        return self
+
+
+def _mappable(norm, cmap):
+    from matplotlib.cm import ScalarMappable
+
+    return ScalarMappable(norm=norm, cmap=cmap)
 
 
 def _short(value) -> str:

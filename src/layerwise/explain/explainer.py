@@ -3,10 +3,15 @@
     model + data -> model-space inputs -> local attributions (Captum) on the chosen rows,
     summed back to the user's features -> global importance (permutation on all rows, mean
     |attribution| on the explained rows) -> honesty checks -> Explanation (-> DIR)
+
+Image bundles get a heatmap per image against a black image (images.py), generation bundles
+an attribution per prompt character (text.py); neither has a global permutation importance.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +28,12 @@ from .attribute import METHODS, attribute
 from .baseline import data_baseline, training_baseline
 from .checks import completeness, randomization, reinitialized
 from .explanation import Explanation
+from .images import black, image_inputs
 from .inputs import Inputs, model_inputs, select_rows, test_split
 from .output import Output, of_module, of_predictor
 from .permutation import mean_abs_importance, permutation_importance
 from .space import FeatureSpace
+from .text import explain_prompts, read_prompts
 
 ALL_METHODS = (*METHODS, "permutation")
 # The randomization check re-explains this many of the explained rows with a random model.
@@ -34,23 +41,30 @@ CHECK_ROWS = 100
 
 
 def explain(model: Any, data: Any = None, *, rows: str | None = None, method: str = "ig", steps: int = 50,
-            repeats: int = 10, seed: int = 0, target: int | None = None, baseline: Any = None,
-            names: list[str] | None = None, out: str | Path | None = None, checks: bool = True) -> Explanation:
+            repeats: int = 10, seed: int = 0, target: int | str | None = None, baseline: Any = None,
+            names: list[str] | None = None, prompts: str | list[str] | None = None, out: str | Path | None = None,
+            checks: bool = True) -> Explanation:
     """Explain a model's predictions on `data`.
 
     Args:
         model: a bundle folder, a `layerwise.load` Predictor, a Result, or a plain nn.Module.
-        data: a DataFrame or CSV/Parquet path of raw rows (a bundle); NumPy inputs (a plain module).
-            None: the run's own test split, re-read and re-split as the run did.
-        rows: which rows get local attributions: 'all', '0:100', '3,7,12' (default the first 200).
-        method: ig | saliency | ablation (local, plus permutation importance), or permutation alone.
+        data: a DataFrame or CSV/Parquet path of raw rows (a bundle); an image file, a folder of
+            images or an image array (an image bundle); a .txt file of prompts, one a line (a
+            generation bundle); NumPy inputs (a plain module). None: the run's own test split,
+            re-read and re-split as the run did (a generation bundle needs `prompts`).
+        rows: which rows (images, prompts) get local attributions: 'all', '0:100', '3,7,12'
+            (default the first 200).
+        method: ig | saliency | ablation (local, plus permutation importance on tables and
+            series), or permutation alone.
         steps: Integrated Gradients' integration steps.
         repeats: permutation importance's shuffles per feature.
-        target: the output to explain: a class index, or a forecast's horizon step (default:
-            the predicted class, or the first output).
+        target: the output to explain: a class index, a forecast's horizon step, or a generation
+            model's next character (default: the predicted class, the first output, the likeliest
+            next character).
         baseline: plain modules only: 'zeros' (default), 'mean' or an array; a bundle's baseline
             comes from its training statistics.
         names: plain modules only: feature names.
+        prompts: generation bundles: the prompt(s) whose next character is explained.
         out: write the Explanation there (CSVs, explain.json, PNG plots).
     """
     if method not in ALL_METHODS:
@@ -58,23 +72,65 @@ def explain(model: Any, data: Any = None, *, rows: str | None = None, method: st
                          hint=f"choose one of {', '.join(ALL_METHODS)}")
     if steps < 1:
         raise UsageError(f"--steps {steps}: at least 1")
-    predictor, frame = _resolve(model, data)
+    predictor = _predictor(model, data)
+    if prompts is not None and (predictor is None or predictor.vocabulary is None):
+        raise UsageError("prompts: only a generation bundle is explained on prompts",
+                         hint="pass DATA (rows or images) for this model")
+    if isinstance(target, str) and (predictor is None or predictor.vocabulary is None):
+        raise UsageError(f"--next {target!r}: a next character is explained for generation bundles only",
+                         hint="for this model pass target= a class index or a horizon step")
     if predictor is None:
         result = _explain_module(model, np.asarray(data, dtype=np.float32), rows=rows, method=method, steps=steps,
                                  seed=seed, target=target, baseline=baseline, names=names, checks=checks)
+    elif predictor.vocabulary is not None:
+        chosen = _prompts(data, prompts)
+        picked = [chosen[i] for i in select_rows(rows, len(chosen))]
+        result = explain_prompts(predictor, picked, method=method, steps=steps, seed=seed, checks=checks,
+                                 target=None if target is None else str(target))
+    elif predictor.images is not None:
+        result = _explain_images(predictor, model, data, rows=rows, method=method, steps=steps, seed=seed,
+                                 target=target, checks=checks)
     else:
-        result = _explain_predictor(predictor, frame, rows=rows, method=method, steps=steps, repeats=repeats,
-                                    seed=seed, target=target, checks=checks)
+        result = _explain_predictor(predictor, _frame(model, predictor, data), rows=rows, method=method, steps=steps,
+                                    repeats=repeats, seed=seed, target=target, checks=checks)
     if out is not None:
         result.save(out)
     return result
 
 
-def _resolve(model: Any, data: Any) -> tuple[Predictor | None, pd.DataFrame | None]:
+def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], None] = print) -> Explanation | None:
+    """A run's own step (evaluate.explain): explain its test split into `folder` (RUN/explain/).
+
+    `options` is True or an ExplainConfig; a generation run has no test rows to explain, so it
+    only says how to explain prompts.
+    """
+    if result.predictor.vocabulary is not None:
+        note("explain: a generation run is explained on prompts: `layerwise explain BUNDLE --prompt TEXT`")
+        return None
+    from ..config import ExplainConfig
+
+    options = options if isinstance(options, ExplainConfig) else ExplainConfig()
+    if result.predictor.images is not None and options.method == "permutation":
+        # found only after training: say so in run.log rather than throw the trained run away
+        note("explain: skipped: evaluate.explain.method permutation does not apply to images; use ig, saliency "
+             "or ablation")
+        return None
+    rows = f"0:{options.rows}" if isinstance(options.rows, int) else options.rows
+    start = time.perf_counter()
+    e = explain(result, rows=rows, method=options.method, steps=options.steps, repeats=options.repeats,
+                seed=result.config.train.seed if result.config is not None else 0, out=folder)
+    checks = "; ".join(f"{c['check']} {'pass' if c['passed'] else 'FAIL'}" for c in e.checks)
+    note(f"explain: {options.method} on {len(e.rows)} test {'images' if e.kind == 'image' else 'rows'} "
+         f"in {time.perf_counter() - start:.1f}s" + (f"; {checks}" if checks else ""))
+    return e
+
+
+def _predictor(model: Any, data: Any) -> Predictor | None:
+    """The bundle's Predictor; None for a plain module."""
     if isinstance(model, nn.Module):
         if data is None:
             raise UsageError("explaining a plain module needs its inputs: data=array of shape (n, ...)")
-        return None, None
+        return None
     if isinstance(model, (str, Path)):
         from ..bundle import load
 
@@ -82,15 +138,66 @@ def _resolve(model: Any, data: Any) -> tuple[Predictor | None, pd.DataFrame | No
     predictor = getattr(model, "predictor", model)   # a Result holds its Predictor
     if not isinstance(predictor, Predictor):
         raise UsageError(f"cannot explain a {type(model).__name__}: pass a bundle, Predictor, Result or nn.Module")
+    return predictor
+
+
+def _frame(model: Any, predictor: Predictor, data: Any) -> pd.DataFrame:
+    """The raw rows of a table or series bundle: DATA, a Result's test rows, or the re-split test split."""
     if data is None:
         data = getattr(model, "test_rows", None)
     if data is None:
-        return predictor, test_split(predictor)
+        return test_split(predictor)
     if isinstance(data, (str, Path)):
-        return predictor, read_table(data, delimiter=predictor.delimiter)
+        return read_table(data, delimiter=predictor.delimiter)
     if not isinstance(data, pd.DataFrame):
         raise UsageError("data: a DataFrame or a CSV/Parquet path of raw rows, as `predict` takes")
-    return predictor, data
+    return data
+
+
+def _prompts(data: Any, prompts: str | list[str] | None) -> list[str]:
+    if prompts is not None and data is not None:
+        raise UsageError("pass prompts or a .txt file of prompts, not both")
+    if prompts is not None:
+        return [prompts] if isinstance(prompts, str) else list(prompts)
+    if data is None:
+        raise UsageError("a generation model is explained on prompts: none given",
+                         hint="pass --prompt TEXT (repeatable) or a .txt file of prompts, one a line")
+    if isinstance(data, (str, Path)):
+        return read_prompts(data)
+    raise UsageError(f"data: a generation model takes a .txt file of prompts, not a {type(data).__name__}",
+                     hint="or pass prompts=[...]")
+
+
+def _explain_images(predictor: Predictor, model: Any, data: Any, *, rows, method, steps, seed, target,
+                    checks) -> Explanation:
+    if method == "permutation":
+        raise UsageError("--method permutation: does not apply to an image model (shuffling single pixels "
+                         "across images measures nothing the model uses); images are explained with ig, "
+                         "saliency or ablation", hint="use --method ig, saliency or ablation")
+    test = getattr(model, "test_rows", None)
+    files = test["file"].tolist() if test is not None and "file" in test.columns else None
+    inputs = image_inputs(predictor, data, test_images=getattr(model, "test_images", None), test_labels=files)
+    space = FeatureSpace.from_shape(tuple(predictor.model["input_shape"]))
+    output = of_predictor(predictor)
+    chosen = select_rows(rows, len(inputs.x))
+    x = inputs.x[chosen]
+    base, described = black(predictor)
+    targets = output.target(x, target)
+    result = Explanation(space.kind, method, space.names, output.unit, _empty_importance(), baseline=described)
+    _local(result, space, output, x, targets, base, method, steps)
+    result.rows = [inputs.labels[i] for i in chosen]
+    result.inputs = inputs.pixels[chosen]                  # (n, h, w): the picture the heatmap is laid over
+    result.predictions = _predictions(predictor, x, None)
+    if checks:
+        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps)
+    return result
+
+
+def _random(predictor: Predictor, seed: int) -> nn.Module:
+    from ..models import build
+
+    spec = predictor.model
+    return build(spec["config"], tuple(spec["input_shape"]), spec["output_dim"], seed=seed + 1).eval()
 
 
 def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, method, steps, repeats, seed, target,
@@ -128,11 +235,7 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
     result.importance = mean_abs if result.importance.empty else pd.concat([result.importance, mean_abs],
                                                                            ignore_index=True)
     if checks:
-        from ..models import build
-
-        spec = predictor.model
-        random = build(spec["config"], tuple(spec["input_shape"]), spec["output_dim"], seed=seed + 1).eval()
-        _check(result, space, of_predictor(predictor, random), x, targets, base, method, steps)
+        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps)
     return result
 
 

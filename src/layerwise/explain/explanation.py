@@ -1,7 +1,8 @@
 """Explanation: the numbers of one `explain` call, written to and read back from a folder.
 
     DIR/importance.csv     feature, importance, ci_low, ci_high, method (most important first)
-    DIR/attributions.csv   one line per explained row and feature (and time step, or pixel)
+    DIR/attributions.csv   one line per explained row and feature (and time step, or pixel), or
+                           per prompt character (generation)
     DIR/explain.json       method, units, baseline, per-row outputs and deltas, honesty checks
 """
 
@@ -20,14 +21,14 @@ from ..atomic import write_json, write_table
 
 @dataclass
 class Explanation:
-    kind: str                           # tabular | series | image
+    kind: str                           # tabular | series | image | text
     method: str                         # ig | saliency | ablation | permutation
     names: list[str]                    # features (tabular, series)
     unit: str                           # what an attribution is measured in
     importance: pd.DataFrame            # feature, importance, ci_low, ci_high, method
     rows: list[Any] = field(default_factory=list)              # labels of the explained rows
-    attributions: np.ndarray | None = None                      # (n, F) | (n, steps, F) | (n, h, w)
-    inputs: np.ndarray | None = None                            # tabular: raw values (n, F); image: (n, h, w)
+    attributions: np.ndarray | None = None                      # (n, F) | (n, steps, F) | (n, h, w) | (n, chars)
+    inputs: np.ndarray | None = None                            # raw values (n, F); image (n, h, w); text chars
     predictions: list[Any] = field(default_factory=list)
     output: np.ndarray | None = None                            # (n,) explained output
     baseline_output: np.ndarray | None = None
@@ -37,7 +38,8 @@ class Explanation:
     notes: list[str] = field(default_factory=list)
 
     def attributions_frame(self) -> pd.DataFrame:
-        """Long format: row, then feature (tabular), step and feature (series) or y and x (image)."""
+        """Long format: row, then feature (tabular), step and feature (series), y and x (image) or
+        prompt, position and character with the explained next character (text)."""
         a = self.attributions
         if a is None:
             return pd.DataFrame(columns=["row", "feature", "attribution"])
@@ -54,6 +56,13 @@ class Explanation:
             step = np.arange(-(steps - 1), 1)
             frame = pd.DataFrame({"row": np.repeat(rows, steps * f), "step": np.tile(np.repeat(step, f), n),
                                   "feature": np.tile(self.names, n * steps), "attribution": a.reshape(-1)})
+        elif self.kind == "text":
+            # one line per prompt character: NaN marks the positions past a shorter prompt
+            i, j = np.nonzero(np.isfinite(a))
+            prompts = np.array(["".join(row) for row in self.inputs], dtype=object)
+            frame = pd.DataFrame({"row": rows[i], "prompt": prompts[i], "position": j,
+                                  "character": self.inputs[i, j], "attribution": a[i, j],
+                                  "target": np.asarray(self.predictions, dtype=object)[i]})
         else:
             h, w = a.shape[1:]
             frame = pd.DataFrame({"row": np.repeat(rows, h * w), "y": np.tile(np.repeat(np.arange(h), w), n),
@@ -68,6 +77,8 @@ class Explanation:
                     "output": _plain(self.output[i]), "baseline_output": _plain(self.baseline_output[i])}
             if self.delta is not None:
                 item["delta"] = _plain(self.delta[i])
+            if self.kind == "text":
+                item["prompt"] = "".join(self.inputs[i])
             per_row.append(item)
         shape = None if self.attributions is None else list(self.attributions.shape[1:])
         return {"kind": self.kind, "method": self.method, "features": self.names, "unit": self.unit,
@@ -103,13 +114,25 @@ class Explanation:
         if rows and "delta" in rows[0]:
             self.delta = np.array([_num(r["delta"]) for r in rows])
         path = folder / "attributions.csv"
-        if path.is_file() and meta.get("shape"):
+        if path.is_file() and meta.get("shape") and self.kind == "text":
+            self._read_text(pd.read_csv(path, keep_default_na=False), meta["shape"][0])
+        elif path.is_file() and meta.get("shape"):
             frame = pd.read_csv(path)
             self.attributions = frame["attribution"].to_numpy(np.float64).reshape(len(rows), *meta["shape"])
             if "value" in frame.columns:
                 values = frame["value"].to_numpy()
                 self.inputs = values.reshape(len(rows), *meta["shape"])
         return self
+
+    def _read_text(self, frame: pd.DataFrame, width: int) -> None:
+        """Prompts' characters and attributions back into (n, width) arrays, padded as written."""
+        position = {label: i for i, label in enumerate(self.rows)}
+        i = np.array([position[r] for r in frame["row"]], dtype=np.int64)
+        j = frame["position"].to_numpy(np.int64)
+        self.attributions = np.full((len(self.rows), width), np.nan)
+        self.attributions[i, j] = frame["attribution"].to_numpy(np.float64)
+        self.inputs = np.full((len(self.rows), width), "", dtype=object)
+        self.inputs[i, j] = frame["character"].astype(str).to_numpy()
 
 
 def _plain(value: Any) -> Any:

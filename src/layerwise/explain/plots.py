@@ -7,7 +7,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..atomic import write_bytes
-from .displays import AttributionDisplay, ImageAttributionDisplay, ImportanceDisplay, SeriesAttributionDisplay
+from .displays import (AttributionDisplay, ImageAttributionDisplay, ImportanceDisplay, SeriesAttributionDisplay,
+                       TextAttributionDisplay)
 from .explanation import Explanation
 
 DPI = 110
@@ -32,6 +33,9 @@ def figures(explanation: Explanation) -> list[tuple[str, str, Figure]]:
                     SeriesAttributionDisplay.from_explanation(e).figure_))
         out.append((f"row-{e.rows[0]}.png", f"Why the forecast from row {e.rows[0]}",
                     SeriesAttributionDisplay.from_explanation(e, 0).figure_))
+    elif e.kind == "text":
+        out.append(("prompts.png", "Why the next character: each prompt character coloured by its attribution",
+                    TextAttributionDisplay.from_explanation(e).figure_))
     else:
         out.append(("images.png", "Attribution heatmaps over the images",
                     ImageAttributionDisplay.from_explanation(e).figure_))

@@ -12,8 +12,10 @@ from .init import initialize as initialize
 from .registry import available as available
 from .registry import get as get
 from .registry import register as register
+from .transfer import TransferReport as TransferReport
+from .transfer import load_pretrained as load_pretrained
 
 __all__ = [
     "Block", "CNN1d", "CNN2d", "GRU", "LSTM", "MLP", "Transformer",
-    "available", "build", "get", "initialize", "register",
+    "TransferReport", "available", "build", "get", "initialize", "load_pretrained", "register",
 ]

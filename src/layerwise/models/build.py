@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from . import blocks as _blocks  # noqa: F401  (registers the built-in blocks)
-from .init import initialize
+from .init import initialize, scheme_of
 from .language import build_language, is_language
 from .registry import get
 
@@ -18,7 +18,9 @@ def build(
     """Build the block `cfg["type"]` (default "mlp") and initialize its weights.
 
     Args:
-        cfg: the model section, e.g. {"type": "mlp", "hidden": [64], "init": "auto"}.
+        cfg: the model section, e.g. {"type": "mlp", "hidden": [64], "init": "auto"}. A mapping
+            `init` ({"scheme": ..., "from": ...}) sets the scheme here; its weights are loaded by
+            layerwise.models.transfer, which the Experiment calls after `build`.
         input_shape: one sample's shape, without the batch dim: (features,) or (lookback, features).
         output_dim: the head's width: targets (regression), 1 (binary logit),
             k (multiclass logits) or the horizon (forecasting).
@@ -32,5 +34,5 @@ def build(
         module = get(cfg.get("type") or "mlp").from_config(cfg, tuple(input_shape), output_dim)
         # blocks without an activation setting (lstm, gru) have no layer it would follow
         activation = getattr(module, "activation", "relu")
-    initialize(module, cfg.get("init") or "auto", activation=activation, seed=seed)
+    initialize(module, scheme_of(cfg.get("init")), activation=activation, seed=seed)
     return module

@@ -16,6 +16,8 @@
 
 A named scheme overrides `auto` for every weight matrix of the block, with the
 gain of the activation that follows it (1 where none does); the bias rules stay.
+`model.init` is this per-block override: a scheme name, or a mapping whose `scheme`
+does the same for the layers not loaded from an earlier bundle (transfer.py).
 The two fixed-scale schemes use the conventions of the libraries that made
 them common: `normal` is N(0, 0.02^2) (GPT-2, BERT), `uniform` is U(-0.05, 0.05)
 (Keras's RandomUniform). Neither adapts to layer width, which is why `auto`
@@ -65,6 +67,14 @@ _NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 _WEIGHTED = (nn.Linear, nn.modules.conv._ConvNd)
 _RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
 LSTM_FORGET_BIAS = 1.0
+
+
+def scheme_of(init: str | dict | None) -> str:
+    """The scheme of a model section's `init`: the name itself, or a mapping's `scheme`
+    (the layers a bundle does not fill take it; see layerwise.models.transfer)."""
+    if isinstance(init, dict):
+        return init.get("scheme") or "auto"
+    return init or "auto"
 
 
 def resolve(scheme: str, activation: str) -> str:

@@ -1,4 +1,5 @@
-"""The report's Explanations section: shown when `layerwise explain` wrote RUN_DIR/explain/.
+"""The report's Explanations section: shown when RUN_DIR/explain/ exists, written by `layerwise
+explain` or by the run itself (evaluate.explain).
 
 Reads the saved Explanation back and lays out its plots, the honesty checks and the notes;
 it computes nothing. A run folder without explanations gets no section at all.
@@ -35,7 +36,8 @@ def section(e: Explanation) -> str:
     from ..explain.plots import figures
 
     method = METHODS.get(e.method, "permutation importance")
-    text = (f"<p>{escape(method)} on {len(e.rows):,} explained {'windows' if e.kind == 'series' else 'rows'}; "
+    what = {"series": "windows", "image": "images", "text": "prompts"}.get(e.kind, "rows")
+    text = (f"<p>{escape(method)} on {len(e.rows):,} explained {what}; "
             f"attributions in {escape(e.unit)}"
             + (f", against a baseline of {escape(e.baseline)}" if e.baseline else "") + ".</p>")
     checks = ""

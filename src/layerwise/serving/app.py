@@ -1,5 +1,8 @@
 """The REST API of one bundle: POST /predict (or /generate), GET /health, /ready, /metadata; OpenAPI at /docs.
 
+An image classifier's /predict takes base64-encoded image files, and /predict/files takes
+multipart uploads (serving/images.py).
+
 The bundle is loaded once, before the server binds; no endpoint reads a path or URL sent by a
 client. Prediction and generation run in the thread pool, at most `max_in_flight` at a time
 (more get 503) and for at most `timeout_s` seconds each (longer get 503). A classifier's or
@@ -46,12 +49,14 @@ class Limits:
     timeout_s: float = 30.0        # per request, for the prediction itself
     max_in_flight: int = 64        # predictions running or queued; beyond, 503
     max_samples: int = 1_000       # texts per /generate request
+    max_image_pixels: int = 4096 * 4096   # width x height of one uploaded image, read from its header
 
 
 def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
                api_key: str | None = None, limits: Limits = Limits()) -> Guard:
     """An ASGI app serving `predictor`; `api_key` (when set) guards /predict and /metadata."""
     generation = predictor.task.type == "generation"
+    images = predictor.images is not None
     Record = record_model(predictor)
     # A callable discriminator picks the shape first, so a bad record is reported once, by
     # its fields, not once more as "not a list".
@@ -80,7 +85,7 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         yield
 
     app = FastAPI(title=f"layerwise {predictor.task.type} model", version=__version__, lifespan=lifespan,
-                  description=f"Predicts '{predictor.task.target}' from {len(record_schema(predictor))} inputs.")
+                  description=_summary(predictor))
     problems.install(app)
 
     @app.get("/health")
@@ -142,6 +147,13 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
 
         return Guard(app, limits.max_body_bytes)
 
+    if images:
+        from . import images as image_routes
+
+        image_routes.install(app, predictor, run=run, guard=guard, responses=refusals, max_batch=limits.max_batch,
+                             max_image_pixels=limits.max_image_pixels)
+        return Guard(app, limits.max_body_bytes)
+
     @app.post("/predict", dependencies=[guard], responses=refusals)
     async def predict(request: Request, records: Annotated[Records, Body()]) -> dict[str, Any]:
         """Predict one record (an object) or a batch (a list of objects), in order."""
@@ -165,9 +177,18 @@ def app_from_bundle(path: str | Path, *, trust_pickle: bool = False, **options) 
     return create_app(predictor, versions=versions, **options)
 
 
+def _summary(predictor: Predictor) -> str:
+    if predictor.images is not None:
+        pre = predictor.images
+        return (f"Classifies {pre.size[0]}x{pre.size[1]} {pre.mode} images into {predictor.task.n_classes} classes; "
+                "images of another size or mode are converted and resized as in training.")
+    return f"Predicts '{predictor.task.target}' from {len(record_schema(predictor))} inputs."
+
+
 def describe(predictor: Predictor, versions: dict[str, str] | None) -> dict[str, Any]:
     metrics = predictor.metrics or {}
     keep = ("primary_metric", "test", "baseline", "beats_baseline", "verdict", "reasons", "rows")
+    extra = {} if predictor.images is None else {"preprocessing": {"images": predictor.images.to_dict()}}
     return {
         "task": {"type": predictor.task.type, "target": predictor.task.target, "time": predictor.task.time,
                  "lookback": predictor.task.lookback, "horizon": predictor.task.horizon,
@@ -177,6 +198,7 @@ def describe(predictor: Predictor, versions: dict[str, str] | None) -> dict[str,
                   "input_shape": predictor.model["input_shape"], "output_dim": predictor.model["output_dim"]},
         "metrics": _finite({k: metrics[k] for k in keep if k in metrics}),
         "versions": versions or {},
+        **extra,
     }
 
 

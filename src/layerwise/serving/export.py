@@ -5,6 +5,11 @@ were not used to trace it, at other batch sizes and, for sequence models, other 
 lengths, and the export fails if the largest absolute difference from the torch module exceeds
 `tolerance`. The preprocessing is not in the graph: it stays the bundle's JSON, copied into
 the ONNX metadata (`layerwise.spec`) for `layerwise.onnx_predict`.
+
+For a runtime other than layerwise, the file's interface is written beside it (FILE.json) and
+into the ONNX metadata (`layerwise.interface`): the input tensor's name, shape and layout, what
+the output means, the classes, and for an image model each preprocessing step in order (decode
+mode, resize, pixel scale, per-channel normalization with its fitted numbers).
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_bytes
+from ..atomic import write_bytes, write_json
 from ..errors import LayerwiseError, UsageError
 from ..predictor import Predictor
 from .inputs import model_inputs, random_inputs
 from .onnx_runtime import SPEC_KEY
+
+INTERFACE_KEY = "layerwise.interface"
 
 FORMATS = ("onnx", "torchscript")
 TOLERANCE = 1e-4
@@ -56,11 +63,16 @@ def export(predictor: Predictor, path: str | Path, *, format: str = "onnx", data
            tolerance: float = TOLERANCE, spec: dict | None = None) -> Verified:
     """Write the network of `predictor` to `path` after verifying it on held-out inputs.
 
-    `data` (raw rows with the feature columns) gives the verification inputs; without it they
-    are drawn from a standard normal, which is what standardized features look like.
+    `data` (raw rows with the feature columns; for an image bundle an image folder or file) gives
+    the verification inputs; without it they are drawn from a standard normal, which is what
+    standardized features look like. The interface is written beside the file as FILE.json.
     """
     if format not in FORMATS:
         raise UsageError(f"--format {format!r}: choose one of {FORMATS}")
+    if predictor.task.type == "generation":
+        # its network reads token ids one growing prefix at a time: not a fixed-shape float graph
+        raise UsageError("export: a generation bundle cannot be exported yet",
+                         hint="serve it with `layerwise serve BUNDLE` (POST /generate) or use `layerwise generate`")
     x = model_inputs(predictor, data) if data is not None else random_inputs(predictor, rows=64)
     if len(x) < 4:
         raise UsageError("export needs at least 4 rows (or windows) of data to verify the file",
@@ -69,19 +81,62 @@ def export(predictor: Predictor, path: str | Path, *, format: str = "onnx", data
     # (2, *input_shape) traces the graph; the other rows verify it, at other batch sizes
     trace, held_out = x[:2], x[2:]
     sequence = len(predictor.model["input_shape"]) == 2 and predictor.model["config"].get("type") != "mlp"
+    described = interface(predictor, sequence)
     with _quiet_torch():
         if format == "onnx":
-            data_bytes = _onnx_bytes(module, trace, sequence, spec or predictor.spec())
+            data_bytes = _onnx_bytes(module, trace, sequence, spec or predictor.spec(), described)
             run = _onnx_runner(data_bytes)
         else:
             data_bytes = _torchscript_bytes(module, trace)
             run = _torchscript_runner(data_bytes)
         checked = _verify(module, run, held_out, sequence, tolerance)
     write_bytes(path, data_bytes)
+    write_json(sidecar(path), described)
     return Verified(Path(path), format, *checked)
 
 
-def _onnx_bytes(module, trace: np.ndarray, sequence: bool, spec: dict) -> bytes:
+def sidecar(path: str | Path) -> Path:
+    """FILE.json beside an exported FILE: its interface, for other runtimes."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def interface(predictor: Predictor, sequence: bool = False) -> dict:
+    """What another runtime needs to feed the exported network and read its answer."""
+    task, shape = predictor.task, list(predictor.model["input_shape"])
+    dims = ["batch", "steps", *shape[1:]] if sequence else ["batch", *shape]
+    layout = {3: "NCHW (batch, channels, height, width)", 2: "(batch, steps, features)",
+              1: "(batch, features)"}[len(shape)]
+    described = {"input": {"name": "x", "dtype": "float32", "shape": dims, "layout": layout},
+                 "output": {"name": "y", "dtype": "float32", "shape": ["batch", predictor.model["output_dim"]]},
+                 "task": task.type, "classes": list(task.classes)}
+    if task.type == "classification":
+        described["output"]["meaning"] = ("one logit: sigmoid gives P(classes[1])" if task.n_classes == 2 else
+                                          "logits, one per class in `classes` order: softmax gives probabilities")
+    if predictor.images is not None:
+        described["preprocessing"] = image_steps(predictor.images.to_dict())
+    else:
+        described["preprocessing"] = [{"step": "layerwise", "detail": f"the fitted preprocessing is JSON in the "
+                                       f"ONNX metadata '{SPEC_KEY}' (spec.json's 'preprocessing')"}]
+    return described
+
+
+def image_steps(state: dict) -> list[dict]:
+    """An image bundle's preprocessing as ordered steps, from ImagePreprocessor.to_dict()."""
+    height, width = state["size"]
+    return [
+        {"step": "decode", "mode": state["mode"], "pillow_mode": "L" if state["mode"] == "grayscale" else "RGB",
+         "channels": state["channels"], "detail": "decode the file and convert it to this mode"},
+        {"step": "resize", "height": height, "width": width, "resample": "bilinear",
+         "detail": "only when the image is of another size (Pillow Image.resize((width, height), BILINEAR))"},
+        {"step": "scale", "divide_by": state["scale"], "detail": "uint8 pixels as float32, divided by this"},
+        {"step": "normalize", "method": state["normalize"], "subtract": state["shift"], "divide": state["divide"],
+         "detail": "per channel c: x[c] = (pixel[c] - subtract[c]) / divide[c]"},
+        {"step": "layout", "detail": "stack as (batch, channels, height, width) float32: the input x"},
+    ]
+
+
+def _onnx_bytes(module, trace: np.ndarray, sequence: bool, spec: dict, described: dict) -> bytes:
     import torch
 
     dims = {0: torch.export.Dim("batch")}
@@ -93,6 +148,8 @@ def _onnx_bytes(module, trace: np.ndarray, sequence: bool, spec: dict) -> bytes:
     proto = program.model_proto
     entry = proto.metadata_props.add()
     entry.key, entry.value = SPEC_KEY, json.dumps(spec, allow_nan=False)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = INTERFACE_KEY, json.dumps(described, allow_nan=False)
     return proto.SerializeToString()
 
 

@@ -1,16 +1,22 @@
-"""Model-space inputs for a bundle's network: from raw rows, or drawn at random for a check."""
+"""Model-space inputs for a bundle's network: from raw rows or image files, or drawn at random for a check."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
 from ..predictor import Predictor
 
 
-def model_inputs(predictor: Predictor, frame: pd.DataFrame, *, source: str = "data") -> np.ndarray:
-    """What `predictor.predict(frame)` feeds its network: rows (n, features) or windows (n, lookback, features)."""
+def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data") -> np.ndarray:
+    """What `predictor.predict(frame)` feeds its network: rows (n, features) or windows (n, lookback, features);
+    for an image bundle, `frame` is an image file or folder and the inputs are (n, channels, height, width)."""
     task = predictor.task
+    if predictor.images is not None:
+        return _image_inputs(predictor, Path(frame), source)
     if task.type != "forecast":
         return predictor.features.transform(frame[task.features], source=source)
     if task.time is not None and task.time in frame.columns:
@@ -27,3 +33,15 @@ def random_inputs(predictor: Predictor, rows: int, seed: int = 0) -> np.ndarray:
     """Standard-normal inputs of the network's shape: how standardized features are spread."""
     shape = (rows, *predictor.model["input_shape"])
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _image_inputs(predictor: Predictor, path: Path, source: str) -> np.ndarray:
+    """The readable images under `path`, decoded and normalized as `predict_images` does."""
+    from ..data.images import list_images
+
+    files = list_images(path)
+    pixels, errors = predictor.images.read(files)
+    ok = np.array([e is None for e in errors], dtype=bool)
+    if not ok.any():
+        raise DataError(f"{path}: no readable image files", hint="pass an image file or a folder of them (PNG, JPEG, ...)")
+    return predictor.images.transform(pixels[ok], source=source)       # (n, channels, height, width)

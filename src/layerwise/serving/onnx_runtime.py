@@ -4,7 +4,8 @@ The .onnx file carries the bundle's spec.json (task, fitted preprocessing as JSO
 in its metadata under `layerwise.spec`. The preprocessing is the bundle's own Preprocessor and
 SeriesTransform, which are NumPy and pandas code reading that JSON; only the network runs in
 onnxruntime. So `onnx_predict(path, frame)` gives what `layerwise.load(bundle).predict(frame)`
-gives, to within float32 rounding, on a machine without torch.
+gives, to within float32 rounding, on a machine without torch. An image model's files are
+decoded with Pillow and normalized by the bundle's ImagePreprocessor, as `predict_images` does.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class OnnxPredictor(Predictor):
     def __init__(self, session, spec: dict):
         template = Predictor.from_spec(spec, module=None)
         super().__init__(template.task, None, model=template.model, features=template.features,
-                         target=template.target, series=template.series, config=template.config)
+                         target=template.target, series=template.series, config=template.config,
+                         images=template.images)
         self.session = session
         self.input_name = session.get_inputs()[0].name
 
@@ -67,7 +69,13 @@ def load_onnx(path: str | Path) -> OnnxPredictor:
     return OnnxPredictor(session, json.loads(meta[SPEC_KEY]))
 
 
-def onnx_predict(model: str | Path | OnnxPredictor, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
-    """Predictions for every row of `frame`, as `Predictor.predict` gives them, without torch."""
+def onnx_predict(model: str | Path | OnnxPredictor, frame, *, source: str = "input") -> pd.DataFrame:
+    """Predictions for every row of `frame`, as `Predictor.predict` gives them, without torch.
+
+    For an image model `frame` is what `Predictor.predict_images` takes: an image file, a
+    folder of them, a list of files or an array of images.
+    """
     predictor = model if isinstance(model, OnnxPredictor) else load_onnx(model)
+    if predictor.images is not None:
+        return predictor.predict_images(frame, source=source)
     return predictor.predict(frame, source=source)

@@ -1,8 +1,9 @@
-"""The Trainer: steps 5 and 6, forward and backpropagate over in-memory tensors.
+"""The Trainer: steps 5 and 6, forward and backpropagate over in-memory tensors (or streamed batches).
 
-Around the loop, each in its own file: checkpoints and exact resume (checkpoint.py,
-state.py, signals.py), the NaN/inf guard (nonfinite.py), learning-rate schedules
-(schedules.py), mixed precision (precision.py) and DDP under torchrun (distributed.py).
+The epoch itself (batch loop, update, the epoch's one sync) is epoch.py. Around it, each in
+its own file: checkpoints and exact resume (checkpoint.py, state.py, signals.py), the NaN/inf
+guard (nonfinite.py), learning-rate schedules (schedules.py), mixed precision (precision.py)
+and DDP under torchrun (distributed.py).
 
 Each split is moved to the device once. An epoch shuffles with one
 `torch.randperm` on the device and slices batches with it, so a step costs one
@@ -25,11 +26,12 @@ device type -> same weights.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import signal
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -37,11 +39,12 @@ from torch import nn
 
 from ..errors import ConfigError, DataError
 from . import distributed
+from . import epoch as epoch_loop
 from .arguments import as_tensor, check_args, has_embedding, nan_last, resolve_device
 from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
 from .checkpoint import CheckpointWarning, Checkpoints, pack, unpack
+from .epoch import ValOutputs
 from .losses import make_loss
-from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
 from .optim import check_optimizer, make_optimizer
 from .precision import autocast, check_precision, grad_scaler
 from .schedules import check_schedule, make_schedule
@@ -53,7 +56,7 @@ Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
 
 class Trainer:
-    """Fit any `nn.Module` on in-memory arrays or tensors.
+    """Fit any `nn.Module` on in-memory arrays or tensors (or streamed batches: `fit_stream`).
 
     `loss` and `optimizer` take names ("mse", "adam") or real objects: an
     `nn.Module` loss, or a callable `params -> torch.optim.Optimizer`.
@@ -163,6 +166,7 @@ class Trainer:
         self.nan_skipped = 0  # updates dropped by on_nan: skip_batch | reduce_lr
         self._bad_run = 0
         self._signal = SignalFlag()
+        self._epoch_start: dict | None = None  # a streamed epoch's starting state, for a signal to save
         self.generator: torch.Generator | None = None  # draws the batch order; kept for `resume`
 
     # ------------------------------------------------------------------ fit
@@ -181,18 +185,61 @@ class Trainer:
         val = None
         if x_val is not None and y_val is not None:
             xv, yv = self._tensors(x_val, y_val, "val")
-            val = (xv, yv, yv.cpu() if self.metric is not None else None)  # targets for the metric, once
+            yv_cpu = yv.cpu() if self.metric is not None else None  # targets for the metric, once
+            val = lambda: (self._outputs(xv, max(4096, self.batch_size)), yv, yv_cpu)  # noqa: E731
+        n, bs = x.shape[0], self.batch_size
+        # (n_batches,) the size of each batch, to weight batch means into an epoch mean
+        sizes = torch.tensor([min(bs, n - i) for i in range(0, n, bs)], dtype=torch.float32, device=self.device)
+        self._run(n, lambda epoch, done: (epoch_loop.train_epoch(self, x, y, epoch, done), sizes), val, resume)
+        return self.history
+
+    def fit_stream(self, batches: Callable[[int], Iterable], n_rows: int,
+                   val_batches: Callable[[], Iterable] | None = None, *, resume: bool = False) -> list[dict]:
+        """Train on data that does not fit in memory; returns `history`.
+
+        `batches(epoch)` yields the epoch's (x, y) training batches of `batch_size` rows
+        (the last may be short), in an order that depends only on the epoch (data/streaming.py
+        shuffles with a buffer seeded from the seed and epoch); `n_rows` is their total.
+        `val_batches()` yields the validation split; its outputs and targets (n x outputs) are
+        held, not its features. Checkpoints are written at epoch ends only: a signal
+        mid-epoch saves the state of the last epoch end, and `resume=True` continues from there.
+        """
+        if self.world > 1:
+            raise ConfigError("streaming training runs in one process; it was started under torchrun "
+                              f"with {self.world} processes",
+                              hint="run it without torchrun, or turn data.stream.enabled off to train in memory")
+        if n_rows <= 0:
+            raise DataError("the streamed training split has no rows", hint="check the split fractions and the data")
+        n_batches = math.ceil(n_rows / self.batch_size)
+        val = (lambda: epoch_loop.stream_outputs(self, val_batches())) if val_batches is not None else None  # noqa: E731
+
+        def run_epoch(epoch: int, done: list) -> tuple[torch.Tensor, torch.Tensor]:
+            self._epoch_start = None
+            if self.checkpoints is not None and self.world == 1:  # what a signal mid-epoch saves
+                self._epoch_start = copy.deepcopy(capture(self, self.generator.get_state(), []))
+            return epoch_loop.train_stream_epoch(self, batches(epoch), epoch, n_batches)
+
+        self._run(n_rows, run_epoch, val, resume)
+        return self.history
+
+    def _run(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool) -> None:
         # signals are caught only where a checkpoint can be saved; under DDP a rank cannot
         # stop alone, so torchrun's restarts and the epoch checkpoints cover it there
         watch = self.checkpoints is not None and self.world == 1
         if self.checkpoints is not None and distributed.restarted():
             resume = True  # a worker torchrun restarted goes on from the last checkpoint
         with thread_count(self._threads(self.batch_size)), (self._signal.watch() if watch else contextlib.nullcontext()):
-            self._fit(x, y, val, resume)
-        return self.history
+            try:
+                self._fit(n, run_epoch, val, resume)
+            except Exception as error:
+                failure = epoch_loop.compile_failure(error) if self._net is not self.module else None
+                if failure is None:
+                    raise
+                raise failure from error
 
-    def _fit(self, x: torch.Tensor, y: torch.Tensor, val, resume: bool) -> None:
-        n, bs = x.shape[0], self.batch_size
+    def _fit(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool) -> None:
+        """The epochs; `run_epoch(epoch, done)` trains one: (batch losses, batch sizes)."""
+        bs = self.batch_size
         from_disk = resume and self.checkpoints is not None
         if not (resume and not from_disk and self.generator is not None):  # not an in-memory continuation
             self.history, self.best_epoch, self.nan_skipped = [], None, 0
@@ -202,8 +249,6 @@ class Trainer:
             self.scheduler, self._schedule_every = make_schedule(
                 self.schedule, self.optimizer, epochs=self.epochs,
                 updates_per_epoch=math.ceil(n_batches / self.accumulate))
-        # (n_batches,) the size of each batch, to weight batch means into an epoch mean
-        sizes = torch.tensor([min(bs, n - i) for i in range(0, n, bs)], dtype=torch.float32, device=self.device)
         self.stop = False
         for callback in self.callbacks:
             callback.on_fit_start(self)
@@ -224,11 +269,11 @@ class Trainer:
                 start = time.perf_counter()
                 for k, v in self.module.state_dict().items():  # last finite weights, on the device
                     good[k].copy_(v)
-                losses = self._train_epoch(x, y, epoch, done)  # (n_batches,) on the device
+                losses, sizes = run_epoch(epoch, done)  # (n_batches,) each, on the device
                 done = []
-                logs = self._epoch_logs(epoch, losses, sizes, n, val, good)
+                logs = epoch_loop.epoch_logs(self, epoch, losses, sizes, n, val, good)
                 logs["seconds"] = time.perf_counter() - start
-                self._step_schedule_epoch(logs)
+                epoch_loop.step_schedule_epoch(self, logs)
                 self.history.append(logs)
                 for callback in self.callbacks:
                     callback.on_epoch_end(self, epoch, logs)
@@ -240,133 +285,17 @@ class Trainer:
         if self.best_epoch is None and val is not None and self.history:
             self.best_epoch = min(self.history, key=lambda row: nan_last(row["val_loss"]))["epoch"]
 
-    def _train_epoch(self, x: torch.Tensor, y: torch.Tensor, epoch: int, done: list[torch.Tensor]) -> torch.Tensor:
-        """One pass over the shuffled training split; the batch losses, detached, (n_batches,).
-
-        `done` holds the losses of the batches a mid-epoch checkpoint had finished: the
-        epoch's permutation is drawn again from the same generator state and they are skipped."""
-        net, bs, k = self._net, self.batch_size, self.accumulate
-        net.train()
-        weights = [p for p in self.module.parameters() if p.dim() > 1] if self.l1 else []
-        params = [p for p in self.module.parameters() if p.requires_grad]
-        before = self.generator.get_state()  # replays this epoch's permutation on resume
-        idx = torch.randperm(x.shape[0], generator=self.generator, device=self.device)  # (n,)
-        n_batches = math.ceil(x.shape[0] / bs)
-        losses = list(done)
-        self.optimizer.zero_grad(set_to_none=True)
-        for s in range(len(done), n_batches):
-            batch = idx[s * bs : (s + 1) * bs]
-            share = 1.0
-            if self.world > 1:
-                batch, share = distributed.shard(batch, self.world, self.rank)
-            boundary = (s + 1) % k == 0 or s + 1 == n_batches
-            # DDP all-reduces gradients on every backward unless told to wait for the boundary
-            sync = net.no_sync() if self.world > 1 and not boundary else contextlib.nullcontext()
-            with sync:
-                with self._autocast():
-                    # index_select == x[batch], without advanced indexing's extra checks
-                    xb = x.index_select(0, batch)
-                    if self.augment is not None:
-                        xb = self.augment(xb, self._augment_generator(epoch, s))
-                    out = net(xb)  # (batch, output_dim)
-                    # an empty shard (a last batch smaller than the world) still joins DDP's all-reduce
-                    loss = self.loss_fn(out, y.index_select(0, batch)) if share else out.sum() * 0.0
-                if share != 1.0:
-                    loss = loss * share
-                total = loss + self.l1 * sum(w.abs().sum() for w in weights) if weights else loss
-                if k > 1:  # a mean over the group's batches; the epoch's last group may be short
-                    total = total / min(k, n_batches - (s // k) * k)
-                (self.scaler.scale(total) if self.scaler is not None else total).backward()
-            losses.append(loss.detach())
-            if boundary:
-                self._update(loss, params, epoch, s + 1, n_batches)
-                if self._signal.signum is not None:
-                    self._interrupt(epoch, s + 1, n_batches, before, losses)
-        return torch.stack(losses)
-
-    def _augment_generator(self, epoch: int, step: int) -> torch.Generator:
-        """A fresh generator per batch, so a resumed epoch draws the same augmentations."""
-        seed = hash((self.seed, epoch, step, self.rank)) & 0x7FFF_FFFF_FFFF_FFFF
-        return torch.Generator(device=self.device).manual_seed(seed)
-
-    def _update(self, loss: torch.Tensor, params: list, epoch: int, step: int, n_batches: int) -> None:
-        """One optimizer step from the accumulated gradients (the guard may drop it)."""
-        optimizer, scaler = self.optimizer, self.scaler
-        if scaler is not None and (self.clip_grad is not None or self.on_nan != "stop"):
-            scaler.unscale_(optimizer)
-        if self.clip_grad is not None:
-            nn.utils.clip_grad_norm_(params, self.clip_grad, foreach=True)
-        if self.on_nan != "stop" and not updates_are_finite(loss, params):
-            optimizer.zero_grad(set_to_none=True)
-            self.nan_skipped += 1
-            self._bad_run += 1
-            if scaler is not None:
-                scaler.update()
-            if self.on_nan == "reduce_lr":
-                halve_lr(optimizer, self.scheduler)
-            if self._bad_run >= PATIENCE:
-                # the bad updates were dropped, so the weights are still the last finite ones
-                raise nonfinite_error(epoch, step, n_batches, float(loss.detach()),
-                                      optimizer.param_groups[0]["lr"], f"the last good update ({PATIENCE} bad in a row)")
-            return
-        self._bad_run = 0
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        if self._schedule_every == "update":
-            self.scheduler.step()
-
-    def _step_schedule_epoch(self, logs: dict) -> None:
-        if self._schedule_every == "epoch":
-            self.scheduler.step()
-        elif self._schedule_every == "plateau":
-            self.scheduler.step(logs["val_loss"] if logs["val_loss"] is not None else logs["train_loss"])
-
-    def _epoch_logs(self, epoch, losses, sizes, n, val, good) -> dict:
-        if self.world > 1:
-            losses = distributed.mean_over_ranks(losses.clone())  # the global batches' losses
-        if self.on_nan == "stop":
-            train_loss = (losses * sizes).sum() / n  # non-finite if any batch was
-        else:  # skipped batches do not count
-            kept = sizes * torch.isfinite(losses)
-            train_loss = (losses.nan_to_num(0.0, 0.0, 0.0) * kept).sum() / kept.sum()
-        finite = torch.stack([torch.isfinite(p).all() for p in self.module.parameters()]).all()
-        val_loss = preds = None
-        if val is not None:
-            preds = self._outputs(val[0], max(4096, self.batch_size))
-            val_loss = self.loss_fn(preds, val[1]).detach()
-            train_loss, ok, val_loss = torch.stack([train_loss, finite.float(), val_loss.float()]).tolist()  # the epoch's sync
-        else:
-            train_loss, ok = torch.stack([train_loss, finite.float()]).tolist()
-        if not (math.isfinite(train_loss) and ok):
-            self._raise_nonfinite(epoch, losses, good)
-        metric = None
-        if self.metric is not None and preds is not None:
-            metric = float(self.metric(preds.cpu(), val[2]))
-        lr = self.optimizer.param_groups[0]["lr"]
-        return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_metric": metric, "lr": lr}
-
-    def _raise_nonfinite(self, epoch: int, losses: torch.Tensor, good: dict) -> None:
-        bad = torch.nonzero(~torch.isfinite(losses))
-        step = int(bad[0]) + 1 if len(bad) else len(losses)  # finite losses: a gradient went bad last
-        value = losses[step - 1].item() if len(bad) else float("nan")
-        self.module.load_state_dict(good)
-        restored = f"the end of epoch {epoch - 1}" if epoch > 1 else "their initial values"
-        raise nonfinite_error(epoch, step, len(losses), value, self.optimizer.param_groups[0]["lr"], restored)
-
     # ---------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> Path | None:
         """Save the state at the end of the last finished epoch (rank 0 only)."""
         return self._save(len(self.history), 0, self.generator.get_state(), [])
 
-    def _save(self, epochs: int, steps: int, generator_state: torch.Tensor, losses: list) -> Path | None:
+    def _save(self, epochs: int, steps: int, generator_state: torch.Tensor, losses: list,
+              state: dict | None = None) -> Path | None:
         if self.checkpoints is None or self.rank != 0:
             return None
         tensors: dict[str, torch.Tensor] = {}
-        info = pack(capture(self, generator_state, losses), tensors, "state")
+        info = pack(state if state is not None else capture(self, generator_state, losses), tensors, "state")
         rows = [r for r in self.history if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
         best = (min(rows, key=lambda r: r["val_loss"])["epoch"], 0) if rows else None
         return self.checkpoints.save(epochs, steps, info, tensors, best=best)
@@ -391,6 +320,17 @@ class Trainer:
         saved = f"saved {path}" if path else "nothing saved: the state was not finite"
         raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {step} of {n_batches}; {saved}",
                           hint="continue with `layerwise run CONFIG --out DIR --resume` (or fit(..., resume=True))")
+
+    def _interrupt_stream(self, epoch: int, step: int, n_batches: int) -> None:
+        """A signal during a streamed epoch: save the state of the epoch's start and stop."""
+        name = signal.Signals(self._signal.signum).name
+        state = self._epoch_start
+        path = self._save(epoch - 1, 0, state["generator"], [], state) if state is not None else None
+        saved = f"saved the end of epoch {epoch - 1} to {path}" if path else "nothing saved"
+        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {step} of {n_batches} "
+                          f"of a streamed run; {saved} (a stream resumes at epoch ends only)",
+                          hint="continue with `layerwise run CONFIG --out DIR --resume` "
+                               "(or fit_stream(..., resume=True))")
 
     # -------------------------------------------------------------- predict
     def predict(self, x, *, batch_size: int = 4096) -> torch.Tensor:

@@ -62,6 +62,8 @@ def write_plots(study: optuna.Study, out: Path) -> list[str]:
                 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
                 # Importances from a handful of trials are all equal: say so instead of drawing them.
                 warnings.filterwarnings("error", message="The number of trials is too small", category=UserWarning)
+                # a parameter that took one value in every trial: matplotlib widens its axis itself
+                warnings.filterwarnings("ignore", message="Attempting to set identical", category=UserWarning)
                 axes = getattr(plots, function)(study)
         except (ValueError, RuntimeError, UserWarning) as err:
             notes.append(f"{name}: not drawn ({err})")

@@ -1,0 +1,87 @@
+"""The top-level keys of metrics.json, declared once with what each means.
+
+metrics.json is assembled in several places (judge, experiment, generation, reassess); this
+list is what the guide's reference page (`layerwise.reference`) is generated from, and a test
+runs real experiments and checks that every key they write is declared here, so a new key
+cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+TASKS = ("classification", "regression", "forecast", "generation")
+TABULAR = ("classification", "regression", "forecast")
+
+
+class MetricsKey(NamedTuple):
+    name: str
+    tasks: tuple[str, ...]  # the tasks whose metrics.json has this key
+    description: str
+
+
+METRICS_KEYS: tuple[MetricsKey, ...] = (
+    MetricsKey("task", TASKS, "classification, regression, forecast or generation."),
+    MetricsKey("primary_metric", TASKS,
+               "The metric that decides whether the model beats the baseline (evaluate.metric; auto: "
+               "accuracy, mae, or cross_entropy for generation)."),
+    MetricsKey("test", TASKS,
+               "The model's metrics on the test split: accuracy, balanced_accuracy, f1_macro, log_loss "
+               "(and roc_auc for two classes); mae, rmse, r2, mape; cross_entropy, bits_per_char, perplexity."),
+    MetricsKey("baseline", TASKS, "The same metrics for the naive baseline on the same test rows."),
+    MetricsKey("baseline_name", TASKS,
+               "Which baseline: the training mean, the majority class, persistence ('tomorrow = today'), "
+               "the bigram baseline."),
+    MetricsKey("beats_baseline", TASKS, "true when the model's primary metric is better than the baseline's."),
+    MetricsKey("finding", TASKS, "One sentence with the deciding numbers: model vs baseline on the primary metric."),
+    MetricsKey("ci", TASKS,
+               "Paired-bootstrap intervals: level, samples, block (moving-block length for series), method, "
+               "and per metric the model's, the baseline's and the difference's [low, high]."),
+    MetricsKey("verdict", TASKS, "DEPLOY or DO NOT DEPLOY (`--gate` exits 4 on the latter)."),
+    MetricsKey("reasons", TASKS, "Why the verdict, one line per gate check."),
+    MetricsKey("checks", TABULAR,
+               "Each gate check (beat the baseline, evaluate.gates.min / max, the champion) with its "
+               "numbers and whether it passed."),
+    MetricsKey("headline", TASKS, "The verdict in one sentence with its reasons."),
+    MetricsKey("notes", TASKS, "Caveats met while scoring (e.g. a metric left out and why)."),
+    MetricsKey("cleaning", TASKS,
+               "What cleaning changed: rows_in, rows_out and one entry per change (dropped rows, columns, "
+               "imputed values)."),
+    MetricsKey("rows", TASKS, "Rows (windows for a forecast, examples for generation) in each split."),
+    MetricsKey("seconds", TABULAR, "Training time in seconds."),
+    MetricsKey("best_epoch", TASKS, "The epoch whose weights were kept (early stopping restores it)."),
+    MetricsKey("epochs", TASKS, "Epochs trained."),
+    MetricsKey("diagnosis", TASKS,
+               "The loss curves read: best_epoch, best_val_loss, final train and validation loss, gap, "
+               "overfitting, still_improving, and the findings in words."),
+    MetricsKey("leakage", TASKS,
+               "Leakage audit warnings between train and test (duplicated rows, target proxies, time "
+               "overlap); empty when none (null from `layerwise evaluate`)."),
+    MetricsKey("data", TABULAR,
+               "A data summary for the report: each column's kind, the target's histogram (regression, "
+               "forecast) or class counts per split (classification)."),
+    MetricsKey("data_curve", TABULAR,
+               "With evaluate.data_curve: the validation score when training on 25/50/75/100% of the "
+               "training split, the fitted trend and whether more data still helps; otherwise null."),
+    MetricsKey("baseline_fit", TABULAR,
+               "What the baseline learned from the training split (the mean, the class priors), so "
+               "`layerwise evaluate` scores new data against the same baseline."),
+    MetricsKey("per_step", ("forecast",),
+               "Forecasts with data.window.horizon > 1: mae and rmse of the model and the baseline at "
+               "each step ahead."),
+    MetricsKey("champion", TABULAR,
+               "With evaluate.gates.compare_to: the champion bundle's path, its test metrics and the "
+               "paired difference on the primary metric."),
+    MetricsKey("source", TABULAR, "`layerwise evaluate` only: the data file the bundle was evaluated on."),
+    MetricsKey("samples", ("generation",), "Up to 20 texts sampled from the trained model."),
+    MetricsKey("novel_share", ("generation",), "Share of the samples that do not occur in the training text."),
+    MetricsKey("temperature", ("generation",), "The sampling temperature used for `samples`."),
+    MetricsKey("vocabulary", ("generation",), "The characters the model knows."),
+    MetricsKey("per_position", ("generation",),
+               "Cross-entropy of the model and of the baseline at each character position."),
+)
+
+
+def documented(task: str) -> set[str]:
+    """The keys declared for `task`."""
+    return {key.name for key in METRICS_KEYS if task in key.tasks}

@@ -1,0 +1,95 @@
+"""The images an image bundle explains, read as `predict` reads them, and the run's own test split.
+
+DATA is an image file, a folder (of class folders or plain images, searched recursively) or a
+NumPy array shaped like the training images, exactly what `layerwise predict` accepts. Where
+`predict` reports an unreadable file in its `error` column, there is nothing to attribute
+here, so it is an error naming the files.
+
+Without DATA: a Result hands over its test images; a bundle reads its data folder again from
+the stored config and splits it as the run did (same files, same seed), since the run folder
+keeps the test split's file names but not its pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import ExperimentConfig
+from ..data.images import SUFFIXES, image_array, list_images
+from ..errors import DataError, UsageError
+from ..predictor import Predictor
+
+SHOWN = 5         # unreadable files named in a message
+
+
+@dataclass
+class ImageInputs:
+    x: np.ndarray          # (n, channels, h, w) normalized model inputs
+    labels: list[Any]      # (n,) each image's file (relative to DATA) or index
+    pixels: np.ndarray     # (n, h, w) the images as read, channels averaged: what heatmaps lie over
+
+
+def image_inputs(predictor: Predictor, data: Any, *, test_images: np.ndarray | None = None,
+                 test_labels: list[Any] | None = None) -> ImageInputs:
+    """Model inputs for `data` (None: the run's test split)."""
+    if data is None and test_images is not None:
+        pixels = np.asarray(test_images, dtype=np.float32)
+        labels = list(test_labels) if test_labels is not None else list(range(len(pixels)))
+        source = "the run's test split"
+    elif data is None:
+        pixels, labels = _test_split(predictor)
+        source = "the run's test split"
+    elif isinstance(data, np.ndarray):
+        pixels, source = image_array(data, np.zeros(len(data)), source="data").images, "data"
+        labels = list(range(len(pixels)))
+    elif isinstance(data, (str, Path)):
+        pixels, labels = _read(predictor, Path(data))
+        source = str(data)
+    else:
+        raise UsageError(f"data: an image bundle explains an image file, a folder of them or a NumPy array, "
+                         f"not a {type(data).__name__}", hint="pass what `layerwise predict` takes")
+    x = predictor.images.transform(pixels, source=source)    # the shape check and message of predict
+    return ImageInputs(x, labels, pixels.mean(axis=1))
+
+
+def black(predictor: Predictor) -> tuple[np.ndarray, str]:
+    """The baseline: a black image (every pixel 0 before normalization), in model space."""
+    pre = predictor.images
+    zero = np.zeros((1, pre.channels, *pre.size), dtype=np.float32)
+    return pre.transform(zero)[0], "a black image (every pixel 0 before normalization)"
+
+
+def _read(predictor: Predictor, path: Path) -> tuple[np.ndarray, list[str]]:
+    if path.is_file() and path.suffix.lower() not in SUFFIXES:
+        raise DataError(f"{path}: not an image file (expected {', '.join(SUFFIXES)})",
+                        hint="pass an image file or a folder of them, as `layerwise predict` takes")
+    files = list_images(path)                                 # names a path that does not exist
+    if not files:
+        raise DataError(f"{path}: no image files found ({', '.join(SUFFIXES)}), searched recursively",
+                        hint="pass an image file or a folder of them")
+    pixels, errors = predictor.images.read(files)
+    bad = [(f, e) for f, e in zip(files, errors) if e is not None]
+    if bad:
+        named = "; ".join(f"{f}: {e}" for f, e in bad[:SHOWN])
+        raise DataError(f"{len(bad)} of {len(files)} file(s) cannot be read as images: {named}",
+                        hint="remove or replace them; `layerwise predict` lists every unreadable file")
+    root = path if path.is_dir() else path.parent
+    return pixels, [str(f.relative_to(root)) for f in files]
+
+
+def _test_split(predictor: Predictor) -> tuple[np.ndarray, list[Any]]:
+    from ..prepare_images import prepare_images, read_images
+
+    if not predictor.config:
+        raise UsageError("this model has no stored config to find its images; pass DATA")
+    cfg = ExperimentConfig.from_dict(predictor.config)
+    if cfg.data.path is None:
+        raise UsageError("the run read its images from Python (no data.path); pass DATA (a folder or an array)")
+    images, _ = read_images(cfg, None)
+    index = prepare_images(cfg, images).index["test"]
+    labels = [images.files[i] for i in index] if images.files is not None else index.tolist()
+    return images.images[index], labels

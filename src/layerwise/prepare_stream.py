@@ -1,0 +1,162 @@
+"""A run on a table larger than memory: the steps of Experiment.run over a data.streaming.Stream.
+
+What differs from the in-memory run, each said in the run log: the split is random by a hash
+of the row number (stratification needs every label first) or file order with data.time;
+duplicate rows are not removed (that needs the whole file); the leakage audit and the
+data-size curve are skipped (both compare or refit on whole splits). Everything else is the
+same code: the model and Trainer come from Experiment._trainer, the test split is judged
+beside the baseline by the same `judge`, and the run folder holds the same files
+(metrics.json, history.csv, predictions.csv, run.log, bundle/, report.html).
+
+Held in memory: the validation and test targets and the model's outputs on them (n x outputs),
+never the features.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .data import CleaningLog
+from .data.streaming import Stream, open_stream
+from .data.transforms import _label
+from .errors import ConfigError
+from .evaluation import diagnose, majority_baseline, mean_baseline
+from .predictor import TaskInfo
+from .prepare import Prepared
+from .runlog import RunLog
+
+if TYPE_CHECKING:
+    from .experiment import Experiment, Result
+
+
+def check_stream(cfg, task: str, images: bool, data: Any) -> None:
+    """`data.stream.enabled: true` where streaming cannot go: a ConfigError naming the key."""
+    if cfg.data.stream.enabled is not True:
+        return
+    what = "image folders" if images else "data= passed in memory" if data is not None else task
+    if images or data is not None or task in ("forecast", "generation"):
+        raise ConfigError(f"data.stream.enabled: streaming covers tabular classification and regression "
+                          f"from a Parquet or CSV data.path, not {what}",
+                          hint="set data.stream.enabled: auto (or false) for this run")
+
+
+def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resume: bool) -> Result:
+    from .experiment import Result, rank
+
+    cfg = experiment.config
+    if cfg.evaluate.gates.compare_to is not None:
+        raise ConfigError("evaluate.gates.compare_to: comparing with a champion re-reads the test rows whole; "
+                          "a streamed run does not hold them", hint="set data.stream.enabled: false to compare")
+    data, source = cfg.data, str(cfg.data.path)
+    split = data.split
+    stream = open_stream(data.path, target=data.target, task="classification", seed=cfg.train.seed,
+                         fractions=(split.train, split.val, split.test), time=data.time, features=data.features,
+                         drop=data.drop, delimiter=data.delimiter, batch_rows=data.stream.batch_rows,
+                         shuffle_buffer=data.stream.shuffle_buffer)
+    task = experiment._validate(stream.head, source)  # the config against the file's columns and first rows
+    if task == "forecast":
+        raise ConfigError("data.stream.enabled: streaming covers tabular classification and regression, not forecast",
+                          hint="set data.stream.enabled: false")
+    stream.task = task
+    stream.fit(normalize=data.normalize, encode=data.encode, max_onehot=data.max_onehot,
+               impute_numeric=data.clean.impute_numeric, impute_categorical=data.clean.impute_categorical)
+    log.write(f"read {source} as a stream of record batches: {stream.total} rows, "
+              f"{len(stream.kinds) + 1} columns used; task {task}")
+    cleaning = _cleaning(stream)
+    for line in cleaning.lines():
+        log.write(f"cleaning: {line}")
+    how = "file order (data.time; the file must be sorted by it)" if data.time else \
+        "random by a hash of the row number and seed (stratification is not possible in one pass)"
+    log.write(f"split: {how}")
+    log.write("split: " + ", ".join(f"{k} {v}" for k, v in stream.rows.items()) + " rows")
+
+    prepared = _prepared(stream, task, data)
+    checkpoints = None if out is None else Path(out) / "checkpoints"
+    predictor, trainer = experiment._trainer(prepared, log, checkpoints=checkpoints)
+    shape = prepared.y["train"].shape[1:]
+    dtype = prepared.y["train"].dtype  # what _trainer chose for the loss: int64 codes or float32 columns
+
+    def batches(part: str, epoch: int | None = None):
+        for x, y in stream.batches(part, cfg.train.batch_size, epoch):
+            yield x, y.astype(dtype).reshape(len(y), *shape)
+
+    started = time.perf_counter()
+    has_val = stream.rows["val"] > 0
+    trainer.fit_stream(lambda epoch: batches("train", epoch), stream.rows["train"],
+                       (lambda: batches("val")) if has_val else None, resume=resume)
+    seconds = time.perf_counter() - started
+    log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s (streamed; checkpoints at epoch ends)"
+              + (f"; best validation loss at epoch {trainer.best_epoch} (weights restored)"
+                 if trainer.best_epoch is not None and cfg.train.patience is not None else ""))
+    trainer.module.to("cpu")
+
+    raw = np.concatenate([predictor.raw_outputs(x) for x, _ in stream.batches("test", 4096)])  # (n_test, outputs)
+    prepared.actual["test"] = stream.actual("test")
+    n = len(raw)
+    if task == "classification":
+        model_out = predictor.probabilities(raw)
+        baseline_out = majority_baseline(prepared.actual["train"], len(stream.encoder.classes), n)
+    else:
+        model_out, baseline_out = predictor.decode(raw), mean_baseline(prepared.actual["train"], n)
+    metrics = experiment._judge(prepared, None, model_out, baseline_out)
+    restored = trainer.best_epoch is not None and cfg.train.patience is not None
+    summary: dict[str, Any] = {"kinds": dict(stream.kinds)}
+    if task == "classification":
+        summary["classes"] = {p: {str(k): int(v) for k, v in sorted(c.items())} for p, c in stream.classes.items()}
+    metrics.update(cleaning=cleaning.to_dict(), rows=dict(stream.rows), seconds=round(seconds, 3),
+                   best_epoch=trainer.best_epoch, epochs=len(trainer.history),
+                   diagnosis=diagnose(trainer.history, restored=restored).to_dict(), leakage=None,
+                   data=summary, data_curve=None, streamed=True)
+    log.write("evaluation: leakage audit and data-size curve skipped: a streamed table is never whole in memory")
+    for line in metrics["diagnosis"]["findings"]:
+        log.write(f"evaluation: {line}")
+    from .assess import baseline_fit, predictions_frame
+
+    metrics["baseline_fit"] = baseline_fit(prepared)
+    predictor.metrics = metrics
+    log.write_file(metrics["finding"])
+    log.write_file(metrics["headline"])
+    result = Result(metrics, trainer.history, predictor, config=cfg, log=log.lines)
+    if out is not None and rank() == 0:
+        prepared.task = replace(prepared.task, time=None)  # the test rows' times are not held
+        table = predictions_frame(prepared, None, model_out, baseline_out)
+        result.out = experiment._write(Path(out), result, log, table)
+    return result
+
+
+def _prepared(stream: Stream, task: str, data) -> Prepared:
+    """A Prepared holding no features: one placeholder row per split that has rows, so _trainer sees
+    the input width and output shape; the training targets only as the baseline needs them."""
+    width = len(stream.features.feature_names)
+    classes = list(stream.encoder.classes) if task == "classification" else []
+    info = TaskInfo(type=task, target=stream.target, features=list(stream.kinds), time=data.time,
+                    classes=classes, delimiter=data.delimiter)
+    x = {p: np.zeros((1 if stream.rows[p] else 0, width), np.float32) for p in ("train", "val", "test")}
+    if task == "classification":
+        y = {p: np.zeros(len(v), np.int64) for p, v in x.items()}
+        counts = stream.classes.get("train", {})
+        # the class codes of the training rows, in code order: their shares are all the baseline reads
+        train = np.repeat(np.arange(len(classes)), [counts.get(_label(c), 0) for c in classes])
+    else:
+        y = {p: np.zeros(len(v), np.float32) for p, v in x.items()}
+        train = np.array([stream.encoder.center])  # the training mean: all the mean baseline reads
+    actual = {"train": train, "val": stream.actual("val") if stream.rows["val"] else np.empty(0)}
+    return Prepared(info, x, y, actual, dict(stream.rows), features=stream.features, target=stream.encoder)
+
+
+def _cleaning(stream: Stream) -> CleaningLog:
+    log = CleaningLog(rows_in=stream.total, rows_out=sum(stream.rows.values()))
+    for column, count in sorted(stream.changed.items()):
+        if count:
+            log.add("bad_values", column, count, f"{count} training value(s) not of the column's kind, or inf, "
+                    "set missing and filled with the training statistic")
+    dropped = stream.total - log.rows_out
+    if dropped:
+        log.add("missing_target", stream.target, dropped, f"{dropped} row(s) without a target skipped")
+    log.add("duplicates", None, 0, "duplicate rows not removed: that needs the whole file in memory (streamed)")
+    return log

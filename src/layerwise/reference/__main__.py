@@ -1,0 +1,7 @@
+"""python -m layerwise.reference FOLDER"""
+
+import sys
+
+from . import main
+
+sys.exit(main())
