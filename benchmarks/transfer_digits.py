@@ -9,10 +9,11 @@ Experiment on NumPy images with `model.init` in its config:
      early stopping), written as a run folder with its bundle;
   2. for each of 5 seeds: draw 20 training images per class of 5-9 (plus 1 per class that
      the Experiment's own test split takes, so exactly 20 per class are trained on) and
-     fine-tune the same architecture, same epochs and optimizer, three ways:
+     fine-tune the same architecture, same epochs and optimizer, four ways:
        random      model.init: auto (He for the ReLU convs)
-       pretrained  model.init: {from: BUNDLE}: the body loaded, a new 5-class head
-       frozen      model.init: {from: BUNDLE, freeze: [stages], unfreeze_after: E/2}
+       pretrained  model.init: {from: BUNDLE}: the body loaded, a new 5-class head (at zero)
+       frozen      model.init: {from: BUNDLE, freeze: [stages]}: only the head trains
+       unfrozen    model.init: {from: BUNDLE, freeze: [stages], unfreeze_after: E/2}
   3. each is scored on the same held-out test images of classes 5-9 (predict_images).
 
 Run: `.venv/bin/python benchmarks/transfer_digits.py [--epochs 20] [--seeds 5] [--threads 2]`.
@@ -93,7 +94,8 @@ def main() -> None:
         variants = {
             "random": "auto",
             "pretrained": {"from": str(bundle)},
-            "frozen": {"from": str(bundle), "freeze": ["stages"], "unfreeze_after": args.epochs // 2},
+            "frozen": {"from": str(bundle), "freeze": ["stages"]},
+            "unfrozen": {"from": str(bundle), "freeze": ["stages"], "unfreeze_after": args.epochs // 2},
         }
         scores = {name: [] for name in variants}
         seconds = {name: [] for name in variants}

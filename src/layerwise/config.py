@@ -376,7 +376,8 @@ class EvaluateConfig(_Section):
     # accuracy (classification).
     metric: Literal["auto", MetricName] = "auto"
     gates: GatesConfig = Field(default_factory=GatesConfig)
-    bootstrap: int = Field(1000, ge=0)           # resamples of the test rows for the intervals; 0 = none
+    # Resamples of the test rows for the intervals; 0 = none (the gate then judges point estimates).
+    bootstrap: int = Field(1000, ge=0)
     level: float = Field(0.95, gt=0.5, lt=1)     # confidence level of the intervals
     data_curve: bool = False                     # retrain on 25/50/75/100% of the training split
     leakage: bool = True                         # audit train/test for leakage

@@ -40,20 +40,25 @@ def write_config(
                 hint=f"columns are: {', '.join(map(str, frame.columns))}",
             )
     kinds = infer_kinds(frame, target=target, time=time)
-    kind = target_kind(frame[target].dropna())
-    task = task or ("regression" if kind == "continuous" else "classification")
+    values = frame[target].dropna()
+    kind = target_kind(values)
+    if task is None:
+        # Say what the guess rests on, so a wrong guess is easy to spot and to override.
+        why = f"inferred: target '{target}' looks {kind}, {values.nunique()} distinct values; override with --task"
+        task = "regression" if kind == "continuous" else "classification"
+    else:
+        why = "you chose it with --task"
     text = _render(frame, kinds, data=data, out=out, target=target, task=task, time=time,
-                   delimiter=delimiter, target_kind=kind)
+                   delimiter=delimiter, why=why)
     write_text(out, text)
     return text
 
 
 def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, task, time,
-            delimiter, target_kind) -> str:
+            delimiter, why) -> str:
     rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
     columns = [c for c in frame.columns if c not in (target, time)]
     kind_lines = "\n".join(f"#   {c}: {kinds.get(c, '?')}" for c in columns)
-    why = "you chose it" if task else f"the target looks {target_kind}"
     lines = [
         f"# layerwise experiment: {task} of '{target}' from {Path(data).name} ({len(frame)} rows).",
         f"# Task: {task} ({why}). Run it with: layerwise run {Path(out).name}",

@@ -3,7 +3,7 @@
 import numpy as np
 
 from layerwise.evaluation import judge
-from layerwise.evaluation.gate import bound, champion, decide, favours
+from layerwise.evaluation.gate import beat_baseline, bound, champion, decide, favours
 
 
 def test_favours_reads_the_direction_of_each_metric():
@@ -63,3 +63,48 @@ def test_compare_to_a_champion_bundle_in_a_run(tmp_path):
     assert m["champion"]["test"]["mae"] == champ.metrics["test"]["mae"]  # same rows, same numbers
     assert m["verdict"] == "DO NOT DEPLOY"
     assert m["reasons"][0].startswith(f"worse than the champion {champ.bundle_path}")
+
+
+def test_without_bootstrap_the_gate_judges_the_point_estimates_and_says_so():
+    y = np.arange(60, dtype=float)
+    better = judge("regression", y, y + 1.0, y + 5.0, samples=0, minimum={"r2": 0.5})
+    assert better["verdict"] == "DEPLOY"
+    reason = better["reasons"][0]
+    assert reason.startswith("beats the training mean: test mae 1 vs 5; difference -4; ")
+    assert reason.endswith("no interval (evaluate.bootstrap: 0): judged on the point estimates only")
+    assert "zero" not in reason and "not available" not in reason
+    assert better["reasons"][1] == "test r2 0.9967 is at least 0.5"  # no interval to show for the bound either
+    worse = judge("regression", y, y + 5.0, y + 1.0, samples=0)
+    assert worse["verdict"] == "DO NOT DEPLOY"
+    assert worse["reasons"][0].startswith("does not beat the training mean: test mae 5 vs 1; difference +4; no interval")
+
+
+def test_an_interval_the_bootstrap_could_not_compute_fails_without_claiming_it_includes_zero():
+    check = beat_baseline("roc_auc", 0.9, 0.5, [float("nan")] * 2, "the majority class")
+    assert not check.passed
+    assert "interval not available" in check.detail and "includes zero" not in check.detail
+    assert "roc_auc undefined on most resamples" in check.detail
+
+
+def test_signs_only_on_differences_never_on_an_interval_of_a_value():
+    value = bound("accuracy", 0.9647, 0.9, "min", [0.9291, 0.9885])
+    assert value.detail == "test accuracy 0.9647 ([0.9291, 0.9885]) is at least 0.9"
+    difference = beat_baseline("accuracy", 0.9647, 0.6294, [0.2824, 0.3882], "the majority class")
+    assert difference.detail == ("beats the majority class: test accuracy 0.9647 vs 0.6294; difference +0.3353, "
+                                 "95% interval [+0.2824, +0.3882], which excludes zero")
+    assert "interval [-0.1, +0.05]" in champion("mae", 9.0, 10.0, [-0.1, 0.05], "champ").detail
+
+
+def test_a_run_with_bootstrap_0_gets_a_true_verdict(tmp_path):
+    from sklearn.datasets import load_breast_cancer
+
+    import layerwise
+
+    frame = load_breast_cancer(as_frame=True).frame
+    cfg = {"data": {"target": "target"}, "model": {"hidden": [16]}, "train": {"epochs": 20, "lr": 0.01, "seed": 0},
+           "evaluate": {"bootstrap": 0, "report": False, "leakage": False}}
+    m = layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "run").metrics
+    assert m["test"]["accuracy"] > m["baseline"]["accuracy"] + 0.2
+    assert m["verdict"] == "DEPLOY"
+    assert m["headline"].startswith("DEPLOY: beats the majority class: test accuracy ")
+    assert m["headline"].endswith("no interval (evaluate.bootstrap: 0): judged on the point estimates only.")

@@ -140,3 +140,43 @@ def test_forecast_bundle_predicts_rows_with_enough_history(forecast_bundles, btc
         predictions = c.post("/predict", json=rows).json()["predictions"]
     values = [p["prediction"] for p in predictions]
     assert values[:6] == [None] * 6 and all(v is not None for v in values[8:])  # log_return: lookback 8 + 1
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_a_body_not_declared_as_json_is_415_saying_which_header_to_send(client, content_type):
+    # What `curl -d '{...}'` sends without -H: a JSON record labelled as a form.
+    headers = {} if content_type is None else {"content-type": content_type}
+    response = client.post("/predict", content=json.dumps(_record()).encode(), headers=headers)
+    assert response.status_code == 415
+    body = response.json()
+    assert (content_type or "(none sent)") in body["detail"] and "Content-Type: application/json" in body["detail"]
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/problem+json"])
+def test_json_with_parameters_or_a_json_suffix_is_read(client, content_type):
+    response = client.post("/predict", content=json.dumps(_record()).encode(), headers={"content-type": content_type})
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"][0]["prediction"] in ("setosa", "versicolor", "virginica")
+
+
+def test_415_is_documented_and_the_key_is_checked_first(iris_bundle):
+    with TestClient(app_from_bundle(iris_bundle, api_key="s3cret-key")) as c:
+        assert "415" in c.get("/openapi.json").json()["paths"]["/predict"]["post"]["responses"]
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        assert c.post("/predict", content=b"{}", headers=form).status_code == 401
+        keyed = {**form, "authorization": "Bearer s3cret-key"}
+        assert c.post("/predict", content=b"{}", headers=keyed).status_code == 415
+
+
+def test_image_routes_refuse_the_wrong_media_type_alike(digits_bundle, digit_folders):
+    png = sorted(digit_folders["new"].glob("3/*.png"))[0].read_bytes()
+    with TestClient(app_from_bundle(digits_bundle)) as c:
+        as_form = c.post("/predict", content=b'{"images": []}',
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+        assert as_form.status_code == 415 and "application/json" in as_form.json()["detail"]
+        as_json = c.post("/predict/files", json={"files": ["x"]})
+        assert as_json.status_code == 415 and "multipart/form-data" in as_json.json()["detail"]
+        assert c.post("/predict/files", files=[("files", ("a.png", png, "image/png"))]).status_code == 200
+        paths = c.get("/openapi.json").json()["paths"]
+        assert "415" in paths["/predict"]["post"]["responses"] and "415" in paths["/predict/files"]["post"]["responses"]

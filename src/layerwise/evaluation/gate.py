@@ -2,7 +2,9 @@
 
 Checks, each configured under `evaluate.gates`:
 - beat_baseline: the paired-bootstrap interval of (model - baseline) on the primary metric
-  excludes zero on the model's side: a win the test rows cannot explain by chance;
+  excludes zero on the model's side: a win the test rows cannot explain by chance. With
+  `evaluate.bootstrap: 0` there is no interval; the check then compares the point estimates
+  and says so, since chance is not ruled out;
 - min / max: a metric's test value at least / at most a bound;
 - compare_to: the model (challenger) at least as good as a champion bundle on the same test rows.
 """
@@ -61,18 +63,38 @@ def favours(metric: str, interval: list[float]) -> str:
     return "neither"
 
 
-def beat_baseline(metric: str, model: float, baseline: float, interval: list[float], baseline_name: str,
+def beat_baseline(metric: str, model: float, baseline: float, interval: list[float] | None, baseline_name: str,
                   level: float = 0.95) -> Check:
-    """Passes only when the paired interval of the difference excludes zero in the model's favour."""
-    side = favours(metric, interval)
+    """Passes when the paired interval of the difference excludes zero in the model's favour.
+
+    `interval` None means no resampling was asked for (bootstrap 0): the point estimates decide.
+    An interval of NaNs (the metric undefined on most resamples) decides nothing, so it fails.
+    """
+    if interval is None:
+        return _beat_on_points(metric, model, baseline, baseline_name)
     figures = (f"test {metric} {fmt(model)} vs {fmt(baseline)}; difference "
-               f"{fmt(model - baseline, sign=True)}, {level:.0%} interval {interval_text(interval)}")
+               f"{fmt(model - baseline, sign=True)}, {level:.0%} interval {interval_text(interval, sign=True)}")
+    if not all(math.isfinite(x) for x in interval):
+        return Check("beat_baseline", False, f"not shown to beat {baseline_name}: {figures}: the bootstrap gave "
+                                             f"no usable interval ({metric} undefined on most resamples)")
+    side = favours(metric, interval)
     if side == "model":
         return Check("beat_baseline", True, f"beats {baseline_name}: {figures}, which excludes zero")
     if side == "baseline":
         return Check("beat_baseline", False, f"worse than {baseline_name}: {figures}, which excludes zero "
                                              "on the baseline's side")
     return Check("beat_baseline", False, f"not shown to beat {baseline_name}: {figures}, which includes zero")
+
+
+def _beat_on_points(metric: str, model: float, baseline: float, baseline_name: str) -> Check:
+    figures = f"test {metric} {fmt(model)} vs {fmt(baseline)}; difference {fmt(model - baseline, sign=True)}"
+    caveat = "no interval (evaluate.bootstrap: 0): judged on the point estimates only"
+    if not (math.isfinite(model) and math.isfinite(baseline)):
+        return Check("beat_baseline", False, f"not shown to beat {baseline_name}: {figures}; {caveat}")
+    better = model > baseline if HIGHER_IS_BETTER[metric] else model < baseline
+    if better:
+        return Check("beat_baseline", True, f"beats {baseline_name}: {figures}; {caveat}")
+    return Check("beat_baseline", False, f"does not beat {baseline_name}: {figures}; {caveat}")
 
 
 def bound(metric: str, value: float | None, limit: float, kind: str, interval: list[float] | None = None) -> Check:
@@ -93,14 +115,17 @@ def champion(metric: str, challenger: float, champ: float, interval: list[float]
     return Check("compare_to", ok,
                  f"{'at least as good as' if ok else 'worse than'} the champion {path}: test {metric} "
                  f"{fmt(challenger)} vs {fmt(champ)}; difference {fmt(challenger - champ, sign=True)}, "
-                 f"interval {interval_text(interval)}")
+                 f"interval {interval_text(interval, sign=True)}")
 
 
-def interval_text(interval: list[float]) -> str:
+def interval_text(interval: list[float] | None, *, sign: bool = False) -> str:
+    """`[lo, hi]`; `sign` for an interval of a difference, where "+" says which side of zero."""
+    if interval is None:
+        return "none (evaluate.bootstrap: 0)"
     lo, hi = interval
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return "not available"
-    return f"[{fmt(lo, sign=True)}, {fmt(hi, sign=True)}]"
+    return f"[{fmt(lo, sign=sign)}, {fmt(hi, sign=sign)}]"
 
 
 def fmt(x: float, *, sign: bool = False) -> str:

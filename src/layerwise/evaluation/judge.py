@@ -32,7 +32,8 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
     ci = paired_bootstrap(task, y_true, model_out, baseline_out, names, samples=samples, level=level,
                           block=block, seed=seed)
     out["ci"] = ci.to_dict()
-    nan = [float("nan")] * 2
+    # No resamples, no interval (None: the gate says so); resamples that gave none: NaNs.
+    nan = None if samples < 1 else [float("nan")] * 2
     checks = []
     if beat_baseline:
         checks.append(gate.beat_baseline(primary, out["test"][primary], out["baseline"][primary],

@@ -33,6 +33,7 @@ from . import problems
 from . import answers
 from .auth import bearer
 from .guards import Guard
+from .media import require_json
 from .records import generate_model, record_model, record_schema
 
 
@@ -66,6 +67,7 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         Discriminator(lambda v: "many" if isinstance(v, list) else "one"),
     ]
     guard = Depends(bearer(api_key))
+    json_only = Depends(require_json())  # after the key check: an unauthorised client learns nothing more
     columns = list(record_schema(predictor))
     # classifiers and regressors take the array path; forecasts need the rows' order in time
     rows_direct = predictor.task.type in ("classification", "regression") and predictor.features is not None
@@ -131,12 +133,13 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
             task.exception()  # retrieved here too, so an abandoned failure is not reported as unhandled
 
     refusals = {400: {"description": "the body is not JSON"}, 401: {"description": "API key missing or wrong"},
-                413: {"description": "body too large"}, 503: {"description": "overloaded or timed out"}}
+                413: {"description": "body too large"}, 415: {"description": "the body is not declared as JSON"},
+                503: {"description": "overloaded or timed out"}}
 
     if generation:
         Generate = generate_model(predictor, limits.max_samples)
 
-        @app.post("/generate", dependencies=[guard], responses=refusals)
+        @app.post("/generate", dependencies=[guard, json_only], responses=refusals)
         async def generate(request: Request, body: Annotated[Generate, Body()]) -> dict[str, Any]:
             """Sample `n` texts, each continuing `prompt`, one character at a time."""
             samples = await run(request, lambda: predictor.generate(
@@ -150,11 +153,11 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
     if images:
         from . import images as image_routes
 
-        image_routes.install(app, predictor, run=run, guard=guard, responses=refusals, max_batch=limits.max_batch,
-                             max_image_pixels=limits.max_image_pixels)
+        image_routes.install(app, predictor, run=run, guard=guard, json_only=json_only, responses=refusals,
+                             max_batch=limits.max_batch, max_image_pixels=limits.max_image_pixels)
         return Guard(app, limits.max_body_bytes)
 
-    @app.post("/predict", dependencies=[guard], responses=refusals)
+    @app.post("/predict", dependencies=[guard, json_only], responses=refusals)
     async def predict(request: Request, records: Annotated[Records, Body()]) -> dict[str, Any]:
         """Predict one record (an object) or a batch (a list of objects), in order."""
         many = records if isinstance(records, list) else [records]

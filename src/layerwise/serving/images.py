@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 import numpy as np
-from fastapi import Body, File, Request, UploadFile
+from fastapi import Body, Depends, File, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 # Decoding is the training reader's own (mode conversion, bilinear resize), so served pixels are
@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..data.images import _UNREADABLE, _decode
 from ..predictor import Predictor
 from . import answers, problems
+from .media import require_form
 
 DATA_URL = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 
@@ -60,7 +61,8 @@ def request_model(max_batch: int, name: str = "ImagesRequest") -> type[BaseModel
                         images=(list[encoded], Field(min_length=1, max_length=max_batch, description="images, in order")))
 
 
-def install(app, predictor: Predictor, *, run, guard, responses: dict, max_batch: int, max_image_pixels: int) -> None:
+def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict, max_batch: int,
+            max_image_pixels: int) -> None:
     """Add POST /predict (and /predict/files when python-multipart is installed) to `app`."""
     pre = predictor.images
     Images = request_model(max_batch)
@@ -82,7 +84,7 @@ def install(app, predictor: Predictor, *, run, guard, responses: dict, max_batch
             return predicted  # a refusal: overloaded or timed out
         return {"predictions": predicted, "request_id": request.state.request_id}
 
-    @app.post("/predict", dependencies=[guard], responses=refusals,
+    @app.post("/predict", dependencies=[guard, json_only], responses=refusals,
               description=f"Classify base64-encoded image files, in order. The model reads {shape} images; "
                           "any other size or mode is converted and resized as in training.")
     async def predict_json(request: Request, body: Annotated[Images, Body()]) -> dict[str, Any]:
@@ -100,7 +102,8 @@ def install(app, predictor: Predictor, *, run, guard, responses: dict, max_batch
     if not multipart_available():
         return
 
-    @app.post("/predict/files", dependencies=[guard], responses=refusals,
+    @app.post("/predict/files", dependencies=[guard, Depends(require_form())],
+              responses={**refusals, 415: {"description": "the body is not a multipart/form-data upload"}},
               description=f"Classify uploaded image files (multipart/form-data, one `files` part each), in order. "
                           f"The model reads {shape} images.")
     async def predict_files(
