@@ -6,7 +6,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,10 @@ from safetensors.torch import load_file
 
 from training_toys import experiment
 
+from layerwise.atomic import write_bytes
 from layerwise.models import build
 from layerwise.training import Callback, Checkpoints, CheckpointWarning, Trainer
+from layerwise.training import checkpoint as checkpoint_module
 from layerwise.training.checkpoint import pack, unpack
 
 SCRIPT = """
@@ -188,3 +192,75 @@ def test_run_folder_keeps_checkpoints_and_cli_resume_continues(tmp_path, cli):
     fresh = (tmp_path / "fresh" / "history.csv").read_text().splitlines()
     assert len(resumed) == 5
     assert [r.split(",")[:3] for r in resumed] == [r.split(",")[:3] for r in fresh]  # epoch, train, val loss
+
+
+# -- background writes -----------------------------------------------------------------------
+PAUSE_WRITER = """
+import os, threading, time
+from pathlib import Path
+real_fsync, synced = os.fsync, []
+
+def fsync(fd):  # the writer thread stops for good on epoch 2's tensors file: written, not renamed
+    if threading.current_thread() is not threading.main_thread():
+        synced.append(fd)
+        if len(synced) == 3:
+            (Path(sys.argv[1]).parent / "paused").touch()
+            time.sleep(600)
+    real_fsync(fd)
+
+os.fsync = fsync
+"""
+
+
+def test_sigkill_during_a_background_write_keeps_the_previous_checkpoint(tmp_path, uninterrupted):
+    script, folder = tmp_path / "paused.py", tmp_path / "checkpoints"
+    script.write_text("import sys\n" + PAUSE_WRITER + SCRIPT, encoding="utf-8")
+    proc = _run(script, folder, tmp_path / "w.safetensors", 3)
+    start = time.monotonic()
+    while not (tmp_path / "paused").exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - start < 60
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert any(p.name.startswith(".ckpt-000002-000000.safetensors") for p in folder.iterdir())  # killed mid-write
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the previous checkpoint reads back whole: no fallback needed
+        record, tensors = Checkpoints(folder).load_newest()
+    assert (record["epochs"], record["steps"]) == (1, 0) and tensors
+    resumed = _run(_script(tmp_path), folder, tmp_path / "w.safetensors", 3, resume=True)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    _same(load_file(tmp_path / "w.safetensors"), uninterrupted)
+
+
+def test_background_checkpoint_is_complete_and_loadable_when_fit_returns(tmp_path, monkeypatch):
+    threads = []
+
+    def slow_write(path, data):  # the last write would land well after fit if fit did not wait
+        threads.append(threading.current_thread())
+        time.sleep(0.2)
+        write_bytes(path, data)
+
+    monkeypatch.setattr(checkpoint_module, "write_bytes", slow_write)
+    x, y = data()
+    t = trainer(tmp_path / "c", 3)
+    t.fit(x[:200], y[:200], x[200:], y[200:])
+    assert threads and threading.main_thread() not in threads  # written off the training thread
+    assert not [p.name for p in (tmp_path / "c").iterdir() if p.name.endswith(".tmp")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        record, tensors = Checkpoints(tmp_path / "c").load_newest()  # a fresh reader: nothing to wait for
+    assert (record["epochs"], record["steps"]) == (3, 0)
+    state = unpack(record["info"], tensors)
+    _same(state["model"], t.module.state_dict())  # the state at the end of fit, not an older one
+
+
+def test_a_failed_background_write_is_raised_by_fit(tmp_path, monkeypatch):
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoint_module, "write_bytes", full_disk)
+    x, y = data()
+    with pytest.raises(OSError, match="No space left on device"):
+        trainer(tmp_path / "c", 2).fit(x, y)

@@ -75,3 +75,14 @@ def test_an_empty_stream_is_a_data_error():
 
     with pytest.raises(DataError, match="streamed training split has no rows"):
         _trainer(1).fit_stream(_batches, 0)
+
+
+def test_batches_beyond_the_counted_rows_still_train_and_none_at_all_is_a_data_error():
+    from layerwise.errors import DataError
+
+    counted, undercounted = _trainer(2), _trainer(2)
+    counted.fit_stream(_batches, 500)
+    undercounted.fit_stream(_batches, 100)  # room for 2 batch losses made up front, 8 arrive
+    assert all(torch.equal(p, q) for p, q in zip(_weights(counted), _weights(undercounted)))
+    with pytest.raises(DataError, match="epoch 1: the streamed training batches were empty"):
+        _trainer(1).fit_stream(lambda epoch: iter(()), 500)

@@ -119,6 +119,9 @@ class ProgressBar(Callback):
             TextColumn("{task.fields[losses]}"),
             TimeRemainingColumn(),
             transient=False,
+            # drawn at epoch ends only: rich's default redraws 10 times a second from a thread
+            # of its own, which takes the GIL from the training loop for nothing new to show
+            auto_refresh=False,
         )
         self._task = self._progress.add_task("fit", total=trainer.epochs, losses="")
         self._progress.start()
@@ -129,7 +132,7 @@ class ProgressBar(Callback):
         losses = f"train {logs['train_loss']:.4g}"
         if logs.get("val_loss") is not None:
             losses += f"  val {logs['val_loss']:.4g}"
-        self._progress.update(self._task, completed=epoch, losses=losses)
+        self._progress.update(self._task, completed=epoch, losses=losses, refresh=True)
 
     def on_fit_end(self, trainer: Trainer) -> None:
         if self._progress is not None:

@@ -7,6 +7,15 @@ names sort in training order. The tensors file is written first and the JSON las
 each atomically (temporary file, fsync, rename): a checkpoint without its JSON does
 not exist yet. Reading checks the digest, so a truncated or altered newest checkpoint
 is reported with a warning and the one before it is used. No pickle anywhere.
+
+Saving is split in two. `save` takes the snapshot at once, in the caller's thread: every
+tensor copied to the CPU and the rest turned into JSON text, so training can go on changing
+the weights. One background thread then does the slow part (serialize, sha256, write,
+fsync, rename, prune): on a small model two fsyncs cost more than an epoch's steps. At most
+one write is in flight; the next `save`, every read of the folder and `wait` (which the
+Trainer calls before fit returns or raises) wait for it and raise its error. The write is
+the same atomic sequence either way, so a kill mid-write leaves the previous checkpoint
+whole.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import os
 import re
 import shutil
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +39,7 @@ from ..atomic import write_bytes, write_text
 
 FORMAT = 1
 _NAME = re.compile(r"^ckpt-(\d{6})-(\d{6})\.json$")
+_PLAIN = {int, str, bool, type(None)}  # what JSON holds as it is (a float may be inf or nan)
 
 
 class CheckpointWarning(UserWarning):
@@ -44,9 +55,23 @@ class Checkpoints:
     def __init__(self, folder: str | Path, keep: int = 2):
         self.folder = Path(folder)
         self.keep = keep
+        # one long-lived writer thread (started on the first save): starting a thread per
+        # save costs about a millisecond of the training thread's time
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None  # the write in flight, if any
+
+    def wait(self) -> None:
+        """Block until the write in flight (if any) is on disk; raise the error it met."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def names(self) -> list[tuple[int, int]]:
         """(epochs done, steps done) of every checkpoint with a JSON file, oldest first."""
+        self.wait()
+        return self._names()
+
+    def _names(self) -> list[tuple[int, int]]:
         if not self.folder.is_dir():
             return []
         found = [_NAME.match(p.name) for p in self.folder.iterdir()]
@@ -55,9 +80,10 @@ class Checkpoints:
     def clean(self, *, everything: bool = False) -> None:
         """Remove leftover temporary files and orphan tensor files (a crash mid-save);
         with `everything`, all checkpoints too (a fresh run in an old folder)."""
+        self.wait()
         if not self.folder.is_dir():
             return
-        named = {_stem(e, s) for e, s in self.names()}
+        named = {_stem(e, s) for e, s in self._names()}
         for path in self.folder.iterdir():
             temporary = path.name.startswith(".ckpt-") and path.name.endswith(".tmp")
             ours = path.name.startswith("ckpt-") and path.suffix in (".json", ".safetensors")
@@ -67,19 +93,31 @@ class Checkpoints:
 
     def save(self, epochs: int, steps: int, info: dict[str, Any], tensors: dict[str, torch.Tensor],
              *, best: tuple[int, int] | None = None) -> Path:
-        """Write one checkpoint atomically and prune; returns the JSON path."""
-        stem = _stem(epochs, steps)
-        data = save_tensors({k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()})
-        write_bytes(self.folder / f"{stem}.safetensors", data)
-        record = {"format": FORMAT, "epochs": epochs, "steps": steps,
-                  "sha256": hashlib.sha256(data).hexdigest(), "info": info}
-        path = self.folder / f"{stem}.json"
-        write_text(path, json.dumps(record, allow_nan=False) + "\n")
-        self._prune(best)
+        """Snapshot the state now and write it as one checkpoint in the background, then prune.
+
+        Returns the JSON path the checkpoint will have; `wait()` (or any read) makes sure it is there."""
+        self.wait()  # one write at a time, in order; the previous one's error surfaces here
+        # the snapshot: copies on the CPU, and the JSON as text, so nothing the caller changes later leaks in
+        snapshot = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
+        text = json.dumps(info, allow_nan=False)
+        path = self.folder / f"{_stem(epochs, steps)}.json"
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layerwise-checkpoint")
+        self._pending = self._writer.submit(self._write, path, epochs, steps, text, snapshot, best)
         return path
 
+    def _write(self, path: Path, epochs: int, steps: int, info: str, tensors: dict[str, torch.Tensor],
+               best: tuple[int, int] | None) -> None:
+        """The writer thread: tensors file, then the JSON naming its digest (each atomic), then prune."""
+        data = save_tensors(tensors)
+        write_bytes(path.with_suffix(".safetensors"), data)
+        record = {"format": FORMAT, "epochs": epochs, "steps": steps,
+                  "sha256": hashlib.sha256(data).hexdigest(), "info": json.loads(info)}
+        write_text(path, json.dumps(record, allow_nan=False) + "\n")
+        self._prune(best)
+
     def _prune(self, best: tuple[int, int] | None) -> None:
-        names = self.names()
+        names = self._names()
         for name in names[: max(0, len(names) - self.keep)]:
             if name != best:
                 stem = _stem(*name)
@@ -146,10 +184,11 @@ def pack(obj: Any, tensors: dict[str, torch.Tensor], path: str) -> Any:
             return {k: pack(v, tensors, f"{path}.{k}") for k, v in obj.items()}
         return {"__items__": [[pack(k, tensors, f"{path}.k{i}"), pack(v, tensors, f"{path}.{i}")]
                               for i, (k, v) in enumerate(obj.items())]}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [pack(v, tensors, f"{path}.{i}") for i, v in enumerate(obj)]}
-    if isinstance(obj, list):
-        return [pack(v, tensors, f"{path}.{i}") for i, v in enumerate(obj)]
+    if isinstance(obj, (tuple, list)):
+        # plain values as they are: the RNG states are 600-odd ints each, saved every epoch
+        items = list(obj) if all(type(v) in _PLAIN for v in obj) else [
+            pack(v, tensors, f"{path}.{i}") for i, v in enumerate(obj)]
+        return {"__tuple__": items} if isinstance(obj, tuple) else items
     if isinstance(obj, float) and not math.isfinite(obj):
         return {"__float__": repr(obj)}
     if obj is None or isinstance(obj, (bool, int, float, str)):

@@ -231,11 +231,27 @@ class Trainer:
         with thread_count(self._threads(self.batch_size)), (self._signal.watch() if watch else contextlib.nullcontext()):
             try:
                 self._fit(n, run_epoch, val, resume)
-            except Exception as error:
-                failure = epoch_loop.compile_failure(error) if self._net is not self.module else None
+            except BaseException as error:
+                self._await_checkpoint(error)
+                compiled = isinstance(error, Exception) and self._net is not self.module
+                failure = epoch_loop.compile_failure(error) if compiled else None
                 if failure is None:
                     raise
                 raise failure from error
+            self._await_checkpoint(None)
+
+    def _await_checkpoint(self, error: BaseException | None) -> None:
+        """The background checkpoint write is on disk before fit returns or raises. Its own
+        error is raised; beside an error fit is already raising, it is a CheckpointWarning."""
+        if self.checkpoints is None:
+            return
+        try:
+            self.checkpoints.wait()
+        except Exception as failed:
+            if error is None:
+                raise
+            warnings.warn(f"the last checkpoint in {self.checkpoints.folder} could not be written ({failed})",
+                          CheckpointWarning, stacklevel=4)
 
     def _fit(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool) -> None:
         """The epochs; `run_epoch(epoch, done)` trains one: (batch losses, batch sizes)."""
