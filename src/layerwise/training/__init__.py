@@ -5,6 +5,7 @@ from .callbacks import Checkpoint as Checkpoint
 from .callbacks import EarlyStopping as EarlyStopping
 from .callbacks import EpochLog as EpochLog
 from .callbacks import ProgressBar as ProgressBar
+from .freeze import Freeze as Freeze
 from .losses import make_loss as make_loss
 from .lr_find import LRFind as LRFind
 from .lr_find import lr_find as lr_find
@@ -15,5 +16,5 @@ from .signals import Interrupted as Interrupted
 from .tensorboard import TensorBoard as TensorBoard
 from .trainer import Trainer as Trainer
 
-__all__ = ["Callback", "Checkpoint", "CheckpointWarning", "Checkpoints", "Interrupted", "EarlyStopping", "EpochLog", "LRFind", "ProgressBar", "TensorBoard", "Trainer",
+__all__ = ["Callback", "Checkpoint", "CheckpointWarning", "Checkpoints", "Interrupted", "EarlyStopping", "EpochLog", "Freeze", "LRFind", "ProgressBar", "TensorBoard", "Trainer",
            "lr_find", "make_loss", "make_optimizer"]
