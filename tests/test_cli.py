@@ -21,6 +21,18 @@ def _sklearn_csv(tmp_path, loader, name):
     return path
 
 
+def _btc_forecast_config(tmp_path, btc_slice, *, extra: str = ""):
+    """A small log-return forecast of the BTC slice's close (lookback 10, an MLP of 16), as btc.yaml."""
+    config = tmp_path / "btc.yaml"
+    config.write_text(
+        f"data: {{path: {btc_slice}, target: Close, time: Date, features: [Close, Volume],"
+        " window: {lookback: 10, horizon: 1}, transform: log_return}\n"
+        f"task: {{type: forecast}}\nmodel: {{hidden: [16]}}\n{extra}",
+        encoding="utf-8",
+    )
+    return config
+
+
 def test_breast_cancer_end_to_end(cli, tmp_path):
     data = _sklearn_csv(tmp_path, load_breast_cancer, "cancer")
     config = tmp_path / "cancer.yaml"
@@ -78,13 +90,7 @@ def test_diabetes_regression_end_to_end(cli, tmp_path):
 
 
 def test_bitcoin_slice_forecast_end_to_end(cli, tmp_path, btc_slice):
-    config = tmp_path / "btc.yaml"
-    config.write_text(
-        f"data: {{path: {btc_slice}, target: Close, time: Date, features: [Close, Volume],"
-        " window: {lookback: 10, horizon: 1}, transform: log_return}\n"
-        "task: {type: forecast}\nmodel: {hidden: [16]}\n",
-        encoding="utf-8",
-    )
+    config = _btc_forecast_config(tmp_path, btc_slice)
     out = tmp_path / "run"
     code, stdout, err = cli("run", config, "--out", out, "--quiet", *FAST)
     assert code == 0, err
@@ -128,13 +134,7 @@ def test_console_script_exit_code_and_no_traceback(tmp_path):
 
 def test_gate_exit_codes(cli, tmp_path, btc_slice):
     """--gate exits 4 on DO NOT DEPLOY, 0 on DEPLOY; without --gate the verdict never fails a run."""
-    config = tmp_path / "btc.yaml"
-    config.write_text(
-        f"data: {{path: {btc_slice}, target: Close, time: Date, features: [Close, Volume],"
-        " window: {lookback: 10}, transform: log_return}\n"
-        "task: {type: forecast}\nmodel: {hidden: [16]}\nevaluate: {bootstrap: 200}\n",
-        encoding="utf-8",
-    )
+    config = _btc_forecast_config(tmp_path, btc_slice, extra="evaluate: {bootstrap: 200}\n")
     out = tmp_path / "btc"
     code, stdout, err = cli("run", config, "--out", out, "--quiet", "--gate", *FAST)
     metrics = json.loads((out / "metrics.json").read_text())
@@ -177,11 +177,7 @@ def test_evaluate_judges_a_bundle_on_new_labelled_data(cli, tmp_path, btc_slice)
     code, _, err = cli("evaluate", run / "bundle", unlabelled)
     assert code == 3 and "target column 'target' is missing" in err
 
-    btc_config = tmp_path / "btc.yaml"
-    btc_config.write_text(
-        f"data: {{path: {btc_slice}, target: Close, time: Date, features: [Close, Volume],"
-        " window: {lookback: 10}, transform: log_return}\ntask: {type: forecast}\nmodel: {hidden: [16]}\n",
-        encoding="utf-8")
+    btc_config = _btc_forecast_config(tmp_path, btc_slice)
     assert cli("run", btc_config, "--out", tmp_path / "btc", "--quiet", *FAST)[0] == 0
     code, stdout, _ = cli("evaluate", tmp_path / "btc" / "bundle", btc_slice, "--gate", "--quiet")
     assert code == 4 and stdout.startswith("DO NOT DEPLOY")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 

@@ -488,17 +488,9 @@ class ExperimentConfig(_Section):
         raw = {} if raw is None else raw
         if isinstance(raw, dict):
             apply_overrides(raw, overrides or [])
-            data = raw.get("data")
-            if isinstance(data, dict) and isinstance(data.get("path"), str):
-                data_path = Path(data["path"]).expanduser()
-                if not data_path.is_absolute():
-                    data["path"] = str((path.parent / data_path).resolve())
             model = raw.get("model")
-            init = model.get("init") if isinstance(model, dict) else None
-            if isinstance(init, dict) and isinstance(init.get("from"), str):  # a bundle, as data.path
-                bundle_path = Path(init["from"]).expanduser()
-                if not bundle_path.is_absolute():
-                    init["from"] = str((path.parent / bundle_path).resolve())
+            _resolve_relative(raw.get("data"), "path", path.parent)
+            _resolve_relative(model.get("init") if isinstance(model, dict) else None, "from", path.parent)  # a bundle
         return cls.from_dict(raw, source=str(path))
 
     def with_overrides(self, overrides: list[str]) -> ExperimentConfig:
@@ -508,6 +500,14 @@ class ExperimentConfig(_Section):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def _resolve_relative(section: Any, key: str, folder: Path) -> None:
+    """A relative path string at `section[key]` made absolute against `folder`, in place."""
+    if isinstance(section, dict) and isinstance(section.get(key), str):
+        value = Path(section[key]).expanduser()
+        if not value.is_absolute():
+            section[key] = str((folder / value).resolve())
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:

@@ -20,13 +20,14 @@ from .config import describe as describe
 from .exit_codes import exit_codes_page as exit_codes_page
 from .metrics import metrics_page as metrics_page
 
-PAGES = ("config.md", "cli.md", "exit-codes.md", "metrics.md")
+_BUILDERS = {"config.md": config_page, "cli.md": cli_page, "exit-codes.md": exit_codes_page,
+             "metrics.md": metrics_page}
+PAGES = tuple(_BUILDERS)
 
 
 def pages() -> dict[str, str]:
     """File name -> Markdown text of every reference page."""
-    return {"config.md": config_page(), "cli.md": cli_page(),
-            "exit-codes.md": exit_codes_page(), "metrics.md": metrics_page()}
+    return {name: build() for name, build in _BUILDERS.items()}
 
 
 def write(folder: str | Path) -> list[Path]:
