@@ -95,8 +95,12 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
                  if trainer.best_epoch is not None and cfg.train.patience is not None else ""))
     trainer.module.to("cpu")
 
-    raw = np.concatenate([predictor.raw_outputs(x) for x, _ in stream.batches("test", 4096)])  # (n_test, outputs)
-    prepared.actual["test"] = stream.actual("test")
+    raw, actual = [], []
+    for x, y in stream.labelled("test", 4096):  # one pass over the file for outputs and targets
+        raw.append(predictor.raw_outputs(x))
+        actual.append(y)
+    raw = np.concatenate(raw)  # (n_test, outputs)
+    prepared.actual["test"] = np.concatenate(actual)
     n = len(raw)
     if task == "classification":
         model_out = predictor.probabilities(raw)

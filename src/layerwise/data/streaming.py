@@ -300,12 +300,21 @@ class Stream:
 
     def actual(self, part: str) -> np.ndarray:
         """`part`'s targets in their own units (class codes for classification), in file order."""
-        out = []
-        for _, frame in self._part(part):
-            y = frame[self.target]
-            out.append(self.encoder.encode(y) if self.task == "classification"
-                       else pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64))
+        out = [self._actual(frame) for _, frame in self._part(part)]
         return np.concatenate(out) if out else np.empty(0)
+
+    def labelled(self, part: str, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(x (batch, features) float32, targets in their own units) of `part`, in file order:
+        what `batches` and `actual` give, from one pass over the file instead of two."""
+        for _, frame in self._part(part):
+            x, _ = self.transform(frame)
+            yield from _slices(x, self._actual(frame), batch_size)
+
+    def _actual(self, frame: pd.DataFrame) -> np.ndarray:
+        y = frame[self.target]
+        if self.task == "classification":
+            return self.encoder.encode(y)
+        return pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def open_stream(path: str | Path, *, target: str, task: str, seed: int, fractions: tuple[float, float, float],

@@ -215,7 +215,7 @@ class Trainer:
 
         def run_epoch(epoch: int, done: list) -> tuple[torch.Tensor, torch.Tensor]:
             self._epoch_start = None
-            if self.checkpoints is not None and self.world == 1:  # what a signal mid-epoch saves
+            if self.checkpoints is not None:  # what a signal mid-epoch saves (world is 1 here)
                 self._epoch_start = copy.deepcopy(capture(self, self.generator.get_state(), []))
             return epoch_loop.train_stream_epoch(self, batches(epoch), epoch, n_batches)
 
