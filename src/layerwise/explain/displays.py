@@ -131,6 +131,7 @@ class TextAttributionDisplay:
     def from_explanation(cls, explanation: Explanation, indices: Sequence[int] | None = None,
                          *, ax: Axes | None = None) -> TextAttributionDisplay:
         from matplotlib import colormaps
+        from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
 
         e = explanation
@@ -154,15 +155,9 @@ class TextAttributionDisplay:
         ax.set_ylim(-len(indices) + 0.4, 0.6)
         ax.set_axis_off()
         ax.set_title(f"attribution to each character: {e.unit}", fontsize=10)
-        ax.figure.colorbar(_mappable(norm, cmap), ax=ax, shrink=0.8)
+        ax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8)
         self.figure_ = ax.figure
         return self
-
-
-def _mappable(norm, cmap):
-    from matplotlib.cm import ScalarMappable
-
-    return ScalarMappable(norm=norm, cmap=cmap)
 
 
 def _short(value) -> str:

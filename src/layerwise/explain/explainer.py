@@ -27,7 +27,7 @@ from ..predictor import Predictor
 from .attribute import METHODS, attribute
 from .baseline import data_baseline, training_baseline
 from .checks import completeness, randomization, reinitialized
-from .explanation import Explanation
+from .explanation import Explanation, empty_importance
 from .images import black, image_inputs
 from .inputs import Inputs, model_inputs, select_rows, test_split
 from .output import Output, of_module, of_predictor
@@ -183,7 +183,7 @@ def _explain_images(predictor: Predictor, model: Any, data: Any, *, rows, method
     x = inputs.x[chosen]
     base, described = black(predictor)
     targets = output.target(x, target)
-    result = Explanation(space.kind, method, space.names, output.unit, _empty_importance(), baseline=described)
+    result = Explanation(space.kind, method, space.names, output.unit, empty_importance(), baseline=described)
     _local(result, space, output, x, targets, base, method, steps)
     result.rows = [inputs.labels[i] for i in chosen]
     result.inputs = inputs.pixels[chosen]                  # (n, h, w): the picture the heatmap is laid over
@@ -206,7 +206,7 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
     space = FeatureSpace.from_predictor(predictor)
     inputs = model_inputs(predictor, frame)
     output = of_predictor(predictor)
-    result = Explanation(space.kind, method, space.names, output.unit, _empty_importance())
+    result = Explanation(space.kind, method, space.names, output.unit, empty_importance())
     if inputs.actual is None:
         if method == "permutation":
             raise UsageError(f"--method permutation needs the target column '{task.target}' in the data, "
@@ -253,7 +253,7 @@ def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, se
     xs = x[chosen]
     base, described = data_baseline(x, "zeros" if baseline is None else baseline)
     targets = output.target(xs, target)
-    result = Explanation(space.kind, method, space.names, output.unit, _empty_importance(), baseline=described)
+    result = Explanation(space.kind, method, space.names, output.unit, empty_importance(), baseline=described)
     _local(result, space, output, xs, targets, base, method, steps)
     result.rows = chosen.tolist()
     result.predictions = targets.tolist() if width > 1 else output.values(xs)[:, 0].tolist()
@@ -309,6 +309,3 @@ def _predictions(predictor: Predictor, x: np.ndarray, last: np.ndarray | None) -
         return predictor.target.decode(predictor.probabilities(raw).argmax(axis=1)).tolist()
     return predictor.decode(raw, last)[:, 0].tolist()
 
-
-def _empty_importance() -> pd.DataFrame:
-    return pd.DataFrame(columns=["feature", "importance", "ci_low", "ci_high", "method"])

@@ -135,6 +135,11 @@ class Explanation:
         self.inputs[i, j] = frame["character"].astype(str).to_numpy()
 
 
+def empty_importance() -> pd.DataFrame:
+    """The importance table of an explanation with no global importance (images, prompts)."""
+    return pd.DataFrame(columns=["feature", "importance", "ci_low", "ci_high", "method"])
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (np.floating, float)):
         return float(value) if np.isfinite(value) else None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from pathlib import Path
 import numpy as np
-import pandas as pd
 import torch
 from captum.attr import FeatureAblation, LayerGradientXActivation, LayerIntegratedGradients
 from torch import nn
@@ -29,7 +28,7 @@ from ..data.text import END, SPECIALS, Vocabulary
 from ..errors import DataError, UsageError
 from ..predictor import Predictor
 from .checks import completeness, randomization, reinitialized
-from .explanation import Explanation
+from .explanation import Explanation, empty_importance
 
 METHODS = ("ig", "saliency", "ablation")
 UNIT = "logit of the next character"
@@ -53,20 +52,21 @@ def read_prompts(source: str | Path) -> list[str]:
 def check_prompts(predictor: Predictor, prompts: list[str], target: str | None) -> None:
     """Every problem at once, in `generate`'s words: unknown characters, too long, empty."""
     vocab, steps = predictor.vocabulary, predictor.task.lookback
+    known = "".join(vocab.tokens[len(SPECIALS):])
     problems = []
     for i, prompt in enumerate(prompts):
         where = f"prompt {i + 1} {prompt!r}"
         unknown = vocab.unknown(prompt)
         if unknown:
             problems.append(f"{where} holds characters outside the vocabulary: {unknown}; "
-                            f"the model knows {''.join(vocab.tokens[3:])!r}")
+                            f"the model knows {known!r}")
         if not prompt:
             problems.append(f"prompt {i + 1} is empty: there is no character to attribute to")
         elif len(prompt) >= steps:
             problems.append(f"{where} has {len(prompt)} characters; the model reads at most {steps - 1}")
     if target is not None and (target not in vocab.index or target in SPECIALS[:2]):
         problems.append(f"next character {target!r} is not one the model predicts; it knows "
-                        f"{''.join(vocab.tokens[3:])!r} and {END!r} (the end)")
+                        f"{known!r} and {END!r} (the end)")
     if problems:
         raise DataError("; ".join(problems), hint="use only characters of the training text")
 
@@ -86,7 +86,7 @@ def explain_prompts(predictor: Predictor, prompts: list[str], *, method: str = "
     ids = [[vocab.index[c] for c in p] for p in prompts]
     targets = np.array([_next(module, vocab, row) if target is None else vocab.index[target] for row in ids])
     values, out, base_out, delta = _attribute(module, vocab.start, ids, targets, method, steps, width)
-    e = Explanation("text", method, ["character"], UNIT, _empty(),
+    e = Explanation("text", method, ["character"], UNIT, empty_importance(),
                     baseline="<pad> at every prompt character (the start mark <s> kept)")
     e.rows = list(range(len(prompts)))
     e.attributions = values
@@ -148,10 +148,6 @@ def _attribute(module: nn.Module, start: int, ids: list[list[int]], targets: np.
             out[rows] = forward(x)[index, t].double().numpy()
             base_out[rows] = forward(pads)[index, t].double().numpy()
     return values, out, base_out, delta
-
-
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame(columns=["feature", "importance", "ci_low", "ci_high", "method"])
 
 
 def describe(e: Explanation) -> list[str]:
