@@ -145,10 +145,11 @@ class Experiment:
         log = RunLog(quiet=quiet)
         if out is not None:
             _check_replaceable(Path(out))
-        check_stream(cfg, cfg.task.type, is_image_run(cfg, self.data), self.data)  # data.stream where it cannot go
+        images = is_image_run(cfg, self.data)  # looks at the folder on disk: once
+        check_stream(cfg, cfg.task.type, images, self.data)  # data.stream where it cannot go
         if cfg.task.type == "generation":
             return self._run_generation(out, log)
-        if is_image_run(cfg, self.data):
+        if images:
             return self._run_images(out, log, resume)
         stream = cfg.data.stream
         if self.data is None and cfg.task.type != "forecast" and wants_stream(cfg.data.path, stream.enabled,

@@ -48,9 +48,12 @@ class Block:
 @dataclass
 class PageRun:
     page: str
-    blocks: int = 0
     seconds: float = 0.0
-    timings: list[tuple[int, str, float]] = field(default_factory=list)
+    timings: list[tuple[int, str, float]] = field(default_factory=list)  # (line, lang, seconds) per block run
+
+    @property
+    def blocks(self) -> int:
+        return len(self.timings)
 
 
 class ExampleFailure(AssertionError):
@@ -99,7 +102,6 @@ def run_page(path: Path, *, name: str | None = None, examples: Path = ROOT / "ex
                     continue
                 began = time.perf_counter()
                 page.run(block)
-                result.blocks += 1
                 result.timings.append((block.line, block.lang, time.perf_counter() - began))
         finally:
             page.close()

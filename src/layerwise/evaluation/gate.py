@@ -108,7 +108,7 @@ def bound(metric: str, value: float | None, limit: float, kind: str, interval: l
     return Check(gate, ok, f"test {metric} {fmt(value)}{where} {'is' if ok else 'is not'} {word} {fmt(limit)}")
 
 
-def champion(metric: str, challenger: float, champ: float, interval: list[float], path: str) -> Check:
+def champion(metric: str, challenger: float, champ: float, interval: list[float] | None, path: str) -> Check:
     """The challenger passes when its test score is at least as good as the champion's."""
     higher = HIGHER_IS_BETTER[metric]
     ok = challenger >= champ if higher else challenger <= champ

@@ -33,11 +33,11 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
                           block=block, seed=seed)
     out["ci"] = ci.to_dict()
     # No resamples, no interval (None: the gate says so); resamples that gave none: NaNs.
-    nan = None if samples < 1 else [float("nan")] * 2
+    no_interval = None if samples < 1 else [float("nan")] * 2
     checks = []
     if beat_baseline:
         checks.append(gate.beat_baseline(primary, out["test"][primary], out["baseline"][primary],
-                                         ci.difference.get(primary, nan), out["baseline_name"], level))
+                                         ci.difference.get(primary, no_interval), out["baseline_name"], level))
     for kind, bounds in (("min", minimum or {}), ("max", maximum or {})):
         for name, limit in bounds.items():
             checks.append(gate.bound(name, out["test"].get(name), limit, kind, ci.model.get(name)))
@@ -46,9 +46,9 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
         paired = paired_bootstrap(task, y_true, model_out, champion["out"], [primary], samples=samples,
                                   level=level, block=block, seed=seed)
         out["champion"] = {"path": str(champion["path"]), "test": versus["baseline"],
-                           "difference": paired.difference.get(primary, nan)}
+                           "difference": paired.difference.get(primary, no_interval)}
         checks.append(gate.champion(primary, versus["test"][primary], versus["baseline"][primary],
-                                    paired.difference.get(primary, nan), str(champion["path"])))
+                                    paired.difference.get(primary, no_interval), str(champion["path"])))
     decision = gate.decide(checks)
     out.update(verdict=decision.verdict, reasons=decision.reasons, checks=decision.to_dict()["checks"])
     out["headline"] = headline(decision, out)
