@@ -265,13 +265,17 @@ def _expect_exits(code: str, first_line: int) -> str:
     return "\n".join(out + pending) + "\n"
 
 
-def _kill_group(group: int) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(group, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        time.sleep(0.2)
+def _kill_group(group: int, grace: float = 2.0) -> None:
+    """SIGTERM the group, then SIGKILL whatever has not ended within `grace` seconds."""
+    try:
+        os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            os.killpg(group, 0)  # raises once no process of the group is left
+            time.sleep(0.01)
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return
 
 
 def pages(docs: Path = ROOT / "docs") -> list[Path]:

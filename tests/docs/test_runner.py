@@ -154,9 +154,18 @@ def test_processes_left_running_are_killed_when_the_page_ends(tmp_path):
     (tmp_path / "page.md").write_text(path)
     run_page(tmp_path / "page.md")
     pid = int((tmp_path / "pid").read_text())
-    time.sleep(0.3)
     stat = Path(f"/proc/{pid}/stat")
-    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # gone, or dead unreaped
+
+    def ended() -> bool:  # gone, or dead and not yet reaped
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except FileNotFoundError:
+            return True
+
+    deadline = time.monotonic() + 60  # the kill was sent; this only stops a hung test
+    while not ended():
+        assert time.monotonic() < deadline, f"process {pid} still runs"
+        time.sleep(0.01)
 
 
 def test_warnings_fail_a_block_but_an_unclosed_file_does_not(tmp_path):

@@ -34,6 +34,18 @@ g = torch.Generator().manual_seed(0)
 x = torch.randn(1500, 8, generator=g)  # (n, features)
 y = x[:, :2].sum(dim=1, keepdim=True)  # (n, 1)
 model = build({"type": "mlp", "hidden": [32, 32], "dropout": 0.1}, (8,), 1, seed=0)
+if len(sys.argv) > 5:  # test mode: pause mid-epoch 2 so the test can interrupt at a known point
+    import pathlib, time
+    pause, calls = pathlib.Path(sys.argv[5]), [0]
+
+    def hold(module, args):  # a forward pre-hook: it changes no weight and draws no random number
+        calls[0] += module.training
+        if calls[0] == PAUSE_AT:
+            (pause / "paused").touch()
+            while not (pause / "go").exists():  # the test interrupts us here
+                time.sleep(0.01)
+
+    model.register_forward_pre_hook(hold)
 trainer = Trainer(model, lr=3e-3, batch_size=8, epochs=epochs, seed=5, device="cpu", threads=1,
                   patience=3, checkpoint_dir=None if folder == "-" else folder, keep=2)
 trainer.fit(x[:1300], y[:1300], x[1300:], y[1300:], resume=resume)
@@ -42,23 +54,37 @@ print("done", len(trainer.history), flush=True)
 """
 
 
+# 1300 training rows in batches of 8: 163 steps an epoch, so the 203rd training forward pass
+# is step 40 of epoch 2, after epoch 1's checkpoint and well before the run could end.
+PAUSE_AT = 163 + 40
+
+
 def _script(tmp_path: Path) -> Path:
     path = tmp_path / "fit.py"
-    path.write_text(SCRIPT, encoding="utf-8")
+    path.write_text(f"PAUSE_AT = {PAUSE_AT}\n" + SCRIPT, encoding="utf-8")
     return path
 
 
-def _run(script, folder, out, epochs, resume=False, **kwargs):
+def _run(script, folder, out, epochs, resume=False, pause: Path | None = None, **kwargs):
     args = [sys.executable, str(script), str(folder), str(out), str(epochs), "resume" if resume else "fresh"]
+    args += [str(pause)] if pause else []
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-def _wait_for_checkpoints(folder: Path, count: int, proc, limit=60.0) -> None:
+def _wait_until(ready, proc, limit=300.0) -> None:
+    """Wait for `ready()` while the process runs: an event the code produces, not a guess at
+    how long it takes (the limit only stops a hung test on a very slow machine)."""
     start = time.monotonic()
-    while len(Checkpoints(folder).names()) < count:
+    while not ready():
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() - start < limit
+        assert time.monotonic() - start < limit, "the event never came"
         time.sleep(0.01)
+
+
+def _paused_mid_epoch_2(tmp_path: Path, folder: Path, proc) -> None:
+    """The run is held at step 40 of epoch 2, and epoch 1's checkpoint is on disk."""
+    _wait_until(lambda: (tmp_path / "paused").exists(), proc)
+    _wait_until(lambda: len(Checkpoints(folder).names()) >= 1, proc)  # written in the background
 
 
 def _same(a: dict, b: dict) -> None:
@@ -78,12 +104,12 @@ def uninterrupted(tmp_path_factory):
 
 def test_sigkill_then_resume_is_bit_identical(tmp_path, uninterrupted):
     script, folder = _script(tmp_path), tmp_path / "checkpoints"
-    proc = _run(script, folder, tmp_path / "w.safetensors", 3)
-    _wait_for_checkpoints(folder, 1, proc)
-    time.sleep(0.15)  # into the second epoch: the kill lands mid-epoch, maybe mid-write
-    proc.send_signal(signal.SIGKILL)
+    proc = _run(script, folder, tmp_path / "w.safetensors", 3, pause=tmp_path)
+    _paused_mid_epoch_2(tmp_path, folder, proc)
+    proc.send_signal(signal.SIGKILL)  # mid-epoch: the newest checkpoint is epoch 1's
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    assert Checkpoints(folder).names()[-1] == (1, 0)
     resumed = _run(script, folder, tmp_path / "w.safetensors", 3, resume=True)
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
@@ -92,14 +118,14 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, uninterrupted):
 
 def test_sigterm_saves_mid_epoch_exits_and_resumes_exactly(tmp_path, uninterrupted):
     script, folder = _script(tmp_path), tmp_path / "checkpoints"
-    proc = _run(script, folder, tmp_path / "w.safetensors", 3)
-    _wait_for_checkpoints(folder, 1, proc)
-    time.sleep(0.1)
+    proc = _run(script, folder, tmp_path / "w.safetensors", 3, pause=tmp_path)
+    _paused_mid_epoch_2(tmp_path, folder, proc)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    (tmp_path / "go").touch()  # after the signal: the handler has run before the hook sees this
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "done" not in out
-    assert "stopped by SIGTERM at epoch" in err and "Traceback" in err  # raised as Interrupted
-    assert any(steps > 0 for _, steps in Checkpoints(folder).names()), "a mid-epoch checkpoint"
+    assert "stopped by SIGTERM at epoch 2" in err and "Traceback" in err  # raised as Interrupted
+    assert Checkpoints(folder).names()[-1] == (1, 40), "a checkpoint at the step the signal came"
     resumed = _run(script, folder, tmp_path / "w.safetensors", 3, resume=True)
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
@@ -205,7 +231,7 @@ def fsync(fd):  # the writer thread stops for good on epoch 2's tensors file: wr
         synced.append(fd)
         if len(synced) == 3:
             (Path(sys.argv[1]).parent / "paused").touch()
-            time.sleep(600)
+            threading.Event().wait()  # until the test kills the process
     real_fsync(fd)
 
 os.fsync = fsync
@@ -216,11 +242,7 @@ def test_sigkill_during_a_background_write_keeps_the_previous_checkpoint(tmp_pat
     script, folder = tmp_path / "paused.py", tmp_path / "checkpoints"
     script.write_text("import sys\n" + PAUSE_WRITER + SCRIPT, encoding="utf-8")
     proc = _run(script, folder, tmp_path / "w.safetensors", 3)
-    start = time.monotonic()
-    while not (tmp_path / "paused").exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() - start < 60
-        time.sleep(0.01)
+    _wait_until(lambda: (tmp_path / "paused").exists(), proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert any(p.name.startswith(".ckpt-000002-000000.safetensors") for p in folder.iterdir())  # killed mid-write

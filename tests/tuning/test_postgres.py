@@ -46,30 +46,48 @@ def test_two_workers_share_one_study(tmp_path, iris, postgres_url, cli):
     assert len({t.params["train.lr"] for t in complete}) == len(complete)  # workers seeded apart
 
 
+# Worker A, held in its first trial's first training step (a global forward pre-hook, which
+# changes nothing it runs) until the test kills it: the kill always lands mid-trial.
+HELD_WORKER = """
+import pathlib, sys, threading, torch
+held = pathlib.Path(sys.argv.pop(1))
+
+def hold(module, args):
+    if module.training and torch.is_grad_enabled():
+        held.touch()
+        threading.Event().wait()
+
+torch.nn.modules.module.register_module_forward_pre_hook(hold)
+from layerwise.cli import main
+sys.exit(main())
+"""
+
+
 def test_a_killed_worker_leaves_a_fail_trial_and_the_study_still_finishes(tmp_path, iris, postgres_url):
-    # Trials of a few seconds (100 epochs, batch 4) so the kill lands mid-trial.
-    config = _config(tmp_path, iris, epochs=100, batch_size=4)
-    command = [sys.executable, "-m", "layerwise.cli", "tune", str(config), "--storage", postgres_url,
-               "--study", "shared", "--trials", "2", "--quiet"]
+    config = _config(tmp_path, iris)
+    args = ["tune", str(config), "--storage", postgres_url, "--study", "shared", "--trials", "2", "--quiet"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    victim = subprocess.Popen([*command, "--out", str(tmp_path / "a")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    held = tmp_path / "held"
+    victim = subprocess.Popen([sys.executable, "-c", HELD_WORKER, str(held), *args, "--out", str(tmp_path / "a")],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if any(t.state.name == "RUNNING" for t in _trials(postgres_url)):
-                    break
-            except KeyError:  # the study is not created yet
-                pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError("worker A never started a trial")
+        deadline = time.monotonic() + 300  # only stops a hung test; the event is the file
+        while not held.exists():
+            assert victim.poll() is None, victim.communicate()[1]
+            assert time.monotonic() < deadline, "worker A never started training"
+            time.sleep(0.01)
+        assert [t.state.name for t in _trials(postgres_url)] == ["RUNNING"]
         victim.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
     finally:
-        victim.wait(30)
-    finish = subprocess.run([*command, "--out", str(tmp_path / "b")], env=env, capture_output=True, text=True,
-                            timeout=300)
+        victim.kill()
+        victim.communicate(timeout=30)
+    # The trial is stale once its last heartbeat (before the kill) is older than the grace
+    # period (2 x heartbeat = 2 s): a rule in wall time, so waiting it out is no race.
+    while time.monotonic() < killed + 2.5:
+        time.sleep(0.05)
+    finish = subprocess.run([sys.executable, "-m", "layerwise.cli", *args, "--out", str(tmp_path / "b")], env=env,
+                            capture_output=True, text=True, timeout=300)
     assert finish.returncode == 0, finish.stderr
     states = [t.state.name for t in _trials(postgres_url)]
     assert states.count("FAIL") == 1 and states.count("COMPLETE") >= 2 and "RUNNING" not in states
