@@ -12,7 +12,7 @@ import numpy as np
 
 from . import gate
 from .bootstrap import paired_bootstrap
-from .score import score
+from .score import finding, score
 
 
 def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray, *,
@@ -49,8 +49,19 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
                            "difference": paired.difference.get(primary, no_interval)}
         checks.append(gate.champion(primary, versus["test"][primary], versus["baseline"][primary],
                                     paired.difference.get(primary, no_interval), str(champion["path"])))
+    rows = len(y_true)
+    out["ci"]["degenerate"] = rows < gate.MIN_TEST_ROWS
+    if out["ci"]["degenerate"]:
+        out["notes"].append(f"only {rows} test rows: the intervals are degenerate, not evidence "
+                            f"(at least {gate.MIN_TEST_ROWS} are needed)")
+        if checks:  # a gate is configured: it cannot pass on so little
+            checks.insert(0, gate.enough_rows(rows))
     decision = gate.decide(checks)
     out.update(verdict=decision.verdict, reasons=decision.reasons, checks=decision.to_dict()["checks"])
+    beat = next((c for c in checks if c.gate == "beat_baseline"), None)
+    if out["beats_baseline"] and (out["ci"]["degenerate"] or (beat is not None and not beat.passed)):
+        # better on these rows, but the gate found no evidence: the finding must not read as a win
+        out["finding"] = finding(task, primary, out["test"][primary], out["baseline"][primary], True, shown=False)
     out["headline"] = headline(decision, out)
     return out
 

@@ -36,12 +36,13 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
     MetricsKey("finding", TASKS, "One sentence with the deciding numbers: model vs baseline on the primary metric."),
     MetricsKey("ci", TASKS,
                "Paired-bootstrap intervals: level, samples, block (moving-block length for series), method, "
-               "and per metric the model's, the baseline's and the difference's [low, high]."),
+               "and per metric the model's, the baseline's and the difference's [low, high]; degenerate: true "
+               "when the test split has fewer than 20 rows, where no gate passes."),
     MetricsKey("verdict", TASKS, "DEPLOY or DO NOT DEPLOY (`--gate` exits 4 on the latter)."),
     MetricsKey("reasons", TASKS, "Why the verdict, one line per gate check."),
     MetricsKey("checks", TABULAR,
-               "Each gate check (beat the baseline, evaluate.gates.min / max, the champion) with its "
-               "numbers and whether it passed."),
+               "Each gate check (beat the baseline, evaluate.gates.min / max, the champion, and test_rows "
+               "when the test split is under 20 rows) with its numbers and whether it passed."),
     MetricsKey("headline", TASKS, "The verdict in one sentence with its reasons."),
     MetricsKey("notes", TASKS, "Caveats met while scoring (e.g. a metric left out and why)."),
     MetricsKey("cleaning", TASKS,

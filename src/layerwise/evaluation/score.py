@@ -44,13 +44,17 @@ def score(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
     }
 
 
-def finding(task: str, metric: str, model: float, baseline: float, beats: bool) -> str:
-    """One plain sentence with the deciding numbers."""
+def finding(task: str, metric: str, model: float, baseline: float, beats: bool, *, shown: bool = True) -> str:
+    """One plain sentence with the deciding numbers. `shown` False: the model scored better on
+    these rows, but the gate found that no evidence (an interval including zero, too few rows)."""
     name = BASELINE_NAMES[task]
     figures = f"test {metric} {_fmt(model)} vs {_fmt(baseline)}"
     if baseline != 0 and np.isfinite(baseline) and np.isfinite(model):
         change = abs(model - baseline) / abs(baseline) * 100
         figures += f" ({change:.1f}% {'better' if beats else 'worse'})" if model != baseline else " (a tie)"
+    if beats and not shown:
+        return (f"The network scores better than {name} on this test split ({figures}), "
+                "but the difference is not shown to be more than chance.")
     if beats:
         return f"The network beats {name}: {figures}."
     return (f"The network does NOT beat {name}: {figures}. "
