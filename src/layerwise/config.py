@@ -7,6 +7,7 @@ every problem at once, each with its key path and a did-you-mean.
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,8 @@ Normalize = Literal["standard", "minmax", "robust", "none"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf and nan pass `gt=0` (lr: .inf) and fail only after the data work: refused here, by key.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class SplitConfig(_Section):
@@ -143,6 +145,9 @@ class DataConfig(_Section):
     features: list[str] | None = None  # the input columns; null = every column but target, time and drop
     drop: list[str] = Field(default_factory=list)  # columns never used as inputs
     delimiter: str = ","               # CSV field delimiter
+    # Decimal mark of numbers written as text: "." (1,234.5) or "," (1.234,5; 2228,66). The
+    # bundle keeps it, so prediction reads numbers as training did. `init` detects ",".
+    decimal: Literal[".", ","] = "."
     split: SplitConfig = Field(default_factory=SplitConfig)
     normalize: Normalize = "standard"  # scaling of numeric inputs, fitted on the training split only
     # Categories: auto = one-hot up to max_onehot distinct values, ordinal codes beyond.
@@ -184,8 +189,8 @@ class InitConfig(_Section):
     """
 
     # serialized as `from`, the key YAML uses (`from` is a Python keyword)
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True,
-                              serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False,
+                              populate_by_name=True, serialize_by_alias=True)
 
     scheme: InitScheme = "auto"  # as model.init's name form, for the layers not loaded
     # A bundle folder (or a run folder holding bundle/); relative to the config file's folder.
@@ -478,9 +483,11 @@ class ExperimentConfig(_Section):
         if not path.is_file():
             raise ConfigError(f"config file not found: {path.resolve()}")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = load_yaml(path.read_text(encoding="utf-8"))
         except UnicodeDecodeError as err:
             raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        except YAMLTooLarge as err:
+            raise ConfigError(f"{path}: {err}", hint=err.hint) from None
         except yaml.YAMLError as err:
             where = getattr(err, "problem_mark", None)
             line = f" line {where.line + 1}" if where is not None else ""
@@ -502,6 +509,104 @@ class ExperimentConfig(_Section):
         return self.model_dump(mode="json")
 
 
+# Aliases (*name) may add this many values beyond those written out. A config reuses a block
+# a few times at most; nested aliases grow exponentially (9 levels of 9 aliases in 580 bytes
+# make 387 million values), and expanding them, even to print one in a message, exhausts memory.
+MAX_ALIAS_VALUES = 10_000
+# Deeper nesting than this is refused before PyYAML's recursive composer overflows the stack.
+MAX_DEPTH = 100
+
+
+class YAMLTooLarge(Exception):
+    """A YAML document that would expand (through aliases) or nest past the limits above."""
+
+    hint = "write the values out, or reuse a block through fewer, un-nested aliases"
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that measures the node graph before building any value from it."""
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                line = self.peek_event().start_mark.line + 1
+                raise YAMLTooLarge(f"nested more than {MAX_DEPTH} levels deep (line {line})")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Any:
+        # yaml's Composer.compose_document, checking the anchors before it forgets them
+        self.get_event()
+        node = self.compose_node(None, None)
+        self.get_event()
+        expanded = _expanded_sizes(node)
+        if expanded[id(node)] - len(expanded) > MAX_ALIAS_VALUES:
+            name, anchor = max(self.anchors.items(), key=lambda item: expanded[id(item[1])])
+            raise YAMLTooLarge(
+                f"its aliases expand to more than {MAX_ALIAS_VALUES:,} values beyond those written out; "
+                f"&{name} (line {anchor.start_mark.line + 1}) alone stands for {expanded[id(anchor)]:,} "
+                "(nested anchors: a YAML alias bomb?)")
+        self.anchors = {}
+        return node
+
+
+def load_yaml(text: str) -> Any:
+    """yaml.safe_load, refusing alias bombs and deep nesting with YAMLTooLarge."""
+    return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader: no Python tags, no code
+
+
+def _expanded_sizes(root: yaml.Node) -> dict[int, int]:
+    """id(node) -> values under it, itself included, once every alias is expanded; one entry per
+    distinct node. Counted on the node graph (an alias is a second reference to one node) without
+    expanding anything: a bomb's count is a big int, not big data."""
+    expanded: dict[int, int] = {}
+    inside: set[int] = set()       # the nodes whose subtree is being counted: one met again is a cycle
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, counted = stack.pop()
+        children = _children(node)
+        if counted:
+            inside.discard(id(node))
+            expanded[id(node)] = 1 + sum(expanded[id(c)] for c in children)
+        elif id(node) in inside:
+            raise YAMLTooLarge(f"an alias refers to a value that contains it (line {node.start_mark.line + 1})")
+        elif id(node) not in expanded:
+            inside.add(id(node))
+            stack.append((node, True))
+            stack += [(c, False) for c in children]
+    return expanded
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+# A value in a message is shown by its repr, cut short: reprlib walks only as much of a
+# large structure as it shows.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 120, 60
+
+
+def shorten(value: Any, limit: int = 200) -> str:
+    """repr(value) for a message, at most `limit` characters."""
+    return cut(_REPR.repr(value), limit)
+
+
+def cut(text: str, limit: int = 200) -> str:
+    """`text` for a message, at most `limit` characters (a key can be any string, megabytes long)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _resolve_relative(section: Any, key: str, folder: Path) -> None:
     """A relative path string at `section[key]` made absolute against `folder`, in place."""
     if isinstance(section, dict) and isinstance(section.get(key), str):
@@ -517,10 +622,13 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            problems.append(f"--set {item!r}: expected KEY=VALUE, e.g. --set train.lr=0.01")
+            problems.append(f"--set {shorten(item)}: expected KEY=VALUE, e.g. --set train.lr=0.01")
             continue
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = load_yaml(text) if text.strip() else None
+        except YAMLTooLarge as err:
+            problems.append(f"--set {cut(key)}: {err}")
+            continue
         except yaml.YAMLError:
             value = text
         node = raw
@@ -542,7 +650,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
 def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     """One line for one pydantic error: key path, what is wrong, and a did-you-mean."""
     loc = [str(p) for p in error["loc"] if p not in (_INIT_NAME, _INIT_MAPPING)]
-    path = ".".join(loc) or "(top level)"
+    path = cut(".".join(loc)) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         known = _known_keys(loc[:-1])
@@ -556,9 +664,11 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     if kind == "literal_error":
         choices = error.get("ctx", {}).get("expected", "")
         options = [c.strip().strip("'") for c in choices.replace(" or ", ", ").split(",")]
-        return f"{path}: {given!r} is not one of {choices}{did_you_mean(str(given), options)}"
+        text = str(given) if isinstance(given, (str, int, float)) else ""
+        close = did_you_mean(text, options) if len(text) <= 200 else ""
+        return f"{path}: {shorten(given)} is not one of {choices}{close}"
     if isinstance(given, (str, int, float, bool)) and kind not in ("value_error", "assertion_error"):
-        return f"{path}: {message} (got {given!r})"
+        return f"{path}: {message} (got {shorten(given)})"
     return f"{path}: {message}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import optuna
+import pandas as pd
 import pytest
 
 from layerwise import ConfigError, ExperimentConfig
@@ -76,3 +77,27 @@ def test_apply_sets_dotted_paths_on_a_copy():
     out = apply(raw, {"train.lr": 0.01, "data.split.val": 0.2})
     assert out["train"]["lr"] == 0.01 and out["data"]["split"] == {"val": 0.2}
     assert raw["train"]["lr"] == 0.1
+
+
+def test_a_plain_list_is_a_choice():
+    # the config reference says "a range or a list of choices"; a list used to be refused
+    space = Space.parse({"model.hidden": [[4], [8, 8]], "train.batch_size": [16, 32]})
+    assert space.to_dict() == {"model.hidden": {"choice": [[4], [8, 8]]}, "train.batch_size": {"choice": [16, 32]}}
+    assert space.grid() == {"model.hidden": ["[4]", "[8, 8]"], "train.batch_size": [16, 32]}
+    with pytest.raises(ConfigError, match=r"tune\.space: train\.lr\.choice: expected a non-empty list"):
+        _tune({"train.lr": []})
+
+
+def test_tune_searches_a_plain_list_from_the_command_line(cli, tmp_path, iris):
+    data = tmp_path / "iris.csv"
+    iris.to_csv(data, index=False)
+    config = tmp_path / "iris.yaml"
+    config.write_text(f"data: {{path: {data}, target: target}}\nmodel: {{hidden: [8]}}\n"
+                      "train: {epochs: 2, patience: null, batch_size: 16}\n"
+                      "evaluate: {bootstrap: 0, report: false, leakage: false}\n"
+                      "tune: {method: grid, trials: null, pruner: none, space: {model.hidden: [[4], [8, 8]]}}\n",
+                      encoding="utf-8")
+    code, _, err = cli("tune", config, "--out", tmp_path / "tuned", "--quiet")
+    assert code == 0, err
+    tried = pd.read_csv(tmp_path / "tuned" / "tuning.csv")["model.hidden"]
+    assert sorted(tried) == ["[4]", "[8, 8]"]

@@ -72,12 +72,15 @@ def _source_comments(model: type[BaseModel]) -> dict[str, str]:
 
 
 def config_page() -> str:
-    from ..config import ExperimentConfig
+    from ..config import MAX_ALIAS_VALUES, MAX_DEPTH, ExperimentConfig
 
     lines = [GENERATED, "", "# Configuration keys", "",
              "Every key of an experiment file, as the dotted path that `--set`, YAML and tuning",
              "search spaces all use. A section marked *optional* is absent (null) unless set;",
-             "`data.target` is the only key most experiments must set.", ""]
+             "`data.target` is the only key most experiments must set. Numbers must be finite",
+             "(`.inf` and `.nan` are refused). The file is read with `yaml.safe_load` (no Python",
+             f"tags); anchors and aliases may add at most {MAX_ALIAS_VALUES:,} values to what is written",
+             f"out, and values nest at most {MAX_DEPTH} levels deep.", ""]
     rows: dict[str, list[str]] = {}
     for path, field, section, owner, name in _config_entries(ExperimentConfig):
         top = path.split(".")[0]

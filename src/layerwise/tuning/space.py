@@ -4,6 +4,7 @@
     model.dropout: {uniform: [0.0, 0.5], points: 3}         # points: what grid search visits
     train.batch_size: {int: [16, 64], step: 16}             # integers; `log: true` for a log scale
     model.hidden:  {choice: [[64, 64], [128, 128, 128, 128]]}
+    model.type:    [mlp, cnn1d]                              # a plain list: the same as {choice: [...]}
 
 Each kind is one small class registered by its YAML name. Optuna's categorical
 distribution holds only scalars, so a choice of lists is stored by its JSON text
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import optuna
 
+from ..config import cut, shorten
 from ..errors import ConfigError, did_you_mean
 
 _KINDS: dict[str, type[Param]] = {}
@@ -73,7 +75,7 @@ class _Range(Param):
     def problems(self) -> list[str]:
         spec = self.spec
         if not (isinstance(spec, list) and len(spec) == 2 and all(_number(v) for v in spec)):
-            return [f"{self.kind}: expected [low, high], two numbers, got {spec!r}"]
+            return [f"{self.kind}: expected [low, high], two numbers, got {shorten(spec)}"]
         low, high = spec
         out = []
         if low >= high:
@@ -81,12 +83,12 @@ class _Range(Param):
         if self.log and low <= 0:
             out.append(f"{self.kind}: a log range must stay above zero, got low {low}")
         if self.step is not None and (not _number(self.step) or self.step <= 0):
-            out.append(f"step: must be a number > 0, got {self.step!r}")
+            out.append(f"step: must be a number > 0, got {shorten(self.step)}")
         if self.step is not None and self.log:
             out.append("step: cannot be combined with a log scale")
         if self.points is not None and (not isinstance(self.points, int) or isinstance(self.points, bool)
                                         or self.points < 2):
-            out.append(f"points: must be a whole number >= 2, got {self.points!r}")
+            out.append(f"points: must be a whole number >= 2, got {shorten(self.points)}")
         return out
 
 
@@ -120,9 +122,9 @@ class Int(_Range):
     def problems(self) -> list[str]:
         out = super().problems()
         if not out and not all(float(v).is_integer() for v in self.spec):
-            out.append(f"int: bounds must be whole numbers, got {self.spec!r}")
+            out.append(f"int: bounds must be whole numbers, got {shorten(self.spec)}")
         if self.step is not None and _number(self.step) and not float(self.step).is_integer():
-            out.append(f"step: must be a whole number for an int range, got {self.step!r}")
+            out.append(f"step: must be a whole number for an int range, got {shorten(self.step)}")
         return out
 
     def suggest(self, trial: optuna.Trial) -> Any:
@@ -140,10 +142,10 @@ class Int(_Range):
 class Choice(Param):
     def problems(self) -> list[str]:
         if not isinstance(self.spec, list) or not self.spec:
-            return [f"choice: expected a non-empty list of values, got {self.spec!r}"]
+            return [f"choice: expected a non-empty list of values, got {shorten(self.spec)}"]
         labels = [self._label(v) for v in self.spec]
         if len(set(labels)) != len(labels):
-            return [f"choice: the values repeat, {self.spec!r}"]
+            return [f"choice: the values repeat, {shorten(self.spec)}"]
         return [f"{k}: does not apply to a choice" for k in _OPTIONS if getattr(self, k) not in (None, False)]
 
     def suggest(self, trial: optuna.Trial) -> Any:
@@ -176,16 +178,20 @@ class Space:
         params, problems = [], []
         known = config_paths()
         for path, spec in raw.items():
-            where = f"tune.space.{path}"
+            where = f"tune.space.{cut(str(path))}"
             if path not in known:
                 problems.append(f"{where}: not a config key{did_you_mean(str(path), known)}")
                 continue
+            if isinstance(spec, list):
+                spec = {"choice": spec}  # `train.batch_size: [32, 64]` reads as the choices it lists
             if not isinstance(spec, dict):
-                problems.append(f"{where}: expected a mapping such as {{uniform: [0.0, 0.5]}}, got {spec!r}")
+                problems.append(f"{where}: expected a mapping such as {{uniform: [0.0, 0.5]}} or a list of "
+                                f"choices, got {shorten(spec)}")
                 continue
             kinds = [k for k in spec if k in _KINDS]
             unknown = [k for k in spec if k not in _KINDS and k not in _OPTIONS]
-            problems += [f"{where}.{k}: unknown key{did_you_mean(k, [*_KINDS, *_OPTIONS])}" for k in unknown]
+            problems += [f"{where}.{cut(str(k))}: unknown key{did_you_mean(str(k), [*_KINDS, *_OPTIONS])}"
+                         for k in unknown]
             if len(kinds) != 1:
                 if not unknown:
                     problems.append(f"{where}: give exactly one of {', '.join(_KINDS)}")
