@@ -142,7 +142,7 @@ def test_gate_exit_codes(cli, tmp_path, btc_slice):
     assert code == 4 and "gate: DO NOT DEPLOY (exit 4)" in err
     assert stdout.startswith("DO NOT DEPLOY:")
     assert (out / "report.html").is_file()            # the run folder is written all the same
-    assert cli("run", config, "--out", out, "--quiet", *FAST)[0] == 0
+    assert cli("run", config, "--out", out, "--quiet", "--overwrite", *FAST)[0] == 0
 
     data = _sklearn_csv(tmp_path, load_breast_cancer, "cancer")
     cancer = tmp_path / "cancer.yaml"

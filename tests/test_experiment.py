@@ -95,9 +95,22 @@ def test_same_seed_same_result():
 
 def test_existing_foreign_folder_is_not_replaced(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
-    with pytest.raises(layerwise.LayerwiseError, match="not a layerwise run folder"):
-        layerwise.Experiment({"data": {"target": "target"}}, data=load_iris(as_frame=True).frame).run(out=tmp_path)
-    assert (tmp_path / "keep.txt").read_text() == "mine"
+    experiment = layerwise.Experiment({"data": {"target": "target"}}, data=load_iris(as_frame=True).frame)
+    for overwrite in (False, True):
+        with pytest.raises(layerwise.LayerwiseError, match=r"holds files layerwise did not write \(keep.txt\)"):
+            experiment.run(out=tmp_path, overwrite=overwrite)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"] and (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_python_reruns_replace_a_run_folder_only_when_asked(tmp_path):
+    cfg = {"data": {"target": "target"}, "train": {**QUICK, "epochs": 2},
+           "evaluate": {"report": False, "bootstrap": 0, "leakage": False}}
+    frame = load_iris(as_frame=True).frame
+    first = layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "run")
+    with pytest.raises(layerwise.LayerwiseError, match="holds an earlier run; refusing to replace it"):
+        layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "run")
+    again = layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "run", overwrite=True)
+    assert again.out == first.out and (tmp_path / "run" / "metrics.json").is_file()
 
 
 def test_a_single_row_class_falls_back_to_a_random_split_in_auto_mode():

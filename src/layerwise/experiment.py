@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,14 @@ from .predictor import Predictor
 from .prepare import Prepared, class_weights, clean_and_split
 from .prepare_images import is_image_run
 from .prepare_stream import check_stream, run_stream
+from .runfolder import claim, locked
 from .runlog import RunLog
 from .training import Callback, EpochLog, Trainer
-from .training.checkpoint import link_checkpoints
+from .training.checkpoint import data_digest, link_checkpoints
+from .training.distributed import rank, restarted
 from .training.freeze import transfer
+from .training.schedules import PER_UPDATE
 from .training.tensorboard import TensorBoard
-from .training.distributed import rank
 
 
 @dataclass
@@ -130,31 +134,44 @@ class Experiment:
         self.config = config
         self.data = data
 
-    def run(self, out: str | Path | None = None, *, quiet: bool = True, resume: bool = False) -> Result:
+    def run(self, out: str | Path | None = None, *, quiet: bool = True, resume: bool = False,
+            overwrite: bool = False, allow_changed: Collection[str] = ()) -> Result:
         """Run every step; with `out`, write the run folder there (atomically).
 
-        Training checkpoints go to OUT/checkpoints as they are made (not staged), so a
-        run killed before the folder is published keeps them; `resume=True` continues
-        from the newest readable one. Under torchrun only rank 0 writes the folder.
+        OUT is checked and locked before any data is read (runfolder.py): a folder holding
+        files layerwise did not write is refused; so is an earlier run, unless `overwrite=True`
+        (start afresh and replace it) or `resume=True`; a second run into OUT while this one
+        holds it is refused. Training checkpoints go to OUT/checkpoints as they are made (not
+        staged), so a run killed before the folder is published keeps them; `resume=True`
+        continues from the newest readable one, refusing settings or data that differ from
+        the checkpoint's except the keys in `allow_changed` (RESUMABLE). Under torchrun only
+        rank 0 checks, locks and writes the folder.
 
         With a `tune` section, search first and run the best configuration (see `tune`).
         """
         cfg = self.config
         if cfg.tune is not None:
             return self.tune(out, quiet=quiet).result
+        allow_changed = (allow_changed,) if isinstance(allow_changed, str) else tuple(allow_changed)
+        _check_resume_options(cfg, resume, overwrite, allow_changed)
+        writer = out is not None and rank() == 0
+        # a worker torchrun restarted resumes by itself (Trainer): its own checkpoints are no earlier run
+        with claim(out, resume=resume or restarted(), overwrite=overwrite) if writer else nullcontext():
+            return self._run(out, quiet, resume, allow_changed)
+
+    def _run(self, out: str | Path | None, quiet: bool, resume: bool, allow_changed: tuple[str, ...]) -> Result:
+        cfg = self.config
         log = RunLog(quiet=quiet)
-        if out is not None:
-            _check_replaceable(Path(out))
         images = is_image_run(cfg, self.data)  # looks at the folder on disk: once
         check_stream(cfg, cfg.task.type, images, self.data)  # data.stream where it cannot go
         if cfg.task.type == "generation":
             return self._run_generation(out, log)
         if images:
-            return self._run_images(out, log, resume)
+            return self._run_images(out, log, resume, allow_changed)
         stream = cfg.data.stream
         if self.data is None and cfg.task.type != "forecast" and wants_stream(cfg.data.path, stream.enabled,
                                                                               stream.above_mb):
-            return run_stream(self, out, log, resume)  # larger than memory: prepare_stream.py
+            return run_stream(self, out, log, resume, allow_changed)  # larger than memory: prepare_stream.py
         source = str(cfg.data.path) if self.data is None else "data"
         frame = self._read()
         task = self._validate(frame, source)
@@ -168,8 +185,8 @@ class Experiment:
         log.write("split: " + ", ".join(f"{k} {v}" for k, v in prepared.rows.items())
                   + (" windows" if task == "forecast" else " rows"))
 
-        predictor, trainer, seconds = self._train(
-            prepared, log, checkpoints=None if out is None else Path(out) / "checkpoints", resume=resume)
+        predictor, trainer, seconds = self._train(prepared, log, checkpoints=None if out is None else
+                                                  Path(out) / "checkpoints", resume=resume, allow_changed=allow_changed)
         history = trainer.history
         model_out, baseline_out = assess.outputs(predictor, prepared)
         metrics = self._judge(prepared, df, model_out, baseline_out)
@@ -181,6 +198,7 @@ class Experiment:
             leakage=self._audit(prepared, df, kinds) if cfg.evaluate.leakage else [],
             data=assess.data_summary(prepared, df, kinds),
             data_curve=self._data_curve(prepared, predictor, log) if cfg.evaluate.data_curve else None,
+            **resumed(trainer),
         )
         for line in [*metrics["diagnosis"]["findings"], *(w["detail"] for w in metrics["leakage"])]:
             log.write(f"evaluation: {line}")
@@ -212,7 +230,7 @@ class Experiment:
             result.out = self._write(Path(out), result, log, table)
         return result
 
-    def _run_images(self, out: str | Path | None, log: RunLog, resume: bool) -> Result:
+    def _run_images(self, out: str | Path | None, log: RunLog, resume: bool, allow_changed: tuple[str, ...]) -> Result:
         """Image classification: the same training, judging and run folder as a table's."""
         from .prepare_images import data_summary, labels_frame, prepare_images, read_images, test_table
 
@@ -228,8 +246,8 @@ class Experiment:
         for line in [*(f"cleaning: {x}" for x in images.log.lines()), *(f"split: {n}" for n in prepared.notes)]:
             log.write(line)
         log.write("split: " + ", ".join(f"{k} {v}" for k, v in prepared.rows.items()) + " images")
-        predictor, trainer, seconds = self._train(
-            prepared, log, checkpoints=None if out is None else Path(out) / "checkpoints", resume=resume)
+        predictor, trainer, seconds = self._train(prepared, log, checkpoints=None if out is None else
+                                                  Path(out) / "checkpoints", resume=resume, allow_changed=allow_changed)
         predictor.images = prepared.images
         frame = labels_frame(images)
         model_out, baseline_out = assess.outputs(predictor, prepared)
@@ -241,7 +259,7 @@ class Experiment:
             diagnosis=diagnose(trainer.history, restored=restored).to_dict(), leakage=[],
             data=data_summary(prepared, frame),
             data_curve=self._data_curve(prepared, predictor, log) if cfg.evaluate.data_curve else None,
-            baseline_fit=assess.baseline_fit(prepared),
+            baseline_fit=assess.baseline_fit(prepared), **resumed(trainer),
         )
         for line in metrics["diagnosis"]["findings"]:
             log.write(f"evaluation: {line}")
@@ -267,21 +285,25 @@ class Experiment:
 
         from .tuning import search
 
-        if is_image_run(self.config, self.data):
-            from .prepare_images import read_images
-
-            if self.config.tune is not None and self.config.tune.cv is not None:
-                raise ConfigError(f"tune.cv: {self.config.tune.cv}: k-fold validation is for tables and series; "
-                                  "an image run is tuned on its validation split (remove tune.cv)")
-            task, source = "classification", read_images(self.config, self.data)[1]  # checked before any trial
-        else:
-            source = str(self.config.data.path) if self.data is None else "data"
-            task = self._validate(self._read(), source)   # the data is checked before any trial trains
-        name = Path(source).stem if self.data is None else "layerwise"
+        name = Path(str(self.config.data.path)).stem if self.data is None else "layerwise"
         out = Path(out) if out is not None else Path("runs") / f"{name}-tune"
-        return search(self.config, task=task, validate=partial(_validate_config, data=self.data),
-                      run=partial(_run_config, data=self.data), out=out, name=name, quiet=quiet,
-                      resume_study=resume_study, **options)
+        # One search writes OUT at a time (a rerun continues the study stored there, so an
+        # earlier search is no reason to refuse); OUT/best is claimed like any run folder.
+        with locked(out) if rank() == 0 else nullcontext():
+            if is_image_run(self.config, self.data):
+                from .prepare_images import read_images
+
+                if self.config.tune is not None and self.config.tune.cv is not None:
+                    raise ConfigError(f"tune.cv: {self.config.tune.cv}: k-fold validation is for tables and "
+                                      "series; an image run is tuned on its validation split (remove tune.cv)")
+                task = "classification"
+                read_images(self.config, self.data)  # checked before any trial
+            else:
+                source = str(self.config.data.path) if self.data is None else "data"
+                task = self._validate(self._read(), source)   # the data is checked before any trial trains
+            return search(self.config, task=task, validate=partial(_validate_config, data=self.data),
+                          run=partial(_run_config, data=self.data), out=out, name=name, quiet=quiet,
+                          resume_study=resume_study, **options)
 
     def validate(self, callbacks: list[Callback] | tuple[Callback, ...] = (), *, folds: int | None = None):
         """Train and score the validation split only (a tuning trial); the test split is never scored.
@@ -359,8 +381,8 @@ class Experiment:
                             f"{did_you_mean(cfg.model.type, available())}")
         task = cfg.task.type
         if task == "auto" and cfg.data.target in columns:
-            kinds = infer_kinds(frame[[cfg.data.target]], target=cfg.data.target)
-            continuous = target_kind(frame[cfg.data.target].dropna()) == "continuous"
+            kinds = infer_kinds(frame[[cfg.data.target]], target=cfg.data.target, decimal=cfg.data.decimal)
+            continuous = target_kind(frame[cfg.data.target].dropna(), decimal=cfg.data.decimal) == "continuous"
             task = "regression" if continuous and kinds[cfg.data.target] == "numeric" else "classification"
         method = cfg.data.split.method
         if task == "forecast" and method not in ("auto", "time"):
@@ -381,13 +403,15 @@ class Experiment:
         return task
 
     def _train(self, prepared: Prepared, log: RunLog, extra: tuple[Callback, ...] | list[Callback] = (), *,
-               checkpoints: Path | None = None, resume: bool = False) -> tuple[Predictor, Trainer, float]:
+               checkpoints: Path | None = None, resume: bool = False,
+               allow_changed: tuple[str, ...] = ()) -> tuple[Predictor, Trainer, float]:
         predictor, trainer = self._trainer(prepared, log, extra, checkpoints=checkpoints)
         has_val = len(prepared.x["val"]) > 0
         started = time.perf_counter()
-        trainer.fit(prepared.x["train"], prepared.y["train"],
-                    prepared.x["val"] if has_val else None, prepared.y["val"] if has_val else None, resume=resume)
+        trainer.fit(prepared.x["train"], prepared.y["train"], prepared.x["val"] if has_val else None,
+                    prepared.y["val"] if has_val else None, resume=resume, allow_changed=allow_changed)
         seconds = time.perf_counter() - started
+        log_resume(trainer, log)
         if trainer.best_epoch is not None:
             log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
                       f"epoch {trainer.best_epoch} (weights restored)")
@@ -397,8 +421,12 @@ class Experiment:
         return predictor, trainer, seconds
 
     def _trainer(self, prepared: Prepared, log: RunLog, extra: tuple[Callback, ...] | list[Callback] = (), *,
-                 checkpoints: Path | None = None) -> tuple[Predictor, Trainer]:
-        """The model built from the config and a Trainer for it, not yet fitted (may reshape prepared.y)."""
+                 checkpoints: Path | None = None, digest: str | None = None) -> tuple[Predictor, Trainer]:
+        """The model built from the config and a Trainer for it, not yet fitted (may reshape prepared.y).
+
+        With `checkpoints`, the Trainer gets the run's fingerprint (settings, and `digest` of the
+        training data or else of the prepared train and validation arrays) to save and to compare
+        on resume."""
         cfg = self.config
         task = prepared.task
         if task.type == "classification":
@@ -439,6 +467,8 @@ class Experiment:
             schedule=t.schedule.model_dump(), accumulate=t.accumulate, on_nan=t.on_nan, precision=t.precision,
             compile=t.compile, checkpoint_dir=checkpoints, checkpoint_every=t.checkpoint_every, keep=t.keep,
             augment=_augmentation(cfg, prepared, log),
+            fingerprint=None if checkpoints is None else fingerprint(cfg, digest or data_digest(
+                *(prepared.x[k] for k in ("train", "val")), *(prepared.y[k] for k in ("train", "val")))),
         )
         return predictor, trainer
 
@@ -510,7 +540,8 @@ def _validate_config(cfg: ExperimentConfig, callbacks=(), *, folds: int | None =
 
 
 def _run_config(cfg: ExperimentConfig, out: Path, *, quiet: bool = True, data: Any = None) -> Result:
-    return Experiment(cfg, data=data).run(out=out, quiet=quiet)
+    # OUT/best is the search's own: each search (or rerun of it) retrains the best into it
+    return Experiment(cfg, data=data).run(out=out, quiet=quiet, overwrite=True)
 
 
 def _augment_settings(cfg: ExperimentConfig) -> dict[str, Any] | None:
@@ -553,13 +584,58 @@ def _val_metric(predictor: Predictor, prepared: Prepared):
     return metric
 
 
-def _check_replaceable(out: Path) -> None:
-    """Refuse to replace a folder that is not an earlier layerwise run (or one killed before
-    publishing, which holds only its checkpoints)."""
-    left = {p.name for p in out.glob("*")}
-    earlier = (out / "metrics.json").exists() or (bool(left) and left <= {"checkpoints", "tensorboard"})
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not earlier)):
-        raise UsageError(
-            f"--out {out}: exists and is not a layerwise run folder; refusing to replace it",
-            hint="choose a new folder, or remove this one",
-        )
+# -- resuming a run ---------------------------------------------------------------------------
+# The keys `--allow-changed` may let through on resume: they say how long training goes on,
+# not what the checkpoint's state means. Every other key of task, data, model and train, and
+# the training data itself, must match the checkpoint's (checked by the Trainer).
+RESUMABLE = ("train.epochs", "train.patience")
+# Never compared: how often state is saved or shown and how many CPU threads compute it change
+# nothing that is learned; data.path is stood for by the digest of the data it names.
+_UNCOMPARED = {"data": ("path",), "train": ("checkpoint_every", "keep", "tensorboard", "threads")}
+
+
+def fingerprint(cfg: ExperimentConfig, digest: str) -> dict[str, Any]:
+    """What a run's checkpoints are made from: the settings that shape training, and the data's sha256."""
+    settings = cfg.to_dict()
+    found = {section: settings[section] for section in ("task", "data", "model", "train")}
+    for section, keys in _UNCOMPARED.items():
+        for key in keys:
+            found[section].pop(key, None)
+    found["data"]["sha256"] = digest
+    return found
+
+
+def resumed(trainer: Trainer) -> dict[str, Any]:
+    """metrics.json's `resumed` (the checkpoint training went on from, and the keys allowed to
+    change there, old and new), or nothing for a run trained from its first epoch."""
+    return {} if trainer.resumed is None else {"resumed": trainer.resumed}
+
+
+def log_resume(trainer: Trainer, log: RunLog) -> None:
+    done = trainer.resumed
+    if done is None:
+        return
+    step = f", step {done['steps']} of the next" if done["steps"] else ""
+    changed = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in done["changed"].items())
+    log.write(f"training: resumed from checkpoint {done['checkpoint']} (epoch {done['epochs']} done{step})"
+              + (f"; changed as allowed: {changed}" if changed else ""))
+
+
+def _check_resume_options(cfg: ExperimentConfig, resume: bool, overwrite: bool, allow_changed: Collection[str]) -> None:
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite: choose one",
+                         hint="--resume continues the training in OUT/checkpoints; --overwrite starts afresh "
+                              "and replaces OUT")
+    for key in allow_changed:
+        if key not in RESUMABLE:
+            raise UsageError(f"--allow-changed {key}: only {' and '.join(RESUMABLE)} may change on resume"
+                             f"{did_you_mean(key, RESUMABLE)}",
+                             hint="any other change (or changed data) makes the checkpoint's state mean something "
+                                  "else: start afresh with --overwrite, or choose another --out")
+    if allow_changed and not resume:
+        raise UsageError("--allow-changed: applies to a resumed run", hint="add --resume, or leave --allow-changed out")
+    schedule = cfg.train.schedule.type
+    if "train.epochs" in allow_changed and schedule in PER_UPDATE:
+        raise ConfigError(f"train.epochs: train.schedule.type '{schedule}' plans the learning rate over all "
+                          "epochs, so the number cannot change on resume",
+                          hint="resume with the checkpoint's train.epochs, or start afresh with --overwrite")

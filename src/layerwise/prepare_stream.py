@@ -14,6 +14,8 @@ never the features.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -45,8 +47,9 @@ def check_stream(cfg, task: str, images: bool, data: Any) -> None:
                           hint="set data.stream.enabled: auto (or false) for this run")
 
 
-def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resume: bool) -> Result:
-    from .experiment import Result, rank
+def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resume: bool,
+               allow_changed: tuple[str, ...] = ()) -> Result:
+    from .experiment import Result, log_resume, rank, resumed
 
     cfg = experiment.config
     if cfg.evaluate.gates.compare_to is not None:
@@ -77,7 +80,7 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
 
     prepared = _prepared(stream, task, data)
     checkpoints = None if out is None else Path(out) / "checkpoints"
-    predictor, trainer = experiment._trainer(prepared, log, checkpoints=checkpoints)
+    predictor, trainer = experiment._trainer(prepared, log, checkpoints=checkpoints, digest=_digest(stream))
     shape = prepared.y["train"].shape[1:]
     dtype = prepared.y["train"].dtype  # what _trainer chose for the loss: int64 codes or float32 columns
 
@@ -88,8 +91,9 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     started = time.perf_counter()
     has_val = stream.rows["val"] > 0
     trainer.fit_stream(lambda epoch: batches("train", epoch), stream.rows["train"],
-                       (lambda: batches("val")) if has_val else None, resume=resume)
+                       (lambda: batches("val")) if has_val else None, resume=resume, allow_changed=allow_changed)
     seconds = time.perf_counter() - started
+    log_resume(trainer, log)
     log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s (streamed; checkpoints at epoch ends)"
               + (f"; best validation loss at epoch {trainer.best_epoch} (weights restored)"
                  if trainer.best_epoch is not None and cfg.train.patience is not None else ""))
@@ -115,7 +119,7 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     metrics.update(cleaning=cleaning.to_dict(), rows=dict(stream.rows), seconds=round(seconds, 3),
                    best_epoch=trainer.best_epoch, epochs=len(trainer.history),
                    diagnosis=diagnose(trainer.history, restored=restored).to_dict(), leakage=None,
-                   data=summary, data_curve=None, streamed=True)
+                   data=summary, data_curve=None, streamed=True, **resumed(trainer))
     log.write("evaluation: leakage audit and data-size curve skipped: a streamed table is never whole in memory")
     for line in metrics["diagnosis"]["findings"]:
         log.write(f"evaluation: {line}")
@@ -151,6 +155,16 @@ def _prepared(stream: Stream, task: str, data) -> Prepared:
         train = np.array([stream.encoder.center])  # the training mean: all the mean baseline reads
     actual = {"train": train, "val": stream.actual("val") if stream.rows["val"] else np.empty(0)}
     return Prepared(info, x, y, actual, dict(stream.rows), features=stream.features, target=stream.encoder)
+
+
+def _digest(stream: Stream) -> str:
+    """The sha256 standing for a streamed file's training data (resume compares it): row counts per
+    part and everything fitted on the training rows. Read in the pass `fit` made anyway; hashing the
+    file itself would cost another pass over data larger than memory."""
+    seen = {"total": stream.total, "rows": stream.rows, "changed": dict(stream.changed),
+            "classes": {p: {str(k): v for k, v in c.items()} for p, c in stream.classes.items()},
+            "features": stream.features.to_dict(), "target": stream.encoder.to_dict()}
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _cleaning(stream: Stream) -> CleaningLog:

@@ -202,6 +202,8 @@ def test_pack_round_trips_optimizer_like_state():
 
 
 def test_run_folder_keeps_checkpoints_and_cli_resume_continues(tmp_path, cli):
+    import json
+
     experiment(tmp_path, rows=300, target=lambda a, b, c: a - 2 * b, model="{hidden: [8]}",
                train="{epochs: 2, patience: null, batch_size: 32}", evaluate="{report: false, bootstrap: 0}")
     out = tmp_path / "run"
@@ -211,8 +213,10 @@ def test_run_folder_keeps_checkpoints_and_cli_resume_continues(tmp_path, cli):
     for path in out.iterdir():  # as if killed before publishing: only the checkpoints are left
         if path.name != "checkpoints":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet", "--resume", "--set", "train.epochs=4")
+    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet", "--resume", "--set", "train.epochs=4",
+                       "--allow-changed", "train.epochs")  # more epochs than the checkpoints were made for
     assert code == 0, err
+    assert json.loads((out / "metrics.json").read_text())["resumed"]["changed"] == {"train.epochs": [2, 4]}
     resumed = (out / "history.csv").read_text().splitlines()
     code, _, err = cli("run", tmp_path / "e.yaml", "--out", tmp_path / "fresh", "--quiet", "--set", "train.epochs=4")
     fresh = (tmp_path / "fresh" / "history.csv").read_text().splitlines()

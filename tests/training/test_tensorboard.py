@@ -39,7 +39,8 @@ def test_tensorboard_events_and_resume_without_duplicates(tmp_path, cli):
         if path.name not in ("checkpoints", "tensorboard"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     assert [e for e, _ in Checkpoints(out / "checkpoints").names()] == [2]
-    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet", "--resume", "--set", "train.epochs=4")
+    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet", "--resume", "--set", "train.epochs=4",
+                       "--allow-changed", "train.epochs")
     assert code == 0, err
     resumed = _scalars(out / "tensorboard")
     assert [s for s, _ in resumed["loss/train"]] == [1, 2, 3, 4]  # epoch 3 once, from the resumed run

@@ -52,6 +52,9 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
     MetricsKey("seconds", TABULAR, "Training time in seconds."),
     MetricsKey("best_epoch", TASKS, "The epoch whose weights were kept (early stopping restores it)."),
     MetricsKey("epochs", TASKS, "Epochs trained."),
+    MetricsKey("resumed", TABULAR,
+               "`run --resume` only: the checkpoint training went on from (checkpoint, epochs, steps done) "
+               "and each key --allow-changed let differ from it, as [old, new]."),
     MetricsKey("diagnosis", TASKS,
                "The loss curves read: best_epoch, best_val_loss, final train and validation loss, gap, "
                "overfitting, still_improving, and the findings in words."),

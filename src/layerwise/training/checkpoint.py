@@ -8,6 +8,11 @@ each atomically (temporary file, fsync, rename): a checkpoint without its JSON d
 not exist yet. Reading checks the digest, so a truncated or altered newest checkpoint
 is reported with a warning and the one before it is used. No pickle anywhere.
 
+The JSON may also hold a fingerprint: what the training was made from (settings, a sha256
+of the data), as the Trainer was given it. A resume compares it with the new run's and
+refuses what differs (`differences`), so a checkpoint never silently goes on under other
+settings or data than the ones it was made with.
+
 Saving is split in two. `save` takes the snapshot at once, in the caller's thread: every
 tensor copied to the CPU and the rest turned into JSON text, so training can go on changing
 the weights. One background thread then does the slow part (serialize, sha256, write,
@@ -31,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
@@ -66,6 +72,10 @@ class Checkpoints:
         if pending is not None:
             pending.result()
 
+    def path(self, epochs: int, steps: int) -> Path:
+        """The JSON file of the checkpoint after `epochs` epochs and `steps` more batches."""
+        return self.folder / f"{_stem(epochs, steps)}.json"
+
     def names(self) -> list[tuple[int, int]]:
         """(epochs done, steps done) of every checkpoint with a JSON file, oldest first."""
         self.wait()
@@ -92,14 +102,15 @@ class Checkpoints:
                 path.unlink(missing_ok=True)
 
     def save(self, epochs: int, steps: int, info: dict[str, Any], tensors: dict[str, torch.Tensor],
-             *, best: tuple[int, int] | None = None) -> Path:
+             *, best: tuple[int, int] | None = None, fingerprint: dict[str, Any] | None = None) -> Path:
         """Snapshot the state now and write it as one checkpoint in the background, then prune.
 
         Returns the JSON path the checkpoint will have; `wait()` (or any read) makes sure it is there."""
         self.wait()  # one write at a time, in order; the previous one's error surfaces here
         # the snapshot: copies on the CPU, and the JSON as text, so nothing the caller changes later leaks in
         snapshot = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
-        text = json.dumps(info, allow_nan=False)
+        text = json.dumps({"info": info, **({} if fingerprint is None else {"fingerprint": fingerprint})},
+                          allow_nan=False)
         path = self.folder / f"{_stem(epochs, steps)}.json"
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layerwise-checkpoint")
@@ -112,7 +123,7 @@ class Checkpoints:
         data = save_tensors(tensors)
         write_bytes(path.with_suffix(".safetensors"), data)
         record = {"format": FORMAT, "epochs": epochs, "steps": steps,
-                  "sha256": hashlib.sha256(data).hexdigest(), "info": json.loads(info)}
+                  "sha256": hashlib.sha256(data).hexdigest(), **json.loads(info)}
         write_text(path, json.dumps(record, allow_nan=False) + "\n")
         self._prune(best)
 
@@ -168,6 +179,48 @@ def link_checkpoints(source: Path, staged: Path, prefix: str = "ckpt-") -> None:
 
 def _stem(epochs: int, steps: int) -> str:
     return f"ckpt-{epochs:06d}-{steps:06d}"
+
+
+# -- fingerprints -------------------------------------------------------------------------------
+def data_digest(*arrays: Any) -> str:
+    """The sha256 of arrays' dtypes, shapes and values: what a fingerprint holds for the data."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        # object arrays hold pointers: their values' text is what is the same from run to run
+        digest.update("\x1f".join(map(str, array.ravel())).encode() if array.dtype == object else array.data)
+    return digest.hexdigest()
+
+
+_ABSENT = object()
+
+
+def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted path, old, new) at each place two fingerprints differ, as deep as both are dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new), key=str):
+            found += differences(old.get(key, _ABSENT), new.get(key, _ABSENT), f"{path}.{key}" if path else str(key))
+        return found
+    return [] if old == new else [(path, old, new)]
+
+
+def describe_change(path: str, old: Any, new: Any) -> str:
+    """One line for a refused change; a `...sha256` key holds a digest of data."""
+    if path.split(".")[-1] == "sha256" and isinstance(old, str) and isinstance(new, str):
+        return f"{path}: the data changed since the checkpoint was made (sha256 {old[:12]}... -> {new[:12]}...)"
+    return f"{path}: changed since the checkpoint was made ({_shown(old)} -> {_shown(new)})"
+
+
+def absent_as_none(value: Any) -> Any:
+    """A value from `differences` as JSON holds it: a key one side lacks is null."""
+    return None if value is _ABSENT else value
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    text = "(not set)" if value is _ABSENT else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- nested state <-> (JSON, flat tensors) ---------------------------------------------------

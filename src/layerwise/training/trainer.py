@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import math
 import signal
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -42,7 +44,8 @@ from . import distributed
 from . import epoch as epoch_loop
 from .arguments import as_tensor, check_args, has_embedding, nan_last, resolve_device
 from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
-from .checkpoint import CheckpointWarning, Checkpoints, pack, unpack
+from .checkpoint import (CheckpointWarning, Checkpoints, absent_as_none, describe_change, differences, pack,
+                         unpack)
 from .epoch import ValOutputs
 from .losses import make_loss
 from .optim import check_optimizer, make_optimizer
@@ -75,6 +78,12 @@ class Trainer:
     `augment(x_batch, generator) -> x_batch` changes training batches only (never
     validation or predictions); its generator is seeded from (seed, epoch, step, rank), so
     augmented runs stay reproducible and resume bit-identically.
+
+    `fingerprint` (JSON values, nested dicts allowed) says what this training is made from:
+    settings and a digest of the data (`layerwise.training.checkpoint.data_digest`). It is saved
+    in every checkpoint, and a resume refuses with a ConfigError naming each dotted path whose
+    value differs from the checkpoint's, except those in `fit(..., allow_changed=...)`.
+    Without it nothing is compared (a checkpoint made without one is not compared either).
 
     After fit: `history` has one row per epoch, {"epoch", "train_loss" (mean data
     loss over the epoch's batches, without the L1 term), "val_loss", "val_metric",
@@ -114,6 +123,7 @@ class Trainer:
         checkpoint_every: int = 1,
         keep: int = 2,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
     ):
         problems = check_args(lr, batch_size, epochs, weight_decay, l1, clip_grad, patience, min_delta, threads,
                               checkpoint_every, keep, accumulate, on_nan)
@@ -168,14 +178,22 @@ class Trainer:
         self._signal = SignalFlag()
         self._epoch_start: dict | None = None  # a streamed epoch's starting state, for a signal to save
         self.generator: torch.Generator | None = None  # draws the batch order; kept for `resume`
+        # as JSON holds it, so a checkpoint's copy compares equal (tuples become lists)
+        self.fingerprint = None if fingerprint is None else json.loads(json.dumps(dict(fingerprint)))
+        # after a fit that went on from a checkpoint: {"checkpoint", "epochs", "steps", "changed"}
+        self.resumed: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x_train, y_train, x_val=None, y_val=None, *, resume: bool = False) -> list[dict]:
+    def fit(self, x_train, y_train, x_val=None, y_val=None, *, resume: bool = False,
+            allow_changed: Collection[str] = ()) -> list[dict]:
         """Train for `epochs` (fewer if a callback sets `stop`); returns `history`.
 
         `resume=True` with a checkpoint folder continues from its newest readable
         checkpoint up to `epochs` epochs in all (a corrupt newest one is skipped with a
-        CheckpointWarning; with none at all it warns and starts from the beginning).
+        CheckpointWarning; with none at all it warns and starts from the beginning). It
+        refuses (ConfigError) a `fingerprint` that differs from the checkpoint's at any path
+        not in `allow_changed`, and `epochs` fewer than the checkpoint has trained;
+        `resumed` then says where training went on from and what was allowed to change.
         `resume=True` without a folder trains `epochs` more epochs as a continuation of the
         last fit in memory (what scikit-learn's `partial_fit` needs): no re-seeding, the
         batch order goes on, and rows are appended to `history` with their epochs numbered
@@ -190,11 +208,13 @@ class Trainer:
         n, bs = x.shape[0], self.batch_size
         # (n_batches,) the size of each batch, to weight batch means into an epoch mean
         sizes = torch.tensor([min(bs, n - i) for i in range(0, n, bs)], dtype=torch.float32, device=self.device)
-        self._run(n, lambda epoch, done: (epoch_loop.train_epoch(self, x, y, epoch, done), sizes), val, resume)
+        self._run(n, lambda epoch, done: (epoch_loop.train_epoch(self, x, y, epoch, done), sizes), val, resume,
+                  allow_changed)
         return self.history
 
     def fit_stream(self, batches: Callable[[int], Iterable], n_rows: int,
-                   val_batches: Callable[[], Iterable] | None = None, *, resume: bool = False) -> list[dict]:
+                   val_batches: Callable[[], Iterable] | None = None, *, resume: bool = False,
+                   allow_changed: Collection[str] = ()) -> list[dict]:
         """Train on data that does not fit in memory; returns `history`.
 
         `batches(epoch)` yields the epoch's (x, y) training batches of `batch_size` rows
@@ -202,7 +222,8 @@ class Trainer:
         shuffles with a buffer seeded from the seed and epoch); `n_rows` is their total.
         `val_batches()` yields the validation split; its outputs and targets (n x outputs) are
         held, not its features. Checkpoints are written at epoch ends only: a signal
-        mid-epoch saves the state of the last epoch end, and `resume=True` continues from there.
+        mid-epoch saves the state of the last epoch end, and `resume=True` continues from there
+        (with `allow_changed` as in `fit`).
         """
         if self.world > 1:
             raise ConfigError("streaming training runs in one process; it was started under torchrun "
@@ -219,10 +240,11 @@ class Trainer:
                 self._epoch_start = copy.deepcopy(capture(self, self.generator.get_state(), []))
             return epoch_loop.train_stream_epoch(self, batches(epoch), epoch, n_batches)
 
-        self._run(n_rows, run_epoch, val, resume)
+        self._run(n_rows, run_epoch, val, resume, allow_changed)
         return self.history
 
-    def _run(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool) -> None:
+    def _run(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool,
+             allow_changed: Collection[str]) -> None:
         # signals are caught only where a checkpoint can be saved; under DDP a rank cannot
         # stop alone, so torchrun's restarts and the epoch checkpoints cover it there
         watch = self.checkpoints is not None and self.world == 1
@@ -230,7 +252,7 @@ class Trainer:
             resume = True  # a worker torchrun restarted goes on from the last checkpoint
         with thread_count(self._threads(self.batch_size)), (self._signal.watch() if watch else contextlib.nullcontext()):
             try:
-                self._fit(n, run_epoch, val, resume)
+                self._fit(n, run_epoch, val, resume, allow_changed)
             except BaseException as error:
                 self._await_checkpoint(error)
                 compiled = isinstance(error, Exception) and self._net is not self.module
@@ -253,10 +275,12 @@ class Trainer:
             warnings.warn(f"the last checkpoint in {self.checkpoints.folder} could not be written ({failed})",
                           CheckpointWarning, stacklevel=4)
 
-    def _fit(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool) -> None:
+    def _fit(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool,
+             allow_changed: Collection[str]) -> None:
         """The epochs; `run_epoch(epoch, done)` trains one: (batch losses, batch sizes)."""
         bs = self.batch_size
         from_disk = resume and self.checkpoints is not None
+        self.resumed = None
         if not (resume and not from_disk and self.generator is not None):  # not an in-memory continuation
             self.history, self.best_epoch, self.nan_skipped = [], None, 0
             torch.manual_seed(self.seed)
@@ -270,7 +294,7 @@ class Trainer:
             callback.on_fit_start(self)
         done: list[torch.Tensor] = []  # batch losses of an epoch a checkpoint left unfinished
         if from_disk:
-            done = self._resume()
+            done = self._resume(allow_changed)
         elif self.checkpoints is not None and self.rank == 0:
             self.checkpoints.clean(everything=True)  # a fresh run: an old run's checkpoints would mislead --resume
         first = len(self.history) + 1
@@ -314,9 +338,9 @@ class Trainer:
         info = pack(state if state is not None else capture(self, generator_state, losses), tensors, "state")
         rows = [r for r in self.history if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
         best = (min(rows, key=lambda r: r["val_loss"])["epoch"], 0) if rows else None
-        return self.checkpoints.save(epochs, steps, info, tensors, best=best)
+        return self.checkpoints.save(epochs, steps, info, tensors, best=best, fingerprint=self.fingerprint)
 
-    def _resume(self) -> list[torch.Tensor]:
+    def _resume(self, allow_changed: Collection[str]) -> list[torch.Tensor]:
         """Load the newest readable checkpoint; the unfinished epoch's batch losses."""
         if self.rank == 0:
             self.checkpoints.clean()
@@ -326,7 +350,31 @@ class Trainer:
                           "training from the first epoch", CheckpointWarning, stacklevel=3)
             return []
         record, tensors = found
+        name = str(self.checkpoints.path(record["epochs"], record["steps"]))
+        changed = self._compare(record.get("fingerprint"), name, allow_changed)
+        if record["epochs"] > self.epochs:
+            raise ConfigError(f"train.epochs: {self.epochs} is fewer than the {record['epochs']} epochs "
+                              f"{name} has already trained",
+                              hint=f"resume with epochs of at least {record['epochs']}, or start afresh")
+        self.resumed = {"checkpoint": Path(name).stem, "epochs": record["epochs"], "steps": record["steps"],
+                        "changed": changed}
         return restore(self, unpack(record["info"], tensors))
+
+    def _compare(self, made_with: dict | None, name: str, allow_changed: Collection[str]) -> dict[str, list]:
+        """The allowed changes from the checkpoint's fingerprint, {path: [old, new]}; any other is refused."""
+        if self.fingerprint is None:
+            return {}
+        if made_with is None:
+            warnings.warn(f"resume: {name} records no fingerprint (made by an earlier layerwise): "
+                          "its settings and data cannot be compared with these", CheckpointWarning, stacklevel=4)
+            return {}
+        found = differences(made_with, self.fingerprint)
+        refused = [describe_change(*change) for change in found if change[0] not in allow_changed]
+        if refused:
+            raise ConfigError(refused, hint=f"resume with the settings and data {name} was made with, or start "
+                                            "afresh (layerwise run --overwrite); a setting safe to change is let "
+                                            "through by --allow-changed KEY (fit(..., allow_changed=[KEY]))")
+        return {path: [absent_as_none(old), absent_as_none(new)] for path, old, new in found}
 
     def _interrupt(self, epoch: int, step: int, n_batches: int, before: torch.Tensor, losses: list) -> None:
         name = signal.Signals(self._signal.signum).name

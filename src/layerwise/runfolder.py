@@ -1,0 +1,156 @@
+"""The output folder of a run: never silently destructive, and one writer at a time.
+
+`claim(out, ...)` is the first thing a run does, before any data is read:
+
+- OUT (or a folder above it) that is a file: refused.
+- OUT holding anything layerwise does not write there (RUN_FILES): refused, always;
+  `--overwrite` replaces an earlier run, never the user's own files.
+- OUT holding an earlier run (or the checkpoints of one killed before it finished): refused
+  unless `--resume` (continue its training) or `--overwrite` (start afresh, then replace it).
+- An exclusive lock, `OUT/.layerwise.lock` (fcntl.flock), held for the run's life and
+  naming its holder (pid, host, start time): a second run into OUT is refused, naming it.
+  The kernel drops the lock when the process ends, however it ends, so a killed run never
+  leaves a stale lock in the way of `--resume`. The file may stay: it is a lock only while a
+  process holds it (a run refused or failed early removes the file it made, still holding it).
+
+A published run folder holds no lock file: publishing renames a fresh folder over OUT.
+On platforms without fcntl (Windows) the folder is checked but not locked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import UsageError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None  # type: ignore[assignment]
+
+LOCK = ".layerwise.lock"
+# What `layerwise run` (and `layerwise explain` / `report` afterwards) write into a run folder.
+RUN_FILES = frozenset({"bundle", "metrics.json", "history.csv", "predictions.csv", "run.log", "report.html",
+                       "explain", "checkpoints", "tensorboard"})
+_SHOWN = 5  # foreign names listed in a refusal
+
+
+class FolderLock:
+    """An exclusive flock on FOLDER/.layerwise.lock; `release()` (or the process's end) frees it."""
+
+    def __init__(self, folder: Path, fd: int | None, created: tuple[bool, bool]):
+        self.folder = folder
+        self._fd = fd
+        self._created = created  # (the folder, the lock file): made by this lock
+
+    def release(self, *, tidy: bool = False) -> None:
+        """Free the lock. With `tidy`, the lock file this lock made is removed, and the folder
+        too if this lock made it and nothing else was written there: a refused run, or one
+        that failed early, leaves the folder as it found it."""
+        if self._fd is None:
+            return
+        try:
+            if tidy and self._created[1]:
+                (self.folder / LOCK).unlink(missing_ok=True)  # still held: no other process has it
+                if self._created[0] and not _names(self.folder):
+                    self.folder.rmdir()
+        except OSError:
+            pass  # tidying is a courtesy; the lock is what matters
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock(folder: str | Path, *, flag: str = "--out") -> FolderLock:
+    """Create FOLDER if needed and lock it for this process, or raise a UsageError naming the holder."""
+    folder = Path(folder)
+    check_path(folder, flag=flag)
+    made_folder = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOCK
+        made_file = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise UsageError(f"{flag} {folder}: cannot create the folder or its lock file ({error.strerror})",
+                         hint="choose a folder you can write to") from None
+    if fcntl is None:
+        return FolderLock(folder, fd, (made_folder, made_file))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise UsageError(f"{flag} {folder}: another layerwise run is writing there ({holder}); "
+                         "refusing to run into the same folder",
+                         hint=f"wait for it to finish, or choose another {flag}") from None
+    # ours now: say who holds it (the previous holder's text goes)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                              "started": time.strftime("%Y-%m-%d %H:%M:%S%z")}).encode() + b"\n", 0)
+    return FolderLock(folder, fd, (made_folder, made_file))
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"pid {info['pid']} on {info['host']}, started {info['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder unknown"
+
+
+def check_path(folder: Path, *, flag: str = "--out") -> None:
+    """FOLDER must be a folder or not exist yet, and no folder above it may be a file."""
+    for at in (folder, *folder.parents):
+        if at.exists():
+            if not at.is_dir():
+                where = "is a file" if at == folder else f"is under {at}, which is a file"
+                raise UsageError(f"{flag} {folder}: {where}, not a folder", hint=f"give {flag} a folder path")
+            return
+
+
+def check_run_folder(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse a folder holding the user's files, and an earlier run unless resumed or overwritten."""
+    names = [n for n in _names(out) if n != LOCK]
+    foreign = [n for n in names if n not in RUN_FILES]
+    if foreign:
+        more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
+        raise UsageError(f"--out {out}: holds files layerwise did not write ({', '.join(foreign[:_SHOWN])}{more}); "
+                         "refusing to write a run folder there",
+                         hint="choose a new folder for the run (layerwise never replaces files it did not write)")
+    if names and not (resume or overwrite):
+        what = ("an earlier run" if (out / "metrics.json").exists() else
+                "the checkpoints of an unfinished run" if (out / "checkpoints").exists() else "an earlier run's files")
+        raise UsageError(f"--out {out}: holds {what}; refusing to replace it",
+                         hint="--overwrite replaces it, --resume continues its training from OUT/checkpoints, "
+                              "or choose another --out")
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@contextmanager
+def locked(folder: str | Path, *, flag: str = "--out") -> Iterator[FolderLock]:
+    """FOLDER locked inside the block; on an error, a folder the lock made is tidied away again."""
+    held = lock(folder, flag=flag)
+    try:
+        yield held
+    except BaseException:
+        held.release(tidy=True)
+        raise
+    held.release()
+
+
+@contextmanager
+def claim(out: str | Path, *, resume: bool = False, overwrite: bool = False) -> Iterator[FolderLock]:
+    """Lock OUT and check what it holds (see the module); the lock is held inside the block."""
+    with locked(out) as held:
+        check_run_folder(Path(out), resume=resume, overwrite=overwrite)
+        yield held
