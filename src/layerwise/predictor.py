@@ -2,6 +2,13 @@
 
 The experiment scores the test split through the same `decode` that `predict` uses, so
 what a bundle predicts is what was evaluated.
+
+`unseen` is the policy for category values the training split never held, shared by
+`layerwise predict`, `explain` and `serve` (--unseen, default error there): "error" refuses
+them, naming column, values and rows; "warn" predicts them as unknown categories and adds an
+`unseen` column (values unseen, per row). A Predictor made in Python starts with None: they
+are predicted as unknown and counted in `features.last_unknown`, as the run's evaluation does.
+A row whose values give no finite prediction is an error naming it, never an empty cell.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import pandas as pd
 
 from .data import Preprocessor, SeriesTransform, TargetEncoder, Vocabulary
 from .data.images import ImagePreprocessor, list_images
+from .data.transforms import check_unseen
 from .errors import DataError, did_you_mean
 
 if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never loads it
@@ -39,6 +47,18 @@ class TaskInfo:
         return len(self.classes)
 
 
+def check_finite(predicted: np.ndarray, source: str) -> None:
+    """Refuse rows whose prediction is not finite: finite inputs so far from training that the
+    network's float32 arithmetic overflowed. An empty prediction would pass for an answer."""
+    broken = np.flatnonzero(~np.isfinite(predicted.reshape(len(predicted), -1)).all(axis=1))
+    if broken.size:
+        shown = ", ".join(str(int(r) + 1) for r in broken[:3])
+        shown += f" and {broken.size - 3} more" if broken.size > 3 else ""
+        raise DataError(f"{source}: data row{'s' if broken.size > 1 else ''} {shown}: the model gives no finite "
+                        "prediction for these values",
+                        hint="the values lie far outside the range the model was trained on; check their units")
+
+
 class Predictor:
     """Preprocess, run the module, decode to the target's own units or labels."""
 
@@ -61,6 +81,17 @@ class Predictor:
     @property
     def delimiter(self) -> str:
         return self.task.delimiter
+
+    @property
+    def unseen(self) -> str | None:
+        """The policy for category values unseen in training: "error", "warn" or None."""
+        return None if self.features is None else self.features.unseen
+
+    @unseen.setter
+    def unseen(self, policy: str | None) -> None:
+        check_unseen(policy)
+        if self.features is not None:  # images, series and text have no categories to decide on
+            self.features.unseen = policy
 
     # -- state, for the bundle ------------------------------------------------------------
     def preprocessing_state(self) -> dict[str, Any]:
@@ -165,20 +196,24 @@ class Predictor:
             )
         if self.task.type == "forecast":
             return self._predict_series(frame, source)
-        x = self.features.transform(frame[self.task.features], source=source)
+        x, unseen = self.features.transform(frame[self.task.features], source=source, count_unseen=True)
         raw = self.raw_outputs(x)
         out = frame.copy()
         if self.task.type == "classification":
             proba = self.probabilities(raw)
+            check_finite(proba, source)
             labels = self.target.decode(proba.argmax(axis=1))
             out["prediction"] = labels
             for j, label in enumerate(self.target.classes):
                 out[f"proba_{label}"] = proba[:, j]
         else:
             values = self.target.decode(raw).reshape(len(raw), -1)
+            check_finite(values, source)
             out["prediction"] = values[:, 0]
             for j in range(1, values.shape[1]):
                 out[f"prediction_{j + 1}"] = values[:, j]
+        if self.unseen == "warn":
+            out["unseen"] = unseen  # always there under warn, so chunks of one file share columns
         return out
 
     def predict_images(self, images: Any, *, source: str = "input") -> pd.DataFrame:

@@ -53,7 +53,7 @@ def clean_and_split(cfg: ExperimentConfig, frame: pd.DataFrame, task: str,
     if features is None and data.drop:
         features = [c for c in frame.columns if c not in data.drop and c not in (data.target, data.time)]
     df, kinds, cleaning = clean(frame, target=data.target, task=task, time=data.time,
-                                features=features, options=options, source=source)
+                                features=features, options=options, source=source, decimal=data.decimal)
     if task == "forecast":
         return df, kinds, cleaning, prepare_forecast(cfg, df, kinds, source)
     return df, kinds, cleaning, prepare_tabular(cfg, df, kinds, task, source)
@@ -94,7 +94,7 @@ def prepare_tabular(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, st
     pre = Preprocessor(
         {c: kinds[c] for c in features}, normalize=data.normalize, encode=data.encode,
         max_onehot=data.max_onehot, impute_numeric=data.clean.impute_numeric,
-        impute_categorical=data.clean.impute_categorical,
+        impute_categorical=data.clean.impute_categorical, decimal=data.decimal,
     ).fit(train_rows[features])
     x, y, actual, rows, index = {}, {}, {}, {}, {}
     for name, idx in _parts(parts):

@@ -149,3 +149,64 @@ def test_btc_cleans_without_error():
     assert list(kinds) == ["Open", "High", "Low", "Adj Close", "Volume"]
     df, kinds, log = clean(raw, target="Close", task="regression", source=str(BTC))
     assert "Adj Close" not in kinds and kinds["Date"] == "datetime"
+
+
+def amounts(n: int = 20) -> pd.DataFrame:
+    """Distinct amounts written as Excel exports them, a target that follows them, and a color."""
+    values = np.linspace(1000, 48000, n).round(2) + 0.25
+    return pd.DataFrame({"amount": [f"{v:,.2f}" for v in values], "color": ["red", "blue"] * (n // 2),
+                         "y": values / 1000})
+
+
+def test_thousands_separators_are_read_as_numbers_not_an_id():
+    df, kinds, log = clean(amounts(), target="y", task="regression")
+    assert kinds == {"amount": "numeric", "color": "categorical"}
+    assert df["amount"].iloc[0] == 1000.25 and df["amount"].iloc[-1] == 48000.25
+    [entry] = log.entries
+    assert (entry["rule"], entry["column"], entry["count"]) == ("coerce_numeric", "amount", 20)
+    assert "20 numbers written with thousands separators" in entry["detail"]
+    assert "'1,000.25' -> 1000.25" in entry["detail"]
+
+
+def test_decimal_commas_are_read_with_data_decimal():
+    df = amounts().assign(amount=lambda d: [f"{v:.2f}".replace(".", ",") for v in d["y"] * 1000],
+                          y=lambda d: [f"{v:.2f}".replace(".", ",") for v in d["y"]])
+    cleaned, kinds, log = clean(df, target="y", task="regression", decimal=",")
+    assert kinds["amount"] == "numeric" and cleaned["y"].iloc[0] == 1.0  # '1,00' is 1 with a decimal comma
+    assert cleaned["amount"].iloc[0] == 1000.25
+    # with the default '.', the target is refused with the setting that reads it, and a feature is flagged
+    with pytest.raises(DataError, match="(?s)target 'y' must be numbers.*set data.decimal: ','"):
+        clean(df, target="y", task="regression")
+    _, kinds, log = clean(df.assign(y=amounts()["y"]), target="y", task="regression")
+    assert ("decimal_mark", "amount") in entries(log) and "set data.decimal: ','" in log.lines()[0]
+    with pytest.raises(ConfigError, match="data.decimal"):
+        clean(df, target="y", task="regression", decimal=";")
+
+
+def test_words_that_mean_missing_are_coerced_and_counted():
+    df = amounts().assign(size=[str(i) for i in range(20)])
+    df.loc[[1, 5, 9], "size"] = ["unknown", "-", "?"]   # 15%: more than the 10% the text rule allows
+    cleaned, kinds, log = clean(df, target="y", task="regression")
+    assert kinds["size"] == "numeric" and cleaned["size"].isna().sum() == 3
+    assert "size: 3 non-numeric values ('unknown', '-', '?') coerced to missing" in log.lines()
+
+
+def test_a_measurement_dropped_as_an_id_is_warned_about():
+    df = amounts().assign(price=np.arange(20) * 37 + 1000)      # sorted whole prices: distinct, monotonic
+    df["customer_id"] = np.arange(20) * 37 + 5                  # the same numbers, but named like an id
+    _, kinds, log = clean(df, target="y", task="regression")
+    assert "price" not in kinds and "customer_id" not in kinds
+    found = entries(log)
+    assert found[("drop_id", "price")] == 20 and found[("numeric_id", "price")] == 20
+    assert ("numeric_id", "customer_id") not in found
+    [line] = [x for x in log.lines() if x.startswith("price: warning")]
+    assert "look like measurements" in line and "data.clean.drop_id: false" in line
+
+
+def test_numbers_too_large_for_float32_are_refused_naming_column_and_rows():
+    df = amounts().assign(x=np.arange(20.0))
+    df.loc[[4, 12], "x"] = [1e300, -1e39]
+    with pytest.raises(DataError, match=r"(?s)column 'x' holds '1e\+300', '-1e\+39' at data rows 5, 13.*float32"):
+        clean(df, target="y", task="regression", source="d.csv")
+    with pytest.raises(DataError, match=r"column 'y' holds '1e\+300' at data row 3"):
+        clean(amounts().assign(y=lambda d: d["y"].where(d.index != 2, 1e300)), target="y", task="regression")

@@ -10,6 +10,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
 from layerwise.data import infer_kinds, read_table, target_kind
+from layerwise.data.kinds import detect_decimal, parse_numbers
 
 BTC = Path(__file__).resolve().parents[2] / "examples" / "data" / "btc-usd-daily.csv"
 N = 40
@@ -55,10 +56,45 @@ def test_target_and_time_columns_get_usable_kinds():
 
 
 def test_mostly_numeric_text_is_numeric_but_not_below_ninety_percent():
-    ok = pd.Series(["1"] * 19 + ["n/a"])  # 95% parse
-    bad = pd.Series(["1"] * 17 + ["n/a"] * 3)  # 85% parse
+    ok = pd.Series(["1"] * 19 + ["abc"])  # 95% parse
+    bad = pd.Series(["1"] * 17 + ["abc"] * 3)  # 85% parse
     kinds = infer_kinds(pd.DataFrame({"ok": ok, "bad": bad}))
     assert kinds == {"ok": "numeric", "bad": "categorical"}
+
+
+def test_words_that_mean_missing_do_not_count_against_numbers():
+    # 40% of the cells say "no value": the numbers are still numbers, not 12 categories
+    words = pd.Series([str(v) for v in range(12)] + ["n/a", "unknown", "-", " N/A ", "?", "missing", "--", "null"])
+    assert infer_kinds(pd.DataFrame({"w": words}))["w"] == "numeric"
+    assert parse_numbers(words).notna().sum() == 12
+
+
+@pytest.mark.parametrize("text, decimal, expected", [
+    ("1,234", ".", 1234.0), ("1,103.68", ".", 1103.68), ("-12,345,678.5", ".", -12345678.5),
+    ("1 234.5", ".", 1234.5), ("1'234", ".", 1234.0), ("1\u202f234", ".", 1234.0), ("12.5", ".", 12.5),
+    ("1e3", ".", 1000.0), ("1,5", ".", np.nan), ("1,23,456", ".", np.nan), ("2228,66", ".", np.nan),
+    ("2228,66", ",", 2228.66), ("1.234,5", ",", 1234.5), ("1.234", ",", 1234.0), ("1 234,5", ",", 1234.5),
+    ("-0,5", ",", -0.5), ("12", ",", 12.0), ("1.5", ",", np.nan), ("1,234", ",", 1.234),
+])
+def test_numbers_written_as_text_are_read_by_one_rule(text, decimal, expected):
+    got = parse_numbers(pd.Series([text]), decimal).iloc[0]
+    assert (np.isnan(got) and np.isnan(expected)) or got == expected
+
+
+def test_distinct_amounts_with_thousands_separators_are_numeric_not_an_id():
+    amounts = pd.Series([f"{v:,.2f}" for v in np.linspace(1000, 90000, N)])
+    assert infer_kinds(pd.DataFrame({"amount": amounts}))["amount"] == "numeric"
+    assert target_kind(amounts) == "continuous"
+
+
+def test_decimal_commas_are_detected_and_read():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": [f"{v:.2f}".replace(".", ",") for v in rng.uniform(100, 3000, N)],
+                       "n": rng.integers(0, 9, N), "c": ["x", "y"] * (N // 2)})
+    assert detect_decimal(df) == ","
+    assert infer_kinds(df, target="a", decimal=",")["a"] == "numeric"
+    assert target_kind(df["a"], decimal=",") == "continuous"
+    assert detect_decimal(df.assign(a=rng.normal(size=N))) == "."
 
 
 def test_btc_columns():

@@ -91,3 +91,12 @@ def test_duplicate_names_in_a_dataframe_are_refused():
 def test_unknown_source_type():
     with pytest.raises(DataError, match="cannot read data from a list"):
         read_table([1, 2])
+
+
+def test_numbers_whose_reading_depends_on_the_decimal_mark_stay_text(tmp_path):
+    # "1.234" is 1.234 with a decimal point and 1234 with a decimal comma: data.decimal decides later
+    path = tmp_path / "eu.csv"
+    path.write_text("a;b;c;d\n1.234;2,5;1.5;7\n12;3,5;2.25;8\n5.000;;3;9\n", encoding="utf-8")
+    frame = read_table(path, delimiter=";")
+    assert frame["a"].tolist() == ["1.234", "12", "5.000"]
+    assert frame["c"].tolist() == [1.5, 2.25, 3.0] and frame["d"].tolist() == [7, 8, 9]

@@ -11,7 +11,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from layerwise.data import Preprocessor, split
-from layerwise.errors import ConfigError, DataError
+from layerwise.errors import ConfigError, DataError, UsageError
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
 
@@ -120,3 +120,49 @@ def test_text_in_a_numeric_column_names_row_and_value():
 def test_bad_options_are_config_errors():
     with pytest.raises(ConfigError, match="data.encode: unknown value 'one-hot' \\(did you mean 'onehot'"):
         Preprocessor({"a": "numeric"}, encode="one-hot").fit(pd.DataFrame({"a": [1.0]}))
+
+
+def cities() -> Preprocessor:
+    df = pd.DataFrame({"x": np.arange(30.0), "city": ["Lima", "Oslo", "Pune"] * 10})
+    return Preprocessor({"x": "numeric", "city": "categorical"}).fit(df)
+
+
+def test_unseen_categories_follow_the_policy():
+    new = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "city": ["Paris", "oslo", "Paris", "Oslo"]})
+    pre = cities()
+    assert pre.unseen is None and pre.transform(new).shape == (4, 4)    # training and evaluation: counted only
+    assert pre.last_unknown == {"city": 3}
+    pre.unseen = "error"
+    with pytest.raises(DataError, match=r"new.csv: column 'city': 3 value\(s\) not seen in training: "
+                                        r"'Paris' \(data rows 1, 3\), 'oslo' \(data row 2; did you mean 'Oslo'\?\)"):
+        pre.transform(new, source="new.csv")
+    pre.unseen = "warn"
+    x, counts = pre.transform(new, count_unseen=True)
+    assert counts.tolist() == [1, 1, 1, 0] and x[0, 1:].tolist() == [0, 0, 0]
+    x, counts = pre.transform_records(new.to_dict("records"), count_unseen=True)
+    assert counts.tolist() == [1, 1, 1, 0]
+    assert pre.unseen_total == {"city": 6} and pre.describe_unseen() == "city: 6 ('Paris', 'oslo')"
+    with pytest.raises(UsageError, match="--unseen 'ignore'"):
+        pre.unseen = "ignore"
+
+
+def test_numbers_as_text_are_read_with_the_training_decimal_mark():
+    df = pd.DataFrame({"x": np.arange(30.0) * 100})
+    pre = Preprocessor({"x": "numeric"}, decimal=",").fit(df)
+    again = Preprocessor.from_dict(json.loads(json.dumps(pre.to_dict())))
+    assert again.decimal == ","
+    older = {k: v for k, v in pre.to_dict().items() if k != "decimal"}   # a bundle from before data.decimal
+    assert Preprocessor.from_dict(older).decimal == "."
+    text = pd.DataFrame({"x": ["1.234,5", "1234,5", "unknown", None]})
+    out = again.transform(text)
+    assert out[0, 0] == out[1, 0] and out[2, 0] == out[3, 0]   # the words that mean missing are filled
+    with pytest.raises(DataError, match="must hold numbers with a decimal comma, but data row 1 holds '1.5'"):
+        again.transform(pd.DataFrame({"x": ["1.5"]}))
+
+
+def test_a_value_too_large_once_scaled_names_its_row_and_column():
+    pre = cities()
+    with pytest.raises(DataError, match=r"p.csv: data row 2, column 'x': 1e\+300 is too large for the model"):
+        pre.transform(pd.DataFrame({"x": [1.0, 1e300], "city": ["Lima", "Oslo"]}), source="p.csv")
+    with pytest.raises(DataError, match=r"request: data row 1, column 'x'"):
+        pre.transform_records([{"x": 1e300, "city": "Lima"}])

@@ -8,6 +8,10 @@ of a CSV file with one header line.
 
 Classes with a single row are logged (rule "rare_class"), not refused: a random split can use
 them, and a stratified split refuses them itself, naming the class (split.py).
+
+Numbers written as text ("1,234", "2228,66" with decimal ",", "unknown") are read by
+kinds.parse_numbers, the rule the bundle applies again at prediction. A number too large for
+the network's float32 arithmetic, even once scaled, is refused here, naming its row.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError, did_you_mean
 from .cleaning_log import CleaningLog
-from .kinds import infer_kinds, parse_dates
+from .kinds import DECIMALS, PARSE_SHARE, infer_kinds, looks_measured, parse_dates, parse_numbers, share_numeric
+from .scaling import FLOAT32_SAFE
 
 TASKS = ("classification", "regression", "forecast")
 # Kinds a kept feature column may have once clean() is done.
@@ -49,15 +54,19 @@ def clean(
     features: list[str] | None = None,
     options: CleanOptions | None = None,
     source: str = "data",
+    decimal: str = ".",
 ) -> tuple[pd.DataFrame, dict[str, str], CleaningLog]:
     """Return (cleaned frame, kinds of the kept feature columns, log).
 
     The frame has a fresh index and the columns: kept features, then target, then time.
     For forecasting, `features` may include the target (its own history as an input).
+    `decimal` is the decimal mark of numbers written as text (data.decimal).
     """
     options = options or CleanOptions()
     if task not in TASKS:
         raise ConfigError(f"task: unknown task '{task}'{did_you_mean(task, TASKS)}; choose one of {TASKS}")
+    if decimal not in DECIMALS:
+        raise ConfigError(f"data.decimal: {decimal!r} is not a decimal mark; choose '.' or ','")
     features = _choose_columns(df, target, task, time, features, source)
     keep = list(dict.fromkeys([*features, target] + ([time] if time else [])))
     frame = df[keep].reset_index(drop=True)
@@ -69,8 +78,8 @@ def clean(
             hint="choose another target column, or fill in its values",
         )
     inputs = [c for c in features if c != target]
-    frame = _coerce_numbers(frame, inputs, options, log)
-    frame = _coerce_target(frame, target, task, source)
+    frame = _coerce_numbers(frame, inputs, options, log, decimal)
+    frame = _coerce_target(frame, target, task, source, decimal)
     if options.inf_to_missing:
         frame = _inf_to_missing(frame, log)
     frame, rows = _drop_missing_target(frame, rows, target, options, log, source)
@@ -78,7 +87,9 @@ def clean(
         frame[time] = _parse_time(frame[time], rows, time, source)
     if options.drop_duplicates:
         frame, rows = _drop_duplicates(frame, rows, task, time, log)
-    kinds = _drop_useless_columns(frame, features, target, task, time, options, log, source)
+    kinds = _drop_useless_columns(frame, features, target, task, time, options, log, source, decimal)
+    numeric = [c for c, kind in kinds.items() if kind == "numeric"] + ([target] if task != "classification" else [])
+    _check_magnitudes(frame, rows, numeric, source)
     frame = frame[[c for c in keep if c in kinds or c in (target, time)]]
     frame = _parse_datetime_features(frame, kinds, log)
     if time:
@@ -123,40 +134,72 @@ def _examples(values) -> str:
     return shown + (", …" if len(unique) > EXAMPLES else "")
 
 
-def _coerce_numbers(frame, columns, options, log) -> pd.DataFrame:
+def _coerce_numbers(frame, columns, options, log, decimal) -> pd.DataFrame:
     if not options.coerce_numeric:
         return frame
-    kinds = infer_kinds(frame[columns])
+    kinds = infer_kinds(frame[columns], decimal=decimal)
     for name in columns:
         column = frame[name]
-        if kinds[name] != "numeric" or pd.api.types.is_numeric_dtype(column):
+        if pd.api.types.is_numeric_dtype(column):
             continue
-        numbers = pd.to_numeric(column.astype("str").str.strip(), errors="coerce")
-        failed = column.notna() & numbers.isna()
-        frame[name] = numbers.astype(float)
-        # The count is what was lost: values that became missing (or, if none, those converted).
-        count, detail = int(column.notna().sum()), "numbers stored as text converted to numbers"
-        if failed.any():
-            count = int(failed.sum())
-            detail = f"{count} non-numeric value{'s' if count > 1 else ''} ({_examples(column[failed])}) coerced to missing"
-        log.add("coerce_numeric", name, count, detail)
+        if kinds[name] != "numeric":
+            _note_other_decimal(column, name, kinds[name], decimal, log)
+            continue
+        numbers = parse_numbers(column, decimal)
+        frame[name] = numbers
+        log.add("coerce_numeric", name, *_coercion(column, numbers))
     return frame
 
 
-def _coerce_target(frame, target, task, source) -> pd.DataFrame:
+def _coercion(column: pd.Series, numbers: pd.Series) -> tuple[int, str]:
+    """(count, detail) of one column read as numbers: what was lost, and how text was read."""
+    failed = column.notna() & numbers.isna()
+    read = column.notna() & numbers.notna()
+    text = column[read].astype(str).str.strip()
+    # values the plain reading would get wrong or miss: thousands separators, decimal commas
+    ruled = (pd.to_numeric(text, errors="coerce") != numbers[read]).to_numpy()
+    parts = []
+    if ruled.any():
+        example = int(np.flatnonzero(ruled)[0])
+        parts.append(f"{int(ruled.sum())} numbers written with thousands separators or a decimal comma read as "
+                     f"numbers (e.g. {text.iloc[example]!r} -> {numbers[read].iloc[example]:.15g})")
+    if failed.any():
+        count = int(failed.sum())
+        parts.append(f"{count} non-numeric value{'s' if count > 1 else ''} ({_examples(column[failed])}) "
+                     "coerced to missing")
+    # The count is what was lost: values that became missing (or, if none, those converted).
+    count = int(failed.sum()) if failed.any() else int(column.notna().sum())
+    return count, "; ".join(parts) or "numbers stored as text converted to numbers"
+
+
+def _note_other_decimal(column, name, kind, decimal, log) -> None:
+    # "2228,66" under data.decimal "." is not a number: say which setting would read it as one.
+    other = "," if decimal == "." else "."
+    text = column.dropna().astype(str)
+    if share_numeric(text, other) < PARSE_SHARE:
+        return
+    log.add("decimal_mark", name, len(text),
+            f"warning: kept as {kind}, but its values read as numbers with the decimal mark '{other}' "
+            f"(e.g. {_examples(text)}); set data.decimal: '{other}' to read them as numbers")
+
+
+def _coerce_target(frame, target, task, source, decimal) -> pd.DataFrame:
     column = frame[target]
     if task == "classification" or pd.api.types.is_numeric_dtype(column):
         return frame
-    numbers = pd.to_numeric(column.astype("str").str.strip(), errors="coerce")
+    numbers = parse_numbers(column, decimal)
     failed = np.flatnonzero((column.notna() & numbers.isna()).to_numpy())
     if len(failed):
+        other = "," if decimal == "." else "."
+        mark = (f"set data.decimal: '{other}' (the values read as numbers with that decimal mark), or "
+                if share_numeric(column.dropna().astype(str), other) >= PARSE_SHARE else "")
         raise DataError(
             f"{source}: the {task} target '{target}' must be numbers, but {_where(failed)} "
             f"hold{'s' if len(failed) == 1 else ''} {_examples(column.iloc[failed])}",
-            hint="fix or delete those values (an empty cell is dropped as a missing target), "
+            hint=f"{mark}fix or delete those values (an empty cell is dropped as a missing target), "
             "or use task: classification if the target is a label",
         )
-    frame[target] = numbers.astype(float)
+    frame[target] = numbers
     return frame
 
 
@@ -211,9 +254,9 @@ def _drop_duplicates(frame, rows, task, time, log):
     return frame[~repeated], rows[~repeated]
 
 
-def _drop_useless_columns(frame, features, target, task, time, options, log, source) -> dict[str, str]:
+def _drop_useless_columns(frame, features, target, task, time, options, log, source, decimal) -> dict[str, str]:
     inputs = [c for c in features if c != time]
-    found = infer_kinds(frame[inputs], target=target)
+    found = infer_kinds(frame[inputs], target=target, decimal=decimal)
     kinds, dropped = {}, []
     for name in inputs:
         kind, why = found[name], None
@@ -229,6 +272,10 @@ def _drop_useless_columns(frame, features, target, task, time, options, log, sou
         if why:
             log.add(why[0], name, len(frame), why[1])
             dropped.append(f"{name} ({why[1].removeprefix('dropped: ')})")
+            if why[0] == "drop_id" and looks_measured(frame[name], str(name), decimal):
+                _warn_measured_id(frame[name], name, decimal, log)
+        elif kind == "numeric" and not pd.api.types.is_numeric_dtype(frame[name]):
+            kinds[name] = "categorical"  # numbers left as text (coerce_numeric: false) stay text
         else:
             kinds[name] = kind if kind in FEATURE_KINDS else _fallback_kind(frame[name])
     if not kinds and task != "forecast":  # a forecast can live on the target's own history
@@ -237,6 +284,34 @@ def _drop_useless_columns(frame, features, target, task, time, options, log, sou
             hint="add feature columns, list them in data.features, or turn off the data.clean.drop_* rule that removed them",
         )
     return kinds
+
+
+def _warn_measured_id(column, name, decimal, log) -> None:
+    # A sorted price list or amounts spoiled by a few words also differ on every row; say so.
+    numbers = parse_numbers(column, decimal)
+    read, present = int(numbers.notna().sum()), int(column.notna().sum())
+    others = column.notna() & numbers.isna()
+    fix = (f"fix the {present - read} values that are not numbers ({_examples(column[others])}), or "
+           if others.any() else "")
+    log.add("numeric_id", name, read,
+            f"warning: dropped as an identifier, but {read} of {present} values read as numbers that look like "
+            f"measurements (e.g. {_examples(column[numbers.notna()])}); if it is a feature, {fix}"
+            "set data.clean.drop_id: false")
+
+
+def _check_magnitudes(frame, rows, columns, source) -> None:
+    """Refuse finite numbers too large for float32 arithmetic (inf was set missing already)."""
+    for name in columns:
+        values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        huge = np.abs(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)) > FLOAT32_SAFE
+        if huge.any():
+            where = np.flatnonzero(huge)
+            raise DataError(
+                f"{source}: column '{name}' holds {_examples(values[where])} at {_where(rows[where])}: beyond "
+                f"{FLOAT32_SAFE:g}, too large for the network's float32 arithmetic",
+                hint="check those values and their units; rescale the column (e.g. to thousands, or its "
+                "logarithm) before training, or delete those rows",
+            )
 
 
 def _fallback_kind(column) -> str:

@@ -3,6 +3,11 @@
 The rules favour keeping information: a column is only called "id" or "text" (and later
 dropped by clean.py) when the evidence is strong, because dropping a real feature is a silent
 loss while keeping a useless one costs little.
+
+Numbers written as text are read by one rule, `parse_numbers`, in training and at prediction
+alike: thousands separators in strict groups of three ("1,234", "1 234", "1'234.50"), the
+decimal mark of `data.decimal` ("." or ","), and a few words that mean "missing" ("n/a",
+"unknown", "-"). Anything else is not a number.
 """
 
 from __future__ import annotations
@@ -23,10 +28,25 @@ FALSE_WORDS = frozenset({"false", "no", "n", "f"})
 ID_NAME = re.compile(r"(^(id|uuid|guid|key)$)|(_(id|uuid|key)$)|([a-z0-9]Id$)|(^ID$)")
 # Dates are checked on a sample: parsing text one value at a time is slow on large columns.
 DATE_SAMPLE = 1000
+DECIMALS = (".", ",")
+# Words a spreadsheet writes for "no value"; compared stripped and lower-cased. pandas already
+# reads some of them ("n/a", "null") as missing, but not those typed by hand ("unknown", "-").
+MISSING_WORDS = frozenset({"", "-", "--", "\u2014", "?", "na", "n/a", "nan", "none", "null", "missing", "unknown",
+                           "#n/a"})
+# Thousands separators allowed beside each decimal mark: comma, point, apostrophes, spaces
+# (plain, no-break, narrow no-break). The groups must be of exactly three digits, so "1,5"
+# is never read as 15.
+_SEPARATORS = {".": ",'\u2019 \u00a0\u202f", ",": ".'\u2019 \u00a0\u202f"}
+_GROUPED = {  # one to three digits, then groups of three behind one separator, then the decimals
+    mark: re.compile(rf"^[+-]?\d{{1,3}}(?P<sep>[{re.escape(seps)}])\d{{3}}(?:(?P=sep)\d{{3}})*"
+                     rf"(?:{re.escape(mark)}\d+)?$")
+    for mark, seps in _SEPARATORS.items()
+}
 
 
-def infer_kinds(df: pd.DataFrame, *, target=None, time=None, max_categories: int = 50) -> dict[str, str]:
-    """The kind of every column of `df`, in column order.
+def infer_kinds(df: pd.DataFrame, *, target=None, time=None, max_categories: int = 50,
+                decimal: str = ".") -> dict[str, str]:
+    """The kind of every column of `df`, in column order; text is read as numbers with `decimal`.
 
     The target is never called "id" or "constant" (whether it is usable is clean.py's call);
     the time column is "datetime" whenever it parses as dates.
@@ -37,14 +57,14 @@ def infer_kinds(df: pd.DataFrame, *, target=None, time=None, max_categories: int
         if name == time and _share_dates(column.dropna()) >= PARSE_SHARE:
             kinds[name] = "datetime"
         elif name == target:
-            kind = column_kind(column, max_categories=max_categories, name=str(name))
-            kinds[name] = kind if kind not in ("id", "constant", "text") else _value_kind(column)
+            kind = column_kind(column, max_categories=max_categories, name=str(name), decimal=decimal)
+            kinds[name] = kind if kind not in ("id", "constant", "text") else _value_kind(column, decimal)
         else:
-            kinds[name] = column_kind(column, max_categories=max_categories, name=str(name))
+            kinds[name] = column_kind(column, max_categories=max_categories, name=str(name), decimal=decimal)
     return kinds
 
 
-def column_kind(column: pd.Series, *, max_categories: int = 50, name: str = "") -> str:
+def column_kind(column: pd.Series, *, max_categories: int = 50, name: str = "", decimal: str = ".") -> str:
     """The kind of one column; `name` lets an integer column called e.g. `user_id` be an id."""
     values = column.dropna()
     if values.nunique() <= 1:
@@ -58,7 +78,7 @@ def column_kind(column: pd.Series, *, max_categories: int = 50, name: str = "") 
     if isinstance(values.dtype, pd.CategoricalDtype):
         return "categorical"
     as_text = values.astype(str)
-    if _share_numeric(as_text) >= PARSE_SHARE:
+    if share_numeric(as_text, decimal) >= PARSE_SHARE:
         return "numeric"
     if _share_dates(as_text) >= PARSE_SHARE:
         return "datetime"
@@ -70,7 +90,7 @@ def column_kind(column: pd.Series, *, max_categories: int = 50, name: str = "") 
     return "categorical"
 
 
-def target_kind(series: pd.Series) -> str:
+def target_kind(series: pd.Series, *, decimal: str = ".") -> str:
     """'binary', 'multiclass' or 'continuous': what a target column asks the model to predict."""
     values = series.dropna()
     unique = values.nunique()
@@ -78,7 +98,7 @@ def target_kind(series: pd.Series) -> str:
         return "binary"
     numbers = values
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values.astype(str), errors="coerce")
+        numbers = parse_numbers(values.astype(str), decimal)
         if pd.api.types.is_bool_dtype(values) or numbers.isna().mean() > 1 - PARSE_SHARE:
             return "multiclass"
         numbers = numbers.dropna()
@@ -113,9 +133,9 @@ def to_boolean(value):
     return None
 
 
-def _value_kind(column: pd.Series) -> str:
+def _value_kind(column: pd.Series, decimal: str) -> str:
     values = column.dropna()
-    if pd.api.types.is_numeric_dtype(values) or _share_numeric(values.astype(str)) >= PARSE_SHARE:
+    if pd.api.types.is_numeric_dtype(values) or share_numeric(values.astype(str), decimal) >= PARSE_SHARE:
         return "numeric"
     return "categorical"
 
@@ -137,6 +157,22 @@ def _looks_like_numeric_id(values: pd.Series, rows: int, name: str) -> bool:
     return monotonic or span <= 1.1 * rows
 
 
+def looks_measured(column: pd.Series, name: str = "", decimal: str = ".") -> bool:
+    """Whether a column taken for an identifier looks like a measurement instead.
+
+    At least half of its values read as numbers, and those are fractions or spread far wider
+    than a row counter (sorted prices, amounts); a name like `customer_id` settles it as an id.
+    """
+    if ID_NAME.search(name):
+        return False
+    numbers = parse_numbers(column, decimal).to_numpy(dtype=np.float64)
+    numbers = numbers[np.isfinite(numbers)]
+    if numbers.size < MIN_ROWS_FOR_ID or numbers.size < 0.5 * column.notna().sum():
+        return False
+    fractional = bool(np.any(np.mod(numbers, 1) != 0))
+    return fractional or numbers.max() - numbers.min() + 1 > 1.1 * numbers.size
+
+
 def _looks_like_prose(text: pd.Series) -> bool:
     # Sentences, not labels: several words, or long strings. "New York" stays a category.
     sample = text.head(DATE_SAMPLE)
@@ -144,10 +180,67 @@ def _looks_like_prose(text: pd.Series) -> bool:
     return bool(words.median() >= 3 or sample.str.len().median() >= 40)
 
 
-def _share_numeric(text: pd.Series) -> float:
+def share_numeric(text: pd.Series, decimal: str = ".") -> float:
+    """Share of the text values that read as numbers, leaving out the words that mean missing."""
+    text = text[~is_missing_word(text)]
     if text.empty:
         return 0.0
-    return float(pd.to_numeric(text.str.strip(), errors="coerce").notna().mean())
+    return float(parse_numbers(text, decimal).notna().mean())
+
+
+def is_missing_word(values: pd.Series) -> pd.Series:
+    """True where a value is text that means "no value" ("n/a", "unknown", "-", ...)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return pd.Series(False, index=values.index)
+    words = values.astype(str).str.strip().str.lower()
+    return values.notna() & words.isin(MISSING_WORDS)
+
+
+def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
+    """Float64 values of `values` read by the one rule for numbers written as text.
+
+    Thousands separators in groups of three, and `decimal` as the decimal mark ("1,234.5" with
+    "."; "1.234,5" or "2228,66" with ","). Missing values, the words that mean missing and
+    anything that is not a number become NaN; the caller counts those it lost.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    text = values.astype(str).str.strip().where(values.notna())
+    grouped = text.str.fullmatch(_GROUPED[decimal]).fillna(False).astype(bool)
+    # "1,234.5" -> "1234.5"; "1.234,5" -> "1234,5" (the mark is made a point below)
+    ungrouped = text.str.replace(f"[{re.escape(_SEPARATORS[decimal])}]", "", regex=True)
+    plain = text
+    if decimal == ",":
+        # A point is a thousands separator here, never a decimal mark: "1.5" is not a number.
+        plain = text.where(~text.str.contains(".", regex=False).fillna(False).astype(bool))
+        plain, ungrouped = (part.str.replace(",", ".", regex=False) for part in (plain, ungrouped))
+    return pd.to_numeric(plain.where(~grouped, ungrouped), errors="coerce").astype("float64")
+
+
+def detect_decimal(df: pd.DataFrame) -> str:
+    """"," when the table's numbers written as text use decimal commas ("2228,66"), else ".".
+
+    A text column votes for a mark when it reads as numbers (PARSE_SHARE) with that mark and
+    not with the other; a column pandas read as fractions ("0.5") votes for ".". "1,234" reads
+    either way and does not vote.
+    """
+    votes = {".": 0, ",": 0}
+    for name in df.columns:
+        column = df[name]
+        if pd.api.types.is_bool_dtype(column):
+            continue
+        if pd.api.types.is_float_dtype(column):
+            finite = column.to_numpy(dtype=np.float64)
+            finite = finite[np.isfinite(finite)]
+            votes["."] += bool(finite.size and np.any(np.mod(finite, 1) != 0))
+            continue
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+            continue
+        text = column.dropna().astype(str).head(DATE_SAMPLE)
+        point, comma = share_numeric(text, ".") >= PARSE_SHARE, share_numeric(text, ",") >= PARSE_SHARE
+        if point != comma:
+            votes["." if point else ","] += 1
+    return "," if votes[","] > votes["."] else "."
 
 
 def _share_dates(values: pd.Series) -> float:

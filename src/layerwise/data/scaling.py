@@ -11,6 +11,9 @@ import numpy as np
 from ..errors import ConfigError, did_you_mean
 
 NORMALIZE = ("standard", "minmax", "robust", "none")
+# The largest magnitude a value may have, raw in training and once scaled at prediction: below
+# float32's largest (3.4e38) with room for rounding, since the network computes in float32.
+FLOAT32_SAFE = 1e38
 
 
 def check_normalize(normalize: str, key: str = "data.normalize") -> str:

@@ -1,12 +1,17 @@
 """Read a table from a file, a DataFrame or NumPy arrays, with errors that point at the bad byte.
 
 Values are left exactly as pandas reads them: cleaning is a separate, logged step (clean.py).
+One exception: a CSV column whose every value is a whole number or reads like "1.234" (one to
+three digits, then groups of three after points) is kept as text, because such a value is
+1.234 with a decimal point and 1234 with a decimal comma. pandas would always read 1.234;
+the data.decimal rule (kinds.parse_numbers) decides, in training and at prediction alike.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +23,9 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # Characters that, found in a one-column header, mean the user picked the wrong delimiter.
 OTHER_DELIMITERS = (";", "\t", "|")
+# "1.234" or "12.345.678": a point that may group thousands (a decimal comma) or mark decimals.
+POINT_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+$")
+WHOLE = re.compile(r"^[+-]?\d+$")
 
 
 def read_table(source, *, delimiter: str | None = None, name: str | None = None) -> pd.DataFrame:
@@ -73,6 +81,10 @@ def _named_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
 
 def _read_file(path: Path, delimiter: str | None) -> pd.DataFrame:
     shown = str(path)
+    if path.is_dir():  # it exists: "no such file" would send the user looking for a typo
+        what = "an empty folder" if not any(path.iterdir()) else "a folder"
+        raise DataError(f"{shown}: {what}, not a CSV or Parquet file",
+                        hint="pass a data file; for images, a folder holding one sub-folder of images per class")
     if not path.is_file():
         raise DataError(
             f"{shown}: no such file (tried {path.resolve()})",
@@ -101,7 +113,21 @@ def _read_file(path: Path, delimiter: str | None) -> pd.DataFrame:
         raise DataError(f"{shown}: cannot parse as CSV: {exc}") from exc
     if frame.empty:
         raise DataError(f"{shown}: has a header but no data rows", hint="add data rows below the header")
-    return _named_columns(frame, shown)
+    return _named_columns(_point_grouped_as_text(frame, text, delimiter), shown)
+
+
+def _point_grouped_as_text(frame: pd.DataFrame, text: str, delimiter: str) -> pd.DataFrame:
+    """`frame` with each float column whose text reads like "1.234" put back as that text."""
+    floats = [i for i, name in enumerate(frame.columns) if pd.api.types.is_float_dtype(frame[name])]
+    if not floats or not re.search(r"\d\.\d{3}(?!\d)", text):
+        return frame  # the common case, decided without reading the file again
+    raw = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, usecols=floats)
+    for i, name in zip(floats, raw.columns):
+        values = raw[name].dropna().str.strip()
+        grouped = values.str.fullmatch(POINT_GROUPED)
+        if grouped.any() and (grouped | values.str.fullmatch(WHOLE)).all():
+            frame[frame.columns[i]] = raw[name]
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

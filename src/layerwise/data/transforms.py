@@ -1,7 +1,14 @@
 """Turn feature columns into one float32 matrix: impute, scale, encode. Fitted on train only.
 
 The fitted state is plain JSON (lists, floats, strings), so a bundle stores it without pickle
-and a loaded Preprocessor gives bit-identical output.
+and a loaded Preprocessor gives bit-identical output. It includes the reading rule for numbers
+written as text (`decimal`, kinds.parse_numbers), so prediction reads "1,040" as training did.
+
+A category value the training split never held is the `unseen` policy's call: "error" refuses
+the rows, naming column, values and rows; "warn" encodes it as unknown (a row of zeros, or
+UNKNOWN_CODE) and counts it; None (the default, used while training and evaluating) only
+counts it in `last_unknown`. `predict`, `explain` and `serve` set the policy (--unseen).
+A number that does not fit float32 once scaled is an error naming its row and column.
 """
 
 from __future__ import annotations
@@ -9,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, DataError, did_you_mean
-from .kinds import parse_dates, to_boolean
-from .scaling import check_normalize, fit_scale
+from ..errors import BundleError, ConfigError, DataError, UsageError, did_you_mean
+from .kinds import DECIMALS, is_missing_word, parse_dates, parse_numbers, to_boolean
+from .scaling import FLOAT32_SAFE, check_normalize, fit_scale
 from .target import TargetEncoder as TargetEncoder  # re-exported: the brief places it here
 
 ENCODE = ("auto", "onehot", "ordinal")
@@ -23,6 +30,9 @@ UNKNOWN_CODE = -1.0
 # Feature-name suffix -> pandas accessor (pandas 3.1 deprecates .dt.dayofweek).
 DATE_PARTS = {"year": "year", "month": "month", "day": "day", "dayofweek": "day_of_week"}
 DTYPES = {"numeric": "float", "categorical": "str", "boolean": "bool", "datetime": "datetime"}
+UNSEEN = ("error", "warn")
+# Values (and rows, and known categories) an error message shows before "and N more".
+SHOWN = 3
 
 
 class Preprocessor:
@@ -37,6 +47,7 @@ class Preprocessor:
         max_onehot: int = 20,
         impute_numeric: str = "median",
         impute_categorical: str = "most_frequent",
+        decimal: str = ".",
     ):
         self.kinds = dict(kinds)
         self.normalize = normalize
@@ -44,8 +55,27 @@ class Preprocessor:
         self.max_onehot = max_onehot
         self.impute_numeric = impute_numeric
         self.impute_categorical = impute_categorical
+        self.decimal = decimal        # the decimal mark of numbers written as text
         self.columns: dict[str, dict] | None = None  # fitted state, one entry per column
-        self.last_unknown: dict[str, int] = {}
+        self.last_unknown: dict[str, int] = {}       # unseen category values of the last call, per column
+        self.unseen = None
+
+    @property
+    def unseen(self) -> str | None:
+        """The policy for category values unseen in training: "error", "warn" or None (count only)."""
+        return self._unseen
+
+    @unseen.setter
+    def unseen(self, policy: str | None) -> None:
+        self._unseen = check_unseen(policy)
+        # what the calls since the policy was set met: column -> count, and the first values
+        self.unseen_total: dict[str, int] = {}
+        self.unseen_values: dict[str, list[str]] = {}
+
+    def describe_unseen(self) -> str:
+        """'city: 3 ('Paris', 'oslo', ' Lima ')' for the unseen values met since the policy was set."""
+        return "; ".join(f"{name}: {count} ({_shown(self.unseen_values[name], len(self.unseen_values[name]))})"
+                         for name, count in self.unseen_total.items())
 
     def fit(self, df: pd.DataFrame) -> "Preprocessor":
         self._check_options()
@@ -57,27 +87,35 @@ class Preprocessor:
             self.columns[name] = {"kind": kind, **fitters[kind](df[name], name)}
         return self
 
-    def transform(self, df: pd.DataFrame, *, source: str = "input") -> np.ndarray:
-        """(n_rows, len(feature_names)) float32; unseen categories are counted in `last_unknown`."""
+    def transform(self, df: pd.DataFrame, *, source: str = "input", count_unseen: bool = False):
+        """(n_rows, len(feature_names)) float32, with the `unseen` policy applied.
+
+        With `count_unseen`, (matrix, per-row count of unseen category values): a thread-safe
+        count, where `last_unknown` is the last call's.
+        """
         if self.columns is None:
             raise RuntimeError("Preprocessor.transform called before fit")
         self._check_columns(df, source)
-        self.last_unknown = {}
-        parts = []
+        parts, unseen = [], {}
         for name, state in self.columns.items():
             column = df[name].reset_index(drop=True)
             kind = state["kind"]
             if kind == "numeric":
-                parts.append(_apply_numeric(_numbers(column, name, source), state)[:, None])
+                values = _numbers(column, name, source, self.decimal)
+                parts.append(_scaled(values, state, name, source)[:, None])
             elif kind == "boolean":
                 parts.append(_booleans(column, name, source, state["fill"])[:, None])
             elif kind == "datetime":
                 parts.append(self._transform_datetime(column, name, source, state))
             else:
-                parts.append(self._transform_categorical(column, name, state))
-        return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(df), 0), np.float32)
+                labels = _labels(column).fillna(state["fill"]).to_numpy(dtype=object)
+                encoded, unseen[name] = _encode_labels(labels, state)
+                parts.append(encoded)
+        counts = self._apply_unseen(unseen, source, len(df))
+        x = np.hstack(parts).astype(np.float32) if parts else np.zeros((len(df), 0), np.float32)
+        return (x, counts) if count_unseen else x
 
-    def transform_records(self, records: list[dict]) -> np.ndarray:
+    def transform_records(self, records: list[dict], *, source: str = "request", count_unseen: bool = False):
         """`transform` for rows of plain values (a validated request): same fitted state, no DataFrame.
 
         Numbers are int/float/None, booleans bool/None, categories str/None. Building a DataFrame
@@ -86,38 +124,44 @@ class Preprocessor:
         """
         if self.columns is None:
             raise RuntimeError("Preprocessor.transform_records called before fit")
+        general = {"source": source, "count_unseen": count_unseen}
         if any(state["kind"] == "datetime" for state in self.columns.values()):
-            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)))
+            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)), **general)
         missing = [name for name in self.kinds if any(name not in r for r in records)]
         if missing:
-            return self.transform(pd.DataFrame.from_records(records))  # names the missing columns
+            return self.transform(pd.DataFrame.from_records(records), **general)  # names the missing columns
         try:
-            return self._transform_plain(records)
+            x, counts = self._transform_plain(records, source)
         except (TypeError, ValueError):  # a value of the wrong type: the general path names its row
-            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)))
+            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)), **general)
+        return (x, counts) if count_unseen else x
 
-    def _transform_plain(self, records: list[dict]) -> np.ndarray:
-        self.last_unknown = {}
+    def _transform_plain(self, records: list[dict], source: str) -> tuple[np.ndarray, np.ndarray]:
         # every numeric column at once: (rows, numeric columns); None becomes NaN, then the fill
         numeric = [name for name, state in self.columns.items() if state["kind"] == "numeric"]
         fitted = [self.columns[name] for name in numeric]
         numbers = np.array([[record[name] for name in numeric] for record in records], dtype=np.float64)
-        numbers = numbers.reshape(len(records), len(numeric))
-        scaled = _apply_numeric(np.where(np.isinf(numbers), np.nan, numbers),
+        numbers = np.where(np.isinf(numbers), np.nan, numbers.reshape(len(records), len(numeric)))
+        scaled = _apply_numeric(numbers,
                                 {key: np.array([state[key] for state in fitted]) for key in ("fill", "center", "scale")})
         where = {name: j for j, name in enumerate(numeric)}
-        parts = []
+        parts, unseen = [], {}
         for name, state in self.columns.items():
             values = [record[name] for record in records]
             kind = state["kind"]
             if kind == "numeric":
-                parts.append(scaled[:, where[name], None])
+                j = where[name]
+                _check_scaled(numbers[:, j], scaled[:, j], name, source, state)
+                parts.append(scaled[:, j, None])
             elif kind == "boolean":
                 parts.append(np.array([state["fill"] if v is None else _boolean(v) for v in values])[:, None])
             else:
                 labels = np.array([state["fill"] if v is None else _label(v) for v in values], dtype=object)
-                parts.append(self._encode_labels(labels, name, state))
-        return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(records), 0), np.float32)
+                encoded, unseen[name] = _encode_labels(labels, state)
+                parts.append(encoded)
+        counts = self._apply_unseen(unseen, source, len(records))
+        x = np.hstack(parts).astype(np.float32) if parts else np.zeros((len(records), 0), np.float32)
+        return x, counts
 
     @property
     def feature_names(self) -> list[str]:
@@ -145,13 +189,18 @@ class Preprocessor:
         return {
             "kinds": dict(self.kinds), "normalize": self.normalize, "encode": self.encode,
             "max_onehot": self.max_onehot, "impute_numeric": self.impute_numeric,
-            "impute_categorical": self.impute_categorical, "columns": self.columns,
+            "impute_categorical": self.impute_categorical, "decimal": self.decimal, "columns": self.columns,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessor":
         options = {k: d[k] for k in ("normalize", "encode", "max_onehot", "impute_numeric", "impute_categorical")}
-        self = cls(d["kinds"], **options)
+        # bundles written before data.decimal existed read numbers with a decimal point
+        decimal = d.get("decimal", ".")
+        if decimal not in DECIMALS:
+            raise BundleError(f"preprocessing.features.decimal: {str(decimal)[:20]!r} is not a decimal mark; "
+                              "it is '.' or ','")
+        self = cls(d["kinds"], **options, decimal=decimal)
         self.columns = None if d["columns"] is None else {k: dict(v) for k, v in d["columns"].items()}
         return self
 
@@ -163,6 +212,8 @@ class Preprocessor:
                     for key, (value, allowed) in choices.items() if value not in allowed]
         problems += [f"kinds.{name}: '{kind}' cannot be a feature; choose one of {tuple(DTYPES)}"
                      for name, kind in self.kinds.items() if kind not in DTYPES]
+        if self.decimal not in DECIMALS:
+            problems.append(f"data.decimal: {self.decimal!r} is not a decimal mark; choose '.' or ','")
         if problems:
             raise ConfigError(problems)
 
@@ -176,7 +227,7 @@ class Preprocessor:
             )
 
     def _fit_numeric(self, column, name) -> dict:
-        values = _numbers(column, name, "training data")
+        values = _numbers(column, name, "training data", self.decimal)
         observed = values[np.isfinite(values)]
         if observed.size == 0 or self.impute_numeric == "zero":
             fill = 0.0
@@ -210,24 +261,98 @@ class Preprocessor:
         parts = _date_parts(column, name, source)
         return np.column_stack([_apply_numeric(parts[p], state["parts"][p]) for p in DATE_PARTS])
 
-    def _transform_categorical(self, column, name, state) -> np.ndarray:
-        labels = _labels(column).fillna(state["fill"]).to_numpy(dtype=object)
-        return self._encode_labels(labels, name, state)
+    def _apply_unseen(self, unseen: dict[str, tuple[np.ndarray, np.ndarray]], source: str, rows: int) -> np.ndarray:
+        """Apply the policy to each categorical column's (mask of unseen values, labels); return
+        per row how many values were unseen."""
+        found = {name: pair for name, pair in unseen.items() if pair[0].any()}
+        self.last_unknown = {name: int(mask.sum()) for name, (mask, _) in found.items()}
+        if found and self.unseen == "error":
+            raise self._unseen_error(found, source)
+        if self.unseen is not None:
+            for name, (mask, labels) in found.items():
+                self.unseen_total[name] = self.unseen_total.get(name, 0) + int(mask.sum())
+                known = self.unseen_values.setdefault(name, [])
+                known += [v for v in dict.fromkeys(labels[mask].tolist()) if v not in known][: SHOWN + 1 - len(known)]
+        counts = np.zeros(rows, dtype=np.int64)
+        for mask, _ in found.values():
+            counts += mask
+        return counts
 
-    def _encode_labels(self, labels: np.ndarray, name: str, state: dict) -> np.ndarray:
-        index = {c: i for i, c in enumerate(state["categories"])}
-        codes = np.array([index.get(label, -1) for label in labels], dtype=np.int64)
-        unknown = int((codes < 0).sum())
-        if unknown:
-            self.last_unknown[name] = unknown
-        if state["encoding"] == "onehot":
-            # (rows, categories); an unseen category is a row of zeros
-            out = np.zeros((len(codes), len(index)))
-            known = codes >= 0
-            out[np.flatnonzero(known), codes[known]] = 1.0
-            return out
-        top = max(len(index) - 1, 1)
-        return np.where(codes >= 0, codes / top, UNKNOWN_CODE)[:, None]
+    def _unseen_error(self, found: dict, source: str) -> DataError:
+        parts, known = [], []
+        for name, (mask, labels) in found.items():
+            categories = self.columns[name]["categories"]
+            values = list(dict.fromkeys(labels[mask].tolist()))
+            shown = [f"{v!r} ({_rows(np.flatnonzero(mask & (labels == v)))}{_suggest(v, categories)})"
+                     for v in values[:SHOWN]]
+            more = f" and {len(values) - SHOWN} more value(s)" if len(values) > SHOWN else ""
+            parts.append(f"column '{name}': {int(mask.sum())} value(s) not seen in training: {', '.join(shown)}{more}")
+            known.append(f"{name}: {_shown(categories, len(categories))}")
+        return DataError(
+            f"{source}: {'; '.join(parts)}",
+            hint=f"use the categories the model knows ({'; '.join(known)}), or predict with those values "
+            "treated as unknown categories: --unseen warn",
+        )
+
+
+def check_unseen(policy: str | None) -> str | None:
+    """`policy` when it is one of UNSEEN (or None); a UsageError otherwise."""
+    if policy is not None and policy not in UNSEEN:
+        raise UsageError(f"--unseen {policy!r}: choose one of {', '.join(UNSEEN)}{did_you_mean(str(policy), UNSEEN)}")
+    return policy
+
+
+def _encode_labels(labels: np.ndarray, state: dict) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(encoded labels, (mask of the labels unseen in training, the labels))."""
+    index = {c: i for i, c in enumerate(state["categories"])}
+    codes = np.array([index.get(label, -1) for label in labels], dtype=np.int64)
+    unseen = (codes < 0, labels)
+    if state["encoding"] == "onehot":
+        # (rows, categories); an unseen category is a row of zeros
+        out = np.zeros((len(codes), len(index)))
+        known = codes >= 0
+        out[np.flatnonzero(known), codes[known]] = 1.0
+        return out, unseen
+    top = max(len(index) - 1, 1)
+    return np.where(codes >= 0, codes / top, UNKNOWN_CODE)[:, None], unseen
+
+
+def _suggest(value: str, categories: list) -> str:
+    close = did_you_mean(value, categories).strip()   # "(did you mean 'Oslo'?)" or ""
+    return f"; {close[1:-1]}" if close else ""
+
+
+def _rows(positions: np.ndarray) -> str:
+    shown = ", ".join(str(int(r) + 1) for r in positions[:SHOWN])
+    more = f" and {len(positions) - SHOWN} more" if len(positions) > SHOWN else ""
+    return f"data row{'s' if len(positions) > 1 else ''} {shown}{more}"
+
+
+def _shown(values: list, count: int) -> str:
+    text = ", ".join(repr(v) for v in values[:SHOWN])
+    return text + (", ..." if count > SHOWN else "")
+
+
+def _scaled(values: np.ndarray, state: dict, name: str, source: str) -> np.ndarray:
+    scaled = _apply_numeric(values, state)
+    _check_scaled(values, scaled, name, source, state)
+    return scaled
+
+
+def _check_scaled(values: np.ndarray, scaled: np.ndarray, name: str, source: str, state: dict) -> None:
+    """A finite value whose scaled form overflows float32 (or passes FLOAT32_SAFE) is an error:
+    the network would answer inf or NaN, or nothing at all."""
+    bad = np.isfinite(values) & ~(np.abs(scaled) <= FLOAT32_SAFE)
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    raise DataError(
+        f"{source}: data row {first + 1}, column '{name}': {float(values[first])!r} is too large for the model: "
+        f"scaled it is {scaled[first]:.3g}, beyond {FLOAT32_SAFE:g} ({int(bad.sum())} such value"
+        f"{'s' if bad.sum() > 1 else ''})",
+        hint=f"check the value and its units; the model was trained on values around {state['center']:.4g} "
+        f"(scale {state['scale']:.4g})",
+    )
 
 
 def _apply_numeric(values: np.ndarray, state: dict) -> np.ndarray:
@@ -244,15 +369,16 @@ def _first_bad(column: pd.Series, bad: np.ndarray, name: str, source: str, expec
     )
 
 
-def _numbers(column: pd.Series, name: str, source: str) -> np.ndarray:
-    """Float64 values; inf counts as missing; text that is not a number is an error."""
+def _numbers(column: pd.Series, name: str, source: str, decimal: str) -> np.ndarray:
+    """Float64 values; inf and the words that mean missing count as missing; other text that
+    is not a number (by the training's reading rule) is an error."""
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        parsed = pd.to_numeric(column.astype("str").str.strip(), errors="coerce")
-        bad = (column.notna() & parsed.isna()).to_numpy()
+        parsed = parse_numbers(column, decimal)
+        bad = (column.notna() & parsed.isna() & ~is_missing_word(column)).to_numpy()
         if bad.any():
-            raise _first_bad(column, bad, name, source, "numbers")
+            raise _first_bad(column, bad, name, source, "numbers" if decimal == "." else "numbers with a decimal comma")
         values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.where(np.isinf(values), np.nan, values)
 

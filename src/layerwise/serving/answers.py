@@ -1,4 +1,8 @@
-"""Predictions as JSON: one object per record, NaN as null, NumPy scalars as plain numbers."""
+"""Predictions as JSON: one object per record, NaN as null, NumPy scalars as plain numbers.
+
+Under the `warn` policy for unseen categories each answer also says how many of its record's
+values the training split never held (`unseen`), as `layerwise predict` adds an `unseen` column.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,14 @@ from ..predictor import Predictor
 
 
 def answers(predictor: Predictor, predicted: pd.DataFrame) -> list[dict[str, Any]]:
-    """[{"prediction": ..., "probabilities": {...}?}] in the order of the request's records."""
+    """[{"prediction": ..., "probabilities": {...}?, "unseen": n?}] in the order of the request's records."""
     if predictor.task.type == "classification":
         columns = [f"proba_{c}" for c in predictor.target.classes]
-        return classes(predictor, predicted["prediction"].tolist(), predicted[columns].to_numpy(dtype=float))
-    columns = [c for c in predicted.columns if c == "prediction" or c.startswith("prediction_")]
-    return values(predicted[columns].to_numpy(dtype=float))
+        out = classes(predictor, predicted["prediction"].tolist(), predicted[columns].to_numpy(dtype=float))
+    else:
+        columns = [c for c in predicted.columns if c == "prediction" or c.startswith("prediction_")]
+        out = values(predicted[columns].to_numpy(dtype=float))
+    return counted(out, predicted["unseen"].to_numpy() if "unseen" in predicted.columns else None)
 
 
 def predict_rows(predictor: Predictor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -27,23 +33,41 @@ def predict_rows(predictor: Predictor, rows: list[dict[str, Any]]) -> list[dict[
     The same fitted preprocessing, network and decoding as Predictor.predict, on arrays built
     straight from the validated records: a DataFrame costs more than the arithmetic of one row.
     """
-    x = predictor.features.transform_records(rows)
+    x, unseen = predictor.features.transform_records(rows, count_unseen=True)
     raw = predictor.raw_outputs(x)
     if predictor.task.type == "classification":
         proba = predictor.probabilities(raw)
-        return classes(predictor, predictor.target.decode(proba.argmax(axis=1)).tolist(), proba)
-    return values(predictor.target.decode(raw).reshape(len(raw), -1))
+        out = classes(predictor, predictor.target.decode(proba.argmax(axis=1)).tolist(), proba)
+    else:
+        decoded = predictor.target.decode(raw).reshape(len(raw), -1)
+        out = values(finite(decoded))
+    return counted(out, unseen if predictor.unseen == "warn" else None)
+
+
+def counted(out: list[dict[str, Any]], unseen: np.ndarray | None) -> list[dict[str, Any]]:
+    """`out` with each answer's count of unseen category values, when there is one to give."""
+    if unseen is not None:
+        for answer, count in zip(out, unseen):
+            answer["unseen"] = int(count)
+    return out
 
 
 def classes(predictor: Predictor, labels: list[Any], proba: np.ndarray) -> list[dict[str, Any]]:
-    broken = np.flatnonzero(~np.isfinite(proba).all(axis=1))
-    if broken.size:
-        # finite inputs so far from training that the network's float32 arithmetic overflowed
-        raise DataError(f"record(s) {broken.tolist()}: the model gives no finite probabilities for these values",
-                        hint="the values lie far outside the range the model was trained on; check their units")
+    finite(proba)
     keys = [str(c) for c in predictor.target.classes]
     return [{"prediction": _plain(label), "probabilities": dict(zip(keys, map(float, row)))}
             for label, row in zip(labels, proba)]
+
+
+def finite(predicted: np.ndarray) -> np.ndarray:
+    """`predicted`, refused where a record's prediction is not finite (a forecast's rows without
+    history are not checked here: they have no prediction, and answer null)."""
+    broken = np.flatnonzero(~np.isfinite(predicted.reshape(len(predicted), -1)).all(axis=1))
+    if broken.size:
+        # finite inputs so far from training that the network's float32 arithmetic overflowed
+        raise DataError(f"record(s) {broken.tolist()}: the model gives no finite prediction for these values",
+                        hint="the values lie far outside the range the model was trained on; check their units")
+    return predicted
 
 
 def values(predicted: np.ndarray) -> list[dict[str, Any]]:

@@ -2,10 +2,18 @@
 
 Strict on purpose: a string is never read as a number, NaN and Infinity are refused (Python's
 json module reads `NaN`, `Infinity` and `1e999` as floats; pydantic's allow_inf_nan=False
-rejects them), extra fields are refused, and a categorical field accepts only the categories
-seen in training. `null` means missing and is filled as in training, like an empty CSV cell.
-A number must stay inside float32's range once standardized (the network computes in float32):
-1e300 is a 422 naming its field, not an overflow.
+rejects them), and extra fields are refused. `null` means missing and is filled as in
+training, like an empty CSV cell. A number must stay inside float32's range once
+standardized (the network computes in float32): 1e300 is a 422 naming its field, as
+`layerwise predict` exits 3 naming its row and column (the same bound, FLOAT32_SAFE).
+
+JSON has a number type, so "1,040" in a numeric field is a 422 (send 1040): the reading rules
+for numbers written as text (thousands separators, data.decimal) are for CSV and Parquet
+cells, where every value is text. The value a number stands for is predicted alike either way.
+
+A categorical field follows the bundle's `unseen` policy, as `predict` does: under "error"
+(serve's default) it accepts only the categories seen in training (a 422 naming the field
+and record otherwise); under "warn" any text, predicted as an unknown category and counted.
 """
 
 from __future__ import annotations
@@ -15,10 +23,8 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
 
+from ..data.scaling import FLOAT32_SAFE
 from ..predictor import Predictor
-
-# Below float32's largest (3.4e38) with room for rounding: a standardized value never overflows.
-FLOAT32_SAFE = 1e38
 
 
 def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:
@@ -36,13 +42,14 @@ def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:
 def record_model(predictor: Predictor, name: str = "Record") -> type[BaseModel]:
     """A pydantic model with one required, nullable field per input column."""
     fields: dict[str, Any] = {}
+    known_only = predictor.unseen != "warn"
     for i, (column, info) in enumerate(record_schema(predictor).items()):
-        kind = _field_type(info)
+        kind = _field_type(info, known_only)
         if kind is float:
             low, high = _bounds(predictor, column)
             kind = Annotated[float, Field(ge=low, le=high)]
         # Column names need not be identifiers ("petal length (cm)"): the alias is the name.
-        fields[f"f{i}"] = (Optional[kind], Field(alias=column, description=_describe(info)))
+        fields[f"f{i}"] = (Optional[kind], Field(alias=column, description=_describe(info, known_only)))
     config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=False)
     return create_model(name, __config__=config, **fields)
 
@@ -57,7 +64,7 @@ def _bounds(predictor: Predictor, column: str) -> tuple[float, float]:
     return max(-FLOAT32_SAFE, center - scale * FLOAT32_SAFE), min(FLOAT32_SAFE, center + scale * FLOAT32_SAFE)
 
 
-def _field_type(info: dict[str, Any]) -> Any:
+def _field_type(info: dict[str, Any], known_only: bool = True) -> Any:
     kind = info["kind"]
     if kind == "numeric":
         return float
@@ -67,13 +74,15 @@ def _field_type(info: dict[str, Any]) -> Any:
         # JSON has no date type: ISO 8601 text is parsed (lax), as a CSV cell would be
         return Annotated[datetime, Field(strict=False)]
     categories = info.get("categories")
-    return Literal[tuple(categories)] if categories else str
+    return Literal[tuple(categories)] if categories and known_only else str
 
 
-def _describe(info: dict[str, Any]) -> str:
+def _describe(info: dict[str, Any], known_only: bool = True) -> str:
     text = f"{info['kind']}; null means missing and is filled as in training"
     if info.get("categories"):
         text += f"; one of {info['categories']}"
+        if not known_only:
+            text += " (another value is predicted as an unknown category, counted in `unseen`)"
     return text
 
 
