@@ -17,6 +17,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from layerwise.config import ExperimentConfig
 from layerwise.data import read_table
 from layerwise.errors import DataError
+from layerwise.scaffold import Frequency, series_frequency
 
 
 def _csv(tmp_path, loader, target, name):
@@ -116,8 +117,9 @@ def test_random_column_names_round_trip_through_init(cli, tmp_path, names, with_
     # The reader strips a name's outer spaces and refuses a blank one; NUL ends a C string.
     assume(all(n.strip() and "\x00" not in n for n in names))
     with tempfile.TemporaryDirectory(dir=tmp_path) as folder:
-        # every field quoted: pandas leaves a lone "\r" unquoted, which no CSV reader takes back
-        data = _noise(Path(folder) / "d.csv", names, quoting=csv.QUOTE_ALL)
+        # every field quoted: pandas leaves a lone "\r" unquoted, which no CSV reader takes back; 40 rows:
+        # a target and a time alone are one series, and a forecast needs 21 rows at least
+        data = _noise(Path(folder) / "d.csv", names, rows=40, quoting=csv.QUOTE_ALL)
         config = Path(folder) / "d.yaml"
         try:
             columns = list(read_table(data).columns)
@@ -131,7 +133,8 @@ def test_random_column_names_round_trip_through_init(cli, tmp_path, names, with_
         text = config.read_text()
     raw = yaml.safe_load(text)
     assert set(raw) == SECTIONS
-    assert set(raw["data"]) == DATA_KEYS | ({"time"} if time else set())
+    forecast = {"window", "transform"} if raw["task"]["type"] == "forecast" else set()
+    assert set(raw["data"]) == DATA_KEYS | ({"time"} if time else set()) | forecast
     assert set(raw["task"]) == {"type"}
     assert set(raw["model"]) == {"type", "hidden", "activation", "dropout", "init"}
     assert set(raw["train"]) == {"optimizer", "lr", "batch_size", "epochs", "patience", "weight_decay", "seed"}
@@ -143,3 +146,156 @@ def test_random_column_names_round_trip_through_init(cli, tmp_path, names, with_
     assert lines[start + len(features)] == ""
     shown = [yaml.safe_load(line.removeprefix("#   ")) for line in lines[start:start + len(features)]]
     assert [next(iter(entry)) for entry in shown] == features
+
+
+# `init --time`: a dated series is read as a forecast with a lookback from its step; a table with other
+# inputs says which reading it wrote and the key that switches to the other.
+
+def _init(cli, data, *args):
+    config = data.with_suffix(".yaml")
+    code, _, err = cli("init", data, *args, "-o", config)
+    assert code == 0, err
+    text = config.read_text()
+    return yaml.safe_load(text), text
+
+
+def _dated(path, values, freq="D", **columns):
+    dates = pd.date_range("2021-01-04", periods=len(values), freq=freq).strftime("%Y-%m-%d %H:%M")
+    pd.DataFrame({"date": dates, "y": values, **columns}).to_csv(path, index=False)
+    return path
+
+
+def test_a_dated_series_alone_is_forecast_with_a_daily_lookback_and_runs(cli, tmp_path, btc_slice):
+    # The BTC file reduced to Date and Close: before, init wrote a regression that failed with
+    # "no feature column is left"
+    data = tmp_path / "close.csv"
+    pd.read_csv(btc_slice)[["Date", "Close"]].to_csv(data, index=False)
+    raw, text = _init(cli, data, "--target", "Close", "--time", "Date")
+    assert raw["task"]["type"] == "forecast"
+    assert raw["data"]["window"] == {"lookback": 28, "horizon": 1, "stride": 1}  # daily: four weeks
+    assert raw["data"]["transform"] == "log_return" and raw["data"]["split"]["method"] == "time"
+    assert "# Lookback: daily rows, so 28: four weeks" in text
+    assert "#   The rule: hourly 48 rows (two days), daily 28 (four weeks), weekly 13" in text
+    assert ExperimentConfig.from_yaml(data.with_suffix(".yaml")).task.type == "forecast"
+    out = tmp_path / "run"
+    code, stdout, err = cli("run", data.with_suffix(".yaml"), "--out", out, "--set", "train.epochs=2")
+    assert code == 0, err
+    assert "baseline: persistence ('tomorrow = today')" in stdout + err
+
+
+def test_same_day_prices_make_a_forecast_from_the_past_and_the_comment_names_the_switch(cli, tmp_path, btc_slice):
+    # Open, High, Low and Adj Close are the same day's values of Close: a regression on them copies the answer
+    raw, text = _init(cli, btc_slice, "--target", "Close", "--time", "Date")
+    assert raw["task"]["type"] == "forecast" and raw["data"]["window"]["lookback"] == 28
+    lines = text.splitlines()
+    assert lines[1].startswith("# Task: forecast (inferred: 'Open', 'High', 'Low', 'Adj Close' move with 'Close'")
+    assert ("# Reading: forecast 'Close' from its own past and the past of 'Open', 'High', 'Low', 'Adj Close', "
+            "'Volume' (numeric columns only).") in lines
+    assert "#   Switch: for a regression of 'Close' on the other columns at the same time, set task.type: regression" \
+        in lines
+    assert "#   and data.transform: none (the window is then unused), or rerun init with --task regression." in lines
+    # the switch as the comment says it gives a regression that runs
+    code, stdout, err = cli("run", btc_slice.with_suffix(".yaml"), "--out", tmp_path / "run", "--set",
+                            "task.type=regression", "--set", "data.transform=none", "--set", "train.epochs=1")
+    assert code == 0, err
+    assert "baseline: the training mean" in stdout + err
+
+
+def test_a_dated_table_with_other_inputs_is_a_regression_that_says_how_to_forecast(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    temp, promo = rng.normal(20, 5, 300), rng.integers(0, 2, 300)
+    data = _dated(tmp_path / "sales.csv", 100 + 3 * temp + 20 * promo + rng.normal(0, 5, 300), temp=temp, promo=promo)
+    raw, text = _init(cli, data, "--target", "y", "--time", "date")
+    assert raw["task"]["type"] == "regression" and "window" not in raw["data"]
+    lines = text.splitlines()
+    assert "# Reading: regression of 'y' on the other columns at the same time ('temp', 'promo'); rows ordered by " \
+           "'date'." in lines
+    assert "#   Why: no column moves with 'y' closely enough (correlation >= 0.95) to be a same-time copy of it." \
+        in lines
+    assert ("#   Switch: to forecast 'y' from its own past and the other numeric columns' past, "
+            "set task.type: forecast") in lines
+    # daily rows call for 28; 300 rows leave a test part of 20 windows at 18. promo is 0/1: no log return
+    assert ("#   and add data.window: {lookback: 18, horizon: 1} (daily rows call for 28, and 300 rows leave room "
+            "for 18) and data.transform: diff (predict the change, not the level), or rerun init with --task "
+            "forecast.") in lines
+
+
+def test_repeated_time_stamps_are_events_not_one_series(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    dates = np.repeat(pd.date_range("2021-01-01", periods=20).strftime("%Y-%m-%d"), 3)
+    data = tmp_path / "events.csv"
+    pd.DataFrame({"date": dates, "x": x, "y": x * 0.99 + rng.normal(0, 0.01, 60)}).to_csv(data, index=False)
+    raw, text = _init(cli, data, "--target", "y", "--time", "date")
+    assert raw["task"]["type"] == "regression"  # x tracks y, but 20 days of 3 rows each are not one series
+    assert "#   Why: 60 rows share a time stamp with another: a table of events measured over time, not one series." \
+        in text.splitlines()
+
+
+def test_a_series_with_values_below_zero_predicts_differences(cli, tmp_path):
+    data = _dated(tmp_path / "temp.csv", np.sin(np.arange(400) / 7) * 10)
+    raw, _ = _init(cli, data, "--target", "y", "--time", "date")
+    assert raw["task"]["type"] == "forecast" and raw["data"]["transform"] == "diff"
+
+
+def test_a_short_series_shortens_the_lookback_and_says_why(cli, tmp_path):
+    data = _dated(tmp_path / "short.csv", np.linspace(1, 2, 200))
+    raw, text = _init(cli, data, "--target", "y", "--time", "date")
+    assert raw["data"]["window"]["lookback"] == 7
+    assert ("#   Shortened from 28 to 7, so that the test part of these 200 rows holds 20 windows (the deploy "
+            "gate's minimum); never below 7.") in text.splitlines()
+
+
+def test_a_series_too_short_to_judge_keeps_a_weeks_lookback_and_says_so(cli, tmp_path):
+    data = _dated(tmp_path / "short.csv", np.linspace(1, 2, 100))
+    raw, text = _init(cli, data, "--target", "y", "--time", "date")
+    assert raw["data"]["window"]["lookback"] == 7
+    assert ("#   Too short to judge: at lookback 7, a quarter of 28, the test part of these 100 rows holds 5 windows, "
+            "and the deploy gate needs 20. A longer series gives a verdict.") in text.splitlines()
+
+
+def test_a_series_too_short_for_any_window_is_refused_with_the_rows_it_needs(cli, tmp_path):
+    data = _dated(tmp_path / "tiny.csv", np.linspace(1, 2, 12))
+    code, _, err = cli("init", data, "--target", "y", "--time", "date", "-o", tmp_path / "tiny.yaml")
+    assert code == 3
+    assert "tiny.csv: 12 rows of 'y' are too few to forecast" in err and "at least 21 rows" in err
+    assert "gather a longer series" in err and not (tmp_path / "tiny.yaml").exists()
+
+
+def _stamps(freq, n=40, start="2021-01-04"):
+    return pd.Series(pd.date_range(start, periods=n, freq=freq).strftime("%Y-%m-%d %H:%M:%S"))
+
+
+@pytest.mark.parametrize(("times", "name", "lookback"), [
+    (_stamps("h"), "hourly", 48),
+    (_stamps("D"), "daily", 28),
+    (_stamps("B"), "daily", 28),          # weekdays only: the weekend step is the exception
+    (_stamps("W-MON"), "weekly", 13),
+    (_stamps("MS"), "monthly", 24),
+    (_stamps("ME"), "monthly", 24),       # 28 to 31 days apart
+    (_stamps("QS"), "quarterly", 8),
+    (pd.Series(range(1981, 2021)), "yearly", 10),   # whole numbers one apart: years
+    (_stamps("15min"), "every 15 minutes", 96),     # two days would be 192 rows: kept to 96
+    (_stamps("6h"), "every 6 hours", 8),
+    (pd.Series(np.arange(40) * 0.5), "every 0.5", 30),  # numbers, not dates
+])
+def test_series_frequency_sizes_the_lookback_from_the_step(times, name, lookback):
+    frequency = series_frequency(times)
+    assert (frequency.name, frequency.lookback) == (name, lookback)
+    assert str(lookback) in frequency.rule
+
+
+def test_series_frequency_reads_the_step_whatever_the_row_order_and_repeats():
+    times = _stamps("W-MON")
+    shuffled = pd.concat([times, times.iloc[:5]]).sample(frac=1, random_state=0)
+    assert series_frequency(shuffled).name == "weekly"
+
+
+def test_irregular_steps_and_too_few_stamps_get_the_default_lookback():
+    rng = np.random.default_rng(0)
+    irregular = pd.Series(pd.Timestamp("2021-01-01") + pd.to_timedelta(np.cumsum(rng.exponential(3, 60)), unit="D"))
+    frequency = series_frequency(irregular)
+    assert (frequency.name, frequency.lookback) == ("irregular", 30)
+    assert frequency.rule.startswith("irregular steps (usual 2.") and "resampling to a regular step" in frequency.rule
+    assert series_frequency(_stamps("D", n=2)) == Frequency(
+        "unknown", 30, "too few time stamps to find a step, so 30")

@@ -3,23 +3,31 @@
 Column, class and file names come from the data, and data can be hostile: a header
 "z\nevaluate: {gates: ...}" must not become live YAML. Every name goes through `_quote`
 (a value that reads back as exactly that string) or `_printable` (comment text on one line).
+
+With `--time`, the table may be one dated series rather than rows to regress: `_read_with_time`
+decides which, and `series_frequency` sizes the forecast's lookback from the time column's step.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from .atomic import write_text
-from .data import infer_kinds, read_examples, read_table, target_kind
+from .data import infer_kinds, read_examples, read_table, split, target_kind
 from .data.images import is_image_folder, read_image_folder
-from .data.kinds import detect_decimal
-from .errors import DataError, did_you_mean
+from .data.kinds import detect_decimal, parse_dates, parse_numbers
+from .errors import DataError, LayerwiseError, did_you_mean
+from .evaluation.gate import MIN_TEST_ROWS
 
 
 def write_config(
@@ -53,21 +61,318 @@ def write_config(
     kinds = infer_kinds(frame, target=target, time=time, decimal=decimal)
     values = frame[target].dropna()
     kind = target_kind(values, decimal=decimal)
+    reading = _read_with_time(frame, kinds, target=target, time=time, kind=kind, decimal=decimal)
     if task is None:
         # Say what the guess rests on, so a wrong guess is easy to spot and to override.
         why = (f"inferred: target {_shown(target)} looks {kind}, {values.nunique()} distinct values; "
                "override with --task")
         task = "regression" if kind == "continuous" else "classification"
+        if reading is not None and reading.task is not None:
+            task, why = reading.task, f"inferred: {reading.why}; override with --task"
     else:
         why = "you chose it with --task"
+    # with other inputs beside the time, say which reading was written and how to switch
+    noted = reading is not None and bool(reading.inputs) and task in ("regression", "forecast")
+    plan = None
+    if task == "forecast" or noted:
+        plan = _plan_series(frame, kinds, data=data, target=target, time=time, decimal=decimal, task=task)
+    notes = reading.notes(task, plan, chosen=why.startswith("you chose")) if noted else []
     text = _render(frame, kinds, data=data, out=out, target=target, task=task, time=time,
-                   delimiter=delimiter, why=why, decimal=decimal)
+                   delimiter=delimiter, why=why, decimal=decimal, plan=plan, notes=notes)
     write_text(out, text)
     return text
 
 
+# --- one dated series, or rows to regress? ------------------------------------------------------
+
+# Input kinds cleaning keeps (ids, constants and free text are dropped): the table's other readings.
+_INPUT_KINDS = ("numeric", "categorical", "boolean", "datetime")
+# A column this correlated with the target at the same time is a same-moment copy of it (a day's
+# Open/High/Low beside its Close): known only when the target is, so regressing on it copies the answer.
+SAME_TIME_COPY = 0.95
+# Columns named in a comment line before "and N more".
+_SHOWN_COLUMNS = 5
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How `init --time` read a table: `task` is its pick (None: the target's kind decides)."""
+
+    task: str | None
+    why: str
+    target: str
+    time: str
+    inputs: list[str]     # the columns beside target and time that cleaning would keep
+    numeric: list[str]    # of those, the ones a forecast reads the past of
+    because: str          # one sentence: why this reading
+
+    def notes(self, task: str, plan: SeriesPlan, *, chosen: bool = False) -> list[str]:
+        """Comment lines naming the reading written and the exact key that switches to the other."""
+        target, time = _shown(self.target), _shown(self.time)
+        why = self.because
+        if chosen:
+            why = f"you chose it with --task; left to itself init reads it as a {self.task or 'regression'}: {why}"
+        if task == "forecast":
+            past = f" and the past of {_names(self.numeric)}" if self.numeric else ""
+            return [
+                f"# Reading: forecast {target} from its own past{past} (numeric columns only).",
+                f"#   Why: {why}.",
+                f"#   Switch: for a regression of {target} on the other columns at the same time, set "
+                "task.type: regression",
+                "#   and data.transform: none (the window is then unused), or rerun init with --task regression.",
+            ]
+        if task != "regression":
+            return []
+        return [
+            f"# Reading: regression of {target} on the other columns at the same time ({_names(self.inputs)}); "
+            f"rows ordered by {time}.",
+            f"#   Why: {why}.",
+            f"#   Switch: to forecast {target} from its own past and the other numeric columns' past, set "
+            "task.type: forecast",
+            f"#   {_window_advice(plan)}, or rerun init with --task forecast.",
+        ]
+
+
+def _window_advice(plan: SeriesPlan) -> str:
+    if plan.lookback is None:
+        return f"(these {plan.rows} rows are too few for a time-ordered split of forecast windows)"
+    fitted = (f"{plan.frequency.name} rows call for {plan.frequency.lookback}, and {plan.rows} rows leave room for "
+              f"{plan.lookback}" if plan.lookback < plan.frequency.lookback else plan.frequency.rule)
+    return (f"and add data.window: {{lookback: {plan.lookback}, horizon: 1}} ({fitted}) and "
+            f"data.transform: {plan.transform} (predict the change, not the level)")
+
+
+def _read_with_time(frame: pd.DataFrame, kinds: dict[str, str], *, target: str, time: str | None, kind: str,
+                    decimal: str) -> Reading | None:
+    """With a time column and a numeric target: one series to forecast, or rows to regress? None without one."""
+    if time is None or kinds.get(target) != "numeric" or kind == "binary":
+        return None
+    inputs = [c for c in frame.columns if c not in (target, time) and kinds.get(c) in _INPUT_KINDS]
+    numeric = [c for c in inputs if kinds.get(c) in ("numeric", "boolean")]
+    read = dict(target=target, time=time, inputs=inputs, numeric=numeric)
+    if not inputs:
+        # No other input: a regression has nothing to read, so the only model is one of the past.
+        return Reading("forecast", f"{_shown(target)} is one series over {_shown(time)} with no other input column",
+                       because="no other input column", **read)
+    stamps = frame[time].dropna()
+    if stamps.duplicated().any():
+        repeated = int(stamps.duplicated(keep=False).sum())
+        return Reading(None, "", because=f"{repeated} rows share a time stamp with another: a table of events "
+                                         "measured over time, not one series", **read)
+    copies = _same_time_copies(frame, target, numeric, decimal) if kind == "continuous" else []
+    if copies:
+        because = (f"{_names(copies)} move with {_shown(target)} at the same time (correlation >= {SAME_TIME_COPY}); "
+                   f"known only once {_shown(target)} is, they would let a regression copy the answer")
+        return Reading("forecast", f"{_names(copies)} move with {_shown(target)} at the same time, so it is "
+                       "forecast from the past", because=because, **read)
+    return Reading(None, "", because=f"no column moves with {_shown(target)} closely enough "
+                                     f"(correlation >= {SAME_TIME_COPY}) to be a same-time copy of it", **read)
+
+
+def _same_time_copies(frame: pd.DataFrame, target: str, columns: list[str], decimal: str) -> list[str]:
+    y = _numbers(frame[target], decimal)
+    copies = []
+    with np.errstate(all="ignore"):  # a constant column has no correlation: NaN, not a warning
+        for name in columns:
+            r = y.corr(_numbers(frame[name], decimal))
+            if np.isfinite(r) and abs(r) >= SAME_TIME_COPY:
+                copies.append(name)
+    return copies
+
+
+def _numbers(column: pd.Series, decimal: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column):  # booleans too
+        return column.astype(float)
+    return pd.to_numeric(parse_numbers(column.astype(str), decimal), errors="coerce").where(column.notna())
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(_shown(str(n)) for n in names[:_SHOWN_COLUMNS])
+    return shown + (f" and {len(names) - _SHOWN_COLUMNS} more" if len(names) > _SHOWN_COLUMNS else "")
+
+
+# --- the series' step, and the lookback that suits it -------------------------------------------
+
+@dataclass(frozen=True)
+class Frequency:
+    """How often a series is observed, and the lookback (past rows per forecast) that suits it."""
+
+    name: str       # hourly, daily, weekly, monthly, quarterly, yearly; "every 15 minutes"; irregular; unknown
+    lookback: int
+    rule: str       # the reason for `lookback`, for the config comment
+
+
+# name, the shortest and longest step that still counts as it, lookback, why: each covers the
+# frequency's natural season at least twice, so the network sees the cycle it must predict.
+_CALENDAR = (
+    ("hourly", pd.Timedelta(minutes=50), pd.Timedelta(minutes=70), 48, "two days, the daily cycle twice"),
+    ("daily", pd.Timedelta(hours=20), pd.Timedelta(hours=28), 28, "four weeks, the weekly cycle four times"),
+    ("weekly", pd.Timedelta(days=6), pd.Timedelta(days=8), 13, "a quarter of a year"),
+    ("monthly", pd.Timedelta(days=27), pd.Timedelta(days=32), 24, "two years, the yearly cycle twice"),
+    ("quarterly", pd.Timedelta(days=85), pd.Timedelta(days=95), 8, "two years, the yearly cycle twice"),
+    ("yearly", pd.Timedelta(days=360), pd.Timedelta(days=370), 10, "ten years"),
+)
+# Other steps under a day cover two days, within these bounds; anything else gets the default.
+_SUB_DAILY = (8, 96)
+DEFAULT_LOOKBACK = 30
+# A series is regular when at least this share of its steps is its usual step.
+_REGULAR_SHARE = 0.5
+# The rule as the config states it.
+LOOKBACK_RULE = ("hourly 48 rows (two days), daily 28 (four weeks), weekly 13 (a quarter), monthly 24 "
+                 "(two years), quarterly 8, yearly 10; other steps under a day cover two days (8 to 96 rows); "
+                 f"any other step, irregular steps or numbers {DEFAULT_LOOKBACK}")
+
+
+def series_frequency(times: pd.Series) -> Frequency:
+    """The step of a time column (dates, or numbers such as years) and the lookback it suggests.
+
+    Repeated stamps are counted once (a forecast keeps the first row of each); the usual step is
+    the median; the series is irregular when fewer than half its steps are near it.
+    """
+    values = times.dropna()
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        values = parse_dates(values).dropna()
+    ordered = values.drop_duplicates().sort_values()
+    if len(ordered) < 3:
+        return Frequency("unknown", DEFAULT_LOOKBACK, f"too few time stamps to find a step, so {DEFAULT_LOOKBACK}")
+    steps = ordered.diff().iloc[1:]
+    if pd.api.types.is_numeric_dtype(steps):
+        return _number_frequency(ordered.to_numpy(dtype=float), steps.to_numpy(dtype=float))
+    return _date_frequency(steps)
+
+
+def _date_frequency(steps: pd.Series) -> Frequency:
+    usual = steps.median()
+    for name, low, high, lookback, why in _CALENDAR:
+        if low <= usual <= high:
+            return _if_regular(steps.between(low, high).mean(), name, lookback,
+                               f"{name} rows, so {lookback}: {why}", _duration(usual))
+    near = ((steps - usual).abs() <= usual * 0.1).mean()
+    if usual < pd.Timedelta(hours=20):
+        lookback = int(np.clip(math.ceil(pd.Timedelta(days=2) / usual), *_SUB_DAILY))
+        span = _duration(usual * lookback)
+        return _if_regular(near, f"every {_duration(usual)}", lookback,
+                           f"rows every {_duration(usual)}, so {lookback}: {span} (two days' worth, kept within "
+                           "8 to 96 rows)",
+                           _duration(usual))
+    return _if_regular(near, f"every {_duration(usual)}", DEFAULT_LOOKBACK,
+                       f"rows every {_duration(usual)}, no usual calendar step, so {DEFAULT_LOOKBACK}",
+                       _duration(usual))
+
+
+def _number_frequency(values: np.ndarray, steps: np.ndarray) -> Frequency:
+    usual = float(np.median(steps))
+    years = np.all(np.mod(values, 1) == 0) and values.min() >= 1000 and values.max() <= 3000 and usual == 1
+    if years:  # whole numbers from 1000 to 3000, one apart: years
+        return _if_regular(float(np.mean(steps == 1)), "yearly", 10, "yearly rows (the time column holds years), "
+                           "so 10: ten years", "1 year")
+    near = float(np.mean(np.abs(steps - usual) <= abs(usual) * 0.1))
+    return _if_regular(near, f"every {usual:g}", DEFAULT_LOOKBACK,
+                       f"the time column holds numbers, not dates: no calendar to size the lookback by, so "
+                       f"{DEFAULT_LOOKBACK}", f"{usual:g}")
+
+
+def _if_regular(share: float, name: str, lookback: int, rule: str, usual: str) -> Frequency:
+    if share >= _REGULAR_SHARE:
+        return Frequency(name, lookback, rule)
+    return Frequency("irregular", DEFAULT_LOOKBACK,
+                     f"irregular steps (usual {usual}, but only {share:.0%} of steps near it), so {DEFAULT_LOOKBACK}: "
+                     "a lookback counts rows, not time; resampling to a regular step reads the series better")
+
+
+def _duration(step: pd.Timedelta) -> str:
+    """'15 minutes', '1 day', '2.3 days': the largest unit the step holds, to two figures."""
+    seconds = step.total_seconds()
+    unit, size = next(((u, n) for u, n in (("day", 86400), ("hour", 3600), ("minute", 60)) if seconds >= n),
+                      ("second", 1))
+    count = float(f"{seconds / size:.2g}") if seconds % size else int(seconds // size)
+    return f"{count:g} {unit}{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    """The forecast window `init` writes: the frequency's lookback, shortened to fit the data if need be."""
+
+    frequency: Frequency
+    lookback: int | None   # None: too few rows for even one window per part
+    rows: int              # rows the forecast keeps: one per time stamp, with a target
+    test_windows: int      # windows the test part holds at `lookback`
+    transform: str         # log_return when every input is positive, else diff
+
+
+def _plan_series(frame: pd.DataFrame, kinds: dict[str, str], *, data, target: str, time: str | None,
+                 decimal: str, task: str) -> SeriesPlan:
+    """The window and transform for a forecast; raises DataError when the series is too short for one."""
+    frequency = series_frequency(frame[time]) if time else Frequency(
+        "unknown", DEFAULT_LOOKBACK, f"no --time, rows are read in file order, so {DEFAULT_LOOKBACK}")
+    kept = frame[frame[target].notna()]
+    rows = int(kept[time].nunique()) if time else len(kept)
+    lookback, windows = _fit_lookback(rows, frequency.lookback)
+    # the columns a forecast reads, as the run picks them: the target and the numeric inputs
+    inputs = [target] + [c for c in frame.columns if c not in (target, time) and kinds.get(c) in ("numeric", "boolean")]
+    plan = SeriesPlan(frequency, lookback, rows, windows, _transform(frame[inputs], decimal))
+    if task == "forecast" and lookback is None:
+        raise DataError(
+            f"{_printable(str(data))}: {rows} rows of {_shown(target)} are too few to forecast: a time-ordered "
+            f"split into train, validation and test with 1 past row per window needs at least {_rows_for_one()} rows",
+            hint="gather a longer series (one row per time step)",
+        )
+    return plan
+
+
+def _fit_lookback(rows: int, preferred: int) -> tuple[int | None, int]:
+    """(lookback, test windows): the longest lookback from `preferred` down to its quarter whose test
+    part holds MIN_TEST_ROWS windows (the gate's minimum). A series too short for that is too short to
+    judge whatever the window; shortening further would only starve the model, so it gets the quarter,
+    or less when every part needs it to hold a window. (None, 0) when even 1 leaves a part without one."""
+    shortest = _shortest(preferred)
+    for lookback in range(preferred, shortest - 1, -1):
+        test, fewest = _windows(rows, lookback)
+        if test >= MIN_TEST_ROWS and fewest >= 1:
+            return lookback, test
+    for lookback in range(shortest, 0, -1):
+        test, fewest = _windows(rows, lookback)
+        if fewest >= 1:
+            return lookback, test
+    return None, 0
+
+
+def _shortest(preferred: int) -> int:
+    """The shortest lookback `init` shortens to for the gate: a quarter of the frequency's (daily 28: a week)."""
+    return max(1, preferred // 4)
+
+
+def _windows(rows: int, lookback: int) -> tuple[int, int]:
+    """(windows in the test part, windows in the smallest part) of `rows` split as the run splits them."""
+    # time-ordered, the fractions `init` writes, a gap of lookback + horizon at each boundary; a
+    # differenced part spends its first row, so a window of horizon 1 needs lookback + 2 rows
+    try:
+        parts = split(rows, method="time", train=0.7, val=0.15, test=0.15, gap=lookback + 1)
+    except LayerwiseError:
+        return 0, 0
+    fewest = min(len(parts.train), len(parts.val), len(parts.test))
+    return len(parts.test) - lookback - 1, fewest - lookback - 1
+
+
+def _rows_for_one() -> int:
+    """The fewest rows a forecast with lookback 1 can be split into."""
+    return next(n for n in range(3, 10_000) if _windows(n, 1)[1] >= 1)
+
+
+def _transform(inputs: pd.DataFrame, decimal: str) -> str:
+    # log_return applies to every input column and needs positive values; diff takes any
+    for name in inputs.columns:
+        if (_numbers(inputs[name], decimal).dropna() <= 0).any():
+            return "diff"
+    return "log_return"
+
+
 def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, task, time,
-            delimiter, why, decimal=".") -> str:
+            delimiter, why, decimal=".", plan: SeriesPlan | None = None, notes: Sequence[str] = ()) -> str:
     rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
     columns = [c for c in frame.columns if c not in (target, time)]
     # each line reads as YAML `name: kind`, so a name shows exactly as a key would hold it
@@ -75,6 +380,8 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
     lines = [
         f"# layerwise experiment: {task} of {_shown(target)} from {_printable(Path(data).name)} ({len(frame)} rows).",
         f"# Task: {task} ({why}). Run it with: layerwise run {_printable(Path(out).name)}",
+        *notes,
+        *(_lookback_notes(plan) if task == "forecast" else []),
         "# Column kinds as inferred (id-like, constant and free-text columns are dropped by cleaning):",
         kind_lines,
         "",
@@ -89,10 +396,14 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
     if decimal != ".":
         lines.append(f"  decimal: {_quote(decimal)}            # numbers are written 1.234,5: a decimal comma")
     if task == "forecast":
+        why_transform = ("every input is positive" if plan.transform == "log_return"
+                         else "some values are <= 0, which a log return cannot take")
         lines += [
             "  split: {method: time, train: 0.7, val: 0.15, test: 0.15}  # gap defaults to lookback + horizon",
-            "  window: {lookback: 30, horizon: 1, stride: 1}   # 30 past rows predict the next one",
-            "  transform: log_return   # predict the change, not the level: none | diff | log_return",
+            f"  window: {{lookback: {plan.lookback}, horizon: 1, stride: 1}}   "
+            f"# {_count(plan.lookback, 'past row')} predict the next one",
+            f"  transform: {plan.transform}   # predict the change, not the level ({why_transform}): "
+            "none | diff | log_return",
         ]
     else:
         method = "time" if time else ("stratified" if task == "classification" else "random")
@@ -121,6 +432,24 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
         "",
     ]
     return "\n".join(lines)
+
+
+def _lookback_notes(plan: SeriesPlan) -> list[str]:
+    """Why the window's lookback is what it is: the frequency rule, and any shortening to fit the rows."""
+    lines = [f"# Lookback: {plan.frequency.rule}.",
+             f"#   The rule: {LOOKBACK_RULE}."]
+    preferred = plan.frequency.lookback
+    shortest = _shortest(preferred)
+    if plan.test_windows >= MIN_TEST_ROWS and plan.lookback < preferred:
+        lines.append(f"#   Shortened from {preferred} to {plan.lookback}, so that the test part of these {plan.rows} "
+                     f"rows holds {MIN_TEST_ROWS} windows (the deploy gate's minimum); never below {shortest}.")
+    elif plan.test_windows < MIN_TEST_ROWS:
+        which = (f"{shortest}, a quarter of {preferred}" if plan.lookback == shortest
+                 else f"{plan.lookback}, the longest that leaves every part a window")
+        lines.append(f"#   Too short to judge: at lookback {which}, the test part of these {plan.rows} rows holds "
+                     f"{_count(plan.test_windows, 'window')}, and the deploy gate needs {MIN_TEST_ROWS}. "
+                     "A longer series gives a verdict.")
+    return lines
 
 
 def _render_generation(data, out) -> str:
