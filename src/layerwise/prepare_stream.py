@@ -52,6 +52,9 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     from .experiment import Result, log_resume, rank, resumed
 
     cfg = experiment.config
+    if cfg.data.decimal != ".":  # batches of typed columns: a "1.234" cannot be read as 1234 there
+        raise ConfigError("data.decimal: ',' is read in memory only; a streamed file must use decimal points",
+                          hint="set data.stream.enabled: false, or convert the file's numbers to decimal points")
     if cfg.evaluate.gates.compare_to is not None:
         raise ConfigError("evaluate.gates.compare_to: comparing with a champion re-reads the test rows whole; "
                           "a streamed run does not hold them", hint="set data.stream.enabled: false to compare")

@@ -151,3 +151,18 @@ def test_a_time_split_needs_the_file_sorted_by_time(tmp_path):
                          time="when", batch_rows=100).fit()
     assert stream.rows == {"train": 280, "val": 60, "test": 60}  # consecutive runs of rows, in file order
     assert "when" not in stream.kinds
+
+
+def test_streamed_numbers_written_as_text_read_as_in_memory_and_decimal_commas_refused(tmp_path):
+    frame = _table(1500).drop(columns=["label"])
+    # value = 2a + b + noise, with b written as "3,141.59" (x1000): read as missing, b explains nothing
+    frame["b"] = [f"{1000 * v:,.2f}" if np.isfinite(v) else "n/a" for v in frame["b"]]
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    cfg = _config(path, "value", "d", True)
+    streamed = Experiment(cfg).run()
+    assert any("as a stream of record batches" in line for line in streamed.log)
+    assert streamed.metrics["test"]["r2"] > 0.9, streamed.metrics["test"]
+    cfg["data"]["decimal"] = ","
+    with pytest.raises(ConfigError, match="data.decimal: ',' is read in memory only"):
+        Experiment(cfg).run()

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .kinds import infer_kinds, to_boolean
+from .kinds import infer_kinds, parse_numbers, to_boolean
 from .scaling import fit_scale
 from .sources import CSV_SUFFIXES, PARQUET_SUFFIXES
 from .target import TargetEncoder, _plain, _sorted
@@ -237,7 +237,7 @@ class Stream:
             if self.task == "classification":
                 labels.update(_plain(v) for v in y.unique().tolist())
             else:
-                target_num.add(pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64), at)
+                target_num.add(parse_numbers(y).to_numpy(dtype=np.float64), at)
         self.rows = rows
         if rows["train"] == 0:
             raise DataError(f"{self.target}: the training part of the streamed file has no rows with a target",
@@ -295,7 +295,7 @@ class Stream:
         x = self.features.transform(frame[list(self.kinds)], source=f"streamed rows of {self.target}")
         y = frame[self.target]
         if self.task != "classification":
-            y = pd.to_numeric(y, errors="coerce")
+            y = parse_numbers(y)
         return x, self.encoder.encode(y)
 
     def actual(self, part: str) -> np.ndarray:
@@ -314,7 +314,7 @@ class Stream:
         y = frame[self.target]
         if self.task == "classification":
             return self.encoder.encode(y)
-        return pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
+        return parse_numbers(y).to_numpy(dtype=np.float64)
 
 
 def open_stream(path: str | Path, *, target: str, task: str, seed: int, fractions: tuple[float, float, float],
@@ -372,7 +372,8 @@ def _clean(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
             column = frame[c]
             if pd.api.types.is_float_dtype(column.dtype) and not np.isinf(column.to_numpy()).any():
                 continue  # already clean: no copy (a new column per batch costs memory that is slow to return)
-            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            # the in-memory rule for numbers written as text ("1,234"), with the default decimal point
+            values = parse_numbers(column).to_numpy(dtype=np.float64, na_value=np.nan)
             frame[c] = np.where(np.isinf(values), np.nan, values)
         elif kind == "boolean":
             frame[c] = [None if pd.isna(v) else to_boolean(v) for v in frame[c].tolist()]
