@@ -64,14 +64,17 @@ def _chunks(predictor: Predictor, source: Path, chunk_rows: int, stream_from_byt
     if source.suffix.lower() in PARQUET_SUFFIXES:
         yield from _parquet_chunks(source, chunk_rows)
     else:
-        yield from _csv_chunks(source, predictor.delimiter, chunk_rows, size)
+        # With decimal commas pandas would read "1.234" as 1.234: give the bundle's rule the text.
+        decimal = getattr(predictor.features, "decimal", ".")
+        yield from _csv_chunks(source, predictor.delimiter, chunk_rows, size, text=decimal != ".")
 
 
-def _csv_chunks(source: Path, delimiter: str, chunk_rows: int, size: int) -> Iterator:
+def _csv_chunks(source: Path, delimiter: str, chunk_rows: int, size: int, text: bool = False) -> Iterator:
     start = 0
     with open(source, "rb") as handle:
         try:
-            reader = pd.read_csv(handle, sep=delimiter, chunksize=chunk_rows, encoding="utf-8-sig")
+            reader = pd.read_csv(handle, sep=delimiter, chunksize=chunk_rows, encoding="utf-8-sig",
+                                 dtype=str if text else None)
             for chunk in reader:
                 chunk.columns = [str(c).strip() for c in chunk.columns]
                 # the parser reads ahead in blocks, so tell() is the progress to within one block
