@@ -94,12 +94,13 @@ def test_a_decimal_comma_file_is_detected_by_init_and_runs(cli, tmp_path):
     # a file read in chunks (as files over 64 MiB are) keeps "1.234" as text for the bundle's rule
     from layerwise.serving.batch import predict_file
 
-    pd.DataFrame({"price": ["1.234", "1234,0", "2.000"], "rooms": [2, 2, 2]}).to_csv(tmp_path / "c.csv", index=False,
-                                                                                    sep=";")
+    prices = ["1.234", "1234,0", "2.000", "2000,0"]  # a chunk of one "1.234" alone reads as a float
+    pd.DataFrame({"price": prices, "rooms": [2] * 4}).to_csv(tmp_path / "c.csv", index=False, sep=";")
     predict_file(layerwise.load(tmp_path / "run" / "bundle"), tmp_path / "c.csv", tmp_path / "c-out.csv",
-                 chunk_rows=2, stream_from_bytes=0)
+                 chunk_rows=1, stream_from_bytes=0)
     chunked = pd.read_csv(tmp_path / "c-out.csv")["prediction"]
-    assert chunked[0] == pytest.approx(chunked[1], rel=1e-5) and abs(chunked[2] - chunked[0]) > 1
+    assert chunked[0] == pytest.approx(chunked[1], rel=1e-5) and chunked[2] == pytest.approx(chunked[3], rel=1e-5)
+    assert abs(chunked[2] - chunked[0]) > 1
 
 
 def test_words_in_a_numeric_column_become_missing_with_a_count(cli, tmp_path):
