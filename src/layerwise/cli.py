@@ -26,9 +26,26 @@ app = typer.Typer(
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("layerwise")  # the distribution's, which is what pip and bug reports speak of
+    except PackageNotFoundError:  # a source tree on sys.path, never installed
+        from . import __version__ as installed
+    typer.echo(f"layerwise {installed}")
+    raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                           help="Print the installed version of layerwise and exit.")
+    ] = False,
 ) -> None:
     """From raw data to an honestly evaluated, saved neural network."""
 
@@ -64,8 +81,8 @@ def init(
         raise UsageError("--target is required (the column to predict), except with --task generation")
     out = output or Path(data).with_suffix(".yaml")
     text = write_config(data, target=target, task=task, time=time, out=out, delimiter=delimiter)
-    _err.print(f"wrote {out}")
-    _err.print(text.split("\n", 1)[0])
+    _err.print(Text(f"wrote {out}"))  # Text: names from the data are not rich markup ("[/]")
+    _err.print(Text(text.split("\n", 1)[0]))
 
 
 @app.command()
@@ -78,12 +95,22 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
     gate: Annotated[bool, typer.Option("--gate", help="Exit 4 when the verdict is DO NOT DEPLOY.")] = False,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue from the newest readable checkpoint in OUT/checkpoints.")
+        bool, typer.Option("--resume", help="Continue from the newest readable checkpoint in OUT/checkpoints; "
+                                            "settings or data that differ from the checkpoint's are refused.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the earlier run in OUT (never files layerwise did not write).")
+    ] = False,
+    allow_changed: Annotated[
+        Optional[list[str]], typer.Option("--allow-changed", metavar="KEY",
+                                          help="With --resume: let KEY differ from the checkpoint's, "
+                                               "train.epochs or train.patience (repeatable).")
+    ] = None,
 ) -> None:
     """Run every step of CONFIG and write the run folder: bundle/, metrics.json, history.csv,
-    predictions.csv, report.html, run.log, checkpoints/. Under `torchrun --nproc-per-node N`
-    it trains with DistributedDataParallel; rank 0 writes and prints."""
+    predictions.csv, report.html, run.log, checkpoints/. OUT is locked while the run lasts; a folder
+    holding other files, or an earlier run without --overwrite or --resume, is refused before any work.
+    Under `torchrun --nproc-per-node N` it trains with DistributedDataParallel; rank 0 writes and prints."""
     from .config import ExperimentConfig
     from .experiment import Experiment
     from .training.distributed import leave, rank
@@ -91,7 +118,8 @@ def run(
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
     out = out or Path("runs") / Path(config).stem
     try:
-        result = Experiment(cfg).run(out=out, quiet=quiet or rank() != 0, resume=resume)
+        result = Experiment(cfg).run(out=out, quiet=quiet or rank() != 0, resume=resume, overwrite=overwrite,
+                                     allow_changed=allow_changed or ())
     finally:
         leave()
     if rank() != 0:
@@ -158,7 +186,10 @@ def tune(
     """
     from .config import ExperimentConfig
     from .experiment import Experiment
+    from .tuning.storage import check_storage
 
+    if storage is not None:
+        check_storage(storage)  # a wrong URL or a file that is not a database: said before the data is read
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
     out = out or Path("runs") / f"{Path(config).stem}-tune"
     found = Experiment(cfg).tune(out, quiet=quiet, resume_study=resume_study, trials=trials, timeout=timeout,
@@ -177,25 +208,36 @@ def evaluate(
     data: Annotated[Path, typer.Argument(
         help="CSV or Parquet file with the features and the target; an image bundle: a folder of class folders.")],
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write metrics.json, predictions.csv and report.html here.")
+        Optional[Path], typer.Option("--out", help="Write metrics.json, predictions.csv and report.html here "
+                                                   "(a new folder, or an earlier evaluation's with --overwrite).")
     ] = None,
     gate: Annotated[bool, typer.Option("--gate", help="Exit 4 when the verdict is DO NOT DEPLOY.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the earlier evaluation in OUT (never files layerwise did not "
+                                               "write).")
+    ] = False,
 ) -> None:
-    """Judge BUNDLE on new labelled DATA: metrics with intervals beside the baseline, and the gate."""
+    """Judge BUNDLE on new labelled DATA: metrics with intervals beside the baseline, and the gate.
+    OUT is locked while the command lasts; a folder holding other files, or an earlier evaluation
+    without --overwrite, is refused before any work."""
+    from contextlib import nullcontext
+
     from .bundle import load
     from .data import read_table
     from .experiment import summary
     from .reassess import reassess, write
+    from .runfolder import claim
 
-    model = load(bundle)
-    # an image bundle reads a folder of class folders itself; a table bundle reads a file
-    frame = data if model.images is not None else read_table(data, delimiter=model.delimiter)
-    metrics, table = reassess(model, frame, source=str(data))
-    print(summary(metrics, table=not quiet))
-    if out is not None:
-        write(out, metrics, table, model.spec())
-        _err.print(f"wrote {out / 'metrics.json'}, {out / 'report.html'}")
+    with claim(out, overwrite=overwrite, kind="evaluation") if out is not None else nullcontext():
+        model = load(_bundle_path(bundle))
+        # an image bundle reads a folder of class folders itself; a table bundle reads a file
+        frame = data if model.images is not None else read_table(data, delimiter=model.delimiter)
+        metrics, table = reassess(model, frame, source=str(data), progress=not quiet)
+        print(summary(metrics, table=not quiet))
+        if out is not None:
+            write(out, metrics, table, model.spec())
+            _err.print(f"wrote {out / 'metrics.json'}, {out / 'report.html'}")
     _apply_gate(gate, metrics)
 
 
@@ -217,6 +259,35 @@ def _apply_gate(gate: bool, metrics: dict) -> None:
         raise typer.Exit(GATE_FAILED)
 
 
+def _bundle_path(path: Path) -> Path:
+    """BUNDLE as given, or the bundle/ of a run folder given in its place (said on stderr)."""
+    from .bundle import locate
+
+    found = locate(path)
+    if found != Path(path):
+        _err.print(Text(f"note: {path} is a run folder; using its bundle, {found}"))
+    return found
+
+
+def _output_file(path: Optional[Path], example: str) -> None:
+    """Refuse, before any work, an -o/--output file that is an existing folder."""
+    if path is not None and Path(path).is_dir():
+        raise UsageError(f"-o/--output {path}: is a folder; give the name of a file to write",
+                         hint=f"for example -o {Path(path) / example}")
+
+
+# --unseen: one policy for predict, explain and serve (Preprocessor.unseen)
+UNSEEN_HELP = ("Category values not seen in training: error (exit 3 naming column, values and rows) or warn "
+               "(predict them as unknown categories; counted in an `unseen` column).")
+
+
+def _warn_unseen(model, done: str) -> None:
+    if model.features is not None and model.features.unseen_total:
+        total = sum(model.features.unseen_total.values())
+        _err.print(Text(f"warning: {total} category value(s) not seen in training {done} as unknown categories: "
+                        f"{model.features.describe_unseen()}"))
+
+
 @app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
@@ -230,6 +301,7 @@ def predict(
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
     ] = False,
+    unseen: Annotated[str, typer.Option("--unseen", help=UNSEEN_HELP)] = "error",
 ) -> None:
     """Apply BUNDLE's saved preprocessing and model to INPUT.
 
@@ -239,7 +311,9 @@ def predict(
     from .bundle import load
     from .serving.batch import predict_file
 
-    model = load(bundle, trust_pickle=trust_pickle)
+    _output_file(output, "predictions.csv")
+    model = load(_bundle_path(bundle), trust_pickle=trust_pickle)
+    model.unseen = unseen
     if model.images is not None:  # an image bundle: INPUT is an image file or a folder of them
         _predict_images(model, input, output)
         return
@@ -249,6 +323,7 @@ def predict(
         task = bar.add_task("predict", total=None)
         rows = predict_file(model, input, output, chunk_rows=chunk_rows,
                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    _warn_unseen(model, "predicted")
     if output is not None:
         _err.print(f"wrote {rows} rows to {output}")
 
@@ -289,13 +364,22 @@ def explain(
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", help="Folder (default: the run folder's explain/).")
     ] = None,
+    unseen: Annotated[
+        Optional[str], typer.Option("--unseen", help=UNSEEN_HELP + " Default: error for DATA; warn for the run's "
+                                                   "test split, which the run judged that way.")
+    ] = None,
 ) -> None:
     """Explain BUNDLE's predictions: attributions.csv, importance.csv, explain.json and PNG plots."""
+    from .bundle import load
     from .explain import explain as explain_model
 
+    bundle = _bundle_path(bundle)
     out = output or Path(bundle).resolve().parent / "explain"
-    result = explain_model(bundle, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out,
+    model = load(bundle)
+    model.unseen = unseen or ("error" if data is not None else "warn")
+    result = explain_model(model, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out,
                            prompts=prompt or None, target=next_char)
+    _warn_unseen(model, "explained")
     if result.kind == "text":
         from .explain.text import describe
 
@@ -319,11 +403,16 @@ def explain(
 def serve(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
     host: Annotated[str, typer.Option("--host", help="Address to bind; 0.0.0.0 exposes it to the network.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", help="Server processes.")] = 1,
     api_key_env: Annotated[
-        Optional[str], typer.Option("--api-key-env", help="Environment variable holding the API key (Bearer).")
+        Optional[str], typer.Option("--api-key-env", help="Environment variable holding the API key (Bearer); "
+                                                          "every route but /health and /ready then needs it.")
     ] = None,
+    public_docs: Annotated[
+        bool, typer.Option("--public-docs", help="With --api-key-env: serve /docs, /redoc and /openapi.json without "
+                                                 "the key (they list the inputs' categories and bounds).")
+    ] = False,
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Largest request body (413 beyond).")] = 8.0,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most records per request (422 beyond).")] = 10_000,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds a prediction may take (503 beyond).")] = 30.0,
@@ -336,18 +425,27 @@ def serve(
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
     ] = False,
+    unseen: Annotated[str, typer.Option("--unseen", help="Category values not seen in training: error (422 naming "
+                                                         "the field) or warn (predicted as unknown; counted in "
+                                                         "each answer's `unseen`).")] = "error",
 ) -> None:
     """Serve BUNDLE over HTTP: POST /predict (/generate for a generation bundle), GET /health, /ready, /metadata.
 
-    An image bundle's POST /predict takes {"images": [base64 files]}, and POST /predict/files multipart uploads."""
+    An image bundle's POST /predict takes {"images": [base64 files]}, and POST /predict/files multipart uploads.
+    The bundle is loaded and the port bound before the address is printed."""
     from .serving.app import Limits
     from .serving.server import serve as run_server
 
     limits = Limits(max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch, timeout_s=timeout,
                     max_samples=max_samples, max_image_pixels=max_image_pixels)
-    _err.print(f"serving {bundle} on http://{host}:{port} (docs at /docs)")
+    bundle = _bundle_path(bundle)
+    keyed = ", with the API key" if api_key_env and not public_docs else ""
+
+    def listening(url: str) -> None:
+        _err.print(Text(f"serving {bundle} on {url} (docs at {url}/docs{keyed})"))
+
     run_server(bundle, host=host, port=port, workers=workers, api_key_env=api_key_env, limits=limits,
-               trust_pickle=trust_pickle)
+               trust_pickle=trust_pickle, public_docs=public_docs, listening=listening, unseen=unseen)
 
 
 @app.command()
@@ -366,12 +464,18 @@ def export(
 ) -> None:
     """Export BUNDLE's network to ONNX or TorchScript, verified against torch before it is written."""
     import json
+    import math
 
     from .bundle import load
     from .data import read_table
     from .serving.export import export as export_model
     from .serving.export import sidecar
 
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise UsageError(f"--tolerance {tolerance:g}: must be a finite number >= 0 (the largest absolute difference "
+                         "allowed between the exported file and torch)", hint="the default is 1e-4")
+    _output_file(output, f"model.{'onnx' if format == 'onnx' else 'pt'}")
+    bundle = _bundle_path(bundle)
     model = load(bundle, trust_pickle=trust_pickle)
     # an image bundle verifies on an image folder (or file), read by the bundle itself
     frame = None if data is None else data if model.images is not None else read_table(data, delimiter=model.delimiter)
@@ -396,7 +500,8 @@ def generate(
     """Print N samples from a generation BUNDLE, one per line."""
     from .bundle import load
 
-    for sample in load(bundle).generate(n, temperature=temperature, top_k=top_k, prompt=prompt, seed=seed):
+    model = load(_bundle_path(bundle))
+    for sample in model.generate(n, temperature=temperature, top_k=top_k, prompt=prompt, seed=seed):
         print(sample)
 
 
@@ -410,7 +515,8 @@ def demo(
     from .experiment import Experiment
 
     config = _example("bitcoin.yaml")
-    result = Experiment(ExperimentConfig.from_yaml(config)).run(out=out, quiet=quiet)
+    # the demo's own folder: rerunning the demo replaces its earlier run (never other files)
+    result = Experiment(ExperimentConfig.from_yaml(config)).run(out=out, quiet=quiet, overwrite=True)
     print(result.summary(table=not quiet))
 
 

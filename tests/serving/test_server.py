@@ -1,7 +1,10 @@
-"""Limits in time and the multi-process server: a slow prediction is a 503; --workers 2 serves."""
+"""Limits in time and the server process: a slow prediction is a 503; --workers 2 serves; the port is
+bound before the address is printed, and one that cannot be bound is a usage error."""
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import subprocess
 import sys
@@ -75,3 +78,42 @@ def test_two_workers_serve_the_bundle(iris_bundle):
         server.terminate()
         server.wait(timeout=30)
         server.stderr.close()
+
+
+def test_the_address_is_printed_once_the_port_listens(iris_bundle):
+    # a run folder stands for its bundle/; the key covers the schema
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "layerwise.cli", "serve", str(iris_bundle.parent), "--port",
+                               str(port), "--api-key-env", "LW_TEST_KEY"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "LW_TEST_KEY": "s3cret"})
+    try:
+        lines = []
+        while not any("serving" in line for line in lines):
+            ready, _, _ = select.select([server.stderr], [], [], 120)
+            assert ready, f"nothing printed within 120 s: {lines}"
+            lines.append(server.stderr.readline())
+            assert lines[-1], f"the server stopped: {lines}"
+        assert f"on http://127.0.0.1:{port} " in lines[-1] and "note:" in lines[0] and "bundle" in lines[0]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            assert client.get("/health").status_code == 200  # at once: no retry, it listens already
+            assert client.get("/openapi.json").status_code == 401
+            assert client.get("/ready", headers={"authorization": "Bearer s3cret"}).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stderr.close()
+
+
+def test_a_port_in_use_is_exit_2_and_nothing_claims_to_serve(cli, iris_bundle):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = cli("serve", iris_bundle, "--port", port)
+    assert code == 2 and f"--port {port}" in err and "in use" in err and "serving" not in err
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_a_port_out_of_range_is_a_usage_error(cli, iris_bundle, port):
+    code, _, err = cli("serve", iris_bundle, "--port", port)
+    assert code == 2 and "--port" in err and "serving" not in err

@@ -4,7 +4,8 @@ An image classifier's /predict takes base64-encoded image files, and /predict/fi
 multipart uploads (serving/images.py).
 
 The bundle is loaded once, before the server binds; no endpoint reads a path or URL sent by a
-client. Prediction and generation run in the thread pool, at most `max_in_flight` at a time
+client. With an API key every path but /health (and the documentation, when it is public)
+needs the key, checked before routing and before the body is read (auth.py). Prediction and generation run in the thread pool, at most `max_in_flight` at a time
 (more get 503) and for at most `timeout_s` seconds each (longer get 503). A classifier's or
 regressor's request of up to INLINE_ROWS records is predicted on the event loop instead, from
 arrays built straight from the validated records: for one row, a DataFrame and a thread hop
@@ -31,7 +32,7 @@ from .. import __version__
 from ..predictor import Predictor
 from . import problems
 from . import answers
-from .auth import bearer
+from .auth import bearer, public_paths
 from .guards import Guard
 from .media import require_json
 from .records import generate_model, record_model, record_schema
@@ -54,8 +55,12 @@ class Limits:
 
 
 def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
-               api_key: str | None = None, limits: Limits = Limits()) -> Guard:
-    """An ASGI app serving `predictor`; `api_key` (when set) guards /predict and /metadata."""
+               api_key: str | None = None, limits: Limits = Limits(), public_docs: bool = False) -> Guard:
+    """An ASGI app serving `predictor`.
+
+    `api_key` (when set) guards every path but /health; `public_docs` leaves /docs, /redoc and
+    /openapi.json open too (they list every category seen in training and the inputs' bounds).
+    """
     generation = predictor.task.type == "generation"
     images = predictor.images is not None
     Record = record_model(predictor)
@@ -67,7 +72,7 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         Discriminator(lambda v: "many" if isinstance(v, list) else "one"),
     ]
     guard = Depends(bearer(api_key))
-    json_only = Depends(require_json())  # after the key check: an unauthorised client learns nothing more
+    json_only = Depends(require_json())
     columns = list(record_schema(predictor))
     # classifiers and regressors take the array path; forecasts need the rows' order in time
     rows_direct = predictor.task.type in ("classification", "regression") and predictor.features is not None
@@ -79,6 +84,9 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         return answers.answers(predictor, predictor.predict(frame, source="request"))
 
     state = {"ready": False, "in_flight": 0}
+
+    def outermost(app: FastAPI) -> Guard:
+        return Guard(app, limits.max_body_bytes, api_key=api_key, public=public_paths(public_docs))
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -148,14 +156,14 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
                 return samples  # a refusal
             return {"samples": samples, "request_id": request.state.request_id}
 
-        return Guard(app, limits.max_body_bytes)
+        return outermost(app)
 
     if images:
         from . import images as image_routes
 
         image_routes.install(app, predictor, run=run, guard=guard, json_only=json_only, responses=refusals,
                              max_batch=limits.max_batch, max_image_pixels=limits.max_image_pixels)
-        return Guard(app, limits.max_body_bytes)
+        return outermost(app)
 
     @app.post("/predict", dependencies=[guard, json_only], responses=refusals)
     async def predict(request: Request, records: Annotated[Records, Body()]) -> dict[str, Any]:
@@ -167,14 +175,18 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
             return predicted  # a refusal
         return {"predictions": predicted, "request_id": request.state.request_id}
 
-    return Guard(app, limits.max_body_bytes)
+    return outermost(app)
 
 
-def app_from_bundle(path: str | Path, *, trust_pickle: bool = False, **options) -> Guard:
-    """Load and verify the bundle at `path` (BundleError if it fails), then create its app."""
-    from ..bundle import load
+def app_from_bundle(path: str | Path, *, trust_pickle: bool = False, unseen: str = "error", **options) -> Guard:
+    """Load and verify the bundle at `path` (BundleError if it fails), then create its app.
 
+    `unseen` is the policy for category values unseen in training, as `predict --unseen`."""
+    from ..bundle import load, locate
+
+    path = locate(path)   # a run folder stands for its bundle/
     predictor = load(path, trust_pickle=trust_pickle)
+    predictor.unseen = unseen
     # load() has checked spec.json against the manifest; this reads the versions it recorded
     versions = json.loads((Path(path) / "spec.json").read_text(encoding="utf-8")).get("versions", {})
     return create_app(predictor, versions=versions, **options)

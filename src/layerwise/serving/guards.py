@@ -1,4 +1,4 @@
-"""The outermost layer of the server: request ids, body size limit, access log, last-resort 500.
+"""The outermost layer of the server: request ids, the API key, body size limit, access log, last-resort 500.
 
 A plain ASGI middleware (not Starlette's BaseHTTPMiddleware, which adds a task and a copy of
 the body per request): it costs microseconds, and the latency budget is a few milliseconds.
@@ -13,6 +13,8 @@ import time
 import uuid
 from typing import Any
 
+from .auth import PUBLIC, REFUSED, matches
+
 access_log = logging.getLogger("layerwise.serving.access")
 error_log = logging.getLogger("layerwise.serving.error")
 # A client's X-Request-ID is kept only when it is short and plain, so it cannot forge log lines.
@@ -24,11 +26,14 @@ class BodyTooLarge(Exception):
 
 
 class Guard:
-    """Give each request an id, refuse bodies over `max_body_bytes` (413), log one JSON line."""
+    """Give each request an id, refuse it without `api_key` (401) outside the `public` paths and
+    bodies over `max_body_bytes` (413), log one JSON line."""
 
-    def __init__(self, app, max_body_bytes: int):
+    def __init__(self, app, max_body_bytes: int, *, api_key: str | None = None, public: frozenset[str] = PUBLIC):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.api_key = api_key
+        self.public = public
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -45,6 +50,9 @@ class Guard:
             await send(message)
 
         try:
+            if not self._allowed(scope):  # first: before routing, and before any of the body is read
+                await _reply(send_with_id, 401, REFUSED, request_id, headers=[(b"www-authenticate", b"Bearer")])
+                return
             declared = _content_length(scope)
             if declared is not None and declared > self.max_body_bytes:
                 raise BodyTooLarge
@@ -63,24 +71,29 @@ class Guard:
                 "client": (scope.get("client") or [None])[0],
             }))
 
+    def _allowed(self, scope) -> bool:
+        if self.api_key is None or scope["path"] in self.public:
+            return True
+        return matches(_header(scope, b"authorization"), self.api_key)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
 
 def _request_id(scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            if CLIENT_ID.match(text):
-                return text
-    return uuid.uuid4().hex
+    text = _header(scope, b"x-request-id")
+    return text if text is not None and CLIENT_ID.match(text) else uuid.uuid4().hex
 
 
 def _content_length(scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    try:
+        return int(_header(scope, b"content-length"))
+    except (TypeError, ValueError):
+        return None
 
 
 def _counting(receive, limit: int):
@@ -99,9 +112,10 @@ def _counting(receive, limit: int):
     return receive_counted
 
 
-async def _reply(send, code: int, detail: str, request_id: str) -> None:
+async def _reply(send, code: int, detail: str, request_id: str, headers: list | None = None) -> None:
     body: dict[str, Any] = {"detail": detail, "request_id": request_id}
     data = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": data})

@@ -19,6 +19,9 @@ from sqlalchemy.engine import make_url
 
 from ..errors import UsageError
 
+# The first 16 bytes of every SQLite database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{(Path(folder) / 'study.db').resolve()}"
@@ -26,6 +29,7 @@ def sqlite_url(folder: Path) -> str:
 
 def open_storage(url: str, *, heartbeat: int = 60, retries: int = 3) -> RDBStorage:
     """An Optuna RDBStorage for `url`; a UsageError naming host and port when it cannot be reached."""
+    check_storage(url)
     url = driver_url(url)
     parsed = make_url(url)
     shown = parsed.render_as_string(hide_password=True)
@@ -46,10 +50,28 @@ def open_storage(url: str, *, heartbeat: int = 60, retries: int = 3) -> RDBStora
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=retries),
             )
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ArgumentError) as err:
+    except (sqlalchemy.exc.DatabaseError, sqlalchemy.exc.ArgumentError) as err:  # OperationalError among them
         reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
         raise UsageError(f"--storage {shown}: cannot open the study storage ({reason})",
                          hint="check the URL, user, password and database name") from None
+
+
+def check_storage(url: str) -> None:
+    """Refuse, before any work, a URL that is not a supported database URL, or that names a file
+    or folder that is not an SQLite database (a missing or empty file is a new one)."""
+    parsed = make_url(driver_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    shown, path = parsed.render_as_string(hide_password=True), Path(parsed.database)
+    if path.is_dir():
+        raise UsageError(f"--storage {shown}: {path} is a folder, not a database file",
+                         hint=f"name a file, e.g. sqlite:///{path / 'study.db'}")
+    if path.is_file() and path.stat().st_size > 0:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            raise UsageError(f"--storage {shown}: {path} is not an SQLite database",
+                             hint="name a new file (it is created) or the study.db of an earlier `layerwise tune`")
 
 
 def close_storage(storage: RDBStorage) -> None:

@@ -1,0 +1,362 @@
+"""What a bundle's spec.json may hold: a schema with upper bounds, and its agreement with the weights.
+
+The manifest's sha256 catches accidents (a truncated copy, a changed byte), not someone who
+edits spec.json and writes its new hash. So everything that sizes memory or enters the
+arithmetic is checked here before any tensor or module is allocated: a width of 10**12, a
+scale of 0, a class list longer than the network's outputs, or a layer that disagrees with
+the saved weights is a BundleError naming spec.json and the field.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+
+from .errors import BundleError
+
+# Upper bounds, far above any model layerwise trains on one machine, far below what a
+# hostile file could ask for (documented in docs/using/bundles.md).
+MAX_WIDTH = 1 << 20              # any one dimension: output_dim, an input_shape entry, a layer width
+MAX_INPUT = 1 << 26              # numbers in one sample (3 x 4096 x 4096 images fit)
+MAX_LAYERS = 1_000               # entries of a list in model.config, and model.config.layers
+MAX_COLUMNS = 100_000            # input columns of a table or series
+MAX_CATEGORIES = 1_000_000       # values of one categorical column
+MAX_CLASSES = 100_000
+MAX_VOCABULARY = 1_114_112 + 3   # every Unicode code point, and <pad> <s> </s>
+MAX_LOOKBACK = 100_000
+MAX_HORIZON = 10_000
+MAX_IMAGE_SIDE = 16_384
+MAX_BUFFER_BYTES = 1 << 30       # tensors a module holds beside its weights (position tables, masks)
+SHOWN = 3                        # problems listed in one message
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Scale = Annotated[float, Field(gt=0, allow_inf_nan=False)]   # divides: 0 would make every prediction NaN
+
+
+def _scaled(pair: list[float]) -> list[float]:
+    if not pair[1] > 0:
+        raise ValueError("[center, scale]: the scale must be greater than 0")
+    return pair
+
+
+Pair = Annotated[list[Finite], Field(min_length=2, max_length=2), AfterValidator(_scaled)]   # [center, scale]
+
+
+def _label(value: Any) -> Any:
+    if not isinstance(value, (str, int, float, bool)):
+        raise ValueError("a class label must be text, a number or true/false")
+    return value
+
+
+Label = Annotated[Any, AfterValidator(_label)]
+
+
+class _Part(BaseModel):
+    # strict: the numbers checked here are the numbers used (no "3" read as 3); keys this
+    # version does not know are left to the reader of the part
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class Task(_Part):
+    type: Literal["classification", "regression", "forecast", "generation"]
+    target: str | None
+    features: list[str] = Field(max_length=MAX_COLUMNS)
+    time: str | None = None
+    lookback: int = Field(0, ge=0, le=MAX_LOOKBACK)
+    horizon: int = Field(1, ge=1, le=MAX_HORIZON)
+    classes: list[Label] = Field(default_factory=list, max_length=MAX_CLASSES)
+    delimiter: str = Field(",", min_length=1, max_length=8)
+
+
+class Model(_Part):
+    config: dict[str, Any]
+    input_shape: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(min_length=1, max_length=3)
+    output_dim: int = Field(ge=1, le=MAX_WIDTH)
+
+
+class Statistics(_Part):
+    fill: Finite
+    center: Finite
+    scale: Scale
+
+
+class Numeric(Statistics):
+    kind: Literal["numeric"]
+
+
+class Boolean(_Part):
+    kind: Literal["boolean"]
+    fill: Finite
+
+
+class Categorical(_Part):
+    kind: Literal["categorical"]
+    fill: str
+    categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES)
+    encoding: Literal["onehot", "ordinal"]
+
+
+class DateParts(_Part):
+    year: Statistics
+    month: Statistics
+    day: Statistics
+    dayofweek: Statistics
+
+
+class Datetime(_Part):
+    kind: Literal["datetime"]
+    parts: DateParts
+
+
+TAG = "kind="   # marks the union's branch in a location, left out of messages
+
+
+def _kind(state: Any) -> str | None:
+    return f"{TAG}{state.get('kind')}" if isinstance(state, dict) else None
+
+
+Column = Annotated[Union[Annotated[Numeric, Tag(TAG + "numeric")], Annotated[Boolean, Tag(TAG + "boolean")],
+                         Annotated[Categorical, Tag(TAG + "categorical")], Annotated[Datetime, Tag(TAG + "datetime")]],
+                   Discriminator(_kind, custom_error_type="kind",
+                                 custom_error_message="kind must be numeric, categorical, boolean or datetime")]
+
+
+class Features(_Part):
+    kinds: dict[str, Literal["numeric", "categorical", "boolean", "datetime"]] = Field(max_length=MAX_COLUMNS)
+    columns: dict[str, Column] = Field(max_length=MAX_COLUMNS)
+    normalize: str
+    encode: str
+    max_onehot: int
+    impute_numeric: str
+    impute_categorical: str
+
+
+class Target(_Part):
+    task: Literal["classification", "regression", "forecast"]
+    normalize: bool
+    classes: list[Label] | None = Field(None, max_length=MAX_CLASSES)
+    center: Finite
+    scale: Scale
+
+
+class Series(_Part):
+    columns: list[str] = Field(min_length=1, max_length=MAX_COLUMNS)
+    target: str
+    transform: Literal["none", "diff", "log_return"]
+    normalize: str
+    inputs: list[Pair]
+    target_scale: Pair
+
+
+class Vocabulary(_Part):
+    tokens: list[str] = Field(min_length=4, max_length=MAX_VOCABULARY)
+
+
+class Images(_Part):
+    # read as ImagePreprocessor(**state): no other keys
+    model_config = ConfigDict(strict=True, extra="forbid")
+    size: list[Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]] = Field(min_length=2, max_length=2)
+    mode: Literal["grayscale", "rgb"]
+    channels: Literal[1, 3]
+    scale: Scale
+    normalize: str
+    shift: list[Finite] = Field(max_length=3)
+    divide: list[Scale] = Field(max_length=3)
+
+
+class Preprocessing(_Part):
+    features: Features | None = None
+    target: Target | None = None
+    series: Series | None = None
+    vocabulary: Vocabulary | None = None
+    images: Images | None = None
+
+
+class Spec(_Part):
+    format: int
+    task: Task
+    model: Model
+    preprocessing: Preprocessing
+    input_schema: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] | None = None
+    versions: dict[str, Any] = Field(default_factory=dict)
+
+
+def check_spec(spec: Any, where: Path) -> Spec:
+    """`spec` (spec.json, parsed) checked against the schema, its bounds and itself; BundleError otherwise."""
+    try:
+        parsed = Spec.model_validate(spec)
+    except ValidationError as err:
+        _refuse(where, [_problem(e) for e in err.errors(include_url=False)])
+    _refuse(where, _model_config(parsed.model.config) + _input_size(parsed.model) + _consistency(parsed))
+    return parsed
+
+
+def check_weights(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], buffer_bytes: int,
+                  spec: Path, weights: Path) -> None:
+    """The module that spec.json describes (`expected` shapes) against the weights file's (`found`)."""
+    problems = [f"{name} is {_shape(found[name])} there, {_shape(shape)} here"
+                for name, shape in expected.items() if name in found and tuple(found[name]) != tuple(shape)]
+    problems += [f"{name} is missing there" for name in expected if name not in found]
+    problems += [f"{name} is there, not in this network" for name in found if name not in expected]
+    if problems:
+        _refuse(spec, [f"model (config, input_shape, output_dim) describes another network than {weights.name}: "
+                       + _listed(problems)])
+    if buffer_bytes > MAX_BUFFER_BYTES:
+        _refuse(spec, [f"model: the network would hold {buffer_bytes / 2**30:.1f} GiB besides its weights "
+                       f"(at most {MAX_BUFFER_BYTES / 2**30:.0f} GiB); model.config or task.lookback is too large"])
+
+
+def _refuse(where: Path, problems: list[str]) -> None:
+    if problems:
+        raise BundleError(f"{where}: {_listed(problems)}",
+                          hint="spec.json is not as layerwise wrote it; use the bundle `layerwise run` wrote, or run again")
+
+
+def _listed(problems: list[str]) -> str:
+    more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
+    return "; ".join(problems[:SHOWN]) + more
+
+
+def _problem(error: dict) -> str:
+    # the location without the union's branch; pydantic's message, which never holds the value
+    loc = [str(p) for p in error["loc"] if not str(p).startswith(TAG)]
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(loc) or 'spec'}: {message}"
+
+
+def _model_config(config: dict[str, Any]) -> list[str]:
+    """Bounds on the numbers in model.config that size the module (widths, layers, lists)."""
+    problems: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, int):
+            bound = MAX_LAYERS if path.endswith(".layers") else MAX_WIDTH
+            if value > bound:
+                problems.append(f"{path}: {value} is over the bound {bound}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{path}: not a finite number")
+        elif isinstance(value, list):
+            if len(value) > MAX_LAYERS:
+                problems.append(f"{path}: {len(value)} entries, at most {MAX_LAYERS}")
+            else:
+                for i, item in enumerate(value):
+                    walk(item, f"{path}.{i}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+
+    walk(config, "model.config")
+    if not isinstance(config.get("type", "mlp"), str):
+        problems.append("model.config.type: must be a model type name")
+    return problems
+
+
+def _input_size(model: Model) -> list[str]:
+    numbers = math.prod(model.input_shape)
+    if numbers > MAX_INPUT:
+        return [f"model.input_shape: {model.input_shape} is {numbers} numbers per sample, at most {MAX_INPUT}"]
+    return []
+
+
+def _consistency(spec: Spec) -> list[str]:
+    """Fields that must agree with each other, so the network is fed and read as it was trained."""
+    task, model, pre = spec.task, spec.model, spec.preprocessing
+    needs = {"generation": ("vocabulary",), "forecast": ("series",),
+             "regression": ("features", "target"),
+             "classification": ("images", "target") if pre.images is not None else ("features", "target")}[task.type]
+    missing = [f"preprocessing.{part}: missing; a {task.type} bundle needs it" for part in needs
+               if getattr(pre, part) is None]
+    if missing:
+        return missing
+    problems = _outputs(spec)
+    if pre.features is not None and task.type in ("classification", "regression"):
+        problems += _table(task, model, pre.features)
+    if pre.images is not None:
+        problems += _images(model, pre.images)
+    if pre.series is not None and task.type == "forecast":
+        problems += _series(task, model, pre.series)
+    if pre.vocabulary is not None and task.type == "generation":
+        problems += _vocabulary(task, model, pre.vocabulary)
+    return problems
+
+
+def _outputs(spec: Spec) -> list[str]:
+    task, model, target = spec.task, spec.model, spec.preprocessing.target
+    if target is not None and task.type in ("classification", "regression") and target.task != task.type:
+        return [f"preprocessing.target.task: '{target.task}' in a {task.type} bundle"]
+    if task.type == "classification":
+        n = len(task.classes)
+        problems = [] if target.classes == task.classes else [
+            f"preprocessing.target.classes: {_count(target.classes)} class(es), task.classes {n}; they must be the same list"]
+        if model.output_dim != n and not (n == 2 and model.output_dim == 1):
+            problems.append(f"model.output_dim: {model.output_dim} outputs for {n} classes in task.classes")
+        if n < 2:
+            problems.append(f"task.classes: {n} class(es); a classifier needs at least 2")
+        return problems
+    if task.type == "forecast" and model.output_dim != task.horizon:
+        return [f"model.output_dim: {model.output_dim} outputs for task.horizon {task.horizon}"]
+    return []
+
+
+def _table(task: Task, model: Model, features: Features) -> list[str]:
+    kinds, columns = features.kinds, features.columns
+    if list(kinds) != list(columns):
+        return ["preprocessing.features.columns: must name the columns of preprocessing.features.kinds, in order"]
+    problems = [f"preprocessing.features.columns.{name}.kind: '{state.kind}', but kinds.{name} is '{kinds[name]}'"
+                for name, state in columns.items() if state.kind != kinds[name]]
+    if set(task.features) != set(kinds):
+        problems.append("task.features: must be the columns of preprocessing.features.kinds")
+    width = sum(len(s.categories) if s.kind == "categorical" and s.encoding == "onehot" else
+                4 if s.kind == "datetime" else 1 for s in columns.values())
+    if model.input_shape != [width]:
+        problems.append(f"model.input_shape: {model.input_shape}, but the preprocessing makes {width} inputs")
+    return problems
+
+
+def _images(model: Model, images: Images) -> list[str]:
+    problems = []
+    if (images.mode == "grayscale") != (images.channels == 1):
+        problems.append(f"preprocessing.images.channels: {images.channels} for mode {images.mode}")
+    if not len(images.shift) == len(images.divide) == images.channels:
+        problems.append(f"preprocessing.images.shift, divide: one number per channel ({images.channels})")
+    if model.input_shape != [images.channels, *images.size]:
+        problems.append(f"model.input_shape: {model.input_shape}, but the images are "
+                        f"{[images.channels, *images.size]} (channels, height, width)")
+    return problems
+
+
+def _series(task: Task, model: Model, series: Series) -> list[str]:
+    problems = []
+    if len(series.inputs) != len(series.columns):
+        problems.append(f"preprocessing.series.inputs: {len(series.inputs)} [center, scale] pairs "
+                        f"for {len(series.columns)} columns")
+    if task.lookback < 1 or model.input_shape != [task.lookback, len(series.columns)]:
+        problems.append(f"model.input_shape: {model.input_shape}, but windows are "
+                        f"[{task.lookback}, {len(series.columns)}] (task.lookback, series columns)")
+    return problems
+
+
+def _vocabulary(task: Task, model: Model, vocabulary: Vocabulary) -> list[str]:
+    tokens = vocabulary.tokens
+    problems = []
+    if len(set(tokens)) != len(tokens) or any(len(t) != 1 for t in tokens[3:]):
+        problems.append("preprocessing.vocabulary.tokens: must be distinct single characters after <pad> <s> </s>")
+    if model.output_dim != len(tokens):
+        problems.append(f"model.output_dim: {model.output_dim} outputs for {len(tokens)} vocabulary tokens")
+    if task.lookback < 2 or model.input_shape != [task.lookback]:
+        problems.append(f"model.input_shape: {model.input_shape}, but the context is task.lookback {task.lookback}")
+    return problems
+
+
+def _count(values: list | None) -> int:
+    return 0 if values is None else len(values)
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(int(d)) for d in shape) + ")"
