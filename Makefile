@@ -10,11 +10,14 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # torch is pinned first, alone, so the CPU build on disk is taken and nothing upgrades it.
+# Then every extra (`pip install layerwise` alone is the slim core; see README, Install),
+# psycopg's self-contained binary build (this is an application's choice, not the library's)
+# and the test tools.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[all,tune-postgres-binary,test]'
 	touch $(STAMP)
 
 demo: install

@@ -66,3 +66,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class MissingExtra(UsageError):
+    """An optional feature's package is not installed: the hint names the `pip install "layerwise[x]"` to run."""
+
+    def __init__(self, message: str, *, extra: str, module: str | None, hint: str):
+        self.extra = extra
+        self.module = module
+        super().__init__(message, hint=hint)

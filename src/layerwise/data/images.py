@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..extras import needs_extra
 from .cleaning_log import CleaningLog
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -68,13 +69,15 @@ def list_images(path: str | Path) -> list[Path]:
 
 
 def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mode: str = "auto",
-                      max_corrupt: float = 0.05) -> ImageSet:
+                      max_corrupt: float = 0.05, progress: Callable[[int, int], None] | None = None) -> ImageSet:
     """Read every image of every class folder under `path`.
 
     Args:
         size: (height, width) every image is resized to; None = the most common size.
         mode: grayscale, rgb, or auto (rgb when any image has colour).
         max_corrupt: the largest share of unreadable files that is skipped rather than refused.
+        progress: called as progress(done, total) as the image files are decoded (the slow
+            part; their headers are read first, quickly).
     """
     path = Path(path)
     if not path.is_dir():
@@ -109,7 +112,9 @@ def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mo
         size = Counter(s for _, s in headers.values()).most_common(1)[0][0]
     size = tuple(int(s) for s in size) if size is not None else (1, 1)
     arrays, labels, kept, resized = [], [], [], 0
-    for p, label in files:
+    tell = progress or (lambda done, total: None)
+    for i, (p, label) in enumerate(files):
+        tell(i, len(files))
         if p in bad:
             continue
         try:
@@ -120,6 +125,7 @@ def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mo
         resized += headers[p][1] != size
         labels.append(label)
         kept.append(p.relative_to(path).as_posix())
+    tell(len(files), len(files))
     _check_corrupt(path, bad, len(files), max_corrupt, log)
     if resized:
         log.add("resized", None, resized, f"resized {resized} image(s) of another size to {size[0]}x{size[1]}")
@@ -227,14 +233,16 @@ class ImagePreprocessor:
 
 # -- decoding ---------------------------------------------------------------------------------
 def _open(path: Path):
-    from PIL import Image
+    with needs_extra("images"):
+        from PIL import Image
 
     return Image.open(path)
 
 
 def _decode(path: Path, size: tuple[int, ...], mode: str) -> np.ndarray:
     """One file as uint8 (channels, height, width), converted and resized (bilinear)."""
-    from PIL import Image
+    with needs_extra("images"):
+        from PIL import Image
 
     with _quiet(), Image.open(path) as img:
         img = img.convert("L" if mode == "grayscale" else "RGB")
@@ -255,7 +263,10 @@ def _quiet() -> Iterator[None]:
 
 
 def _unreadable() -> tuple[type[BaseException], ...]:
-    from PIL import Image, UnidentifiedImageError
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:  # no image can be opened then: _open and _decode say which extra to install
+        return (OSError, ValueError, SyntaxError)
 
     return (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError)
 

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import FeatureAblation, IntegratedGradients, Saliency
 
+from ..extras import needs_extra
 from .output import Output
+
+with needs_extra("explain"):
+    from captum.attr import FeatureAblation, IntegratedGradients, Saliency
 
 METHODS = {"ig": "Integrated Gradients", "saliency": "Saliency", "ablation": "Feature Ablation"}
 # Interpolated inputs per Captum call: rows × steps for IG, rows × features for ablation.

@@ -21,14 +21,17 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 import torch
-from captum.attr import FeatureAblation, LayerGradientXActivation, LayerIntegratedGradients
 from torch import nn
 
 from ..data.text import END, SPECIALS, Vocabulary
 from ..errors import DataError, UsageError
+from ..extras import needs_extra
 from ..predictor import Predictor
 from .checks import completeness, randomization, reinitialized
 from .explanation import Explanation, empty_importance
+
+with needs_extra("explain"):
+    from captum.attr import FeatureAblation, LayerGradientXActivation, LayerIntegratedGradients
 
 METHODS = ("ig", "saliency", "ablation")
 UNIT = "logit of the next character"

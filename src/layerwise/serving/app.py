@@ -24,11 +24,10 @@ from typing import Annotated, Any, Union
 
 import numpy as np
 import pandas as pd
-from fastapi import Body, Depends, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import Discriminator, Field, Tag
 
 from .. import __version__
+from ..extras import needs_extra
 from ..predictor import Predictor
 from . import problems
 from . import answers
@@ -36,6 +35,10 @@ from .auth import bearer, public_paths
 from .guards import Guard
 from .media import require_json
 from .records import generate_model, record_model, record_schema
+
+with needs_extra("serve"):
+    from fastapi import Body, Depends, FastAPI, Request
+    from fastapi.concurrency import run_in_threadpool
 
 
 # Classifier and regressor requests of at most this many records are predicted on the event loop.

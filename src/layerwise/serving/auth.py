@@ -9,8 +9,12 @@ would parse. The same check as a route dependency documents the scheme in the Op
 from __future__ import annotations
 
 import hmac
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..extras import needs_extra
+
+with needs_extra("serve"):
+    from fastapi import Depends, HTTPException, Request
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 # A liveness probe: it says only that the process is up.
 # Liveness and readiness, for probes that send no header; they say nothing about the model.

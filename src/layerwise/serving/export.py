@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..atomic import write_bytes, write_json
 from ..errors import LayerwiseError, UsageError
+from ..extras import needs_extra
 from ..predictor import Predictor
 from .inputs import model_inputs, random_inputs
 from .onnx_runtime import SPEC_KEY
@@ -73,6 +74,12 @@ def export(predictor: Predictor, path: str | Path, *, format: str = "onnx", data
         # its network reads token ids one growing prefix at a time: not a fixed-shape float graph
         raise UsageError("export: a generation bundle cannot be exported yet",
                          hint="serve it with `layerwise serve BUNDLE` (POST /generate) or use `layerwise generate`")
+    if format == "onnx":
+        with needs_extra("onnx", instead="or --format torchscript, which needs only torch"):
+            # torch.onnx's exporter writes through onnx and onnxscript; onnxruntime verifies the file
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+            import onnxscript  # noqa: F401
     x = model_inputs(predictor, data) if data is not None else random_inputs(predictor, rows=64)
     if len(x) < 4:
         raise UsageError("export needs at least 4 rows (or windows) of data to verify the file",

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 import numpy as np
-from fastapi import Body, Depends, File, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 # Decoding is the training reader's own (mode conversion, bilinear resize), so served pixels are
@@ -30,7 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..data.images import _UNREADABLE, _decode
 from ..predictor import Predictor
 from . import answers, problems
+from ..extras import needs_extra
 from .media import require_form
+
+with needs_extra("serve"):
+    from fastapi import Body, Depends, File, Request, UploadFile
 
 DATA_URL = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 
@@ -147,7 +150,8 @@ def decode_all(predictor: Predictor, parts: list[tuple[str, str, bytes]], max_pi
 
 def _header(raw: bytes) -> tuple[int, int]:
     """(width, height) from the file's header, without decoding its pixels."""
-    from PIL import Image
+    with needs_extra("images"):
+        from PIL import Image
 
     with warnings.catch_warnings():
         # Pillow's own bomb warning fires far above our limit; the limit is checked right after

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from email.message import Message
 
-from fastapi import HTTPException, Request
+from ..extras import needs_extra
+
+with needs_extra("serve"):
+    from fastapi import HTTPException, Request
 
 JSON_HINT = ("send the body as JSON with the header 'Content-Type: application/json' "
              "(curl: -H 'Content-Type: application/json' -d '...', or --json '...')")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BundleError
+from ..extras import needs_extra
 from ..predictor import Predictor
 
 SPEC_KEY = "layerwise.spec"
@@ -53,7 +54,8 @@ class OnnxPredictor(Predictor):
 
 def load_onnx(path: str | Path) -> OnnxPredictor:
     """Open an ONNX file written by `layerwise export` (it must carry `layerwise.spec`)."""
-    import onnxruntime
+    with needs_extra("onnx"):
+        import onnxruntime
 
     path = Path(path)
     if not path.is_file():

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import LayerwiseError, UsageError
+from ..extras import needs_extra
 from .app import Limits, app_from_bundle
 
 SETTINGS_VARIABLE = "LAYERWISE_SERVE"
@@ -42,8 +43,9 @@ def serve(bundle: Path, *, host: str, port: int, workers: int, api_key_env: str 
           trust_pickle: bool = False, public_docs: bool = False, unseen: str = "error",
           listening: Callable[[str], None] | None = None) -> None:
     """Serve `bundle` until interrupted; `listening(url)` is called once the port accepts connections."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+    with needs_extra("serve"):
+        import uvicorn
+        from uvicorn.supervisors import Multiprocess
 
     if workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")

@@ -3,7 +3,7 @@ metric and the learning rate, at global step = epoch (rank 0 only).
 
 The writer opens at the first epoch this fit runs, with `purge_step` = that epoch, so a
 resumed run drops the events an interrupted run had written past its checkpoint and no
-step appears twice. Needs the `tensorboard` package.
+step appears twice. Needs the `tensorboard` package: pip install "layerwise[tensorboard]".
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..extras import needs_extra
 from .callbacks import Callback
 
 if TYPE_CHECKING:
@@ -24,16 +24,15 @@ class TensorBoard(Callback):
     """Write the history rows as TensorBoard scalars into `log_dir`."""
 
     def __init__(self, log_dir: str | Path):
+        with needs_extra("tensorboard", instead="or set train.tensorboard: false"):
+            import tensorboard  # noqa: F401  (here, before training starts, rather than at its first epoch)
         self.log_dir = Path(log_dir)
         self.writer = None
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         if self.writer is None and trainer.rank == 0:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                raise ConfigError("train.tensorboard: the tensorboard package is not installed",
-                                  hint="pip install tensorboard, or set train.tensorboard: false") from None
+            from torch.utils.tensorboard import SummaryWriter
+
             self.writer = SummaryWriter(str(self.log_dir), purge_step=epoch)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:

@@ -18,6 +18,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.engine import make_url
 
 from ..errors import UsageError
+from ..extras import needs_extra
 
 # The first 16 bytes of every SQLite database file.
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -60,6 +61,9 @@ def check_storage(url: str) -> None:
     """Refuse, before any work, a URL that is not a supported database URL, or that names a file
     or folder that is not an SQLite database (a missing or empty file is a new one)."""
     parsed = make_url(driver_url(url))
+    if parsed.get_backend_name() == "postgresql":
+        with needs_extra("tune-postgres"):  # SQLAlchemy would import it only when connecting
+            import psycopg  # noqa: F401
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
     shown, path = parsed.render_as_string(hide_password=True), Path(parsed.database)
