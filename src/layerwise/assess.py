@@ -7,30 +7,141 @@ outputs on the same rows, what the leakage audit and the report's data section r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import BundleError
-from .evaluation import majority_baseline, mean_baseline, persistence
+from .config import ExperimentConfig
+from .data.kinds import parse_numbers
+from .errors import BundleError, ConfigError
+from .evaluation import majority_baseline, mean_baseline, median_baseline, persistence, seasonal_naive
+from .evaluation.baselines import constant, constant_kind, seasonal_name
+from .evaluation.metrics import TASK_METRICS, resolve, why_unavailable
+from .evaluation.score import BASELINE_NAMES
 from .predictor import Predictor
 from .prepare import Prepared
 
 
 def outputs(predictor: Predictor, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
-    """Model and baseline outputs on one split: (n, k) probabilities, or values in target units.
+    """Model and deciding baseline outputs on one split: (n, k) probabilities, or values in target units.
 
-    The baseline is fitted on the training split only and predicts the same rows.
+    The baseline is fitted on the training split only and predicts the same rows; which one
+    follows the run's evaluate section (`predictor.config`): the training median or mean by
+    the deciding metric, persistence or seasonal naive by evaluate.baseline.
     """
     task = prepared.task
     raw = predictor.raw_outputs(prepared.x[part])
     n = len(raw)
     if task.type == "classification":
         return predictor.probabilities(raw), majority_baseline(prepared.actual["train"], task.n_classes, n)
+    evaluate = evaluate_settings(predictor.config)
     if task.type == "forecast":
-        return predictor.decode(raw, prepared.last[part]), persistence(prepared.last[part], task.horizon)
-    return predictor.decode(raw), mean_baseline(prepared.actual["train"], n)
+        found = run_forecast_baselines(evaluate, prepared, part)
+        return predictor.decode(raw, prepared.last[part]), next(iter(found.values()))
+    metric = resolve(task.type, evaluate.get("metric", "auto"))
+    return predictor.decode(raw), constant_baseline(baseline_fit(prepared), metric, n)[0]
+
+
+def evaluate_settings(config: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's evaluate section as a plain dict (a bundle's config, or ExperimentConfig.to_dict())."""
+    return dict((config or {}).get("evaluate") or {})
+
+
+def constant_baseline(fit: dict[str, Any], metric: str, n: int) -> tuple[np.ndarray, str, str | None]:
+    """A regression baseline_fit's constant for the deciding `metric`, for `n` rows: (outputs, name, note).
+
+    A bundle saved before the median was kept holds the mean only: it is judged beside that,
+    under its own name, and the note says so.
+    """
+    kind = constant_kind(metric)
+    if kind not in fit:
+        return constant(fit["mean"], n), "the training mean", (
+            f"this bundle keeps only its training mean, so it is judged beside that; for {metric} the training "
+            "median is the fairer constant (re-run `layerwise run` to save it)")
+    return constant(fit[kind], n), f"the training {kind}", None
+
+
+def forecast_baselines(evaluate: dict[str, Any], last: np.ndarray, horizon: int,
+                       recent: Callable[[int], np.ndarray]) -> dict[str, np.ndarray]:
+    """A forecast's naive baselines by name, the deciding one first: persistence and, with
+    evaluate.season, seasonal naive, which decides only with evaluate.baseline: seasonal_naive.
+
+    `recent(season)` gives each window's last `season` observed values (n, season), oldest first.
+    """
+    found = {BASELINE_NAMES["forecast"]: persistence(last, horizon)}
+    season = evaluate.get("season")
+    if season:
+        seasonal = {seasonal_name(season): seasonal_naive(recent(season), horizon)}
+        found = {**seasonal, **found} if evaluate.get("baseline") == "seasonal_naive" else {**found, **seasonal}
+    return found
+
+
+def run_forecast_baselines(evaluate: dict[str, Any], prepared: Prepared, part: str) -> dict[str, np.ndarray]:
+    """forecast_baselines on one split of a run's windows."""
+    return forecast_baselines(evaluate, prepared.last[part], prepared.task.horizon,
+                              lambda season: recent(prepared, part, season))
+
+
+def recent(prepared: Prepared, part: str, season: int) -> np.ndarray:
+    """Each forecast window's last `season` target values in original units: (n, season), oldest first."""
+    ends = prepared.ends[part]
+    first = ends - season + 1
+    if len(first) and first.min() < 0:
+        raise ConfigError(f"evaluate.season: {season} rows reach back before the first rows of the {part} split; "
+                          f"each window holds data.window.lookback {prepared.task.lookback}",
+                          hint="set data.window.lookback to at least evaluate.season")
+    return prepared.target_raw[part][first[:, None] + np.arange(season)]
+
+
+def beside(evaluate: dict[str, Any], prepared: Prepared, part: str = "test") -> dict[str, Any]:
+    """`judge`'s baseline_name and beside for a run: the deciding baseline's name and, for a
+    forecast with evaluate.season, the other baseline's outputs. Empty where score names the
+    baseline itself (the majority class; the training median or mean, by the deciding metric)."""
+    task = prepared.task
+    if task.type != "forecast":
+        return {}
+    found = run_forecast_baselines(evaluate, prepared, part)
+    name, *others = found
+    return {"baseline_name": name, "beside": {other: found[other] for other in others} or None}
+
+
+def validation_metric(predictor: Predictor, prepared: Prepared) -> str:
+    """The metric the trainer computes on the validation split each epoch: train.metric (auto:
+    evaluate.metric's; auto: accuracy, or MAE), refused (ConfigError) where this data cannot give it."""
+    config, task = predictor.config or {}, prepared.task
+    chosen = (config.get("train") or {}).get("metric", "auto")
+    key = "train.metric" if chosen != "auto" else "evaluate.metric"
+    name = resolve(task.type, chosen, evaluate_settings(config).get("metric", "auto"))
+    classification = task.type == "classification"
+    why = why_unavailable(name, task.type, classes=task.n_classes if classification else None,
+                          values=None if classification else prepared.actual["train"])
+    if why:
+        raise ConfigError(f"{key}: '{name}' {why}",
+                          hint="train.metric (auto: evaluate.metric's) is what each epoch computes; a search sets it "
+                               "from tune.metric")
+    return name
+
+
+def metric_problems(cfg: ExperimentConfig, task: str, frame: pd.DataFrame) -> list[str]:
+    """evaluate.metric, train.metric and tune.metric checked against this task and target before
+    any training: ROC AUC needs two classes, MAPE a target that never reaches zero, and each
+    kind of problem has its own metrics."""
+    target = cfg.data.target
+    if task not in TASK_METRICS or target not in frame.columns:
+        return []
+    y = frame[target].dropna()
+    facts: dict[str, Any] = ({"classes": int(y.nunique())} if task == "classification"
+                             else {"values": parse_numbers(y, cfg.data.decimal).to_numpy(dtype=np.float64)})
+    keys = {"evaluate.metric": cfg.evaluate.metric, "train.metric": cfg.train.metric,
+            "tune.metric": "auto" if cfg.tune is None else cfg.tune.metric}
+    problems = []
+    for key, metric in keys.items():
+        why = None if metric in ("auto", "loss") else why_unavailable(metric, task, **facts)
+        if why:
+            problems.append(f"{key}: '{metric}' {why}")
+    return problems
 
 
 def per_step(actual: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray) -> dict[str, list[float]]:
@@ -44,13 +155,14 @@ def per_step(actual: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray
 
 
 def baseline_fit(prepared: Prepared) -> dict[str, Any]:
-    """What the baseline learned from the training split, saved so a bundle can be re-judged on new data."""
+    """What the baseline learned from the training split, saved so a bundle can be re-judged on new
+    data: the class priors, or both constants (which one is used follows the deciding metric)."""
     task, train = prepared.task, prepared.actual["train"]
     if task.type == "classification":
         return {"priors": majority_baseline(train, task.n_classes, 1)[0].tolist()}
     if task.type == "forecast":
-        return {}  # persistence learns nothing
-    return {"mean": mean_baseline(train, 1)[0].tolist()}
+        return {}  # persistence and seasonal naive learn nothing
+    return {"mean": mean_baseline(train, 1)[0].tolist(), "median": median_baseline(train, 1)[0].tolist()}
 
 
 def predictions_frame(prepared: Prepared, df: pd.DataFrame, model_out: np.ndarray,

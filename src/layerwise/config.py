@@ -312,6 +312,11 @@ class ScheduleConfig(_Section):
     min_lr: float = Field(0.0, ge=0)             # cosine: the floor
 
 
+MetricName = Literal[
+    "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc",
+]
+
+
 class TrainConfig(_Section):
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"  # the torch.optim optimizer
     lr: float = Field(1e-3, gt=0)                 # learning rate (the schedule's starting point)
@@ -327,6 +332,10 @@ class TrainConfig(_Section):
     l1: float = Field(0.0, ge=0)                  # L1 penalty on the weights, added to the loss
     clip_grad: float | None = Field(None, gt=0)   # clip the gradient norm to this; null = no clipping
     patience: int | None = Field(10, ge=1)        # early stopping: epochs without validation gain; null = off
+    # The validation metric computed each epoch (history's val_metric, what tune.metric: auto
+    # optimizes): auto = evaluate.metric's (accuracy, or MAE in the target's units); or any
+    # test metric of the task. It is only watched: early stopping reads the validation loss.
+    metric: Literal["auto", MetricName] = "auto"
     seed: int = 0                                 # seeds weights, shuffling and dropout: same seed, same run
     device: str = "auto"                          # auto: cuda, then mps, then cpu
     threads: Literal["auto"] | int = "auto"       # CPU threads; auto: from the model and batch size
@@ -348,11 +357,6 @@ class TrainConfig(_Section):
     @classmethod
     def _schedule_name(cls, value: Any) -> Any:
         return {"type": value} if isinstance(value, str) else value
-
-
-MetricName = Literal[
-    "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc",
-]
 
 
 class GatesConfig(_Section):
@@ -380,6 +384,13 @@ class EvaluateConfig(_Section):
     # The metric that decides "beats the baseline"; auto = mae (regression, forecast),
     # accuracy (classification).
     metric: Literal["auto", MetricName] = "auto"
+    # The naive baseline that decides: auto = the training median (metric mae or mape) or mean
+    # (rmse, r2), the majority class, or persistence for forecasts; seasonal_naive (forecasts,
+    # with season) = the value `season` rows before each forecast step.
+    baseline: Literal["auto", "seasonal_naive"] = "auto"
+    # Forecasts: the season in rows (7 for a week of daily rows), at most data.window.lookback.
+    # Set, seasonal naive is reported beside persistence; it decides with baseline: seasonal_naive.
+    season: int | None = Field(None, ge=2)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     # Resamples of the test rows for the intervals; 0 = none (the gate then judges point estimates).
     bootstrap: int = Field(1000, ge=0)
@@ -408,10 +419,11 @@ class TuneConfig(_Section):
     trials: int | None = Field(20, ge=1)          # finished trials in the study; grid: None = the whole grid
     timeout: float | None = Field(None, gt=0)     # seconds for the whole search
     pruner: Literal["none", "median", "hyperband"] = "median"  # stops trials that fall behind early
-    # The objective: `auto` = the validation metric the trainer logs each epoch (accuracy
-    # for classification, maximized; MAE in the target's units otherwise), `loss` = the
-    # validation loss. Pruners see the same quantity every epoch.
-    metric: Literal["auto", "loss"] = "auto"
+    # The objective: `auto` = train.metric, the validation metric computed each epoch (itself
+    # auto: evaluate.metric's, so accuracy for classification, MAE in the target's units
+    # otherwise); `loss` = the validation loss; or any test metric of the task (f1_macro,
+    # roc_auc, r2, ...), each optimized in its own direction. Pruners see it every epoch.
+    metric: Literal["auto", "loss", MetricName] = "auto"
     cv: int | None = Field(None, ge=2)            # k folds over train+validation (time-ordered for series)
     space: dict[str, Any]  # dotted config path -> a range or a list of choices (required)
     storage: str | None = None                    # default sqlite:///OUT/study.db; postgresql://... for many workers
@@ -454,6 +466,16 @@ class ExperimentConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     tune: TuneConfig | None = None  # with a space: `layerwise run` tunes first, then trains the best
+
+    @model_validator(mode="after")
+    def _fits_the_task(self) -> ExperimentConfig:
+        problems = _seasonal_problems(self)
+        if self.task.type == "generation" and self.train.metric != "auto":
+            problems.append(f"train.metric: '{self.train.metric}' is a metric of tables and series; generation "
+                            "is judged on cross-entropy and its history holds the validation loss (remove the key)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
@@ -554,6 +576,25 @@ class _BoundedLoader(yaml.SafeLoader):
                 "(nested anchors: a YAML alias bomb?)")
         self.anchors = {}
         return node
+
+
+def _seasonal_problems(cfg: ExperimentConfig) -> list[str]:
+    """evaluate.baseline / evaluate.season where seasonal naive cannot be computed."""
+    ev, task = cfg.evaluate, cfg.task.type
+    if ev.baseline == "auto" and ev.season is None:
+        return []
+    if task != "forecast":
+        what = ("evaluate.baseline: 'seasonal_naive' is" if ev.baseline == "seasonal_naive"
+                else f"evaluate.season: {ev.season} sets seasonal naive,")
+        return [f"{what} a forecast baseline, and task.type is {task} (remove the key, or set task.type: forecast)"]
+    if ev.season is None:
+        return ["evaluate.baseline: 'seasonal_naive' needs evaluate.season, the season in rows "
+                "(e.g. 7 for a week of daily rows)"]
+    lookback = cfg.data.window.lookback
+    if ev.season > lookback:
+        return [f"evaluate.season: {ev.season} is longer than data.window.lookback {lookback}: each forecast "
+                f"window must hold a whole season of history; set data.window.lookback to at least {ev.season}"]
+    return []
 
 
 def load_yaml(text: str) -> Any:

@@ -34,6 +34,8 @@ class Prepared:
     last: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: last observed value
     index: dict[str, np.ndarray] = field(default_factory=dict)  # split name -> its rows' positions in the table
     ends: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: each window's last input row, in `index`
+    # forecast: each part's target in original units, row by row (what seasonal naive looks back on)
+    target_raw: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     images: Any = None                # image classification: the fitted data.images.ImagePreprocessor
     files: dict[str, list[str]] = field(default_factory=dict)  # images read from a folder: each split's files
@@ -138,7 +140,7 @@ def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, s
                       gap=gap, min_rows=need)
     series = SeriesTransform(columns, target, transform=data.transform, normalize=data.normalize)
     series.fit(df.iloc[parts.train])
-    x, y, actual, rows, last, index, ends = {}, {}, {}, {}, {}, {}, {}
+    x, y, actual, rows, last, index, ends, target_raw = {}, {}, {}, {}, {}, {}, {}, {}
     notes = []
     for name, idx in _parts(parts):
         part = df.iloc[idx].reset_index(drop=True)
@@ -149,10 +151,12 @@ def prepare_forecast(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, s
         inputs, raw = series.transform(part, source=source)
         w = windows(inputs, raw, series, win.lookback, win.horizon, win.stride)
         x[name], y[name], actual[name], last[name], ends[name] = w.x, w.y, w.actual, w.last, w.end
+        target_raw[name] = np.asarray(raw, dtype=np.float64)
         rows[name] = len(w.x)
     info = TaskInfo(type="forecast", target=target, features=columns, time=data.time,
                     lookback=win.lookback, horizon=win.horizon, delimiter=data.delimiter)
-    return Prepared(info, x, y, actual, rows, series=series, last=last, notes=notes, index=index, ends=ends)
+    return Prepared(info, x, y, actual, rows, series=series, last=last, notes=notes, index=index, ends=ends,
+                    target_raw=target_raw)
 
 
 def _stamp(value: Any) -> str:

@@ -27,7 +27,9 @@ from .data import CleaningLog
 from .data.streaming import Stream, open_stream
 from .data.transforms import _label
 from .errors import ConfigError
-from .evaluation import diagnose, majority_baseline, mean_baseline
+from .evaluation import diagnose, majority_baseline
+from .evaluation.baselines import constant_kind
+from .evaluation.metrics import resolve
 from .predictor import TaskInfo
 from .prepare import Prepared
 from .runlog import RunLog
@@ -109,12 +111,17 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     raw = np.concatenate(raw)  # (n_test, outputs)
     prepared.actual["test"] = np.concatenate(actual)
     n = len(raw)
+    from .assess import constant_baseline
+
+    fit = _baseline_fit(stream, prepared)
     if task == "classification":
         model_out = predictor.probabilities(raw)
         baseline_out = majority_baseline(prepared.actual["train"], len(stream.encoder.classes), n)
     else:
-        model_out, baseline_out = predictor.decode(raw), mean_baseline(prepared.actual["train"], n)
+        model_out = predictor.decode(raw)
+        baseline_out = constant_baseline(fit, resolve(task, cfg.evaluate.metric), n)[0]
     metrics = experiment._judge(prepared, None, model_out, baseline_out)
+    metrics["notes"] += _median_note(stream, task, cfg.evaluate.metric)
     restored = trainer.best_epoch is not None and cfg.train.patience is not None
     summary: dict[str, Any] = {"kinds": dict(stream.kinds)}
     if task == "classification":
@@ -126,9 +133,9 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     log.write("evaluation: leakage audit and data-size curve skipped: a streamed table is never whole in memory")
     for line in metrics["diagnosis"]["findings"]:
         log.write(f"evaluation: {line}")
-    from .assess import baseline_fit, predictions_frame
+    from .assess import predictions_frame
 
-    metrics["baseline_fit"] = baseline_fit(prepared)
+    metrics["baseline_fit"] = fit
     predictor.metrics = metrics
     log.write_file(metrics["finding"])
     log.write_file(metrics["headline"])
@@ -142,7 +149,8 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
 
 def _prepared(stream: Stream, task: str, data) -> Prepared:
     """A Prepared holding no features: one placeholder row per split that has rows, so _trainer sees
-    the input width and output shape; the training targets only as the baseline needs them."""
+    the input width and output shape; the training targets only as the baseline and the metric
+    checks need them (class codes in their shares, or a uniform sample of the values)."""
     width = len(stream.features.feature_names)
     classes = list(stream.encoder.classes) if task == "classification" else []
     info = TaskInfo(type=task, target=stream.target, features=list(stream.kinds), time=data.time,
@@ -155,9 +163,33 @@ def _prepared(stream: Stream, task: str, data) -> Prepared:
         train = np.repeat(np.arange(len(classes)), [counts.get(_label(c), 0) for c in classes])
     else:
         y = {p: np.zeros(len(v), np.float32) for p, v in x.items()}
-        train = np.array([stream.encoder.center])  # the training mean: all the mean baseline reads
+        train = stream.target_sample  # a uniform sample of the training targets (what metric checks read)
     actual = {"train": train, "val": stream.actual("val") if stream.rows["val"] else np.empty(0)}
     return Prepared(info, x, y, actual, dict(stream.rows), features=stream.features, target=stream.encoder)
+
+
+def _baseline_fit(stream: Stream, prepared: Prepared) -> dict[str, Any]:
+    """What the baseline learned, from the one statistics pass: the class priors, or the exact
+    training mean and the median of a uniform sample of the training targets (data.streaming's
+    hash-priority sample of up to SAMPLE values, every value in a smaller file). An exact median
+    needs the whole column sorted or a second pass; the sample's is within a fraction of a
+    percentile of it (about 0.3 percentile points at 100,000 values, 95% of the time)."""
+    from .assess import baseline_fit
+
+    if prepared.task.type == "classification":
+        return baseline_fit(prepared)
+    sample = stream.target_sample
+    return {"mean": [float(stream.encoder.center)], "median": [float(np.median(sample)) if sample.size else
+                                                               float(stream.encoder.center)]}
+
+
+def _median_note(stream: Stream, task: str, metric: str) -> list[str]:
+    """Say when the deciding baseline is a median estimated from a sample rather than every training row."""
+    sample, rows = stream.target_sample.size, stream.rows.get("train", 0)
+    if task == "classification" or constant_kind(resolve(task, metric)) != "median" or sample >= rows:
+        return []
+    return [f"the training median is estimated from a uniform sample of {sample:,} of the {rows:,} training "
+            "rows (streamed: an exact median needs a second pass over the file)"]
 
 
 def _digest(stream: Stream) -> str:

@@ -35,7 +35,7 @@ def test_the_finding_agrees_with_a_gate_that_finds_no_evidence():
     y, noise = rng.normal(size=400), rng.normal(size=400)
     out = judge("regression", y, y + noise, y + noise[::-1] * 1.01, samples=300)
     assert out["beats_baseline"] and out["verdict"] == "DO NOT DEPLOY"  # better on the point estimate only
-    assert out["finding"].startswith("The network scores better than the training mean on this test split")
+    assert out["finding"].startswith("The network scores better than the training median on this test split")
     assert "not shown to be more than chance" in out["finding"]
 
 

@@ -37,7 +37,7 @@ def test_judge_needs_the_interval_not_just_the_point_estimate():
     clearly = judge("regression", y, y + noise * 0.5, y + noise, samples=300, maximum={"mae": 10.0})
     assert clearly["verdict"] == "DEPLOY"
     assert [c["gate"] for c in clearly["checks"]] == ["beat_baseline", "max.mae"]
-    assert clearly["headline"].startswith("DEPLOY: beats the training mean")
+    assert clearly["headline"].startswith("DEPLOY: beats the training median")
     assert set(clearly["ci"]) >= {"level", "samples", "model", "baseline", "difference", "method"}
 
 
@@ -70,13 +70,14 @@ def test_without_bootstrap_the_gate_judges_the_point_estimates_and_says_so():
     better = judge("regression", y, y + 1.0, y + 5.0, samples=0, minimum={"r2": 0.5})
     assert better["verdict"] == "DEPLOY"
     reason = better["reasons"][0]
-    assert reason.startswith("beats the training mean: test mae 1 vs 5; difference -4; ")
+    assert reason.startswith("beats the training median: test mae 1 vs 5; difference -4; ")
     assert reason.endswith("no interval (evaluate.bootstrap: 0): judged on the point estimates only")
     assert "zero" not in reason and "not available" not in reason
     assert better["reasons"][1] == "test r2 0.9967 is at least 0.5"  # no interval to show for the bound either
     worse = judge("regression", y, y + 5.0, y + 1.0, samples=0)
     assert worse["verdict"] == "DO NOT DEPLOY"
-    assert worse["reasons"][0].startswith("does not beat the training mean: test mae 5 vs 1; difference +4; no interval")
+    assert worse["reasons"][0].startswith(
+        "does not beat the training median: test mae 5 vs 1; difference +4; no interval")
 
 
 def test_an_interval_the_bootstrap_could_not_compute_fails_without_claiming_it_includes_zero():

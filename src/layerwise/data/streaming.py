@@ -167,6 +167,8 @@ class Stream:
     head: pd.DataFrame | None = None      # the first record batch (what validation and kinds look at)
     classes: dict[str, Counter] = field(default_factory=dict)  # classification: part -> label counts
     changed: Counter = field(default_factory=Counter)  # feature column -> training cells made missing
+    # regression: a uniform sample of at most SAMPLE training targets (the median baseline's estimate)
+    target_sample: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     # ------------------------------------------------------------ reading
     def _chunks(self) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
@@ -260,6 +262,7 @@ class Stream:
             self.encoder.classes = _sorted(labels)
         elif target_num.n:
             self.encoder.center, self.encoder.scale = target_num.scale("standard")
+            self.target_sample = target_num.sample
         return self
 
     # ------------------------------------------------------------ batches

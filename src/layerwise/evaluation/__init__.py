@@ -2,7 +2,9 @@
 
 from .baselines import majority_baseline as majority_baseline
 from .baselines import mean_baseline as mean_baseline
+from .baselines import median_baseline as median_baseline
 from .baselines import persistence as persistence
+from .baselines import seasonal_naive as seasonal_naive
 from .bootstrap import Intervals as Intervals
 from .bootstrap import block_length as block_length
 from .bootstrap import paired_bootstrap as paired_bootstrap

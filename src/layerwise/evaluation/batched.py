@@ -22,8 +22,8 @@ def mae(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def rmse(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    # scikit-learn's RMSE over several outputs is the root of the mean over all of them
-    return np.sqrt(((y - p) ** 2).mean(axis=(1, 2)))
+    # scikit-learn's RMSE over several outputs: each output's RMSE, then their mean
+    return np.sqrt(((y - p) ** 2).mean(axis=1)).mean(axis=1)
 
 
 def r2(y: np.ndarray, p: np.ndarray) -> np.ndarray:

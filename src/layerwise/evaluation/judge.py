@@ -18,15 +18,19 @@ from .score import finding, score
 def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray, *,
           metric: str = "auto", samples: int = 1000, level: float = 0.95, block: int = 1, seed: int = 0,
           beat_baseline: bool = True, minimum: dict[str, float] | None = None,
-          maximum: dict[str, float] | None = None, champion: dict[str, Any] | None = None) -> dict[str, Any]:
+          maximum: dict[str, float] | None = None, champion: dict[str, Any] | None = None,
+          baseline_name: str | None = None, beside: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Score the model beside the baseline, with intervals, and decide DEPLOY or DO NOT DEPLOY.
 
     Args:
         task: classification (codes and (n, k) probabilities) or regression / forecast (values).
         samples, level, block: the paired bootstrap (block > 1 for series).
         champion: {"path": str, "out": outputs of the champion model on the same rows}.
+        baseline_name: what `baseline_out` is (default: score's `default_baseline`).
+        beside: other baselines' outputs on the same rows, by name: reported in
+            `other_baselines` (their metrics, whether the network beats them); they decide nothing.
     """
-    out = score(task, y_true, model_out, baseline_out, metric=metric)
+    out = score(task, y_true, model_out, baseline_out, metric=metric, baseline_name=baseline_name)
     primary = out["primary_metric"]
     names = sorted(out["test"])
     ci = paired_bootstrap(task, y_true, model_out, baseline_out, names, samples=samples, level=level,
@@ -49,6 +53,9 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
                            "difference": paired.difference.get(primary, no_interval)}
         checks.append(gate.champion(primary, versus["test"][primary], versus["baseline"][primary],
                                     paired.difference.get(primary, no_interval), str(champion["path"])))
+    if beside:
+        out["other_baselines"] = [_beside(task, y_true, model_out, name, other, primary)
+                                  for name, other in beside.items()]
     rows = len(y_true)
     out["ci"]["degenerate"] = rows < gate.MIN_TEST_ROWS
     if out["ci"]["degenerate"]:
@@ -61,7 +68,8 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
     beat = next((c for c in checks if c.gate == "beat_baseline"), None)
     if out["beats_baseline"] and (out["ci"]["degenerate"] or (beat is not None and not beat.passed)):
         # better on these rows, but the gate found no evidence: the finding must not read as a win
-        out["finding"] = finding(task, primary, out["test"][primary], out["baseline"][primary], True, shown=False)
+        out["finding"] = finding(out["baseline_name"], primary, out["test"][primary], out["baseline"][primary], True,
+                                 shown=False)
     out["headline"] = headline(decision, out)
     return out
 
@@ -71,3 +79,11 @@ def headline(decision: gate.Decision, out: dict[str, Any]) -> str:
     if not decision.checks:
         return f"{decision.verdict}: no gate is configured. {out['finding']}"
     return f"{decision.verdict}: {'; '.join(decision.reasons)}."
+
+
+def _beside(task: str, y_true: np.ndarray, model_out: np.ndarray, name: str, other: np.ndarray,
+            primary: str) -> dict[str, Any]:
+    """One more baseline on the same rows: its metrics and the finding on the deciding metric."""
+    found = score(task, y_true, model_out, other, metric=primary, baseline_name=name)
+    return {"name": name, "baseline": found["baseline"], "beats_baseline": found["beats_baseline"],
+            "finding": found["finding"]}

@@ -27,11 +27,20 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
                "accuracy, mae, or cross_entropy for generation)."),
     MetricsKey("test", TASKS,
                "The model's metrics on the test split: accuracy, balanced_accuracy, f1_macro, log_loss "
-               "(and roc_auc for two classes); mae, rmse, r2, mape; cross_entropy, bits_per_char, perplexity."),
+               "(and roc_auc for two classes); mae, rmse, r2, mape; cross_entropy, bits_per_char, perplexity. "
+               "Over a forecast's steps ahead (horizon > 1) each is the mean of the steps' scores, as "
+               "scikit-learn averages outputs (multioutput='uniform_average'): rmse is the mean of per_step's "
+               "rmse (scikit-learn's root_mean_squared_error), not the root of the pooled squared errors."),
     MetricsKey("baseline", TASKS, "The same metrics for the naive baseline on the same test rows."),
     MetricsKey("baseline_name", TASKS,
-               "Which baseline: the training mean, the majority class, persistence ('tomorrow = today'), "
+               "Which baseline decides: the training median (regression judged on mae or mape, where the "
+               "median is the best constant) or the training mean (rmse, r2), the majority class, "
+               "persistence ('tomorrow = today'), seasonal naive (evaluate.baseline: seasonal_naive), "
                "the bigram baseline."),
+    MetricsKey("other_baselines", ("forecast",),
+               "Forecasts with evaluate.season: the baseline that does not decide (seasonal naive beside "
+               "persistence, or persistence beside seasonal naive), each with its name, its metrics on the "
+               "same windows (baseline), beats_baseline and a finding; reported only, no gate reads it."),
     MetricsKey("beats_baseline", TASKS, "true when the model's primary metric is better than the baseline's."),
     MetricsKey("finding", TASKS, "One sentence with the deciding numbers: model vs baseline on the primary metric."),
     MetricsKey("ci", TASKS,
@@ -68,8 +77,10 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
                "With evaluate.data_curve: the validation score when training on 25/50/75/100% of the "
                "training split, the fitted trend and whether more data still helps; otherwise null."),
     MetricsKey("baseline_fit", TABULAR,
-               "What the baseline learned from the training split (the mean, the class priors), so "
-               "`layerwise evaluate` scores new data against the same baseline."),
+               "What the baseline learned from the training split (the mean and the median, the class "
+               "priors; nothing for a forecast), so `layerwise evaluate` scores new data against the same "
+               "baseline. A streamed run's median is that of a uniform sample of up to 100,000 training "
+               "targets. Bundles saved with the mean only are judged beside the mean, with a note."),
     MetricsKey("per_step", ("forecast",),
                "Forecasts with data.window.horizon > 1: mae and rmse of the model and the baseline at "
                "each step ahead."),

@@ -13,18 +13,56 @@ HIGHER_IS_BETTER = {
 }
 DEFAULT_PRIMARY = {"regression": "mae", "forecast": "mae", "classification": "accuracy",
                    "generation": "cross_entropy"}
+# The metrics each kind of table computes on its test split (and may decide, gate or tune on).
+TASK_METRICS = {
+    "classification": ("accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc"),
+    "regression": ("mae", "rmse", "r2", "mape"),
+    "forecast": ("mae", "rmse", "r2", "mape"),
+}
+
+
+def resolve(task: str, *choices: str) -> str:
+    """The first of `choices` that is not "auto" (e.g. train.metric, then evaluate.metric),
+    else the task's default deciding metric."""
+    return next((c for c in choices if c != "auto"), DEFAULT_PRIMARY[task])
+
+
+def why_unavailable(metric: str, task: str, *, classes: int | None = None,
+                    values: np.ndarray | None = None) -> str | None:
+    """Why `metric` cannot be computed for `task` on this data, or None when it can.
+
+    `classes`: how many classes a classification target has; `values`: the target's values
+    (regression, forecast), where MAPE is undefined if they take zero or change sign.
+    """
+    known = TASK_METRICS.get(task, ())
+    if metric not in known:
+        return f"is not a {task} metric; choose one of {list(known)}"
+    if metric == "roc_auc" and classes is not None and classes != 2:
+        return (f"needs two classes and this target has {classes}; "
+                "choose accuracy, balanced_accuracy, f1_macro or log_loss")
+    if metric == "mape" and values is not None:
+        finite = np.asarray(values, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        if finite.size and finite.min() <= 0 <= finite.max():
+            return ("is undefined: the target takes zero or changes sign, where a percentage error "
+                    "divides by zero; choose mae, rmse or r2")
+    return None
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[dict[str, float], list[str]]:
     """MAE, RMSE, R² and MAPE over every output; MAPE is skipped when the target crosses zero.
 
-    Returns the metrics and notes explaining any metric left out.
+    Several outputs (a forecast's steps ahead) are averaged as scikit-learn does
+    (multioutput="uniform_average"): each step's score, then their mean. For MAE and MAPE that is
+    the mean over every value; RMSE is the mean of the steps' RMSEs (the mean of metrics.json's
+    per_step rmse), not the root of the pooled mean squared error, which weighs the far steps'
+    larger errors more. Returns the metrics and notes explaining any metric left out.
     """
     y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
     out = {
         "mae": float(skm.mean_absolute_error(y_true, y_pred)),
-        "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "rmse": float(skm.root_mean_squared_error(y_true, y_pred)),
         "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
     }
     notes = []

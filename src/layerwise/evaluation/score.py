@@ -6,21 +6,29 @@ from typing import Any
 
 import numpy as np
 
+from .baselines import constant_kind
 from .metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, better, classification_metrics, regression_metrics
 
 BASELINE_NAMES = {
-    "regression": "the training mean",
     "classification": "the majority class",
     "forecast": "persistence ('tomorrow = today')",
 }
 
 
+def default_baseline(task: str, metric: str) -> str:
+    """The default baseline's name: regression's constant follows the deciding `metric`."""
+    if task == "regression":
+        return f"the training {constant_kind(metric)}"
+    return BASELINE_NAMES[task]
+
+
 def score(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray,
-          *, metric: str = "auto") -> dict[str, Any]:
+          *, metric: str = "auto", baseline_name: str | None = None) -> dict[str, Any]:
     """Metrics of the model and of the baseline on the same test rows, and who wins.
 
     For classification `y_true` holds class codes and both outputs are (n, k) probabilities;
-    otherwise all three are values in the target's original units.
+    otherwise all three are values in the target's original units. `baseline_name` says what
+    `baseline_out` is; by default `default_baseline(task, metric)`.
     """
     if task == "classification":
         test, notes = classification_metrics(y_true, model_out)
@@ -32,22 +40,23 @@ def score(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
     if primary not in test:
         raise_unavailable(primary, task, sorted(test))
     beats = better(primary, test[primary], base[primary])
+    name = baseline_name or default_baseline(task, primary)
     return {
         "task": task,
         "primary_metric": primary,
         "test": test,
         "baseline": base,
-        "baseline_name": BASELINE_NAMES[task],
+        "baseline_name": name,
         "beats_baseline": bool(beats),
         "notes": notes,
-        "finding": finding(task, primary, test[primary], base[primary], beats),
+        "finding": finding(name, primary, test[primary], base[primary], beats),
     }
 
 
-def finding(task: str, metric: str, model: float, baseline: float, beats: bool, *, shown: bool = True) -> str:
-    """One plain sentence with the deciding numbers. `shown` False: the model scored better on
-    these rows, but the gate found that no evidence (an interval including zero, too few rows)."""
-    name = BASELINE_NAMES[task]
+def finding(name: str, metric: str, model: float, baseline: float, beats: bool, *, shown: bool = True) -> str:
+    """One plain sentence with the deciding numbers, beside the baseline called `name`. `shown`
+    False: the model scored better on these rows, but the gate found that no evidence (an
+    interval including zero, too few rows)."""
     figures = f"test {metric} {_fmt(model)} vs {_fmt(baseline)}"
     if baseline != 0 and np.isfinite(baseline) and np.isfinite(model):
         change = abs(model - baseline) / abs(baseline) * 100

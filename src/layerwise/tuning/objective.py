@@ -14,6 +14,8 @@ from typing import Any
 import optuna
 
 from ..config import ExperimentConfig
+from ..errors import ConfigError
+from ..evaluation.metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, TASK_METRICS, resolve
 from ..training import Callback
 from .space import Space, apply
 
@@ -63,12 +65,14 @@ class Pruning(Callback):
             raise optuna.TrialPruned(f"epoch {epoch}: {self.key} {value:.4g}")
 
 
-def objective(base: dict[str, Any], space: Space, validate: Validate, key: str, folds: int | None):
-    """The function Optuna calls per trial: suggest, build the config, train, score."""
+def objective(base: dict[str, Any], space: Space, validate: Validate, metric: str, folds: int | None):
+    """The function Optuna calls per trial: suggest, build the config, train, score `metric`
+    ("loss", or the metric each epoch computes on the validation split, set as train.metric)."""
+    key = metric_key(metric)
 
     def run(trial: optuna.Trial) -> float:
         params = space.suggest(trial)
-        cfg = ExperimentConfig.from_dict(apply(base, params), source=f"trial {trial.number}")
+        cfg = ExperimentConfig.from_dict(scored_on(apply(base, params), metric), source=f"trial {trial.number}")
         pruning = Pruning(trial, key)
         result = validate(cfg, [pruning], folds=folds)
         trial.set_user_attr("epochs", result.epochs)
@@ -78,16 +82,40 @@ def objective(base: dict[str, Any], space: Space, validate: Validate, key: str, 
     return run
 
 
+def objective_metric(cfg: ExperimentConfig, task: str, metric: str | None = None) -> str:
+    """What a search optimizes: "loss", or the name of a validation metric. `metric` (default
+    tune.metric) auto is train.metric's, itself auto evaluate.metric's; a metric of another
+    kind of problem is a ConfigError here, before the search."""
+    metric = metric or (cfg.tune.metric if cfg.tune is not None else "auto")
+    if metric == "loss":
+        return metric
+    known = TASK_METRICS.get(task, ())
+    if metric != "auto" and metric not in known:
+        raise ConfigError(f"tune.metric: '{metric}' is not a {task} metric; choose loss or one of {list(known)}")
+    return resolve(task, metric, cfg.train.metric, cfg.evaluate.metric)
+
+
+def scored_on(raw: dict[str, Any], metric: str) -> dict[str, Any]:
+    """A config dict whose epochs compute `metric` on the validation split (train.metric): a
+    trial's, and the best configuration's, so its retrained run reports the same quantity."""
+    return raw if metric == "loss" else apply(raw, {"train.metric": metric})
+
+
 def metric_key(metric: str) -> str:
     return "val_loss" if metric == "loss" else "val_metric"
 
 
-def direction(metric: str, task: str) -> str:
-    # The trainer's per-epoch metric is accuracy for classification (higher is better), MAE otherwise.
-    return "maximize" if metric == "auto" and task == "classification" else "minimize"
+def direction(metric: str) -> str:
+    """Optuna's direction for an objective_metric: the loss is minimized, each metric its own way."""
+    return "maximize" if metric != "loss" and HIGHER_IS_BETTER[metric] else "minimize"
 
 
-def metric_name(metric: str, task: str) -> str:
-    if metric == "loss":
-        return "validation loss"
-    return "validation accuracy" if task == "classification" else "validation MAE"
+def metric_name(metric: str) -> str:
+    """The objective in words, as tuning.json and the progress display say it."""
+    return f"validation {'MAE' if metric == 'mae' else metric}"
+
+
+def signature_metric(metric: str, task: str) -> str:
+    # A study stored before tune.metric could name a metric says "auto" for accuracy or MAE:
+    # that objective still signs as "auto", so such a study goes on under the same name.
+    return "auto" if metric == DEFAULT_PRIMARY[task] else metric

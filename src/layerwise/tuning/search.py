@@ -4,7 +4,8 @@ then retrain the best configuration, judge it once on test, and write the record
     layerwise tune exp.yaml --out runs/exp-tune
       runs/exp-tune/study.db         the Optuna study (SQLite default): rerun to resume
       runs/exp-tune/tuning.csv       one row per trial
-      runs/exp-tune/best.yaml        the best configuration, a complete `layerwise run` config
+      runs/exp-tune/best.yaml        the best configuration, a complete `layerwise run` config (its
+                                     train.metric is the objective, so its history reports it)
       runs/exp-tune/tuning.json      best trial, its value beside the retrained model's
       runs/exp-tune/*.png            optimization history, parameter importance, parallel coordinates
       runs/exp-tune/best/            the retrained run folder: bundle/, metrics.json, report.html, ...
@@ -28,7 +29,8 @@ from optuna.storages import RDBStorage
 from ..config import ExperimentConfig, TuneConfig, _describe
 from ..errors import ConfigError, LayerwiseError
 from . import methods, records
-from .objective import Validate, direction, metric_key, metric_name, objective
+from .objective import (Validate, direction, metric_key, metric_name, objective, objective_metric, scored_on,
+                        signature_metric)
 from .progress import Progress
 from .space import Space, apply
 from .storage import close_storage, open_storage, sqlite_url
@@ -99,7 +101,8 @@ def search(cfg: ExperimentConfig, *, task: str, validate: Validate, run: Run, ou
     url = tune.storage or sqlite_url(out)
     study_name = tune.study or name
     seed = cfg.train.seed if tune.seed is None else tune.seed
-    goal = direction(tune.metric, task)
+    metric = objective_metric(cfg, task, tune.metric)   # a metric of another task: refused before the search
+    goal = direction(metric)
     trials = tune.trials
     if tune.method == "grid":
         size = 1
@@ -109,19 +112,19 @@ def search(cfg: ExperimentConfig, *, task: str, validate: Validate, run: Run, ou
     elif trials is None:
         raise ConfigError("tune.trials: random and tpe need a number of trials (only grid may leave it unset)")
     job = Job(base=base, space=space.to_dict(), validate=validate, url=url, study=study_name, method=tune.method,
-              pruner=tune.pruner, metric=tune.metric, task=task, folds=tune.cv, trials=trials, seed=seed,
+              pruner=tune.pruner, metric=metric, task=task, folds=tune.cv, trials=trials, seed=seed,
               heartbeat=tune.heartbeat, retries=tune.retries, epochs=cfg.train.epochs, resume_study=resume_study,
               deadline_s=tune.timeout)
     verbosity = optuna.logging.get_verbosity()
     # Optuna logs a line per trial; the progress display and tuning.csv say it better.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials)
+        return _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials, metric)
     finally:
         optuna.logging.set_verbosity(verbosity)
 
 
-def _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials) -> Tuning:
+def _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials, metric) -> Tuning:
     study, storage = job.study_for(worker=0)   # the storage is checked and the study created before any worker starts
     helpers = _start_workers(job, tune.workers - 1)
     try:
@@ -131,17 +134,17 @@ def _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials) ->
         for process in helpers:
             process.join()
     try:
-        return _after(cfg, tune, study, space, base, run, out, task, quiet, helpers)
+        return _after(cfg, tune, study, space, base, run, out, task, quiet, helpers, metric)
     finally:
         close_storage(storage)
 
 
-def _after(cfg, tune, study, space, base, run, out, task, quiet, helpers) -> Tuning:
+def _after(cfg, tune, study, space, base, run, out, task, quiet, helpers, metric) -> Tuning:
     bad = [p.exitcode for p in helpers if p.exitcode != 0]
     if bad:
         raise LayerwiseError(f"{len(bad)} of {len(helpers)} worker processes failed (exit codes {bad})",
                              hint="rerun with --workers 1 to see the error")
-    return _finish(cfg, tune, study, space, base, run, out, task, quiet)
+    return _finish(cfg, tune, study, space, base, run, out, task, quiet, metric)
 
 
 @dataclass
@@ -155,7 +158,7 @@ class Job:
     study: str
     method: str
     pruner: str
-    metric: str
+    metric: str                      # objective_metric: "loss" or a validation metric's name
     task: str
     folds: int | None
     trials: int
@@ -171,10 +174,10 @@ class Job:
         storage = open_storage(self.url, heartbeat=self.heartbeat, retries=self.retries)
         # Each worker its own seed: two random samplers seeded alike would propose the same points.
         sampler = methods.sampler(self.method, space, self.seed + worker)
-        signature = {"space": self.space, "method": self.method, "metric": self.metric,
+        signature = {"space": self.space, "method": self.method, "metric": signature_metric(self.metric, self.task),
                      "folds": self.folds, "pruner": self.pruner}
         try:
-            study = open_study(storage, self.study, signature=signature, direction=direction(self.metric, self.task),
+            study = open_study(storage, self.study, signature=signature, direction=direction(self.metric),
                                sampler=sampler, pruner=methods.pruner(self.pruner, self.epochs),
                                resume_study=self.resume_study or worker > 0)
         except BaseException:
@@ -186,7 +189,7 @@ class Job:
     def work(self, study: optuna.Study, *, worker: int, callbacks: list) -> None:
         space = Space.parse(self.space)
         deadline = None if self.deadline_s is None else time.monotonic() + self.deadline_s
-        run = objective(self.base, space, self.validate, metric_key(self.metric), self.folds)
+        run = objective(self.base, space, self.validate, self.metric, self.folds)
         work(study, run, trials=self.trials, deadline=deadline, catch=(LayerwiseError,), callbacks=callbacks)
 
 
@@ -209,7 +212,7 @@ def _start_workers(job: Job, count: int) -> list:
 
 
 def _finish(cfg: ExperimentConfig, tune: TuneConfig, study: optuna.Study, space: Space, base: dict[str, Any],
-            run: Run, out: Path, task: str, quiet: bool) -> Tuning:
+            run: Run, out: Path, task: str, quiet: bool, metric: str) -> Tuning:
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     table = records.trials_table(study, space)
     records.write_table(table, out / "tuning.csv")
@@ -219,7 +222,7 @@ def _finish(cfg: ExperimentConfig, tune: TuneConfig, study: optuna.Study, space:
                              hint="widen the space, lower train.lr, or raise tune.trials / tune.timeout")
     best = study.best_trial
     params = space.decode(dict(best.params))
-    best_raw = apply(base, params)
+    best_raw = scored_on(apply(base, params), metric)
     refit_raw = best_raw
     if tune.refit == "train+val":
         # Train on train + validation for the epochs the best trial kept; nothing is left to stop early on.
@@ -230,11 +233,11 @@ def _finish(cfg: ExperimentConfig, tune: TuneConfig, study: optuna.Study, space:
     records.write_best_yaml(out / "best.yaml", refit_raw)
     best_cfg = ExperimentConfig.from_dict(refit_raw, source=str(out / "best.yaml"))
     result = run(best_cfg, out / "best", quiet=quiet)
-    refit_value = _refit_value(result, best_cfg, metric_key(tune.metric)) if tune.refit == "train" else None
+    refit_value = _refit_value(result, best_cfg, metric_key(metric)) if tune.refit == "train" else None
     notes = records.write_plots(study, out)
     counts = table["state"].value_counts().to_dict()
     summary = {
-        "metric": metric_name(tune.metric, task), "direction": study.direction.name.lower(),
+        "metric": metric_name(metric), "direction": study.direction.name.lower(),
         "method": tune.method, "pruner": tune.pruner, "cv": tune.cv, "study": study.study_name,
         "best_trial": best.number, "best_value": best.value, "best_params": params,
         "refit": tune.refit, "refit_value": refit_value, "trials": counts,
