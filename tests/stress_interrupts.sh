@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the tests that interrupt a process N times (default 30) while busy loops hold every
 # core, and counts the failures. Not part of `make test`: it takes a long time by design.
-#   bash tests/stress_interrupts.sh [N]
+#   bash tests/stress_interrupts.sh [N] [TEST ...]   (default: the list below)
 set -u
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/src"  # this tree's code, also from a git worktree
 rounds=${1:-30}
-tests=(
+shift $(( $# > 0 ? 1 : 0 ))
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(
   "tests/training/test_checkpoint.py::test_sigkill_then_resume_is_bit_identical"
   "tests/training/test_checkpoint.py::test_sigterm_saves_mid_epoch_exits_and_resumes_exactly"
   "tests/training/test_checkpoint.py::test_sigkill_during_a_background_write_keeps_the_previous_checkpoint"

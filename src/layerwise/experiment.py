@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Collection
 from contextlib import nullcontext
@@ -24,7 +25,10 @@ from .config import ExperimentConfig
 from .data import augment, infer_kinds, read_table, target_kind
 from .data.streaming import wants_stream
 from .errors import ConfigError, UsageError, did_you_mean
+from .extras import needs_extra
 from .evaluation import audit, block_length, data_curve, diagnose, judge, score
+from .evaluation.batched import BATCHED
+from .evaluation.data_curve import FRACTIONS
 from .models import available, build
 from .models.init import scheme_of
 from .predictor import Predictor
@@ -33,7 +37,7 @@ from .prepare_images import is_image_run
 from .prepare_stream import check_stream, run_stream
 from .runfolder import claim, locked
 from .runlog import RunLog
-from .training import Callback, EpochLog, Trainer
+from .training import Callback, Trainer
 from .training.checkpoint import data_digest, link_checkpoints
 from .training.distributed import rank, restarted
 from .training.freeze import transfer
@@ -104,6 +108,7 @@ def summary(m: dict[str, Any], *, table: bool = True) -> str:
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
              for r in rows]
     lines.append(f"baseline: {m['baseline_name']}; * decides; difference = network - baseline; rows {m['rows']}")
+    lines += [f"other baseline: {b['finding']}" for b in m.get("other_baselines") or []]
     lines += [f"note: {n}" for n in m.get("notes", [])]
     lines += [f"finding: {f}" for f in (m.get("diagnosis") or {}).get("findings", [])]
     lines += [f"leakage: {w['detail']}" for w in m.get("leakage") or []]
@@ -144,12 +149,16 @@ class Experiment:
         holds it is refused. Training checkpoints go to OUT/checkpoints as they are made (not
         staged), so a run killed before the folder is published keeps them; `resume=True`
         continues from the newest readable one, refusing settings or data that differ from
-        the checkpoint's except the keys in `allow_changed` (RESUMABLE). Under torchrun only
-        rank 0 checks, locks and writes the folder.
+        the checkpoint's except the keys in `allow_changed` (RESUMABLE). So do OUT/run.log and
+        OUT/history.csv, written as training goes (runlog.py); the published folder's are the
+        whole run's. Under torchrun only rank 0 checks, locks and writes the folder.
 
         With a `tune` section, search first and run the best configuration (see `tune`).
         """
         cfg = self.config
+        if cfg.evaluate.explain:  # captum is an extra: say so before training, not after it
+            with needs_extra("explain", instead="or remove evaluate.explain"):
+                import captum  # noqa: F401
         if cfg.tune is not None:
             return self.tune(out, quiet=quiet).result
         allow_changed = (allow_changed,) if isinstance(allow_changed, str) else tuple(allow_changed)
@@ -157,11 +166,12 @@ class Experiment:
         writer = out is not None and rank() == 0
         # a worker torchrun restarted resumes by itself (Trainer): its own checkpoints are no earlier run
         with claim(out, resume=resume or restarted(), overwrite=overwrite) if writer else nullcontext():
-            return self._run(out, quiet, resume, allow_changed)
+            log = RunLog(quiet=quiet, folder=out if writer else None, append=resume or restarted())
+            with log.recording():
+                return self._run(out, log, resume, allow_changed)
 
-    def _run(self, out: str | Path | None, quiet: bool, resume: bool, allow_changed: tuple[str, ...]) -> Result:
+    def _run(self, out: str | Path | None, log: RunLog, resume: bool, allow_changed: tuple[str, ...]) -> Result:
         cfg = self.config
-        log = RunLog(quiet=quiet)
         images = is_image_run(cfg, self.data)  # looks at the folder on disk: once
         check_stream(cfg, cfg.task.type, images, self.data)  # data.stream where it cannot go
         if cfg.task.type == "generation":
@@ -238,7 +248,8 @@ class Experiment:
         problems = augment.check(_augment_settings(cfg), "images")
         if problems:
             raise ConfigError(problems, hint="remove those keys from data.augment (or set them to their off values)")
-        images, source = read_images(cfg, self.data)
+        with log.steps("reading images") as steps:
+            images, source = read_images(cfg, self.data, progress=steps)
         prepared = prepare_images(cfg, images)
         c, h, w = images.images.shape[1:]
         log.write(f"read {source}: {len(images.labels)} images of {c}x{h}x{w} ({images.mode}), "
@@ -398,6 +409,7 @@ class Experiment:
             problems.append(f"train.loss: '{loss}' is a regression loss; use cross_entropy or bce (or auto)")
         if task in ("regression", "forecast") and loss in ("cross_entropy", "bce"):
             problems.append(f"train.loss: '{loss}' is a classification loss; use mse, mae or huber (or auto)")
+        problems += assess.metric_problems(cfg, task, frame)  # before any training, a search's too
         if problems:
             raise ConfigError(problems)
         return task
@@ -454,7 +466,8 @@ class Experiment:
                               features=prepared.features, target=prepared.target, series=prepared.series,
                               config=cfg.to_dict())
         has_val = len(prepared.x["val"]) > 0
-        callbacks = [EpochLog(log.write_file), *transferred, *extra]  # the trainer adds its progress bar unless quiet
+        # run.log and history.csv as it goes; the trainer adds its progress display unless quiet
+        callbacks = [*log.callbacks(), *transferred, *extra]
         if cfg.train.tensorboard and checkpoints is not None:  # beside the checkpoints, in the run folder
             callbacks.append(TensorBoard(checkpoints.parent / "tensorboard"))
         t = cfg.train
@@ -485,7 +498,8 @@ class Experiment:
         block = block_length(n, task.horizon) if task.type == "forecast" else 1
         return judge(task.type, prepared.actual["test"], model_out, baseline_out, metric=ev.metric,
                      samples=ev.bootstrap, level=ev.level, block=block, seed=self.config.train.seed,
-                     beat_baseline=gates.beat_baseline, minimum=gates.min, maximum=gates.max, champion=champion)
+                     beat_baseline=gates.beat_baseline, minimum=gates.min, maximum=gates.max, champion=champion,
+                     **assess.beside(ev.model_dump(), prepared))
 
     def _audit(self, prepared: Prepared, df: pd.DataFrame, kinds: dict[str, str]) -> list[dict[str, Any]]:
         index = prepared.index
@@ -504,14 +518,17 @@ class Experiment:
             model_out, baseline_out = assess.outputs(p, part, "val")
             return score(part.task.type, part.actual["val"], model_out, baseline_out, metric=metric)["test"][metric]
 
-        def fit_and_score(rows: np.ndarray) -> float:
-            part = assess.subset(prepared, rows)
-            return val_score(self._train(part, RunLog(quiet=True))[0], part)
-
         # Same seed and config, so training on 100% would repeat the run: its score is reused.
         order = "recent" if prepared.task.type == "forecast" else "random"
-        curve = data_curve(len(prepared.x["train"]), fit_and_score, metric=metric, order=order,
-                           seed=self.config.train.seed, known={1.0: val_score(predictor, prepared)})
+        with log.steps("data curve: retraining", sum(f != 1.0 for f in FRACTIONS)) as steps:
+            def fit_and_score(rows: np.ndarray) -> float:
+                part = assess.subset(prepared, rows)
+                found = val_score(self._train(part, RunLog(quiet=True))[0], part)
+                steps.advance(1, f"on {len(rows)} training rows: validation {metric} {found:.4g}")
+                return found
+
+            curve = data_curve(len(prepared.x["train"]), fit_and_score, metric=metric, order=order,
+                               seed=self.config.train.seed, known={1.0: val_score(predictor, prepared)})
         return curve.to_dict()
 
     def _write(self, out: Path, result: Result, log: RunLog, predictions: pd.DataFrame) -> Path:
@@ -525,8 +542,12 @@ class Experiment:
             if self.config.evaluate.explain:    # before the report, which shows it
                 from .explain import explain_run
 
-                explain_run(result, staged / "explain", self.config.evaluate.explain, log.write)
-            write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
+                explain_run(result, staged / "explain", self.config.evaluate.explain, log.write, quiet=log.quiet)
+            if log.path is not None:  # the live OUT/run.log: the whole story, a resumed run's before it too
+                log.flush()
+                shutil.copyfile(log.path, staged / "run.log")
+            else:
+                write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
             if self.config.evaluate.report:
                 from .report import write_report
 
@@ -570,16 +591,19 @@ def _augmentation(cfg: ExperimentConfig, prepared: Prepared, log: RunLog) -> aug
 
 
 def _val_metric(predictor: Predictor, prepared: Prepared):
-    """Validation metric in the target's own terms: accuracy, or MAE in original units."""
+    """The validation metric of each epoch (train.metric; auto: evaluate.metric's, accuracy or MAE)
+    in the target's own terms: on class probabilities, or on values in original units, by the
+    functions the test split's bootstrap uses (they agree with scikit-learn)."""
     task = prepared.task
     actual = prepared.actual["val"]
+    compute = BATCHED[assess.validation_metric(predictor, prepared)]  # a ConfigError before training
 
     def metric(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
         raw = y_pred.detach().float().cpu().numpy()
         if task.type == "classification":
-            return float((predictor.probabilities(raw).argmax(axis=1) == actual).mean())
-        values = predictor.decode(raw, prepared.last.get("val"))
-        return float(np.abs(values.reshape(len(actual), -1) - actual.reshape(len(actual), -1)).mean())
+            return float(compute(actual[None], predictor.probabilities(raw)[None])[0])
+        values = predictor.decode(raw, prepared.last.get("val")).reshape(len(actual), -1)  # (n, outputs)
+        return float(compute(actual.reshape(len(actual), -1)[None], values[None])[0])
 
     return metric
 
@@ -589,9 +613,10 @@ def _val_metric(predictor: Predictor, prepared: Prepared):
 # not what the checkpoint's state means. Every other key of task, data, model and train, and
 # the training data itself, must match the checkpoint's (checked by the Trainer).
 RESUMABLE = ("train.epochs", "train.patience")
-# Never compared: how often state is saved or shown and how many CPU threads compute it change
-# nothing that is learned; data.path is stood for by the digest of the data it names.
-_UNCOMPARED = {"data": ("path",), "train": ("checkpoint_every", "keep", "tensorboard", "threads")}
+# Never compared: how often state is saved or shown, how many CPU threads compute it and which
+# validation metric is watched (train.metric) change nothing that is learned; data.path is
+# stood for by the digest of the data it names.
+_UNCOMPARED = {"data": ("path",), "train": ("checkpoint_every", "keep", "tensorboard", "threads", "metric")}
 
 
 def fingerprint(cfg: ExperimentConfig, digest: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from .models import build
 from .models.init import scheme_of
 from .predictor import Predictor, TaskInfo
 from .runlog import RunLog
-from .training import EpochLog, Trainer
+from .training import Trainer
 from .training.freeze import transfer
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def run_generation(cfg: ExperimentConfig, log: RunLog) -> tuple[Predictor, Train
         module, loss=SequenceCrossEntropy(), optimizer=t.optimizer, lr=t.lr, momentum=t.momentum,
         nesterov=t.nesterov, batch_size=t.batch_size, epochs=t.epochs, weight_decay=t.weight_decay, l1=t.l1,
         clip_grad=t.clip_grad, patience=t.patience if has_val else None, seed=t.seed, device=t.device,
-        threads=t.threads, callbacks=[EpochLog(log.write_file), *transferred], quiet=log.quiet,
+        threads=t.threads, callbacks=[*log.callbacks(), *transferred], quiet=log.quiet,
     )
     trainer.fit(text.x["train"], text.y["train"], text.x["val"] if has_val else None,
                 text.y["val"] if has_val else None)

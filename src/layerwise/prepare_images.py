@@ -32,8 +32,9 @@ def is_image_run(cfg: ExperimentConfig, data: Any) -> bool:
     return cfg.data.image is not None or is_image_folder(cfg.data.path)
 
 
-def read_images(cfg: ExperimentConfig, data: Any) -> tuple[ImageSet, str]:
-    """The run's images and where they came from; every config problem first, at once."""
+def read_images(cfg: ExperimentConfig, data: Any, progress: Any = None) -> tuple[ImageSet, str]:
+    """The run's images and where they came from; every config problem first, at once.
+    `progress(done, total)` hears of each image file decoded."""
     image, problems = cfg.data.image, []
     if cfg.task.type not in ("auto", "classification"):
         problems.append(f"task.type: images are classified; '{cfg.task.type}' does not apply (use classification)")
@@ -52,7 +53,7 @@ def read_images(cfg: ExperimentConfig, data: Any) -> tuple[ImageSet, str]:
         return images, "data"
     images = read_image_folder(cfg.data.path, size=None if image is None else image.size,
                                mode="auto" if image is None else image.mode,
-                               max_corrupt=0.05 if image is None else image.max_corrupt)
+                               max_corrupt=0.05 if image is None else image.max_corrupt, progress=progress)
     return images, str(cfg.data.path)
 
 

@@ -5,6 +5,9 @@ gates those of the bundle's config; training-time evidence (loss curves, leakage
 An image bundle is judged on a folder of class folders, read as training read its files: the
 bundle's size (another size is resized), mode and pixel scale; unreadable files are left out
 and counted.
+
+`--out DIR` is claimed as a run folder is (runfolder.py): the evaluation's own files only, an
+earlier evaluation replaced only with `--overwrite`, and DIR locked while the command lasts.
 """
 
 from __future__ import annotations
@@ -17,27 +20,31 @@ import pandas as pd
 
 from .atomic import staged_folder, write_json, write_table
 from .errors import DataError
+from .assess import constant_baseline, evaluate_settings, forecast_baselines
 from .evaluation import block_length, judge
+from .evaluation.metrics import resolve
 from .predictor import Predictor
+from .runlog import Steps
 
 
-def reassess(predictor: Predictor, frame: pd.DataFrame | str | Path, *,
-             source: str = "data") -> tuple[dict[str, Any], pd.DataFrame]:
+def reassess(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data",
+             progress: bool = False) -> tuple[dict[str, Any], pd.DataFrame]:
     """metrics.json's content and the predictions table for `frame`, which must hold the target
-    (for an image bundle: the path of a folder with one sub-folder of images per class)."""
+    (for an image bundle: the path of a folder with one sub-folder of images per class, read
+    with its progress on stderr when `progress`)."""
     task = predictor.task
     if predictor.images is not None:
-        return _reassess_images(predictor, frame, source)
+        return _reassess_images(predictor, frame, source, progress)
     if task.target not in frame.columns:
         raise DataError(f"{source}: the target column '{task.target}' is missing; evaluate needs labelled data")
     fit = _baseline_fit(predictor)
     frame = frame[frame[task.target].notna()].reset_index(drop=True)
     notes: list[str] = []
     if task.type == "forecast":
-        y, model_out, baseline_out, table = _forecast(predictor, frame, source)
+        y, model_out, baseline_out, table, named = _forecast(predictor, frame, source)
     else:
-        y, model_out, baseline_out, table = _tabular(predictor, frame, fit, notes, source)
-    metrics = _judge(predictor, y, model_out, baseline_out, notes)
+        y, model_out, baseline_out, table, named = _tabular(predictor, frame, fit, notes, source)
+    metrics = _judge(predictor, y, model_out, baseline_out, notes, **named)
     unit = "windows" if task.type == "forecast" else "rows"
     metrics.update(rows={"test": len(y)}, source=source, leakage=None,
                    data={"kinds": {c: v.get("kind", "") for c, v in predictor.input_schema().items()}})
@@ -47,8 +54,9 @@ def reassess(predictor: Predictor, frame: pd.DataFrame | str | Path, *,
     return metrics, table
 
 
-def _judge(predictor: Predictor, y, model_out, baseline_out, notes: list[str]) -> dict[str, Any]:
-    """`judge` with the bundle's own evaluate settings and gates."""
+def _judge(predictor: Predictor, y, model_out, baseline_out, notes: list[str], *, baseline_name: str | None = None,
+           beside: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """`judge` with the bundle's own evaluate settings and gates; `baseline_name` and `beside` as judge's."""
     task = predictor.task
     ev = (predictor.config or {}).get("evaluate", {})
     gates = ev.get("gates", {})
@@ -57,12 +65,13 @@ def _judge(predictor: Predictor, y, model_out, baseline_out, notes: list[str]) -
                     samples=ev.get("bootstrap", 1000), level=ev.get("level", 0.95), block=block,
                     seed=(predictor.config or {}).get("train", {}).get("seed", 0),
                     beat_baseline=gates.get("beat_baseline", True), minimum=gates.get("min"),
-                    maximum=gates.get("max"))
+                    maximum=gates.get("max"), baseline_name=baseline_name, beside=beside)
     metrics["notes"] = metrics.get("notes", []) + notes
     return metrics
 
 
-def _reassess_images(predictor: Predictor, folder: Any, source: str) -> tuple[dict[str, Any], pd.DataFrame]:
+def _reassess_images(predictor: Predictor, folder: Any, source: str,
+                     progress: bool = False) -> tuple[dict[str, Any], pd.DataFrame]:
     """Judge an image bundle on a folder of class folders, beside its saved majority-class baseline."""
     from .data.images import read_image_folder
 
@@ -73,7 +82,8 @@ def _reassess_images(predictor: Predictor, folder: Any, source: str) -> tuple[di
                         hint="pass a folder with one sub-folder of images per class, named as the class")
     pre = predictor.images
     # max_corrupt=1: unreadable files are left out and counted here; too few left is still an error
-    images = read_image_folder(folder, size=pre.size, mode=pre.mode, max_corrupt=1.0)
+    with Steps("reading images", quiet=not progress) as shown:
+        images = read_image_folder(folder, size=pre.size, mode=pre.mode, max_corrupt=1.0, progress=shown)
     notes = list(images.log.lines())
     known = {str(c): c for c in predictor.target.classes}
     labels = np.array([str(v) for v in images.labels], dtype=object)
@@ -148,13 +158,16 @@ def _tabular(predictor: Predictor, frame: pd.DataFrame, fit: dict, notes: list[s
         table["baseline"] = predictor.target.decode(baseline_out.argmax(axis=1))
         for j, c in enumerate(task.classes):
             table[f"proba_{c}"] = model_out[:, j]
-        return y, model_out, baseline_out, table
+        return y, model_out, baseline_out, table, {}
     y = pd.to_numeric(frame[task.target], errors="coerce").to_numpy(dtype=np.float64)
     cols = [c for c in pred.columns if c == "prediction" or c.startswith("prediction_")]
     model_out = pred[cols].to_numpy(dtype=np.float64)
-    baseline_out = np.repeat(np.asarray(fit["mean"], dtype=np.float64)[None, :], len(frame), axis=0)
+    # the training median or mean, as the bundle's deciding metric chose when it was trained
+    metric = resolve(task.type, evaluate_settings(predictor.config).get("metric", "auto"))
+    baseline_out, name, note = constant_baseline(fit, metric, len(frame))
+    notes += [note] if note else []
     table["actual"], table["prediction"], table["baseline"] = y, model_out[:, 0], baseline_out[:, 0]
-    return y, model_out, baseline_out, table
+    return y, model_out, baseline_out, table, {"baseline_name": name}
 
 
 def _forecast(predictor: Predictor, frame: pd.DataFrame, source: str):
@@ -166,20 +179,27 @@ def _forecast(predictor: Predictor, frame: pd.DataFrame, source: str):
     h = task.horizon
     cols = ["prediction"] if h == 1 else [f"prediction_{k + 1}" for k in range(h)]
     values = pd.to_numeric(frame[task.target], errors="coerce").to_numpy(dtype=np.float64)
-    # A forecast made at row t is judged against rows t+1..t+h, persistence repeats row t.
-    ends = np.arange(len(frame) - h)
+    # A forecast made at row t is judged against rows t+1..t+h, persistence repeats row t,
+    # seasonal naive (the bundle's evaluate.season m) rows t-m+1..t.
+    evaluate = evaluate_settings(predictor.config)
+    season = evaluate.get("season") or 1
+    ends = np.arange(season - 1, len(frame) - h)
     model_out = pred[cols].to_numpy(dtype=np.float64)[ends]
     actual = np.stack([values[ends + k + 1] for k in range(h)], axis=1)
-    ok = np.isfinite(model_out).all(axis=1) & np.isfinite(actual).all(axis=1) & np.isfinite(values[ends])
+    history = values[ends[:, None] - season + 1 + np.arange(season)]   # (n, season), oldest first
+    ok = np.isfinite(model_out).all(axis=1) & np.isfinite(actual).all(axis=1) & np.isfinite(history).all(axis=1)
     if not ok.any():
         raise DataError(f"{source}: no row has {task.lookback} rows of history and {h} to forecast",
                         hint=f"give at least {task.lookback + h + 1} rows")
-    ends, model_out, actual = ends[ok], model_out[ok], actual[ok]
-    baseline_out = np.repeat(values[ends][:, None], h, axis=1)
+    ends, model_out, actual, history = ends[ok], model_out[ok], actual[ok], history[ok]
+    found = forecast_baselines(evaluate, history[:, -1], h, lambda m: history[:, -m:])
+    name, *others = found
+    baseline_out = found[name]
     table = pd.DataFrame()
     if task.time is not None and task.time in frame.columns:
         table[task.time] = frame[task.time].to_numpy()[ends + 1]
-    for name, v in (("actual", actual), ("prediction", model_out), ("baseline", baseline_out)):
+    for column, v in (("actual", actual), ("prediction", model_out), ("baseline", baseline_out)):
         for k in range(h):
-            table[name if h == 1 else f"{name}_{k + 1}"] = v[:, k]
-    return actual, model_out, baseline_out, table
+            table[column if h == 1 else f"{column}_{k + 1}"] = v[:, k]
+    return actual, model_out, baseline_out, table, {"baseline_name": name,
+                                                    "beside": {other: found[other] for other in others} or None}

@@ -15,6 +15,13 @@
 
 A published run folder holds no lock file: publishing renames a fresh folder over OUT.
 On platforms without fcntl (Windows) the folder is checked but not locked.
+
+A run killed before it published its folder leaves OUT/checkpoints, OUT/run.log and
+OUT/history.csv (written as it went): an unfinished run, refused like an earlier one.
+
+`layerwise evaluate BUNDLE DATA --out DIR` claims DIR by the same rules (`claim(..., kind=
+"evaluation")`): its own files only (EVALUATION_FILES), an earlier evaluation replaced only
+with `--overwrite`, one writer at a time.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ LOCK = ".layerwise.lock"
 # What `layerwise run` (and `layerwise explain` / `report` afterwards) write into a run folder.
 RUN_FILES = frozenset({"bundle", "metrics.json", "history.csv", "predictions.csv", "run.log", "report.html",
                        "explain", "checkpoints", "tensorboard"})
+# What `layerwise evaluate --out` writes (reassess.write).
+EVALUATION_FILES = frozenset({"metrics.json", "predictions.csv", "spec.json", "report.html"})
+_KINDS = {"run": RUN_FILES, "evaluation": EVALUATION_FILES}
 _SHOWN = 5  # foreign names listed in a refusal
 
 
@@ -117,19 +127,33 @@ def check_path(folder: Path, *, flag: str = "--out") -> None:
 
 def check_run_folder(out: Path, *, resume: bool, overwrite: bool) -> None:
     """Refuse a folder holding the user's files, and an earlier run unless resumed or overwritten."""
-    names = [n for n in _names(out) if n != LOCK]
-    foreign = [n for n in names if n not in RUN_FILES]
-    if foreign:
-        more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
-        raise UsageError(f"--out {out}: holds files layerwise did not write ({', '.join(foreign[:_SHOWN])}{more}); "
-                         "refusing to write a run folder there",
-                         hint="choose a new folder for the run (layerwise never replaces files it did not write)")
+    names = _own_names(out, RUN_FILES, "a run folder", "the run")
     if names and not (resume or overwrite):
         what = ("an earlier run" if (out / "metrics.json").exists() else
-                "the checkpoints of an unfinished run" if (out / "checkpoints").exists() else "an earlier run's files")
+                "the checkpoints of an unfinished run" if (out / "checkpoints").exists() else
+                "the run.log of an unfinished run" if (out / "run.log").exists() else "an earlier run's files")
         raise UsageError(f"--out {out}: holds {what}; refusing to replace it",
                          hint="--overwrite replaces it, --resume continues its training from OUT/checkpoints, "
                               "or choose another --out")
+
+
+def check_evaluation_folder(out: Path, *, overwrite: bool) -> None:
+    """Refuse a folder holding anything but an evaluation's files, and an earlier evaluation unless overwritten."""
+    if _own_names(out, EVALUATION_FILES, "an evaluation", "the evaluation") and not overwrite:
+        raise UsageError(f"--out {out}: holds an earlier evaluation; refusing to replace it",
+                         hint="--overwrite replaces it, or choose another --out")
+
+
+def _own_names(out: Path, own: frozenset[str], what: str, whose: str) -> list[str]:
+    """The names in OUT (the lock aside), all of them layerwise's own, or a UsageError naming the others."""
+    names = [n for n in _names(out) if n != LOCK]
+    foreign = [n for n in names if n not in own]
+    if foreign:
+        more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
+        raise UsageError(f"--out {out}: holds files layerwise did not write ({', '.join(foreign[:_SHOWN])}{more}); "
+                         f"refusing to write {what} there",
+                         hint=f"choose a new folder for {whose} (layerwise never replaces files it did not write)")
+    return names
 
 
 def _names(folder: Path) -> list[str]:
@@ -149,8 +173,14 @@ def locked(folder: str | Path, *, flag: str = "--out") -> Iterator[FolderLock]:
 
 
 @contextmanager
-def claim(out: str | Path, *, resume: bool = False, overwrite: bool = False) -> Iterator[FolderLock]:
-    """Lock OUT and check what it holds (see the module); the lock is held inside the block."""
+def claim(out: str | Path, *, resume: bool = False, overwrite: bool = False, kind: str = "run") -> Iterator[FolderLock]:
+    """Lock OUT and check what it holds (see the module); the lock is held inside the block.
+    `kind` is "run" or "evaluation" (which takes no `resume`)."""
+    if kind not in _KINDS:
+        raise ValueError(f"kind: {kind!r} is not one of {sorted(_KINDS)}")
     with locked(out) as held:
-        check_run_folder(Path(out), resume=resume, overwrite=overwrite)
+        if kind == "run":
+            check_run_folder(Path(out), resume=resume, overwrite=overwrite)
+        else:
+            check_evaluation_folder(Path(out), overwrite=overwrite)
         yield held

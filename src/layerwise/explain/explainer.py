@@ -24,6 +24,7 @@ from ..data import read_table
 from ..errors import UsageError, did_you_mean
 from ..evaluation.metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, classification_metrics, regression_metrics
 from ..predictor import Predictor
+from ..runlog import Steps
 from .attribute import METHODS, attribute
 from .baseline import data_baseline, training_baseline
 from .checks import completeness, randomization, reinitialized
@@ -43,7 +44,7 @@ CHECK_ROWS = 100
 def explain(model: Any, data: Any = None, *, rows: str | None = None, method: str = "ig", steps: int = 50,
             repeats: int = 10, seed: int = 0, target: int | str | None = None, baseline: Any = None,
             names: list[str] | None = None, prompts: str | list[str] | None = None, out: str | Path | None = None,
-            checks: bool = True) -> Explanation:
+            checks: bool = True, progress: bool = False) -> Explanation:
     """Explain a model's predictions on `data`.
 
     Args:
@@ -66,6 +67,8 @@ def explain(model: Any, data: Any = None, *, rows: str | None = None, method: st
         names: plain modules only: feature names.
         prompts: generation bundles: the prompt(s) whose next character is explained.
         out: write the Explanation there (CSVs, explain.json, PNG plots).
+        progress: show the work on stderr as it goes (permutation importance's scorings, the
+            attributions, the sanity check): a bar on a terminal, a line per tenth elsewhere.
     """
     if method not in ALL_METHODS:
         raise UsageError(f"--method {method!r}: unknown method{did_you_mean(method, ALL_METHODS)}",
@@ -79,30 +82,34 @@ def explain(model: Any, data: Any = None, *, rows: str | None = None, method: st
     if isinstance(target, str) and (predictor is None or predictor.vocabulary is None):
         raise UsageError(f"--next {target!r}: a next character is explained for generation bundles only",
                          hint="for this model pass target= a class index or a horizon step")
-    if predictor is None:
-        result = _explain_module(model, np.asarray(data, dtype=np.float32), rows=rows, method=method, steps=steps,
-                                 seed=seed, target=target, baseline=baseline, names=names, checks=checks)
-    elif predictor.vocabulary is not None:
-        chosen = _prompts(data, prompts)
-        picked = [chosen[i] for i in select_rows(rows, len(chosen))]
-        result = explain_prompts(predictor, picked, method=method, steps=steps, seed=seed, checks=checks,
-                                 target=None if target is None else str(target))
-    elif predictor.images is not None:
-        result = _explain_images(predictor, model, data, rows=rows, method=method, steps=steps, seed=seed,
-                                 target=target, checks=checks)
-    else:
-        result = _explain_predictor(predictor, _frame(model, predictor, data), rows=rows, method=method, steps=steps,
-                                    repeats=repeats, seed=seed, target=target, checks=checks)
+    with Steps("explain", quiet=not progress) as shown:
+        if predictor is None:
+            result = _explain_module(model, np.asarray(data, dtype=np.float32), rows=rows, method=method,
+                                     steps=steps, seed=seed, target=target, baseline=baseline, names=names,
+                                     checks=checks, shown=shown)
+        elif predictor.vocabulary is not None:
+            chosen = _prompts(data, prompts)
+            picked = [chosen[i] for i in select_rows(rows, len(chosen))]
+            result = explain_prompts(predictor, picked, method=method, steps=steps, seed=seed, checks=checks,
+                                     target=None if target is None else str(target))
+        elif predictor.images is not None:
+            result = _explain_images(predictor, model, data, rows=rows, method=method, steps=steps, seed=seed,
+                                     target=target, checks=checks, shown=shown)
+        else:
+            result = _explain_predictor(predictor, _frame(model, predictor, data), rows=rows, method=method,
+                                        steps=steps, repeats=repeats, seed=seed, target=target, checks=checks,
+                                        shown=shown)
     if out is not None:
         result.save(out)
     return result
 
 
-def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], None] = print) -> Explanation | None:
+def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], None] = print, *,
+                quiet: bool = True) -> Explanation | None:
     """A run's own step (evaluate.explain): explain its test split into `folder` (RUN/explain/).
 
     `options` is True or an ExplainConfig; a generation run has no test rows to explain, so it
-    only says how to explain prompts.
+    only says how to explain prompts. Unless `quiet`, its progress is shown on stderr.
     """
     if result.predictor.vocabulary is not None:
         note("explain: a generation run is explained on prompts: `layerwise explain BUNDLE --prompt TEXT`")
@@ -118,7 +125,7 @@ def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], N
     rows = f"0:{options.rows}" if isinstance(options.rows, int) else options.rows
     start = time.perf_counter()
     e = explain(result, rows=rows, method=options.method, steps=options.steps, repeats=options.repeats,
-                seed=result.config.train.seed if result.config is not None else 0, out=folder)
+                seed=result.config.train.seed if result.config is not None else 0, out=folder, progress=not quiet)
     checks = "; ".join(f"{c['check']} {'pass' if c['passed'] else 'FAIL'}" for c in e.checks)
     note(f"explain: {options.method} on {len(e.rows)} test {'images' if e.kind == 'image' else 'rows'} "
          f"in {time.perf_counter() - start:.1f}s" + (f"; {checks}" if checks else ""))
@@ -169,7 +176,7 @@ def _prompts(data: Any, prompts: str | list[str] | None) -> list[str]:
 
 
 def _explain_images(predictor: Predictor, model: Any, data: Any, *, rows, method, steps, seed, target,
-                    checks) -> Explanation:
+                    checks, shown: Steps) -> Explanation:
     if method == "permutation":
         raise UsageError("--method permutation: does not apply to an image model (shuffling single pixels "
                          "across images measures nothing the model uses); images are explained with ig, "
@@ -184,12 +191,14 @@ def _explain_images(predictor: Predictor, model: Any, data: Any, *, rows, method
     base, described = black(predictor)
     targets = output.target(x, target)
     result = Explanation(space.kind, method, space.names, output.unit, empty_importance(), baseline=described)
-    _local(result, space, output, x, targets, base, method, steps)
+    shown.total = 1 + checks
+    _local(result, space, output, x, targets, base, method, steps, shown)
     result.rows = [inputs.labels[i] for i in chosen]
     result.inputs = inputs.pixels[chosen]                  # (n, h, w): the picture the heatmap is laid over
     result.predictions = _predictions(predictor, x, None)
     if checks:
-        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps)
+        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps,
+               shown)
     return result
 
 
@@ -201,12 +210,15 @@ def _random(predictor: Predictor, seed: int) -> nn.Module:
 
 
 def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, method, steps, repeats, seed, target,
-                       checks) -> Explanation:
+                       checks, shown: Steps) -> Explanation:
     task = predictor.task
     space = FeatureSpace.from_predictor(predictor)
     inputs = model_inputs(predictor, frame)
     output = of_predictor(predictor)
     result = Explanation(space.kind, method, space.names, output.unit, empty_importance())
+    local = method != "permutation"
+    # the units of work: each scoring of permutation importance, the attributions, the check
+    shown.total = (1 + len(space.groups) * repeats) * (inputs.actual is not None) + local * (1 + checks)
     if inputs.actual is None:
         if method == "permutation":
             raise UsageError(f"--method permutation needs the target column '{task.target}' in the data, "
@@ -215,8 +227,15 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
         result.notes.append(f"permutation importance skipped: the data has no target column '{task.target}'")
     else:
         metric = predictor.metrics.get("primary_metric") or DEFAULT_PRIMARY[task.type]
+        score = _scorer(predictor, inputs, metric)
+
+        def counted(x: np.ndarray) -> float:
+            found = score(x)
+            shown.advance(1, "permutation importance")
+            return found
+
         result.importance = permutation_importance(
-            _scorer(predictor, inputs, metric), inputs.x, space.groups, space.names,
+            counted, inputs.x, space.groups, space.names,
             higher_is_better=HIGHER_IS_BETTER[metric], repeats=repeats, seed=seed)
         result.notes.append(f"permutation importance: worsening of test {metric} over {len(inputs.x)} "
                             f"{'windows' if task.type == 'forecast' else 'rows'}, {repeats} shuffles per feature")
@@ -227,7 +246,7 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
     base, result.baseline = training_baseline(predictor)
     # classification: the predicted class unless one is named; otherwise output (horizon step) 0
     targets = output.target(x, target if task.type == "classification" else (target or 0))
-    _local(result, space, output, x, targets, base, method, steps)
+    _local(result, space, output, x, targets, base, method, steps, shown)
     result.rows = inputs.labels[chosen].tolist()
     result.inputs = None if inputs.raw is None else inputs.raw[chosen]
     result.predictions = _predictions(predictor, x, None if inputs.last is None else inputs.last[chosen])
@@ -235,12 +254,13 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
     result.importance = mean_abs if result.importance.empty else pd.concat([result.importance, mean_abs],
                                                                            ignore_index=True)
     if checks:
-        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps)
+        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps,
+               shown)
     return result
 
 
 def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, seed, target, baseline, names,
-                    checks) -> Explanation:
+                    checks, shown: Steps) -> Explanation:
     if method == "permutation":
         raise UsageError("permutation importance needs a bundle (a target and a metric to score with)",
                          hint="use ig, saliency or ablation with a plain module")
@@ -254,7 +274,8 @@ def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, se
     base, described = data_baseline(x, "zeros" if baseline is None else baseline)
     targets = output.target(xs, target)
     result = Explanation(space.kind, method, space.names, output.unit, empty_importance(), baseline=described)
-    _local(result, space, output, xs, targets, base, method, steps)
+    shown.total = 1 + checks
+    _local(result, space, output, xs, targets, base, method, steps, shown)
     result.rows = chosen.tolist()
     result.predictions = targets.tolist() if width > 1 else output.values(xs)[:, 0].tolist()
     if space.kind == "image":
@@ -263,13 +284,15 @@ def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, se
         result.inputs = xs.reshape(len(xs), -1) if space.kind == "tabular" else None
         result.importance = mean_abs_importance(result.attributions, space.names, method, seed=seed)
     if checks:
-        _check(result, space, of_module(reinitialized(module, seed + 1), width), xs, targets, base, method, steps)
+        _check(result, space, of_module(reinitialized(module, seed + 1), width), xs, targets, base, method, steps,
+               shown)
     return result
 
 
 def _local(result: Explanation, space: FeatureSpace, output: Output, x: np.ndarray, targets: np.ndarray,
-           base: np.ndarray, method: str, steps: int) -> None:
+           base: np.ndarray, method: str, steps: int, shown: Steps) -> None:
     a = attribute(output, x, targets, method=method, baseline=base, steps=steps, mask=space.mask())
+    shown.advance(1, f"{method} attributions of {len(x)} rows")
     result.attributions = space.collapse(a.values)
     result.output, result.baseline_output, result.delta = a.output, a.baseline_output, a.delta
     if a.delta is not None:
@@ -277,9 +300,10 @@ def _local(result: Explanation, space: FeatureSpace, output: Output, x: np.ndarr
 
 
 def _check(result: Explanation, space: FeatureSpace, random: Output, x: np.ndarray, targets: np.ndarray,
-           base: np.ndarray, method: str, steps: int) -> None:
+           base: np.ndarray, method: str, steps: int, shown: Steps) -> None:
     n = min(len(x), CHECK_ROWS)
     a = attribute(random, x[:n], targets[:n], method=method, baseline=base, steps=steps, mask=space.mask())
+    shown.advance(1, "randomization check")
     result.checks.append(randomization(result.attributions[:n], space.collapse(a.values)))
 
 

@@ -1,18 +1,25 @@
 """Callbacks: code that runs around the Trainer's loop without changing it.
 
-Four hooks, no-ops by default, each given the trainer; the built-ins (early stopping,
-checkpoints, progress, the run log, TensorBoard) use nothing else. A callback with state
-that must survive a resume returns it from `state_dict` (tensors allowed). Epochs are numbered from 1.
-`logs` is the epoch's history row: {"epoch", "train_loss", "val_loss",
+Five hooks, no-ops by default, each given the trainer; the built-ins (early stopping,
+checkpoints, progress, the run log, the history file, TensorBoard) use nothing else. A callback
+with state that must survive a resume returns it from `state_dict` (tensors allowed). Epochs
+are numbered from 1. `logs` is the epoch's history row: {"epoch", "train_loss", "val_loss",
 "val_metric", "lr", "seconds"}, with None for what was not measured.
+
+`on_batch_end` runs after every training batch, so only callbacks that override it are
+called there (the epoch loop asks once an epoch); it gets counts, never the batch's loss,
+which would cost a host sync.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 import sys
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import torch
 
@@ -28,6 +35,9 @@ class Callback:
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         pass
+
+    def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, batches: int) -> None:
+        """After training batch `batch` (from 1) of the epoch's `batches`."""
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
         pass
@@ -100,15 +110,27 @@ class Checkpoint(Callback):
 
 
 class ProgressBar(Callback):
-    """A rich progress bar (epoch n/N, losses, ETA) on a terminal; silent otherwise."""
+    """Training progress on stderr. On a terminal: a rich bar (epoch n/N, the batch within
+    the epoch, losses, ETA), redrawn at most every `redraw` seconds. Elsewhere (a batch job,
+    CI, a pipe): one line per epoch, as EpochLog writes it."""
 
-    def __init__(self, quiet: bool = False):
+    def __init__(self, quiet: bool = False, *, console: Any = None, redraw: float = 0.5):
         self.quiet = quiet
+        self.console = console  # a rich Console; default stderr's
+        self.redraw = redraw
         self._progress = None
         self._task = None
+        self._lines = False
+        self._drawn = 0.0
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        if self.quiet or not sys.stdout.isatty():
+        if self.quiet:
+            return
+        from rich.console import Console
+
+        console = self.console if self.console is not None else Console(stderr=True)
+        if not console.is_terminal:  # a pipe, a file, a notebook: lines, not a redrawn bar
+            self._lines = True
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -116,41 +138,110 @@ class ProgressBar(Callback):
             TextColumn("epoch"),
             MofNCompleteColumn(),
             BarColumn(),
+            TextColumn("{task.fields[batch]}"),
             TextColumn("{task.fields[losses]}"),
             TimeRemainingColumn(),
+            console=console,
             transient=False,
-            # drawn at epoch ends only: rich's default redraws 10 times a second from a thread
-            # of its own, which takes the GIL from the training loop for nothing new to show
+            # drawn by the loop only, throttled: rich's default redraws 10 times a second from a
+            # thread of its own, which takes the GIL from the training loop for nothing new to show
             auto_refresh=False,
         )
-        self._task = self._progress.add_task("fit", total=trainer.epochs, losses="")
+        self._task = self._progress.add_task("fit", total=trainer.epochs, losses="", batch="",
+                                             completed=len(trainer.history))
         self._progress.start()
+        self._drawn = time.monotonic()
+
+    def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, batches: int) -> None:
+        if self._progress is None:
+            return
+        now = time.monotonic()
+        if now - self._drawn < self.redraw or batch == batches:  # the epoch's end draws its own
+            return
+        self._drawn = now
+        # the bar moves through the epoch: epoch 3 half done reads 2.5 of N
+        self._progress.update(self._task, completed=epoch - 1 + batch / batches, batch=f"batch {batch}/{batches}",
+                              refresh=True)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
+        if self._lines:
+            print(epoch_line(epoch, trainer.last_epoch, logs), file=sys.stderr, flush=True)
         if self._progress is None:
             return
         losses = f"train {logs['train_loss']:.4g}"
         if logs.get("val_loss") is not None:
             losses += f"  val {logs['val_loss']:.4g}"
-        self._progress.update(self._task, completed=epoch, losses=losses, refresh=True)
+        self._progress.update(self._task, total=trainer.last_epoch, completed=epoch, losses=losses, batch="",
+                              refresh=True)
 
     def on_fit_end(self, trainer: Trainer) -> None:
+        self._lines = False
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
 
 
+def epoch_line(epoch: int, epochs: int, logs: dict) -> str:
+    """`epoch 3/10 train_loss 0.1234 val_loss 0.2345 val_metric 0.91 lr 0.001 seconds 1.20`."""
+    parts = [f"epoch {epoch}/{epochs}"]
+    for key in ("train_loss", "val_loss", "val_metric", "lr"):
+        if logs.get(key) is not None:
+            parts.append(f"{key} {logs[key]:.6g}")
+    parts.append(f"seconds {logs['seconds']:.2f}")
+    return " ".join(parts)
+
+
 class EpochLog(Callback):
-    """Write one line per epoch, e.g. to a run.log:
+    """Write one line per epoch (`epoch_line`), e.g. to a run.log:
     `epoch 3/10 train_loss 0.1234 val_loss 0.2345 val_metric 0.91 lr 0.001 seconds 1.20`."""
 
     def __init__(self, write: Callable[[str], None]):
         self.write = write
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
-        parts = [f"epoch {epoch}/{trainer.epochs}"]
-        for key in ("train_loss", "val_loss", "val_metric", "lr"):
-            if logs.get(key) is not None:
-                parts.append(f"{key} {logs[key]:.6g}")
-        parts.append(f"seconds {logs['seconds']:.2f}")
-        self.write(" ".join(parts))
+        self.write(epoch_line(epoch, trainer.last_epoch, logs))
+
+
+class HistoryCSV(Callback):
+    """Append each epoch's history row to a CSV file as the epoch ends, flushed, so a run
+    killed at any moment leaves the epochs it finished (rank 0 only).
+
+    The file is rewritten at the first epoch a fit runs, from the rows the trainer already
+    holds: nothing on a fresh fit, the checkpoint's rows on a resumed one (rows a killed run
+    wrote past its checkpoint go). Columns: `COLUMNS`, empty where not measured."""
+
+    COLUMNS = ("epoch", "train_loss", "val_loss", "val_metric", "lr", "seconds")
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._file: IO[str] | None = None
+        self._writer: Any = None
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.on_fit_end(trainer)  # a handle left by an earlier fit
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        if self._file is not None or trainer.rank != 0:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._writer.writerow(self.COLUMNS)
+        for row in trainer.history:
+            self._write(row)
+        self._file.flush()
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
+        if self._file is None:
+            return
+        self._write(logs)
+        self._file.flush()  # to the OS: a SIGKILL cannot lose it; fsync would cost a disk write an epoch
+
+    def _write(self, row: dict) -> None:
+        # repr: the shortest text that reads back to the same float, as pandas writes them
+        self._writer.writerow(["" if row.get(k) is None else repr(row[k]) for k in self.COLUMNS])
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = self._writer = None

@@ -10,7 +10,8 @@ the trainer. Two batch sources share the same step:
              moved to the device one at a time; the stream, not the trainer, owns the order.
 
 A step is forward, loss (+ L1), backward; every `accumulate` batches (and at the epoch's
-last) `update` applies the optimizer, after the NaN/inf guard in its per-step modes.
+last) `update` applies the optimizer, after the NaN/inf guard in its per-step modes. Then the
+callbacks that watch batches (`on_batch_end`: a progress bar) hear of it; usually there are none.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from torch import nn
 
 from ..errors import DataError, LayerwiseError
 from . import distributed
+from .callbacks import Callback
 from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ def train_epoch(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int,
     idx = torch.randperm(x.shape[0], generator=trainer.generator, device=trainer.device)  # (n,)
     n_batches = math.ceil(x.shape[0] / bs)
     losses = list(done)
+    hooks = batch_hooks(trainer)
     trainer.optimizer.zero_grad(set_to_none=True)
     for s in range(len(done), n_batches):
         batch = idx[s * bs : (s + 1) * bs]
@@ -61,6 +64,8 @@ def train_epoch(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int,
             update(trainer, loss, params, epoch, s + 1, n_batches)
             if trainer._signal.signum is not None:
                 trainer._interrupt(epoch, s + 1, n_batches, before, losses)
+        for hook in hooks:
+            hook(trainer, epoch, s + 1, n_batches)
     return torch.stack(losses)
 
 
@@ -78,6 +83,7 @@ def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
     # (the streaming benchmark's peak grew by ~0.5 MB a batch, to 1.5 GB)
     losses: torch.Tensor | None = None  # (n_batches,), made at the first loss, in its dtype
     sizes = []
+    hooks = batch_hooks(trainer)
     trainer.optimizer.zero_grad(set_to_none=True)
     for s, (xb, yb) in enumerate(batches):
         xb, yb = trainer._tensors(xb, yb, "train")  # (batch, features), (batch, ...) on the device
@@ -92,11 +98,19 @@ def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
             update(trainer, loss, params, epoch, s + 1, n_batches)
             if trainer._signal.signum is not None:
                 trainer._interrupt_stream(epoch, s + 1, n_batches)
+        for hook in hooks:
+            hook(trainer, epoch, s + 1, max(n_batches, s + 1))  # a stream may give more than counted
     if not sizes:
         raise DataError(f"epoch {epoch}: the streamed training batches were empty although the split "
                         "was counted with rows", hint="check that batches(epoch) yields (x, y) for every epoch")
     sizes_t = torch.tensor(sizes, dtype=torch.float32, device=trainer.device)
     return losses[: len(sizes)], sizes_t
+
+
+def batch_hooks(trainer: Trainer) -> list[Callable[[Trainer, int, int, int], None]]:
+    """The `on_batch_end` of the callbacks that override it: asked once an epoch, so a step
+    with no callback watching batches pays for an empty loop only."""
+    return [cb.on_batch_end for cb in trainer.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
 
 
 def stream_outputs(trainer: Trainer, batches: Iterable) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
