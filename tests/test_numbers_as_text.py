@@ -145,3 +145,21 @@ def test_a_number_too_large_at_prediction_names_file_row_and_column(cli, amounts
     assert code == 3, err
     assert "p.csv" in err and "data row 2" in err and "'noise'" in err
     assert out == "" and not (tmp_path / "pred.csv").exists()
+
+
+def test_evaluate_reads_a_target_written_with_thousands_separators(cli, amounts_run, tmp_path):
+    frame = _amounts(seed=5)
+    # "4,321.0": the target as Excel writes it (in other units than the bundle's: only the reading matters)
+    frame["y"] = [f"{1000 * v:,.1f}" for v in frame["y"]]
+    plain = _amounts(seed=5)
+    plain["y"] = (1000 * plain["y"]).round(1)
+    frame.to_csv(tmp_path / "text.csv", index=False)
+    plain.to_csv(tmp_path / "plain.csv", index=False)
+    for name in ("text", "plain"):
+        code, _, err = cli("evaluate", amounts_run / "bundle", tmp_path / f"{name}.csv", "--quiet",
+                           "--out", tmp_path / f"eval-{name}")
+        assert code == 0, err
+    text = json.loads((tmp_path / "eval-text" / "metrics.json").read_text())
+    plain = json.loads((tmp_path / "eval-plain" / "metrics.json").read_text())
+    assert text["rows"] == plain["rows"] == {"test": N}   # no target read as missing
+    assert text["test"] == pytest.approx(plain["test"])

@@ -362,23 +362,33 @@ def explain(
         typer.Option("--next", help="A generation bundle: the next character explained (default: the likeliest)."),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", help="Folder (default: the run folder's explain/).")
+        Optional[Path], typer.Option("-o", "--output", help="Folder (default: the run folder's explain/, replaced "
+                                                          "each time).")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier explanation in -o (never files layerwise did not "
+                                               "write).")
+    ] = False,
     unseen: Annotated[
         Optional[str], typer.Option("--unseen", help=UNSEEN_HELP + " Default: error for DATA; warn for the run's "
                                                    "test split, which the run judged that way.")
     ] = None,
 ) -> None:
-    """Explain BUNDLE's predictions: attributions.csv, importance.csv, explain.json and PNG plots."""
+    """Explain BUNDLE's predictions: attributions.csv, importance.csv, explain.json and PNG plots.
+    The folder is locked while the command lasts; one holding other files, or an earlier
+    explanation in -o without --overwrite, is refused before any work."""
     from .bundle import load
     from .explain import explain as explain_model
+    from .runfolder import claim
 
     bundle = _bundle_path(bundle)
     out = output or Path(bundle).resolve().parent / "explain"
-    model = load(bundle)
-    model.unseen = unseen or ("error" if data is not None else "warn")
-    result = explain_model(model, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out,
-                           prompts=prompt or None, target=next_char)
+    # the run's own explain/ is the run's output, replaced each time; a folder of the user's choice is not
+    with claim(out, overwrite=overwrite or output is None, kind="explanation"):
+        model = load(bundle)
+        model.unseen = unseen or ("error" if data is not None else "warn")
+        result = explain_model(model, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out,
+                               prompts=prompt or None, target=next_char, progress=True)
     _warn_unseen(model, "explained")
     if result.kind == "text":
         from .explain.text import describe

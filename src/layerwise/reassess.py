@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import staged_folder, write_json, write_table
+from .data.kinds import parse_numbers
 from .errors import DataError
 from .assess import constant_baseline, evaluate_settings, forecast_baselines
 from .evaluation import block_length, judge
@@ -159,7 +160,7 @@ def _tabular(predictor: Predictor, frame: pd.DataFrame, fit: dict, notes: list[s
         for j, c in enumerate(task.classes):
             table[f"proba_{c}"] = model_out[:, j]
         return y, model_out, baseline_out, table, {}
-    y = pd.to_numeric(frame[task.target], errors="coerce").to_numpy(dtype=np.float64)
+    y = _target_values(predictor, frame)
     cols = [c for c in pred.columns if c == "prediction" or c.startswith("prediction_")]
     model_out = pred[cols].to_numpy(dtype=np.float64)
     # the training median or mean, as the bundle's deciding metric chose when it was trained
@@ -170,6 +171,12 @@ def _tabular(predictor: Predictor, frame: pd.DataFrame, fit: dict, notes: list[s
     return y, model_out, baseline_out, table, {"baseline_name": name}
 
 
+def _target_values(predictor: Predictor, frame: pd.DataFrame) -> np.ndarray:
+    """The target column as numbers, read by the rule training used ("1,234.5"; the bundle's decimal mark)."""
+    decimal = getattr(predictor.features, "decimal", ".")
+    return parse_numbers(frame[predictor.task.target], decimal).to_numpy(dtype=np.float64)
+
+
 def _forecast(predictor: Predictor, frame: pd.DataFrame, source: str):
     task = predictor.task
     if task.time is not None and task.time in frame.columns:
@@ -178,7 +185,7 @@ def _forecast(predictor: Predictor, frame: pd.DataFrame, source: str):
     pred = predictor.predict(frame, source=source)
     h = task.horizon
     cols = ["prediction"] if h == 1 else [f"prediction_{k + 1}" for k in range(h)]
-    values = pd.to_numeric(frame[task.target], errors="coerce").to_numpy(dtype=np.float64)
+    values = _target_values(predictor, frame)
     # A forecast made at row t is judged against rows t+1..t+h, persistence repeats row t,
     # seasonal naive (the bundle's evaluate.season m) rows t-m+1..t.
     evaluate = evaluate_settings(predictor.config)

@@ -21,13 +21,16 @@ OUT/history.csv (written as it went): an unfinished run, refused like an earlier
 
 `layerwise evaluate BUNDLE DATA --out DIR` claims DIR by the same rules (`claim(..., kind=
 "evaluation")`): its own files only (EVALUATION_FILES), an earlier evaluation replaced only
-with `--overwrite`, one writer at a time.
+with `--overwrite`, one writer at a time. `layerwise explain -o DIR` likewise (`kind=
+"explanation"`): an earlier explanation's files are removed before the new ones are written,
+so no plot of the last call is left beside this one's.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -47,7 +50,10 @@ RUN_FILES = frozenset({"bundle", "metrics.json", "history.csv", "predictions.csv
                        "explain", "checkpoints", "tensorboard"})
 # What `layerwise evaluate --out` writes (reassess.write).
 EVALUATION_FILES = frozenset({"metrics.json", "predictions.csv", "spec.json", "report.html"})
-_KINDS = {"run": RUN_FILES, "evaluation": EVALUATION_FILES}
+# What `layerwise explain` writes (Explanation.save and its plots).
+EXPLANATION_FILES = frozenset({"importance.csv", "attributions.csv", "explain.json"})
+_EXPLANATION_PLOT = re.compile(r"(importance|steps|prompts|images|row-\d+)\.png")
+_KINDS = {"run": RUN_FILES, "evaluation": EVALUATION_FILES, "explanation": EXPLANATION_FILES}
 _SHOWN = 5  # foreign names listed in a refusal
 
 
@@ -144,13 +150,26 @@ def check_evaluation_folder(out: Path, *, overwrite: bool) -> None:
                          hint="--overwrite replaces it, or choose another --out")
 
 
-def _own_names(out: Path, own: frozenset[str], what: str, whose: str) -> list[str]:
+def check_explanation_folder(out: Path, *, overwrite: bool, flag: str = "-o") -> None:
+    """Refuse a folder holding anything but an explanation's files, and an earlier explanation
+    unless overwritten; with `overwrite` the earlier explanation's files are removed."""
+    names = _own_names(out, EXPLANATION_FILES, "an explanation", "the explanation", flag=flag,
+                       pattern=_EXPLANATION_PLOT)
+    if names and not overwrite:
+        raise UsageError(f"{flag} {out}: holds an earlier explanation; refusing to replace it",
+                         hint="--overwrite replaces it, or choose another folder")
+    for name in names:
+        (out / name).unlink()
+
+
+def _own_names(out: Path, own: frozenset[str], what: str, whose: str, *, flag: str = "--out",
+               pattern: re.Pattern | None = None) -> list[str]:
     """The names in OUT (the lock aside), all of them layerwise's own, or a UsageError naming the others."""
     names = [n for n in _names(out) if n != LOCK]
-    foreign = [n for n in names if n not in own]
+    foreign = [n for n in names if n not in own and not (pattern is not None and pattern.fullmatch(n))]
     if foreign:
         more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
-        raise UsageError(f"--out {out}: holds files layerwise did not write ({', '.join(foreign[:_SHOWN])}{more}); "
+        raise UsageError(f"{flag} {out}: holds files layerwise did not write ({', '.join(foreign[:_SHOWN])}{more}); "
                          f"refusing to write {what} there",
                          hint=f"choose a new folder for {whose} (layerwise never replaces files it did not write)")
     return names
@@ -169,18 +188,21 @@ def locked(folder: str | Path, *, flag: str = "--out") -> Iterator[FolderLock]:
     except BaseException:
         held.release(tidy=True)
         raise
-    held.release()
+    held.release(tidy=True)  # the lock file it made goes; the folder stays, holding what was written
 
 
 @contextmanager
 def claim(out: str | Path, *, resume: bool = False, overwrite: bool = False, kind: str = "run") -> Iterator[FolderLock]:
     """Lock OUT and check what it holds (see the module); the lock is held inside the block.
-    `kind` is "run" or "evaluation" (which takes no `resume`)."""
+    `kind` is "run", "evaluation" or "explanation" (the last two take no `resume`)."""
     if kind not in _KINDS:
         raise ValueError(f"kind: {kind!r} is not one of {sorted(_KINDS)}")
-    with locked(out) as held:
+    flag = "-o" if kind == "explanation" else "--out"
+    with locked(out, flag=flag) as held:
         if kind == "run":
             check_run_folder(Path(out), resume=resume, overwrite=overwrite)
-        else:
+        elif kind == "evaluation":
             check_evaluation_folder(Path(out), overwrite=overwrite)
+        else:
+            check_explanation_folder(Path(out), overwrite=overwrite)
         yield held

@@ -16,7 +16,7 @@ def test_off_a_terminal_each_trial_is_a_line_on_stderr_unless_quiet(tmp_path, ir
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tuning: ")]
     assert len(lines) == 3, lines
     for k, line in enumerate(lines):
-        assert re.fullmatch(rf"tuning: trial {k} complete, value \S+ in \S+s \({k + 1}/3\); best \S+ \(trial \d\)",
+        assert re.fullmatch(rf"tuning: trial {k} complete, validation accuracy \S+ in \S+s \({k + 1}/3\); best \S+ \(trial \d\)",
                             line), line
     Experiment(cfg, data=iris).tune(tmp_path / "quiet", quiet=True)
     assert "tuning: " not in capsys.readouterr().err

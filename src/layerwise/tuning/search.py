@@ -128,7 +128,7 @@ def _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials, me
     study, storage = job.study_for(worker=0)   # the storage is checked and the study created before any worker starts
     helpers = _start_workers(job, tune.workers - 1)
     try:
-        with Progress(study, trials, tune.timeout, goal, enabled=not quiet) as progress:
+        with Progress(study, trials, tune.timeout, goal, enabled=not quiet, metric=metric_name(metric)) as progress:
             job.work(study, worker=0, callbacks=[progress.update])
     finally:
         for process in helpers:
