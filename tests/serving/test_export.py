@@ -67,9 +67,11 @@ def test_export_refuses_a_file_that_differs(iris_bundle, tmp_path):
     assert not (tmp_path / "x.onnx").exists()
 
 
-def test_torchscript_export_verifies(diabetes_bundle, tmp_path):
+def test_torchscript_export_verifies(diabetes_bundle, tmp_path, capsys):
     checked = export(layerwise.load(diabetes_bundle), tmp_path / "m.ts", format="torchscript")
     assert checked.max_abs_diff <= 1e-4 and (tmp_path / "m.ts").stat().st_size > 0
+    # off a terminal, the verification reports its progress on stderr
+    assert f"verifying the exported file: 3/3 batch {checked.batch_sizes[-1]}" in capsys.readouterr().err
 
 
 def test_onnx_predict_runs_without_torch(iris_bundle, iris_data, tmp_path):

@@ -195,13 +195,17 @@ def _verify(module, run, x: np.ndarray, sequence: bool, tolerance: float):
     lengths = [x.shape[1]]
     if sequence and x.shape[1] > 2:
         lengths += [x.shape[1] - 1, max(2, x.shape[1] // 2)]  # the window's most recent steps
+    from ..runlog import Steps
+
     worst = 0.0
-    for length in lengths:
-        for size in sizes:
-            batch = np.ascontiguousarray(x[:size, x.shape[1] - length:] if sequence else x[:size])
-            with torch.no_grad():
-                expected = module(torch.as_tensor(batch)).numpy()
-            worst = max(worst, float(np.abs(run(batch) - expected).max()))
+    with Steps("verifying the exported file", len(lengths) * len(sizes)) as steps:
+        for length in lengths:
+            for size in sizes:
+                batch = np.ascontiguousarray(x[:size, x.shape[1] - length:] if sequence else x[:size])
+                with torch.no_grad():
+                    expected = module(torch.as_tensor(batch)).numpy()
+                worst = max(worst, float(np.abs(run(batch) - expected).max()))
+                steps.advance(detail=f"batch {size}" + (f", {length} steps" if sequence else ""))
     if not worst <= tolerance:
         raise LayerwiseError(f"the exported file differs from the torch model by {worst:.3g} (tolerance {tolerance:g})",
                              hint="no file was written; report this with the bundle's model section")
