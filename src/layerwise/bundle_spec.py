@@ -266,14 +266,9 @@ def _input_size(model: Model) -> list[str]:
 
 def _consistency(spec: Spec) -> list[str]:
     """Fields that must agree with each other, so the network is fed and read as it was trained."""
+    # A part may be missing: a bundle saved from any nn.Module (Predictor(task, module)) has no
+    # preprocessing and takes model inputs as they are. The parts present must agree.
     task, model, pre = spec.task, spec.model, spec.preprocessing
-    needs = {"generation": ("vocabulary",), "forecast": ("series",),
-             "regression": ("features", "target"),
-             "classification": ("images", "target") if pre.images is not None else ("features", "target")}[task.type]
-    missing = [f"preprocessing.{part}: missing; a {task.type} bundle needs it" for part in needs
-               if getattr(pre, part) is None]
-    if missing:
-        return missing
     problems = _outputs(spec)
     if pre.features is not None and task.type in ("classification", "regression"):
         problems += _table(task, model, pre.features)
@@ -292,7 +287,7 @@ def _outputs(spec: Spec) -> list[str]:
         return [f"preprocessing.target.task: '{target.task}' in a {task.type} bundle"]
     if task.type == "classification":
         n = len(task.classes)
-        problems = [] if target.classes == task.classes else [
+        problems = [] if target is None or target.classes == task.classes else [
             f"preprocessing.target.classes: {_count(target.classes)} class(es), task.classes {n}; they must be the same list"]
         if model.output_dim != n and not (n == 2 and model.output_dim == 1):
             problems.append(f"model.output_dim: {model.output_dim} outputs for {n} classes in task.classes")
