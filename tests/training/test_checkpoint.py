@@ -261,18 +261,25 @@ def test_sigkill_during_a_background_write_keeps_the_previous_checkpoint(tmp_pat
 
 
 def test_background_checkpoint_is_complete_and_loadable_when_fit_returns(tmp_path, monkeypatch):
-    threads = []
+    threads, held, loop_ended = [], [], threading.Event()
 
-    def slow_write(path, data):  # the last write would land well after fit if fit did not wait
-        threads.append(threading.current_thread())
-        time.sleep(0.2)
+    class LoopEnded(Callback):
+        def on_fit_end(self, trainer):
+            loop_ended.set()
+
+    def held_write(path, data):  # the last epoch's files land only after the training loop has ended:
+        threads.append(threading.current_thread())  # complete when fit returns only if fit waited
+        if "ckpt-000003" in Path(path).name:
+            assert loop_ended.wait(timeout=300), "the training loop never ended"
+            held.append(Path(path).name)
         write_bytes(path, data)
 
-    monkeypatch.setattr(checkpoint_module, "write_bytes", slow_write)
+    monkeypatch.setattr(checkpoint_module, "write_bytes", held_write)
     x, y = data()
-    t = trainer(tmp_path / "c", 3)
+    t = trainer(tmp_path / "c", 3, callbacks=[LoopEnded()])
     t.fit(x[:200], y[:200], x[200:], y[200:])
     assert threads and threading.main_thread() not in threads  # written off the training thread
+    assert held  # the last epoch's write was held past the loop's end
     assert not [p.name for p in (tmp_path / "c").iterdir() if p.name.endswith(".tmp")]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
