@@ -1,5 +1,5 @@
 """A bundle whose spec.json was edited, and its hash rewritten so the manifest passes, is refused
-with exit 3 naming spec.json and the field, before anything is allocated (layerwise.bundle_spec)."""
+with exit 3 naming spec.json and the field, before anything is allocated (layerwise.bundle.spec)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerwise.config import ExperimentConfig
+from layerwise.config.schema import ExperimentConfig
 from layerwise.errors import ConfigError
 
 
@@ -97,7 +97,7 @@ def test_an_alias_bomb_is_refused_when_read(cli, tmp_path, where):
 
 
 def test_the_alias_bomb_of_the_report_fails_fast_naming_the_file(tmp_path):
-    from layerwise.config import MAX_ALIAS_VALUES
+    from layerwise.config.schema import MAX_ALIAS_VALUES
 
     config = tmp_path / "bomb.yaml"
     config.write_text("data: {path: d.csv, target: y}\ntrain:\n  class_weights:\n" + _bomb(8, "    "), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""`evaluate --out DIR` follows the rules of `run --out` (runfolder.py): the user's files are never
+"""`evaluate --out DIR` follows the rules of `run --out` (experiment/run_folder.py): the user's files are never
 replaced, an earlier evaluation only with --overwrite, and one command at a time holds DIR."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from layerwise.runfolder import LOCK, lock
+from layerwise.experiment.run_folder import LOCK, lock
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from sklearn import metrics as skm
 
 from layerwise import ExperimentConfig
 from layerwise.data import read_table
-from layerwise.prepare import clean_and_split
+from layerwise.tasks.prepare import clean_and_split
 
 QUICK = {"epochs": 3, "patience": None, "batch_size": 32}
 

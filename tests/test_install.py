@@ -19,7 +19,7 @@ import pytest
 from fresh_venv import build_wheel, clean_env, copy_source, fresh_venv, name, pip
 from packaging.requirements import Requirement
 
-from layerwise.extras import EXTRAS
+from layerwise.errors import EXTRAS
 
 # What each extra brings, as pyproject.toml lists it: none of it may be in the core.
 EXTRA_PACKAGES = {

@@ -1,5 +1,5 @@
 """`run --out DIR` is never silently destructive: the user's files are never replaced, an earlier run
-only with --overwrite (or continued with --resume), and one run at a time holds DIR (runfolder.py)."""
+only with --overwrite (or continued with --resume), and one run at a time holds DIR (experiment/run_folder.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from layerwise.runfolder import LOCK, lock
+from layerwise.experiment.run_folder import LOCK, lock
 
 SMALL = "train: {epochs: 2, patience: null, batch_size: 32, threads: 1}\n" \
         "evaluate: {report: false, bootstrap: 0, leakage: false}\n"
@@ -91,7 +91,7 @@ def test_a_second_run_into_a_held_folder_exits_2_naming_the_holder(cli, tmp_path
 def test_the_lock_goes_with_the_process_that_held_it(cli, tmp_path, config):
     """A killed run leaves no stale lock: another process takes the folder at once."""
     out = tmp_path / "run"
-    code = f"import sys; from layerwise.runfolder import lock; lock({str(out)!r}); sys.exit(9)"
+    code = f"import sys; from layerwise.experiment.run_folder import lock; lock({str(out)!r}); sys.exit(9)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9  # held, then the process ended
     assert (out / LOCK).exists()
     code, _, err = cli("run", config, "--out", out, "--quiet")

@@ -1,4 +1,4 @@
-"""A run's record is written as it goes (runlog.py): OUT/run.log through `logging` and OUT/history.csv
+"""A run's record is written as it goes (training/runlog.py): OUT/run.log through `logging` and OUT/history.csv
 a row an epoch, so a run killed at any moment keeps both; off a terminal one line per epoch on stderr."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from layerwise import experiment
-from layerwise.runlog import Steps
+from layerwise.training.runlog import Steps
 from layerwise.training import Callback, Checkpoints
 
 EPOCHS = 5

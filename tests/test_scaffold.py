@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
-from layerwise.config import ExperimentConfig
+from layerwise.config.schema import ExperimentConfig
 from layerwise.data import read_table
 from layerwise.errors import DataError
-from layerwise.scaffold import Frequency, series_frequency
+from layerwise.config.scaffold import Frequency, series_frequency
 
 
 def _csv(tmp_path, loader, target, name):

@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import layerwise
-from layerwise.config import ExperimentConfig
+from layerwise.config.schema import ExperimentConfig
 from layerwise.errors import ConfigError, LayerwiseError
 from layerwise.models import build
 from layerwise.sklearn import InvalidParameter, NeuralClassifier, NeuralRegressor

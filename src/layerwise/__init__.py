@@ -10,10 +10,10 @@ from .errors import LayerwiseError as LayerwiseError
 # Imported on first use, so `import layerwise` stays light and `layerwise.onnx_predict`
 # runs where torch is not installed (PEP 562 module __getattr__).
 _LAZY = {
-    "load": (".bundle", "load"),
-    "ExperimentConfig": (".config", "ExperimentConfig"),
-    "Experiment": (".experiment", "Experiment"),
-    "Result": (".experiment", "Result"),
+    "load": (".bundle.store", "load"),
+    "ExperimentConfig": (".config.schema", "ExperimentConfig"),
+    "Experiment": (".experiment.run", "Experiment"),
+    "Result": (".experiment.run", "Result"),
     "Trainer": (".training", "Trainer"),
     "explain": (".explain", "explain"),
     "onnx_predict": (".serving.onnx_runtime", "onnx_predict"),

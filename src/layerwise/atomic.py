@@ -5,6 +5,7 @@ A crash at any moment leaves either the previous file whole or the new one whole
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import UsageError
+from .errors import BundleError, UsageError
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
@@ -108,3 +109,24 @@ def staged_folder(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+
+
+def sha256(path: str | Path) -> str:
+    """The file's sha256, read 1 MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(folder: Path, expected: dict[str, str]) -> None:
+    """Each file of `expected` (name -> sha256, a bundle's manifest) present in `folder` and unchanged."""
+    for name, digest in expected.items():
+        if not (folder / name).is_file():
+            raise BundleError(f"{folder / name}: missing from the bundle")
+        if sha256(folder / name) != digest:
+            raise BundleError(
+                f"{folder / name}: sha256 does not match manifest.json; the file was changed or corrupted",
+                hint="use the bundle as `layerwise run` wrote it, or run again",
+            )

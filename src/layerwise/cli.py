@@ -65,7 +65,7 @@ def init(
     delimiter: Annotated[str, typer.Option(help="Field delimiter of a CSV file.")] = ",",
 ) -> None:
     """Write a commented experiment YAML inferred from DATA."""
-    from .scaffold import write_config
+    from .config.scaffold import write_config
 
     if task is not None and task not in ("classification", "regression", "forecast", "generation"):
         raise UsageError(f"--task {task!r}: use classification, regression, forecast or generation")
@@ -111,8 +111,8 @@ def run(
     predictions.csv, report.html, run.log, checkpoints/. OUT is locked while the run lasts; a folder
     holding other files, or an earlier run without --overwrite or --resume, is refused before any work.
     Under `torchrun --nproc-per-node N` it trains with DistributedDataParallel; rank 0 writes and prints."""
-    from .config import ExperimentConfig
-    from .experiment import Experiment
+    from .config.schema import ExperimentConfig
+    from .experiment.run import Experiment
     from .training.distributed import leave, rank
 
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
@@ -143,8 +143,8 @@ def lr_find(
 ) -> None:
     """Sweep the learning rate exponentially over STEPS batches of the training split, stop when the
     loss diverges, suggest one (steepest descent of the smoothed loss) and save the loss-vs-lr PNG."""
-    from .config import ExperimentConfig
-    from .experiment import Experiment
+    from .config.schema import ExperimentConfig
+    from .experiment.run import Experiment
 
     if steps < 10 or not 0 < start < end:
         raise UsageError(f"lr-find: need --steps >= 10 and 0 < --start < --end (got {steps}, {start}, {end})")
@@ -184,8 +184,8 @@ def tune(
     Writes OUT/study.db, tuning.csv, tuning.json, best.yaml, PNG plots and OUT/best/ (the run folder).
     Every process given the same --storage and --study joins one search.
     """
-    from .config import ExperimentConfig
-    from .experiment import Experiment
+    from .config.schema import ExperimentConfig
+    from .experiment.run import Experiment
     from .tuning.storage import check_storage
 
     if storage is not None:
@@ -223,11 +223,11 @@ def evaluate(
     without --overwrite, is refused before any work."""
     from contextlib import nullcontext
 
-    from .bundle import load
+    from .bundle.store import load
     from .data import read_table
-    from .experiment import summary
-    from .reassess import reassess, write
-    from .runfolder import claim
+    from .experiment.run import summary
+    from .experiment.evaluate import reassess, write
+    from .experiment.run_folder import claim
 
     with claim(out, overwrite=overwrite, kind="evaluation") if out is not None else nullcontext():
         model = load(_bundle_path(bundle))
@@ -261,7 +261,7 @@ def _apply_gate(gate: bool, metrics: dict) -> None:
 
 def _bundle_path(path: Path) -> Path:
     """BUNDLE as given, or the bundle/ of a run folder given in its place (said on stderr)."""
-    from .bundle import locate
+    from .bundle.store import locate
 
     found = locate(path)
     if found != Path(path):
@@ -308,7 +308,7 @@ def predict(
     Files over 64 MiB are read, predicted and written in chunks (forecasts are read whole)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .bundle import load
+    from .bundle.store import load
     from .serving.batch import predict_file
 
     _output_file(output, "predictions.csv")
@@ -377,9 +377,9 @@ def explain(
     """Explain BUNDLE's predictions: attributions.csv, importance.csv, explain.json and PNG plots.
     The folder is locked while the command lasts; one holding other files, or an earlier
     explanation in -o without --overwrite, is refused before any work."""
-    from .bundle import load
+    from .bundle.store import load
     from .explain import explain as explain_model
-    from .runfolder import claim
+    from .experiment.run_folder import claim
 
     bundle = _bundle_path(bundle)
     out = output or Path(bundle).resolve().parent / "explain"
@@ -476,7 +476,7 @@ def export(
     import json
     import math
 
-    from .bundle import load
+    from .bundle.store import load
     from .data import read_table
     from .serving.export import export as export_model
     from .serving.export import sidecar
@@ -508,7 +508,7 @@ def generate(
     seed: Annotated[Optional[int], typer.Option(help="Seed, for the same samples again.")] = None,
 ) -> None:
     """Print N samples from a generation BUNDLE, one per line."""
-    from .bundle import load
+    from .bundle.store import load
 
     model = load(_bundle_path(bundle))
     for sample in model.generate(n, temperature=temperature, top_k=top_k, prompt=prompt, seed=seed):
@@ -521,8 +521,8 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Forecast tomorrow's bitcoin close from its history, beside "tomorrow = today"."""
-    from .config import ExperimentConfig
-    from .experiment import Experiment
+    from .config.schema import ExperimentConfig
+    from .experiment.run import Experiment
 
     config = _example("bitcoin.yaml")
     # the demo's own folder: rerunning the demo replaces its earlier run (never other files)

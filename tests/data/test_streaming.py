@@ -1,4 +1,4 @@
-"""Streaming a table larger than memory (data/streaming.py, prepare_stream.py), checked against the
+"""Streaming a table larger than memory (data/streaming.py, experiment/streamed.py), checked against the
 in-memory path on the same small files: the fitted statistics, the batches, and a whole run."""
 
 from __future__ import annotations

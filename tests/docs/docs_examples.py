@@ -127,7 +127,7 @@ class _Page:
         raise ExampleFailure(self.name, block, detail)
 
     def _yaml(self, block: Block) -> None:
-        from layerwise.config import ExperimentConfig
+        from layerwise.config.schema import ExperimentConfig
         from layerwise.errors import ConfigError
 
         first = block.code.lstrip().splitlines()[0] if block.code.strip() else ""

@@ -14,9 +14,9 @@ from sklearn.datasets import load_iris
 
 from docs_examples import ROOT
 from layerwise import reference
-from layerwise.config import ExperimentConfig
+from layerwise.config.schema import ExperimentConfig
 from layerwise.evaluation.keys import documented
-from layerwise.experiment import Experiment
+from layerwise.experiment.run import Experiment
 
 REGENERATE = "run `python -m layerwise.reference docs/reference`"
 
@@ -51,7 +51,7 @@ def test_every_config_key_is_listed_with_a_description():
         if not re.split(r"(?<!\\)\|", row)[-2].strip():  # the last cell; `\|` inside a cell is text
             undescribed.append(path)
     assert not undescribed, ("config keys without a description (add a `#` comment above the field in "
-                             f"src/layerwise/config.py, or Field(description=...)): {undescribed}")
+                             f"src/layerwise/config/schema.py, or Field(description=...)): {undescribed}")
 
 
 def test_cli_page_lists_every_command_and_option():

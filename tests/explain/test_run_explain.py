@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from layerwise.config import ExperimentConfig, ExplainConfig
+from layerwise.config.schema import ExperimentConfig, ExplainConfig
 from layerwise.errors import ConfigError
 
 

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from layerwise import bundle
-from layerwise.config import ModelConfig
+from layerwise.config.schema import ModelConfig
 from layerwise.errors import ConfigError
 from layerwise.models import MLP, available, build
 from layerwise.models.activations import ACTIVATIONS
 from layerwise.models.registry import get
-from layerwise.predictor import Predictor, TaskInfo
+from layerwise.bundle.predictor import Predictor, TaskInfo
 
 OUTPUT_DIM = 3
 

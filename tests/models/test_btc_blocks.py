@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import layerwise
-from layerwise.config import ExperimentConfig
+from layerwise.config.schema import ExperimentConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from layerwise.config import ExperimentConfig, ModelConfig
+from layerwise.config.schema import ExperimentConfig, ModelConfig
 from layerwise.errors import ConfigError
 from layerwise.models import available, get
 

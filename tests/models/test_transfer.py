@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from sklearn.datasets import load_digits
 
 from layerwise import Experiment
-from layerwise.config import ExperimentConfig
+from layerwise.config.schema import ExperimentConfig
 from layerwise.errors import ConfigError
 from layerwise.models import build, load_pretrained
 from layerwise.training import Callback, Trainer

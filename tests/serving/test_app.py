@@ -102,13 +102,13 @@ def test_overload_is_503(iris_bundle):
 
 
 def test_unexpected_error_is_500_with_the_request_id_only(iris_bundle, monkeypatch):
-    import layerwise.predictor
+    import layerwise.bundle.predictor
 
     def broken(self, x, batch_size=4096):
         raise RuntimeError("secret internals")
 
     with TestClient(app_from_bundle(iris_bundle), raise_server_exceptions=False) as c:
-        monkeypatch.setattr(layerwise.predictor.Predictor, "raw_outputs", broken)
+        monkeypatch.setattr(layerwise.bundle.predictor.Predictor, "raw_outputs", broken)
         response = c.post("/predict", json=_record(), headers={"x-request-id": "abc-123"})
     assert response.status_code == 500
     assert response.json()["request_id"] == "abc-123" and "secret" not in response.text

@@ -11,7 +11,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from layerwise.bundle import _sha256
+from layerwise.bundle.store import sha256
 from layerwise.serving.app import Limits, app_from_bundle
 
 
@@ -45,7 +45,7 @@ def _pickled_bundle(source, target):
     (target / "model.safetensors").unlink()
     manifest = json.loads((target / "manifest.json").read_text())
     manifest["sha256"].pop("model.safetensors")
-    manifest["sha256"]["model.pt"] = _sha256(target / "model.pt")
+    manifest["sha256"]["model.pt"] = sha256(target / "model.pt")
     (target / "manifest.json").write_text(json.dumps(manifest))
     return target
 

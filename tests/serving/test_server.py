@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import layerwise.predictor
+import layerwise.bundle.predictor
 from layerwise.serving.app import INLINE_ROWS, Limits, app_from_bundle
 
 RECORD = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2,
@@ -23,7 +23,7 @@ RECORD = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)"
 
 
 def test_a_prediction_past_the_timeout_is_503_and_frees_its_place(iris_bundle, monkeypatch):
-    fast = layerwise.predictor.Predictor.raw_outputs
+    fast = layerwise.bundle.predictor.Predictor.raw_outputs
     release = threading.Event()
 
     def held(self, x, batch_size=4096):  # runs until the test releases it: always past the timeout
@@ -32,12 +32,12 @@ def test_a_prediction_past_the_timeout_is_503_and_frees_its_place(iris_bundle, m
 
     batch = [RECORD] * (INLINE_ROWS + 1)  # a batch runs in the thread pool, where the timeout applies
     with TestClient(app_from_bundle(iris_bundle, limits=Limits(timeout_s=0.05, max_in_flight=1))) as c:
-        monkeypatch.setattr(layerwise.predictor.Predictor, "raw_outputs", held)
+        monkeypatch.setattr(layerwise.bundle.predictor.Predictor, "raw_outputs", held)
         first = c.post("/predict", json=batch)
         assert first.status_code == 503 and "longer than 0.05 s" in first.json()["detail"]
         # the timed-out work still runs in its thread, so it still counts against max_in_flight
         assert c.post("/predict", json=RECORD).status_code == 503
-        monkeypatch.setattr(layerwise.predictor.Predictor, "raw_outputs", fast)
+        monkeypatch.setattr(layerwise.bundle.predictor.Predictor, "raw_outputs", fast)
         release.set()
         # its place is freed when the held work ends: wait for that event, seen as a 200
         deadline = time.monotonic() + 300

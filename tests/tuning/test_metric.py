@@ -15,7 +15,7 @@ from sklearn.datasets import load_breast_cancer
 
 from layerwise import ConfigError, Experiment, ExperimentConfig, bundle
 from layerwise.data import read_table
-from layerwise.prepare import clean_and_split
+from layerwise.tasks.prepare import clean_and_split
 from layerwise.tuning.objective import direction
 
 QUICK = {"epochs": 3, "patience": None, "batch_size": 32}
@@ -100,7 +100,7 @@ def test_train_metric_is_refused_where_no_epoch_computes_one(cli, tmp_path):
 
 
 def test_a_changed_train_metric_does_not_stop_a_resume():
-    from layerwise.experiment import fingerprint
+    from layerwise.experiment.run import fingerprint
 
     cfg = ExperimentConfig.from_dict({"data": {"target": "y"}, "train": {"metric": "r2"}})
     assert "metric" not in fingerprint(cfg, "digest")["train"]   # it is watched, not learned

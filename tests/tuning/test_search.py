@@ -12,7 +12,7 @@ import yaml
 
 from layerwise import ConfigError, Experiment, ExperimentConfig
 from layerwise.errors import UsageError
-from layerwise.experiment import _run_config, _validate_config
+from layerwise.experiment.run import run_config, validate_config
 from layerwise.tuning import search
 
 QUICK = {"epochs": 3, "patience": None, "batch_size": 16}
@@ -77,16 +77,16 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
         calls.append(config.train.lr)
         if len(calls) == 3:
             raise KeyboardInterrupt  # Ctrl-C in the middle of the third trial
-        return _validate_config(config, callbacks, folds=folds, data=iris)
+        return validate_config(config, callbacks, folds=folds, data=iris)
 
-    run = partial(_run_config, data=iris)
+    run = partial(run_config, data=iris)
     with pytest.raises(KeyboardInterrupt):
         search(cfg, task="classification", validate=interrupted, run=run, out=tmp_path)
     before = {t.number: (t.params, t.value) for t in _study(tmp_path).trials if t.state.name == "COMPLETE"}
     assert len(before) == 2
 
     calls.clear()
-    search(cfg, task="classification", validate=partial(_validate_config, data=iris), run=run, out=tmp_path)
+    search(cfg, task="classification", validate=partial(validate_config, data=iris), run=run, out=tmp_path)
     trials = _study(tmp_path).trials
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     assert len(complete) == 4 and len(calls) == 0
@@ -124,12 +124,12 @@ def test_cross_validation_scores_k_folds_never_the_test_rows(tmp_path, iris):
     seen = []
 
     def recording(config, callbacks=(), *, folds=None):
-        found = _validate_config(config, callbacks, folds=folds, data=iris)
+        found = validate_config(config, callbacks, folds=folds, data=iris)
         seen.append(found)
         return found
 
     cfg = ExperimentConfig.from_dict(_cfg({"train.lr": {"choice": [0.01, 0.05]}}, method="grid", cv=3))
-    found = search(cfg, task="classification", validate=recording, run=partial(_run_config, data=iris),
+    found = search(cfg, task="classification", validate=recording, run=partial(run_config, data=iris),
                    out=tmp_path)
     assert [len(v.kept) for v in seen] == [3, 3]
     assert found.summary["epochs_spent"] == 2 * 3 * 3
@@ -138,7 +138,7 @@ def test_cross_validation_scores_k_folds_never_the_test_rows(tmp_path, iris):
 
 def test_time_ordered_folds_for_a_series(btc_slice, tmp_path):
     from layerwise.data import read_table
-    from layerwise.prepare import clean_and_split
+    from layerwise.tasks.prepare import clean_and_split
     from layerwise.tuning.folds import folds
 
     cfg = ExperimentConfig.from_dict({"data": {"path": str(btc_slice), "target": "Close", "time": "Date",

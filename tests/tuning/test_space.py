@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from layerwise import ConfigError, ExperimentConfig
-from layerwise.tuning.space import Space, apply
+from layerwise.config.space import Space, apply
 
 BASE = {"data": {"target": "y"}}
 

@@ -1,6 +1,6 @@
 """Step 1 and 3 of the workflow: read, clean, transform and split the data.
 
-Each piece works alone on plain pandas / NumPy objects; experiment.py chains them.
+Each piece works alone on plain pandas / NumPy objects; experiment/ chains them.
 """
 
 from .clean import CleanOptions as CleanOptions

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..extras import needs_extra
+from ..errors import needs_extra
 from .cleaning_log import CleaningLog
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -104,7 +104,7 @@ def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mo
         try:
             with _quiet(), _open(p) as img:
                 headers[p] = (img.mode, (img.height, img.width))
-        except _UNREADABLE:
+        except UNREADABLE:
             bad.append(p)
     if mode == "auto":
         mode = "rgb" if any(m not in GRAY_MODES for m, _ in headers.values()) else "grayscale"
@@ -118,8 +118,8 @@ def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mo
         if p in bad:
             continue
         try:
-            arrays.append(_decode(p, size, mode))
-        except _UNREADABLE:
+            arrays.append(decode_image(p, size, mode))
+        except UNREADABLE:
             bad.append(p)
             continue
         resized += headers[p][1] != size
@@ -213,9 +213,9 @@ class ImagePreprocessor:
         errors: list[str | None] = []
         for i, p in enumerate(files):
             try:
-                out[i] = _decode(Path(p), tuple(self.size), self.mode) / np.float32(self.scale)
+                out[i] = decode_image(Path(p), tuple(self.size), self.mode) / np.float32(self.scale)
                 errors.append(None)
-            except _UNREADABLE as err:
+            except UNREADABLE as err:
                 errors.append(f"not a readable image ({type(err).__name__})")
         return out, errors
 
@@ -239,7 +239,7 @@ def _open(path: Path):
     return Image.open(path)
 
 
-def _decode(path: Path, size: tuple[int, ...], mode: str) -> np.ndarray:
+def decode_image(path: Path, size: tuple[int, ...], mode: str) -> np.ndarray:
     """One file as uint8 (channels, height, width), converted and resized (bilinear)."""
     with needs_extra("images"):
         from PIL import Image
@@ -265,13 +265,13 @@ def _quiet() -> Iterator[None]:
 def _unreadable() -> tuple[type[BaseException], ...]:
     try:
         from PIL import Image, UnidentifiedImageError
-    except ImportError:  # no image can be opened then: _open and _decode say which extra to install
+    except ImportError:  # no image can be opened then: _open and decode_image say which extra to install
         return (OSError, ValueError, SyntaxError)
 
     return (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError)
 
 
-_UNREADABLE = _unreadable()
+UNREADABLE = _unreadable()
 
 
 def _check_corrupt(path: Path, bad: list[Path], total: int, max_corrupt: float, log: CleaningLog) -> None:

@@ -37,8 +37,8 @@ from ..errors import DataError
 from .kinds import infer_kinds, parse_numbers, to_boolean
 from .scaling import fit_scale
 from .sources import CSV_SUFFIXES, PARQUET_SUFFIXES
-from .target import TargetEncoder, _plain, _sorted
-from .transforms import MISSING, Preprocessor, _label
+from .target import TargetEncoder, json_value, sorted_labels
+from .transforms import MISSING, Preprocessor, category_label
 
 SAMPLE = 100_000  # values per numeric column kept for the median and quartiles
 PARTS = ("train", "val", "test")
@@ -237,7 +237,7 @@ class Stream:
                 acc[1] += len(observed)
             y = part[self.target]
             if self.task == "classification":
-                labels.update(_plain(v) for v in y.unique().tolist())
+                labels.update(json_value(v) for v in y.unique().tolist())
             else:
                 target_num.add(parse_numbers(y).to_numpy(dtype=np.float64), at)
         self.rows = rows
@@ -259,7 +259,7 @@ class Stream:
         self.features = pre
         self.encoder = TargetEncoder(self.task)
         if self.task == "classification":
-            self.encoder.classes = _sorted(labels)
+            self.encoder.classes = sorted_labels(labels)
         elif target_num.n:
             self.encoder.center, self.encoder.scale = target_num.scale("standard")
             self.target_sample = target_num.sample
@@ -364,7 +364,7 @@ def _counts(values: pd.Series) -> Counter:
     """Label -> count, labels as transforms.py writes them (3.0 and '3' are both '3')."""
     out: Counter = Counter()
     for value, n in values.value_counts().items():
-        out[_label(value)] += int(n)
+        out[category_label(value)] += int(n)
     return out
 
 

@@ -26,7 +26,7 @@ class TargetEncoder:
     def fit(self, y) -> "TargetEncoder":
         y = pd.Series(y)
         if self.task == "classification":
-            self.classes = _sorted({_plain(v) for v in y.dropna().tolist()})
+            self.classes = sorted_labels({json_value(v) for v in y.dropna().tolist()})
         else:
             values = _values(y)
             if self.normalize:
@@ -43,7 +43,7 @@ class TargetEncoder:
         index = {c: i for i, c in enumerate(self.classes)}
         codes = np.empty(len(y), dtype=np.int64)
         for row, value in enumerate(y.tolist()):
-            label = None if pd.isna(value) else _plain(value)
+            label = None if pd.isna(value) else json_value(value)
             if label not in index:
                 raise DataError(
                     f"target: data row {row + 1} holds the label {value!r}, which was not seen in training"
@@ -72,12 +72,12 @@ class TargetEncoder:
         return self
 
 
-def _plain(value):
+def json_value(value):
     """A NumPy scalar as the Python value JSON stores (np.int64(3) -> 3)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _sorted(labels: set) -> list:
+def sorted_labels(labels: set) -> list:
     try:
         return sorted(labels)
     except TypeError:  # labels of mixed types (1 and "a") have no natural order

@@ -156,7 +156,7 @@ class Preprocessor:
             elif kind == "boolean":
                 parts.append(np.array([state["fill"] if v is None else _boolean(v) for v in values])[:, None])
             else:
-                labels = np.array([state["fill"] if v is None else _label(v) for v in values], dtype=object)
+                labels = np.array([state["fill"] if v is None else category_label(v) for v in values], dtype=object)
                 encoded, unseen[name] = _encode_labels(labels, state)
                 parts.append(encoded)
         counts = self._apply_unseen(unseen, source, len(records))
@@ -401,10 +401,10 @@ def _boolean(value) -> float:
 
 def _labels(column: pd.Series) -> pd.Series:
     """Category labels as text, so 3, 3.0 and '3' (read differently from two files) all match."""
-    return pd.Series([None if pd.isna(v) else _label(v) for v in column.tolist()], dtype=object)
+    return pd.Series([None if pd.isna(v) else category_label(v) for v in column.tolist()], dtype=object)
 
 
-def _label(value) -> str:
+def category_label(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)

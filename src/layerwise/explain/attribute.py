@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..extras import needs_extra
+from ..errors import needs_extra
 from .output import Output
 
 with needs_extra("explain"):

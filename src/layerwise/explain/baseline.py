@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.transforms import DATE_PARTS
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 
 def training_baseline(predictor: Predictor) -> tuple[np.ndarray, str]:

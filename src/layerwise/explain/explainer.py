@@ -23,8 +23,8 @@ from torch import nn
 from ..data import read_table
 from ..errors import UsageError, did_you_mean
 from ..evaluation.metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, classification_metrics, regression_metrics
-from ..predictor import Predictor
-from ..runlog import Steps
+from ..bundle.predictor import Predictor
+from ..training.runlog import Steps
 from .attribute import METHODS, attribute
 from .baseline import data_baseline, training_baseline
 from .checks import completeness, randomization, reinitialized
@@ -114,7 +114,7 @@ def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], N
     if result.predictor.vocabulary is not None:
         note("explain: a generation run is explained on prompts: `layerwise explain BUNDLE --prompt TEXT`")
         return None
-    from ..config import ExplainConfig
+    from ..config.schema import ExplainConfig
 
     options = options if isinstance(options, ExplainConfig) else ExplainConfig()
     if result.predictor.images is not None and options.method == "permutation":
@@ -139,7 +139,7 @@ def _predictor(model: Any, data: Any) -> Predictor | None:
             raise UsageError("explaining a plain module needs its inputs: data=array of shape (n, ...)")
         return None
     if isinstance(model, (str, Path)):
-        from ..bundle import load
+        from ..bundle.store import load
 
         model = load(model)
     predictor = getattr(model, "predictor", model)   # a Result holds its Predictor

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..data.images import SUFFIXES, image_array, list_images
 from ..errors import DataError, UsageError
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 SHOWN = 5         # unreadable files named in a message
 
@@ -82,7 +82,7 @@ def _read(predictor: Predictor, path: Path) -> tuple[np.ndarray, list[str]]:
 
 
 def _test_split(predictor: Predictor) -> tuple[np.ndarray, list[Any]]:
-    from ..prepare_images import prepare_images, read_images
+    from ..tasks.images import prepare_images, read_images
 
     if not predictor.config:
         raise UsageError("this model has no stored config to find its images; pass DATA")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..data import read_table
 from ..errors import DataError, UsageError, did_you_mean
-from ..predictor import Predictor
-from ..prepare import clean_and_split
+from ..bundle.predictor import Predictor
+from ..tasks.prepare import clean_and_split
 
 
 @dataclass

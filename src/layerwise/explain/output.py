@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 CHANGE = {"log_return": "log return", "diff": "change", "none": "value"}
 

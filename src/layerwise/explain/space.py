@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.transforms import DATE_PARTS
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 KINDS = ("tabular", "series", "image")
 

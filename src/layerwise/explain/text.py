@@ -25,8 +25,8 @@ from torch import nn
 
 from ..data.text import END, SPECIALS, Vocabulary
 from ..errors import DataError, UsageError
-from ..extras import needs_extra
-from ..predictor import Predictor
+from ..errors import needs_extra
+from ..bundle.predictor import Predictor
 from .checks import completeness, randomization, reinitialized
 from .explanation import Explanation, empty_importance
 

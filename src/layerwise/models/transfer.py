@@ -25,15 +25,18 @@ the rest. Freezing lives in layerwise.training.freeze (a Trainer callback).
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
-from ..errors import ConfigError, did_you_mean
+from ..atomic import check_sha256
+from ..errors import BundleError, ConfigError, did_you_mean
 
 HEAD = "all but the head"  # how the default selection reads in the run log
 
@@ -160,20 +163,37 @@ def _read(source: Any, key: str) -> tuple[str, Mapping[str, torch.Tensor], str |
     if isinstance(source, nn.Module):
         return type(source).__name__, source.state_dict(), _type_of(source)
     if isinstance(source, (str, Path)):
-        from ..bundle import load  # verifies the manifest's hashes; reads safetensors + JSON, runs no code
-
-        path = Path(source)
-        if not (path / "manifest.json").exists() and (path / "bundle" / "manifest.json").exists():
-            path = path / "bundle"  # a run folder
-        if not path.is_dir():
-            raise ConfigError(f"{key}.from: bundle not found: {path}",
-                              hint="give the bundle/ folder (or the run folder) an earlier `layerwise run` wrote")
-        source = load(path)
-        label = str(path)
-    else:
-        label = "the given predictor"
+        return _read_bundle(Path(source), key)
+    label = "the given predictor"
     model = getattr(source, "model", None) or {}
     return label, source.module.state_dict(), (model.get("config") or {}).get("type")
+
+
+def _read_bundle(path: Path, key: str) -> tuple[str, Mapping[str, torch.Tensor], str | None]:
+    """A bundle's weights and model type, read as `layerwise.bundle.load` reads them: every sha256 of
+    the manifest checked, then safetensors and JSON only (no code runs, nothing is built)."""
+    if not (path / "manifest.json").exists() and (path / "bundle" / "manifest.json").exists():
+        path = path / "bundle"  # a run folder
+    if not path.is_dir():
+        raise ConfigError(f"{key}.from: bundle not found: {path}",
+                          hint="give the bundle/ folder (or the run folder) an earlier `layerwise run` wrote")
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        spec = json.loads((path / "spec.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BundleError(f"{path}: not a readable bundle ({err})",
+                          hint="give the bundle/ folder (or the run folder) an earlier `layerwise run` wrote") from None
+    expected = manifest.get("sha256") if isinstance(manifest, dict) else None
+    if not isinstance(expected, dict) or "model.safetensors" not in expected:
+        raise BundleError(f"{path / 'manifest.json'}: does not list model.safetensors")
+    check_sha256(path, expected)
+    try:
+        state = load_file(str(path / "model.safetensors"))
+    except Exception as err:  # safetensors raises several kinds for a bad file
+        raise BundleError(f"{path / 'model.safetensors'}: cannot be read ({err})") from None
+    model = spec.get("model") if isinstance(spec, dict) else None
+    config = model.get("config") if isinstance(model, dict) else None
+    return str(path), state, config.get("type") if isinstance(config, dict) else None
 
 
 def _type_of(module: nn.Module) -> str | None:

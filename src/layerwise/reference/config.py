@@ -72,7 +72,7 @@ def _source_comments(model: type[BaseModel]) -> dict[str, str]:
 
 
 def config_page() -> str:
-    from ..config import MAX_ALIAS_VALUES, MAX_DEPTH, ExperimentConfig
+    from ..config.schema import MAX_ALIAS_VALUES, MAX_DEPTH, ExperimentConfig
 
     lines = [GENERATED, "", "# Configuration keys", "",
              "Every key of an experiment file, as the dotted path that `--set`, YAML and tuning",

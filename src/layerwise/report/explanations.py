@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .run import RunRecord
-from .sections import _figure, _section, _table
+from .sections import html_figure, html_section, html_table
 
 if TYPE_CHECKING:
     from ..explain.explanation import Explanation
@@ -42,8 +42,8 @@ def section(e: Explanation) -> str:
             + (f", against a baseline of {escape(e.baseline)}" if e.baseline else "") + ".</p>")
     checks = ""
     if e.checks:
-        checks = "<h3>Honesty checks</h3>" + _table([("check", "result", "detail")] + [
+        checks = "<h3>Honesty checks</h3>" + html_table([("check", "result", "detail")] + [
             (c["check"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in e.checks])
     notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in e.notes)
-    plots = '<div class="grid">' + "".join(_figure(f, caption) for _, caption, f in figures(e)) + "</div>"
-    return _section("explanations", "Explanations", text + plots + checks + notes)
+    plots = '<div class="grid">' + "".join(html_figure(f, caption) for _, caption, f in figures(e)) + "</div>"
+    return html_section("explanations", "Explanations", text + plots + checks + notes)

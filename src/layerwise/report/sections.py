@@ -41,7 +41,7 @@ def data(run: RunRecord) -> str:
     rows = m.get("rows", {})
     summary = m.get("data") or {}
     unit = "windows" if run.task == "forecast" else "images" if summary.get("images") else "rows"
-    parts = [_table([("split", unit)] + [(k, f"{v:,}") for k, v in rows.items()])]
+    parts = [html_table([("split", unit)] + [(k, f"{v:,}") for k, v in rows.items()])]
     cleaning = m.get("cleaning") or {}
     if cleaning:
         entries = "".join(f"<li>{escape((e['column'] + ': ') if e.get('column') else '')}{escape(e['detail'])}</li>"
@@ -51,17 +51,17 @@ def data(run: RunRecord) -> str:
                      + (f"<ul>{entries}</ul>" if entries else "<p>No change was needed.</p>"))
     if summary.get("images"):
         im = summary["images"]
-        parts.append("<h3>Images</h3>" + _table([("size", "mode", "channels", "normalization")] + [
+        parts.append("<h3>Images</h3>" + html_table([("size", "mode", "channels", "normalization")] + [
             ("×".join(map(str, im["size"])), im["mode"], im["channels"], f"{im['normalize']} per channel, fitted on train")]))
     if summary.get("kinds"):
         by_kind: dict[str, list[str]] = {}
         for column, kind in summary["kinds"].items():
             by_kind.setdefault(kind, []).append(column)
-        parts.append("<h3>Features</h3>" + _table([("kind", "count", "columns")] + [
+        parts.append("<h3>Features</h3>" + html_table([("kind", "count", "columns")] + [
             (kind, len(cols), ", ".join(cols)) for kind, cols in by_kind.items()]))
     if "classes" in summary or "histogram" in summary:
         title = "Class balance" if "classes" in summary else "Target distribution"
-        parts.append(f"<h3>{title}</h3>" + _figure(TargetDisplay.from_summary(summary).figure_, title))
+        parts.append(f"<h3>{title}</h3>" + html_figure(TargetDisplay.from_summary(summary).figure_, title))
     leaks = m.get("leakage")
     if leaks is not None:
         items = "".join(f'<li class="warn">{escape(w["detail"])}</li>' for w in leaks)
@@ -70,13 +70,13 @@ def data(run: RunRecord) -> str:
                   "a near-copy of the target" + ("" if run.time is None else ", test times follow training times"))
         parts.append("<h3>Leakage audit</h3>" + (f"<ul>{items}</ul>" if items else
                      f"<p>No leakage found: {passed}.</p>"))
-    return _section("data", "Data", "".join(parts))
+    return html_section("data", "Data", "".join(parts))
 
 
 def model(run: RunRecord) -> str:
     spec = run.spec
     if spec is None:
-        return _section("model", "Model", "<p>No bundle in this folder.</p>")
+        return html_section("model", "Model", "<p>No bundle in this folder.</p>")
     from ..models import build
 
     shape = spec["model"]["input_shape"]
@@ -86,15 +86,15 @@ def model(run: RunRecord) -> str:
     rows = [("layer", "type", "output shape", "parameters")]
     rows += [(r["name"], r["layer"], "×".join(map(str, r["output"] or [])), f"{r['parameters']:,}") for r in table]
     rows.append(("total", "", "", f"{total:,}"))
-    return _section("model", "Model",
+    return html_section("model", "Model",
                     f"<p>{escape(spec['model']['config'].get('type', 'model'))} on inputs of shape "
-                    f"{escape('×'.join(map(str, shape)))}; {total:,} parameters.</p>" + _table(rows))
+                    f"{escape('×'.join(map(str, shape)))}; {total:,} parameters.</p>" + html_table(rows))
 
 
 def training(run: RunRecord) -> str:
     m = run.metrics
     if not run.history:
-        return _section("training", "Training", "<p>No training in this folder (an evaluation of a saved bundle).</p>")
+        return html_section("training", "Training", "<p>No training in this folder (an evaluation of a saved bundle).</p>")
     best = m.get("best_epoch")
     d = m.get("diagnosis") or {}
     lr = {r.get("lr") for r in run.history}
@@ -102,7 +102,7 @@ def training(run: RunRecord) -> str:
     text += f" at a constant learning rate of {_num(lr.pop())}" if len(lr) == 1 else ""
     text += f"; best validation loss {_num(d.get('best_val_loss'))} at epoch {best}." if best else "."
     text += "</p>"
-    plot = _figure(LossCurveDisplay.from_history(run.history, best_epoch=best).figure_, "Loss per epoch")
+    plot = html_figure(LossCurveDisplay.from_history(run.history, best_epoch=best).figure_, "Loss per epoch")
     findings = d.get("findings") or []
     if findings:
         diagnosis = "".join(f'<p class="finding">{escape(f)}</p>' for f in findings)
@@ -113,10 +113,10 @@ def training(run: RunRecord) -> str:
     curve = m.get("data_curve")
     extra = ""
     if curve:
-        extra = ("<h3>Data requirements</h3>" + _figure(DataCurveDisplay.from_curve(curve).figure_,
+        extra = ("<h3>Data requirements</h3>" + html_figure(DataCurveDisplay.from_curve(curve).figure_,
                                                          "Score against training-set size")
                  + f'<p class="finding">{escape(curve["finding"])}</p>')
-    return _section("training", "Training", text + plot + "<h3>Overfitting diagnosis</h3>" + diagnosis + extra)
+    return html_section("training", "Training", text + plot + "<h3>Overfitting diagnosis</h3>" + diagnosis + extra)
 
 
 def results(run: RunRecord) -> str:
@@ -134,35 +134,35 @@ def results(run: RunRecord) -> str:
                      _pair(ci.get("difference", {}).get(name))))
     body = (f"<p>Test split beside {escape(m['baseline_name'])}, fitted on the training split and scored on the "
             f"same rows. Intervals: {escape(ci.get('method', 'bootstrap'))}, {ci.get('samples', 0):,} resamples. "
-            "Difference = network − baseline.</p>" + _table(rows))
+            "Difference = network − baseline.</p>" + html_table(rows))
     if ci.get("difference"):
-        body += _figure(DifferenceDisplay.from_metrics(m).figure_, "Primary metric with intervals")
+        body += html_figure(DifferenceDisplay.from_metrics(m).figure_, "Primary metric with intervals")
     if m.get("champion"):
         c = m["champion"]
         body += (f"<h3>Champion</h3><p>{escape(c['path'])}: test {escape(m['primary_metric'])} "
                  f"{_num(c['test'].get(m['primary_metric']))}; difference interval {_pair(c['difference'])}.</p>")
     checks = m.get("checks") or []
     if checks:
-        body += "<h3>Deploy gate</h3>" + _table([("gate", "result", "why")] + [
+        body += "<h3>Deploy gate</h3>" + html_table([("gate", "result", "why")] + [
             (c["gate"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in checks])
     per = m.get("per_step")
     if per:
-        body += "<h3>Error by step ahead</h3>" + _table([("step", "network MAE", "baseline MAE", "network RMSE",
+        body += "<h3>Error by step ahead</h3>" + html_table([("step", "network MAE", "baseline MAE", "network RMSE",
                                                          "baseline RMSE")] + [
             (k + 1, _num(per["mae"][k]), _num(per["baseline_mae"][k]), _num(per["rmse"][k]),
              _num(per["baseline_rmse"][k])) for k in range(len(per["mae"]))])
     body += "".join(f"<p class='note'>{escape(n)}</p>" for n in m.get("notes", []))
-    return _section("results", "Results", body)
+    return html_section("results", "Results", body)
 
 
 def plots(run: RunRecord) -> str:
     title = TASK_PLOTS_TITLE.get(run.task, "Task plots")
     if run.task == "generation":
-        return _section("plots", "Generation", _generation(run.metrics))
+        return html_section("plots", "Generation", _generation(run.metrics))
     if run.predictions is None:
-        return _section("plots", title, "<p>No predictions.csv in this folder.</p>")
+        return html_section("plots", title, "<p>No predictions.csv in this folder.</p>")
     figures = task_plots(run.task, run.predictions, run.classes, run.time, run.metrics.get("baseline_name", ""))
-    return _section("plots", title, '<div class="grid">' + "".join(_figure(f, t) for t, f in figures) + "</div>")
+    return html_section("plots", title, '<div class="grid">' + "".join(html_figure(f, t) for t, f in figures) + "</div>")
 
 
 def _generation(m: dict[str, Any]) -> str:
@@ -172,19 +172,19 @@ def _generation(m: dict[str, Any]) -> str:
     novel = m.get("novel_share")
     share = f" {novel:.0%} of 200 samples are not in the training examples." if novel is not None else ""
     return (f"<p>Samples at temperature {m.get('temperature', 1.0)}.{share}</p><ol class='samples'>{samples}</ol>"
-            + _figure(CharacterLossDisplay.from_metrics(m).figure_, "Per-character loss"))
+            + html_figure(CharacterLossDisplay.from_metrics(m).figure_, "Per-character loss"))
 
 
-def _section(key: str, title: str, body: str) -> str:
+def html_section(key: str, title: str, body: str) -> str:
     return f'<section id="{key}"><h2>{escape(title)}</h2>{body}</section>'
 
 
-def _figure(figure: Figure, caption: str) -> str:
+def html_figure(figure: Figure, caption: str) -> str:
     return (f'<figure><img src="{png_data_uri(figure)}" alt="{escape(caption)}">'
             f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
-def _table(rows: list[tuple[Any, ...]]) -> str:
+def html_table(rows: list[tuple[Any, ...]]) -> str:
     head, *body = rows
     th = "".join(f"<th>{escape(str(c))}</th>" for c in head)
     trs = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in body)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 
 def answers(predictor: Predictor, predicted: pd.DataFrame) -> list[dict[str, Any]]:

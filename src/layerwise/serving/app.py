@@ -27,8 +27,8 @@ import pandas as pd
 from pydantic import Discriminator, Field, Tag
 
 from .. import __version__
-from ..extras import needs_extra
-from ..predictor import Predictor
+from ..errors import needs_extra
+from ..bundle.predictor import Predictor
 from . import problems
 from . import answers
 from .auth import bearer, public_paths
@@ -185,7 +185,7 @@ def app_from_bundle(path: str | Path, *, trust_pickle: bool = False, unseen: str
     """Load and verify the bundle at `path` (BundleError if it fails), then create its app.
 
     `unseen` is the policy for category values unseen in training, as `predict --unseen`."""
-    from ..bundle import load, locate
+    from ..bundle.store import load, locate
 
     path = locate(path)   # a run folder stands for its bundle/
     predictor = load(path, trust_pickle=trust_pickle)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 
-from ..extras import needs_extra
+from ..errors import needs_extra
 
 with needs_extra("serve"):
     from fastapi import Depends, HTTPException, Request

@@ -20,7 +20,7 @@ import pandas as pd
 from ..data import read_table
 from ..data.sources import PARQUET_SUFFIXES
 from ..errors import DataError, UsageError
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 CHUNK_ROWS = 50_000
 STREAM_FROM_BYTES = 64 * 1024 * 1024  # files smaller than this are read whole

@@ -26,8 +26,8 @@ import pandas as pd
 
 from ..atomic import write_bytes, write_json
 from ..errors import LayerwiseError, UsageError
-from ..extras import needs_extra
-from ..predictor import Predictor
+from ..errors import needs_extra
+from ..bundle.predictor import Predictor
 from .inputs import model_inputs, random_inputs
 from .onnx_runtime import SPEC_KEY
 
@@ -195,7 +195,7 @@ def _verify(module, run, x: np.ndarray, sequence: bool, tolerance: float):
     lengths = [x.shape[1]]
     if sequence and x.shape[1] > 2:
         lengths += [x.shape[1] - 1, max(2, x.shape[1] // 2)]  # the window's most recent steps
-    from ..runlog import Steps
+    from ..training.runlog import Steps
 
     worst = 0.0
     with Steps("verifying the exported file", len(lengths) * len(sizes)) as steps:

@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 # Decoding is the training reader's own (mode conversion, bilinear resize), so served pixels are
 # the pixels the network was trained and evaluated on; Image.open reads a file or a BytesIO alike.
-from ..data.images import _UNREADABLE, _decode
-from ..predictor import Predictor
+from ..data.images import UNREADABLE, decode_image
+from ..bundle.predictor import Predictor
 from . import answers, problems
-from ..extras import needs_extra
+from ..errors import needs_extra
 from .media import require_form
 
 with needs_extra("serve"):
@@ -129,7 +129,7 @@ def decode_all(predictor: Predictor, parts: list[tuple[str, str, bytes]], max_pi
     for i, (field, name, raw) in enumerate(parts):
         try:
             width, height = _header(raw)
-        except _UNREADABLE as err:
+        except UNREADABLE as err:
             bad.append(_problem(field, i, f"{name}: not a readable image ({type(err).__name__}); send PNG, JPEG, "
                                 "BMP, GIF, WebP or TIFF", "not_an_image"))
             continue
@@ -140,8 +140,8 @@ def decode_all(predictor: Predictor, parts: list[tuple[str, str, bytes]], max_pi
                                 "downscale it before sending", "too_large"))
             continue
         try:
-            out[i] = _decode(io.BytesIO(raw), tuple(pre.size), pre.mode) / np.float32(pre.scale)
-        except _UNREADABLE as err:  # a valid header over a truncated or corrupt body
+            out[i] = decode_image(io.BytesIO(raw), tuple(pre.size), pre.mode) / np.float32(pre.scale)
+        except UNREADABLE as err:  # a valid header over a truncated or corrupt body
             bad.append(_problem(field, i, f"{name}: not a readable image ({type(err).__name__})", "not_an_image"))
     if bad:
         raise Refused(413 if status == 413 else 422, bad)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 
 def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data") -> np.ndarray:

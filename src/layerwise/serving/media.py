@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from email.message import Message
 
-from ..extras import needs_extra
+from ..errors import needs_extra
 
 with needs_extra("serve"):
     from fastapi import HTTPException, Request

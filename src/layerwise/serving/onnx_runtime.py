@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BundleError
-from ..extras import needs_extra
-from ..predictor import Predictor
+from ..errors import needs_extra
+from ..bundle.predictor import Predictor
 
 SPEC_KEY = "layerwise.spec"
 

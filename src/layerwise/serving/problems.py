@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import LayerwiseError
-from ..extras import needs_extra
+from ..errors import needs_extra
 
 with needs_extra("serve"):
     from fastapi import FastAPI, Request

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from ..data.scaling import FLOAT32_SAFE
-from ..predictor import Predictor
+from ..bundle.predictor import Predictor
 
 
 def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:

@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import LayerwiseError, UsageError
-from ..extras import needs_extra
+from ..errors import needs_extra
 from .app import Limits, app_from_bundle
 
 SETTINGS_VARIABLE = "LAYERWISE_SERVE"

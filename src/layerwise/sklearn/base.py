@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import bundle
 from ..data import Preprocessor, TargetEncoder, split
 from ..models import build
-from ..predictor import Predictor, TaskInfo
+from ..bundle.predictor import Predictor, TaskInfo
 from ..training import EpochLog, Trainer
 from .params import Settings, check_params, parameter_errors, seed_from
 

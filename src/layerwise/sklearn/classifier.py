@@ -7,7 +7,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..data import TargetEncoder
-from ..predictor import TaskInfo
+from ..bundle.predictor import TaskInfo
 from .base import NeuralEstimator
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..errors import ConfigError
 
 # estimator parameter -> the config key it sets

@@ -8,7 +8,7 @@ from sklearn.base import RegressorMixin
 from ..data import TargetEncoder
 from ..data.scaling import fit_scale
 from ..errors import LayerwiseError
-from ..predictor import TaskInfo
+from ..bundle.predictor import TaskInfo
 from .base import NeuralEstimator
 from .params import InvalidParameter
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..extras import needs_extra
+from ..errors import needs_extra
 from .callbacks import Callback
 
 if TYPE_CHECKING:

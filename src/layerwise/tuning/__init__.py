@@ -7,8 +7,8 @@ from .objective import Pruning as Pruning
 from .objective import Validation as Validation
 from .search import Tuning as Tuning
 from .search import search as search
-from .space import Space as Space
-from .space import available as available
+from ..config.space import Space as Space
+from ..config.space import available as available
 from .storage import open_storage as open_storage
 
 __all__ = ["PRUNERS", "SAMPLERS", "Pruning", "Space", "Tuning", "Validation", "available", "open_storage", "search"]

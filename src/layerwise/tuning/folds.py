@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..data import Split, kfold
-from ..prepare import Prepared, prepare_forecast, prepare_tabular, split_method
+from ..tasks.prepare import Prepared, prepare_forecast, prepare_tabular, split_method
 
 
 def folds(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], task: str, source: str,

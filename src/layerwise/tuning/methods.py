@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import optuna
 
-from .space import Space
+from ..config.space import Space
 
 Sampler = Callable[[Space, int], optuna.samplers.BaseSampler]
 

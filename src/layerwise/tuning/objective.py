@@ -1,7 +1,7 @@
 """One trial: the experiment with the trial's settings, scored on validation data only.
 
 The experiment itself is passed in (`validate`), so this package drives Optuna and the
-config mapping while `experiment.py` alone knows how a config becomes a trained model.
+config mapping while `experiment/` alone knows how a config becomes a trained model.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 import optuna
 
-from ..config import ExperimentConfig
+from ..config.schema import ExperimentConfig
 from ..errors import ConfigError
 from ..evaluation.metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, TASK_METRICS, resolve
 from ..training import Callback
-from .space import Space, apply
+from ..config.space import Space, apply
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from ..atomic import write_bytes, write_json, write_table, write_text
-from .space import Space
+from ..config.space import Space
 
 PLOTS = {
     "optimization_history.png": "plot_optimization_history",

@@ -26,13 +26,14 @@ from typing import Any
 import optuna
 from optuna.storages import RDBStorage
 
-from ..config import ExperimentConfig, TuneConfig, _describe
+from ..config.messages import describe
+from ..config.schema import ExperimentConfig, TuneConfig
 from ..errors import ConfigError, LayerwiseError
 from . import methods, records
 from .objective import (Validate, direction, metric_key, metric_name, objective, objective_metric, scored_on,
                         signature_metric)
 from .progress import Progress
-from .space import Space, apply
+from ..config.space import Space, apply
 from .storage import close_storage, open_storage, sqlite_url
 from .study import finished, open_study, work
 
@@ -64,7 +65,7 @@ def settings(cfg: ExperimentConfig, **options: Any) -> TuneConfig:
         errors = getattr(err, "errors", None)
         if errors is None:
             raise
-        raise ConfigError([_describe({**e, "loc": ("tune", *e["loc"])}, {}) for e in errors()]) from None
+        raise ConfigError([describe({**e, "loc": ("tune", *e["loc"])}, {}, ExperimentConfig) for e in errors()]) from None
 
 
 def check(cfg: ExperimentConfig, tune: TuneConfig, space: Space) -> dict[str, Any]:

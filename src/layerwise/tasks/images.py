@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import ExperimentConfig
-from .data import TargetEncoder, split
-from .data.images import ImagePreprocessor, ImageSet, image_array, is_image_folder, read_image_folder
-from .errors import ConfigError
-from .predictor import TaskInfo
+from ..config.schema import ExperimentConfig
+from ..data import TargetEncoder, split
+from ..data.images import ImagePreprocessor, ImageSet, image_array, is_image_folder, read_image_folder
+from ..errors import ConfigError
+from ..bundle.predictor import TaskInfo
 from .prepare import Prepared, split_method
 
 TARGET = "label"       # what the class is called where a column name is expected (predictions, spec)

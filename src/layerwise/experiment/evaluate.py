@@ -6,7 +6,7 @@ An image bundle is judged on a folder of class folders, read as training read it
 bundle's size (another size is resized), mode and pixel scale; unreadable files are left out
 and counted.
 
-`--out DIR` is claimed as a run folder is (runfolder.py): the evaluation's own files only, an
+`--out DIR` is claimed as a run folder is (experiment/run_folder.py): the evaluation's own files only, an
 earlier evaluation replaced only with `--overwrite`, and DIR locked while the command lasts.
 """
 
@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import staged_folder, write_json, write_table
-from .data.kinds import parse_numbers
-from .errors import DataError
-from .assess import constant_baseline, evaluate_settings, forecast_baselines
-from .evaluation import block_length, judge
-from .evaluation.metrics import resolve
-from .predictor import Predictor
-from .runlog import Steps
+from ..atomic import staged_folder, write_json, write_table
+from ..data.kinds import parse_numbers
+from ..errors import DataError
+from ..tasks.assess import constant_baseline, evaluate_settings, forecast_baselines
+from ..evaluation import block_length, judge
+from ..evaluation.metrics import resolve
+from ..bundle.predictor import Predictor
+from ..training.runlog import Steps
 
 
 def reassess(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data",
@@ -74,7 +74,7 @@ def _judge(predictor: Predictor, y, model_out, baseline_out, notes: list[str], *
 def _reassess_images(predictor: Predictor, folder: Any, source: str,
                      progress: bool = False) -> tuple[dict[str, Any], pd.DataFrame]:
     """Judge an image bundle on a folder of class folders, beside its saved majority-class baseline."""
-    from .data.images import read_image_folder
+    from ..data.images import read_image_folder
 
     fit = _baseline_fit(predictor)
     folder = Path(folder)
@@ -126,7 +126,7 @@ def _baseline_fit(predictor: Predictor) -> dict[str, Any]:
 
 def write(out: str | Path, metrics: dict[str, Any], table: pd.DataFrame, spec: dict[str, Any]) -> Path:
     """The evaluation folder: metrics.json, predictions.csv, spec.json, report.html; atomically."""
-    from .report import write_report
+    from ..report import write_report
 
     out = Path(out)
     with staged_folder(out) as staged:

@@ -19,30 +19,31 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import assess, bundle
-from .atomic import staged_folder, write_json, write_table, write_text
-from .config import ExperimentConfig
-from .data import augment, infer_kinds, read_table, target_kind
-from .data.streaming import wants_stream
-from .errors import ConfigError, UsageError, did_you_mean
-from .extras import needs_extra
-from .evaluation import audit, block_length, data_curve, diagnose, judge, score
-from .evaluation.batched import BATCHED
-from .evaluation.data_curve import FRACTIONS
-from .models import available, build
-from .models.init import scheme_of
-from .predictor import Predictor
-from .prepare import Prepared, class_weights, clean_and_split
-from .prepare_images import is_image_run
-from .prepare_stream import check_stream, run_stream
-from .runfolder import claim, locked
-from .runlog import RunLog
-from .training import Callback, Trainer
-from .training.checkpoint import data_digest, link_checkpoints
-from .training.distributed import rank, restarted
-from .training.freeze import transfer
-from .training.schedules import PER_UPDATE
-from .training.tensorboard import TensorBoard
+from .. import bundle
+from ..tasks import assess
+from ..atomic import staged_folder, write_json, write_table, write_text
+from ..config.schema import ExperimentConfig
+from ..data import augment, infer_kinds, read_table, target_kind
+from ..data.streaming import wants_stream
+from ..errors import ConfigError, UsageError, did_you_mean
+from ..errors import needs_extra
+from ..evaluation import audit, block_length, data_curve, diagnose, judge, score
+from ..evaluation.batched import BATCHED
+from ..evaluation.data_curve import FRACTIONS
+from ..models import available, build
+from ..models.init import scheme_of
+from ..bundle.predictor import Predictor
+from ..tasks.prepare import Prepared, class_weights, clean_and_split
+from ..tasks.images import is_image_run
+from .streamed import check_stream, run_stream
+from .run_folder import claim, locked
+from ..training.runlog import RunLog
+from ..training import Callback, Trainer
+from ..training.checkpoint import data_digest, link_checkpoints
+from ..training.distributed import rank, restarted
+from ..training.freeze import transfer
+from ..training.schedules import PER_UPDATE
+from ..training.tensorboard import TensorBoard
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Result:
 
     def explain(self, data: Any = None, **options: Any) -> Any:
         """Attributions and global importance on this run's test split (or `data`); see layerwise.explain."""
-        from .explain import explain
+        from ..explain import explain
 
         return explain(self, data, **options)
 
@@ -143,14 +144,14 @@ class Experiment:
             overwrite: bool = False, allow_changed: Collection[str] = ()) -> Result:
         """Run every step; with `out`, write the run folder there (atomically).
 
-        OUT is checked and locked before any data is read (runfolder.py): a folder holding
+        OUT is checked and locked before any data is read (experiment/run_folder.py): a folder holding
         files layerwise did not write is refused; so is an earlier run, unless `overwrite=True`
         (start afresh and replace it) or `resume=True`; a second run into OUT while this one
         holds it is refused. Training checkpoints go to OUT/checkpoints as they are made (not
         staged), so a run killed before the folder is published keeps them; `resume=True`
         continues from the newest readable one, refusing settings or data that differ from
         the checkpoint's except the keys in `allow_changed` (RESUMABLE). So do OUT/run.log and
-        OUT/history.csv, written as training goes (runlog.py); the published folder's are the
+        OUT/history.csv, written as training goes (training/runlog.py); the published folder's are the
         whole run's. Under torchrun only rank 0 checks, locks and writes the folder.
 
         With a `tune` section, search first and run the best configuration (see `tune`).
@@ -181,7 +182,7 @@ class Experiment:
         stream = cfg.data.stream
         if self.data is None and cfg.task.type != "forecast" and wants_stream(cfg.data.path, stream.enabled,
                                                                               stream.above_mb):
-            return run_stream(self, out, log, resume, allow_changed)  # larger than memory: prepare_stream.py
+            return run_stream(self, out, log, resume, allow_changed)  # larger than memory: streamed.py
         source = str(cfg.data.path) if self.data is None else "data"
         frame = self._read()
         task = self._validate(frame, source)
@@ -228,7 +229,7 @@ class Experiment:
         return result
 
     def _run_generation(self, out: str | Path | None, log: RunLog) -> Result:
-        from .generation import run_generation
+        from ..tasks.text import run_generation
 
         problems = augment.check(_augment_settings(self.config), "text")
         if problems:
@@ -242,7 +243,7 @@ class Experiment:
 
     def _run_images(self, out: str | Path | None, log: RunLog, resume: bool, allow_changed: tuple[str, ...]) -> Result:
         """Image classification: the same training, judging and run folder as a table's."""
-        from .prepare_images import data_summary, labels_frame, prepare_images, read_images, test_table
+        from ..tasks.images import data_summary, labels_frame, prepare_images, read_images, test_table
 
         cfg = self.config
         problems = augment.check(_augment_settings(cfg), "images")
@@ -294,7 +295,7 @@ class Experiment:
         """
         from functools import partial
 
-        from .tuning import search
+        from ..tuning import search
 
         name = Path(str(self.config.data.path)).stem if self.data is None else "layerwise"
         out = Path(out) if out is not None else Path("runs") / f"{name}-tune"
@@ -302,7 +303,7 @@ class Experiment:
         # earlier search is no reason to refuse); OUT/best is claimed like any run folder.
         with locked(out) if rank() == 0 else nullcontext():
             if is_image_run(self.config, self.data):
-                from .prepare_images import read_images
+                from ..tasks.images import read_images
 
                 if self.config.tune is not None and self.config.tune.cv is not None:
                     raise ConfigError(f"tune.cv: {self.config.tune.cv}: k-fold validation is for tables and "
@@ -312,8 +313,8 @@ class Experiment:
             else:
                 source = str(self.config.data.path) if self.data is None else "data"
                 task = self._validate(self._read(), source)   # the data is checked before any trial trains
-            return search(self.config, task=task, validate=partial(_validate_config, data=self.data),
-                          run=partial(_run_config, data=self.data), out=out, name=name, quiet=quiet,
+            return search(self.config, task=task, validate=partial(validate_config, data=self.data),
+                          run=partial(run_config, data=self.data), out=out, name=name, quiet=quiet,
                           resume_study=resume_study, **options)
 
     def validate(self, callbacks: list[Callback] | tuple[Callback, ...] = (), *, folds: int | None = None):
@@ -322,12 +323,12 @@ class Experiment:
         With `folds`, k folds over train + validation instead (time-ordered for series).
         Returns a `layerwise.tuning.Validation`: per fold, the history row of the weights kept.
         """
-        from .tuning.folds import folds as make_folds
-        from .tuning.objective import Validation
+        from ..tuning.folds import folds as make_folds
+        from ..tuning.objective import Validation
 
         cfg, log = self.config, RunLog(quiet=True)
         if is_image_run(self.config, self.data):
-            from .prepare_images import prepare_images, read_images
+            from ..tasks.images import prepare_images, read_images
 
             if folds is not None:
                 raise ConfigError(f"tune.cv: {folds}: k-fold validation is for tables and series; "
@@ -350,7 +351,7 @@ class Experiment:
     def lr_find(self, **options: Any):
         """The learning-rate range test on the training split (`layerwise.training.lr_find`); the
         model is built as `run` builds it and left untrained. Returns an LRFind."""
-        from .training.lr_find import lr_find
+        from ..training.lr_find import lr_find
 
         cfg = self.config
         if cfg.task.type == "generation" or is_image_run(cfg, self.data):
@@ -540,7 +541,7 @@ class Experiment:
             write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
             write_table(predictions, staged / "predictions.csv")
             if self.config.evaluate.explain:    # before the report, which shows it
-                from .explain import explain_run
+                from ..explain import explain_run
 
                 explain_run(result, staged / "explain", self.config.evaluate.explain, log.write, quiet=log.quiet)
             if log.path is not None:  # the live OUT/run.log: the whole story, a resumed run's before it too
@@ -549,18 +550,18 @@ class Experiment:
             else:
                 write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
             if self.config.evaluate.report:
-                from .report import write_report
+                from ..report import write_report
 
                 write_report(staged)
         return out
 
 
-def _validate_config(cfg: ExperimentConfig, callbacks=(), *, folds: int | None = None, data: Any = None):
+def validate_config(cfg: ExperimentConfig, callbacks=(), *, folds: int | None = None, data: Any = None):
     # Module-level, so a tuning worker in another process can be handed it (with the data).
     return Experiment(cfg, data=data).validate(callbacks, folds=folds)
 
 
-def _run_config(cfg: ExperimentConfig, out: Path, *, quiet: bool = True, data: Any = None) -> Result:
+def run_config(cfg: ExperimentConfig, out: Path, *, quiet: bool = True, data: Any = None) -> Result:
     # OUT/best is the search's own: each search (or rerun of it) retrains the best into it
     return Experiment(cfg, data=data).run(out=out, quiet=quiet, overwrite=True)
 

@@ -16,20 +16,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ExperimentConfig
-from .data import Vocabulary, read_examples, split
-from .errors import ConfigError
-from .evaluation import diagnose
-from .evaluation.bigram import Bigram, generation_metrics, paired_interval
-from .models import build
-from .models.init import scheme_of
-from .predictor import Predictor, TaskInfo
-from .runlog import RunLog
-from .training import Trainer
-from .training.freeze import transfer
+from ..config.schema import ExperimentConfig
+from ..data import Vocabulary, read_examples, split
+from ..errors import ConfigError
+from ..evaluation import diagnose
+from ..evaluation.bigram import Bigram, generation_metrics, paired_interval
+from ..models import build
+from ..models.init import scheme_of
+from ..bundle.predictor import Predictor, TaskInfo
+from ..training.runlog import RunLog
+from ..training import Trainer
+from ..training.freeze import transfer
 
 if TYPE_CHECKING:
-    from .experiment import Result
+    from ..experiment.run import Result
 
 SAMPLES = 200          # drawn after training to measure novelty
 TEMPERATURE = 0.8

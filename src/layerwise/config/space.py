@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from ..config import cut, shorten
+from .messages import cut, shorten
 from ..errors import ConfigError, did_you_mean
 
 _KINDS: dict[str, type[Param]] = {}
@@ -248,7 +248,7 @@ def config_paths() -> list[str]:
     """Every dotted path a search space may name (sections are not values to search)."""
     from pydantic import BaseModel
 
-    from ..config import ExperimentConfig
+    from .schema import ExperimentConfig
 
     paths = []
 

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import LayerwiseError
-from .training.callbacks import Callback, EpochLog, HistoryCSV
+from ..errors import LayerwiseError
+from .callbacks import Callback, EpochLog, HistoryCSV
 
 LOGGER = logging.getLogger("layerwise.run")
 if LOGGER.level == logging.NOTSET:

@@ -23,19 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .data import CleaningLog
-from .data.streaming import Stream, open_stream
-from .data.transforms import _label
-from .errors import ConfigError
-from .evaluation import diagnose, majority_baseline
-from .evaluation.baselines import constant_kind
-from .evaluation.metrics import resolve
-from .predictor import TaskInfo
-from .prepare import Prepared
-from .runlog import RunLog
+from ..data import CleaningLog
+from ..data.streaming import Stream, open_stream
+from ..data.transforms import category_label
+from ..errors import ConfigError
+from ..evaluation import diagnose, majority_baseline
+from ..evaluation.baselines import constant_kind
+from ..evaluation.metrics import resolve
+from ..bundle.predictor import TaskInfo
+from ..tasks.prepare import Prepared
+from ..training.runlog import RunLog
 
 if TYPE_CHECKING:
-    from .experiment import Experiment, Result
+    from .run import Experiment, Result
 
 
 def check_stream(cfg, task: str, images: bool, data: Any) -> None:
@@ -51,7 +51,7 @@ def check_stream(cfg, task: str, images: bool, data: Any) -> None:
 
 def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resume: bool,
                allow_changed: tuple[str, ...] = ()) -> Result:
-    from .experiment import Result, log_resume, rank, resumed
+    from .run import Result, log_resume, rank, resumed
 
     cfg = experiment.config
     if cfg.data.decimal != ".":  # batches of typed columns: a "1.234" cannot be read as 1234 there
@@ -111,7 +111,7 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     raw = np.concatenate(raw)  # (n_test, outputs)
     prepared.actual["test"] = np.concatenate(actual)
     n = len(raw)
-    from .assess import constant_baseline
+    from ..tasks.assess import constant_baseline
 
     fit = _baseline_fit(stream, prepared)
     if task == "classification":
@@ -133,7 +133,7 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     log.write("evaluation: leakage audit and data-size curve skipped: a streamed table is never whole in memory")
     for line in metrics["diagnosis"]["findings"]:
         log.write(f"evaluation: {line}")
-    from .assess import predictions_frame
+    from ..tasks.assess import predictions_frame
 
     metrics["baseline_fit"] = fit
     predictor.metrics = metrics
@@ -160,7 +160,7 @@ def _prepared(stream: Stream, task: str, data) -> Prepared:
         y = {p: np.zeros(len(v), np.int64) for p, v in x.items()}
         counts = stream.classes.get("train", {})
         # the class codes of the training rows, in code order: their shares are all the baseline reads
-        train = np.repeat(np.arange(len(classes)), [counts.get(_label(c), 0) for c in classes])
+        train = np.repeat(np.arange(len(classes)), [counts.get(category_label(c), 0) for c in classes])
     else:
         y = {p: np.zeros(len(v), np.float32) for p, v in x.items()}
         train = stream.target_sample  # a uniform sample of the training targets (what metric checks read)
@@ -174,7 +174,7 @@ def _baseline_fit(stream: Stream, prepared: Prepared) -> dict[str, Any]:
     hash-priority sample of up to SAMPLE values, every value in a smaller file). An exact median
     needs the whole column sorted or a second pass; the sample's is within a fraction of a
     percentile of it (about 0.3 percentile points at 100,000 values, 95% of the time)."""
-    from .assess import baseline_fit
+    from ..tasks.assess import baseline_fit
 
     if prepared.task.type == "classification":
         return baseline_fit(prepared)

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import ExperimentConfig
-from .data import (CleanOptions, CleaningLog, Preprocessor, SeriesTransform, Split, TargetEncoder, clean, split,
+from ..config.schema import ExperimentConfig
+from ..data import (CleanOptions, CleaningLog, Preprocessor, SeriesTransform, Split, TargetEncoder, clean, split,
                    windows)
-from .errors import DataError
-from .predictor import TaskInfo
+from ..errors import DataError
+from ..bundle.predictor import TaskInfo
 
 
 @dataclass
@@ -180,7 +180,7 @@ def class_weights(cfg: ExperimentConfig, prepared: Prepared) -> list[float] | No
     by_name = {str(k): float(v) for k, v in setting.items()}
     unknown = sorted(set(by_name) - {str(c) for c in classes})
     if unknown:
-        from .errors import ConfigError
+        from ..errors import ConfigError
 
         raise ConfigError(f"train.class_weights: unknown classes {unknown}; the classes are {classes}")
     return [by_name.get(str(c), 1.0) for c in classes]

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
-from .errors import BundleError
+from ..errors import BundleError
 
 # Upper bounds, far above any model layerwise trains on one machine, far below what a
 # hostile file could ask for (documented in docs/using/bundles.md).

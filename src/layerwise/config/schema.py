@@ -7,7 +7,6 @@ every problem at once, each with its key path and a did-you-mean.
 
 from __future__ import annotations
 
-import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,7 +16,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError, did_you_mean
+from ..errors import ConfigError, did_you_mean
+from .messages import INIT_MAPPING, INIT_NAME, cut, describe, shorten
 
 TaskType = Literal["auto", "classification", "regression", "forecast", "generation"]
 Normalize = Literal["standard", "minmax", "robust", "none"]
@@ -217,7 +217,6 @@ class InitConfig(_Section):
 
 
 # pydantic's names for the two forms of model.init, left out of the key paths in messages
-_INIT_NAME, _INIT_MAPPING = "init-name", "init-mapping"
 
 
 class ModelConfig(_Section):
@@ -269,14 +268,14 @@ class ModelConfig(_Section):
     # some. auto picks per layer type (He/Xavier by activation, orthogonal recurrent weights,
     # LSTM forget bias 1); a named scheme applies to every weight matrix the bundle does not fill.
     init: Annotated[
-        Annotated[InitScheme, Tag(_INIT_NAME)] | Annotated[InitConfig, Tag(_INIT_MAPPING)],
-        Discriminator(lambda v: _INIT_MAPPING if isinstance(v, (dict, InitConfig)) else _INIT_NAME),
+        Annotated[InitScheme, Tag(INIT_NAME)] | Annotated[InitConfig, Tag(INIT_MAPPING)],
+        Discriminator(lambda v: INIT_MAPPING if isinstance(v, (dict, InitConfig)) else INIT_NAME),
     ] = "auto"
 
     @field_validator("type")
     @classmethod
     def _registered(cls, value: str) -> str:
-        from .models import available
+        from ..models import available
 
         if value not in available():
             raise ValueError(f"unknown model type {value!r}{did_you_mean(value, available())}; "
@@ -291,7 +290,7 @@ class ModelConfig(_Section):
     def _taken_by_the_type(cls, value: Any, info: ValidationInfo) -> Any:
         """A key set for a block that does not use it (`type` is validated first); values
         that depend on the data's shape are checked when the model is built."""
-        from .models import get
+        from ..models import get
 
         block_type = info.data.get("type")  # absent when the type itself was invalid
         defaults = getattr(get(block_type), "defaults", None) if block_type else None
@@ -410,7 +409,7 @@ class EvaluateConfig(_Section):
 class TuneConfig(_Section):
     """Hyperparameter search (step 7) on Optuna: which settings to try, how, and where to keep the study.
 
-    `space` maps dotted config paths to ranges or choices (layerwise.tuning.space); each trial
+    `space` maps dotted config paths to ranges or choices (layerwise.config.space); each trial
     is the experiment with those paths set, scored on the validation split (or k folds),
     never on the test split.
     """
@@ -437,7 +436,7 @@ class TuneConfig(_Section):
     @field_validator("space")
     @classmethod
     def _space(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from .tuning.space import Space
+        from .space import Space
 
         try:
             Space.parse(value)
@@ -448,7 +447,7 @@ class TuneConfig(_Section):
     @model_validator(mode="after")
     def _grid_is_discrete(self) -> TuneConfig:
         if self.method == "grid" and "space" in self.model_fields_set:
-            from .tuning.space import Space
+            from .space import Space
 
             try:
                 Space.parse(self.space).grid()
@@ -486,7 +485,7 @@ class ExperimentConfig(_Section):
         try:
             return cls.model_validate(raw)
         except ValidationError as err:
-            problems = [_describe(e, raw) for e in err.errors()]
+            problems = [describe(e, raw, ExperimentConfig) for e in err.errors()]
             # The cross-section check runs only once every field is valid: report it with the rest.
             data, task = raw.get("data"), raw.get("task")
             generation = isinstance(task, dict) and task.get("type") == "generation"
@@ -632,22 +631,6 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-# A value in a message is shown by its repr, cut short: reprlib walks only as much of a
-# large structure as it shows.
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 120, 60
-
-
-def shorten(value: Any, limit: int = 200) -> str:
-    """repr(value) for a message, at most `limit` characters."""
-    return cut(_REPR.repr(value), limit)
-
-
-def cut(text: str, limit: int = 200) -> str:
-    """`text` for a message, at most `limit` characters (a key can be any string, megabytes long)."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _resolve_relative(section: Any, key: str, folder: Path) -> None:
     """A relative path string at `section[key]` made absolute against `folder`, in place."""
     if isinstance(section, dict) and isinstance(section.get(key), str):
@@ -686,40 +669,3 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
             node[parts[-1]] = value
     if problems:
         raise ConfigError(problems)
-
-
-def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
-    """One line for one pydantic error: key path, what is wrong, and a did-you-mean."""
-    loc = [str(p) for p in error["loc"] if p not in (_INIT_NAME, _INIT_MAPPING)]
-    path = cut(".".join(loc)) or "(top level)"
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        known = _known_keys(loc[:-1])
-        return f"{path}: unknown key{did_you_mean(loc[-1], known)}"
-    if kind == "missing":
-        return f"{path}: required key is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    if not loc:  # a check across sections names its own key path
-        return message
-    given = error.get("input")
-    if kind == "literal_error":
-        choices = error.get("ctx", {}).get("expected", "")
-        options = [c.strip().strip("'") for c in choices.replace(" or ", ", ").split(",")]
-        text = str(given) if isinstance(given, (str, int, float)) else ""
-        close = did_you_mean(text, options) if len(text) <= 200 else ""
-        return f"{path}: {shorten(given)} is not one of {choices}{close}"
-    if isinstance(given, (str, int, float, bool)) and kind not in ("value_error", "assertion_error"):
-        return f"{path}: {message} (got {shorten(given)})"
-    return f"{path}: {message}"
-
-
-def _known_keys(loc: list[str]) -> list[str]:
-    """The field names of the section at `loc`, for did-you-mean on unknown keys."""
-    model: type[BaseModel] = ExperimentConfig
-    for part in loc:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return list(model.model_fields)

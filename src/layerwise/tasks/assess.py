@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import ExperimentConfig
-from .data.kinds import parse_numbers
-from .errors import BundleError, ConfigError
-from .evaluation import majority_baseline, mean_baseline, median_baseline, persistence, seasonal_naive
-from .evaluation.baselines import constant, constant_kind, seasonal_name
-from .evaluation.metrics import TASK_METRICS, resolve, why_unavailable
-from .evaluation.score import BASELINE_NAMES
-from .predictor import Predictor
+from ..config.schema import ExperimentConfig
+from ..data.kinds import parse_numbers
+from ..errors import BundleError, ConfigError
+from ..evaluation import majority_baseline, mean_baseline, median_baseline, persistence, seasonal_naive
+from ..evaluation.baselines import constant, constant_kind, seasonal_name
+from ..evaluation.metrics import TASK_METRICS, resolve, why_unavailable
+from ..evaluation.score import BASELINE_NAMES
+from ..bundle.predictor import Predictor
 from .prepare import Prepared
 
 

@@ -9,12 +9,11 @@
 Loading reads only these files, verifies every hash first and runs no code: no pickle. The
 hashes catch accidents, not edits (anyone who can write the folder can rewrite them), so
 spec.json is then checked against its schema, its bounds and the weights' shapes before any
-tensor is allocated (bundle_spec.py).
+tensor is allocated (bundle/spec.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from pathlib import Path
@@ -25,9 +24,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch.overrides import TorchFunctionMode
 
-from .atomic import staged_folder, write_json
-from .bundle_spec import check_spec, check_weights
-from .errors import BundleError, LayerwiseError
+from ..atomic import check_sha256, sha256, staged_folder, write_json
+from .spec import check_spec, check_weights
+from ..errors import BundleError, LayerwiseError
 from .predictor import Predictor
 
 FORMAT = 1
@@ -44,7 +43,7 @@ def save(predictor: Predictor, path: str | Path) -> Path:
         spec = {"format": FORMAT, **predictor.spec(), "versions": versions()}
         write_json(staged / "spec.json", spec)
         write_json(staged / "metrics.json", predictor.metrics)
-        manifest = {"format": FORMAT, "sha256": {name: _sha256(staged / name) for name in FILES}}
+        manifest = {"format": FORMAT, "sha256": {name: sha256(staged / name) for name in FILES}}
         write_json(staged / "manifest.json", manifest)
     return path
 
@@ -115,14 +114,7 @@ def _verified(path: Path, trust_pickle: bool) -> str:
     weights = "model.pt" if trust_pickle and isinstance(expected, dict) and "model.pt" in expected else FILES[0]
     if not isinstance(expected, dict) or set(expected) != {weights, *FILES[1:]}:
         raise BundleError(f"{path / 'manifest.json'}: does not list the bundle's files {list(FILES)}")
-    for name, digest in expected.items():
-        if not (path / name).is_file():
-            raise BundleError(f"{path / name}: missing from the bundle")
-        if _sha256(path / name) != digest:
-            raise BundleError(
-                f"{path / name}: sha256 does not match manifest.json; the file was changed or corrupted",
-                hint="use the bundle as `layerwise run` wrote it, or run again",
-            )
+    check_sha256(path, expected)
     return weights
 
 
@@ -161,7 +153,7 @@ def _weight_shapes(file: Path) -> dict[str, tuple[int, ...]]:
 
 
 def _built(config: dict, shape: tuple[int, ...], outputs: int, path: Path):
-    from .models import build
+    from ..models import build
 
     try:
         return build(config, shape, outputs)
@@ -179,7 +171,7 @@ def versions() -> dict[str, str]:
     import pandas
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     return {"layerwise": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "numpy": numpy.__version__, "pandas": pandas.__version__}
@@ -192,11 +184,3 @@ def _read_json(folder: Path, name: str) -> Any:
         raise BundleError(f"{folder / name}: missing from the bundle") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BundleError(f"{folder / name}: not valid JSON ({err})") from None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .data import Preprocessor, SeriesTransform, TargetEncoder, Vocabulary
-from .data.images import ImagePreprocessor, list_images
-from .data.transforms import check_unseen
-from .errors import DataError, did_you_mean
+from ..data import Preprocessor, SeriesTransform, TargetEncoder, Vocabulary
+from ..data.images import ImagePreprocessor, list_images
+from ..data.transforms import check_unseen
+from ..errors import DataError, did_you_mean
 
 if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never loads it
     from torch import nn
@@ -226,7 +226,7 @@ class Predictor:
         if self.images is None:
             raise DataError(f"this bundle is a {self.task.type} model on rows; predict_images needs an image bundle")
         if isinstance(images, np.ndarray):
-            from .data.images import image_array
+            from ..data.images import image_array
 
             pixels = image_array(images, np.zeros(len(images)), source=source).images
             out, errors = pd.DataFrame({"index": np.arange(len(pixels))}), [None] * len(pixels)

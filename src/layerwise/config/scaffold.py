@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .atomic import write_text
-from .data import infer_kinds, read_examples, read_table, split, target_kind
-from .data.images import is_image_folder, read_image_folder
-from .data.kinds import detect_decimal, parse_dates, parse_numbers
-from .errors import DataError, LayerwiseError, did_you_mean
-from .evaluation.gate import MIN_TEST_ROWS
+from ..atomic import write_text
+from ..data import infer_kinds, read_examples, read_table, split, target_kind
+from ..data.images import is_image_folder, read_image_folder
+from ..data.kinds import detect_decimal, parse_dates, parse_numbers
+from ..errors import DataError, LayerwiseError, did_you_mean
+from ..evaluation.gate import MIN_TEST_ROWS
 
 
 def write_config(
