@@ -16,8 +16,7 @@ import yaml
 from sklearn import metrics as skm
 
 from layerwise import ExperimentConfig
-from layerwise.data import read_table
-from layerwise.tasks.prepare import clean_and_split
+from layerwise.tasks import prepare_again
 
 QUICK = {"epochs": 3, "patience": None, "batch_size": 32}
 
@@ -43,7 +42,7 @@ def skewed(tmp_path):
 def _training_target(config_path) -> np.ndarray:
     """The oracle: the run's own training rows, split as the run splits them."""
     cfg = ExperimentConfig.from_yaml(config_path)
-    _, _, _, prepared = clean_and_split(cfg, read_table(cfg.data.path), "regression", "oracle")
+    prepared = prepare_again(cfg)[2]
     return prepared.actual["train"]
 
 

@@ -121,7 +121,7 @@ FIRST = """
 import sys, pathlib, threading
 import layerwise
 from layerwise.training import Callback
-from layerwise import experiment
+from layerwise.experiment import steps
 
 config, out, folder = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
 
@@ -132,10 +132,10 @@ class Hold(Callback):
             while not (folder / "go").exists():
                 threading.Event().wait(0.01)
 
-build = experiment.Experiment._trainer
-def with_hold(self, prepared, log, extra=(), **kw):
-    return build(self, prepared, log, [*extra, Hold()], **kw)
-experiment.Experiment._trainer = with_hold
+build = steps.run_trainer
+def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
+    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
+steps.run_trainer = with_hold
 layerwise.Experiment(config).run(out)
 """
 

@@ -17,6 +17,7 @@ import pytest
 from rich.console import Console
 
 from layerwise import experiment
+from layerwise.experiment import steps
 from layerwise.training.runlog import Steps
 from layerwise.training import Callback, Checkpoints
 
@@ -40,7 +41,7 @@ def config(tmp_path):
 # A real `layerwise run`, held at the start of epoch 3 (epochs 1 and 2 done) until the test kills it.
 HELD = """
 import sys, pathlib, threading
-from layerwise import experiment
+from layerwise.experiment import steps
 from layerwise.cli import main
 from layerwise.training import Callback
 
@@ -52,10 +53,10 @@ class Hold(Callback):
             (folder / "paused").touch()
             threading.Event().wait()  # for ever: the test kills us here
 
-build = experiment.Experiment._trainer
-def with_hold(self, prepared, log, extra=(), **kw):
-    return build(self, prepared, log, [*extra, Hold()], **kw)
-experiment.Experiment._trainer = with_hold
+build = steps.run_trainer
+def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
+    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
+steps.run_trainer = with_hold
 sys.exit(main(["run", config, "--out", out]))
 """
 
@@ -118,9 +119,9 @@ def test_each_epoch_is_on_disk_when_it_ends(tmp_path, config, monkeypatch, cli):
             if epoch == 3:
                 raise RuntimeError("the disk went away")
 
-    build = experiment.Experiment._trainer
-    monkeypatch.setattr(experiment.Experiment, "_trainer",
-                        lambda self, prepared, log, extra=(), **kw: build(self, prepared, log, [*extra, Look()], **kw))
+    build = steps.run_trainer
+    monkeypatch.setattr(steps, "run_trainer", lambda cfg, task, prepared, predictor, loss, log, extra=(), **kw:
+                        build(cfg, task, prepared, predictor, loss, log, [*extra, Look()], **kw))
     code, _, err = cli("run", config, "--out", out, "--quiet")
     assert code == 1 and "RuntimeError: the disk went away" in err
     assert seen == [(1, 1, True), (2, 2, True), (3, 3, True)]

@@ -11,7 +11,9 @@ from setuptools.command.build_py import build_py
 
 # Per package: the modules kept (a set), or all but some (a dict with "except").
 KEEP = {
-    "layerwise_onnx": {"__init__", "errors", "extras", "predictor"},
+    "layerwise_onnx": {"__init__", "errors"},
+    "layerwise_onnx.bundle": {"__init__", "predictor"},
+    "layerwise_onnx.tasks": {"except": set()},  # each kind decodes its outputs; judging imports scikit-learn late
     "layerwise_onnx.serving": {"__init__", "onnx_runtime"},
     "layerwise_onnx.data": {"except": {"augment", "streaming"}},  # these two need torch / train on files
 }

@@ -225,8 +225,8 @@ def evaluate(
 
     from .bundle.store import load
     from .data import read_table
-    from .experiment.run import summary
     from .experiment.evaluate import reassess, write
+    from .experiment.run import summary
     from .experiment.run_folder import claim
 
     with claim(out, overwrite=overwrite, kind="evaluation") if out is not None else nullcontext():
@@ -378,8 +378,8 @@ def explain(
     The folder is locked while the command lasts; one holding other files, or an earlier
     explanation in -o without --overwrite, is refused before any work."""
     from .bundle.store import load
-    from .explain import explain as explain_model
     from .experiment.run_folder import claim
+    from .explain import explain as explain_model
 
     bundle = _bundle_path(bundle)
     out = output or Path(bundle).resolve().parent / "explain"

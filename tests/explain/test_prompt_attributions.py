@@ -13,7 +13,8 @@ from layerwise.data import Vocabulary
 from layerwise.errors import DataError, UsageError
 from layerwise.explain import Explanation
 from layerwise.models import build
-from layerwise.bundle.predictor import Predictor, TaskInfo
+from layerwise.bundle.predictor import Predictor
+from layerwise.tasks import TaskInfo
 
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
 

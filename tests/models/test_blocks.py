@@ -11,7 +11,8 @@ from layerwise.errors import ConfigError
 from layerwise.models import MLP, available, build
 from layerwise.models.activations import ACTIVATIONS
 from layerwise.models.registry import get
-from layerwise.bundle.predictor import Predictor, TaskInfo
+from layerwise.bundle.predictor import Predictor
+from layerwise.tasks import TaskInfo
 
 OUTPUT_DIM = 3
 

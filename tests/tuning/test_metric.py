@@ -14,8 +14,7 @@ from sklearn import metrics as skm
 from sklearn.datasets import load_breast_cancer
 
 from layerwise import ConfigError, Experiment, ExperimentConfig, bundle
-from layerwise.data import read_table
-from layerwise.tasks.prepare import clean_and_split
+from layerwise.tasks import prepare_again
 from layerwise.tuning.objective import direction
 
 QUICK = {"epochs": 3, "patience": None, "batch_size": 32}
@@ -55,7 +54,8 @@ def test_tune_maximizes_validation_f1_and_records_it(cli, tmp_path):
     assert code == 0, err
     history = pd.read_csv(tmp_path / "again" / "history.csv")
     cfg = ExperimentConfig.from_yaml(tmp_path / "tuned" / "best.yaml")
-    df, _, _, prepared = clean_and_split(cfg, read_table(cfg.data.path), "classification", "oracle")
+    prepared = prepare_again(cfg)[2]
+    df = prepared.frame
     rows = df.iloc[prepared.index["val"]]
     predicted = bundle.load(tmp_path / "again" / "bundle").predict(rows.drop(columns=["target"]))["prediction"]
     actual, predicted = rows["target"].to_numpy(dtype=int), predicted.to_numpy(dtype=int)

@@ -137,15 +137,14 @@ def test_cross_validation_scores_k_folds_never_the_test_rows(tmp_path, iris):
 
 
 def test_time_ordered_folds_for_a_series(btc_slice, tmp_path):
-    from layerwise.data import read_table
-    from layerwise.tasks.prepare import clean_and_split
+    from layerwise.tasks import prepare_again
     from layerwise.tuning.folds import folds
 
     cfg = ExperimentConfig.from_dict({"data": {"path": str(btc_slice), "target": "Close", "time": "Date",
                                                "features": ["Close"], "window": {"lookback": 5}},
                                       "task": {"type": "forecast"}})
-    df, kinds, _, prepared = clean_and_split(cfg, read_table(btc_slice), "forecast", "btc")
-    parts = folds(cfg, df, kinds, "forecast", "btc", prepared, 3)
+    task, _, prepared = prepare_again(cfg)
+    parts = folds(cfg, task, prepared, 3)
     first_test = prepared.index["test"][0]
     for part in parts:
         assert part.index["train"][-1] + 6 <= part.index["val"][0]     # the past only, with the gap

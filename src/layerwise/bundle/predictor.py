@@ -13,7 +13,7 @@ A row whose values give no finite prediction is an error naming it, never an emp
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,27 +24,10 @@ from ..data import Preprocessor, SeriesTransform, TargetEncoder, Vocabulary
 from ..data.images import ImagePreprocessor, list_images
 from ..data.transforms import check_unseen
 from ..errors import DataError, did_you_mean
+from ..tasks import Task, TaskInfo, for_bundle
 
 if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never loads it
     from torch import nn
-
-
-@dataclass
-class TaskInfo:
-    """What is predicted, from which columns; saved in the bundle's spec.json."""
-
-    type: str                      # classification | regression | forecast
-    target: str
-    features: list[str]            # input columns, in the user's names
-    time: str | None = None
-    lookback: int = 0
-    horizon: int = 1
-    classes: list[Any] = field(default_factory=list)
-    delimiter: str = ","
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.classes)
 
 
 def check_finite(predicted: np.ndarray, source: str) -> None:
@@ -168,13 +151,16 @@ class Predictor:
             return torch.stack([1 - p, p], dim=1).numpy()
         return torch.softmax(logits, dim=1).numpy()
 
+    @property
+    def kind(self) -> Task:
+        """The kind of problem this model was trained as (tasks/), which decodes its outputs."""
+        return for_bundle(self.task, self)
+
     def decode(self, raw: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
         """Model outputs → predictions in the target's units: (n, outputs) floats, or class codes."""
-        if self.task.type == "classification":
-            return self.probabilities(raw).argmax(axis=1)
-        if self.task.type == "forecast":
-            return self.series.target_from_model(raw, last)
-        return self.target.decode(raw).reshape(len(raw), -1)
+        return self.kind.decode(self, raw, last)
+
+    check_finite = staticmethod(check_finite)
 
     def predict(self, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Predictions for every row of `frame`, in its order, beside its columns.
@@ -182,11 +168,6 @@ class Predictor:
         Classifiers add one `proba_<class>` column per class. Forecasters predict, at each
         row with `lookback` rows of history, the next `horizon` values.
         """
-        if self.task.type == "generation":
-            raise DataError("a generation bundle does not predict rows", hint="use `layerwise generate BUNDLE`")
-        if self.images is not None:
-            raise DataError("an image bundle predicts images, not rows",
-                            hint="use predict_images(FOLDER_OR_FILE) or `layerwise predict BUNDLE FOLDER`")
         missing = [c for c in self.task.features if c not in frame.columns]
         if missing:
             hints = "; ".join(f"'{c}'{did_you_mean(c, frame.columns)}" for c in missing)
@@ -194,27 +175,7 @@ class Predictor:
                 f"{source}: missing feature column(s) {hints}",
                 hint=f"the model needs the columns: {', '.join(map(str, self.task.features))}",
             )
-        if self.task.type == "forecast":
-            return self._predict_series(frame, source)
-        x, unseen = self.features.transform(frame[self.task.features], source=source, count_unseen=True)
-        raw = self.raw_outputs(x)
-        out = frame.copy()
-        if self.task.type == "classification":
-            proba = self.probabilities(raw)
-            check_finite(proba, source)
-            labels = self.target.decode(proba.argmax(axis=1))
-            out["prediction"] = labels
-            for j, label in enumerate(self.target.classes):
-                out[f"proba_{label}"] = proba[:, j]
-        else:
-            values = self.target.decode(raw).reshape(len(raw), -1)
-            check_finite(values, source)
-            out["prediction"] = values[:, 0]
-            for j in range(1, values.shape[1]):
-                out[f"prediction_{j + 1}"] = values[:, j]
-        if self.unseen == "warn":
-            out["unseen"] = unseen  # always there under warn, so chunks of one file share columns
-        return out
+        return self.kind.predict(self, frame, source)
 
     def predict_images(self, images: Any, *, source: str = "input") -> pd.DataFrame:
         """One row per image: `file` (or `index` for an array), `prediction`, `proba_<class>`.
@@ -294,37 +255,3 @@ class Predictor:
                 ids = torch.cat([ids, nxt[:, None]], dim=1)
                 done |= nxt == vocab.end
         return [vocab.decode(row[1:].tolist()) for row in ids.cpu()]
-
-    def _predict_series(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
-        task = self.task
-        order = np.arange(len(frame))
-        if task.time is not None and task.time in frame.columns:
-            stamps = pd.to_datetime(frame[task.time], errors="coerce")
-            if stamps.isna().any():
-                row = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 1
-                raise DataError(f"{source}: row {row}, column '{task.time}': not a date or time")
-            order = np.argsort(stamps.to_numpy(), kind="stable")
-        ordered = frame.iloc[order].reset_index(drop=True)
-        inputs, raw_target = self.series.transform(ordered, source=source)
-        lookback, horizon = task.lookback, task.horizon
-        # A differenced series has no value at its first row (`warmup`); windows start after it.
-        ends = np.arange(self.series.warmup + lookback - 1, len(ordered))
-        preds = np.full((len(ordered), horizon), np.nan)
-        if len(ends):
-            # (n_windows, lookback, features): every window ends at a row of the input
-            idx = ends[:, None] - np.arange(lookback - 1, -1, -1)[None, :]
-            x = inputs[idx]
-            ok = np.isfinite(x).all(axis=(1, 2))
-            if ok.any():
-                raw = self.raw_outputs(x[ok].astype(np.float32))
-                preds[ends[ok]] = self.decode(raw, raw_target[ends[ok]])
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        preds = preds[back]
-        out = frame.copy()
-        if horizon == 1:
-            out["prediction"] = preds[:, 0]
-        else:
-            for k in range(horizon):
-                out[f"prediction_{k + 1}"] = preds[:, k]
-        return out

@@ -25,9 +25,9 @@ from safetensors.torch import load_file, save_file
 from torch.overrides import TorchFunctionMode
 
 from ..atomic import check_sha256, sha256, staged_folder, write_json
-from .spec import check_spec, check_weights
 from ..errors import BundleError, LayerwiseError
 from .predictor import Predictor
+from .spec import check_spec, check_weights
 
 FORMAT = 1
 FILES = ("model.safetensors", "spec.json", "metrics.json")

@@ -12,7 +12,15 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel, ConfigDict, Discriminator, Field, PositiveInt, Tag, ValidationError, ValidationInfo, field_validator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveInt,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 

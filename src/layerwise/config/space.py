@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import optuna
 
-from .messages import cut, shorten
 from ..errors import ConfigError, did_you_mean
+from .messages import cut, shorten
 
 _KINDS: dict[str, type[Param]] = {}
 _OPTIONS = ("step", "points", "log")

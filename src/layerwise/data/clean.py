@@ -23,7 +23,15 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError, did_you_mean
 from .cleaning_log import CleaningLog
-from .kinds import DECIMALS, PARSE_SHARE, infer_kinds, looks_measured, parse_dates, parse_numbers, share_numeric
+from .kinds import (
+    DECIMALS,
+    PARSE_SHARE,
+    infer_kinds,
+    looks_measured,
+    parse_dates,
+    parse_numbers,
+    share_numeric,
+)
 from .scaling import FLOAT32_SAFE
 
 TASKS = ("classification", "regression", "forecast")

@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
-from ..errors import needs_extra
+from ..errors import DataError, needs_extra
 from .cleaning_log import CleaningLog
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")

@@ -19,7 +19,9 @@ import pandas as pd
 from ..errors import BundleError, ConfigError, DataError, UsageError, did_you_mean
 from .kinds import DECIMALS, is_missing_word, parse_dates, parse_numbers, to_boolean
 from .scaling import FLOAT32_SAFE, check_normalize, fit_scale
-from .target import TargetEncoder as TargetEncoder  # re-exported: the brief places it here
+from .target import (
+    TargetEncoder as TargetEncoder,  # re-exported: the brief places it here
+)
 
 ENCODE = ("auto", "onehot", "ordinal")
 IMPUTE_NUMERIC = ("median", "mean", "zero")

@@ -14,7 +14,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import ConfigError, DataError
-from .series import SeriesTransform as SeriesTransform  # re-exported: the brief places it here
+from .series import (
+    SeriesTransform as SeriesTransform,  # re-exported: the brief places it here
+)
 
 
 @dataclass

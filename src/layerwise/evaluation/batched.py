@@ -3,6 +3,7 @@
 Each function takes `y_true` and a prediction with a leading resample axis, (B, n, ...),
 and returns (B,) scores. They agree with scikit-learn's on every resample (the tests check
 it); scikit-learn itself would need one call per resample and metric, a thousand times over.
+Generation's take each example's summed losses and target count instead, (B, n).
 A score that is undefined on a resample (R² of a constant target, ROC AUC with one class) is NaN.
 """
 
@@ -86,8 +87,25 @@ def roc_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
 
 
+# -- generation: y_true (B, n) targets per example, losses (B, n) summed per example -------------
+# The ratio of the sums over the resampled examples, as the test figure is over all of them.
+def cross_entropy(counts: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    denominator = counts.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, losses.sum(axis=1) / denominator, np.nan)
+
+
+def perplexity(counts: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    return np.exp(cross_entropy(counts, losses))
+
+
+def bits_per_char(counts: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    return cross_entropy(counts, losses) / np.log(2)
+
+
 BATCHED: dict[str, Batched] = {
     "mae": mae, "rmse": rmse, "r2": r2, "mape": mape,
     "accuracy": accuracy, "balanced_accuracy": balanced_accuracy, "f1_macro": f1_macro,
     "log_loss": log_loss, "roc_auc": roc_auc,
+    "cross_entropy": cross_entropy, "perplexity": perplexity, "bits_per_char": bits_per_char,
 }

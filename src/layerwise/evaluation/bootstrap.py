@@ -30,6 +30,7 @@ class Intervals:
     level: float
     samples: int
     block: int
+    unit: str = "rows"   # what is resampled: rows (windows of a series), or a text's examples
     model: dict[str, list[float]] = field(default_factory=dict)
     baseline: dict[str, list[float]] = field(default_factory=dict)
     difference: dict[str, list[float]] = field(default_factory=dict)
@@ -38,7 +39,7 @@ class Intervals:
     def method(self) -> str:
         if self.block > 1:
             return f"paired moving-block bootstrap, blocks of {self.block} consecutive test windows"
-        return "paired bootstrap of the test rows"
+        return f"paired bootstrap of the test {self.unit}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "samples": self.samples, "block": self.block, "method": self.method,
@@ -65,11 +66,13 @@ def paired_bootstrap(task: str, y_true: np.ndarray, model_out: np.ndarray, basel
     """Intervals for `metrics` of both predictions, resampling the same rows for each.
 
     For classification `y_true` holds class codes and the outputs are (n, k) probabilities;
+    for generation `y_true` holds the (n, steps) next-token ids (0 = padding) and the outputs
+    each token's negative log-likelihood, (n, steps), and whole examples are resampled;
     otherwise all three hold values in the target's units, (n,) or (n, outputs).
     """
     y, model, base = _shaped(task, y_true, model_out, baseline_out)
     n = len(y)
-    out = Intervals(level=level, samples=samples, block=block)
+    out = Intervals(level=level, samples=samples, block=block, unit="examples" if task == "generation" else "rows")
     if n == 0 or samples < 1:
         return out
     rng = np.random.default_rng(seed)
@@ -104,6 +107,11 @@ def _shaped(task: str, y_true, model_out, baseline_out) -> tuple[np.ndarray, np.
     if task == "classification":
         return (np.asarray(y_true, dtype=np.int64), np.asarray(model_out, dtype=np.float64),
                 np.asarray(baseline_out, dtype=np.float64))
+    if task == "generation":
+        # (n,) per example: targets scored and summed losses; a resample's score is the ratio of their sums
+        counts = (np.asarray(y_true) != 0).sum(axis=1).astype(np.float64)
+        return (counts, np.asarray(model_out, dtype=np.float64).sum(axis=1),
+                np.asarray(baseline_out, dtype=np.float64).sum(axis=1))
     n = len(y_true)
     # (n, outputs): the batched regression metrics average over rows and outputs
     return tuple(np.asarray(a, dtype=np.float64).reshape(n, -1) for a in (y_true, model_out, baseline_out))

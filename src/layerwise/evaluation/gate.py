@@ -8,9 +8,9 @@ Checks, each configured under `evaluate.gates`:
 - min / max: a metric's test value at least / at most a bound;
 - compare_to: the model (challenger) at least as good as a champion bundle on the same test rows.
 
-Whatever the gates, a test split of fewer than MIN_TEST_ROWS rows (windows, for a series) is no
-evidence: a bootstrap over a handful of rows gives an interval of nearly one value, which would
-look decisive. Below it the `test_rows` check fails and the verdict is DO NOT DEPLOY.
+Whatever the gates, a test split of fewer than MIN_TEST_ROWS rows (windows, for a series;
+examples, for generation) is no evidence: a bootstrap over a handful of rows gives an interval
+of nearly one value, which would look decisive. Below it the `test_rows` check fails and the verdict is DO NOT DEPLOY.
 """
 
 from __future__ import annotations
@@ -104,13 +104,14 @@ def _beat_on_points(metric: str, model: float, baseline: float, baseline_name: s
     return Check("beat_baseline", False, f"does not beat {baseline_name}: {figures}; {caveat}")
 
 
-def enough_rows(rows: int, minimum: int = MIN_TEST_ROWS) -> Check | None:
-    """A failed `test_rows` check when `rows` is below `minimum`; None when there are enough."""
+def enough_rows(rows: int, minimum: int = MIN_TEST_ROWS, unit: str = "row") -> Check | None:
+    """A failed `test_rows` check when `rows` is below `minimum`; None when there are enough.
+    `unit` names what a row is (generation's are examples)."""
     if rows >= minimum:
         return None
-    return Check("test_rows", False, f"only {rows} test row{'s' * (rows != 1)}: at least {minimum} are needed "
-                                     "before the test metrics and their intervals are evidence (an interval from "
-                                     "so few rows is degenerate); judge on more labelled rows")
+    return Check("test_rows", False, f"only {rows} test {unit}{'s' * (rows != 1)}: at least {minimum} are needed "
+                                     f"before the test metrics and their intervals are evidence (an interval from "
+                                     f"so few {unit}s is degenerate); judge on more labelled {unit}s")
 
 
 def bound(metric: str, value: float | None, limit: float, kind: str, interval: list[float] | None = None) -> Check:

@@ -23,7 +23,14 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
     """Score the model beside the baseline, with intervals, and decide DEPLOY or DO NOT DEPLOY.
 
     Args:
-        task: classification (codes and (n, k) probabilities) or regression / forecast (values).
+        task: what the three arrays hold:
+            classification: `y_true` class codes (n,), the outputs (n, k) probabilities;
+            regression / forecast: values in the target's units, (n,) or (n, outputs);
+            generation: `y_true` the (n, steps) next-token ids of the test examples (0 = padding),
+            the outputs each token's negative log-likelihood (n, steps), 0 at padding (e.g. the
+            network's and the bigram's). Its metrics are per character: cross_entropy (summed
+            losses / non-padding targets, nats), perplexity and bits_per_char; auto decides on
+            cross_entropy, the bootstrap resamples whole examples, a row is an example.
         samples, level, block: the paired bootstrap (block > 1 for series).
         champion: {"path": str, "out": outputs of the champion model on the same rows}.
         baseline_name: what `baseline_out` is (default: score's `default_baseline`).
@@ -57,12 +64,14 @@ def judge(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
         out["other_baselines"] = [_beside(task, y_true, model_out, name, other, primary)
                                   for name, other in beside.items()]
     rows = len(y_true)
+    unit = "example" if task == "generation" else "row"
     out["ci"]["degenerate"] = rows < gate.MIN_TEST_ROWS
     if out["ci"]["degenerate"]:
-        out["notes"].append(f"only {rows} test rows: the intervals are degenerate, not evidence "
+        out["notes"].append(f"only {rows} test {unit}s: the intervals are degenerate, not evidence "
                             f"(at least {gate.MIN_TEST_ROWS} are needed)")
-        if checks:  # a gate is configured: it cannot pass on so little
-            checks.insert(0, gate.enough_rows(rows))
+        short = gate.enough_rows(rows, unit=unit)
+        if checks and short is not None:  # a gate is configured: it cannot pass on so little
+            checks.insert(0, short)
     decision = gate.decide(checks)
     out.update(verdict=decision.verdict, reasons=decision.reasons, checks=decision.to_dict()["checks"])
     beat = next((c for c in checks if c.gate == "beat_baseline"), None)

@@ -49,7 +49,7 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
                "when the test split has fewer than 20 rows, where no gate passes."),
     MetricsKey("verdict", TASKS, "DEPLOY or DO NOT DEPLOY (`--gate` exits 4 on the latter)."),
     MetricsKey("reasons", TASKS, "Why the verdict, one line per gate check."),
-    MetricsKey("checks", TABULAR,
+    MetricsKey("checks", TASKS,
                "Each gate check (beat the baseline, evaluate.gates.min / max, the champion, and test_rows "
                "when the test split is under 20 rows) with its numbers and whether it passed."),
     MetricsKey("headline", TASKS, "The verdict in one sentence with its reasons."),
@@ -58,10 +58,10 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
                "What cleaning changed: rows_in, rows_out and one entry per change (dropped rows, columns, "
                "imputed values)."),
     MetricsKey("rows", TASKS, "Rows (windows for a forecast, examples for generation) in each split."),
-    MetricsKey("seconds", TABULAR, "Training time in seconds."),
+    MetricsKey("seconds", TASKS, "Training time in seconds."),
     MetricsKey("best_epoch", TASKS, "The epoch whose weights were kept (early stopping restores it)."),
     MetricsKey("epochs", TASKS, "Epochs trained."),
-    MetricsKey("resumed", TABULAR,
+    MetricsKey("resumed", TASKS,
                "`run --resume` only: the checkpoint training went on from (checkpoint, epochs, steps done) "
                "and each key --allow-changed let differ from it, as [old, new]."),
     MetricsKey("diagnosis", TASKS,
@@ -70,13 +70,13 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
     MetricsKey("leakage", TASKS,
                "Leakage audit warnings between train and test (duplicated rows, target proxies, time "
                "overlap); empty when none (null from `layerwise evaluate`)."),
-    MetricsKey("data", TABULAR,
+    MetricsKey("data", TASKS,
                "A data summary for the report: each column's kind, the target's histogram (regression, "
                "forecast) or class counts per split (classification)."),
-    MetricsKey("data_curve", TABULAR,
+    MetricsKey("data_curve", TASKS,
                "With evaluate.data_curve: the validation score when training on 25/50/75/100% of the "
                "training split, the fitted trend and whether more data still helps; otherwise null."),
-    MetricsKey("baseline_fit", TABULAR,
+    MetricsKey("baseline_fit", TASKS,
                "What the baseline learned from the training split (the mean and the median, the class "
                "priors; nothing for a forecast), so `layerwise evaluate` scores new data against the same "
                "baseline. A streamed run's median is that of a uniform sample of up to 100,000 training "
@@ -84,7 +84,7 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
     MetricsKey("per_step", ("forecast",),
                "Forecasts with data.window.horizon > 1: mae and rmse of the model and the baseline at "
                "each step ahead."),
-    MetricsKey("champion", TABULAR,
+    MetricsKey("champion", TASKS,
                "With evaluate.gates.compare_to: the champion bundle's path, its test metrics and the "
                "paired difference on the primary metric."),
     MetricsKey("source", TABULAR, "`layerwise evaluate` only: the data file the bundle was evaluated on."),

@@ -19,6 +19,8 @@ TASK_METRICS = {
     "regression": ("mae", "rmse", "r2", "mape"),
     "forecast": ("mae", "rmse", "r2", "mape"),
 }
+# Generation's, per character of the test examples (decide and gate; no validation metric to tune on).
+GENERATION_METRICS = ("cross_entropy", "perplexity", "bits_per_char")
 
 
 def resolve(task: str, *choices: str) -> str:
@@ -34,7 +36,7 @@ def why_unavailable(metric: str, task: str, *, classes: int | None = None,
     `classes`: how many classes a classification target has; `values`: the target's values
     (regression, forecast), where MAPE is undefined if they take zero or change sign.
     """
-    known = TASK_METRICS.get(task, ())
+    known = GENERATION_METRICS if task == "generation" else TASK_METRICS.get(task, ())
     if metric not in known:
         return f"is not a {task} metric; choose one of {list(known)}"
     if metric == "roc_auc" and classes is not None and classes != 2:
@@ -99,6 +101,22 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> tuple[dict[
         else:
             notes.append("ROC AUC skipped: the test split holds only one class")
     return out, notes
+
+
+def per_char(losses: np.ndarray, targets: np.ndarray) -> float:
+    """Mean negative log-likelihood per predicted token (characters and the end mark), in nats."""
+    count = int((np.asarray(targets) != 0).sum())
+    return float(np.asarray(losses, dtype=np.float64).sum() / max(count, 1))
+
+
+def generation_metrics(losses: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Cross-entropy (nats per character), perplexity and bits per character.
+
+    `losses` holds each target token's negative log-likelihood and `targets` the token ids,
+    both (n, steps), with 0 at padding (target 0) in both.
+    """
+    ce = per_char(losses, targets)
+    return {"cross_entropy": ce, "perplexity": float(np.exp(ce)), "bits_per_char": ce / float(np.log(2))}
 
 
 def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -7,11 +7,18 @@ from typing import Any
 import numpy as np
 
 from .baselines import constant_kind
-from .metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, better, classification_metrics, regression_metrics
+from .metrics import (
+    DEFAULT_PRIMARY,
+    better,
+    classification_metrics,
+    generation_metrics,
+    regression_metrics,
+)
 
 BASELINE_NAMES = {
     "classification": "the majority class",
     "forecast": "persistence ('tomorrow = today')",
+    "generation": "the bigram baseline",
 }
 
 
@@ -27,12 +34,16 @@ def score(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np
     """Metrics of the model and of the baseline on the same test rows, and who wins.
 
     For classification `y_true` holds class codes and both outputs are (n, k) probabilities;
-    otherwise all three are values in the target's original units. `baseline_name` says what
-    `baseline_out` is; by default `default_baseline(task, metric)`.
+    for generation `y_true` holds the (n, steps) next-token ids (0 = padding) and both outputs
+    each token's negative log-likelihood, (n, steps), 0 at padding; otherwise all three are
+    values in the target's original units. `baseline_name` says what `baseline_out` is; by
+    default `default_baseline(task, metric)`.
     """
     if task == "classification":
         test, notes = classification_metrics(y_true, model_out)
         base, _ = classification_metrics(y_true, baseline_out)
+    elif task == "generation":
+        test, base, notes = generation_metrics(model_out, y_true), generation_metrics(baseline_out, y_true), []
     else:
         test, notes = regression_metrics(y_true, model_out)
         base, _ = regression_metrics(y_true, baseline_out)

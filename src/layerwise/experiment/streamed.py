@@ -4,7 +4,7 @@ What differs from the in-memory run, each said in the run log: the split is rand
 of the row number (stratification needs every label first) or file order with data.time;
 duplicate rows are not removed (that needs the whole file); the leakage audit and the
 data-size curve are skipped (both compare or refit on whole splits). Everything else is the
-same code: the model and Trainer come from Experiment._trainer, the test split is judged
+same code: the model and Trainer come from steps.build_model and steps.run_trainer, the test split is judged
 beside the baseline by the same `judge`, and the run folder holds the same files
 (metrics.json, history.csv, predictions.csv, run.log, bundle/, report.html).
 
@@ -30,28 +30,20 @@ from ..errors import ConfigError
 from ..evaluation import diagnose, majority_baseline
 from ..evaluation.baselines import constant_kind
 from ..evaluation.metrics import resolve
-from ..bundle.predictor import TaskInfo
-from ..tasks.prepare import Prepared
+from ..tasks import Prepared, Task, TaskInfo
+from ..tasks.common import constant_baseline
+from ..training.distributed import rank
 from ..training.runlog import RunLog
+from . import steps
 
 if TYPE_CHECKING:
     from .run import Experiment, Result
 
 
-def check_stream(cfg, task: str, images: bool, data: Any) -> None:
-    """`data.stream.enabled: true` where streaming cannot go: a ConfigError naming the key."""
-    if cfg.data.stream.enabled is not True:
-        return
-    what = "image folders" if images else "data= passed in memory" if data is not None else task
-    if images or data is not None or task in ("forecast", "generation"):
-        raise ConfigError(f"data.stream.enabled: streaming covers tabular classification and regression "
-                          f"from a Parquet or CSV data.path, not {what}",
-                          hint="set data.stream.enabled: auto (or false) for this run")
-
-
-def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resume: bool,
-               allow_changed: tuple[str, ...] = ()) -> Result:
-    from .run import Result, log_resume, rank, resumed
+def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log: RunLog, resume: bool,
+                 allow_changed: tuple[str, ...] = ()) -> Result:
+    """The run recipe over a Stream: the same public steps, with the splits read batch by batch."""
+    from .run import Result
 
     cfg = experiment.config
     if cfg.data.decimal != ".":  # batches of typed columns: a "1.234" cannot be read as 1234 there
@@ -66,15 +58,12 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
                          fractions=(split.train, split.val, split.test), time=data.time, features=data.features,
                          drop=data.drop, delimiter=data.delimiter, batch_rows=data.stream.batch_rows,
                          shuffle_buffer=data.stream.shuffle_buffer)
-    task = experiment._validate(stream.head, source)  # the config against the file's columns and first rows
-    if task == "forecast":
-        raise ConfigError("data.stream.enabled: streaming covers tabular classification and regression, not forecast",
-                          hint="set data.stream.enabled: false")
-    stream.task = task
+    kind = steps.check(cfg, task, stream.head, source)  # the config against the file's columns and first rows
+    stream.task = kind
     stream.fit(normalize=data.normalize, encode=data.encode, max_onehot=data.max_onehot,
                impute_numeric=data.clean.impute_numeric, impute_categorical=data.clean.impute_categorical)
     log.write(f"read {source} as a stream of record batches: {stream.total} rows, "
-              f"{len(stream.kinds) + 1} columns used; task {task}")
+              f"{len(stream.kinds) + 1} columns used; task {kind}")
     cleaning = _cleaning(stream)
     for line in cleaning.lines():
         log.write(f"cleaning: {line}")
@@ -83,11 +72,14 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     log.write(f"split: {how}")
     log.write("split: " + ", ".join(f"{k} {v}" for k, v in stream.rows.items()) + " rows")
 
-    prepared = _prepared(stream, task, data)
+    prepared = _prepared(stream, kind, data)
+    prepared.cleaning = cleaning
     checkpoints = None if out is None else Path(out) / "checkpoints"
-    predictor, trainer = experiment._trainer(prepared, log, checkpoints=checkpoints, digest=_digest(stream))
+    predictor, head, transferred = steps.build_model(cfg, task, prepared, log)
+    trainer = steps.run_trainer(cfg, task, prepared, predictor, head.loss, log, transferred, checkpoints=checkpoints,
+                                digest=_digest(stream))
     shape = prepared.y["train"].shape[1:]
-    dtype = prepared.y["train"].dtype  # what _trainer chose for the loss: int64 codes or float32 columns
+    dtype = prepared.y["train"].dtype  # what the head chose for the loss: int64 codes or float32 columns
 
     def batches(part: str, epoch: int | None = None):
         for x, y in stream.batches(part, cfg.train.batch_size, epoch):
@@ -98,7 +90,7 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     trainer.fit_stream(lambda epoch: batches("train", epoch), stream.rows["train"],
                        (lambda: batches("val")) if has_val else None, resume=resume, allow_changed=allow_changed)
     seconds = time.perf_counter() - started
-    log_resume(trainer, log)
+    steps.log_resume(trainer, log)
     log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s (streamed; checkpoints at epoch ends)"
               + (f"; best validation loss at epoch {trainer.best_epoch} (weights restored)"
                  if trainer.best_epoch is not None and cfg.train.patience is not None else ""))
@@ -111,30 +103,26 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     raw = np.concatenate(raw)  # (n_test, outputs)
     prepared.actual["test"] = np.concatenate(actual)
     n = len(raw)
-    from ..tasks.assess import constant_baseline
-
-    fit = _baseline_fit(stream, prepared)
-    if task == "classification":
+    fit = _baseline_fit(stream, task, prepared)
+    if stream.encoder.classes:
         model_out = predictor.probabilities(raw)
         baseline_out = majority_baseline(prepared.actual["train"], len(stream.encoder.classes), n)
     else:
         model_out = predictor.decode(raw)
-        baseline_out = constant_baseline(fit, resolve(task, cfg.evaluate.metric), n)[0]
-    metrics = experiment._judge(prepared, None, model_out, baseline_out)
-    metrics["notes"] += _median_note(stream, task, cfg.evaluate.metric)
+        baseline_out = constant_baseline(fit, resolve(kind, cfg.evaluate.metric), n)[0]
+    metrics = steps.judge(cfg, task, prepared, model_out, baseline_out)
+    metrics["notes"] += _median_note(stream, kind, cfg.evaluate.metric)
     restored = trainer.best_epoch is not None and cfg.train.patience is not None
     summary: dict[str, Any] = {"kinds": dict(stream.kinds)}
-    if task == "classification":
+    if stream.encoder.classes:
         summary["classes"] = {p: {str(k): int(v) for k, v in sorted(c.items())} for p, c in stream.classes.items()}
     metrics.update(cleaning=cleaning.to_dict(), rows=dict(stream.rows), seconds=round(seconds, 3),
                    best_epoch=trainer.best_epoch, epochs=len(trainer.history),
                    diagnosis=diagnose(trainer.history, restored=restored).to_dict(), leakage=None,
-                   data=summary, data_curve=None, streamed=True, **resumed(trainer))
+                   data=summary, data_curve=None, streamed=True, **steps.resumed(trainer))
     log.write("evaluation: leakage audit and data-size curve skipped: a streamed table is never whole in memory")
     for line in metrics["diagnosis"]["findings"]:
         log.write(f"evaluation: {line}")
-    from ..tasks.assess import predictions_frame
-
     metrics["baseline_fit"] = fit
     predictor.metrics = metrics
     log.write_file(metrics["finding"])
@@ -142,8 +130,8 @@ def run_stream(experiment: Experiment, out: str | Path | None, log: RunLog, resu
     result = Result(metrics, trainer.history, predictor, config=cfg, log=log.lines)
     if out is not None and rank() == 0:
         prepared.task = replace(prepared.task, time=None)  # the test rows' times are not held
-        table = predictions_frame(prepared, None, model_out, baseline_out)
-        result.out = experiment._write(Path(out), result, log, table)
+        table = task.table(prepared, model_out, baseline_out)
+        result.out = steps.write_run_folder(Path(out), cfg, result, log, table)
     return result
 
 
@@ -152,11 +140,11 @@ def _prepared(stream: Stream, task: str, data) -> Prepared:
     the input width and output shape; the training targets only as the baseline and the metric
     checks need them (class codes in their shares, or a uniform sample of the values)."""
     width = len(stream.features.feature_names)
-    classes = list(stream.encoder.classes) if task == "classification" else []
+    classes = list(stream.encoder.classes or [])     # none for values
     info = TaskInfo(type=task, target=stream.target, features=list(stream.kinds), time=data.time,
                     classes=classes, delimiter=data.delimiter)
     x = {p: np.zeros((1 if stream.rows[p] else 0, width), np.float32) for p in ("train", "val", "test")}
-    if task == "classification":
+    if classes:
         y = {p: np.zeros(len(v), np.int64) for p, v in x.items()}
         counts = stream.classes.get("train", {})
         # the class codes of the training rows, in code order: their shares are all the baseline reads
@@ -168,16 +156,14 @@ def _prepared(stream: Stream, task: str, data) -> Prepared:
     return Prepared(info, x, y, actual, dict(stream.rows), features=stream.features, target=stream.encoder)
 
 
-def _baseline_fit(stream: Stream, prepared: Prepared) -> dict[str, Any]:
+def _baseline_fit(stream: Stream, task: Task, prepared: Prepared) -> dict[str, Any]:
     """What the baseline learned, from the one statistics pass: the class priors, or the exact
     training mean and the median of a uniform sample of the training targets (data.streaming's
     hash-priority sample of up to SAMPLE values, every value in a smaller file). An exact median
     needs the whole column sorted or a second pass; the sample's is within a fraction of a
     percentile of it (about 0.3 percentile points at 100,000 values, 95% of the time)."""
-    from ..tasks.assess import baseline_fit
-
-    if prepared.task.type == "classification":
-        return baseline_fit(prepared)
+    if stream.encoder.classes:
+        return task.baseline_fit(prepared)
     sample = stream.target_sample
     return {"mean": [float(stream.encoder.center)], "median": [float(np.median(sample)) if sample.size else
                                                                float(stream.encoder.center)]}
@@ -186,7 +172,7 @@ def _baseline_fit(stream: Stream, prepared: Prepared) -> dict[str, Any]:
 def _median_note(stream: Stream, task: str, metric: str) -> list[str]:
     """Say when the deciding baseline is a median estimated from a sample rather than every training row."""
     sample, rows = stream.target_sample.size, stream.rows.get("train", 0)
-    if task == "classification" or constant_kind(resolve(task, metric)) != "median" or sample >= rows:
+    if stream.encoder.classes or constant_kind(resolve(task, metric)) != "median" or sample >= rows:
         return []
     return [f"the training median is estimated from a uniform sample of {sample:,} of the {rows:,} training "
             "rows (streamed: an exact median needs a second pass over the file)"]

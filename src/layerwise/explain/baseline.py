@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.transforms import DATE_PARTS
 from ..bundle.predictor import Predictor
+from ..data.transforms import DATE_PARTS
 
 
 def training_baseline(predictor: Predictor) -> tuple[np.ndarray, str]:

@@ -20,10 +20,15 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..bundle.predictor import Predictor
 from ..data import read_table
 from ..errors import UsageError, did_you_mean
-from ..evaluation.metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, classification_metrics, regression_metrics
-from ..bundle.predictor import Predictor
+from ..evaluation.metrics import (
+    DEFAULT_PRIMARY,
+    HIGHER_IS_BETTER,
+    classification_metrics,
+    regression_metrics,
+)
 from ..training.runlog import Steps
 from .attribute import METHODS, attribute
 from .baseline import data_baseline, training_baseline

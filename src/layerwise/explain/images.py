@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from ..bundle.predictor import Predictor
 from ..config.schema import ExperimentConfig
 from ..data.images import SUFFIXES, image_array, list_images
 from ..errors import DataError, UsageError
-from ..bundle.predictor import Predictor
 
 SHOWN = 5         # unreadable files named in a message
 
@@ -82,14 +82,14 @@ def _read(predictor: Predictor, path: Path) -> tuple[np.ndarray, list[str]]:
 
 
 def _test_split(predictor: Predictor) -> tuple[np.ndarray, list[Any]]:
-    from ..tasks.images import prepare_images, read_images
+    from ..tasks import prepare_again
 
     if not predictor.config:
         raise UsageError("this model has no stored config to find its images; pass DATA")
     cfg = ExperimentConfig.from_dict(predictor.config)
     if cfg.data.path is None:
         raise UsageError("the run read its images from Python (no data.path); pass DATA (a folder or an array)")
-    images, _ = read_images(cfg, None)
-    index = prepare_images(cfg, images).index["test"]
+    _, images, prepared = prepare_again(cfg)
+    index = prepared.index["test"]
     labels = [images.files[i] for i in index] if images.files is not None else index.tolist()
     return images.images[index], labels

@@ -2,7 +2,7 @@
 
 A DATA file goes through the bundle's saved preprocessing, with `predict`'s checks and
 errors. Without one, the run's data is read again from the config stored in the bundle and
-split exactly as the run split it (prepare.clean_and_split), so global importance is measured
+split exactly as the run split it (tasks.prepare_again), so global importance is measured
 on the same test rows the run was judged on.
 """
 
@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config.schema import ExperimentConfig
-from ..data import read_table
-from ..errors import DataError, UsageError, did_you_mean
 from ..bundle.predictor import Predictor
-from ..tasks.prepare import clean_and_split
+from ..config.schema import ExperimentConfig
+from ..errors import DataError, UsageError, did_you_mean
+from ..tasks import prepare_again
 
 
 @dataclass
@@ -67,9 +66,8 @@ def test_split(predictor: Predictor) -> pd.DataFrame:
     path = cfg.data.path
     if path is None:
         raise UsageError("the run read its data from Python (no data.path); pass DATA or data=")
-    frame = read_table(path, delimiter=cfg.data.delimiter)
-    df, _, _, prepared = clean_and_split(cfg, frame, predictor.task.type, str(path))
-    return df.iloc[prepared.index["test"]].reset_index(drop=True)
+    prepared = prepare_again(cfg)[2]
+    return prepared.frame.iloc[prepared.index["test"]].reset_index(drop=True)
 
 
 def select_rows(spec: str | None, n: int, *, default: int = 200) -> np.ndarray:

@@ -7,8 +7,13 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..atomic import write_bytes
-from .displays import (AttributionDisplay, ImageAttributionDisplay, ImportanceDisplay, SeriesAttributionDisplay,
-                       TextAttributionDisplay)
+from .displays import (
+    AttributionDisplay,
+    ImageAttributionDisplay,
+    ImportanceDisplay,
+    SeriesAttributionDisplay,
+    TextAttributionDisplay,
+)
 from .explanation import Explanation
 
 DPI = 110

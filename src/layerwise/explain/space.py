@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.transforms import DATE_PARTS
 from ..bundle.predictor import Predictor
+from ..data.transforms import DATE_PARTS
 
 KINDS = ("tabular", "series", "image")
 

@@ -19,19 +19,23 @@ does not apply.
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
-from ..data.text import END, SPECIALS, Vocabulary
-from ..errors import DataError, UsageError
-from ..errors import needs_extra
 from ..bundle.predictor import Predictor
+from ..data.text import END, SPECIALS, Vocabulary
+from ..errors import DataError, UsageError, needs_extra
 from .checks import completeness, randomization, reinitialized
 from .explanation import Explanation, empty_importance
 
 with needs_extra("explain"):
-    from captum.attr import FeatureAblation, LayerGradientXActivation, LayerIntegratedGradients
+    from captum.attr import (
+        FeatureAblation,
+        LayerGradientXActivation,
+        LayerIntegratedGradients,
+    )
 
 METHODS = ("ig", "saliency", "ablation")
 UNIT = "logit of the next character"

@@ -1,11 +1,11 @@
 """Step 2 and 4: model blocks by name, built from a config, with chosen initial weights."""
 
 from .block import Block as Block
-from .blocks import CNN1d as CNN1d
-from .blocks import CNN2d as CNN2d
 from .blocks import GRU as GRU
 from .blocks import LSTM as LSTM
 from .blocks import MLP as MLP
+from .blocks import CNN1d as CNN1d
+from .blocks import CNN2d as CNN2d
 from .blocks import Transformer as Transformer
 from .build import build as build
 from .init import initialize as initialize

@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.calibration import CalibrationDisplay
-from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, PredictionErrorDisplay, RocCurveDisplay
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    PrecisionRecallDisplay,
+    PredictionErrorDisplay,
+    RocCurveDisplay,
+)
 
 from .figure import new_axes
 from .forecast import ForecastDisplay

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
 from ..bundle.predictor import Predictor
+from ..errors import DataError
 
 
 def answers(predictor: Predictor, predicted: pd.DataFrame) -> list[dict[str, Any]]:

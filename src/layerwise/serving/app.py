@@ -27,10 +27,9 @@ import pandas as pd
 from pydantic import Discriminator, Field, Tag
 
 from .. import __version__
-from ..errors import needs_extra
 from ..bundle.predictor import Predictor
-from . import problems
-from . import answers
+from ..errors import needs_extra
+from . import answers, problems
 from .auth import bearer, public_paths
 from .guards import Guard
 from .media import require_json

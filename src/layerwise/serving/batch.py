@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..bundle.predictor import Predictor
 from ..data import read_table
 from ..data.sources import PARQUET_SUFFIXES
 from ..errors import DataError, UsageError
-from ..bundle.predictor import Predictor
 
 CHUNK_ROWS = 50_000
 STREAM_FROM_BYTES = 64 * 1024 * 1024  # files smaller than this are read whole

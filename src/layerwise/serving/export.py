@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_bytes, write_json
-from ..errors import LayerwiseError, UsageError
-from ..errors import needs_extra
 from ..bundle.predictor import Predictor
+from ..errors import LayerwiseError, UsageError, needs_extra
 from .inputs import model_inputs, random_inputs
 from .onnx_runtime import SPEC_KEY
 

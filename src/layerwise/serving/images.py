@@ -24,12 +24,13 @@ from typing import Annotated, Any, Optional
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ..bundle.predictor import Predictor
+
 # Decoding is the training reader's own (mode conversion, bilinear resize), so served pixels are
 # the pixels the network was trained and evaluated on; Image.open reads a file or a BytesIO alike.
 from ..data.images import UNREADABLE, decode_image
-from ..bundle.predictor import Predictor
-from . import answers, problems
 from ..errors import needs_extra
+from . import answers, problems
 from .media import require_form
 
 with needs_extra("serve"):

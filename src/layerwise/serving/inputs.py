@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
 from ..bundle.predictor import Predictor
+from ..errors import DataError
 
 
 def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data") -> np.ndarray:

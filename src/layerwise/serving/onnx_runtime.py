@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import BundleError
-from ..errors import needs_extra
 from ..bundle.predictor import Predictor
+from ..errors import BundleError, needs_extra
 
 SPEC_KEY = "layerwise.spec"
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import LayerwiseError
-from ..errors import needs_extra
+from ..errors import LayerwiseError, needs_extra
 
 with needs_extra("serve"):
     from fastapi import FastAPI, Request

@@ -21,10 +21,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    create_model,
+)
 
-from ..data.scaling import FLOAT32_SAFE
 from ..bundle.predictor import Predictor
+from ..data.scaling import FLOAT32_SAFE
 
 
 def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:

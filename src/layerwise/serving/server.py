@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import LayerwiseError, UsageError
-from ..errors import needs_extra
+from ..errors import LayerwiseError, UsageError, needs_extra
 from .app import Limits, app_from_bundle
 
 SETTINGS_VARIABLE = "LAYERWISE_SERVE"

@@ -18,9 +18,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import bundle
+from ..bundle.predictor import Predictor
+from ..tasks import TaskInfo
 from ..data import Preprocessor, TargetEncoder, split
 from ..models import build
-from ..bundle.predictor import Predictor, TaskInfo
 from ..training import EpochLog, Trainer
 from .params import Settings, check_params, parameter_errors, seed_from
 

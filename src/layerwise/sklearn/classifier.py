@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
+from ..tasks import TaskInfo
 from ..data import TargetEncoder
-from ..bundle.predictor import TaskInfo
 from .base import NeuralEstimator
 
 

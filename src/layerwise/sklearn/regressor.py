@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 
+from ..tasks import TaskInfo
 from ..data import TargetEncoder
 from ..data.scaling import fit_scale
 from ..errors import LayerwiseError
-from ..bundle.predictor import TaskInfo
 from .base import NeuralEstimator
 from .params import InvalidParameter
 

@@ -1,117 +1,212 @@
-"""Image classification data for a run: read the images, split, normalize on train only.
+"""Images: classification of pictures read from a folder of class folders, or given as arrays.
 
     folder of class folders | (images, labels) arrays -> ImageSet -> stratified split
-    -> per-channel normalization fitted on the training split -> Prepared (n, channels, h, w)
-
-The run then trains and judges it like any classification (majority-class baseline).
+    -> per-channel normalization fitted on the training split -> (n, channels, h, w)
+    -> judged like any classification, beside the majority class
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..config.schema import ExperimentConfig
-from ..data import TargetEncoder, split
-from ..data.images import ImagePreprocessor, ImageSet, image_array, is_image_folder, read_image_folder
-from ..errors import ConfigError
-from ..bundle.predictor import TaskInfo
-from .prepare import Prepared, split_method
+from ..data import Split, TargetEncoder, split
+from ..data.images import ImagePreprocessor, ImageSet, image_array, read_image_folder
+from ..errors import DataError
+from .base import Head, Prepared, Task, TaskInfo
+from .common import (
+    augment_problems,
+    class_counts,
+    class_table,
+    class_weights,
+    finish,
+    image_data,
+    labelled_metric,
+    loss_problems,
+    parts_of,
+    saved_baseline,
+    split_method,
+    stratify_or_fall_back,
+    watched_metric,
+)
+from .registry import register
 
 TARGET = "label"       # what the class is called where a column name is expected (predictions, spec)
 
 
-def is_image_run(cfg: ExperimentConfig, data: Any) -> bool:
-    """Images when data= is an (images, labels) pair, `data.image` is set, or data.path is a folder of folders."""
-    if isinstance(data, tuple) and len(data) == 2 and np.ndim(data[0]) in (3, 4):
-        return True
-    if data is not None:
-        return False
-    return cfg.data.image is not None or is_image_folder(cfg.data.path)
+@register
+class Images(Task):
+    name = "images"
+    types = ("classification",)
+    unit = "images"
+
+    def claims(self, cfg: Any, data: Any) -> bool:
+        return image_data(cfg, data)
+
+    def owns(self, task: TaskInfo, preprocessing: Any) -> bool:
+        return getattr(preprocessing, "images", None) is not None
+
+    def refused(self, cfg: Any) -> list[str]:
+        problems = []
+        if cfg.task.type not in ("auto", "classification"):
+            problems.append(f"task.type: images are classified; '{cfg.task.type}' does not apply (use classification)")
+        if cfg.data.normalize == "robust":
+            problems.append("data.normalize: 'robust' is for tables; images take standard, minmax or none")
+        if cfg.data.split.method == "time":
+            problems.append("data.split.method: images have no time order; use stratified or random (or auto)")
+        if cfg.evaluate.gates.compare_to is not None:
+            problems.append("evaluate.gates.compare_to: not supported for image runs yet")
+        if cfg.tune is not None and cfg.tune.cv is not None:
+            problems.append(f"tune.cv: {cfg.tune.cv}: k-fold validation is for tables and series; an image run is "
+                            "tuned on its validation split (remove tune.cv)")
+        if cfg.data.transform != "none":
+            problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
+        return problems
+
+    def read(self, cfg: Any, data: Any, log: Any) -> ImageSet:
+        """The run's images (`data.image` settings), with the progress of decoding on the log."""
+        if data is None and cfg.data.path is None:
+            finish(["data.path: required key is missing (a folder with one sub-folder per class)"], "")
+        if data is not None:
+            return image_array(data[0], data[1])
+        image = cfg.data.image
+        with log.steps("reading images") as steps:
+            return read_image_folder(cfg.data.path, size=None if image is None else image.size,
+                                     mode="auto" if image is None else image.mode,
+                                     max_corrupt=0.05 if image is None else image.max_corrupt, progress=steps)
+
+    def describe(self, source: ImageSet, name: str, kind: str) -> str:
+        c, h, w = source.images.shape[1:]
+        return (f"read {name}: {len(source.labels)} images of {c}x{h}x{w} ({source.mode}), "
+                f"{len(set(source.labels.tolist()))} classes; task classification")
+
+    def check(self, cfg: Any, source: ImageSet, name: str) -> str:
+        problems = loss_problems("classification", cfg.train.loss)
+        problems += augment_problems(cfg, "images")
+        return finish(problems, "classification")
+
+    def prepare(self, cfg: Any, source: ImageSet, kind: str, name: str, parts: Split | None = None) -> Prepared:
+        """Split (stratified unless asked otherwise), fit the label encoder and pixel normalization on train."""
+        data = cfg.data
+        labels = source.labels.astype(str)
+        method, notes = stratify_or_fall_back(cfg, labels, split_method(cfg, "classification"), "image")
+        parts = parts or split(len(labels), method=method, train=data.split.train, val=data.split.val,
+                               test=data.split.test, y=labels if method == "stratified" else None,
+                               seed=cfg.train.seed)
+        encoder = TargetEncoder("classification").fit(pd.Series(source.labels[parts.train]))
+        pre = ImagePreprocessor(size=source.size, mode=source.mode, channels=int(source.images.shape[1]),
+                                scale=source.scale, normalize=data.normalize).fit(source.images[parts.train])
+        x, y, rows, index, files = {}, {}, {}, {}, {}
+        for part, idx in parts_of(parts):
+            unseen = sorted(set(source.labels[idx].tolist()) - set(encoder.classes), key=str)
+            if unseen:
+                keep = ~np.isin(source.labels[idx], unseen)
+                notes.append(f"{part}: {int((~keep).sum())} images of classes absent from training dropped: {unseen}")
+                idx = idx[keep]
+            index[part] = idx
+            x[part] = pre.transform(source.images[idx])              # (n, channels, height, width)
+            y[part] = encoder.encode(pd.Series(source.labels[idx]))
+            rows[part] = len(idx)
+            if source.files is not None:
+                files[part] = [source.files[i] for i in idx]
+        frame = pd.DataFrame({TARGET: source.labels})
+        if source.files is not None:
+            frame.insert(0, "file", source.files)
+        task = TaskInfo(type="classification", target=TARGET, features=[], classes=list(encoder.classes))
+        return Prepared(task, x, y, dict(y), rows, target=encoder, notes=notes, index=index, images=pre, files=files,
+                        frame=frame, cleaning=source.log)
+
+    def head(self, cfg: Any, prepared: Prepared) -> Head:
+        binary_bce = prepared.task.n_classes == 2 and cfg.train.loss in ("auto", "bce")
+        if binary_bce:
+            prepared.y = {k: v.astype(np.float32).reshape(-1, 1) for k, v in prepared.y.items()}
+        return Head(1 if binary_bce else prepared.task.n_classes, "bce" if binary_bce else "cross_entropy")
+
+    def class_weights(self, cfg: Any, prepared: Prepared) -> list[float] | None:
+        return class_weights(cfg, prepared)
+
+    def augmentation(self, settings: dict[str, Any], prepared: Prepared) -> Any:
+        from ..data import augment  # torch: imported where a run trains
+
+        pre = prepared.images   # a raw 0 pixel after normalization: what "black" is
+        return augment.from_config(settings, "images", zero=[-s / d for s, d in zip(pre.shift, pre.divide)])
+
+    def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
+        from ..evaluation import majority_baseline
+        raw = model.raw_outputs(prepared.x[part])
+        return model.probabilities(raw), majority_baseline(prepared.actual["train"], prepared.task.n_classes, len(raw))
+
+    def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
+        from ..evaluation import majority_baseline
+        return {"priors": majority_baseline(prepared.actual["train"], prepared.task.n_classes, 1)[0].tolist()}
+
+    def watched(self, cfg: Any, prepared: Prepared) -> str | None:
+        return None if cfg.train.metric == "loss" else watched_metric(cfg, prepared)
+
+    def validation_metric(self, model: Any, prepared: Prepared, compute: Any):
+        return labelled_metric(model, prepared, compute)
+
+    def table(self, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray) -> pd.DataFrame:
+        """The test predictions, with each image's file first when the images came from a folder."""
+        out = class_table(pd.DataFrame(), prepared.target, prepared.task.classes, prepared.actual["test"],
+                          model_out, baseline_out)
+        if prepared.files.get("test") is not None:
+            out.insert(0, "file", prepared.files["test"])
+        return out
+
+    def summary(self, prepared: Prepared) -> dict[str, Any]:
+        """Class balance per split, and the images' shape."""
+        pre, labels = prepared.images, prepared.frame[TARGET]
+        return {"classes": {name: class_counts(labels.iloc[idx]) for name, idx in prepared.index.items()},
+                "images": described(pre)}
+
+    def decode(self, model: Any, raw: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+        return model.probabilities(raw).argmax(axis=1)
+
+    def predict(self, model: Any, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        raise DataError("an image bundle predicts images, not rows",
+                        hint="use predict_images(FOLDER_OR_FILE) or `layerwise predict BUNDLE FOLDER`")
+
+    def rejudge(self, model: Any, data: Any, source: str, progress: bool = False) -> dict[str, Any]:
+        """An image bundle judged on a folder of class folders, beside its saved majority-class baseline."""
+        fit = saved_baseline(model)
+        folder = Path(data) if isinstance(data, (str, Path)) else None
+        if folder is None or not folder.is_dir():
+            raise DataError(f"{data if folder is not None else source}: an image bundle is evaluated on a folder, "
+                            "not a file", hint="pass a folder with one sub-folder of images per class, named as the class")
+        from ..training.runlog import Steps
+
+        pre = model.images
+        # max_corrupt=1: unreadable files are left out and counted here; too few left is still an error
+        with Steps("reading images", quiet=not progress) as shown:
+            images = read_image_folder(folder, size=pre.size, mode=pre.mode, max_corrupt=1.0, progress=shown)
+        notes = list(images.log.lines())
+        known = {str(c): c for c in model.target.classes}
+        labels = np.array([str(v) for v in images.labels], dtype=object)
+        keep = np.isin(labels, list(known))
+        if not keep.any():
+            raise DataError(f"{folder}: no class folder is named as a class of the model ({', '.join(known)})",
+                            hint="name each sub-folder after the class its images show")
+        if not keep.all():
+            unseen = sorted(set(labels[~keep].tolist()))
+            notes.append(f"{int((~keep).sum())} images of classes the model never saw were left out: {unseen}")
+        # read_image_folder divides by 255; the bundle divides file pixels by its own scale, as predict does
+        pixels = images.images[keep] * np.float32(255.0 / pre.scale)        # (n, channels, h, w)
+        proba = model.probabilities(model.raw_outputs(pre.transform(pixels, source=source)))
+        actual = [known[v] for v in labels[keep]]
+        y = model.target.encode(pd.Series(actual, dtype=object))
+        baseline_out = np.repeat(np.asarray(fit["priors"], dtype=np.float64)[None, :], len(y), axis=0)
+        table = class_table(pd.DataFrame({"file": np.asarray(images.files, dtype=object)[keep]}), model.target,
+                            model.task.classes, y, proba, baseline_out)
+        table["actual"] = actual
+        metrics = {"cleaning": images.log.to_dict(),
+                   "data": {"classes": {"test": class_counts(table["actual"])}, "images": described(pre)}}
+        return {"y": y, "model_out": proba, "baseline_out": baseline_out, "table": table, "judged": {},
+                "notes": notes, "metrics": metrics}
 
 
-def read_images(cfg: ExperimentConfig, data: Any, progress: Any = None) -> tuple[ImageSet, str]:
-    """The run's images and where they came from; every config problem first, at once.
-    `progress(done, total)` hears of each image file decoded."""
-    image, problems = cfg.data.image, []
-    if cfg.task.type not in ("auto", "classification"):
-        problems.append(f"task.type: images are classified; '{cfg.task.type}' does not apply (use classification)")
-    if cfg.data.normalize == "robust":
-        problems.append("data.normalize: 'robust' is for tables; images take standard, minmax or none")
-    if cfg.data.split.method == "time":
-        problems.append("data.split.method: images have no time order; use stratified or random (or auto)")
-    if cfg.evaluate.gates.compare_to is not None:
-        problems.append("evaluate.gates.compare_to: not supported for image runs yet")
-    if data is None and cfg.data.path is None:
-        problems.append("data.path: required key is missing (a folder with one sub-folder per class)")
-    if problems:
-        raise ConfigError(problems)
-    if data is not None:
-        images = image_array(data[0], data[1])
-        return images, "data"
-    images = read_image_folder(cfg.data.path, size=None if image is None else image.size,
-                               mode="auto" if image is None else image.mode,
-                               max_corrupt=0.05 if image is None else image.max_corrupt, progress=progress)
-    return images, str(cfg.data.path)
-
-
-def prepare_images(cfg: ExperimentConfig, images: ImageSet) -> Prepared:
-    """Split (stratified unless asked otherwise), fit the label encoder and pixel normalization on train."""
-    data = cfg.data
-    method = split_method(cfg, "classification")
-    labels = images.labels.astype(str)
-    notes = []
-    if method == "stratified" and data.split.method == "auto":
-        counts = pd.Series(labels).value_counts()
-        if (counts < 2).any():
-            method = "random"
-            notes.append(f"random split instead of stratified: class(es) {list(counts[counts < 2].index)} "
-                         "have a single image")
-    parts = split(len(labels), method=method, train=data.split.train, val=data.split.val, test=data.split.test,
-                  y=labels if method == "stratified" else None, seed=cfg.train.seed)
-    encoder = TargetEncoder("classification").fit(pd.Series(images.labels[parts.train]))
-    pre = ImagePreprocessor(size=images.size, mode=images.mode, channels=int(images.images.shape[1]),
-                            scale=images.scale, normalize=data.normalize).fit(images.images[parts.train])
-    x, y, rows, index, files = {}, {}, {}, {}, {}
-    for name in ("train", "val", "test"):
-        idx = getattr(parts, name)
-        unseen = sorted(set(images.labels[idx].tolist()) - set(encoder.classes), key=str)
-        if unseen:
-            keep = ~np.isin(images.labels[idx], unseen)
-            notes.append(f"{name}: {int((~keep).sum())} images of classes absent from training dropped: {unseen}")
-            idx = idx[keep]
-        index[name] = idx
-        x[name] = pre.transform(images.images[idx])              # (n, channels, height, width)
-        y[name] = encoder.encode(pd.Series(images.labels[idx]))
-        rows[name] = len(idx)
-        if images.files is not None:
-            files[name] = [images.files[i] for i in idx]
-    task = TaskInfo(type="classification", target=TARGET, features=[], classes=list(encoder.classes))
-    return Prepared(task, x, y, dict(y), rows, target=encoder, notes=notes, index=index, images=pre, files=files)
-
-
-def labels_frame(images: ImageSet) -> pd.DataFrame:
-    """The images' labels (and files) as a table: what `_judge` and the predictions table index into."""
-    frame = pd.DataFrame({TARGET: images.labels})
-    if images.files is not None:
-        frame.insert(0, "file", images.files)
-    return frame
-
-
-def data_summary(prepared: Prepared, frame: pd.DataFrame) -> dict[str, Any]:
-    """The report's data section: class balance per split, and the images' shape."""
-    pre = prepared.images
-    counts = {name: frame[TARGET].iloc[idx].astype(str).value_counts().sort_index()
-              for name, idx in prepared.index.items()}
-    classes = {name: {str(k): int(v) for k, v in c.items()} for name, c in counts.items()}
-    return {"classes": classes, "images": {"size": list(pre.size), "mode": pre.mode, "channels": pre.channels,
-                                           "normalize": pre.normalize}}
-
-
-def test_table(prepared: Prepared, table: pd.DataFrame) -> pd.DataFrame:
-    """The test predictions table, with each image's file first when the images came from a folder."""
-    if prepared.files.get("test") is not None:
-        table.insert(0, "file", prepared.files["test"])
-    return table
+def described(pre: ImagePreprocessor) -> dict[str, Any]:
+    return {"size": list(pre.size), "mode": pre.mode, "channels": pre.channels, "normalize": pre.normalize}

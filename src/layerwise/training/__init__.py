@@ -5,12 +5,12 @@ from .callbacks import Checkpoint as Checkpoint
 from .callbacks import EarlyStopping as EarlyStopping
 from .callbacks import EpochLog as EpochLog
 from .callbacks import ProgressBar as ProgressBar
+from .checkpoint import Checkpoints as Checkpoints
+from .checkpoint import CheckpointWarning as CheckpointWarning
 from .freeze import Freeze as Freeze
 from .losses import make_loss as make_loss
 from .lr_find import LRFind as LRFind
 from .lr_find import lr_find as lr_find
-from .checkpoint import CheckpointWarning as CheckpointWarning
-from .checkpoint import Checkpoints as Checkpoints
 from .optim import make_optimizer as make_optimizer
 from .signals import Interrupted as Interrupted
 from .tensorboard import TensorBoard as TensorBoard

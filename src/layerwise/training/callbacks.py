@@ -132,7 +132,13 @@ class ProgressBar(Callback):
         if not console.is_terminal:  # a pipe, a file, a notebook: lines, not a redrawn bar
             self._lines = True
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self._progress = Progress(
             TextColumn("epoch"),

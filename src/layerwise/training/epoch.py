@@ -1,4 +1,4 @@
-"""One training epoch: the batch loop, the optimizer update, the epoch's one host sync.
+"""One training epoch: the batch loop around the Trainer's step, and the epoch's one host sync.
 
 The Trainer (trainer.py) owns the state and the order of things around an epoch
 (callbacks, checkpoints, resume); this file is what happens inside one, as functions of
@@ -9,25 +9,25 @@ the trainer. Two batch sources share the same step:
   streamed   `train_stream_epoch`: (x, y) batches from an iterable (data/streaming.py),
              moved to the device one at a time; the stream, not the trainer, owns the order.
 
-A step is forward, loss (+ L1), backward; every `accumulate` batches (and at the epoch's
-last) `update` applies the optimizer, after the NaN/inf guard in its per-step modes. Then the
-callbacks that watch batches (`on_batch_end`: a progress bar) hear of it; usually there are none.
+The step itself is the Trainer's public surface, and this file uses nothing else of it:
+`train_step` (forward, loss + L1, backward) on every batch, `apply_update` (the optimizer,
+after the NaN/inf guard in its per-step modes) every `accumulate` batches and at the epoch's
+last. Then the callbacks that watch batches (`on_batch_end`: a progress bar) hear of it;
+usually there are none.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import torch
-from torch import nn
 
 from ..errors import DataError, LayerwiseError
 from . import distributed
 from .callbacks import Callback
-from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
+from .nonfinite import nonfinite_error
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -43,27 +43,25 @@ def train_epoch(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int,
     `done` holds the losses of the batches a mid-epoch checkpoint had finished: the
     epoch's permutation is drawn again from the same generator state and they are skipped."""
     bs = trainer.batch_size
-    trainer._net.train()
-    weights, params = _weights(trainer)
+    trainer.start_epoch()
     before = trainer.generator.get_state()  # replays this epoch's permutation on resume
     idx = torch.randperm(x.shape[0], generator=trainer.generator, device=trainer.device)  # (n,)
     n_batches = math.ceil(x.shape[0] / bs)
     losses = list(done)
     hooks = batch_hooks(trainer)
-    trainer.optimizer.zero_grad(set_to_none=True)
     for s in range(len(done), n_batches):
         batch = idx[s * bs : (s + 1) * bs]
         share = 1.0
         if trainer.world > 1:
             batch, share = distributed.shard(batch, trainer.world, trainer.rank)
         # index_select == x[batch], without advanced indexing's extra checks
-        loss, boundary = backward(trainer, x.index_select(0, batch), y.index_select(0, batch),
-                                  epoch, s, n_batches, share, weights)
+        loss, boundary = trainer.train_step(x.index_select(0, batch), y.index_select(0, batch),
+                                            epoch=epoch, step=s, n_batches=n_batches, share=share)
         losses.append(loss)
         if boundary:
-            update(trainer, loss, params, epoch, s + 1, n_batches)
-            if trainer._signal.signum is not None:
-                trainer._interrupt(epoch, s + 1, n_batches, before, losses)
+            trainer.apply_update(loss, epoch=epoch, step=s, n_batches=n_batches)
+            if trainer.interrupted:
+                trainer.save_interrupt(epoch, s + 1, n_batches, before, losses)
         for hook in hooks:
             hook(trainer, epoch, s + 1, n_batches)
     return torch.stack(losses)
@@ -75,8 +73,7 @@ def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
 
     A signal stops the epoch at the next update; the trainer then saves the state of the
     last epoch end (a stream cannot be rewound to the middle of an epoch)."""
-    trainer._net.train()
-    weights, params = _weights(trainer)
+    trainer.start_epoch()
     # the losses go into one tensor made up front, not a list of per-batch scalars: a few
     # thousand tiny allocations kept for the whole epoch, between each batch's large
     # short-lived arrays, pin glibc's heap so the freed batches are never given back
@@ -84,10 +81,9 @@ def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
     losses: torch.Tensor | None = None  # (n_batches,), made at the first loss, in its dtype
     sizes = []
     hooks = batch_hooks(trainer)
-    trainer.optimizer.zero_grad(set_to_none=True)
     for s, (xb, yb) in enumerate(batches):
-        xb, yb = trainer._tensors(xb, yb, "train")  # (batch, features), (batch, ...) on the device
-        loss, boundary = backward(trainer, xb, yb, epoch, s, n_batches, 1.0, weights)
+        xb, yb = trainer.to_device(xb, yb, "train")  # (batch, features), (batch, ...) on the device
+        loss, boundary = trainer.train_step(xb, yb, epoch=epoch, step=s, n_batches=n_batches)
         if losses is None:
             losses = loss.new_empty(max(n_batches, 1))
         elif s == len(losses):  # the stream gave more batches than n_rows said: room for more
@@ -95,9 +91,9 @@ def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
         losses[s] = loss
         sizes.append(xb.shape[0])
         if boundary:
-            update(trainer, loss, params, epoch, s + 1, n_batches)
-            if trainer._signal.signum is not None:
-                trainer._interrupt_stream(epoch, s + 1, n_batches)
+            trainer.apply_update(loss, epoch=epoch, step=s, n_batches=n_batches)
+            if trainer.interrupted:
+                trainer.save_interrupt_stream(epoch, s + 1, n_batches)
         for hook in hooks:
             hook(trainer, epoch, s + 1, max(n_batches, s + 1))  # a stream may give more than counted
     if not sizes:
@@ -117,88 +113,13 @@ def stream_outputs(trainer: Trainer, batches: Iterable) -> tuple[torch.Tensor, t
     """Eval outputs and targets of streamed (x, y) batches, held on the device; features are not."""
     outs, ys = [], []
     for xb, yb in batches:
-        xt, yt = trainer._tensors(xb, yb, "val")
-        outs.append(trainer._outputs(xt, max(4096, trainer.batch_size)))  # (batch, output_dim)
+        xt, yt = trainer.to_device(xb, yb, "val")
+        outs.append(trainer.predict_outputs(xt, max(4096, trainer.batch_size)))  # (batch, output_dim)
         ys.append(yt)
     if not outs:
         raise DataError("the streamed validation split has no rows", hint="check the split fractions")
     y = torch.cat(ys)
     return torch.cat(outs), y, y.cpu() if trainer.metric is not None else None
-
-
-def _weights(trainer: Trainer) -> tuple[list, list]:
-    """(the matrices L1 penalizes, the parameters that train)."""
-    module = trainer.module
-    weights = [p for p in module.parameters() if p.dim() > 1] if trainer.l1 else []
-    return weights, [p for p in module.parameters() if p.requires_grad]
-
-
-def backward(trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor, epoch: int, s: int, n_batches: int,
-             share: float, weights: list) -> tuple[torch.Tensor, bool]:
-    """Forward and backward for batch `s` (0-based); (its data loss, detached; whether an update follows)."""
-    net, k = trainer._net, trainer.accumulate
-    boundary = (s + 1) % k == 0 or s + 1 == n_batches
-    # DDP all-reduces gradients on every backward unless told to wait for the boundary
-    sync = net.no_sync() if trainer.world > 1 and not boundary else contextlib.nullcontext()
-    with sync:
-        with trainer._autocast():
-            if trainer.augment is not None:
-                xb = trainer.augment(xb, augment_generator(trainer, epoch, s))
-            out = net(xb)  # (batch, output_dim)
-            # an empty shard (a last batch smaller than the world) still joins DDP's all-reduce
-            loss = trainer.loss_fn(out, yb) if share else out.sum() * 0.0
-        if share != 1.0:
-            loss = loss * share
-        total = loss + trainer.l1 * sum(w.abs().sum() for w in weights) if weights else loss
-        if k > 1:  # a mean over the group's batches; the epoch's last group may be short
-            total = total / min(k, n_batches - (s // k) * k)
-        (trainer.scaler.scale(total) if trainer.scaler is not None else total).backward()
-    return loss.detach(), boundary
-
-
-def augment_generator(trainer: Trainer, epoch: int, step: int) -> torch.Generator:
-    """A fresh generator per batch, so a resumed epoch draws the same augmentations."""
-    seed = hash((trainer.seed, epoch, step, trainer.rank)) & 0x7FFF_FFFF_FFFF_FFFF
-    return torch.Generator(device=trainer.device).manual_seed(seed)
-
-
-def update(trainer: Trainer, loss: torch.Tensor, params: list, epoch: int, step: int, n_batches: int) -> None:
-    """One optimizer step from the accumulated gradients (the guard may drop it)."""
-    optimizer, scaler = trainer.optimizer, trainer.scaler
-    if scaler is not None and (trainer.clip_grad is not None or trainer.on_nan != "stop"):
-        scaler.unscale_(optimizer)
-    if trainer.clip_grad is not None:
-        nn.utils.clip_grad_norm_(params, trainer.clip_grad, foreach=True)
-    if trainer.on_nan != "stop" and not updates_are_finite(loss, params):
-        optimizer.zero_grad(set_to_none=True)
-        trainer.nan_skipped += 1
-        trainer._bad_run += 1
-        if scaler is not None:
-            scaler.update()
-        if trainer.on_nan == "reduce_lr":
-            halve_lr(optimizer, trainer.scheduler)
-        if trainer._bad_run >= PATIENCE:
-            # the bad updates were dropped, so the weights are still the last finite ones
-            raise nonfinite_error(epoch, step, n_batches, float(loss.detach()),
-                                  optimizer.param_groups[0]["lr"], f"the last good update ({PATIENCE} bad in a row)")
-        return
-    trainer._bad_run = 0
-    if scaler is not None:
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    if trainer._schedule_every == "update":
-        trainer.scheduler.step()
-
-
-def step_schedule_epoch(trainer: Trainer, logs: dict) -> None:
-    """Epoch-wise schedules step after the epoch's logs are known (plateau reads them)."""
-    if trainer._schedule_every == "epoch":
-        trainer.scheduler.step()
-    elif trainer._schedule_every == "plateau":
-        trainer.scheduler.step(logs["val_loss"] if logs["val_loss"] is not None else logs["train_loss"])
 
 
 def epoch_logs(trainer: Trainer, epoch: int, losses: torch.Tensor, sizes: torch.Tensor, n: int,

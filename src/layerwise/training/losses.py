@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ConfigError, did_you_mean
 
-LOSSES = ("mse", "mae", "huber", "cross_entropy", "bce")
+LOSSES = ("mse", "mae", "huber", "cross_entropy", "bce", "sequence_cross_entropy")
 
 
 class RegressionLoss(nn.Module):
@@ -57,6 +57,13 @@ class BinaryCrossEntropy(nn.Module):
         return (weight * per_element).sum() / weight.sum()
 
 
+class SequenceCrossEntropy(nn.Module):
+    """Mean next-token cross-entropy over every non-padding position (id 0) of (batch, steps, vocab) logits."""
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1).long(), ignore_index=0)
+
+
 def _match(target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     if target.shape != output.shape and target.numel() == output.numel():
         target = target.reshape(output.shape)
@@ -95,4 +102,6 @@ def make_loss(
         return RegressionLoss(nn.HuberLoss(delta=1.0))
     if name == "cross_entropy":
         return CrossEntropy(weight=weights)
+    if name == "sequence_cross_entropy":
+        return SequenceCrossEntropy()
     return BinaryCrossEntropy(weights)

@@ -168,7 +168,13 @@ class Steps:
         if not console.is_terminal:  # a pipe, a file, a notebook: lines, not a redrawn bar
             self._lines = True
             return self
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self._bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                              console=console, transient=True, auto_refresh=False)

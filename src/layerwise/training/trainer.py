@@ -1,6 +1,7 @@
 """The Trainer: steps 5 and 6, forward and backpropagate over in-memory tensors (or streamed batches).
 
-The epoch itself (batch loop, update, the epoch's one sync) is epoch.py. Around it, each in
+The step (forward, loss, backward; the optimizer update) is the Trainer's public surface; the
+epoch around it (batch loop, the epoch's one sync) is epoch.py. Around that, each in
 its own file: checkpoints and exact resume (checkpoint.py, state.py, signals.py), the NaN/inf
 guard (nonfinite.py), learning-rate schedules (schedules.py), mixed precision (precision.py)
 and DDP under torchrun (distributed.py).
@@ -34,20 +35,28 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 import torch
 from torch import nn
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, UsageError
 from . import distributed
 from . import epoch as epoch_loop
 from .arguments import as_tensor, check_args, has_embedding, nan_last, resolve_device
 from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
-from .checkpoint import (CheckpointWarning, Checkpoints, absent_as_none, describe_change, differences, pack,
-                         unpack)
+from .checkpoint import (
+    Checkpoints,
+    CheckpointWarning,
+    absent_as_none,
+    describe_change,
+    differences,
+    pack,
+    unpack,
+)
 from .epoch import ValOutputs
 from .losses import make_loss
+from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
 from .optim import check_optimizer, make_optimizer
 from .precision import autocast, check_precision, grad_scaler
 from .schedules import check_schedule, make_schedule
@@ -89,6 +98,17 @@ class Trainer:
     loss over the epoch's batches, without the L1 term), "val_loss", "val_metric",
     "lr", "seconds"}; `best_epoch` is the epoch of lowest validation loss (its
     weights are the module's when `patience` is set), None without validation data.
+
+    The step, public for your own loop and for subclasses (skorch's `train_step`): a fresh
+    `fit` is `start_fit(n_rows)`, then for each epoch `start_epoch()`, `train_step(xb, yb, ...)`
+    on every batch and `apply_update(loss, ...)` after each accumulation group, and
+    `end_epoch(logs)` once the epoch's history row is known; `lr_find` runs the same
+    `train_step` and `apply_update`. `to_device` puts arrays on the trainer's device as the
+    steps want them, `predict_outputs` gives eval-mode outputs there, and `net` is the module
+    the steps call (`module` itself, or compiled / DDP-wrapped). `train_step` and `apply_update`
+    are safe to override (call `super()` for what they do here); `fit`, the epoch loop
+    (epoch.py) and `lr_find` pick an override up. The epoch loop also checks `interrupted`
+    after each update and then calls `save_interrupt` (`save_interrupt_stream` when streaming).
     """
 
     def __init__(
@@ -143,7 +163,8 @@ class Trainer:
         self.rank = distributed.rank()
         self.module = module.to(self.device)
         net = distributed.wrap(self.module, self.device) if self.world > 1 else self.module
-        self._net = torch.compile(net) if compile else net  # what the training steps call
+        # what the training steps call (torch.compile of a module is a module)
+        self._net: nn.Module = cast(nn.Module, torch.compile(net)) if compile else net
         self.loss_fn = loss_fn.to(self.device)
         if isinstance(optimizer, str):
             self.optimizer = make_optimizer(
@@ -156,7 +177,7 @@ class Trainer:
         self.seed, self.threads, self.metric = seed, threads, metric
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
         self.augment = augment
-        self.scheduler = None
+        self.scheduler: Any = None  # a torch lr_scheduler, made at fit start (schedules.py)
         self._schedule_every: str | None = None
         self.scaler = grad_scaler(precision, self.device)
         self._autocast = autocast(precision, self.device)
@@ -174,7 +195,9 @@ class Trainer:
         self.stop = False
         self.last_epoch = epochs
         self.nan_skipped = 0  # updates dropped by on_nan: skip_batch | reduce_lr
-        self._bad_run = 0
+        self._bad_run = 0  # bad updates in a row, for the NaN guard's patience
+        self._trained: list[nn.Parameter] | None = None  # what the step updates; set by start_epoch
+        self._penalized: list[nn.Parameter] = []  # the matrices L1 penalizes
         self._signal = SignalFlag()
         self._epoch_start: dict | None = None  # a streamed epoch's starting state, for a signal to save
         self.generator: torch.Generator | None = None  # draws the batch order; kept for `resume`
@@ -199,12 +222,12 @@ class Trainer:
         batch order goes on, and rows are appended to `history` with their epochs numbered
         on. The optimizer's state carries over either way.
         """
-        x, y = self._tensors(x_train, y_train, "train")
+        x, y = self.to_device(x_train, y_train, "train")
         val = None
         if x_val is not None and y_val is not None:
-            xv, yv = self._tensors(x_val, y_val, "val")
+            xv, yv = self.to_device(x_val, y_val, "val")
             yv_cpu = yv.cpu() if self.metric is not None else None  # targets for the metric, once
-            val = lambda: (self._outputs(xv, max(4096, self.batch_size)), yv, yv_cpu)  # noqa: E731
+            val = lambda: (self.predict_outputs(xv, max(4096, self.batch_size)), yv, yv_cpu)
         n, bs = x.shape[0], self.batch_size
         # (n_batches,) the size of each batch, to weight batch means into an epoch mean
         sizes = torch.tensor([min(bs, n - i) for i in range(0, n, bs)], dtype=torch.float32, device=self.device)
@@ -232,7 +255,7 @@ class Trainer:
         if n_rows <= 0:
             raise DataError("the streamed training split has no rows", hint="check the split fractions and the data")
         n_batches = math.ceil(n_rows / self.batch_size)
-        val = (lambda: epoch_loop.stream_outputs(self, val_batches())) if val_batches is not None else None  # noqa: E731
+        val = (lambda: epoch_loop.stream_outputs(self, val_batches())) if val_batches is not None else None
 
         def run_epoch(epoch: int, done: list) -> tuple[torch.Tensor, torch.Tensor]:
             self._epoch_start = None
@@ -278,18 +301,12 @@ class Trainer:
     def _fit(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool,
              allow_changed: Collection[str]) -> None:
         """The epochs; `run_epoch(epoch, done)` trains one: (batch losses, batch sizes)."""
-        bs = self.batch_size
         from_disk = resume and self.checkpoints is not None
         self.resumed = None
         if not (resume and not from_disk and self.generator is not None):  # not an in-memory continuation
-            self.history, self.best_epoch, self.nan_skipped = [], None, 0
-            torch.manual_seed(self.seed)
-            self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
-            n_batches = math.ceil(n / bs)
-            self.scheduler, self._schedule_every = make_schedule(
-                self.schedule, self.optimizer, epochs=self.epochs,
-                updates_per_epoch=math.ceil(n_batches / self.accumulate))
+            self.start_fit(n)
         self.stop = False
+        self._bad_run = 0  # a run of bad updates does not carry over from another fit (or lr_find)
         for callback in self.callbacks:
             callback.on_fit_start(self)
         done: list[torch.Tensor] = []  # batch losses of an epoch a checkpoint left unfinished
@@ -313,7 +330,7 @@ class Trainer:
                 done = []
                 logs = epoch_loop.epoch_logs(self, epoch, losses, sizes, n, val, good)
                 logs["seconds"] = time.perf_counter() - start
-                epoch_loop.step_schedule_epoch(self, logs)
+                self.end_epoch(logs)
                 self.history.append(logs)
                 for callback in self.callbacks:
                     callback.on_epoch_end(self, epoch, logs)
@@ -324,6 +341,119 @@ class Trainer:
                 callback.on_fit_end(self)
         if self.best_epoch is None and val is not None and self.history:
             self.best_epoch = min(self.history, key=lambda row: nan_last(row["val_loss"]))["epoch"]
+
+    # ------------------------------------------------------------- the step
+    @property
+    def net(self) -> nn.Module:
+        """The module the training steps call: `module`, or its DDP wrapper or torch.compile form."""
+        return self._net
+
+    def start_fit(self, n_rows: int) -> None:
+        """What a fresh `fit` does first, for `n_rows` training rows an epoch: seed torch's global
+        generator, draw a new batch-order `generator`, empty `history` and build the schedule."""
+        self.history, self.best_epoch, self.nan_skipped, self._bad_run = [], None, 0, 0
+        torch.manual_seed(self.seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
+        n_batches = math.ceil(n_rows / self.batch_size)
+        self.scheduler, self._schedule_every = make_schedule(
+            self.schedule, self.optimizer, epochs=self.epochs,
+            updates_per_epoch=math.ceil(n_batches / self.accumulate))
+
+    def start_epoch(self) -> None:
+        """Before an epoch's first `train_step`: training mode, no gradients, and the parameters
+        to update (and the matrices L1 penalizes) looked up once, after the callbacks'
+        `on_epoch_start` (where a `Freeze` decides what trains)."""
+        self._net.train()
+        self._penalized = [p for p in self.module.parameters() if p.dim() > 1] if self.l1 else []
+        self._trained = [p for p in self.module.parameters() if p.requires_grad]
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor, *, epoch: int, step: int, n_batches: int,
+                   share: float = 1.0) -> tuple[torch.Tensor, bool]:
+        """Forward, loss (+ L1) and backward for batch `step` (from 0) of an epoch of `n_batches`,
+        under the precision's autocast and loss scaler; returns (its data loss, detached; whether
+        `apply_update` follows, at the end of an accumulation group).
+
+        The gradients add up to the mean over the group's `accumulate` batches (the epoch's last
+        group may be shorter). `augment` gets a generator seeded from (seed, epoch, step, rank).
+        `share` is this rank's part of a global batch under DDP (epoch.py shards it)."""
+        self._started()
+        net, k = self._net, self.accumulate
+        boundary = (step + 1) % k == 0 or step + 1 == n_batches
+        # DDP all-reduces gradients on every backward unless told to wait for the boundary
+        sync = net.no_sync() if self.world > 1 and not boundary else contextlib.nullcontext()
+        with sync:
+            with self._autocast():
+                if self.augment is not None:
+                    xb = self.augment(xb, self._augment_generator(epoch, step))
+                out = net(xb)  # (batch, output_dim)
+                # an empty shard (a last batch smaller than the world) still joins DDP's all-reduce
+                loss = self.loss_fn(out, yb) if share else out.sum() * 0.0
+            if share != 1.0:
+                loss = loss * share
+            weights = self._penalized
+            total = loss + self.l1 * sum(w.abs().sum() for w in weights) if weights else loss
+            if k > 1:  # a mean over the group's batches; the epoch's last group may be short
+                total = total / min(k, n_batches - (step // k) * k)
+            (self.scaler.scale(total) if self.scaler is not None else total).backward()
+        return loss.detach(), boundary
+
+    def apply_update(self, loss: torch.Tensor, *, epoch: int, step: int, n_batches: int,
+                     schedule: bool = True) -> bool:
+        """The optimizer update from the accumulated gradients, after batch `step` (from 0) whose
+        data loss `train_step` returned: unscale (16-mixed), clip to `clip_grad`, the NaN guard
+        in its per-step modes, step, zero the gradients and step a per-update schedule
+        (`schedule=False` leaves it: lr_find sets the rate itself).
+
+        Returns whether the update was applied; the guard drops a non-finite one, and raises
+        after `PATIENCE` dropped in a row (the weights are then still the last finite ones)."""
+        optimizer, scaler, params = self.optimizer, self.scaler, self._started()
+        if scaler is not None and (self.clip_grad is not None or self.on_nan != "stop"):
+            scaler.unscale_(optimizer)
+        if self.clip_grad is not None:
+            nn.utils.clip_grad_norm_(params, self.clip_grad, foreach=True)
+        if self.on_nan != "stop" and not updates_are_finite(loss, params):
+            optimizer.zero_grad(set_to_none=True)
+            self.nan_skipped += 1
+            self._bad_run += 1
+            if scaler is not None:
+                scaler.update()
+            if self.on_nan == "reduce_lr":
+                halve_lr(optimizer, self.scheduler)
+            if self._bad_run >= PATIENCE:
+                raise nonfinite_error(epoch, step + 1, n_batches, float(loss.detach()),
+                                      optimizer.param_groups[0]["lr"], f"the last good update ({PATIENCE} bad in a row)")
+            return False
+        self._bad_run = 0
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if schedule and self._schedule_every == "update":
+            self.scheduler.step()
+        return True
+
+    def _started(self) -> list[nn.Parameter]:
+        """The parameters `start_epoch` found to train; a UsageError before it ran."""
+        if self._trained is None:
+            raise UsageError("Trainer.train_step or apply_update was called before start_epoch",
+                             hint="call trainer.start_epoch() before each epoch's first train_step")
+        return self._trained
+
+    def _augment_generator(self, epoch: int, step: int) -> torch.Generator:
+        """A fresh generator per batch, so a resumed epoch draws the same augmentations."""
+        seed = hash((self.seed, epoch, step, self.rank)) & 0x7FFF_FFFF_FFFF_FFFF
+        return torch.Generator(device=self.device).manual_seed(seed)
+
+    def end_epoch(self, logs: dict) -> None:
+        """After an epoch, with its history row `logs`: step an epoch-wise schedule (plateau reads
+        `logs["val_loss"]`, or `logs["train_loss"]` without validation)."""
+        if self._schedule_every == "epoch":
+            self.scheduler.step()
+        elif self._schedule_every == "plateau":
+            self.scheduler.step(logs["val_loss"] if logs["val_loss"] is not None else logs["train_loss"])
 
     # ---------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> Path | None:
@@ -376,22 +506,34 @@ class Trainer:
                                             "through by --allow-changed KEY (fit(..., allow_changed=[KEY]))")
         return {path: [absent_as_none(old), absent_as_none(new)] for path, old, new in found}
 
-    def _interrupt(self, epoch: int, step: int, n_batches: int, before: torch.Tensor, losses: list) -> None:
+    @property
+    def interrupted(self) -> bool:
+        """Whether SIGTERM / SIGINT came during this fit (watched with a `checkpoint_dir`, in one
+        process); the epoch loop then stops at the next update through `save_interrupt`."""
+        return self._signal.signum is not None
+
+    def save_interrupt(self, epoch: int, done: int, n_batches: int, epoch_start: torch.Tensor,
+                       losses: list[torch.Tensor]) -> NoReturn:
+        """Checkpoint the state after `done` of the in-memory epoch's `n_batches` and raise
+        Interrupted. `epoch_start` is the batch-order generator's state before the epoch's
+        permutation (a resume draws it again), `losses` the epoch's batch losses so far; nothing
+        is saved when they or the weights are not finite."""
         name = signal.Signals(self._signal.signum).name
         finite = bool(torch.isfinite(torch.stack(losses)).all()) and all(
             bool(torch.isfinite(p).all()) for p in self.module.parameters())
-        path = self._save(epoch - 1, step, before, losses) if finite else None
+        path = self._save(epoch - 1, done, epoch_start, losses) if finite else None
         saved = f"saved {path}" if path else "nothing saved: the state was not finite"
-        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {step} of {n_batches}; {saved}",
+        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches}; {saved}",
                           hint="continue with `layerwise run CONFIG --out DIR --resume` (or fit(..., resume=True))")
 
-    def _interrupt_stream(self, epoch: int, step: int, n_batches: int) -> None:
-        """A signal during a streamed epoch: save the state of the epoch's start and stop."""
+    def save_interrupt_stream(self, epoch: int, done: int, n_batches: int) -> NoReturn:
+        """A signal during a streamed epoch, after `done` batches: save the state of the epoch's
+        start (a stream cannot be rewound to its middle) and raise Interrupted."""
         name = signal.Signals(self._signal.signum).name
         state = self._epoch_start
         path = self._save(epoch - 1, 0, state["generator"], [], state) if state is not None else None
         saved = f"saved the end of epoch {epoch - 1} to {path}" if path else "nothing saved"
-        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {step} of {n_batches} "
+        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches} "
                           f"of a streamed run; {saved} (a stream resumes at epoch ends only)",
                           hint="continue with `layerwise run CONFIG --out DIR --resume` "
                                "(or fit_stream(..., resume=True))")
@@ -401,10 +543,11 @@ class Trainer:
         """Raw outputs (regression values, logits) for `x`, on the CPU; (n, output_dim)."""
         x = self._x_tensor(x)
         with thread_count(self._threads(batch_size)):
-            return self._outputs(x, batch_size).cpu()
+            return self.predict_outputs(x, batch_size).cpu()
 
-    def _outputs(self, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-        """Eval-mode, no-grad outputs for x in slices, on the device; the mode is restored."""
+    def predict_outputs(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+        """Eval-mode, no-grad outputs for `x` already on the device (`to_device`), in slices of
+        `batch_size`, left on the device; (n, output_dim). The module's mode is restored."""
         was_training = self.module.training
         self.module.eval()
         try:
@@ -428,7 +571,11 @@ class Trainer:
             t = t.to(self._float_dtype())
         return t.to(self.device)
 
-    def _tensors(self, x, y, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def to_device(self, x, y, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, y) as tensors on the device, as the steps take them: features in the module's float
+        dtype (integers kept where the model looks tokens up in an embedding), float targets
+        likewise, integer targets as class indices. A DataError names x_`split` when it has no
+        rows or not as many as y_`split`."""
         xt, yt = self._x_tensor(x), as_tensor(y)
         if yt.is_floating_point() or yt.dtype == torch.bool:
             yt = yt.to(self._float_dtype())

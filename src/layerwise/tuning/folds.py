@@ -8,25 +8,24 @@ classification folds are stratified when the split is.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..config.schema import ExperimentConfig
 from ..data import Split, kfold
-from ..tasks.prepare import Prepared, prepare_forecast, prepare_tabular, split_method
+from ..tasks import Prepared, Task
+from ..tasks.common import split_method
 
 
-def folds(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], task: str, source: str,
-          prepared: Prepared, k: int) -> list[Prepared]:
+def folds(cfg: ExperimentConfig, task: Task, prepared: Prepared, k: int) -> list[Prepared]:
+    """k Prepared, each the run's rows split as one fold and refitted by the Task on its training rows."""
+    df = prepared.frame
     test = prepared.index["test"]
-    method = split_method(cfg, task)
+    method = split_method(cfg, prepared.task.type)
     if method == "time":
         # Every row before the test part (the gap rows between train and validation too): a
         # fold must be a contiguous stretch of the series, or windows would straddle a hole.
         pool = np.arange(0, int(prepared.index["val"][-1]) + 1 if len(prepared.index["val"]) else
                          int(prepared.index["train"][-1]) + 1, dtype=np.int64)
-        gap = cfg.data.split.gap
-        if gap is None:
-            gap = cfg.data.window.lookback + cfg.data.window.horizon if task == "forecast" else 0
+        gap = task.gap(cfg)
     else:
         pool = np.sort(np.concatenate([prepared.index["train"], prepared.index["val"]]))
         gap = 0
@@ -34,8 +33,5 @@ def folds(cfg: ExperimentConfig, df: pd.DataFrame, kinds: dict[str, str], task: 
     out = []
     for train, val in kfold(len(pool), k, method=method, y=labels, gap=gap, seed=cfg.train.seed):
         parts = Split(pool[train], pool[val], test)
-        if task == "forecast":
-            out.append(prepare_forecast(cfg, df, kinds, source, parts=parts))
-        else:
-            out.append(prepare_tabular(cfg, df, kinds, task, source, parts=parts))
+        out.append(task.refit(cfg, prepared, parts))
     return out

@@ -7,17 +7,22 @@ config mapping while `experiment/` alone knows how a config becomes a trained mo
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
 from ..config.schema import ExperimentConfig
-from ..errors import ConfigError
-from ..evaluation.metrics import DEFAULT_PRIMARY, HIGHER_IS_BETTER, TASK_METRICS, resolve
-from ..training import Callback
 from ..config.space import Space, apply
+from ..errors import ConfigError
+from ..evaluation.metrics import (
+    DEFAULT_PRIMARY,
+    HIGHER_IS_BETTER,
+    TASK_METRICS,
+    resolve,
+)
+from ..training import Callback
 
 
 @dataclass

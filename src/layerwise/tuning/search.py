@@ -28,14 +28,22 @@ from optuna.storages import RDBStorage
 
 from ..config.messages import describe
 from ..config.schema import ExperimentConfig, TuneConfig
+from ..config.space import Space, apply
 from ..errors import ConfigError, LayerwiseError
 from . import methods, records
-from .objective import (Validate, direction, metric_key, metric_name, objective, objective_metric, scored_on,
-                        signature_metric)
+from .objective import (
+    Validate,
+    direction,
+    metric_key,
+    metric_name,
+    objective,
+    objective_metric,
+    scored_on,
+    signature_metric,
+)
 from .progress import Progress
-from ..config.space import Space, apply
 from .storage import close_storage, open_storage, sqlite_url
-from .study import finished, open_study, work
+from .study import open_study, work
 
 Run = Callable[..., Any]   # (config, out, *, quiet) -> experiment.Result
 

@@ -17,8 +17,7 @@ import sqlalchemy.exc
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.engine import make_url
 
-from ..errors import UsageError
-from ..errors import needs_extra
+from ..errors import UsageError, needs_extra
 
 # The first 16 bytes of every SQLite database file.
 SQLITE_HEADER = b"SQLite format 3\x00"

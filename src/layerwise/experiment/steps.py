@@ -1,0 +1,299 @@
+"""The public steps a run is made of; the recipes (run.py, streamed.py) are these in order.
+
+    read -> check -> prepare (the Task) -> build_model -> trainer_for -> fit -> judge -> write_run_folder
+
+Each step takes the config and the run's Task (tasks/) and asks the Task wherever the kind
+of problem matters; none of them tests `task.type` itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import bundle
+from ..atomic import staged_folder, write_json, write_table, write_text
+from ..bundle.predictor import Predictor
+from ..config.schema import ExperimentConfig, TrainConfig
+from ..data import augment
+from ..errors import ConfigError, did_you_mean
+from ..evaluation import data_curve, diagnose, score
+from ..evaluation import judge as judge_arrays
+from ..evaluation.batched import BATCHED
+from ..evaluation.data_curve import FRACTIONS
+from ..models import available, build
+from ..models.init import scheme_of
+from ..tasks import Head, Prepared, Task
+from ..tasks.common import augment_settings, subset
+from ..training import Callback, Trainer
+from ..training.checkpoint import data_digest, link_checkpoints
+from ..training.freeze import transfer
+from ..training.runlog import RunLog
+from ..training.tensorboard import TensorBoard
+
+# The keys `--allow-changed` may let through on resume: they say how long training goes on,
+# not what the checkpoint's state means. Every other key of task, data, model and train, and
+# the training data itself, must match the checkpoint's (checked by the Trainer).
+RESUMABLE = ("train.epochs", "train.patience")
+# Never compared: how often state is saved or shown, how many CPU threads compute it and which
+# validation metric is watched (train.metric) change nothing that is learned; data.path is
+# stood for by the digest of the data it names.
+UNCOMPARED = {"data": ("path",), "train": ("checkpoint_every", "keep", "tensorboard", "threads", "metric")}
+
+
+def read(cfg: ExperimentConfig, task: Task, data: Any, log: RunLog) -> tuple[Any, str]:
+    """The run's raw data as its Task reads it, and its name in messages (the path, or "data")."""
+    name = str(cfg.data.path) if data is None else "data"
+    return task.read(cfg, data, log), name
+
+
+def refuse(cfg: ExperimentConfig, task: Task) -> None:
+    """Every setting this kind of problem cannot honour, at once, before any data is read."""
+    problems = task.refused(cfg)
+    if problems:
+        raise ConfigError(problems, hint=f"these settings do not apply to {task.name} ({'/'.join(task.types)})")
+
+
+def check(cfg: ExperimentConfig, task: Task, source: Any, name: str) -> str:
+    """The config against the data, every problem at once (the Task's and the model's); the task type."""
+    problems = []
+    if cfg.model.type not in available():
+        problems.append(f"model.type: {cfg.model.type!r} is not one of {available()}"
+                        f"{did_you_mean(cfg.model.type, available())}")
+    try:
+        kind = task.check(cfg, source, name)
+    except ConfigError as err:
+        raise ConfigError([*problems, *err.problems]) from None
+    if problems:
+        raise ConfigError(problems)
+    return kind
+
+
+def prepare(cfg: ExperimentConfig, task: Task, source: Any, kind: str, name: str, log: RunLog) -> Prepared:
+    """Clean, split and fit on the training split only, by the Task; each step said in the log."""
+    prepared = task.prepare(cfg, source, kind, name)
+    for line in prepared.cleaning.lines():
+        log.write(f"cleaning: {line}")
+    for note in prepared.notes:
+        log.write(f"split: {note}")
+    log.write("split: " + ", ".join(f"{k} {v}" for k, v in prepared.rows.items()) + f" {task.unit}")
+    return prepared
+
+
+def build_model(cfg: ExperimentConfig, task: Task, prepared: Prepared,
+                log: RunLog) -> tuple[Predictor, Head, list[Callback]]:
+    """The model built from model.* for this Task's head, initialized (model.init, transfer), wrapped in the
+    Predictor that will be saved; the head (loss); the callbacks transfer asks for (freezing). May reshape
+    prepared.y."""
+    head = task.head(cfg, prepared)
+    input_shape = tuple(prepared.x["train"].shape[1:])
+    torch.manual_seed(cfg.train.seed)
+    model_cfg = {**cfg.model.model_dump(), **head.model}
+    module = build(model_cfg, input_shape, head.output_dim)
+    transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
+    # The block's resolved settings, not the config's nulls: a bundle must not pick up
+    # whatever a later version's block defaults are. Its weights are its own: no `from`.
+    resolved = {**module.get_config(), "init": scheme_of(model_cfg["init"])}
+    predictor = Predictor(prepared.task, module, model={"config": resolved, "input_shape": list(input_shape),
+                                                        "output_dim": head.output_dim},
+                          features=prepared.features, target=prepared.target, series=prepared.series,
+                          vocabulary=prepared.vocabulary, images=prepared.images, config=cfg.to_dict())
+    return predictor, head, transferred
+
+
+def trainer_for(train: TrainConfig, module: torch.nn.Module, *, loss: Any, has_val: bool,
+                callbacks: Sequence[Callback] = (), quiet: bool = True, class_weights: list[float] | None = None,
+                metric: Callable | None = None, augment_fn: Any = None, checkpoints: Path | None = None,
+                fingerprint: dict[str, Any] | None = None) -> Trainer:
+    """The one place a TrainConfig becomes a Trainer: every train.* key is honoured here, for every kind."""
+    t = train
+    return Trainer(
+        module, loss=loss, optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
+        batch_size=t.batch_size, epochs=t.epochs, weight_decay=t.weight_decay, l1=t.l1, clip_grad=t.clip_grad,
+        patience=t.patience if has_val else None, class_weights=class_weights, seed=t.seed, device=t.device,
+        threads=t.threads, metric=metric, callbacks=list(callbacks), quiet=quiet, schedule=t.schedule.model_dump(),
+        accumulate=t.accumulate, on_nan=t.on_nan, precision=t.precision, compile=t.compile,
+        checkpoint_dir=checkpoints, checkpoint_every=t.checkpoint_every, keep=t.keep, augment=augment_fn,
+        fingerprint=fingerprint,
+    )
+
+
+def run_trainer(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor, loss: Any,
+                log: RunLog, extra: Sequence[Callback] = (), *, checkpoints: Path | None = None,
+                digest: str | None = None) -> Trainer:
+    """`trainer_for` with what the run adds: run.log and history.csv callbacks, TensorBoard beside the
+    checkpoints, the Task's validation metric, class weights and augmentation, the resume fingerprint."""
+    has_val = len(prepared.x["val"]) > 0
+    callbacks = [*log.callbacks(), *extra]
+    if cfg.train.tensorboard and checkpoints is not None:  # beside the checkpoints, in the run folder
+        callbacks.append(TensorBoard(checkpoints.parent / "tensorboard"))
+    metric = None
+    if has_val:
+        name = task.watched(cfg, prepared)
+        metric = None if name is None else task.validation_metric(predictor, prepared, BATCHED[name])
+    fingerprint_ = None if checkpoints is None else fingerprint(cfg, digest or data_digest(
+        *(prepared.x[k] for k in ("train", "val")), *(prepared.y[k] for k in ("train", "val"))))
+    return trainer_for(cfg.train, predictor.module, loss=loss, has_val=has_val, callbacks=callbacks,
+                       quiet=log.quiet, class_weights=task.class_weights(cfg, prepared), metric=metric,
+                       augment_fn=augmentation(cfg, task, prepared, log), checkpoints=checkpoints,
+                       fingerprint=fingerprint_)
+
+
+def fit(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog, extra: Sequence[Callback] = (), *,
+        checkpoints: Path | None = None, resume: bool = False,
+        allow_changed: tuple[str, ...] = ()) -> tuple[Predictor, Trainer, float]:
+    """Build, train (resuming when asked) and leave on the CPU: the Predictor, its Trainer, the seconds."""
+    predictor, head, transferred = build_model(cfg, task, prepared, log)
+    trainer = run_trainer(cfg, task, prepared, predictor, head.loss, log, [*transferred, *extra],
+                          checkpoints=checkpoints)
+    has_val = len(prepared.x["val"]) > 0
+    started = time.perf_counter()
+    trainer.fit(prepared.x["train"], prepared.y["train"], prepared.x["val"] if has_val else None,
+                prepared.y["val"] if has_val else None, resume=resume, allow_changed=allow_changed)
+    seconds = time.perf_counter() - started
+    log_resume(trainer, log)
+    if trainer.best_epoch is not None:
+        log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
+                  f"epoch {trainer.best_epoch} (weights restored)")
+    else:
+        log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s")
+    trainer.module.to("cpu")
+    return predictor, trainer, seconds
+
+
+def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog) -> Any:
+    """The training batches' augmentation (data.augment) for this kind of data, or None; logged."""
+    settings = augment_settings(cfg)
+    if not augment.active(settings):
+        return None
+    fn = task.augmentation(settings, prepared)
+    log.write("augmentation (training split only): "
+              + (augment.describe(settings) if fn is not None else "none, no numeric feature column to jitter"))
+    return fn
+
+
+def judge(cfg: ExperimentConfig, task: Task, prepared: Prepared, model_out: np.ndarray,
+          baseline_out: np.ndarray) -> dict[str, Any]:
+    """Score the test split beside the baseline, with intervals, and apply the gates (evaluate.gates)."""
+    ev = cfg.evaluate
+    gates = ev.gates
+    champion = None
+    if gates.compare_to is not None:
+        champion = {"path": gates.compare_to,
+                    "out": task.champion_outputs(bundle.load(gates.compare_to), prepared, gates.compare_to)}
+    return judge_arrays(prepared.task.type, prepared.actual["test"], model_out, baseline_out, metric=ev.metric,
+                        samples=ev.bootstrap, level=ev.level, seed=cfg.train.seed,
+                        beat_baseline=gates.beat_baseline, minimum=gates.min, maximum=gates.max, champion=champion,
+                        **{"block": 1, **task.judged(prepared, ev.model_dump())})
+
+
+def run_metrics(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor, trainer: Trainer,
+                seconds: float, model_out: np.ndarray, baseline_out: np.ndarray, log: RunLog,
+                curve: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """metrics.json, for every kind: the judgement, then what the run was (rows, epochs, diagnosis,
+    leakage, data, data curve, the baseline's fit, the Task's own entries)."""
+    metrics = judge(cfg, task, prepared, model_out, baseline_out)
+    restored = trainer.best_epoch is not None and cfg.train.patience is not None
+    metrics.update(
+        cleaning=prepared.cleaning.to_dict(), rows=prepared.rows, seconds=round(seconds, 3),
+        best_epoch=trainer.best_epoch, epochs=len(trainer.history),
+        diagnosis=diagnose(trainer.history, restored=restored).to_dict(),
+        leakage=task.audit(prepared) if cfg.evaluate.leakage else [],
+        data=task.summary(prepared),
+        data_curve=curve() if cfg.evaluate.data_curve else None,
+        **resumed(trainer),
+    )
+    for line in [*metrics["diagnosis"]["findings"], *(w["detail"] for w in metrics["leakage"])]:
+        log.write(f"evaluation: {line}")
+    if metrics["data_curve"]:
+        log.write(f"data curve: {metrics['data_curve']['finding']}")
+    metrics["baseline_fit"] = task.baseline_fit(prepared)
+    metrics.update(task.extra_metrics(predictor, prepared, model_out, baseline_out, cfg))
+    return metrics
+
+
+def curve(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor,
+          log: RunLog) -> dict[str, Any] | None:
+    """Retrain on 25, 50, 75% of the training split; the full run is the 100% point."""
+    if len(prepared.x["val"]) == 0:
+        log.write("data curve: skipped, it scores on the validation split and data.split.val is 0")
+        return None
+    kind = prepared.task.type
+    metric = score(kind, prepared.actual["val"], *task.outputs(predictor, prepared, "val"),
+                   metric=cfg.evaluate.metric)["primary_metric"]
+
+    def val_score(p: Predictor, part: Prepared) -> float:
+        model_out, baseline_out = task.outputs(p, part, "val")
+        return score(kind, part.actual["val"], model_out, baseline_out, metric=metric)["test"][metric]
+
+    # Same seed and config, so training on 100% would repeat the run: its score is reused.
+    with log.steps("data curve: retraining", sum(f != 1.0 for f in FRACTIONS)) as steps:
+        def fit_and_score(rows: np.ndarray) -> float:
+            part = subset(prepared, rows)
+            found = val_score(fit(cfg, task, part, RunLog(quiet=True))[0], part)
+            steps.advance(1, f"on {len(rows)} training {task.unit}: validation {metric} {found:.4g}")
+            return found
+
+        found = data_curve(len(prepared.x["train"]), fit_and_score, metric=metric, order=task.curve_order,
+                           seed=cfg.train.seed, known={1.0: val_score(predictor, prepared)})
+    return found.to_dict()
+
+
+def write_run_folder(out: Path, cfg: ExperimentConfig, result: Any, log: RunLog, predictions: pd.DataFrame) -> Path:
+    """The run folder, published whole (staged, then renamed): bundle/, metrics.json, history.csv,
+    predictions.csv, run.log, explain/ and report.html as the config asks; checkpoints linked in."""
+    with staged_folder(out) as staged:
+        link_checkpoints(out / "checkpoints", staged / "checkpoints")
+        link_checkpoints(out / "tensorboard", staged / "tensorboard", prefix="events.")  # train.tensorboard
+        bundle.save(result.predictor, staged / "bundle")
+        write_json(staged / "metrics.json", result.metrics)
+        write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
+        write_table(predictions, staged / "predictions.csv")
+        if cfg.evaluate.explain:    # before the report, which shows it
+            from ..explain import explain_run
+
+            explain_run(result, staged / "explain", cfg.evaluate.explain, log.write, quiet=log.quiet)
+        if log.path is not None:  # the live OUT/run.log: the whole story, a resumed run's before it too
+            log.flush()
+            shutil.copyfile(log.path, staged / "run.log")
+        else:
+            write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
+        if cfg.evaluate.report:
+            from ..report import write_report
+
+            write_report(staged)
+    return out
+
+
+def fingerprint(cfg: ExperimentConfig, digest: str) -> dict[str, Any]:
+    """What a run's checkpoints are made from: the settings that shape training, and the data's sha256."""
+    settings = cfg.to_dict()
+    found = {section: settings[section] for section in ("task", "data", "model", "train")}
+    for section, keys in UNCOMPARED.items():
+        for key in keys:
+            found[section].pop(key, None)
+    found["data"]["sha256"] = digest
+    return found
+
+
+def resumed(trainer: Trainer) -> dict[str, Any]:
+    """metrics.json's `resumed` (the checkpoint training went on from, and the keys allowed to
+    change there, old and new), or nothing for a run trained from its first epoch."""
+    return {} if trainer.resumed is None else {"resumed": trainer.resumed}
+
+
+def log_resume(trainer: Trainer, log: RunLog) -> None:
+    done = trainer.resumed
+    if done is None:
+        return
+    step = f", step {done['steps']} of the next" if done["steps"] else ""
+    changed = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in done["changed"].items())
+    log.write(f"training: resumed from checkpoint {done['checkpoint']} (epoch {done['epochs']} done{step})"
+              + (f"; changed as allowed: {changed}" if changed else ""))

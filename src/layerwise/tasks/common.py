@@ -1,0 +1,323 @@
+"""Helpers the kinds share, as functions (tasks never inherit behaviour from one another)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import CleaningLog, CleanOptions, Split, clean, read_table
+from ..data.images import is_image_folder
+from ..data.kinds import parse_numbers
+from ..errors import BundleError, ConfigError, DataError, did_you_mean
+from .base import Head, Prepared, TaskInfo
+
+PARTS = ("train", "val", "test")
+
+
+def parts_of(split: Split) -> list[tuple[str, np.ndarray]]:
+    """(name, row positions) of each part of a split, train first."""
+    return [(name, getattr(split, name)) for name in PARTS]
+
+
+def split_method(cfg: Any, task: str) -> str:
+    """data.split.method, with auto resolved: time for series (or a time column), stratified for classes."""
+    method = cfg.data.split.method
+    if method != "auto":
+        return method
+    if task == "forecast" or cfg.data.time:
+        return "time"
+    return "stratified" if task == "classification" else "random"
+
+
+def stratify_or_fall_back(cfg: Any, labels: np.ndarray, method: str, what: str) -> tuple[str, list[str]]:
+    """An automatic stratified split becomes random when a class has one member (said in a note);
+    an explicit `stratified` keeps it, and the split refuses."""
+    if method != "stratified" or cfg.data.split.method != "auto":
+        return method, []
+    counts = pd.Series(labels).astype(str).value_counts()
+    rare = counts[counts < 2]
+    if not len(rare):
+        return method, []
+    return "random", [f"random split instead of stratified: class(es) {list(rare.index)} have a single {what}"]
+
+
+def read_frame(cfg: Any, data: Any) -> pd.DataFrame:
+    """The run's table: `data` given in Python, else data.path."""
+    if data is not None:
+        return read_table(data)
+    if cfg.data.path is None:
+        raise ConfigError("data.path: required key is missing (or pass data= to Experiment)")
+    return read_table(cfg.data.path, delimiter=cfg.data.delimiter)
+
+
+def clean_frame(cfg: Any, frame: pd.DataFrame, task: str, source: str) -> tuple[pd.DataFrame, dict[str, str],
+                                                                                  CleaningLog]:
+    """Clean `frame` as data.clean says, keeping data.features (less data.drop) and the target."""
+    data = cfg.data
+    options = CleanOptions(**{k: v for k, v in data.clean.model_dump().items()
+                              if k in CleanOptions.__dataclass_fields__})
+    features = None if data.features is None else [c for c in data.features if c not in data.drop]
+    if features is None and data.drop:
+        features = [c for c in frame.columns if c not in data.drop and c not in (data.target, data.time)]
+    return clean(frame, target=data.target, task=task, time=data.time, features=features, options=options,
+                 source=source, decimal=data.decimal)
+
+
+def column_problems(cfg: Any, frame: pd.DataFrame, source: str) -> list[str]:
+    """data.target, data.time, data.features and data.drop naming columns `frame` does not have."""
+    columns = [str(c) for c in frame.columns]
+    problems = []
+
+    def need(key: str, name: str | None) -> None:
+        if name is not None and name not in columns:
+            problems.append(f"{key}: column '{name}' is not in {source}{did_you_mean(name, columns)}")
+
+    need("data.target", cfg.data.target)
+    need("data.time", cfg.data.time)
+    for i, name in enumerate(cfg.data.features or []):
+        need(f"data.features[{i}]", name)
+    for i, name in enumerate(cfg.data.drop):
+        need(f"data.drop[{i}]", name)
+    return problems
+
+
+def metric_problems(cfg: Any, task: str, frame: pd.DataFrame) -> list[str]:
+    """evaluate.metric, train.metric and tune.metric checked against this task and target before
+    any training: ROC AUC needs two classes, MAPE a target that never reaches zero, and each
+    kind of problem has its own metrics."""
+    from ..evaluation.metrics import TASK_METRICS, why_unavailable
+
+    target = cfg.data.target
+    if task not in TASK_METRICS or target not in frame.columns:
+        return []
+    y = frame[target].dropna()
+    facts: dict[str, Any] = ({"classes": int(y.nunique())} if task == "classification"
+                             else {"values": parse_numbers(y, cfg.data.decimal).to_numpy(dtype=np.float64)})
+    keys = {"evaluate.metric": cfg.evaluate.metric, "train.metric": cfg.train.metric,
+            "tune.metric": "auto" if cfg.tune is None else cfg.tune.metric}
+    problems = []
+    for key, metric in keys.items():
+        why = None if metric in ("auto", "loss") else why_unavailable(metric, task, **facts)
+        if why:
+            problems.append(f"{key}: '{metric}' {why}")
+    return problems
+
+
+def evaluate_settings(config: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's evaluate section as a plain dict (a bundle's config, or ExperimentConfig.to_dict())."""
+    return dict((config or {}).get("evaluate") or {})
+
+
+def constant_baseline(fit: dict[str, Any], metric: str, n: int) -> tuple[np.ndarray, str, str | None]:
+    """A regression baseline_fit's constant for the deciding `metric`, for `n` rows: (outputs, name, note).
+
+    A bundle saved before the median was kept holds the mean only: it is judged beside that,
+    under its own name, and the note says so.
+    """
+    from ..evaluation.baselines import constant, constant_kind
+
+    kind = constant_kind(metric)
+    if kind not in fit:
+        return constant(fit["mean"], n), "the training mean", (
+            f"this bundle keeps only its training mean, so it is judged beside that; for {metric} the training "
+            "median is the fairer constant (re-run `layerwise run` to save it)")
+    return constant(fit[kind], n), f"the training {kind}", None
+
+
+def constants_fit(train: np.ndarray) -> dict[str, Any]:
+    """Both constants a value baseline may use (which one follows the deciding metric)."""
+    from ..evaluation import mean_baseline, median_baseline
+
+    return {"mean": mean_baseline(train, 1)[0].tolist(), "median": median_baseline(train, 1)[0].tolist()}
+
+
+def target_values(column: pd.Series, decimal: str = ".") -> np.ndarray:
+    """A target column as numbers, read by the rule training used ("1,234.5"; the decimal mark)."""
+    return parse_numbers(column, decimal).to_numpy(dtype=np.float64)
+
+
+def value_columns(out: pd.DataFrame, named: dict[str, np.ndarray]) -> pd.DataFrame:
+    """`name` columns (or `name_1.._h` for several outputs) of (n, h) arrays, added to `out`."""
+    for name, values in named.items():
+        width = values.shape[1]
+        for k in range(width):
+            out[name if width == 1 else f"{name}_{k + 1}"] = values[:, k]
+    return out
+
+
+def describe_values(values: pd.Series) -> dict[str, float]:
+    v = pd.to_numeric(values, errors="coerce")
+    return {"count": int(v.notna().sum()), "mean": float(v.mean()), "std": float(v.std()),
+            "min": float(v.min()), "median": float(v.median()), "max": float(v.max())}
+
+
+def class_counts(labels: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in labels.astype(str).value_counts().sort_index().items()}
+
+
+def subset(prepared: Prepared, rows: np.ndarray) -> Prepared:
+    """The same splits with the training split cut to `rows` (positions within it)."""
+
+    def cut(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {**d, "train": d["train"][rows]} if "train" in d else d
+
+    return replace(prepared, x=cut(prepared.x), y=cut(prepared.y), actual=cut(prepared.actual),
+                   last=cut(prepared.last), rows={**prepared.rows, "train": len(rows)})
+
+
+def class_weights(cfg: Any, prepared: Prepared) -> list[float] | None:
+    """Per-class loss weights from `train.class_weights`: none, balanced, or {label: weight}."""
+    setting = cfg.train.class_weights
+    if setting == "none":
+        return None
+    classes = prepared.task.classes
+    if setting == "balanced":
+        codes = prepared.actual["train"]  # class codes; `y` may already be bce's float column
+        counts = np.bincount(codes, minlength=len(classes)).astype(float)
+        return list(len(codes) / (len(classes) * np.maximum(counts, 1)))
+    by_name = {str(k): float(v) for k, v in setting.items()}
+    unknown = sorted(set(by_name) - {str(c) for c in classes})
+    if unknown:
+        raise ConfigError(f"train.class_weights: unknown classes {unknown}; the classes are {classes}")
+    return [by_name.get(str(c), 1.0) for c in classes]
+
+
+def explicit(cfg: Any, path: str) -> bool:
+    """Whether the dotted key was set by the user (in YAML, --set or Python), not left at its default."""
+    node = cfg
+    *sections, key = path.split(".")
+    for section in sections:
+        if section not in node.model_fields_set:
+            return False
+        node = getattr(node, section)
+    return key in node.model_fields_set
+
+
+def finish(problems: list[str], task: str) -> str:
+    """Every problem at once as one ConfigError, or the task type."""
+    if problems:
+        raise ConfigError(problems)
+    return task
+
+
+def loss_problems(task: str, loss: str) -> list[str]:
+    if task == "classification" and loss in ("mse", "mae", "huber"):
+        return [f"train.loss: '{loss}' is a regression loss; use cross_entropy or bce (or auto)"]
+    if task in ("regression", "forecast") and loss in ("cross_entropy", "bce"):
+        return [f"train.loss: '{loss}' is a classification loss; use mse, mae or huber (or auto)"]
+    return []
+
+
+def augment_settings(cfg: Any) -> dict[str, Any] | None:
+    return None if cfg.data.augment is None else cfg.data.augment.model_dump()
+
+
+def augment_problems(cfg: Any, kind: str) -> list[str]:
+    """data.augment keys that do not apply to this kind of data (`kind`: table, series, images, text)."""
+    from ..data import (
+        augment,  # torch: imported where a run is checked, not where a bundle predicts
+    )
+
+    return augment.check(augment_settings(cfg), kind)
+
+
+def value_head(cfg: Any, prepared: Prepared) -> Head:
+    """Values out (regression, forecast): one output per target column or step, float32 (n, outputs)."""
+    prepared.y = {k: v.astype(np.float32).reshape(len(v), -1) for k, v in prepared.y.items()}
+    return Head(prepared.y["train"].shape[1], "mse" if cfg.train.loss == "auto" else cfg.train.loss)
+
+
+def labelled_metric(model: Any, prepared: Prepared, compute: Any):
+    """The validation metric of each epoch in the target's own terms: on class probabilities, or on
+    values in original units, by `compute` (evaluation.batched, as the test split's bootstrap)."""
+    task, actual = prepared.task, prepared.actual["val"]
+
+    def metric(y_pred: Any, y_true: Any) -> float:
+        raw = y_pred.detach().float().cpu().numpy()
+        if task.type == "classification":
+            return float(compute(actual[None], model.probabilities(raw)[None])[0])
+        values = model.decode(raw, prepared.last.get("val")).reshape(len(actual), -1)  # (n, outputs)
+        return float(compute(actual.reshape(len(actual), -1)[None], values[None])[0])
+
+    return metric
+
+
+def class_table(out: pd.DataFrame, encoder: Any, classes: list[Any], actual: np.ndarray, model_out: np.ndarray,
+                baseline_out: np.ndarray) -> pd.DataFrame:
+    """actual, prediction and baseline labels, then one proba_<class> column per class."""
+    out["actual"] = encoder.decode(actual)
+    out["prediction"] = encoder.decode(model_out.argmax(axis=1))
+    out["baseline"] = encoder.decode(baseline_out.argmax(axis=1))
+    for j, label in enumerate(classes):
+        out[f"proba_{label}"] = model_out[:, j]
+    return out
+
+
+def table_summary(prepared: Prepared, *, keep_target: bool) -> dict[str, Any]:
+    """The report's data section for a table: feature kinds, and class balance or the target's spread."""
+    task, df = prepared.task, prepared.frame
+    target = df[task.target]
+    summary: dict[str, Any] = {"kinds": {c: k for c, k in prepared.kinds.items() if c != task.target or keep_target}}
+    parts = {name: target.iloc[idx] for name, idx in prepared.index.items()}
+    if task.type == "classification":
+        summary["classes"] = {name: class_counts(part) for name, part in parts.items()}
+        return summary
+    values = pd.to_numeric(target, errors="coerce").to_numpy(dtype=np.float64)
+    edges = np.histogram_bin_edges(values[np.isfinite(values)], bins=30)
+    summary["target"] = {name: describe_values(part) for name, part in parts.items()}
+    summary["histogram"] = {"edges": edges.tolist(),
+                            "counts": {name: np.histogram(part.to_numpy(dtype=np.float64), edges)[0].tolist()
+                                       for name, part in parts.items()}}
+    return summary
+
+
+def same_task(champion: Any, task: TaskInfo, path: str) -> None:
+    if champion.task.type != task.type or champion.task.target != task.target:
+        raise BundleError(f"evaluate.gates.compare_to: {path} predicts {champion.task.target!r} "
+                          f"({champion.task.type}), this run {task.target!r} ({task.type})")
+
+
+def labelled(model: Any, frame: Any, source: str) -> pd.DataFrame:
+    task = model.task
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{source}: a {task.type} bundle is evaluated on a table", hint="pass a CSV or Parquet file")
+    if task.target not in frame.columns:
+        raise DataError(f"{source}: the target column '{task.target}' is missing; evaluate needs labelled data")
+    return frame[frame[task.target].notna()].reset_index(drop=True)
+
+
+def saved_baseline(model: Any) -> dict[str, Any]:
+    fit = model.metrics.get("baseline_fit")
+    if fit is None:
+        raise DataError("this bundle has no saved baseline (metrics.json 'baseline_fit')",
+                        hint="re-run `layerwise run` with this version of layerwise to save one")
+    return fit
+
+
+def image_data(cfg: Any, data: Any) -> bool:
+    """Images when data= is an (images, labels) pair, `data.image` is set, or data.path is a folder of folders."""
+    if isinstance(data, tuple) and len(data) == 2 and np.ndim(data[0]) in (3, 4):
+        return True
+    if data is not None:
+        return False
+    return cfg.data.image is not None or is_image_folder(cfg.data.path)
+
+
+def watched_metric(cfg: Any, prepared: Prepared) -> str:
+    """The metric the trainer computes on the validation split each epoch: train.metric (auto:
+    evaluate.metric's; auto: accuracy, or MAE), refused (ConfigError) where this data cannot give it."""
+    from ..evaluation.metrics import resolve, why_unavailable
+
+    kind, chosen = prepared.task.type, cfg.train.metric
+    key = "train.metric" if chosen != "auto" else "evaluate.metric"
+    name = resolve(kind, chosen, cfg.evaluate.metric)
+    classes = prepared.task.n_classes if prepared.task.classes else None
+    why = why_unavailable(name, kind, classes=classes, values=None if classes else prepared.actual["train"])
+    if why:
+        raise ConfigError(f"{key}: '{name}' {why}",
+                          hint="train.metric (auto: evaluate.metric's) is what each epoch computes; a search sets it "
+                               "from tune.metric")
+    return name
