@@ -16,8 +16,8 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from layerwise.config.schema import ExperimentConfig
 from layerwise.data import read_table
-from layerwise.errors import DataError
-from layerwise.config.scaffold import Frequency, series_frequency
+from layerwise.errors import DataError, UsageError
+from layerwise.config.scaffold import Frequency, chosen_task, series_frequency
 
 
 def _csv(tmp_path, loader, target, name):
@@ -299,3 +299,27 @@ def test_irregular_steps_and_too_few_stamps_get_the_default_lookback():
     assert frequency.rule.startswith("irregular steps (usual 2.") and "resampling to a regular step" in frequency.rule
     assert series_frequency(_stamps("D", n=2)) == Frequency(
         "unknown", 30, "too few time stamps to find a step, so 30")
+
+
+# --- which task.type init writes: chosen_task, the one place it reads the data's shape ------------------
+
+def test_an_unknown_task_is_refused_with_the_schemas_choices(tmp_path):
+    with pytest.raises(UsageError, match=r"^--task 'forcast': use classification, regression, forecast or generation$"):
+        chosen_task(tmp_path / "x.csv", target="y", task="forcast")
+
+
+def test_a_folder_of_class_folders_is_classified_and_refuses_another_task(tmp_path):
+    (tmp_path / "cats").mkdir()
+    assert chosen_task(tmp_path, target=None, task=None) == "classification"
+    with pytest.raises(UsageError, match="--task regression: a folder of class folders is classified; "
+                                         "use --task classification"):
+        chosen_task(tmp_path, target=None, task="regression")
+
+
+def test_a_text_file_without_a_target_is_generation_and_a_table_needs_its_target(tmp_path):
+    assert chosen_task(tmp_path / "story.txt", target=None, task=None) == "generation"
+    assert chosen_task(tmp_path / "story.txt", target="y", task=None) is None  # a column to predict: rows
+    assert chosen_task(tmp_path / "prices.csv", target="close", task="forecast") == "forecast"
+    with pytest.raises(UsageError, match=r"--target is required \(the column to predict\), except with --task "
+                                         "generation"):
+        chosen_task(tmp_path / "prices.csv", target=None, task="regression")

@@ -65,20 +65,9 @@ def init(
     delimiter: Annotated[str, typer.Option(help="Field delimiter of a CSV file.")] = ",",
 ) -> None:
     """Write a commented experiment YAML inferred from DATA."""
-    from .config.scaffold import write_config
+    from .config.scaffold import chosen_task, write_config
 
-    if task is not None and task not in ("classification", "regression", "forecast", "generation"):
-        raise UsageError(f"--task {task!r}: use classification, regression, forecast or generation")
-    from .data.images import is_image_folder
-
-    if is_image_folder(data) and target is None:
-        task = task or "classification"  # a folder of class folders: image classification
-        if task != "classification":
-            raise UsageError(f"--task {task}: a folder of class folders is classified; use --task classification")
-    elif Path(data).suffix.lower() == ".txt" and task is None and target is None:
-        task = "generation"  # a plain text file with no column to predict: text to imitate
-    if target is None and task != "generation" and not is_image_folder(data):
-        raise UsageError("--target is required (the column to predict), except with --task generation")
+    task = chosen_task(data, target=target, task=task)
     out = output or Path(data).with_suffix(".yaml")
     text = write_config(data, target=target, task=task, time=time, out=out, delimiter=delimiter)
     _err.print(Text(f"wrote {out}"))  # Text: names from the data are not rich markup ("[/]")

@@ -52,6 +52,7 @@ def test_breast_cancer_from_the_cli_writes_csvs_plots_and_report(cli, tmp_path):
     meta = json.loads((folder / "explain.json").read_text())
     complete = next(c for c in meta["checks"] if c["check"] == "completeness")
     assert complete["relative_delta"] < 0.01, complete                  # the 1% at default steps
+    assert any(n.endswith(" rows, 10 shuffles per feature") for n in meta["notes"]), meta["notes"]
     for png in ("importance.png", "row-0.png"):
         assert (folder / png).read_bytes()[:4] == b"\x89PNG"
     assert "completeness: pass" in out
@@ -87,6 +88,7 @@ def test_btc_forecast_explains_time_steps_and_features(cli, btc_slice, tmp_path)
     assert code == 0, err
     e = Explanation.read(run / "explain")
     assert e.kind == "series" and e.attributions.shape[1:] == (10, 4)
+    assert any(n.endswith(" windows, 10 shuffles per feature") for n in e.notes), e.notes  # a forecast counts windows
     frame = pd.read_csv(run / "explain" / "attributions.csv")
     assert list(frame.columns) == ["row", "step", "feature", "attribution"] and frame["step"].max() == 0
     assert set(pd.read_csv(run / "explain" / "importance.csv")["feature"]) == {"Close", "High", "Low", "Volume"}

@@ -35,6 +35,7 @@ def test_a_tabular_run_with_evaluate_explain_writes_importance_into_its_report(c
     assert set(importance["method"]) == {"permutation", "ig"}
     assert importance[importance["method"] == "permutation"]["feature"].iloc[0] == "a"
     assert pd.read_csv(run / "explain" / "attributions.csv")["row"].nunique() == 16    # the default rows
+    assert "explain: ig on 16 test rows" in (run / "run.log").read_text()
     html = (run / "report.html").read_text()
     section = html[html.index('id="explanations"'):]
     assert 'alt="Global importance"' in section and "16 explained rows" in section

@@ -3,7 +3,7 @@ from torch import nn
 
 from layerwise.errors import ConfigError
 from layerwise.models import available, register
-from layerwise.models.registry import _BLOCKS, get
+from layerwise.models.registry import get, unregister
 
 
 def test_mlp_is_registered():
@@ -36,4 +36,4 @@ def test_register_adds_a_block_by_name():
     try:
         assert get("test_identity") is Identity
     finally:
-        del _BLOCKS["test_identity"]  # keep the conformance harness to the real blocks
+        unregister("test_identity")  # keep the conformance harness to the real blocks

@@ -20,6 +20,8 @@ TASK_PLOTS = {
     "generation": ["Per-character loss"],
     "images": ["Confusion matrix", "Calibration"],
 }
+# what the data section's split table counts (metrics.json's rows)
+UNIT = {"classification": "rows", "regression": "rows", "forecast": "windows", "generation": "rows", "images": "images"}
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
 
 
@@ -74,6 +76,7 @@ def test_report_opens_in_chromium_with_verdict_and_every_section(kind, tmp_path,
     assert f"<strong>{verdict}</strong>" in dom
     for title in TASK_PLOTS[kind]:
         assert f'alt="{title}"' in dom, title
+    assert f"<th>split</th><th>{UNIT[kind]}</th>" in html
     if kind == "images":   # the data section names the images' shape; the model table shows the conv stage
         assert "<h3>Images</h3>" in dom and "Conv2d(1, 8" in dom
     assert dom.count('src="data:image/png;base64,') >= (3 if kind == "generation" else 4)

@@ -150,7 +150,10 @@ def test_killed_worker_is_restarted_and_resumes_from_its_checkpoint(tmp_path):
     assert result["restarts"] in ("1", "2")  # the run finished in a restarted attempt
     # it went on from a checkpoint, not from scratch: rank 1 died at the start of epoch 3, after
     # the epoch-1 checkpoint at least (epoch 2's all-reduces wait for rank 0 to have saved it)
-    assert result["first_epoch_after_restart"] in (2, 3, 4)  # 4: a spare restart after epoch 3
+    first = result["first_epoch_after_restart"]
+    # 4: a spare restart after epoch 3; None: a spare restart after the last epoch's checkpoint, so the
+    # final attempt had nothing left to train (seen once: the worker aborted in torch after training)
+    assert first in (2, 3, 4) or (first is None and result["restarts"] == "2"), result
     assert [e for e, _ in Checkpoints(tmp_path / "ckpt").names()][-1] == 4
 
     # the oracle: the same training in one process, never interrupted (same global batch)

@@ -23,7 +23,7 @@ import pandas as pd
 from ..data import Preprocessor, SeriesTransform, TargetEncoder, Vocabulary
 from ..data.images import ImagePreprocessor, list_images
 from ..data.transforms import check_unseen
-from ..errors import DataError, did_you_mean
+from ..errors import DataError, UsageError, did_you_mean
 from ..tasks import Task, TaskInfo, for_bundle
 
 if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never loads it
@@ -186,6 +186,12 @@ class Predictor:
         """
         if self.images is None:
             raise DataError(f"this bundle is a {self.task.type} model on rows; predict_images needs an image bundle")
+        target = self.target
+        if target is None or target.classes is None:
+            raise UsageError("this Predictor reads images but has no fitted class encoder (target)",
+                             hint="load the image bundle with layerwise.bundle.load, or pass the run's fitted "
+                                  "TargetEncoder as target=")
+        errors: list[str | None]
         if isinstance(images, np.ndarray):
             from ..data.images import image_array
 
@@ -200,9 +206,9 @@ class Predictor:
         proba = self.probabilities(self.raw_outputs(self.images.transform(pixels, source=source)))
         ok = np.array([e is None for e in errors], dtype=bool)
         proba[~ok] = np.nan
-        labels = self.target.decode(proba.argmax(axis=1))
-        out["prediction"] = np.where(ok, labels, None)
-        for j, label in enumerate(self.target.classes):
+        labels = target.decode(proba.argmax(axis=1))
+        out["prediction"] = np.where(ok, labels, np.array(None))  # (None as an array: numpy's stubs take no bare None)
+        for j, label in enumerate(target.classes):
             out[f"proba_{label}"] = proba[:, j]
         if not ok.all():
             out["error"] = errors

@@ -22,6 +22,7 @@ from pydantic import (
     Tag,
     ValidationError,
 )
+from pydantic_core import ErrorDetails
 
 from ..errors import BundleError
 
@@ -229,7 +230,7 @@ def _listed(problems: list[str]) -> str:
     return "; ".join(problems[:SHOWN]) + more
 
 
-def _problem(error: dict) -> str:
+def _problem(error: ErrorDetails) -> str:
     # the location without the union's branch; pydantic's message, which never holds the value
     loc = [str(p) for p in error["loc"] if not str(p).startswith(TAG)]
     message = error["msg"].removeprefix("Value error, ")

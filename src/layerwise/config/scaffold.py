@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,27 @@ from ..atomic import write_text
 from ..data import infer_kinds, read_examples, read_table, split, target_kind
 from ..data.images import is_image_folder, read_image_folder
 from ..data.kinds import detect_decimal, parse_dates, parse_numbers
-from ..errors import DataError, LayerwiseError, did_you_mean
+from ..errors import DataError, LayerwiseError, UsageError, did_you_mean
 from ..evaluation.gate import MIN_TEST_ROWS
+from .schema import TaskType
+
+
+def chosen_task(data: str | Path, *, target: str | None, task: str | None) -> str | None:
+    """The task.type `init` writes for `data`: --task as given, checked against the data's shape;
+    a folder of class folders is classified, a .txt file with no target is text to imitate.
+    None: the target's values decide (write_config)."""
+    named = [t for t in get_args(TaskType) if t != "auto"]
+    if task is not None and task not in named:
+        raise UsageError(f"--task {task!r}: use {', '.join(named[:-1])} or {named[-1]}")
+    if is_image_folder(data) and target is None:
+        task = task or "classification"  # a folder of class folders: image classification
+        if task != "classification":
+            raise UsageError(f"--task {task}: a folder of class folders is classified; use --task classification")
+    elif Path(data).suffix.lower() == ".txt" and task is None and target is None:
+        task = "generation"  # a plain text file with no column to predict: text to imitate
+    if target is None and task != "generation" and not is_image_folder(data):
+        raise UsageError("--target is required (the column to predict), except with --task generation")
+    return task
 
 
 def write_config(

@@ -322,6 +322,11 @@ class ScheduleConfig(_Section):
 MetricName = Literal[
     "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc",
 ]
+# What a test split is judged on: the metrics of tables and series, and generation's per character.
+JudgedMetric = Literal[
+    "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc",
+    "cross_entropy", "perplexity", "bits_per_char",
+]
 
 
 class TrainConfig(_Section):
@@ -372,8 +377,8 @@ class GatesConfig(_Section):
     # The paired-bootstrap interval of (model - baseline) on the primary metric must exclude
     # zero in the model's favour.
     beat_baseline: bool = True
-    min: dict[MetricName, float] = Field(default_factory=dict)   # e.g. {accuracy: 0.9}: test value >= bound
-    max: dict[MetricName, float] = Field(default_factory=dict)   # e.g. {mae: 100}: test value <= bound
+    min: dict[JudgedMetric, float] = Field(default_factory=dict)   # e.g. {accuracy: 0.9}: test value >= bound
+    max: dict[JudgedMetric, float] = Field(default_factory=dict)   # e.g. {mae: 100}: test value <= bound
     # A champion bundle folder: the new model must score at least as well on the same test rows.
     compare_to: str | None = None
 
@@ -389,8 +394,8 @@ class ExplainConfig(_Section):
 
 class EvaluateConfig(_Section):
     # The metric that decides "beats the baseline"; auto = mae (regression, forecast),
-    # accuracy (classification).
-    metric: Literal["auto", MetricName] = "auto"
+    # accuracy (classification), cross_entropy per character (generation).
+    metric: Literal["auto", JudgedMetric] = "auto"
     # The naive baseline that decides: auto = the training median (metric mae or mape) or mean
     # (rmse, r2), the majority class, or persistence for forecasts; seasonal_naive (forecasts,
     # with season) = the value `season` rows before each forecast step.

@@ -28,11 +28,16 @@ class Bigram:
                                 out=np.full_like(counts, -np.inf))
         return self
 
+    def _fitted(self, method: str) -> np.ndarray:
+        if self.log_probs is None:  # the same guard as Preprocessor's: a caller's ordering slip
+            raise RuntimeError(f"Bigram.{method} called before fit")
+        return self.log_probs
+
     def token_losses(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Negative log-likelihood of each target token, (n, steps); 0 where the target is padding."""
-        nll = -self.log_probs[inputs, targets]
+        nll = -self._fitted("token_losses")[inputs, targets]
         return np.where(targets != 0, nll, 0.0)
 
     def to_dict(self) -> dict:
-        return {"vocab_size": self.vocab_size, "log_probs": self.log_probs.tolist()}
+        return {"vocab_size": self.vocab_size, "log_probs": self._fitted("to_dict").tolist()}
 

@@ -79,7 +79,8 @@ def paired_bootstrap(task: str, y_true: np.ndarray, model_out: np.ndarray, basel
     idx = resample_indices(n, samples, rng, block)
     width = int(np.prod(model.shape[1:])) if model.ndim > 1 else 1
     step = max(1, _CHUNK_VALUES // max(1, n * width))
-    scores = {name: ([], []) for name in metrics}
+    # per metric: the model's and the baseline's score chunks, each (chunk,)
+    scores: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {name: ([], []) for name in metrics}
     for start in range(0, samples, step):
         rows = idx[start : start + step]  # (chunk, n)
         y_b, m_b, b_b = y[rows], model[rows], base[rows]
@@ -114,4 +115,5 @@ def _shaped(task: str, y_true, model_out, baseline_out) -> tuple[np.ndarray, np.
                 np.asarray(baseline_out, dtype=np.float64).sum(axis=1))
     n = len(y_true)
     # (n, outputs): the batched regression metrics average over rows and outputs
-    return tuple(np.asarray(a, dtype=np.float64).reshape(n, -1) for a in (y_true, model_out, baseline_out))
+    y, model, base = (np.asarray(a, dtype=np.float64).reshape(n, -1) for a in (y_true, model_out, baseline_out))
+    return y, model, base

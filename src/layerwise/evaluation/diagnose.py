@@ -59,8 +59,7 @@ def diagnose(history: list[dict[str, Any]], *, restored: bool = False) -> Diagno
         recent = sum(after[-TAIL:]) / TAIL
         rose = recent > best + RISE * abs(best)
         t_best, t_end = train[at], train[-1]
-        falling = t_best is not None and t_end is not None and t_end < t_best - FALL * abs(t_best)
-        if rose and falling:
+        if rose and t_best is not None and t_end is not None and t_end < t_best - FALL * abs(t_best):
             result.overfitting = True
             result.findings.append(_overfitting(result.best_epoch, best, recent, t_best, t_end, restored))
     elif at == len(val) - 1 and len(scored) >= 2:

@@ -47,8 +47,9 @@ def judged(predictor: Predictor, y, model_out, baseline_out, notes: list[str], *
     seed = TrainConfig.model_validate((predictor.config or {}).get("train") or {}).seed
     gates = ev.gates
     metrics = judge(predictor.task.type, y, model_out, baseline_out, metric=ev.metric, samples=ev.bootstrap,
-                    level=ev.level, seed=seed, beat_baseline=gates.beat_baseline, minimum=gates.min,
-                    maximum=gates.max, **{"block": 1, **named})
+                    level=ev.level, seed=seed, beat_baseline=gates.beat_baseline,
+                    minimum={str(k): v for k, v in gates.min.items()},
+                    maximum={str(k): v for k, v in gates.max.items()}, **{"block": 1, **named})
     metrics["notes"] = metrics.get("notes", []) + notes
     return metrics
 

@@ -81,7 +81,8 @@ class Experiment:
         check_resume_options(cfg, resume, overwrite, allow_changed)
         writer = out is not None and rank() == 0
         # a worker torchrun restarted resumes by itself (Trainer): its own checkpoints are no earlier run
-        with claim(out, resume=resume or restarted(), overwrite=overwrite) if writer else nullcontext():
+        held = claim(out, resume=resume or restarted(), overwrite=overwrite) if writer and out is not None else None
+        with held or nullcontext():
             log = RunLog(quiet=quiet, folder=out if writer else None, append=resume or restarted())
             with log.recording():
                 return self.recipe(out, log, resume, allow_changed)
@@ -167,8 +168,8 @@ class Experiment:
         kept, epochs = [], 0
         for part in parts:
             trainer = steps.fit(cfg, task, part, log, callbacks)[1]
-            restored = trainer.best_epoch is not None and cfg.train.patience is not None
-            kept.append(trainer.history[trainer.best_epoch - 1] if restored else trainer.history[-1])
+            best = trainer.best_epoch if cfg.train.patience is not None else None   # weights restored from it
+            kept.append(trainer.history[best - 1] if best is not None else trainer.history[-1])
             epochs += len(trainer.history)
         return Validation(kind, kept, epochs)
 

@@ -12,7 +12,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -100,7 +100,7 @@ def build_model(cfg: ExperimentConfig, task: Task, prepared: Prepared,
     transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
     # The block's resolved settings, not the config's nulls: a bundle must not pick up
     # whatever a later version's block defaults are. Its weights are its own: no `from`.
-    resolved = {**module.get_config(), "init": scheme_of(model_cfg["init"])}
+    resolved = {**cast(Any, module).get_config(), "init": scheme_of(model_cfg["init"])}  # a registered Block
     predictor = Predictor(prepared.task, module, model={"config": resolved, "input_shape": list(input_shape),
                                                         "output_dim": head.output_dim},
                           features=prepared.features, target=prepared.target, series=prepared.series,
@@ -171,7 +171,7 @@ def fit(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog, extr
 def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog) -> Any:
     """The training batches' augmentation (data.augment) for this kind of data, or None; logged."""
     settings = augment_settings(cfg)
-    if not augment.active(settings):
+    if settings is None or not augment.active(settings):
         return None
     fn = task.augmentation(settings, prepared)
     log.write("augmentation (training split only): "
@@ -190,7 +190,8 @@ def judge(cfg: ExperimentConfig, task: Task, prepared: Prepared, model_out: np.n
                     "out": task.champion_outputs(bundle.load(gates.compare_to), prepared, gates.compare_to)}
     return judge_arrays(prepared.task.type, prepared.actual["test"], model_out, baseline_out, metric=ev.metric,
                         samples=ev.bootstrap, level=ev.level, seed=cfg.train.seed,
-                        beat_baseline=gates.beat_baseline, minimum=gates.min, maximum=gates.max, champion=champion,
+                        beat_baseline=gates.beat_baseline, minimum={str(k): v for k, v in gates.min.items()},
+                        maximum={str(k): v for k, v in gates.max.items()}, champion=champion,
                         **{"block": 1, **task.judged(prepared, ev.model_dump())})
 
 

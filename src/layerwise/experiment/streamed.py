@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data import CleaningLog
+from ..data import CleaningLog, Preprocessor, TargetEncoder
 from ..data.streaming import Stream, open_stream
 from ..data.transforms import category_label
 from ..errors import ConfigError
@@ -54,6 +54,8 @@ def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log
                           "a streamed run does not hold them", hint="set data.stream.enabled: false to compare")
     data, source = cfg.data, str(cfg.data.path)
     split = data.split
+    if data.path is None or data.target is None:   # the recipe streams a data.path only; the schema needs a target
+        raise ConfigError("data.path and data.target: a streamed run reads a file's target column")
     stream = open_stream(data.path, target=data.target, task="classification", seed=cfg.train.seed,
                          fractions=(split.train, split.val, split.test), time=data.time, features=data.features,
                          drop=data.drop, delimiter=data.delimiter, batch_rows=data.stream.batch_rows,
@@ -96,17 +98,18 @@ def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log
                  if trainer.best_epoch is not None and cfg.train.patience is not None else ""))
     trainer.module.to("cpu")
 
-    raw, actual = [], []
+    outputs, actual = [], []
     for x, y in stream.labelled("test", 4096):  # one pass over the file for outputs and targets
-        raw.append(predictor.raw_outputs(x))
+        outputs.append(predictor.raw_outputs(x))
         actual.append(y)
-    raw = np.concatenate(raw)  # (n_test, outputs)
+    raw = np.concatenate(outputs)  # (n_test, outputs)
     prepared.actual["test"] = np.concatenate(actual)
     n = len(raw)
     fit = _baseline_fit(stream, task, prepared)
-    if stream.encoder.classes:
+    classes = _fitted(stream)[1].classes
+    if classes:
         model_out = predictor.probabilities(raw)
-        baseline_out = majority_baseline(prepared.actual["train"], len(stream.encoder.classes), n)
+        baseline_out = majority_baseline(prepared.actual["train"], len(classes), n)
     else:
         model_out = predictor.decode(raw)
         baseline_out = constant_baseline(fit, resolve(kind, cfg.evaluate.metric), n)[0]
@@ -114,7 +117,7 @@ def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log
     metrics["notes"] += _median_note(stream, kind, cfg.evaluate.metric)
     restored = trainer.best_epoch is not None and cfg.train.patience is not None
     summary: dict[str, Any] = {"kinds": dict(stream.kinds)}
-    if stream.encoder.classes:
+    if classes:
         summary["classes"] = {p: {str(k): int(v) for k, v in sorted(c.items())} for p, c in stream.classes.items()}
     metrics.update(cleaning=cleaning.to_dict(), rows=dict(stream.rows), seconds=round(seconds, 3),
                    best_epoch=trainer.best_epoch, epochs=len(trainer.history),
@@ -135,25 +138,33 @@ def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log
     return result
 
 
+def _fitted(stream: Stream) -> tuple[Preprocessor, TargetEncoder]:
+    """The stream's feature and target transforms, fitted by `Stream.fit` before anything reads them."""
+    if stream.features is None or stream.encoder is None:
+        raise RuntimeError("a Stream is read before Stream.fit fitted its transforms")
+    return stream.features, stream.encoder
+
+
 def _prepared(stream: Stream, task: str, data) -> Prepared:
     """A Prepared holding no features: one placeholder row per split that has rows, so _trainer sees
     the input width and output shape; the training targets only as the baseline and the metric
     checks need them (class codes in their shares, or a uniform sample of the values)."""
-    width = len(stream.features.feature_names)
-    classes = list(stream.encoder.classes or [])     # none for values
+    features, encoder = _fitted(stream)
+    width = len(features.feature_names)
+    classes = list(encoder.classes or [])     # none for values
     info = TaskInfo(type=task, target=stream.target, features=list(stream.kinds), time=data.time,
                     classes=classes, delimiter=data.delimiter)
     x = {p: np.zeros((1 if stream.rows[p] else 0, width), np.float32) for p in ("train", "val", "test")}
     if classes:
         y = {p: np.zeros(len(v), np.int64) for p, v in x.items()}
-        counts = stream.classes.get("train", {})
+        counts: dict[str, int] = stream.classes.get("train", {})
         # the class codes of the training rows, in code order: their shares are all the baseline reads
         train = np.repeat(np.arange(len(classes)), [counts.get(category_label(c), 0) for c in classes])
     else:
         y = {p: np.zeros(len(v), np.float32) for p, v in x.items()}
         train = stream.target_sample  # a uniform sample of the training targets (what metric checks read)
     actual = {"train": train, "val": stream.actual("val") if stream.rows["val"] else np.empty(0)}
-    return Prepared(info, x, y, actual, dict(stream.rows), features=stream.features, target=stream.encoder)
+    return Prepared(info, x, y, actual, dict(stream.rows), features=features, target=encoder)
 
 
 def _baseline_fit(stream: Stream, task: Task, prepared: Prepared) -> dict[str, Any]:
@@ -162,17 +173,18 @@ def _baseline_fit(stream: Stream, task: Task, prepared: Prepared) -> dict[str, A
     hash-priority sample of up to SAMPLE values, every value in a smaller file). An exact median
     needs the whole column sorted or a second pass; the sample's is within a fraction of a
     percentile of it (about 0.3 percentile points at 100,000 values, 95% of the time)."""
-    if stream.encoder.classes:
+    encoder = _fitted(stream)[1]
+    if encoder.classes:
         return task.baseline_fit(prepared)
     sample = stream.target_sample
-    return {"mean": [float(stream.encoder.center)], "median": [float(np.median(sample)) if sample.size else
-                                                               float(stream.encoder.center)]}
+    return {"mean": [float(encoder.center)], "median": [float(np.median(sample)) if sample.size else
+                                                        float(encoder.center)]}
 
 
 def _median_note(stream: Stream, task: str, metric: str) -> list[str]:
     """Say when the deciding baseline is a median estimated from a sample rather than every training row."""
     sample, rows = stream.target_sample.size, stream.rows.get("train", 0)
-    if stream.encoder.classes or constant_kind(resolve(task, metric)) != "median" or sample >= rows:
+    if _fitted(stream)[1].classes or constant_kind(resolve(task, metric)) != "median" or sample >= rows:
         return []
     return [f"the training median is estimated from a uniform sample of {sample:,} of the {rows:,} training "
             "rows (streamed: an exact median needs a second pass over the file)"]
@@ -184,7 +196,7 @@ def _digest(stream: Stream) -> str:
     file itself would cost another pass over data larger than memory."""
     seen = {"total": stream.total, "rows": stream.rows, "changed": dict(stream.changed),
             "classes": {p: {str(k): v for k, v in c.items()} for p, c in stream.classes.items()},
-            "features": stream.features.to_dict(), "target": stream.encoder.to_dict()}
+            "features": _fitted(stream)[0].to_dict(), "target": _fitted(stream)[1].to_dict()}
     return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()
 
 

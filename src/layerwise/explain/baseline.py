@@ -17,10 +17,11 @@ from ..data.transforms import DATE_PARTS
 def training_baseline(predictor: Predictor) -> tuple[np.ndarray, str]:
     """(one model-space input, a sentence saying what it is)."""
     shape = tuple(predictor.model["input_shape"])
-    if predictor.task.type == "forecast":
+    if predictor.series is not None:  # a forecast
         return np.zeros(shape, dtype=np.float32), "every input at its training centre (scaled value 0)"
     if predictor.features is None:
         return np.zeros(shape, dtype=np.float32), "zeros"
+    assert predictor.features.columns is not None, "a Predictor's preprocessor is fitted"
     parts = []
     for state in predictor.features.columns.values():
         kind = state["kind"]

@@ -72,8 +72,9 @@ def reinitialized(module: nn.Module, seed: int = 0) -> nn.Module:
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         for sub in clone.modules():
-            if hasattr(sub, "reset_parameters") and sub is not clone:
-                sub.reset_parameters()
+            reset = getattr(sub, "reset_parameters", None)   # a layer's own initialization, not on nn.Module
+            if callable(reset) and sub is not clone:
+                reset()
     return clone.eval()
 
 

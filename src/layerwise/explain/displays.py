@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
+from ..errors import UsageError
 from .explanation import Explanation
 
 SIZE = (6.4, 3.6)
@@ -27,14 +28,25 @@ def _axes(ax: Axes | None, size: tuple[float, float] = SIZE) -> Axes:
     return ax if ax is not None else Figure(figsize=size, layout="constrained").add_subplot()
 
 
+def _attributions(e: Explanation) -> np.ndarray:
+    """The per-row attributions a display draws; a permutation-only explanation has none."""
+    if e.attributions is None:
+        raise UsageError(f"this {e.method} explanation has no per-row attributions to plot",
+                         hint="explain with --method ig, saliency or ablation")
+    return e.attributions
+
+
 class AttributionDisplay:
     """Why one prediction: each feature's attribution, pushing the output up (blue) or down (red)."""
+
+    ax_: Axes
+    figure_: Figure | SubFigure
 
     @classmethod
     def from_explanation(cls, explanation: Explanation, index: int = 0, *, top: int = 12,
                          ax: Axes | None = None) -> AttributionDisplay:
         e = explanation
-        values = e.attributions[index]
+        values = _attributions(e)[index]
         order = np.argsort(-np.abs(values))[:top][::-1]
         labels = [e.names[j] if e.inputs is None else f"{e.names[j]} = {_short(e.inputs[index][j])}" for j in order]
         self = cls()
@@ -52,6 +64,9 @@ class AttributionDisplay:
 class ImportanceDisplay:
     """Which inputs matter overall: one bar per feature, with its interval, per method."""
 
+    axes_: list[Axes]
+    figure_: Figure | SubFigure
+
     @classmethod
     def from_importance(cls, importance: pd.DataFrame, *, top: int = 15,
                         axes: Sequence[Axes] | None = None) -> ImportanceDisplay:
@@ -60,7 +75,7 @@ class ImportanceDisplay:
         if axes is None:
             rows = min(top, importance.groupby("method").size().max())
             figure = Figure(figsize=(SIZE[0], 0.8 + 0.28 * rows * len(methods)), layout="constrained")
-            axes = np.atleast_1d(figure.subplots(len(methods), 1))
+            axes = list(np.atleast_1d(figure.subplots(len(methods), 1)))
         for ax, method in zip(axes, methods):
             part = importance[importance["method"] == method].head(top).iloc[::-1]
             value = part["importance"].to_numpy(np.float64)
@@ -77,14 +92,18 @@ class ImportanceDisplay:
 class SeriesAttributionDisplay:
     """Which past steps of which inputs drove a forecast; mean |attribution| over rows by default."""
 
+    ax_: Axes
+    figure_: Figure | SubFigure
+
     @classmethod
     def from_explanation(cls, explanation: Explanation, index: int | None = None, *,
                          ax: Axes | None = None) -> SeriesAttributionDisplay:
         e = explanation
+        attributions = _attributions(e)
         if index is None:
-            values, title, cmap = np.abs(e.attributions).mean(axis=0), f"mean |attribution| over {len(e.rows)} windows", "viridis"
+            values, title, cmap = np.abs(attributions).mean(axis=0), f"mean |attribution| over {len(e.rows)} windows", "viridis"
         else:
-            values, title, cmap = e.attributions[index], f"window ending at row {e.rows[index]}", "RdBu"
+            values, title, cmap = attributions[index], f"window ending at row {e.rows[index]}", "RdBu"
         steps = values.shape[0]
         self = cls()
         self.ax_ = ax = _axes(ax)
@@ -103,16 +122,21 @@ class SeriesAttributionDisplay:
 class ImageAttributionDisplay:
     """Images in grey with their attributions over them: red pushes toward the explained class."""
 
+    axes_: list[Axes]
+    figure_: Figure | SubFigure
+
     @classmethod
     def from_explanation(cls, explanation: Explanation, indices: Sequence[int] | None = None,
                          *, axes: Sequence[Axes] | None = None) -> ImageAttributionDisplay:
         e = explanation
         indices = list(range(min(8, len(e.rows)))) if indices is None else list(indices)
+        attributions = _attributions(e)
+        assert e.inputs is not None, "an image explanation carries the pictures it is laid over"
         if axes is None:
             figure = Figure(figsize=(1.6 * len(indices), 2.0), layout="constrained")
-            axes = np.atleast_1d(figure.subplots(1, len(indices)))
+            axes = list(np.atleast_1d(figure.subplots(1, len(indices))))
         for ax, i in zip(axes, indices):
-            a = e.attributions[i]
+            a = attributions[i]
             limit = np.abs(a).max() or 1.0
             ax.imshow(np.asarray(e.inputs[i], dtype=np.float64), cmap="gray")
             ax.imshow(a, cmap="bwr", vmin=-limit, vmax=limit, alpha=0.55)
@@ -127,6 +151,9 @@ class TextAttributionDisplay:
     """Each prompt's characters on a colour per position: blue pushes toward the explained next
     character, red away from it; one colour scale for all shown prompts, so they compare."""
 
+    ax_: Axes
+    figure_: Figure | SubFigure
+
     @classmethod
     def from_explanation(cls, explanation: Explanation, indices: Sequence[int] | None = None,
                          *, ax: Axes | None = None) -> TextAttributionDisplay:
@@ -136,10 +163,12 @@ class TextAttributionDisplay:
 
         e = explanation
         indices = list(range(min(12, len(e.rows)))) if indices is None else list(indices)
-        width = e.attributions.shape[1]
+        attributions = _attributions(e)
+        assert e.inputs is not None, "a text explanation carries its prompts' characters"
+        width = attributions.shape[1]
         self = cls()
         self.ax_ = ax = _axes(ax, (3.0 + 0.3 * (width + 4), 1.0 + 0.42 * len(indices)))
-        shown = e.attributions[indices]
+        shown = attributions[indices]
         limit = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
         norm, cmap = Normalize(-(limit or 1.0), limit or 1.0), colormaps["RdBu"]
         for line, i in enumerate(indices):
@@ -147,7 +176,7 @@ class TextAttributionDisplay:
                 if char == "":
                     continue
                 ax.text(j, -line, "\u2423" if char == " " else char, ha="center", va="center", family="monospace",
-                        fontsize=12, bbox={"boxstyle": "square,pad=0.3", "facecolor": cmap(norm(e.attributions[i, j])),
+                        fontsize=12, bbox={"boxstyle": "square,pad=0.3", "facecolor": cmap(norm(attributions[i, j])),
                                            "edgecolor": "none"})
             length = sum(c != "" for c in e.inputs[i])
             ax.text(length + 0.2, -line, f"\u2192 {_short(e.predictions[i])!r}", ha="left", va="center", fontsize=10)

@@ -121,7 +121,8 @@ def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], N
         return None
     from ..config.schema import ExplainConfig
 
-    options = options if isinstance(options, ExplainConfig) else ExplainConfig()
+    if not isinstance(options, ExplainConfig):
+        options = ExplainConfig()  # type: ignore[call-arg]  # mypy misses the positional Field(50, ...) defaults
     if result.predictor.images is not None and options.method == "permutation":
         # found only after training: say so in run.log rather than throw the trained run away
         note("explain: skipped: evaluate.explain.method permutation does not apply to images; use ig, saliency "
@@ -132,7 +133,8 @@ def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], N
     e = explain(result, rows=rows, method=options.method, steps=options.steps, repeats=options.repeats,
                 seed=result.config.train.seed if result.config is not None else 0, out=folder, progress=not quiet)
     checks = "; ".join(f"{c['check']} {'pass' if c['passed'] else 'FAIL'}" for c in e.checks)
-    note(f"explain: {options.method} on {len(e.rows)} test {'images' if e.kind == 'image' else 'rows'} "
+    unit = "images" if result.predictor.images is not None else "rows"
+    note(f"explain: {options.method} on {len(e.rows)} test {unit} "
          f"in {time.perf_counter() - start:.1f}s" + (f"; {checks}" if checks else ""))
     return e
 
@@ -243,19 +245,19 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
             counted, inputs.x, space.groups, space.names,
             higher_is_better=HIGHER_IS_BETTER[metric], repeats=repeats, seed=seed)
         result.notes.append(f"permutation importance: worsening of test {metric} over {len(inputs.x)} "
-                            f"{'windows' if task.type == 'forecast' else 'rows'}, {repeats} shuffles per feature")
+                            f"{predictor.kind.unit}, {repeats} shuffles per feature")
     if method == "permutation":
         return result
     chosen = select_rows(rows, len(inputs.x))
     x = inputs.x[chosen]
     base, result.baseline = training_baseline(predictor)
     # classification: the predicted class unless one is named; otherwise output (horizon step) 0
-    targets = output.target(x, target if task.type == "classification" else (target or 0))
-    _local(result, space, output, x, targets, base, method, steps, shown)
+    targets = output.target(x, target if task.classes else (target or 0))
+    attributions = _local(result, space, output, x, targets, base, method, steps, shown)
     result.rows = inputs.labels[chosen].tolist()
     result.inputs = None if inputs.raw is None else inputs.raw[chosen]
     result.predictions = _predictions(predictor, x, None if inputs.last is None else inputs.last[chosen])
-    mean_abs = mean_abs_importance(result.attributions, space.names, method, seed=seed)
+    mean_abs = mean_abs_importance(attributions, space.names, method, seed=seed)
     result.importance = mean_abs if result.importance.empty else pd.concat([result.importance, mean_abs],
                                                                            ignore_index=True)
     if checks:
@@ -280,14 +282,14 @@ def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, se
     targets = output.target(xs, target)
     result = Explanation(space.kind, method, space.names, output.unit, empty_importance(), baseline=described)
     shown.total = 1 + checks
-    _local(result, space, output, xs, targets, base, method, steps, shown)
+    attributions = _local(result, space, output, xs, targets, base, method, steps, shown)
     result.rows = chosen.tolist()
     result.predictions = targets.tolist() if width > 1 else output.values(xs)[:, 0].tolist()
     if space.kind == "image":
         result.inputs = xs.mean(axis=1)   # (n, h, w): the picture the heatmap is laid over
     else:
         result.inputs = xs.reshape(len(xs), -1) if space.kind == "tabular" else None
-        result.importance = mean_abs_importance(result.attributions, space.names, method, seed=seed)
+        result.importance = mean_abs_importance(attributions, space.names, method, seed=seed)
     if checks:
         _check(result, space, of_module(reinitialized(module, seed + 1), width), xs, targets, base, method, steps,
                shown)
@@ -295,13 +297,15 @@ def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, se
 
 
 def _local(result: Explanation, space: FeatureSpace, output: Output, x: np.ndarray, targets: np.ndarray,
-           base: np.ndarray, method: str, steps: int, shown: Steps) -> None:
+           base: np.ndarray, method: str, steps: int, shown: Steps) -> np.ndarray:
+    """Fill `result` with the local attributions of `x` and return them."""
     a = attribute(output, x, targets, method=method, baseline=base, steps=steps, mask=space.mask())
     shown.advance(1, f"{method} attributions of {len(x)} rows")
     result.attributions = space.collapse(a.values)
     result.output, result.baseline_output, result.delta = a.output, a.baseline_output, a.delta
     if a.delta is not None:
         result.checks.append(completeness(a.delta, a.output, a.baseline_output))
+    return result.attributions
 
 
 def _check(result: Explanation, space: FeatureSpace, random: Output, x: np.ndarray, targets: np.ndarray,
@@ -309,32 +313,36 @@ def _check(result: Explanation, space: FeatureSpace, random: Output, x: np.ndarr
     n = min(len(x), CHECK_ROWS)
     a = attribute(random, x[:n], targets[:n], method=method, baseline=base, steps=steps, mask=space.mask())
     shown.advance(1, "randomization check")
+    assert result.attributions is not None, "_local ran first"
     result.checks.append(randomization(result.attributions[:n], space.collapse(a.values)))
 
 
-def _scorer(predictor: Predictor, inputs: Inputs, metric: str):
+def _scorer(predictor: Predictor, inputs: Inputs, metric: str) -> Callable[[np.ndarray], float]:
     task = predictor.task
+    actual = inputs.actual
+    assert actual is not None, "scored only on data with the target column"
 
     # The default metrics directly in NumPy: scikit-learn's input checks cost ~40 ms a call,
     # and permutation importance scores features × repeats times.
     def score(x: np.ndarray) -> float:
         raw = predictor.raw_outputs(x)
-        if task.type == "classification":
+        if task.classes:
             proba = predictor.probabilities(raw)
             if metric == "accuracy":
-                return float((proba.argmax(axis=1) == inputs.actual).mean())
-            return classification_metrics(inputs.actual, proba)[0][metric]
+                return float((proba.argmax(axis=1) == actual).mean())
+            return classification_metrics(actual, proba)[0][metric]
         values = predictor.decode(raw, inputs.last).reshape(len(raw), -1)
         if metric == "mae":
-            return float(np.abs(values - inputs.actual.reshape(len(raw), -1)).mean())
-        return regression_metrics(inputs.actual, values)[0][metric]
+            return float(np.abs(values - actual.reshape(len(raw), -1)).mean())
+        return regression_metrics(actual, values)[0][metric]
 
     return score
 
 
 def _predictions(predictor: Predictor, x: np.ndarray, last: np.ndarray | None) -> list[Any]:
     raw = predictor.raw_outputs(x)
-    if predictor.task.type == "classification":
+    if predictor.task.classes:
+        assert predictor.target is not None, "a classifier keeps its target encoder"
         return predictor.target.decode(predictor.probabilities(raw).argmax(axis=1)).tolist()
     return predictor.decode(raw, last)[:, 0].tolist()
 

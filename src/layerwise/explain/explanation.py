@@ -57,6 +57,7 @@ class Explanation:
             frame = pd.DataFrame({"row": np.repeat(rows, steps * f), "step": np.tile(np.repeat(step, f), n),
                                   "feature": np.tile(self.names, n * steps), "attribution": a.reshape(-1)})
         elif self.kind == "text":
+            assert self.inputs is not None, "a text explanation carries its prompts' characters"
             # one line per prompt character: NaN marks the positions past a shorter prompt
             i, j = np.nonzero(np.isfinite(a))
             prompts = np.array(["".join(row) for row in self.inputs], dtype=object)
@@ -64,6 +65,7 @@ class Explanation:
                                   "character": self.inputs[i, j], "attribution": a[i, j],
                                   "target": np.asarray(self.predictions, dtype=object)[i]})
         else:
+            assert self.inputs is not None, "an image explanation carries the pictures it is laid over"
             h, w = a.shape[1:]
             frame = pd.DataFrame({"row": np.repeat(rows, h * w), "y": np.tile(np.repeat(np.arange(h), w), n),
                                   "x": np.tile(np.arange(w), n * h), "value": self.inputs.reshape(-1),
@@ -73,11 +75,13 @@ class Explanation:
     def summary(self) -> dict[str, Any]:
         per_row = []
         for i, label in enumerate(self.rows):
+            assert self.output is not None and self.baseline_output is not None, "explained rows have outputs"
             item = {"row": _plain(label), "prediction": _plain(self.predictions[i]) if self.predictions else None,
                     "output": _plain(self.output[i]), "baseline_output": _plain(self.baseline_output[i])}
             if self.delta is not None:
                 item["delta"] = _plain(self.delta[i])
             if self.kind == "text":
+                assert self.inputs is not None, "a text explanation carries its prompts' characters"
                 item["prompt"] = "".join(self.inputs[i])
             per_row.append(item)
         shape = None if self.attributions is None else list(self.attributions.shape[1:])

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..bundle.predictor import Predictor
 from ..config.schema import ExperimentConfig
-from ..data.images import SUFFIXES, image_array, list_images
+from ..data.images import SUFFIXES, ImagePreprocessor, image_array, list_images
 from ..errors import DataError, UsageError
 
 SHOWN = 5         # unreadable files named in a message
@@ -36,6 +36,7 @@ class ImageInputs:
 def image_inputs(predictor: Predictor, data: Any, *, test_images: np.ndarray | None = None,
                  test_labels: list[Any] | None = None) -> ImageInputs:
     """Model inputs for `data` (None: the run's test split)."""
+    labels: list[Any]
     if data is None and test_images is not None:
         pixels = np.asarray(test_images, dtype=np.float32)
         labels = list(test_labels) if test_labels is not None else list(range(len(pixels)))
@@ -52,13 +53,13 @@ def image_inputs(predictor: Predictor, data: Any, *, test_images: np.ndarray | N
     else:
         raise UsageError(f"data: an image bundle explains an image file, a folder of them or a NumPy array, "
                          f"not a {type(data).__name__}", hint="pass what `layerwise predict` takes")
-    x = predictor.images.transform(pixels, source=source)    # the shape check and message of predict
+    x = _preprocessor(predictor).transform(pixels, source=source)    # the shape check and message of predict
     return ImageInputs(x, labels, pixels.mean(axis=1))
 
 
 def black(predictor: Predictor) -> tuple[np.ndarray, str]:
     """The baseline: a black image (every pixel 0 before normalization), in model space."""
-    pre = predictor.images
+    pre = _preprocessor(predictor)
     zero = np.zeros((1, pre.channels, *pre.size), dtype=np.float32)
     return pre.transform(zero)[0], "a black image (every pixel 0 before normalization)"
 
@@ -71,7 +72,7 @@ def _read(predictor: Predictor, path: Path) -> tuple[np.ndarray, list[str]]:
     if not files:
         raise DataError(f"{path}: no image files found ({', '.join(SUFFIXES)}), searched recursively",
                         hint="pass an image file or a folder of them")
-    pixels, errors = predictor.images.read(files)
+    pixels, errors = _preprocessor(predictor).read(files)
     bad = [(f, e) for f, e in zip(files, errors) if e is not None]
     if bad:
         named = "; ".join(f"{f}: {e}" for f, e in bad[:SHOWN])
@@ -79,6 +80,12 @@ def _read(predictor: Predictor, path: Path) -> tuple[np.ndarray, list[str]]:
                         hint="remove or replace them; `layerwise predict` lists every unreadable file")
     root = path if path.is_dir() else path.parent
     return pixels, [str(f.relative_to(root)) for f in files]
+
+
+def _preprocessor(predictor: Predictor) -> ImagePreprocessor:
+    # only image bundles are explained here (explain() sends them by their `images`)
+    assert predictor.images is not None, "an image bundle keeps its image preprocessor"
+    return predictor.images
 
 
 def _test_split(predictor: Predictor) -> tuple[np.ndarray, list[Any]]:

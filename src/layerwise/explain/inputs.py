@@ -36,22 +36,25 @@ def model_inputs(predictor: Predictor, frame: pd.DataFrame, *, source: str = "da
         raise DataError(f"{source}: missing feature column(s) {hints}",
                         hint=f"the model needs the columns: {', '.join(map(str, task.features))}")
     frame = frame.reset_index(drop=True)
-    if task.type == "forecast":
+    if predictor.series is not None:  # a forecast: windows of the series
         if task.time is not None and task.time in frame.columns:
             frame = frame.iloc[np.argsort(pd.to_datetime(frame[task.time], errors="coerce").to_numpy(),
                                           kind="stable")].reset_index(drop=True)
         w = predictor.series.windows(frame, task.lookback, task.horizon, part=source)
         return Inputs(w.x, w.end, None, w.actual, w.last)
+    assert predictor.features is not None, "a table bundle keeps its preprocessor"
     x = predictor.features.transform(frame[task.features], source=source)
     actual = None
     if task.target in frame.columns:
+        assert predictor.target is not None, "a table bundle keeps its target encoder"
         known = frame[task.target].notna().to_numpy().copy()
-        if task.type == "classification":
+        if task.classes:
+            assert predictor.target.classes is not None, "a classifier's target encoder is fitted"
             known &= frame[task.target].isin(predictor.target.classes).to_numpy()
         frame, x = frame[known].reset_index(drop=True), x[known]
         labels = np.flatnonzero(known)
         target = frame[task.target]
-        actual = predictor.target.encode(target) if task.type == "classification" \
+        actual = predictor.target.encode(target) if task.classes \
             else pd.to_numeric(target, errors="coerce").to_numpy(np.float64)
     else:
         labels = np.arange(len(frame))
@@ -67,7 +70,7 @@ def test_split(predictor: Predictor) -> pd.DataFrame:
     if path is None:
         raise UsageError("the run read its data from Python (no data.path); pass DATA or data=")
     prepared = prepare_again(cfg)[2]
-    return prepared.frame.iloc[prepared.index["test"]].reset_index(drop=True)
+    return prepared.table.iloc[prepared.index["test"]].reset_index(drop=True)
 
 
 def select_rows(spec: str | None, n: int, *, default: int = 200) -> np.ndarray:

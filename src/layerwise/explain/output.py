@@ -45,12 +45,14 @@ def of_predictor(predictor: Predictor, module: nn.Module | None = None) -> Outpu
     module = module if module is not None else predictor.module
     module.eval()
     task = predictor.task
-    if task.type == "classification":
+    if task.classes:
         return Output(_logits(module), "logit of the predicted class")
-    if task.type == "forecast":
+    if predictor.series is not None:
+        assert predictor.series.target_scale is not None, "a Predictor's series transform is fitted"
         center, scale = predictor.series.target_scale
         name = CHANGE[predictor.series.transform_name]
         return Output(_affine(module, scale, center), f"predicted {name} of {task.target}")
+    assert predictor.target is not None, "a regression bundle keeps its target encoder"
     return Output(_affine(module, predictor.target.scale, predictor.target.center), f"predicted {task.target}")
 
 

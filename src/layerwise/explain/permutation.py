@@ -32,14 +32,14 @@ def permutation_importance(score: Callable[[np.ndarray], float], x: np.ndarray, 
     base = score(x)
     rows = []
     for name, group in zip(names, groups):
-        drops = []
+        worsened = []
         for _ in range(repeats):
             shuffled = x.copy()
             order = rng.permutation(len(x))
             shuffled[..., group] = x[order][..., group]
             change = score(shuffled) - base
-            drops.append(-change if higher_is_better else change)
-        drops = np.asarray(drops)
+            worsened.append(-change if higher_is_better else change)
+        drops = np.asarray(worsened)
         mean, half = drops.mean(), stats.t.ppf((1 + level) / 2, repeats - 1) * drops.std(ddof=1) / np.sqrt(repeats)
         rows.append((name, mean, mean - half, mean + half))
     frame = pd.DataFrame(rows, columns=["feature", "importance", "ci_low", "ci_high"])

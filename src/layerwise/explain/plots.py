@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from ..atomic import write_bytes
 from .displays import (
@@ -21,10 +21,10 @@ DPI = 110
 SHOWN = 3
 
 
-def figures(explanation: Explanation) -> list[tuple[str, str, Figure]]:
+def figures(explanation: Explanation) -> list[tuple[str, str, Figure | SubFigure]]:
     """(file name, caption, figure) for every plot of this explanation."""
     e = explanation
-    out = []
+    out: list[tuple[str, str, Figure | SubFigure]] = []
     if not e.importance.empty:
         out.append(("importance.png", "Global importance", ImportanceDisplay.from_importance(e.importance).figure_))
     if e.attributions is None or not len(e.rows):
@@ -52,6 +52,8 @@ def write_plots(explanation: Explanation, folder: Path) -> list[Path]:
 
     written = []
     for name, _, figure in figures(explanation):
+        # the displays here draw on figures of their own (no axes given), never on a subfigure
+        assert isinstance(figure, Figure)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=DPI)
         write_bytes(folder / name, buffer.getvalue())

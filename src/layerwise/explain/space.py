@@ -28,11 +28,12 @@ class FeatureSpace:
     @classmethod
     def from_predictor(cls, predictor: Predictor) -> FeatureSpace:
         shape = tuple(predictor.model["input_shape"])
-        if predictor.task.type == "forecast":
+        if predictor.series is not None:  # a forecast
             names = list(predictor.series.columns)
             return cls("series", names, [[j] for j in range(len(names))], shape)
         if predictor.features is None:
             return cls.from_shape(shape, predictor.task.features)
+        assert predictor.features.columns is not None, "a Predictor's preprocessor is fitted"
         names, groups, start = [], [], 0
         for name, state in predictor.features.columns.items():
             if state["kind"] == "categorical" and state["encoding"] == "onehot":

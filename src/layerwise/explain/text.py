@@ -58,7 +58,7 @@ def read_prompts(source: str | Path) -> list[str]:
 
 def check_prompts(predictor: Predictor, prompts: list[str], target: str | None) -> None:
     """Every problem at once, in `generate`'s words: unknown characters, too long, empty."""
-    vocab, steps = predictor.vocabulary, predictor.task.lookback
+    vocab, steps = _vocabulary(predictor), predictor.task.lookback
     known = "".join(vocab.tokens[len(SPECIALS):])
     problems = []
     for i, prompt in enumerate(prompts):
@@ -88,7 +88,7 @@ def explain_prompts(predictor: Predictor, prompts: list[str], *, method: str = "
     if not prompts:
         raise UsageError("no prompt to explain", hint="pass --prompt TEXT (repeatable) or a .txt file of prompts")
     check_prompts(predictor, prompts, target)
-    vocab, module = predictor.vocabulary, predictor.module.eval()
+    vocab, module = _vocabulary(predictor), predictor.module.eval()
     width = max(map(len, prompts))
     ids = [[vocab.index[c] for c in p] for p in prompts]
     targets = np.array([_next(module, vocab, row) if target is None else vocab.index[target] for row in ids])
@@ -110,6 +110,13 @@ def explain_prompts(predictor: Predictor, prompts: list[str], *, method: str = "
         e.checks.append(randomization([v[:len(p)] for v, p in zip(values, prompts)],
                                       [v[:len(p)] for v, p in zip(other, prompts)]))
     return e
+
+
+def _vocabulary(predictor: Predictor) -> Vocabulary:
+    if predictor.vocabulary is None:
+        raise UsageError("prompts: only a generation bundle is explained on prompts",
+                         hint="pass DATA (rows or images) for this model")
+    return predictor.vocabulary
 
 
 def _next(module: nn.Module, vocab: Vocabulary, row: list[int]) -> int:
@@ -143,6 +150,7 @@ def _attribute(module: nn.Module, start: int, ids: list[list[int]], targets: np.
             a, d = LayerIntegratedGradients(forward, module.embed).attribute(
                 x, baselines=pads, target=t, n_steps=steps, return_convergence_delta=True)
             a = a[:, 1:].sum(dim=-1)                    # (m, 1 + length, embedding) -> (m, length)
+            assert delta is not None                    # made above for ig
             delta[rows] = d.detach().numpy()
         elif method == "saliency":
             a = LayerGradientXActivation(forward, module.embed).attribute(x, target=t)[:, 1:].sum(dim=-1)
@@ -159,6 +167,7 @@ def _attribute(module: nn.Module, start: int, ids: list[list[int]], targets: np.
 
 def describe(e: Explanation) -> list[str]:
     """One line per prompt for the terminal: the prompt, the explained character, the strongest characters."""
+    assert e.inputs is not None and e.attributions is not None, "a text explanation carries both"
     lines = []
     for i, label in enumerate(e.rows):
         chars = [c for c in e.inputs[i] if c != ""]

@@ -9,7 +9,7 @@ attribute name, and returns its problems from `_problems()`; the constructor cal
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from torch import nn
 
@@ -49,7 +49,7 @@ class Block(nn.Module):
 
     def linear_layers(self) -> list[nn.Module]:
         """Layers whose output no nonlinearity follows; initialization gives them gain 1."""
-        return [self.head]
+        return [cast(nn.Module, self.head)]  # a submodule, or MLP's property; never a tensor
 
     def _check(self, input_shape: Sequence[int], output_dim: int) -> None:
         problems = check_shape(input_shape) + check_output_dim(output_dim) + self._problems()

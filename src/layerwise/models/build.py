@@ -27,6 +27,7 @@ def build(
         seed: seeds the initial weights; None draws from torch's global generator.
     """
     cfg = dict(cfg)
+    module: nn.Module
     if is_language(cfg):  # generation: token ids in, next-token logits at every step out
         module = build_language(cfg, tuple(input_shape), output_dim)
         activation = getattr(module.body, "activation", "relu")

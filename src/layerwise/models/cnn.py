@@ -109,6 +109,22 @@ class _CNN(b.Block):
                 ]
         return []
 
+    # each subclass answers these for its layout: (lookback, features) or (channels, height, width)
+    def _in_channels(self) -> int:
+        raise NotImplementedError
+
+    def _spatial(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _unit(self) -> str:
+        raise NotImplementedError
+
+    def _channels_first(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _shape_problem(self) -> str:
+        raise NotImplementedError
+
 
 @register("cnn1d")
 class CNN1d(_CNN):

@@ -27,6 +27,7 @@ prefers He or Xavier.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from torch import nn
@@ -52,7 +53,9 @@ SCHEMES = (
 
 # He et al. derived their gain for ReLU; ELU, GELU and SiLU are ReLU-like (zero
 # or near zero on the left, identity on the right), so they take ReLU's gain.
-_NONLINEARITY = {
+# the names torch's calculate_gain and kaiming_* take that this module passes
+Nonlinearity = Literal["linear", "relu", "leaky_relu", "tanh", "sigmoid"]
+_NONLINEARITY: dict[str, Nonlinearity] = {
     "relu": "relu",
     "leaky_relu": "leaky_relu",
     "elu": "relu",
@@ -114,10 +117,10 @@ def initialize(
             generators[t.device] = torch.Generator(device=t.device).manual_seed(seed)
         return generators[t.device]
 
-    def fill(w: torch.Tensor, auto: str, nonlinearity: str) -> None:
+    def fill(w: torch.Tensor, auto: str, nonlinearity: Nonlinearity) -> None:
         _fill(w, auto if scheme == "auto" else scheme, nonlinearity, generator(w))
 
-    linear = getattr(module, "linear_layers", lambda: [])()
+    linear: list[nn.Module] = getattr(module, "linear_layers", lambda: [])()
     linear_ids = {id(m) for m in linear}
     done: set[int] = set()
     with torch.no_grad():
@@ -186,7 +189,7 @@ def _zero(bias: torch.Tensor | None) -> None:
         nn.init.zeros_(bias)
 
 
-def _fill(w: torch.Tensor, scheme: str, nonlinearity: str, g) -> None:
+def _fill(w: torch.Tensor, scheme: str, nonlinearity: Nonlinearity, g) -> None:
     slope = LEAKY_SLOPE if nonlinearity == "leaky_relu" else 0.0
     gain = nn.init.calculate_gain(nonlinearity, slope if slope else None)
     if scheme == "normal":
@@ -208,7 +211,9 @@ def _fill(w: torch.Tensor, scheme: str, nonlinearity: str, g) -> None:
 def expected_std(scheme: str, activation: str, fan_in: int, fan_out: int) -> float:
     """The standard deviation `scheme` gives a (fan_out, fan_in) weight; tests compare against it."""
     concrete = resolve(scheme, activation)
-    nonlinearity = _NONLINEARITY.get(activation, activation)  # or "linear": gain 1
+    if activation != "linear" and activation not in _NONLINEARITY:
+        raise ValueError(f"Unsupported nonlinearity {activation}")  # torch's calculate_gain's words
+    nonlinearity = _NONLINEARITY.get(activation, "linear")  # "linear": gain 1
     slope = LEAKY_SLOPE if nonlinearity == "leaky_relu" else None
     gain = nn.init.calculate_gain(nonlinearity, slope)
     if concrete == "normal":

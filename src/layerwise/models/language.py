@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .block import Block
 from .registry import get
 
 SEQUENCE_BLOCKS = ("lstm", "gru", "transformer")
@@ -44,7 +45,9 @@ class LanguageModel(nn.Module):
         if block_type == "transformer":
             body["causal"] = True
         self.embed = nn.Embedding(vocab_size, self.embedding, padding_idx=0)
-        self.body = get(block_type).from_config(body, (length, self.embedding), vocab_size)
+        block = get(block_type).from_config(body, (length, self.embedding), vocab_size)
+        assert isinstance(block, Block)  # lstm, gru and transformer are all Blocks
+        self.body = block
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.body(self.embed(ids))  # (batch, steps) -> (batch, steps, embedding) -> (batch, steps, vocab)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -60,7 +61,7 @@ class MLP(b.Block):
 
     @property
     def head(self) -> nn.Linear:
-        return self.layers[-1]
+        return cast(nn.Linear, self.layers[-1])  # the head appended last in __init__
 
     def _problems(self) -> list[str]:
         return (

@@ -9,6 +9,7 @@ from torch import nn
 
 
 class SinusoidalPositions(nn.Module):
+    table: torch.Tensor  # a buffer, (length, d_model)
     """Fixed sines and cosines of geometric wavelengths (Vaswani et al. 2017, section 3.5).
 
     Computed, not learned, so it holds no parameters and stays out of the state_dict.

@@ -21,7 +21,7 @@ from .registry import register
 
 
 class _Recurrent(b.Block):
-    cell: ClassVar[type[nn.RNNBase]]
+    cell: ClassVar[type[nn.LSTM] | type[nn.GRU]]
     defaults = {"hidden": [64], "bidirectional": False, "readout": "last", "dropout": 0.0}
 
     def __init__(

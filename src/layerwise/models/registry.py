@@ -14,26 +14,48 @@ asks of it (the Keras `get_config`/`from_config` contract):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from ..errors import ConfigError, did_you_mean
 
-_BLOCKS: dict[str, type] = {}
+if TYPE_CHECKING:
+    from torch import nn
 
 
-def register(name: str) -> Callable[[type], type]:
+class BlockClass(Protocol):
+    """A registered block class, as the registry and `build` use it (the contract above)."""
+
+    __name__: str
+    block_type: str  # set by @register; a block's get_config writes it as `type`
+
+    def from_config(self, cfg: dict, input_shape: tuple[int, ...], output_dim: int) -> nn.Module: ...
+
+
+_C = TypeVar("_C", bound=type)
+
+_BLOCKS: dict[str, BlockClass] = {}
+
+
+def register(name: str) -> Callable[[_C], _C]:
     """Class decorator: make the block available as `model.type: <name>`."""
 
-    def add(cls: type) -> type:
+    def add(cls: _C) -> _C:
         for method in ("from_config", "get_config"):
             if not callable(getattr(cls, method, None)):
                 raise TypeError(f"block {cls.__name__} needs a {method} method to be registered")
         if name in _BLOCKS and _BLOCKS[name] is not cls:
             raise ValueError(f"model type {name!r} is already registered by {_BLOCKS[name].__name__}")
-        _BLOCKS[name] = cls
-        cls.block_type = name
+        block = cast(BlockClass, cls)  # the loop above checked what BlockClass asks
+        block.block_type = name
+        _BLOCKS[name] = block
         return cls
 
     return add
+
+
+def unregister(name: str) -> None:
+    """Forget the block registered as `name` (a test's or a notebook's throwaway block)."""
+    _BLOCKS.pop(name, None)
 
 
 def available() -> list[str]:
@@ -41,7 +63,7 @@ def available() -> list[str]:
     return sorted(_BLOCKS)
 
 
-def get(name: str) -> type:
+def get(name: str) -> BlockClass:
     """The block class registered as `name`; ConfigError naming `model.type` otherwise."""
     try:
         return _BLOCKS[name]

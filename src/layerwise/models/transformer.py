@@ -25,6 +25,7 @@ FF_RATIO = 4  # feed-forward width / d_model (Vaswani et al. 2017)
 
 @register("transformer")
 class Transformer(b.Block):
+    mask: torch.Tensor  # a buffer, (length, length)
     defaults = {
         "d_model": 64, "heads": 4, "layers": 2, "positions": "sinusoidal", "causal": False,
         "activation": "gelu", "readout": "mean", "dropout": 0.0,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from numpy.typing import ArrayLike
 
 from .figure import new_axes
 
@@ -19,8 +20,8 @@ class ForecastDisplay:
     which shows where in the test period the model gains or loses against persistence.
     """
 
-    def __init__(self, time: Sequence, actual: Sequence[float], prediction: Sequence[float],
-                 baseline: Sequence[float] | None = None, *, baseline_name: str = "persistence"):
+    def __init__(self, time: Sequence | np.ndarray | pd.Series, actual: ArrayLike, prediction: ArrayLike,
+                 baseline: ArrayLike | None = None, *, baseline_name: str = "persistence"):
         self.time = np.asarray(pd.to_datetime(pd.Series(time), errors="coerce")) if _is_time(time) else np.asarray(time)
         self.actual = np.asarray(actual, dtype=np.float64)
         self.prediction = np.asarray(prediction, dtype=np.float64)

@@ -25,11 +25,15 @@ class LossCurveDisplay:
     @classmethod
     def from_history(cls, history: Sequence[dict[str, Any]], *, best_epoch: int | None = None,
                      ax: Axes | None = None) -> LossCurveDisplay:
-        def column(key: str) -> list[float] | None:
-            values = [np.nan if r.get(key) is None else float(r[key]) for r in history]
-            return None if all(np.isnan(values)) else values
+        def values(key: str) -> list[float]:
+            return [np.nan if r.get(key) is None else float(r[key]) for r in history]
 
-        return cls([r["epoch"] for r in history], column("train_loss"), column("val_loss"), column("lr"),
+        def column(key: str) -> list[float] | None:
+            found = values(key)
+            return None if all(np.isnan(found)) else found
+
+        # every epoch has a training loss (NaN where it diverged); validation and lr may be absent
+        return cls([r["epoch"] for r in history], values("train_loss"), column("val_loss"), column("lr"),
                    best_epoch).plot(ax=ax)
 
     def plot(self, ax: Axes | None = None) -> LossCurveDisplay:

@@ -9,7 +9,7 @@ import math
 from html import escape
 from typing import Any
 
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from .architecture import layers
 from .data_curve import DataCurveDisplay
@@ -40,7 +40,7 @@ def data(run: RunRecord) -> str:
     m = run.metrics
     rows = m.get("rows", {})
     summary = m.get("data") or {}
-    unit = "windows" if run.task == "forecast" else "images" if summary.get("images") else "rows"
+    unit = "windows" if run.series is not None else "images" if summary.get("images") else "rows"
     parts = [html_table([("split", unit)] + [(k, f"{v:,}") for k, v in rows.items()])]
     cleaning = m.get("cleaning") or {}
     if cleaning:
@@ -66,7 +66,7 @@ def data(run: RunRecord) -> str:
     if leaks is not None:
         items = "".join(f'<li class="warn">{escape(w["detail"])}</li>' for w in leaks)
         passed = ("test times follow training times; forecast windows end before the values they predict"
-                  if run.task == "forecast" else "no test row repeats a training row's features, no feature is "
+                  if run.series is not None else "no test row repeats a training row's features, no feature is "
                   "a near-copy of the target" + ("" if run.time is None else ", test times follow training times"))
         parts.append("<h3>Leakage audit</h3>" + (f"<ul>{items}</ul>" if items else
                      f"<p>No leakage found: {passed}.</p>"))
@@ -157,11 +157,12 @@ def results(run: RunRecord) -> str:
 
 def plots(run: RunRecord) -> str:
     title = TASK_PLOTS_TITLE.get(run.task, "Task plots")
-    if run.task == "generation":
+    if run.vocabulary is not None:
         return html_section("plots", "Generation", _generation(run.metrics))
     if run.predictions is None:
         return html_section("plots", title, "<p>No predictions.csv in this folder.</p>")
-    figures = task_plots(run.task, run.predictions, run.classes, run.time, run.metrics.get("baseline_name", ""))
+    figures = task_plots(run.predictions, run.classes, run.time, run.metrics.get("baseline_name", ""),
+                         forecast=run.series is not None)
     return html_section("plots", title, '<div class="grid">' + "".join(html_figure(f, t) for t, f in figures) + "</div>")
 
 
@@ -179,7 +180,7 @@ def html_section(key: str, title: str, body: str) -> str:
     return f'<section id="{key}"><h2>{escape(title)}</h2>{body}</section>'
 
 
-def html_figure(figure: Figure, caption: str) -> str:
+def html_figure(figure: Figure | SubFigure, caption: str) -> str:
     return (f'<figure><img src="{png_data_uri(figure)}" alt="{escape(caption)}">'
             f"<figcaption>{escape(caption)}</figcaption></figure>")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from sklearn.calibration import CalibrationDisplay
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -19,14 +19,15 @@ from sklearn.metrics import (
 from .figure import new_axes
 from .forecast import ForecastDisplay
 
-Plot = tuple[str, Figure]
+Plot = tuple[str, Figure | SubFigure]
 
 
-def task_plots(task: str, predictions: pd.DataFrame, classes: list[Any], time: str | None,
-               baseline_name: str) -> list[Plot]:
-    if task == "classification":
+def task_plots(predictions: pd.DataFrame, classes: list[Any], time: str | None, baseline_name: str, *,
+               forecast: bool = False) -> list[Plot]:
+    """A classifier's plots where there are `classes`, a forecast's where `forecast`, else a regression's."""
+    if classes:
         return classification_plots(predictions, classes)
-    if task == "forecast":
+    if forecast:
         return forecast_plots(predictions, time, baseline_name)
     return regression_plots(predictions)
 

@@ -18,8 +18,8 @@ from ..errors import DataError
 
 def answers(predictor: Predictor, predicted: pd.DataFrame) -> list[dict[str, Any]]:
     """[{"prediction": ..., "probabilities": {...}?, "unseen": n?}] in the order of the request's records."""
-    if predictor.task.type == "classification":
-        columns = [f"proba_{c}" for c in predictor.target.classes]
+    if predictor.task.classes:  # a classifier: its classes' probabilities beside each label
+        columns = [f"proba_{c}" for c in _target_classes(predictor)]
         out = classes(predictor, predicted["prediction"].tolist(), predicted[columns].to_numpy(dtype=float))
     else:
         columns = [c for c in predicted.columns if c == "prediction" or c.startswith("prediction_")]
@@ -33,9 +33,11 @@ def predict_rows(predictor: Predictor, rows: list[dict[str, Any]]) -> list[dict[
     The same fitted preprocessing, network and decoding as Predictor.predict, on arrays built
     straight from the validated records: a DataFrame costs more than the arithmetic of one row.
     """
+    # the caller sends rows here only for a bundle of rows: a fitted table preprocessor and target encoder
+    assert predictor.features is not None and predictor.target is not None
     x, unseen = predictor.features.transform_records(rows, count_unseen=True)
     raw = predictor.raw_outputs(x)
-    if predictor.task.type == "classification":
+    if predictor.task.classes:
         proba = predictor.probabilities(raw)
         out = classes(predictor, predictor.target.decode(proba.argmax(axis=1)).tolist(), proba)
     else:
@@ -54,7 +56,7 @@ def counted(out: list[dict[str, Any]], unseen: np.ndarray | None) -> list[dict[s
 
 def classes(predictor: Predictor, labels: list[Any], proba: np.ndarray) -> list[dict[str, Any]]:
     finite(proba)
-    keys = [str(c) for c in predictor.target.classes]
+    keys = [str(c) for c in _target_classes(predictor)]
     return [{"prediction": _plain(label), "probabilities": dict(zip(keys, map(float, row)))}
             for label, row in zip(labels, proba)]
 
@@ -80,6 +82,13 @@ def values(predicted: np.ndarray) -> list[dict[str, Any]]:
 def _finite(value: float) -> float | None:
     # a forecast row without `lookback` rows of history has no prediction: null, not NaN
     return float(value) if math.isfinite(value) else None
+
+
+def _target_classes(predictor: Predictor) -> list[Any]:
+    """The classes a classifier's target encoder was fitted on, in its output order."""
+    # every classifier bundle holds a fitted target encoder: fitting sets its classes
+    assert predictor.target is not None and predictor.target.classes is not None
+    return predictor.target.classes
 
 
 def _plain(value: Any) -> Any:

@@ -33,7 +33,7 @@ from . import answers, problems
 from .auth import bearer, public_paths
 from .guards import Guard
 from .media import require_json
-from .records import generate_model, record_model, record_schema
+from .records import GenerateBody, generate_model, record_model, record_schema
 
 with needs_extra("serve"):
     from fastapi import Body, Depends, FastAPI, Request
@@ -63,21 +63,24 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
     `api_key` (when set) guards every path but /health; `public_docs` leaves /docs, /redoc and
     /openapi.json open too (they list every category seen in training and the inputs' bounds).
     """
-    generation = predictor.task.type == "generation"
+    generation = predictor.vocabulary is not None
     images = predictor.images is not None
     Record = record_model(predictor)
     # A callable discriminator picks the shape first, so a bad record is reported once, by
-    # its fields, not once more as "not a list".
+    # its fields, not once more as "not a list". (Record is built at run time from the bundle:
+    # FastAPI reads it, a static checker cannot.)
     Records = Annotated[
-        Union[Annotated[Record, Tag("one")],
-              Annotated[list[Record], Tag("many"), Field(min_length=1, max_length=limits.max_batch)]],
+        Union[Annotated[Record, Tag("one")],  # type: ignore[valid-type]  # built at run time
+              Annotated[list[Record], Tag("many"),  # type: ignore[valid-type]  # built at run time
+                        Field(min_length=1, max_length=limits.max_batch)]],
         Discriminator(lambda v: "many" if isinstance(v, list) else "one"),
     ]
     guard = Depends(bearer(api_key))
     json_only = Depends(require_json())
     columns = list(record_schema(predictor))
-    # classifiers and regressors take the array path; forecasts need the rows' order in time
-    rows_direct = predictor.task.type in ("classification", "regression") and predictor.features is not None
+    # classifiers and regressors of rows (a fitted table preprocessor) take the array path;
+    # forecasts (a series transform) need the rows' order in time
+    rows_direct = predictor.features is not None and predictor.series is None
 
     def predict_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if rows_direct:
@@ -142,18 +145,23 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         if not task.cancelled():
             task.exception()  # retrieved here too, so an abandoned failure is not reported as unhandled
 
-    refusals = {400: {"description": "the body is not JSON"}, 401: {"description": "API key missing or wrong"},
-                413: {"description": "body too large"}, 415: {"description": "the body is not declared as JSON"},
-                503: {"description": "overloaded or timed out"}}
+    refusals: dict[int | str, dict[str, Any]] = {
+        400: {"description": "the body is not JSON"}, 401: {"description": "API key missing or wrong"},
+        413: {"description": "body too large"}, 415: {"description": "the body is not declared as JSON"},
+        503: {"description": "overloaded or timed out"}}
 
     if generation:
         Generate = generate_model(predictor, limits.max_samples)
 
         @app.post("/generate", dependencies=[guard, json_only], responses=refusals)
-        async def generate(request: Request, body: Annotated[Generate, Body()]) -> dict[str, Any]:
+        async def generate(
+            request: Request,
+            body: Annotated[Generate, Body()],  # type: ignore[valid-type]  # built at run time
+        ) -> dict[str, Any]:
             """Sample `n` texts, each continuing `prompt`, one character at a time."""
+            asked: GenerateBody = body  # the fields generate_model gives it
             samples = await run(request, lambda: predictor.generate(
-                body.n, temperature=body.temperature, top_k=body.top_k, prompt=body.prompt, seed=body.seed))
+                asked.n, temperature=asked.temperature, top_k=asked.top_k, prompt=asked.prompt, seed=asked.seed))
             if not isinstance(samples, list):
                 return samples  # a refusal
             return {"samples": samples, "request_id": request.state.request_id}
@@ -222,7 +230,7 @@ def describe(predictor: Predictor, versions: dict[str, str] | None) -> dict[str,
 def _warm_up(predictor: Predictor) -> None:
     shape = [2, *predictor.model["input_shape"]]
     # a generation network reads token ids (integers); the rest read float32 features
-    dtype = np.int64 if predictor.task.type == "generation" else np.float32
+    dtype = np.int64 if predictor.vocabulary is not None else np.float32
     predictor.raw_outputs(np.zeros(shape, dtype=dtype))
 
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
@@ -21,6 +22,10 @@ from ..bundle.predictor import Predictor
 from ..data import read_table
 from ..data.sources import PARQUET_SUFFIXES
 from ..errors import DataError, UsageError
+
+if TYPE_CHECKING:  # pyarrow is imported where Parquet is written
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 CHUNK_ROWS = 50_000
 STREAM_FROM_BYTES = 64 * 1024 * 1024  # files smaller than this are read whole
@@ -55,10 +60,11 @@ def predict_file(predictor: Predictor, source: str | Path, output: str | Path | 
 def _chunks(predictor: Predictor, source: Path, chunk_rows: int, stream_from_bytes: int) -> Iterator:
     """(first row, frame, progress done, progress total) per chunk."""
     size = source.stat().st_size if source.is_file() else 0
-    if predictor.task.type == "forecast" or size < stream_from_bytes:
+    whole = predictor.series is not None  # a forecast's windows span rows: it reads the table whole
+    if whole or size < stream_from_bytes:
         frame = read_table(source, delimiter=predictor.delimiter)
-        for start in range(0, len(frame), chunk_rows if predictor.task.type != "forecast" else len(frame)):
-            part = frame.iloc[start: start + chunk_rows] if predictor.task.type != "forecast" else frame
+        for start in range(0, len(frame), len(frame) if whole else chunk_rows):
+            part = frame if whole else frame.iloc[start: start + chunk_rows]
             yield start, part, min(start + len(part), len(frame)), len(frame)
         return
     if source.suffix.lower() in PARQUET_SUFFIXES:
@@ -109,9 +115,9 @@ class _Writer:
         if self.output is not None and not self.parquet and self.output.suffix.lower() not in (".csv", ".txt", ""):
             raise UsageError(f"{self.output}: unknown output format '{self.output.suffix}'", hint="use .csv or .parquet")
         self.tmp: Path | None = None
-        self.handle = None
-        self.parquet_writer = None
-        self.schema = None
+        self.handle: TextIO | None = None
+        self.parquet_writer: pq.ParquetWriter | None = None
+        self.schema: pa.Schema | None = None
         if self.output is not None:
             self.output.parent.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(dir=self.output.parent, prefix=f".{self.output.name}.", suffix=".tmp")
@@ -142,7 +148,7 @@ class _Writer:
             self.handle.flush()
             os.fsync(self.handle.fileno())
             self.handle.close()
-        if self.tmp is not None:
+        if self.tmp is not None and self.output is not None:  # a staged file exists only for an output
             os.chmod(self.tmp, 0o644)
             os.replace(self.tmp, self.output)
 

@@ -20,6 +20,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,8 +60,9 @@ class Verified:
     lengths: list[int] = field(default_factory=list)
 
 
-def export(predictor: Predictor, path: str | Path, *, format: str = "onnx", data: pd.DataFrame | None = None,
-           tolerance: float = TOLERANCE, spec: dict | None = None) -> Verified:
+def export(predictor: Predictor, path: str | Path, *, format: str = "onnx",
+           data: pd.DataFrame | str | Path | None = None, tolerance: float = TOLERANCE,
+           spec: dict | None = None) -> Verified:
     """Write the network of `predictor` to `path` after verifying it on held-out inputs.
 
     `data` (raw rows with the feature columns; for an image bundle an image folder or file) gives
@@ -69,7 +71,7 @@ def export(predictor: Predictor, path: str | Path, *, format: str = "onnx", data
     """
     if format not in FORMATS:
         raise UsageError(f"--format {format!r}: choose one of {FORMATS}")
-    if predictor.task.type == "generation":
+    if predictor.vocabulary is not None:
         # its network reads token ids one growing prefix at a time: not a fixed-shape float graph
         raise UsageError("export: a generation bundle cannot be exported yet",
                          hint="serve it with `layerwise serve BUNDLE` (POST /generate) or use `layerwise generate`")
@@ -107,16 +109,16 @@ def sidecar(path: str | Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def interface(predictor: Predictor, sequence: bool = False) -> dict:
+def interface(predictor: Predictor, sequence: bool = False) -> dict[str, Any]:
     """What another runtime needs to feed the exported network and read its answer."""
     task, shape = predictor.task, list(predictor.model["input_shape"])
     dims = ["batch", "steps", *shape[1:]] if sequence else ["batch", *shape]
     layout = {3: "NCHW (batch, channels, height, width)", 2: "(batch, steps, features)",
               1: "(batch, features)"}[len(shape)]
-    described = {"input": {"name": "x", "dtype": "float32", "shape": dims, "layout": layout},
+    described: dict[str, Any] = {"input": {"name": "x", "dtype": "float32", "shape": dims, "layout": layout},
                  "output": {"name": "y", "dtype": "float32", "shape": ["batch", predictor.model["output_dim"]]},
                  "task": task.type, "classes": list(task.classes)}
-    if task.type == "classification":
+    if task.classes:
         described["output"]["meaning"] = ("one logit: sigmoid gives P(classes[1])" if task.n_classes == 2 else
                                           "logits, one per class in `classes` order: softmax gives probabilities")
     if predictor.images is not None:
@@ -151,6 +153,7 @@ def _onnx_bytes(module, trace: np.ndarray, sequence: bool, spec: dict, described
         dims[1] = torch.export.Dim.AUTO
     program = torch.onnx.export(module, (torch.as_tensor(trace),), dynamo=True, dynamic_shapes=(dims,),
                                 input_names=["x"], output_names=["y"], verbose=False)
+    assert program is not None  # dynamo=True always returns the ONNXProgram (None is the legacy exporter's)
     proto = program.model_proto
     entry = proto.metadata_props.add()
     entry.key, entry.value = SPEC_KEY, json.dumps(spec, allow_nan=False)

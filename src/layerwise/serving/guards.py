@@ -90,9 +90,12 @@ def _request_id(scope) -> str:
 
 
 def _content_length(scope) -> int | None:
+    text = _header(scope, b"content-length")
+    if text is None:
+        return None
     try:
-        return int(_header(scope, b"content-length"))
-    except (TypeError, ValueError):
+        return int(text)
+    except ValueError:
         return None
 
 

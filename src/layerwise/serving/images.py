@@ -19,22 +19,24 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..bundle.predictor import Predictor
+from ..data import TargetEncoder
 
 # Decoding is the training reader's own (mode conversion, bilinear resize), so served pixels are
 # the pixels the network was trained and evaluated on; Image.open reads a file or a BytesIO alike.
-from ..data.images import UNREADABLE, decode_image
+from ..data.images import UNREADABLE, ImagePreprocessor, decode_image
 from ..errors import needs_extra
 from . import answers, problems
 from .media import require_form
 
 with needs_extra("serve"):
     from fastapi import Body, Depends, File, Request, UploadFile
+    from starlette.responses import JSONResponse
 
 DATA_URL = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 
@@ -45,6 +47,12 @@ class Refused(Exception):
 
     status: int
     detail: list[dict[str, Any]]
+
+
+class ImagesBody(Protocol):
+    """The field of a request_model() body, as the endpoint reads it."""
+
+    images: list[str]
 
 
 def multipart_available() -> bool:
@@ -65,10 +73,10 @@ def request_model(max_batch: int, name: str = "ImagesRequest") -> type[BaseModel
                         images=(list[encoded], Field(min_length=1, max_length=max_batch, description="images, in order")))
 
 
-def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict, max_batch: int,
-            max_image_pixels: int) -> None:
+def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict[int | str, dict[str, Any]],
+            max_batch: int, max_image_pixels: int) -> None:
     """Add POST /predict (and /predict/files when python-multipart is installed) to `app`."""
-    pre = predictor.images
+    pre, target = _image_parts(predictor)
     Images = request_model(max_batch)
     shape = f"{pre.size[0]}x{pre.size[1]} {pre.mode}"
     refusals = {**responses, 413: {"description": "body too large, or an image over the pixel limit"},
@@ -77,7 +85,7 @@ def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict
     def predict(parts: list[tuple[str, str, bytes]]) -> list[dict[str, Any]]:
         pixels = decode_all(predictor, parts, max_image_pixels)               # (n, channels, h, w)
         proba = predictor.probabilities(predictor.raw_outputs(pre.transform(pixels, source="request")))
-        return answers.classes(predictor, predictor.target.decode(proba.argmax(axis=1)).tolist(), proba)
+        return answers.classes(predictor, target.decode(proba.argmax(axis=1)).tolist(), proba)
 
     async def answer(request: Request, parts: list[tuple[str, str, bytes]]):
         try:
@@ -88,12 +96,18 @@ def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict
             return predicted  # a refusal: overloaded or timed out
         return {"predictions": predicted, "request_id": request.state.request_id}
 
-    @app.post("/predict", dependencies=[guard, json_only], responses=refusals,
+    # response_model is the answer's shape; a refusal is a JSONResponse, sent as it is
+    @app.post("/predict", dependencies=[guard, json_only], responses=refusals, response_model=dict[str, Any],
               description=f"Classify base64-encoded image files, in order. The model reads {shape} images; "
                           "any other size or mode is converted and resized as in training.")
-    async def predict_json(request: Request, body: Annotated[Images, Body()]) -> dict[str, Any]:
-        parts, bad = [], []
-        for i, text in enumerate(body.images):
+    async def predict_json(
+        request: Request,
+        body: Annotated[Images, Body()],  # type: ignore[valid-type]  # built at run time
+    ) -> dict[str, Any] | JSONResponse:
+        asked: ImagesBody = body  # the field request_model gives it
+        parts: list[tuple[str, str, bytes]] = []
+        bad: list[dict[str, Any]] = []
+        for i, text in enumerate(asked.images):
             try:
                 parts.append(("images", f"image {i}", base64.b64decode(DATA_URL.sub("", text.strip()), validate=True)))
             except (binascii.Error, ValueError):
@@ -106,14 +120,14 @@ def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict
     if not multipart_available():
         return
 
-    @app.post("/predict/files", dependencies=[guard, Depends(require_form())],
+    @app.post("/predict/files", dependencies=[guard, Depends(require_form())], response_model=dict[str, Any],
               responses={**refusals, 415: {"description": "the body is not a multipart/form-data upload"}},
               description=f"Classify uploaded image files (multipart/form-data, one `files` part each), in order. "
                           f"The model reads {shape} images.")
     async def predict_files(
         request: Request,
         files: Annotated[list[UploadFile], File(description="image files (PNG, JPEG, ...), one part each")],
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | JSONResponse:
         if len(files) > max_batch:
             return problems.refusal(request, 422, [_problem("files", None, f"{len(files)} files; at most "
                                                             f"{max_batch} per request", "too_long")])
@@ -124,7 +138,7 @@ def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict
 
 def decode_all(predictor: Predictor, parts: list[tuple[str, str, bytes]], max_pixels: int) -> np.ndarray:
     """Every part's pixels, (n, channels, h, w) scaled as in training; Refused naming each bad part."""
-    pre = predictor.images
+    pre, _ = _image_parts(predictor)
     out = np.zeros((len(parts), pre.channels, *pre.size), dtype=np.float32)
     bad, status = [], 422
     for i, (field, name, raw) in enumerate(parts):
@@ -141,12 +155,21 @@ def decode_all(predictor: Predictor, parts: list[tuple[str, str, bytes]], max_pi
                                 "downscale it before sending", "too_large"))
             continue
         try:
-            out[i] = decode_image(io.BytesIO(raw), tuple(pre.size), pre.mode) / np.float32(pre.scale)
+            # decode_image's annotation says Path; Image.open reads a BytesIO alike (see the import)
+            pixels = decode_image(io.BytesIO(raw), tuple(pre.size), pre.mode)  # type: ignore[arg-type]  # see above
+            out[i] = pixels / np.float32(pre.scale)
         except UNREADABLE as err:  # a valid header over a truncated or corrupt body
             bad.append(_problem(field, i, f"{name}: not a readable image ({type(err).__name__})", "not_an_image"))
     if bad:
         raise Refused(413 if status == 413 else 422, bad)
     return out
+
+
+def _image_parts(predictor: Predictor) -> tuple[ImagePreprocessor, TargetEncoder]:
+    """The image preprocessor and target encoder of an image classifier bundle."""
+    # the app installs these routes only for an image bundle; every image classifier has a target encoder
+    assert predictor.images is not None and predictor.target is not None
+    return predictor.images, predictor.target
 
 
 def _header(raw: bytes) -> tuple[int, int]:

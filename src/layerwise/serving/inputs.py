@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..bundle.predictor import Predictor
-from ..errors import DataError
+from ..data.images import ImagePreprocessor
+from ..errors import DataError, UsageError
 
 
 def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data") -> np.ndarray:
@@ -16,8 +17,16 @@ def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, sour
     for an image bundle, `frame` is an image file or folder and the inputs are (n, channels, height, width)."""
     task = predictor.task
     if predictor.images is not None:
-        return _image_inputs(predictor, Path(frame), source)
-    if task.type != "forecast":
+        if isinstance(frame, pd.DataFrame):
+            raise UsageError(f"{source}: an image bundle reads image files, not a table of rows",
+                             hint="pass an image file or a folder of them")
+        return _image_inputs(predictor.images, Path(frame), source)
+    if not isinstance(frame, pd.DataFrame):
+        raise UsageError(f"{source}: a bundle of rows reads a table, not the path {str(frame)!r}",
+                         hint="read the file first (layerwise.data.read_table) and pass the DataFrame")
+    if predictor.series is None:
+        # every bundle of rows that is neither images nor a series holds a fitted table preprocessor
+        assert predictor.features is not None
         return predictor.features.transform(frame[task.features], source=source)
     if task.time is not None and task.time in frame.columns:
         frame = frame.sort_values(task.time, kind="stable", key=lambda c: pd.to_datetime(c, errors="coerce"))
@@ -35,13 +44,13 @@ def random_inputs(predictor: Predictor, rows: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-def _image_inputs(predictor: Predictor, path: Path, source: str) -> np.ndarray:
+def _image_inputs(images: ImagePreprocessor, path: Path, source: str) -> np.ndarray:
     """The readable images under `path`, decoded and normalized as `predict_images` does."""
     from ..data.images import list_images
 
     files = list_images(path)
-    pixels, errors = predictor.images.read(files)
+    pixels, errors = images.read(files)
     ok = np.array([e is None for e in errors], dtype=bool)
     if not ok.any():
         raise DataError(f"{path}: no readable image files", hint="pass an image file or a folder of them (PNG, JPEG, ...)")
-    return predictor.images.transform(pixels[ok], source=source)       # (n, channels, height, width)
+    return images.transform(pixels[ok], source=source)       # (n, channels, height, width)

@@ -34,8 +34,9 @@ def is_json(content_type: str | None) -> bool:
 
 def is_form(content_type: str | None) -> bool:
     """True for the two form encodings FastAPI reads form fields from; files come only in multipart."""
-    return bool(content_type) and _parts(content_type) in (("multipart", "form-data"),
-                                                           ("application", "x-www-form-urlencoded"))
+    if not content_type:
+        return False
+    return _parts(content_type) in (("multipart", "form-data"), ("application", "x-www-form-urlencoded"))
 
 
 def require_json():

@@ -26,10 +26,11 @@ class OnnxPredictor(Predictor):
     """A Predictor whose network is an onnxruntime session instead of a torch module."""
 
     def __init__(self, session, spec: dict):
-        template = Predictor.from_spec(spec, module=None)
-        super().__init__(template.task, None, model=template.model, features=template.features,
-                         target=template.target, series=template.series, config=template.config,
-                         images=template.images)
+        # no torch module: raw_outputs, which reads it, is overridden (a generation bundle is never exported)
+        template = Predictor.from_spec(spec, module=None)  # type: ignore[arg-type]  # see above
+        super().__init__(template.task, None, model=template.model,  # type: ignore[arg-type]  # see above
+                         features=template.features, target=template.target, series=template.series,
+                         config=template.config, images=template.images)
         self.session = session
         self.input_name = session.get_inputs()[0].name
 

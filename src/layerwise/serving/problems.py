@@ -19,9 +19,10 @@ with needs_extra("serve"):
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(LayerwiseError, _unusable)
+    # Starlette types every handler as taking any Exception; it calls each only with the class it is registered for
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(LayerwiseError, _unusable)  # type: ignore[arg-type]  # see above
     # Starlette sends this one for any other exception, then re-raises it to the Guard, which logs it.
     app.add_exception_handler(Exception, _bug)
 

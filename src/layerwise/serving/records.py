@@ -19,7 +19,7 @@ and record otherwise); under "warn" any text, predicted as an unknown category a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -32,13 +32,14 @@ from pydantic import (
 
 from ..bundle.predictor import Predictor
 from ..data.scaling import FLOAT32_SAFE
+from ..errors import UsageError
 
 
 def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:
     """{column: {kind, dtype, categories?}} a request record must hold, in the bundle's order."""
     schema = dict(predictor.input_schema())
     task = predictor.task
-    if task.type == "forecast":
+    if predictor.series is not None:
         # a forecaster reads the target's own history, and orders rows by the time column
         schema.setdefault(task.target, {"kind": "numeric", "dtype": "float"})
         if task.time is not None:
@@ -93,9 +94,22 @@ def _describe(info: dict[str, Any], known_only: bool = True) -> str:
     return text
 
 
+class GenerateBody(Protocol):
+    """The fields of a generate_model() request, as the endpoint reads them."""
+
+    n: int
+    temperature: float
+    top_k: int | None
+    prompt: str
+    seed: int | None
+
+
 def generate_model(predictor: Predictor, max_samples: int, name: str = "GenerateRequest") -> type[BaseModel]:
     """The body of POST /generate for a generation bundle: n, temperature, top_k, prompt, seed, all bounded."""
     vocab = predictor.vocabulary
+    if vocab is None:
+        raise UsageError(f"this bundle is a {predictor.task.type} model: only a generation bundle takes a "
+                         "POST /generate body", hint="build its request model with record_model(predictor)")
     known = "".join(vocab.tokens[3:])
 
     def check_prompt(prompt: str) -> str:

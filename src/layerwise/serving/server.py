@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from ..errors import LayerwiseError, UsageError, needs_extra
 from .app import Limits, app_from_bundle
@@ -53,7 +54,7 @@ def serve(bundle: Path, *, host: str, port: int, workers: int, api_key_env: str 
                           public_docs=public_docs)  # BundleError here: nothing bound yet
     sock = listen(host, port)
     _log_to_stderr()
-    options = {"host": host, "port": port, "access_log": False, "log_level": "warning"}
+    options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_level": "warning"}
     if workers > 1:
         os.environ[SETTINGS_VARIABLE] = json.dumps(
             {"bundle": str(Path(bundle).resolve()), "api_key_env": api_key_env, "limits": asdict(limits),

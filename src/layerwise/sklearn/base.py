@@ -9,7 +9,7 @@ network and `layerwise.training.Trainer` trains it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -204,6 +204,10 @@ class NeuralEstimator(BaseEstimator):
             self.module_ = self._trainer.module
 
 
+@overload
+def _tensor(a: np.ndarray) -> torch.Tensor: ...
+@overload
+def _tensor(a: None) -> None: ...
 def _tensor(a: np.ndarray | None) -> torch.Tensor | None:
     """A tensor over a writable, contiguous copy where needed (torch warns on read-only arrays,
     which scikit-learn hands over as memory maps)."""

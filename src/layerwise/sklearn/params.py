@@ -69,10 +69,11 @@ def check_params(params: dict[str, Any], owner: str) -> Settings:
     early, fraction = params["early_stopping"], params["validation_fraction"]
     if not isinstance(early, (bool, np.bool_)):
         problems.append(f"early_stopping: {early!r} must be True or False")
-    if not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
+    if not (isinstance(fraction, numbers.Real) and 0 < float(fraction) < 1):
         problems.append(f"validation_fraction: {fraction!r} must be in (0, 1)")
     if problems:
         raise InvalidParameter(problems, hint=f"fix the parameters above in {owner}(...)")
+    assert cfg is not None  # from_dict returned it, or raised the problems above
     return Settings(cfg.model.model_dump(), cfg.train.model_dump(), bool(early), float(fraction))
 
 
@@ -101,6 +102,6 @@ def seed_from(random_state) -> int:
     RandomState draws one, as scikit-learn estimators do.
     """
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)) \
-            and random_state >= 0:
+            and int(random_state) >= 0:
         return int(random_state)  # a negative one is refused by check_random_state below
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))

@@ -75,7 +75,14 @@ class Prepared:
     examples: dict[str, list[str]] = field(default_factory=dict)  # text: each split's examples
     frame: pd.DataFrame | None = field(default=None, repr=False)  # the cleaned table `index` points into
     kinds: dict[str, str] = field(default_factory=dict)           # column -> kind, as cleaning read them
-    cleaning: dict[str, Any] = field(default_factory=dict)        # metrics.json's `cleaning`
+    cleaning: Any = None              # the data.CleaningLog of the run (metrics.json's `cleaning`)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The cleaned table `index` points into (rows, forecast, images' labels)."""
+        if self.frame is None:
+            raise ValueError(f"this {self.task.type} data has no table: its Task keeps none")
+        return self.frame
 
 
 @dataclass

@@ -98,6 +98,8 @@ def metric_problems(cfg: Any, task: str, frame: pd.DataFrame) -> list[str]:
                              else {"values": parse_numbers(y, cfg.data.decimal).to_numpy(dtype=np.float64)})
     keys = {"evaluate.metric": cfg.evaluate.metric, "train.metric": cfg.train.metric,
             "tune.metric": "auto" if cfg.tune is None else cfg.tune.metric}
+    for bound in ("min", "max"):
+        keys.update({f"evaluate.gates.{bound}.{name}": name for name in getattr(cfg.evaluate.gates, bound)})
     problems = []
     for key, metric in keys.items():
         why = None if metric in ("auto", "loss") else why_unavailable(metric, task, **facts)
@@ -258,7 +260,7 @@ def class_table(out: pd.DataFrame, encoder: Any, classes: list[Any], actual: np.
 
 def table_summary(prepared: Prepared, *, keep_target: bool) -> dict[str, Any]:
     """The report's data section for a table: feature kinds, and class balance or the target's spread."""
-    task, df = prepared.task, prepared.frame
+    task, df = prepared.task, prepared.table
     target = df[task.target]
     summary: dict[str, Any] = {"kinds": {c: k for c, k in prepared.kinds.items() if c != task.target or keep_target}}
     parts = {name: target.iloc[idx] for name, idx in prepared.index.items()}

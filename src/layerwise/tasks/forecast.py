@@ -54,11 +54,13 @@ class Forecast(Task):
         return task.type == "forecast"
 
     def refused(self, cfg: Any) -> list[str]:
-        method = cfg.data.split.method
+        method, problems = cfg.data.split.method, []
         if method not in ("auto", "time"):
-            return [f"data.split.method: forecasting needs 'time' (or auto), got '{method}': "
-                    "shuffling a series leaks the future into training"]
-        return []
+            problems.append(f"data.split.method: forecasting needs 'time' (or auto), got '{method}': "
+                            "shuffling a series leaks the future into training")
+        if cfg.train.class_weights != "none":
+            problems.append("train.class_weights: weights classes in the loss; a forecast has none (remove it)")
+        return problems
 
     def read(self, cfg: Any, data: Any, log: Any) -> pd.DataFrame:
         return read_frame(cfg, data)
@@ -85,7 +87,7 @@ class Forecast(Task):
         return cfg.data.window.lookback + cfg.data.window.horizon if gap is None else gap
 
     def refit(self, cfg: Any, prepared: Prepared, parts: Split) -> Prepared:
-        refitted = prepare_windows(cfg, prepared.frame, prepared.kinds, "data", parts)
+        refitted = prepare_windows(cfg, prepared.table, prepared.kinds, "data", parts)
         refitted.cleaning = prepared.cleaning
         return refitted
 
@@ -145,7 +147,7 @@ class Forecast(Task):
             raise BundleError(f"evaluate.gates.compare_to: {path} forecasts {champion.task.horizon} steps, "
                               f"this run {task.horizon}")
         # Forecasting from every row of the whole table: the champion reads only each window's past.
-        pred = champion.predict(prepared.frame, source=path)
+        pred = champion.predict(prepared.table, source=path)
         rows = prepared.index["test"][prepared.ends["test"]]
         cols = ["prediction"] if task.horizon == 1 else [f"prediction_{k + 1}" for k in range(task.horizon)]
         return pred[cols].iloc[rows].to_numpy(dtype=np.float64)

@@ -101,7 +101,7 @@ class Images(Task):
                                 scale=source.scale, normalize=data.normalize).fit(source.images[parts.train])
         x, y, rows, index, files = {}, {}, {}, {}, {}
         for part, idx in parts_of(parts):
-            unseen = sorted(set(source.labels[idx].tolist()) - set(encoder.classes), key=str)
+            unseen = sorted(set(source.labels[idx].tolist()) - set(encoder.classes or []), key=str)
             if unseen:
                 keep = ~np.isin(source.labels[idx], unseen)
                 notes.append(f"{part}: {int((~keep).sum())} images of classes absent from training dropped: {unseen}")
@@ -115,7 +115,7 @@ class Images(Task):
         frame = pd.DataFrame({TARGET: source.labels})
         if source.files is not None:
             frame.insert(0, "file", source.files)
-        task = TaskInfo(type="classification", target=TARGET, features=[], classes=list(encoder.classes))
+        task = TaskInfo(type="classification", target=TARGET, features=[], classes=list(encoder.classes or []))
         return Prepared(task, x, y, dict(y), rows, target=encoder, notes=notes, index=index, images=pre, files=files,
                         frame=frame, cleaning=source.log)
 
@@ -159,7 +159,7 @@ class Images(Task):
 
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         """Class balance per split, and the images' shape."""
-        pre, labels = prepared.images, prepared.frame[TARGET]
+        pre, labels = prepared.images, prepared.table[TARGET]
         return {"classes": {name: class_counts(labels.iloc[idx]) for name, idx in prepared.index.items()},
                 "images": described(pre)}
 

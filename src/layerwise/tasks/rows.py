@@ -79,6 +79,8 @@ class Rows(Task):
             kinds = infer_kinds(source[[target]], target=target, decimal=cfg.data.decimal)
             continuous = target_kind(source[target].dropna(), decimal=cfg.data.decimal) == "continuous"
             task = "regression" if continuous and kinds[target] == "numeric" else "classification"
+        if task != "classification" and cfg.train.class_weights != "none":
+            problems.append("train.class_weights: weights classes in the loss; a regression has none (remove it)")
         if task != "classification" and cfg.data.split.method == "stratified":
             problems.append(f"data.split.method: 'stratified' needs a classification task, not {task}")
         problems += loss_problems(task, cfg.train.loss)
@@ -94,7 +96,7 @@ class Rows(Task):
 
     def refit(self, cfg: Any, prepared: Prepared, parts: Split) -> Prepared:
         """The same cleaned rows split as `parts` (tuning's folds), transforms fitted on its train rows."""
-        refitted = prepare_rows(cfg, prepared.frame, prepared.kinds, prepared.task.type, "data", parts)
+        refitted = prepare_rows(cfg, prepared.table, prepared.kinds, prepared.task.type, "data", parts)
         refitted.cleaning = prepared.cleaning
         return refitted
 
@@ -153,14 +155,14 @@ class Rows(Task):
 
     def audit(self, prepared: Prepared) -> list[dict[str, Any]]:
         from ..evaluation import audit
-        df, index, task = prepared.frame, prepared.index, prepared.task
+        df, index, task = prepared.table, prepared.index, prepared.task
         return audit(df.iloc[index["train"]], df.iloc[index["test"]], target=task.target, kinds=prepared.kinds,
                      task=task.type, time=task.time)
 
     def champion_outputs(self, champion: Any, prepared: Prepared, path: str) -> np.ndarray:
         task = prepared.task
         same_task(champion, task, path)
-        pred = champion.predict(prepared.frame.iloc[prepared.index["test"]], source=path)
+        pred = champion.predict(prepared.table.iloc[prepared.index["test"]], source=path)
         if task.type == "classification":
             cols = [f"proba_{label}" for label in task.classes]
             missing = [c for c in cols if c not in pred.columns]
@@ -260,7 +262,7 @@ def prepare_rows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], task: str, s
         x[name] = pre.transform(part[features], source=source)
         rows[name] = len(idx)
         if task == "classification":
-            unseen = sorted(set(part[target]) - set(encoder.classes), key=str)
+            unseen = sorted(set(part[target]) - set(encoder.classes or []), key=str)
             if unseen:
                 # A class the training split never saw cannot be predicted; drop those rows.
                 keep = ~part[target].isin(unseen).to_numpy()
@@ -270,6 +272,6 @@ def prepare_rows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], task: str, s
         y[name] = encoder.encode(part[target])
         actual[name] = y[name] if task == "classification" else part[target].to_numpy(dtype=np.float64)
     info = TaskInfo(type=task, target=target, features=features, time=data.time,
-                    classes=list(encoder.classes) if task == "classification" else [], delimiter=data.delimiter)
+                    classes=list(encoder.classes or []) if task == "classification" else [], delimiter=data.delimiter)
     return Prepared(info, x, y, actual, rows, features=pre, target=encoder, notes=notes, index=index, frame=df,
                     kinds=kinds)

@@ -55,9 +55,15 @@ class Text(Task):
         if cfg.train.metric not in ("auto", "loss"):
             problems.append(f"train.metric: '{cfg.train.metric}': generation watches its validation loss, the "
                             "per-character cross-entropy (auto)")
-        if cfg.evaluate.metric not in ("auto", "cross_entropy"):
-            problems.append(f"evaluate.metric: '{cfg.evaluate.metric}': generation is judged on per-character "
-                            "cross-entropy (auto)")
+        from ..evaluation.metrics import GENERATION_METRICS
+
+        judged = {"evaluate.metric": cfg.evaluate.metric,
+                  **{f"evaluate.gates.{bound}.{name}": name for bound in ("min", "max")
+                     for name in getattr(cfg.evaluate.gates, bound)}}
+        for key, name in judged.items():
+            if name not in ("auto", *GENERATION_METRICS):
+                problems.append(f"{key}: '{name}' is not a generation metric; generation is judged per character "
+                                f"on one of {list(GENERATION_METRICS)}")
         if cfg.evaluate.gates.compare_to is not None:
             problems.append("evaluate.gates.compare_to: not supported for generation yet")
         if cfg.tune is not None and cfg.tune.cv is not None:

@@ -24,6 +24,8 @@ from typing import IO, TYPE_CHECKING, Any
 import torch
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from .trainer import Trainer
 
 
@@ -118,8 +120,8 @@ class ProgressBar(Callback):
         self.quiet = quiet
         self.console = console  # a rich Console; default stderr's
         self.redraw = redraw
-        self._progress = None
-        self._task = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None  # set together with _progress
         self._lines = False
         self._drawn = 0.0
 
@@ -159,7 +161,7 @@ class ProgressBar(Callback):
         self._drawn = time.monotonic()
 
     def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, batches: int) -> None:
-        if self._progress is None:
+        if self._progress is None or self._task is None:
             return
         now = time.monotonic()
         if now - self._drawn < self.redraw or batch == batches:  # the epoch's end draws its own
@@ -172,7 +174,7 @@ class ProgressBar(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
         if self._lines:
             print(epoch_line(epoch, trainer.last_epoch, logs), file=sys.stderr, flush=True)
-        if self._progress is None:
+        if self._progress is None or self._task is None:
             return
         losses = f"train {logs['train_loss']:.4g}"
         if logs.get("val_loss") is not None:

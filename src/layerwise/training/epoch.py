@@ -44,8 +44,9 @@ def train_epoch(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int,
     epoch's permutation is drawn again from the same generator state and they are skipped."""
     bs = trainer.batch_size
     trainer.start_epoch()
-    before = trainer.generator.get_state()  # replays this epoch's permutation on resume
-    idx = torch.randperm(x.shape[0], generator=trainer.generator, device=trainer.device)  # (n,)
+    generator = trainer.batch_generator()
+    before = generator.get_state()  # replays this epoch's permutation on resume
+    idx = torch.randperm(x.shape[0], generator=generator, device=trainer.device)  # (n,)
     n_batches = math.ceil(x.shape[0] / bs)
     losses = list(done)
     hooks = batch_hooks(trainer)
@@ -96,7 +97,7 @@ def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
                 trainer.save_interrupt_stream(epoch, s + 1, n_batches)
         for hook in hooks:
             hook(trainer, epoch, s + 1, max(n_batches, s + 1))  # a stream may give more than counted
-    if not sizes:
+    if losses is None or not sizes:  # (both at once: the stream gave no batch)
         raise DataError(f"epoch {epoch}: the streamed training batches were empty although the split "
                         "was counted with rows", hint="check that batches(epoch) yields (x, y) for every epoch")
     sizes_t = torch.tensor(sizes, dtype=torch.float32, device=trainer.device)
@@ -145,6 +146,7 @@ def epoch_logs(trainer: Trainer, epoch: int, losses: torch.Tensor, sizes: torch.
         raise_nonfinite(trainer, epoch, losses, good)
     metric = None
     if trainer.metric is not None and preds is not None:
+        assert y_cpu is not None  # val() gives the targets on the CPU whenever the trainer has a metric
         metric = float(trainer.metric(preds.cpu(), y_cpu))
     lr = trainer.optimizer.param_groups[0]["lr"]
     return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_metric": metric, "lr": lr}

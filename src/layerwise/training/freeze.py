@@ -68,7 +68,9 @@ class Freeze(Callback):
         self._set(trainer.module, frozen)
         if not frozen:
             _prime_fused_momentum(trainer.optimizer)
-        if not frozen and epoch == self.unfreeze_after + 1 and self.write is not None:
+        # not frozen: unfreeze_after is set (frozen_at is True for every epoch without it)
+        if (not frozen and self.unfreeze_after is not None and epoch == self.unfreeze_after + 1
+                and self.write is not None):
             self.write(f"init: unfroze {len(self.names(trainer.module))} tensors at the start of epoch {epoch}")
 
     def on_fit_end(self, trainer: Trainer) -> None:
@@ -125,7 +127,8 @@ def transfer(module: nn.Module, init: Any, write: Callable[[str], None]) -> list
     unfreezing after epoch 3', and one per tensor not loaded (strict: false)."""
     if not isinstance(init, dict):
         return []
-    parts, callbacks = [], []
+    parts: list[str] = []
+    callbacks: list[Callback] = []
     if init.get("from"):
         report = load_pretrained(module, init["from"], init.get("layers"), strict=init.get("strict", True))
         for line in [*report.notes, *(f"not loaded: {s}" for s in report.skipped)]:

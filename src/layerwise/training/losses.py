@@ -43,6 +43,8 @@ class BinaryCrossEntropy(nn.Module):
     negatives and positives and the mean is weighted like CrossEntropyLoss's:
     sum(w_i * l_i) / sum(w_i)."""
 
+    class_weights: torch.Tensor | None  # a buffer: moves with .to() and is saved in the state dict
+
     def __init__(self, class_weights: torch.Tensor | None = None):
         super().__init__()
         self.register_buffer("class_weights", class_weights)

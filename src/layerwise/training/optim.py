@@ -10,6 +10,7 @@ both CPU and CUDA (torch >= 2.4); RMSprop has no fused kernel, so it gets
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypedDict
 
 import torch
 
@@ -17,6 +18,13 @@ from ..errors import ConfigError, did_you_mean
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 _FUSED_DEVICES = ("cpu", "cuda")
+
+
+class _Fast(TypedDict, total=False):
+    """The one implementation flag an optimizer is built with: `fused` or `foreach`."""
+
+    fused: bool
+    foreach: bool
 
 
 def make_optimizer(
@@ -70,7 +78,7 @@ def check_optimizer(name: str) -> list[str]:
     ]
 
 
-def _fast_flag(params: list[torch.nn.Parameter]) -> dict[str, bool]:
+def _fast_flag(params: list[torch.nn.Parameter]) -> _Fast:
     """{"fused": True} when every param is a float tensor on a fused-capable device."""
     fusable = bool(params) and all(
         p.device.type in _FUSED_DEVICES and torch.is_floating_point(p) for p in params

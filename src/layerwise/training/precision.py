@@ -22,7 +22,7 @@ def check_precision(precision) -> list[str]:
     return []
 
 
-def autocast(precision: str, device: torch.device):
+def autocast(precision: str | int, device: torch.device):
     """A context-manager factory for the forward pass and loss."""
     precision = str(precision)
     if precision == "32":
@@ -33,5 +33,5 @@ def autocast(precision: str, device: torch.device):
     return functools.partial(torch.autocast, device_type=device.type, dtype=dtype)
 
 
-def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
+def grad_scaler(precision: str | int, device: torch.device) -> torch.amp.GradScaler | None:
     return torch.amp.GradScaler(device.type) if str(precision) == "16-mixed" else None

@@ -70,10 +70,12 @@ class RunLog:
         handler.setFormatter(_Elapsed())
         mine = id(self)
         handler.addFilter(lambda record: getattr(record, "run", None) == mine)
+        stream = handler.stream
+        assert stream is not None  # a FileHandler opens its file in the constructor unless delay=True
         if self.append:
-            handler.stream.write(f"[{0:8.2f}s] resumed by process {os.getpid()} at "
+            stream.write(f"[{0:8.2f}s] resumed by process {os.getpid()} at "
                                  f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-        handler.stream.write("".join(f"{line}\n" for line in self.file_lines))
+        stream.write("".join(f"{line}\n" for line in self.file_lines))
         handler.flush()
         LOGGER.addHandler(handler)
         self._handler = handler

@@ -26,7 +26,7 @@ class Interrupted(LayerwiseError):
 class SignalFlag:
     """Set by SIGTERM / SIGINT while `watch()` is active."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.signum: int | None = None
 
     @contextmanager

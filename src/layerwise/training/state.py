@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def capture(trainer: Trainer, epoch_start_generator: torch.Tensor, losses: list[torch.Tensor]) -> dict[str, Any]:
     """The trainer's state now; `losses` are the batch losses of the unfinished epoch."""
     numpy_state = np.random.get_state()
+    assert isinstance(numpy_state, tuple)  # the global RandomState is MT19937, whose legacy state is a tuple
     state: dict[str, Any] = {
         "model": trainer.module.state_dict(),
         "optimizer": trainer.optimizer.state_dict(),

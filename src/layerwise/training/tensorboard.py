@@ -15,6 +15,8 @@ from ..errors import needs_extra
 from .callbacks import Callback
 
 if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
+
     from .trainer import Trainer
 
 SCALARS = {"train_loss": "loss/train", "val_loss": "loss/val", "val_metric": "metric/val", "lr": "lr"}
@@ -27,7 +29,7 @@ class TensorBoard(Callback):
         with needs_extra("tensorboard", instead="or set train.tensorboard: false"):
             import tensorboard  # noqa: F401  (here, before training starts, rather than at its first epoch)
         self.log_dir = Path(log_dir)
-        self.writer = None
+        self.writer: SummaryWriter | None = None
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         if self.writer is None and trainer.rank == 0:

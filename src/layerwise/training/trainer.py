@@ -260,7 +260,7 @@ class Trainer:
         def run_epoch(epoch: int, done: list) -> tuple[torch.Tensor, torch.Tensor]:
             self._epoch_start = None
             if self.checkpoints is not None:  # what a signal mid-epoch saves (world is 1 here)
-                self._epoch_start = copy.deepcopy(capture(self, self.generator.get_state(), []))
+                self._epoch_start = copy.deepcopy(capture(self, self.batch_generator().get_state(), []))
             return epoch_loop.train_stream_epoch(self, batches(epoch), epoch, n_batches)
 
         self._run(n_rows, run_epoch, val, resume, allow_changed)
@@ -381,7 +381,9 @@ class Trainer:
         net, k = self._net, self.accumulate
         boundary = (step + 1) % k == 0 or step + 1 == n_batches
         # DDP all-reduces gradients on every backward unless told to wait for the boundary
-        sync = net.no_sync() if self.world > 1 and not boundary else contextlib.nullcontext()
+        # (world > 1: net is the DDP wrapper, or its torch.compile form, which passes no_sync through)
+        sync = (cast(nn.parallel.DistributedDataParallel, net).no_sync() if self.world > 1 and not boundary
+                else contextlib.nullcontext())
         with sync:
             with self._autocast():
                 if self.augment is not None:
@@ -458,7 +460,14 @@ class Trainer:
     # ---------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> Path | None:
         """Save the state at the end of the last finished epoch (rank 0 only)."""
-        return self._save(len(self.history), 0, self.generator.get_state(), [])
+        return self._save(len(self.history), 0, self.batch_generator().get_state(), [])
+
+    def batch_generator(self) -> torch.Generator:
+        """The batch-order `generator` of this fit; a UsageError before `start_fit` drew it."""
+        if self.generator is None:
+            raise UsageError("the Trainer has no batch-order generator yet: start_fit has not run",
+                             hint="call trainer.fit(...), or trainer.start_fit(n_rows) before your own epochs")
+        return self.generator
 
     def _save(self, epochs: int, steps: int, generator_state: torch.Tensor, losses: list,
               state: dict | None = None) -> Path | None:
@@ -472,15 +481,17 @@ class Trainer:
 
     def _resume(self, allow_changed: Collection[str]) -> list[torch.Tensor]:
         """Load the newest readable checkpoint; the unfinished epoch's batch losses."""
+        checkpoints = self.checkpoints
+        assert checkpoints is not None  # _fit resumes from disk only with a checkpoint folder
         if self.rank == 0:
-            self.checkpoints.clean()
-        found = self.checkpoints.load_newest()
+            checkpoints.clean()
+        found = checkpoints.load_newest()
         if found is None:
-            warnings.warn(f"resume: no readable checkpoint in {self.checkpoints.folder}; "
+            warnings.warn(f"resume: no readable checkpoint in {checkpoints.folder}; "
                           "training from the first epoch", CheckpointWarning, stacklevel=3)
             return []
         record, tensors = found
-        name = str(self.checkpoints.path(record["epochs"], record["steps"]))
+        name = str(checkpoints.path(record["epochs"], record["steps"]))
         changed = self._compare(record.get("fingerprint"), name, allow_changed)
         if record["epochs"] > self.epochs:
             raise ConfigError(f"train.epochs: {self.epochs} is fewer than the {record['epochs']} epochs "
@@ -518,25 +529,34 @@ class Trainer:
         Interrupted. `epoch_start` is the batch-order generator's state before the epoch's
         permutation (a resume draws it again), `losses` the epoch's batch losses so far; nothing
         is saved when they or the weights are not finite."""
-        name = signal.Signals(self._signal.signum).name
+        signum = self._received()
+        name = signal.Signals(signum).name
         finite = bool(torch.isfinite(torch.stack(losses)).all()) and all(
             bool(torch.isfinite(p).all()) for p in self.module.parameters())
         path = self._save(epoch - 1, done, epoch_start, losses) if finite else None
         saved = f"saved {path}" if path else "nothing saved: the state was not finite"
-        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches}; {saved}",
+        raise Interrupted(signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches}; {saved}",
                           hint="continue with `layerwise run CONFIG --out DIR --resume` (or fit(..., resume=True))")
 
     def save_interrupt_stream(self, epoch: int, done: int, n_batches: int) -> NoReturn:
         """A signal during a streamed epoch, after `done` batches: save the state of the epoch's
         start (a stream cannot be rewound to its middle) and raise Interrupted."""
-        name = signal.Signals(self._signal.signum).name
+        signum = self._received()
+        name = signal.Signals(signum).name
         state = self._epoch_start
         path = self._save(epoch - 1, 0, state["generator"], [], state) if state is not None else None
         saved = f"saved the end of epoch {epoch - 1} to {path}" if path else "nothing saved"
-        raise Interrupted(self._signal.signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches} "
+        raise Interrupted(signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches} "
                           f"of a streamed run; {saved} (a stream resumes at epoch ends only)",
                           hint="continue with `layerwise run CONFIG --out DIR --resume` "
                                "(or fit_stream(..., resume=True))")
+
+    def _received(self) -> int:
+        """The signal that came during this fit; a UsageError when none did."""
+        if self._signal.signum is None:
+            raise UsageError("a save_interrupt method was called but no signal came during this fit",
+                             hint="call it only while trainer.interrupted is True")
+        return self._signal.signum
 
     # -------------------------------------------------------------- predict
     def predict(self, x, *, batch_size: int = 4096) -> torch.Tensor:
@@ -544,6 +564,10 @@ class Trainer:
         x = self._x_tensor(x)
         with thread_count(self._threads(batch_size)):
             return self.predict_outputs(x, batch_size).cpu()
+
+    def autocast(self) -> Any:
+        """The forward's mixed-precision context (train.precision on this device; a no-op for fp32)."""
+        return self._autocast()
 
     def predict_outputs(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
         """Eval-mode, no-grad outputs for `x` already on the device (`to_device`), in slices of

@@ -17,7 +17,6 @@ from ..tasks.common import split_method
 
 def folds(cfg: ExperimentConfig, task: Task, prepared: Prepared, k: int) -> list[Prepared]:
     """k Prepared, each the run's rows split as one fold and refitted by the Task on its training rows."""
-    df = prepared.frame
     test = prepared.index["test"]
     method = split_method(cfg, prepared.task.type)
     if method == "time":
@@ -29,7 +28,7 @@ def folds(cfg: ExperimentConfig, task: Task, prepared: Prepared, k: int) -> list
     else:
         pool = np.sort(np.concatenate([prepared.index["train"], prepared.index["val"]]))
         gap = 0
-    labels = df[cfg.data.target].astype(str).to_numpy()[pool] if method == "stratified" else None
+    labels = prepared.table[cfg.data.target].astype(str).to_numpy()[pool] if method == "stratified" else None
     out = []
     for train, val in kfold(len(pool), k, method=method, y=labels, gap=gap, seed=cfg.train.seed):
         parts = Split(pool[train], pool[val], test)

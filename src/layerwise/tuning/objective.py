@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 
@@ -110,7 +110,7 @@ def metric_key(metric: str) -> str:
     return "val_loss" if metric == "loss" else "val_metric"
 
 
-def direction(metric: str) -> str:
+def direction(metric: str) -> Literal["minimize", "maximize"]:
     """Optuna's direction for an objective_metric: the loss is minimized, each metric its own way."""
     return "maximize" if metric != "loss" and HIGHER_IS_BETTER[metric] else "minimize"
 

@@ -230,6 +230,7 @@ def _finish(cfg: ExperimentConfig, tune: TuneConfig, study: optuna.Study, space:
                              f"{table['state'].value_counts().to_dict() if len(table) else {}}); see {out / 'tuning.csv'}",
                              hint="widen the space, lower train.lr, or raise tune.trials / tune.timeout")
     best = study.best_trial
+    assert best.value is not None  # the best trial is a complete one, which has its value
     params = space.decode(dict(best.params))
     best_raw = scored_on(apply(base, params), metric)
     refit_raw = best_raw

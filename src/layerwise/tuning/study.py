@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 from optuna.trial import TrialState
@@ -21,7 +21,8 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def open_study(storage: optuna.storages.BaseStorage, name: str, *, signature: dict[str, Any],
-               direction: str, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner,
+               direction: Literal["minimize", "maximize"], sampler: optuna.samplers.BaseSampler,
+               pruner: optuna.pruners.BasePruner,
                resume_study: bool = False) -> optuna.Study:
     text = json.dumps(signature, sort_keys=True)
     study = optuna.create_study(storage=storage, study_name=name, direction=direction, sampler=sampler,

@@ -1,0 +1,128 @@
+"""A generation run killed mid-training resumes to the uninterrupted run, bit for bit; its gates judge it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+import layerwise
+from layerwise.training import Checkpoints
+
+NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
+
+# A real `layerwise run`, held at the start of epoch 3 (epochs 1 and 2 done) until the test kills it,
+# as tests/test_runlog.py holds one.
+HELD = """
+import sys, pathlib, threading
+from layerwise.experiment import steps
+from layerwise.cli import main
+from layerwise.training import Callback
+
+config, out, folder = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+
+class Hold(Callback):
+    def on_epoch_start(self, trainer, epoch):
+        if epoch == 3:
+            (folder / "paused").touch()
+            threading.Event().wait()  # for ever: the test kills us here
+
+build = steps.run_trainer
+def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
+    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
+steps.run_trainer = with_hold
+sys.exit(main(["run", config, "--out", out]))
+"""
+
+
+@pytest.fixture
+def names(tmp_path) -> Path:
+    """The first 300 real first names, one a line."""
+    path = tmp_path / "names.txt"
+    path.write_text("\n".join(NAMES.read_text(encoding="utf-8").splitlines()[:300]) + "\n", encoding="utf-8")
+    return path
+
+
+def _config(names: Path, evaluate: str = "{report: false, bootstrap: 50}") -> Path:
+    path = names.parent / "names.yaml"
+    path.write_text(f"data: {{path: {names.name}}}\ntask: {{type: generation}}\n"
+                    "model: {type: lstm, hidden: [16], embedding: 8}\n"
+                    "train: {epochs: 3, patience: null, batch_size: 32, threads: 1, checkpoint_every: 1, lr: 0.01}\n"
+                    f"evaluate: {evaluate}\n", encoding="utf-8")
+    return path
+
+
+def _wait_until(ready, proc, limit=300.0) -> None:
+    """Wait for an event the run produces (the limit only stops a hung test)."""
+    start = time.monotonic()
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - start < limit, "the event never came"
+        time.sleep(0.01)
+
+
+def _metrics(out: Path) -> dict:
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_a_generation_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_path, names, cli):
+    config = _config(names)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", HELD, str(config), str(out), str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until(lambda: (tmp_path / "paused").exists(), proc)
+        _wait_until(lambda: (2, 0) in Checkpoints(out / "checkpoints").names(), proc)  # written in the background
+    finally:
+        proc.send_signal(signal.SIGKILL)  # held for ever otherwise
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "metrics.json").exists()
+
+    code, _, err = cli("run", config, "--out", out, "--quiet", "--resume")
+    assert code == 0, err
+    assert _metrics(out)["resumed"]["epochs"] == 2
+
+    # the oracle: the same config, uninterrupted
+    code, _, err = cli("run", config, "--out", tmp_path / "whole", "--quiet")
+    assert code == 0, err
+    resumed, whole = _metrics(out), _metrics(tmp_path / "whole")
+    assert resumed["test"]["cross_entropy"] == whole["test"]["cross_entropy"]
+    assert resumed["epochs"] == whole["epochs"] == 3
+    weights, oracle = load_file(out / "bundle" / "model.safetensors"), load_file(tmp_path / "whole" / "bundle" /
+                                                                                   "model.safetensors")
+    assert weights.keys() == oracle.keys()
+    for name in weights:
+        assert weights[name].equal(oracle[name]), name
+
+
+def _generation(names: Path, gates: dict) -> dict:
+    return {"data": {"path": str(names)}, "task": {"type": "generation"},
+            "model": {"type": "lstm", "hidden": [16], "embedding": 8},
+            "train": {"epochs": 1, "patience": None, "batch_size": 32},
+            "evaluate": {"report": False, "bootstrap": 50, "gates": gates}}
+
+
+def test_a_generation_run_above_a_max_gate_is_not_deployed(tmp_path, names):
+    cfg = _generation(names, {"max": {"cross_entropy": 0.01}})
+    layerwise.Experiment(cfg).run(tmp_path / "gated")
+    metrics = _metrics(tmp_path / "gated")
+    assert metrics["verdict"] == "DO NOT DEPLOY"
+    failed = [c for c in metrics["checks"] if not c["passed"]]
+    assert any(c["gate"] == "max.cross_entropy" for c in failed), metrics["checks"]
+    assert metrics["headline"].startswith("DO NOT DEPLOY") and "cross_entropy" in metrics["headline"]
+
+
+def test_a_generation_run_without_gates_says_so(tmp_path, names):
+    cfg = _generation(names, {"beat_baseline": False})
+    result = layerwise.Experiment(cfg).run(tmp_path / "ungated")
+    metrics = _metrics(tmp_path / "ungated")
+    assert metrics["checks"] == []
+    assert "no gate is configured" in metrics["headline"]
+    assert result.metrics["headline"] == metrics["headline"]
