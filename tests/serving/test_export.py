@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import layerwise
+from layerwise.errors import UsageError
 from layerwise.serving.export import export
 from layerwise.serving.inputs import model_inputs
 from layerwise.serving.onnx_runtime import onnx_predict
@@ -105,3 +106,9 @@ def test_a_generation_bundle_is_refused_with_a_hint(names_bundle, tmp_path, cli)
     code, _, err = cli("export", names_bundle, "-o", tmp_path / "g.onnx")
     assert code == 2 and "generation bundle cannot be exported" in err and "layerwise serve" in err
     assert not (tmp_path / "g.onnx").exists()
+
+
+def test_model_inputs_refuses_a_path_for_a_bundle_of_rows(iris_bundle, tmp_path):
+    with pytest.raises(UsageError, match="a bundle of rows reads a table") as caught:
+        model_inputs(layerwise.load(iris_bundle), tmp_path / "rows.csv")
+    assert "read_table" in caught.value.hint

@@ -6,7 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 import layerwise
+from layerwise.errors import UsageError
 from layerwise.serving.app import Limits, app_from_bundle
+from layerwise.serving.records import generate_model
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +68,8 @@ def test_a_generation_bundle_has_no_predict_and_others_no_generate(client, iris_
     assert client.get("/metadata").json()["task"]["type"] == "generation"
     with TestClient(app_from_bundle(iris_bundle)) as other:
         assert other.post("/generate", json={}).status_code == 404
+
+
+def test_only_a_generation_bundle_has_a_generate_body(iris_bundle):
+    with pytest.raises(UsageError, match="classification model: only a generation bundle"):
+        generate_model(layerwise.load(iris_bundle), max_samples=10)

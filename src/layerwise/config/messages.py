@@ -4,6 +4,7 @@ and values shown short enough for a message."""
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,7 +30,7 @@ def cut(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe(error: dict[str, Any], raw: dict[str, Any], root: type[BaseModel]) -> str:
+def describe(error: Mapping[str, Any], raw: dict[str, Any], root: type[BaseModel]) -> str:
     """One line for one pydantic error met validating `root` (the schema): key path, what is wrong, and a
     did-you-mean."""
     loc = [str(p) for p in error["loc"] if p not in (INIT_NAME, INIT_MAPPING)]

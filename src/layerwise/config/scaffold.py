@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import TypedDict, get_args
 
 import numpy as np
 import pandas as pd
@@ -94,9 +94,11 @@ def write_config(
     # with other inputs beside the time, say which reading was written and how to switch
     noted = reading is not None and bool(reading.inputs) and task in ("regression", "forecast")
     plan = None
+    notes: list[str] = []
     if task == "forecast" or noted:
         plan = _plan_series(frame, kinds, data=data, target=target, time=time, decimal=decimal, task=task)
-    notes = reading.notes(task, plan, chosen=why.startswith("you chose")) if noted else []
+        if noted and reading is not None:
+            notes = reading.notes(task, plan, chosen=why.startswith("you chose"))
     text = _render(frame, kinds, data=data, out=out, target=target, task=task, time=time,
                    delimiter=delimiter, why=why, decimal=decimal, plan=plan, notes=notes)
     write_text(out, text)
@@ -162,6 +164,15 @@ def _window_advice(plan: SeriesPlan) -> str:
             f"data.transform: {plan.transform} (predict the change, not the level)")
 
 
+class _Columns(TypedDict):
+    """The columns a Reading names, the same whichever reading it is."""
+
+    target: str
+    time: str
+    inputs: list[str]
+    numeric: list[str]
+
+
 def _read_with_time(frame: pd.DataFrame, kinds: dict[str, str], *, target: str, time: str | None, kind: str,
                     decimal: str) -> Reading | None:
     """With a time column and a numeric target: one series to forecast, or rows to regress? None without one."""
@@ -169,7 +180,7 @@ def _read_with_time(frame: pd.DataFrame, kinds: dict[str, str], *, target: str, 
         return None
     inputs = [c for c in frame.columns if c not in (target, time) and kinds.get(c) in _INPUT_KINDS]
     numeric = [c for c in inputs if kinds.get(c) in ("numeric", "boolean")]
-    read = dict(target=target, time=time, inputs=inputs, numeric=numeric)
+    read: _Columns = {"target": target, "time": time, "inputs": inputs, "numeric": numeric}
     if not inputs:
         # No other input: a regression has nothing to read, so the only model is one of the past.
         return Reading("forecast", f"{_shown(target)} is one series over {_shown(time)} with no other input column",
@@ -265,7 +276,7 @@ def series_frequency(times: pd.Series) -> Frequency:
     return _date_frequency(steps)
 
 
-def _date_frequency(steps: pd.Series) -> Frequency:
+def _date_frequency(steps: pd.Series[pd.Timedelta]) -> Frequency:
     usual = steps.median()
     for name, low, high, lookback, why in _CALENDAR:
         if low <= usual <= high:
@@ -397,11 +408,26 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
     columns = [c for c in frame.columns if c not in (target, time)]
     # each line reads as YAML `name: kind`, so a name shows exactly as a key would hold it
     kind_lines = "\n".join(f"#   {_quote(str(c))}: {kinds.get(c, '?')}" for c in columns)
+    lookback_notes: list[str] = []
+    window_lines: list[str] = []
+    if task == "forecast":
+        # write_config plans every forecast, and _plan_series raises DataError when not one window fits
+        assert plan is not None and plan.lookback is not None
+        lookback_notes = _lookback_notes(plan, plan.lookback)
+        why_transform = ("every input is positive" if plan.transform == "log_return"
+                         else "some values are <= 0, which a log return cannot take")
+        window_lines = [
+            "  split: {method: time, train: 0.7, val: 0.15, test: 0.15}  # gap defaults to lookback + horizon",
+            f"  window: {{lookback: {plan.lookback}, horizon: 1, stride: 1}}   "
+            f"# {_count(plan.lookback, 'past row')} predict the next one",
+            f"  transform: {plan.transform}   # predict the change, not the level ({why_transform}): "
+            "none | diff | log_return",
+        ]
     lines = [
         f"# layerwise experiment: {task} of {_shown(target)} from {_printable(Path(data).name)} ({len(frame)} rows).",
         f"# Task: {task} ({why}). Run it with: layerwise run {_printable(Path(out).name)}",
         *notes,
-        *(_lookback_notes(plan) if task == "forecast" else []),
+        *lookback_notes,
         "# Column kinds as inferred (id-like, constant and free-text columns are dropped by cleaning):",
         kind_lines,
         "",
@@ -416,15 +442,7 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
     if decimal != ".":
         lines.append(f"  decimal: {_quote(decimal)}            # numbers are written 1.234,5: a decimal comma")
     if task == "forecast":
-        why_transform = ("every input is positive" if plan.transform == "log_return"
-                         else "some values are <= 0, which a log return cannot take")
-        lines += [
-            "  split: {method: time, train: 0.7, val: 0.15, test: 0.15}  # gap defaults to lookback + horizon",
-            f"  window: {{lookback: {plan.lookback}, horizon: 1, stride: 1}}   "
-            f"# {_count(plan.lookback, 'past row')} predict the next one",
-            f"  transform: {plan.transform}   # predict the change, not the level ({why_transform}): "
-            "none | diff | log_return",
-        ]
+        lines += window_lines
     else:
         method = "time" if time else ("stratified" if task == "classification" else "random")
         lines.append(f"  split: {{method: {method}, train: 0.7, val: 0.15, test: 0.15}}")
@@ -454,18 +472,18 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
     return "\n".join(lines)
 
 
-def _lookback_notes(plan: SeriesPlan) -> list[str]:
+def _lookback_notes(plan: SeriesPlan, lookback: int) -> list[str]:
     """Why the window's lookback is what it is: the frequency rule, and any shortening to fit the rows."""
     lines = [f"# Lookback: {plan.frequency.rule}.",
              f"#   The rule: {LOOKBACK_RULE}."]
     preferred = plan.frequency.lookback
     shortest = _shortest(preferred)
-    if plan.test_windows >= MIN_TEST_ROWS and plan.lookback < preferred:
-        lines.append(f"#   Shortened from {preferred} to {plan.lookback}, so that the test part of these {plan.rows} "
+    if plan.test_windows >= MIN_TEST_ROWS and lookback < preferred:
+        lines.append(f"#   Shortened from {preferred} to {lookback}, so that the test part of these {plan.rows} "
                      f"rows holds {MIN_TEST_ROWS} windows (the deploy gate's minimum); never below {shortest}.")
     elif plan.test_windows < MIN_TEST_ROWS:
-        which = (f"{shortest}, a quarter of {preferred}" if plan.lookback == shortest
-                 else f"{plan.lookback}, the longest that leaves every part a window")
+        which = (f"{shortest}, a quarter of {preferred}" if lookback == shortest
+                 else f"{lookback}, the longest that leaves every part a window")
         lines.append(f"#   Too short to judge: at lookback {which}, the test part of these {plan.rows} rows holds "
                      f"{_count(plan.test_windows, 'window')}, and the deploy gate needs {MIN_TEST_ROWS}. "
                      "A longer series gives a verdict.")

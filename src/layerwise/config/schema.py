@@ -42,11 +42,11 @@ class SplitConfig(_Section):
     # auto: time-ordered when data.time is set (or the task is a forecast), stratified for
     # classification, random otherwise.
     method: Literal["auto", "random", "stratified", "time"] = "auto"
-    train: float = Field(0.7, gt=0, lt=1)    # share of rows for training (train + val + test = 1)
-    val: float = Field(0.15, ge=0, lt=1)     # share for validation: early stopping, tuning; 0 = none
-    test: float = Field(0.15, gt=0, lt=1)    # share held out for the final metrics and the verdict
+    train: float = Field(default=0.7, gt=0, lt=1)  # share of rows for training (train + val + test = 1)
+    val: float = Field(default=0.15, ge=0, lt=1)  # share for validation: early stopping, tuning; 0 = none
+    test: float = Field(default=0.15, gt=0, lt=1)  # share held out for the final metrics and the verdict
     # Rows dropped between parts of a time-ordered split; None = lookback + horizon.
-    gap: int | None = Field(None, ge=0)
+    gap: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> SplitConfig:
@@ -76,9 +76,9 @@ class CleanConfig(_Section):
 class WindowConfig(_Section):
     """Forecasting windows: `lookback` past rows predict the next `horizon` rows."""
 
-    lookback: int = Field(30, ge=1)   # past rows each prediction sees
-    horizon: int = Field(1, ge=1)     # future rows predicted at once
-    stride: int = Field(1, ge=1)      # rows between the starts of consecutive windows
+    lookback: int = Field(default=30, ge=1)  # past rows each prediction sees
+    horizon: int = Field(default=1, ge=1)  # future rows predicted at once
+    stride: int = Field(default=1, ge=1)  # rows between the starts of consecutive windows
 
 
 class StreamConfig(_Section):
@@ -90,9 +90,9 @@ class StreamConfig(_Section):
 
     # auto: stream a data.path file larger than `above_mb` on disk; true / false: always / never.
     enabled: Literal["auto"] | bool = "auto"
-    above_mb: float = Field(1024, gt=0)        # enabled: auto streams files larger than this, in MB
-    shuffle_buffer: int = Field(65_536, ge=1)  # training rows mixed at once (more: better shuffle, more memory)
-    batch_rows: int = Field(65_536, ge=1)      # rows read from the file at a time
+    above_mb: float = Field(default=1024, gt=0)  # enabled: auto streams files larger than this, in MB
+    shuffle_buffer: int = Field(default=65_536, ge=1)  # training rows mixed at once (more: better shuffle, more memory)
+    batch_rows: int = Field(default=65_536, ge=1)  # rows read from the file at a time
 
 
 MISSING_TARGET = "data.target: required key is missing (only task.type: generation goes without one)"
@@ -103,20 +103,20 @@ class TextConfig(_Section):
 
     # lines: one example per line (names, titles); chunks: running text cut every `chunk` chars.
     mode: Literal["lines", "chunks"] = "lines"
-    chunk: int = Field(64, ge=2)  # chunks: characters per example
+    chunk: int = Field(default=64, ge=2)  # chunks: characters per example
     # Longest example kept, in characters (longer ones are cut); null = the longest in training.
-    max_length: int | None = Field(None, ge=1)
+    max_length: int | None = Field(default=None, ge=1)
 
 
 class ImageConfig(_Section):
     """Image classification from a folder of class folders (or NumPy arrays passed as data=)."""
 
     # (height, width) every image is resized to; null = the most common size in the folder.
-    size: list[PositiveInt] | None = Field(None, min_length=2, max_length=2)
+    size: list[PositiveInt] | None = Field(default=None, min_length=2, max_length=2)
     # grayscale: 1 channel; rgb: 3; auto: rgb when any image has colour.
     mode: Literal["auto", "grayscale", "rgb"] = "auto"
     # Unreadable files are skipped and logged up to this share of all image files; above it, an error.
-    max_corrupt: float = Field(0.05, ge=0, le=1)
+    max_corrupt: float = Field(default=0.05, ge=0, le=1)
 
 
 class AugmentConfig(_Section):
@@ -129,18 +129,18 @@ class AugmentConfig(_Section):
     # Images: none | horizontal | vertical | both, each image mirrored with probability 1/2 (digits: none).
     flip: Literal["none", "horizontal", "vertical", "both"] = "none"
     # Images: largest move in whole pixels, as a fraction of height / width; uncovered pixels are black.
-    shift: float = Field(0.0, ge=0, lt=0.5)
+    shift: float = Field(default=0.0, ge=0, lt=0.5)
     # Images: largest turn about the centre, in degrees; uncovered corners are black.
-    rotate: float = Field(0.0, ge=0, le=180)
+    rotate: float = Field(default=0.0, ge=0, le=180)
     # Images: largest relative change of the raw pixel values (0.2: multiplied by 0.8 .. 1.2).
-    brightness: float = Field(0.0, ge=0, lt=1)
+    brightness: float = Field(default=0.0, ge=0, lt=1)
     # Series and tables: std of Gaussian noise added to the scaled inputs (tables: numeric columns only).
-    jitter: float = Field(0.0, ge=0)
+    jitter: float = Field(default=0.0, ge=0)
     # Series: std s of each window's factor 1 + N(0, s), applied about the window's last value
     # (transform none) or about "no change" (diff, log_return).
-    scale: float = Field(0.0, ge=0)
+    scale: float = Field(default=0.0, ge=0)
     # Series: window slicing, the last U(slice, 1) of the lookback stretched back to full length (1: off).
-    slice: float = Field(1.0, gt=0, le=1)
+    slice: float = Field(default=1.0, gt=0, le=1)
 
 
 class DataConfig(_Section):
@@ -160,7 +160,7 @@ class DataConfig(_Section):
     normalize: Normalize = "standard"  # scaling of numeric inputs, fitted on the training split only
     # Categories: auto = one-hot up to max_onehot distinct values, ordinal codes beyond.
     encode: Literal["auto", "onehot", "ordinal"] = "auto"
-    max_onehot: int = Field(20, ge=2)  # most distinct values a column may have for one-hot (encode: auto)
+    max_onehot: int = Field(default=20, ge=2)  # most distinct values a column may have for one-hot (encode: auto)
     clean: CleanConfig = Field(default_factory=CleanConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)
     # Forecasting: predict the value itself or its change relative to the last observed value.
@@ -202,7 +202,7 @@ class InitConfig(_Section):
 
     scheme: InitScheme = "auto"  # as model.init's name form, for the layers not loaded
     # A bundle folder (or a run folder holding bundle/); relative to the config file's folder.
-    from_: str | None = Field(None, alias="from")
+    from_: str | None = Field(default=None, alias="from")
     # Which state_dict names to load: glob patterns (`stages.*`) or module prefixes (`stages.0`).
     # null = every tensor but the output head's: a trained body under a new head, the usual
     # transfer; ["*"] loads the head too (same classes, same width).
@@ -213,7 +213,7 @@ class InitConfig(_Section):
     # Parameters kept fixed (same patterns); BatchNorm layers among them stay in eval mode, so
     # their running statistics are kept too. unfreeze_after N: trainable from epoch N+1.
     freeze: list[str] = Field(default_factory=list)
-    unfreeze_after: int | None = Field(None, ge=1)  # epochs after which `freeze` is lifted; null = never
+    unfreeze_after: int | None = Field(default=None, ge=1)  # epochs after which `freeze` is lifted; null = never
 
     @model_validator(mode="after")
     def _needs(self) -> InitConfig:
@@ -244,7 +244,7 @@ class ModelConfig(_Section):
     activation: Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"] | None = None
     # Dropout rate: after each dense layer (mlp), between recurrent layers and before the
     # head (lstm, gru), before the head (cnn*), inside every encoder layer (transformer). Default 0.
-    dropout: float | None = Field(None, ge=0, lt=1)
+    dropout: float | None = Field(default=None, ge=0, lt=1)
     # Normalization after each dense or conv layer (mlp: none, cnn*: batch); `layer` on a
     # conv normalizes over channels and positions together.
     norm: Literal["none", "batch", "layer"] | None = None
@@ -312,11 +312,11 @@ class ScheduleConfig(_Section):
     plateau; per-update cosine (with linear warm-up) and one-cycle."""
 
     type: Literal["none", "step", "exponential", "cosine", "onecycle", "plateau"] = "none"  # none: constant lr
-    step_size: int | None = Field(None, ge=1)    # step: epochs between decays (default epochs // 3)
-    gamma: float | None = Field(None, gt=0)      # step, plateau: 0.1; exponential: 0.95
-    warmup: int = Field(0, ge=0)                 # cosine: warm-up epochs
-    patience: int = Field(5, ge=0)               # plateau: epochs without improvement
-    min_lr: float = Field(0.0, ge=0)             # cosine: the floor
+    step_size: int | None = Field(default=None, ge=1)  # step: epochs between decays (default epochs // 3)
+    gamma: float | None = Field(default=None, gt=0)  # step, plateau: 0.1; exponential: 0.95
+    warmup: int = Field(default=0, ge=0)         # cosine: warm-up epochs
+    patience: int = Field(default=5, ge=0)       # plateau: epochs without improvement
+    min_lr: float = Field(default=0.0, ge=0)     # cosine: the floor
 
 
 MetricName = Literal[
@@ -331,19 +331,19 @@ JudgedMetric = Literal[
 
 class TrainConfig(_Section):
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"  # the torch.optim optimizer
-    lr: float = Field(1e-3, gt=0)                 # learning rate (the schedule's starting point)
-    momentum: float = Field(0.9, ge=0, lt=1)      # sgd, rmsprop: momentum
+    lr: float = Field(default=1e-3, gt=0)         # learning rate (the schedule's starting point)
+    momentum: float = Field(default=0.9, ge=0, lt=1)  # sgd, rmsprop: momentum
     nesterov: bool = False                        # sgd: Nesterov momentum
-    batch_size: int = Field(64, ge=1)             # rows per gradient step
-    epochs: int = Field(100, ge=1)                # most passes over the training split
+    batch_size: int = Field(default=64, ge=1)     # rows per gradient step
+    epochs: int = Field(default=100, ge=1)        # most passes over the training split
     # auto: picked from the task (cross-entropy for classes, a regression loss for values).
     loss: Literal["auto", "mse", "mae", "huber", "cross_entropy", "bce"] = "auto"
     # classification: balanced weighs classes inversely to their training frequency, or {class: weight}.
     class_weights: Literal["none", "balanced"] | dict[str, float] = "none"
-    weight_decay: float = Field(0.0, ge=0)        # L2 penalty (decoupled for adamw)
-    l1: float = Field(0.0, ge=0)                  # L1 penalty on the weights, added to the loss
-    clip_grad: float | None = Field(None, gt=0)   # clip the gradient norm to this; null = no clipping
-    patience: int | None = Field(10, ge=1)        # early stopping: epochs without validation gain; null = off
+    weight_decay: float = Field(default=0.0, ge=0)  # L2 penalty (decoupled for adamw)
+    l1: float = Field(default=0.0, ge=0)          # L1 penalty on the weights, added to the loss
+    clip_grad: float | None = Field(default=None, gt=0)  # clip the gradient norm to this; null = no clipping
+    patience: int | None = Field(default=10, ge=1)  # early stopping: epochs without validation gain; null = off
     # The validation metric computed each epoch (history's val_metric, what tune.metric: auto
     # optimizes): auto = evaluate.metric's (accuracy, or MAE in the target's units); or any
     # test metric of the task. It is only watched: early stopping reads the validation loss.
@@ -351,11 +351,11 @@ class TrainConfig(_Section):
     seed: int = 0                                 # seeds weights, shuffling and dropout: same seed, same run
     device: str = "auto"                          # auto: cuda, then mps, then cpu
     threads: Literal["auto"] | int = "auto"       # CPU threads; auto: from the model and batch size
-    checkpoint_every: int = Field(1, ge=0)        # epochs between checkpoints (0: only on SIGTERM/SIGINT)
-    keep: int = Field(2, ge=1)                    # newest checkpoints kept, besides the best
+    checkpoint_every: int = Field(default=1, ge=0)  # epochs between checkpoints (0: only on SIGTERM/SIGINT)
+    keep: int = Field(default=2, ge=1)            # newest checkpoints kept, besides the best
     on_nan: Literal["stop", "skip_batch", "reduce_lr"] = "stop"  # what a NaN or inf loss does to training
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)  # or a name: `schedule: cosine`
-    accumulate: int = Field(1, ge=1)              # batches per optimizer step
+    accumulate: int = Field(default=1, ge=1)      # batches per optimizer step
     precision: Literal["32", "bf16", "16-mixed"] = "32"  # float32, bfloat16, or float16 mixed precision
     compile: bool = False                         # torch.compile the model
     tensorboard: bool = False                     # TensorBoard event files in OUT/tensorboard (pip install tensorboard)
@@ -388,8 +388,8 @@ class ExplainConfig(_Section):
 
     method: Literal["ig", "saliency", "ablation", "permutation"] = "ig"  # as `layerwise explain --method`
     rows: int | str = 16                          # test rows (images) with local attributions: a count, or '0:40'
-    steps: int = Field(50, ge=1)                  # Integrated Gradients steps
-    repeats: int = Field(10, ge=2)                # permutation importance shuffles per feature (tables, series)
+    steps: int = Field(default=50, ge=1)          # Integrated Gradients steps
+    repeats: int = Field(default=10, ge=2)        # permutation importance shuffles per feature (tables, series)
 
 
 class EvaluateConfig(_Section):
@@ -402,11 +402,11 @@ class EvaluateConfig(_Section):
     baseline: Literal["auto", "seasonal_naive"] = "auto"
     # Forecasts: the season in rows (7 for a week of daily rows), at most data.window.lookback.
     # Set, seasonal naive is reported beside persistence; it decides with baseline: seasonal_naive.
-    season: int | None = Field(None, ge=2)
+    season: int | None = Field(default=None, ge=2)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     # Resamples of the test rows for the intervals; 0 = none (the gate then judges point estimates).
-    bootstrap: int = Field(1000, ge=0)
-    level: float = Field(0.95, gt=0.5, lt=1)     # confidence level of the intervals
+    bootstrap: int = Field(default=1000, ge=0)
+    level: float = Field(default=0.95, gt=0.5, lt=1)  # confidence level of the intervals
     data_curve: bool = False                     # retrain on 25/50/75/100% of the training split
     leakage: bool = True                         # audit train/test for leakage
     report: bool = True                          # write report.html into the run folder
@@ -428,21 +428,21 @@ class TuneConfig(_Section):
     """
 
     method: Literal["grid", "random", "tpe"] = "tpe"   # the sampler: every combination, random, or TPE
-    trials: int | None = Field(20, ge=1)          # finished trials in the study; grid: None = the whole grid
-    timeout: float | None = Field(None, gt=0)     # seconds for the whole search
+    trials: int | None = Field(default=20, ge=1)  # finished trials in the study; grid: None = the whole grid
+    timeout: float | None = Field(default=None, gt=0)  # seconds for the whole search
     pruner: Literal["none", "median", "hyperband"] = "median"  # stops trials that fall behind early
     # The objective: `auto` = train.metric, the validation metric computed each epoch (itself
     # auto: evaluate.metric's, so accuracy for classification, MAE in the target's units
     # otherwise); `loss` = the validation loss; or any test metric of the task (f1_macro,
     # roc_auc, r2, ...), each optimized in its own direction. Pruners see it every epoch.
     metric: Literal["auto", "loss", MetricName] = "auto"
-    cv: int | None = Field(None, ge=2)            # k folds over train+validation (time-ordered for series)
+    cv: int | None = Field(default=None, ge=2)    # k folds over train+validation (time-ordered for series)
     space: dict[str, Any]  # dotted config path -> a range or a list of choices (required)
     storage: str | None = None                    # default sqlite:///OUT/study.db; postgresql://... for many workers
     study: str | None = None                      # default: the config file's name
-    workers: int = Field(1, ge=1)                 # local worker processes sharing the study
-    heartbeat: int = Field(60, ge=1)              # seconds; a trial silent for 2x this is FAIL and retried
-    retries: int = Field(3, ge=0)                 # times a stale (killed) trial is run again
+    workers: int = Field(default=1, ge=1)         # local worker processes sharing the study
+    heartbeat: int = Field(default=60, ge=1)      # seconds; a trial silent for 2x this is FAIL and retried
+    retries: int = Field(default=3, ge=0)         # times a stale (killed) trial is run again
     refit: Literal["train", "train+val"] = "train"  # what the best configuration is retrained on
     seed: int | None = None                       # sampler seed; default train.seed
 

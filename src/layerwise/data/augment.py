@@ -225,7 +225,7 @@ def check(settings: dict[str, Any] | None, kind: str) -> list[str]:
 
 
 def from_config(settings: dict[str, Any] | None, kind: str, *, zero: Sequence[float] | None = None,
-                about: Sequence[float] | str = 0.0, columns: Sequence[bool] | None = None) -> Compose | None:
+                about: Sequence[float] | float | str = 0.0, columns: Sequence[bool] | None = None) -> Compose | None:
     """The transforms a `data.augment` section switches on for `kind`, or None when all are off.
 
     images: `zero` is the normalized value of a raw 0 pixel per channel (-shift / divide).
@@ -240,14 +240,14 @@ def from_config(settings: dict[str, Any] | None, kind: str, *, zero: Sequence[fl
         raise ConfigError(problems, hint="remove those keys from data.augment (or set them to their off values)")
     black = torch.tensor(list(zero) if zero is not None else [0.0], dtype=torch.float32)
     mask = None if columns is None else torch.tensor(list(columns), dtype=torch.bool)
-    about = about if isinstance(about, str) else torch.tensor(about, dtype=torch.float32)
+    pivot = about if isinstance(about, str) else torch.tensor(about, dtype=torch.float32)
     makers: dict[str, Callable[[Any], Augment]] = {
         "flip": lambda v: lambda x, g: flip(x, g, v),
         "shift": lambda v: lambda x, g: shift(x, g, v, zero=black),
         "rotate": lambda v: lambda x, g: rotate(x, g, v, zero=black),
         "brightness": lambda v: lambda x, g: brightness(x, g, v, zero=black),
         "slice": lambda v: lambda x, g: slice(x, g, v, anchor="end"),
-        "scale": lambda v: lambda x, g: scale(x, g, v, about=about),
+        "scale": lambda v: lambda x, g: scale(x, g, v, about=pivot),
         "jitter": lambda v: lambda x, g: jitter(x, g, v, columns=mask),
     }
     order = ["flip", "shift", "rotate", "brightness", "slice", "scale", "jitter"]

@@ -86,12 +86,12 @@ def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mo
     ignored = 0
     for folder in classes:
         found = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
-        images = [p for p in found if p.suffix.lower() in SUFFIXES]
-        ignored += len(found) - len(images)
-        if not images:
+        pictures = [p for p in found if p.suffix.lower() in SUFFIXES]
+        ignored += len(found) - len(pictures)
+        if not pictures:
             raise DataError(f"{folder}: class folder '{folder.name}' holds no image files ({', '.join(SUFFIXES)})",
                             hint="add its images, or remove the empty folder")
-        files += [(p, folder.name) for p in images]
+        files += [(p, folder.name) for p in pictures]
     if len(classes) < 2:
         raise DataError(f"{path}: {len(classes)} class folder(s); classification needs at least 2",
                         hint="put each class's images in a sub-folder named after the class")
@@ -243,8 +243,8 @@ def decode_image(path: Path, size: tuple[int, ...], mode: str) -> np.ndarray:
     with needs_extra("images"):
         from PIL import Image
 
-    with _quiet(), Image.open(path) as img:
-        img = img.convert("L" if mode == "grayscale" else "RGB")
+    with _quiet(), Image.open(path) as opened:
+        img = opened.convert("L" if mode == "grayscale" else "RGB")
         if (img.height, img.width) != tuple(size):
             img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         pixels = np.asarray(img, dtype=np.uint8)

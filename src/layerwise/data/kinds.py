@@ -176,7 +176,7 @@ def looks_measured(column: pd.Series, name: str = "", decimal: str = ".") -> boo
 def _looks_like_prose(text: pd.Series) -> bool:
     # Sentences, not labels: several words, or long strings. "New York" stays a category.
     sample = text.head(DATE_SAMPLE)
-    words = sample.str.split().str.len()
+    words = sample.str.split().str.len()  # type: ignore[misc]  # pandas-stubs: .str.len() takes lists too
     return bool(words.median() >= 3 or sample.str.len().median() >= 40)
 
 

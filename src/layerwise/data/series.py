@@ -75,12 +75,12 @@ class SeriesTransform:
             change = np.log(actual / last)
         else:
             change = actual
-        center, scale = self.target_scale
+        center, scale = self._target_scale("target_to_model")
         return (change - center) / scale
 
     def target_from_model(self, pred: np.ndarray, last: np.ndarray) -> np.ndarray:
         """(n, h) model outputs -> (n, h) forecasts in the target's original units."""
-        center, scale = self.target_scale
+        center, scale = self._target_scale("target_from_model")
         change = np.asarray(pred, dtype=np.float64) * scale + center
         last = np.asarray(last, dtype=np.float64)[:, None]
         if self.transform_name == "diff":
@@ -107,6 +107,11 @@ class SeriesTransform:
         self.target_scale = None if d["target_scale"] is None else list(d["target_scale"])
         return self
 
+    def _target_scale(self, method: str) -> list[float]:
+        if self.target_scale is None:
+            raise RuntimeError(f"SeriesTransform.{method} called before fit")
+        return self.target_scale
+
     def _raw_inputs(self, df: pd.DataFrame, part: str) -> np.ndarray:
         missing = [c for c in self.columns + [self.target] if c not in df.columns]
         if missing:
@@ -114,7 +119,7 @@ class SeriesTransform:
                 f"{part}: missing column '{missing[0]}'{did_you_mean(missing[0], [str(c) for c in df.columns])}",
                 hint=f"the forecaster expects the columns: {', '.join(self.columns)} and target {self.target}",
             )
-        frame = df[self.columns].apply(lambda c: pd.to_numeric(c, errors="coerce"))
+        frame = df[self.columns].apply(_numbers_or_nan)
         bad = df[self.columns].notna() & frame.isna()
         if bad.to_numpy().any():
             name = bad.any().idxmax()
@@ -125,7 +130,7 @@ class SeriesTransform:
             )
         frame = frame.mask(np.isinf(frame.to_numpy(dtype=np.float64)))
         # Forward-fill, then back-fill the part's leading gap; never across parts.
-        self.last_filled = {c: int(n) for c, n in frame.isna().sum().items() if n}
+        self.last_filled = {str(c): int(n) for c, n in frame.isna().sum().items() if n}
         return frame.ffill().bfill().fillna(0.0).to_numpy(dtype=np.float64)
 
     def _raw_target(self, df: pd.DataFrame, part: str) -> np.ndarray:
@@ -173,3 +178,7 @@ def _row(df: pd.DataFrame, position: int) -> str:
     stamps = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])]
     when = f" ({stamps[0]} {df[stamps[0]].iloc[position]})" if stamps else ""
     return f"row {position + 1} of this part{when}"
+
+
+def _numbers_or_nan(column: pd.Series) -> pd.Series:
+    return pd.to_numeric(column, errors="coerce")

@@ -158,7 +158,7 @@ def _stratified(y, n, n_val, n_test, rng) -> Split:
     # Each class keeps at least one row in train; test is allocated first, then val.
     test_share = _allocate(n_test, counts, counts - 1)
     val_share = _allocate(n_val, counts, counts - 1 - test_share)
-    parts = {"train": [], "val": [], "test": []}
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for c in range(len(counts)):
         rows = rng.permutation(np.flatnonzero(codes == c))
         parts["test"].append(rows[:test_share[c]])

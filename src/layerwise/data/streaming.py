@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -151,7 +152,7 @@ def _hash(rows: np.ndarray) -> np.ndarray:
 @dataclass
 class Stream:
     """One streamed table: where it is, how it splits, and the transforms fitted on its training part."""
-    dataset: object
+    dataset: Any                          # a pyarrow.dataset.Dataset (pyarrow ships no type hints)
     target: str
     task: str
     kinds: dict[str, str]                 # feature column -> kind, as infer_kinds says
@@ -202,10 +203,10 @@ class Stream:
         """One pass over the file: row counts per part, then the transforms' state from the training rows."""
         self.total = self.dataset.count_rows()
         numeric = {c: _Numeric() for c, k in self.kinds.items() if k == "numeric"}
-        counts = {c: Counter() for c, k in self.kinds.items() if k == "categorical"}
+        counts: dict[str, Counter] = {c: Counter() for c, k in self.kinds.items() if k == "categorical"}
         missing = dict.fromkeys(counts, 0)
         truths = {c: [0, 0] for c, k in self.kinds.items() if k == "boolean"}  # [true, observed]
-        target_num, labels = _Numeric(), set()
+        target_num, labels = _Numeric(), set[Any]()
         rows = dict.fromkeys(PARTS, 0)
         last_time = None
         for chunk_rows, frame in self._chunks():
@@ -223,19 +224,19 @@ class Stream:
                 continue
             raw = frame[keep].reset_index(drop=True)
             before = {c: int(raw[c].isna().sum()) for c in self.kinds}
-            part, at = _clean(raw, self.kinds), chunk_rows[keep]
-            self.changed.update({c: int(part[c].isna().sum()) - n for c, n in before.items()})
+            cleaned, at = _clean(raw, self.kinds), chunk_rows[keep]
+            self.changed.update({c: int(cleaned[c].isna().sum()) - n for c, n in before.items()})
             for c, acc in numeric.items():
-                acc.add(part[c].to_numpy(dtype=np.float64), at)
+                acc.add(cleaned[c].to_numpy(dtype=np.float64), at)
             for c, counter in counts.items():
-                values = part[c].dropna()
-                missing[c] += len(part) - len(values)
+                values = cleaned[c].dropna()
+                missing[c] += len(cleaned) - len(values)
                 counter.update(_counts(values))
-            for c, acc in truths.items():
-                observed = part[c].dropna()
-                acc[0] += int(observed.sum())
-                acc[1] += len(observed)
-            y = part[self.target]
+            for c, truth in truths.items():
+                observed = cleaned[c].dropna()
+                truth[0] += int(observed.sum())
+                truth[1] += len(observed)
+            y = cleaned[self.target]
             if self.task == "classification":
                 labels.update(json_value(v) for v in y.unique().tolist())
             else:
@@ -295,11 +296,12 @@ class Stream:
 
     def transform(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """A cleaned frame's model inputs and encoded targets (class codes, or scaled float32)."""
-        x = self.features.transform(frame[list(self.kinds)], source=f"streamed rows of {self.target}")
+        features, encoder = self._fitted("transform")
+        x = features.transform(frame[list(self.kinds)], source=f"streamed rows of {self.target}")
         y = frame[self.target]
         if self.task != "classification":
             y = parse_numbers(y)
-        return x, self.encoder.encode(y)
+        return x, encoder.encode(y)
 
     def actual(self, part: str) -> np.ndarray:
         """`part`'s targets in their own units (class codes for classification), in file order."""
@@ -316,12 +318,17 @@ class Stream:
     def _actual(self, frame: pd.DataFrame) -> np.ndarray:
         y = frame[self.target]
         if self.task == "classification":
-            return self.encoder.encode(y)
+            return self._fitted("actual")[1].encode(y)
         return parse_numbers(y).to_numpy(dtype=np.float64)
+
+    def _fitted(self, method: str) -> tuple[Preprocessor, TargetEncoder]:
+        if self.features is None or self.encoder is None:
+            raise RuntimeError(f"Stream.{method} called before fit")
+        return self.features, self.encoder
 
 
 def open_stream(path: str | Path, *, target: str, task: str, seed: int, fractions: tuple[float, float, float],
-                time: str | None = None, features: list[str] | None = None, drop: list[str] = (),
+                time: str | None = None, features: list[str] | None = None, drop: Sequence[str] = (),
                 delimiter: str = ",", batch_rows: int = 65_536, shuffle_buffer: int = 65_536) -> Stream:
     """A Stream over `path` with the feature kinds inferred from its first record batch (not yet fitted)."""
     dataset = open_dataset(path, delimiter)
@@ -384,8 +391,8 @@ def _clean(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 
 def _check_sorted(column: pd.Series, last, first_row: int, name: str):
-    values = pd.to_datetime(column, errors="coerce") if not pd.api.types.is_numeric_dtype(column) else column
-    values = values.to_numpy()
+    stamps = pd.to_datetime(column, errors="coerce") if not pd.api.types.is_numeric_dtype(column) else column
+    values = stamps.to_numpy()
     previous = np.concatenate([[last], values[:-1]]) if last is not None else values[:-1]
     current = values if last is not None else values[1:]
     bad = np.flatnonzero(current < previous)

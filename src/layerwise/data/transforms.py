@@ -13,6 +13,8 @@ A number that does not fit float32 once scaled is an error naming its row and co
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -95,11 +97,10 @@ class Preprocessor:
         With `count_unseen`, (matrix, per-row count of unseen category values): a thread-safe
         count, where `last_unknown` is the last call's.
         """
-        if self.columns is None:
-            raise RuntimeError("Preprocessor.transform called before fit")
+        columns = self._fitted("transform")
         self._check_columns(df, source)
         parts, unseen = [], {}
-        for name, state in self.columns.items():
+        for name, state in columns.items():
             column = df[name].reset_index(drop=True)
             kind = state["kind"]
             if kind == "numeric":
@@ -124,31 +125,34 @@ class Preprocessor:
         costs more than the arithmetic for one row, and the server predicts one row at a time.
         A datetime column takes the general path.
         """
-        if self.columns is None:
-            raise RuntimeError("Preprocessor.transform_records called before fit")
-        general = {"source": source, "count_unseen": count_unseen}
-        if any(state["kind"] == "datetime" for state in self.columns.values()):
-            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)), **general)
+        columns = self._fitted("transform_records")
+
+        def general(frame: pd.DataFrame):
+            return self.transform(frame, source=source, count_unseen=count_unseen)
+
+        if any(state["kind"] == "datetime" for state in columns.values()):
+            return general(pd.DataFrame.from_records(records, columns=list(self.kinds)))
         missing = [name for name in self.kinds if any(name not in r for r in records)]
         if missing:
-            return self.transform(pd.DataFrame.from_records(records), **general)  # names the missing columns
+            return general(pd.DataFrame.from_records(records))  # names the missing columns
         try:
-            x, counts = self._transform_plain(records, source)
+            x, counts = self._transform_plain(columns, records, source)
         except (TypeError, ValueError):  # a value of the wrong type: the general path names its row
-            return self.transform(pd.DataFrame.from_records(records, columns=list(self.kinds)), **general)
+            return general(pd.DataFrame.from_records(records, columns=list(self.kinds)))
         return (x, counts) if count_unseen else x
 
-    def _transform_plain(self, records: list[dict], source: str) -> tuple[np.ndarray, np.ndarray]:
+    def _transform_plain(self, columns: dict[str, dict], records: list[dict],
+                         source: str) -> tuple[np.ndarray, np.ndarray]:
         # every numeric column at once: (rows, numeric columns); None becomes NaN, then the fill
-        numeric = [name for name, state in self.columns.items() if state["kind"] == "numeric"]
-        fitted = [self.columns[name] for name in numeric]
+        numeric = [name for name, state in columns.items() if state["kind"] == "numeric"]
+        fitted = [columns[name] for name in numeric]
         numbers = np.array([[record[name] for name in numeric] for record in records], dtype=np.float64)
         numbers = np.where(np.isinf(numbers), np.nan, numbers.reshape(len(records), len(numeric)))
         scaled = _apply_numeric(numbers,
                                 {key: np.array([state[key] for state in fitted]) for key in ("fill", "center", "scale")})
         where = {name: j for j, name in enumerate(numeric)}
         parts, unseen = [], {}
-        for name, state in self.columns.items():
+        for name, state in columns.items():
             values = [record[name] for record in records]
             kind = state["kind"]
             if kind == "numeric":
@@ -165,6 +169,11 @@ class Preprocessor:
         x = np.hstack(parts).astype(np.float32) if parts else np.zeros((len(records), 0), np.float32)
         return x, counts
 
+    def _fitted(self, method: str) -> dict[str, dict]:
+        if self.columns is None:
+            raise RuntimeError(f"Preprocessor.{method} called before fit")
+        return self.columns
+
     @property
     def feature_names(self) -> list[str]:
         """Names of the output columns, e.g. 'color=red', 'date.month'."""
@@ -180,7 +189,7 @@ class Preprocessor:
 
     def input_schema(self) -> dict:
         """What a prediction request must hold: {column: {kind, dtype, categories?}}."""
-        schema = {}
+        schema: dict[str, dict[str, Any]] = {}
         for name, kind in self.kinds.items():
             schema[name] = {"kind": kind, "dtype": DTYPES[kind]}
             if kind == "categorical" and self.columns is not None:
@@ -283,7 +292,7 @@ class Preprocessor:
     def _unseen_error(self, found: dict, source: str) -> DataError:
         parts, known = [], []
         for name, (mask, labels) in found.items():
-            categories = self.columns[name]["categories"]
+            categories = self._fitted("transform")[name]["categories"]
             values = list(dict.fromkeys(labels[mask].tolist()))
             shown = [f"{v!r} ({_rows(np.flatnonzero(mask & (labels == v)))}{_suggest(v, categories)})"
                      for v in values[:SHOWN]]

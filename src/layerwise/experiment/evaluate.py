@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..atomic import staged_folder, write_json, write_table
 from ..bundle.predictor import Predictor
-from ..config.schema import EvaluateConfig, TrainConfig
+from ..config.schema import TrainConfig
 from ..evaluation import judge
 from ..tasks import for_bundle
 from ..tasks.common import evaluate_settings
@@ -43,7 +43,7 @@ def reassess(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: 
 def judged(predictor: Predictor, y, model_out, baseline_out, notes: list[str], **named: Any) -> dict[str, Any]:
     """`judge` with the bundle's own evaluate settings and gates, read back through the schema (so the
     defaults are the schema's); `named` (baseline_name, beside, block) as the Task gives them."""
-    ev = EvaluateConfig.model_validate(evaluate_settings(predictor.config))
+    ev = evaluate_settings(predictor.config)
     seed = TrainConfig.model_validate((predictor.config or {}).get("train") or {}).seed
     gates = ev.gates
     metrics = judge(predictor.task.type, y, model_out, baseline_out, metric=ev.metric, samples=ev.bootstrap,

@@ -192,7 +192,7 @@ def judge(cfg: ExperimentConfig, task: Task, prepared: Prepared, model_out: np.n
                         samples=ev.bootstrap, level=ev.level, seed=cfg.train.seed,
                         beat_baseline=gates.beat_baseline, minimum={str(k): v for k, v in gates.min.items()},
                         maximum={str(k): v for k, v in gates.max.items()}, champion=champion,
-                        **{"block": 1, **task.judged(prepared, ev.model_dump())})
+                        **{"block": 1, **task.judged(prepared, ev)})
 
 
 def run_metrics(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor, trainer: Trainer,

@@ -16,6 +16,7 @@ def cli_page() -> str:
     from ..cli import app
 
     root = typer.main.get_command(app)
+    assert isinstance(root, typer.core.TyperGroup)  # the app has several commands, so typer makes a group
     lines = [GENERATED, "", "# Command line", "", cell(root.help or "", table=False), "",
              "Every command exits 0 on success; see [exit codes](exit-codes.md) for the rest.", ""]
     if root.params:
@@ -34,7 +35,7 @@ def cli_page() -> str:
 
 def _click_context(root: Any) -> Any:
     # typer bundles its own click; build the context from the command's own module.
-    context_class = getattr(root, "context_class", None)
+    context_class = root.context_class
     return context_class(root, info_name="layerwise")
 
 
@@ -62,7 +63,7 @@ def _param_name(param: Any) -> str:
 
 
 def _param_type(param: Any) -> str:
-    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    annotation: Any = getattr(getattr(param, "type_descriptor", None), "annotation", None)
     if annotation is None:  # plain click: its ParamType's name
         annotation = getattr(getattr(param, "type", None), "name", "text")
     name = {Path: "path", str: "text", int: "integer", float: "number", bool: "flag"}.get(annotation)

@@ -56,13 +56,14 @@ def _source_comments(model: type[BaseModel]) -> dict[str, str]:
                 alone.add(row)
     # The body's indentation, from its first line (a docstring's indented example must not count).
     body = next((line for line in lines[1:] if line.strip()), "")
-    indent = re.match(r"\s*", body).group()
+    indent = body[: len(body) - len(body.lstrip())]
     found: dict[str, str] = {}
     for row, line in enumerate(lines):
         match = re.match(r"^(\s+)(\w+)\s*:", line)
         if not match or match.group(1) != indent or row in alone:
             continue
-        above, up = [], row - 1
+        above: list[str] = []
+        up = row - 1
         while up in alone and lines[up].startswith(indent) and not lines[up].startswith(indent + " "):
             above.insert(0, comments[up])
             up -= 1
@@ -184,7 +185,7 @@ def _default(field: FieldInfo, section: type[BaseModel] | None) -> str:
     if field.is_required():
         return "required"
     if field.default_factory is not None:
-        value = field.default_factory()
+        value = field.get_default(call_default_factory=True)  # our factories take no arguments
         return "(its keys below)" if isinstance(value, BaseModel) else f"`{_literal(value)}`"
     if section is not None and field.default is None:
         return "`null` (absent)"

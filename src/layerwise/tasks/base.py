@@ -135,9 +135,9 @@ class Task(ABC):
     def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
         """The network's and the deciding baseline's outputs on one split, in the target's own terms."""
 
-    def judged(self, prepared: Prepared, evaluate: dict[str, Any], part: str = "test") -> dict[str, Any]:
+    def judged(self, prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
         """`evaluation.judge`'s keyword arguments beyond the arrays (baseline_name, beside, block), by the
-        run's evaluate section as a plain dict."""
+        run's evaluate section (config.schema.EvaluateConfig)."""
         return {}
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:

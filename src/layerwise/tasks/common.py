@@ -108,9 +108,12 @@ def metric_problems(cfg: Any, task: str, frame: pd.DataFrame) -> list[str]:
     return problems
 
 
-def evaluate_settings(config: dict[str, Any] | None) -> dict[str, Any]:
-    """A run's evaluate section as a plain dict (a bundle's config, or ExperimentConfig.to_dict())."""
-    return dict((config or {}).get("evaluate") or {})
+def evaluate_settings(config: dict[str, Any] | None) -> Any:
+    """A run's evaluate section (from a bundle's config, or ExperimentConfig.to_dict()) read back through
+    the schema, so its defaults are the schema's and nowhere else."""
+    from ..config.schema import EvaluateConfig  # pydantic: not where only ONNX prediction runs
+
+    return EvaluateConfig.model_validate(dict((config or {}).get("evaluate") or {}))
 
 
 def constant_baseline(fit: dict[str, Any], metric: str, n: int) -> tuple[np.ndarray, str, str | None]:

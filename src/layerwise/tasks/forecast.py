@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from .common import (
     watched_metric,
 )
 from .registry import register
+
+if TYPE_CHECKING:  # the schema (pydantic) is not shipped where only ONNX prediction runs
+    from ..config.schema import EvaluateConfig
 
 
 @register
@@ -108,7 +111,7 @@ class Forecast(Task):
         found = run_baselines(evaluate_settings(model.config), prepared, part)
         return model.decode(raw, prepared.last[part]), next(iter(found.values()))
 
-    def judged(self, prepared: Prepared, evaluate: dict[str, Any], part: str = "test") -> dict[str, Any]:
+    def judged(self, prepared: Prepared, evaluate: EvaluateConfig, part: str = "test") -> dict[str, Any]:
         from ..evaluation import block_length
         found = run_baselines(evaluate, prepared, part)
         name, *others = found
@@ -197,7 +200,7 @@ class Forecast(Task):
         # A forecast made at row t is judged against rows t+1..t+h, persistence repeats row t,
         # seasonal naive (the bundle's evaluate.season m) rows t-m+1..t.
         evaluate = evaluate_settings(model.config)
-        season = evaluate.get("season") or 1
+        season = evaluate.season or 1
         ends = np.arange(season - 1, len(frame) - h)
         model_out = pred[cols].to_numpy(dtype=np.float64)[ends]
         actual = np.stack([values[ends + k + 1] for k in range(h)], axis=1)
@@ -264,7 +267,7 @@ def _stamp(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
 
 
-def baselines(evaluate: dict[str, Any], last: np.ndarray, horizon: int,
+def baselines(evaluate: EvaluateConfig, last: np.ndarray, horizon: int,
               recent: Callable[[int], np.ndarray]) -> dict[str, np.ndarray]:
     """A forecast's naive baselines by name, the deciding one first: persistence and, with
     evaluate.season, seasonal naive, which decides only with evaluate.baseline: seasonal_naive.
@@ -276,14 +279,14 @@ def baselines(evaluate: dict[str, Any], last: np.ndarray, horizon: int,
     from ..evaluation.score import BASELINE_NAMES
 
     found = {BASELINE_NAMES["forecast"]: persistence(last, horizon)}
-    season = evaluate.get("season")
+    season = evaluate.season
     if season:
         seasonal = {seasonal_name(season): seasonal_naive(recent(season), horizon)}
-        found = {**seasonal, **found} if evaluate.get("baseline") == "seasonal_naive" else {**found, **seasonal}
+        found = {**seasonal, **found} if evaluate.baseline == "seasonal_naive" else {**found, **seasonal}
     return found
 
 
-def run_baselines(evaluate: dict[str, Any], prepared: Prepared, part: str) -> dict[str, np.ndarray]:
+def run_baselines(evaluate: EvaluateConfig, prepared: Prepared, part: str) -> dict[str, np.ndarray]:
     """`baselines` on one split of a run's windows."""
     return baselines(evaluate, prepared.last[part], prepared.task.horizon,
                      lambda season: recent(prepared, part, season))

@@ -124,7 +124,7 @@ class Rows(Task):
         n = len(raw)
         if task.type == "classification":
             return model.probabilities(raw), majority_baseline(prepared.actual["train"], task.n_classes, n)
-        metric = resolve(task.type, evaluate_settings(model.config).get("metric", "auto"))
+        metric = resolve(task.type, evaluate_settings(model.config).metric)
         return model.decode(raw), constant_baseline(self.baseline_fit(prepared), metric, n)[0]
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
@@ -227,7 +227,7 @@ class Rows(Task):
         cols = [c for c in pred.columns if c == "prediction" or c.startswith("prediction_")]
         model_out = pred[cols].to_numpy(dtype=np.float64)
         # the training median or mean, as the bundle's deciding metric chose when it was trained
-        metric = resolve(task.type, evaluate_settings(model.config).get("metric", "auto"))
+        metric = resolve(task.type, evaluate_settings(model.config).metric)
         baseline_out, name, note = constant_baseline(fit, metric, len(frame))
         notes += [note] if note else []
         table["actual"], table["prediction"], table["baseline"] = y, model_out[:, 0], baseline_out[:, 0]
