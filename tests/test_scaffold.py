@@ -17,7 +17,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from layerwise.config.schema import ExperimentConfig
 from layerwise.data import read_table
 from layerwise.errors import DataError, UsageError
-from layerwise.config.scaffold import Frequency, chosen_task, series_frequency
+from layerwise.config.scaffold import Frequency, chosen_task, series_frequency, write_config
 
 
 def _csv(tmp_path, loader, target, name):
@@ -323,3 +323,12 @@ def test_a_text_file_without_a_target_is_generation_and_a_table_needs_its_target
     with pytest.raises(UsageError, match=r"--target is required \(the column to predict\), except with --task "
                                          "generation"):
         chosen_task(tmp_path / "prices.csv", target=None, task="regression")
+
+
+def test_write_config_called_without_a_target_on_a_table_names_the_flag(tmp_path):
+    # the Python entry point skips chosen_task: it must say what is missing, not fail on a None column
+    data = _csv(tmp_path, load_diabetes, "progression", "diabetes")
+    out = tmp_path / "diabetes.yaml"
+    with pytest.raises(UsageError, match=r"--target is required \(the column to predict\)"):
+        write_config(data, target=None, task="regression", out=out)
+    assert not out.exists()

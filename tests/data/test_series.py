@@ -83,3 +83,11 @@ def test_text_input_and_unknown_transform():
         SeriesTransform(["v"], "y").fit(df)
     with pytest.raises(ConfigError, match="did you mean 'log_return'"):
         SeriesTransform(["v"], "y", transform="logreturn")
+
+
+def test_target_conversions_before_fit_name_the_method():
+    transform = SeriesTransform(["x"], "y", transform="diff")
+    with pytest.raises(RuntimeError, match=r"^SeriesTransform.target_to_model called before fit$"):
+        transform.target_to_model(np.ones((2, 1)), np.ones(2))
+    with pytest.raises(RuntimeError, match=r"^SeriesTransform.target_from_model called before fit$"):
+        transform.target_from_model(np.ones((2, 1)), np.ones(2))

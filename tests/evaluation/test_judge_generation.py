@@ -144,3 +144,17 @@ def test_the_deciding_metric_of_generation():
         judge("generation", y, model, base, metric="accuracy", samples=10)
     on_perplexity = judge("generation", y, model, base, metric="perplexity", samples=200, seed=1)
     assert on_perplexity["primary_metric"] == "perplexity" and on_perplexity["verdict"] == DEPLOY
+
+
+def test_bigram_scores_only_after_fit():
+    from layerwise.evaluation.bigram import Bigram
+
+    bigram = Bigram(4)
+    with pytest.raises(RuntimeError, match=r"^Bigram.token_losses called before fit$"):
+        bigram.token_losses(np.array([[1, 2]]), np.array([[2, 3]]))
+    inputs, targets = np.array([[1, 2, 3]]), np.array([[2, 3, 0]])
+    losses = bigram.fit(inputs, targets).token_losses(inputs, targets)
+    # add-one counts: after 1, token 2 was seen once among 3 possible next tokens (1, 2, 3): 2/4
+    assert losses[0, 0] == pytest.approx(-np.log(2 / 4))
+    assert losses[0, 2] == 0.0  # padding target
+    assert bigram.to_dict()["vocab_size"] == 4

@@ -53,7 +53,7 @@ def chosen_task(data: str | Path, *, target: str | None, task: str | None) -> st
 def write_config(
     data: str | Path,
     *,
-    target: str,
+    target: str | None,
     task: str | None = None,
     time: str | None = None,
     out: str | Path,
@@ -68,6 +68,8 @@ def write_config(
         text = _render_images(data, out)
         write_text(out, text)
         return text
+    if target is None:  # a table needs the column to predict (chosen_task says so before the CLI gets here)
+        raise UsageError("--target is required (the column to predict), except with --task generation")
     frame = read_table(data, delimiter=delimiter)
     for flag, column in (("--target", target), ("--time", time)):
         if column is not None and column not in frame.columns:

@@ -31,7 +31,7 @@ class DataCurve:
     finding: str
     fractions: list[float] = field(default_factory=list)
 
-    def trend(self, sizes: Sequence[float]) -> np.ndarray:
+    def trend(self, sizes: Sequence[float] | np.ndarray) -> np.ndarray:
         """The fitted score at each of `sizes` rows."""
         return self.intercept + self.slope * np.log2(np.asarray(sizes, dtype=np.float64))
 

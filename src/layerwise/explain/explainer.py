@@ -121,8 +121,7 @@ def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], N
         return None
     from ..config.schema import ExplainConfig
 
-    if not isinstance(options, ExplainConfig):
-        options = ExplainConfig()  # type: ignore[call-arg]  # mypy misses the positional Field(50, ...) defaults
+    options = options if isinstance(options, ExplainConfig) else ExplainConfig()
     if result.predictor.images is not None and options.method == "permutation":
         # found only after training: say so in run.log rather than throw the trained run away
         note("explain: skipped: evaluate.explain.method permutation does not apply to images; use ig, saliency "
