@@ -48,13 +48,23 @@ def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return train_test_split(x, data.target, test_size=0.2, stratify=data.target, random_state=0)
 
 
-def accuracy(x_train, y_train, x_test, y_test, *, seed: int, epochs: int, device: str, threads,
-             settings: dict | None) -> tuple[float, float]:
+def accuracy(
+    x_train, y_train, x_test, y_test, *, seed: int, epochs: int, device: str, threads, settings: dict | None
+) -> tuple[float, float]:
     """Test accuracy and training seconds of one cnn2d trained on (x_train, y_train)."""
     fn = augment.from_config(settings, "images", zero=[0.0]) if settings else None
     model = build({"type": "cnn2d"}, x_train.shape[1:], 10, seed=seed)
-    trainer = Trainer(model, loss="cross_entropy", lr=3e-3, batch_size=32, epochs=epochs, seed=seed,
-                      device=device, threads=threads, augment=fn)
+    trainer = Trainer(
+        model,
+        loss="cross_entropy",
+        lr=3e-3,
+        batch_size=32,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        threads=threads,
+        augment=fn,
+    )
     start = time.perf_counter()
     trainer.fit(x_train, y_train)
     seconds = time.perf_counter() - start
@@ -77,15 +87,27 @@ def main() -> None:
     settings = {"shift": args.shift, "rotate": args.rotate}
     scores: dict[str, list[float]] = {"none": [], "augmented": []}
     for seed in range(args.seeds):
-        x_train, _, y_train, _ = train_test_split(x_pool, y_pool, train_size=args.train, stratify=y_pool,
-                                                  random_state=seed)
+        x_train, _, y_train, _ = train_test_split(
+            x_pool, y_pool, train_size=args.train, stratify=y_pool, random_state=seed
+        )
         for name, s in (("none", None), ("augmented", settings)):
-            acc, seconds = accuracy(x_train, y_train, x_test, y_test, seed=seed, epochs=args.epochs,
-                                    device=args.device, threads=threads, settings=s)
+            acc, seconds = accuracy(
+                x_train,
+                y_train,
+                x_test,
+                y_test,
+                seed=seed,
+                epochs=args.epochs,
+                device=args.device,
+                threads=threads,
+                settings=s,
+            )
             scores[name].append(acc)
             print(f"seed {seed}  {name:<9} accuracy {acc:.4f}  ({seconds:.1f}s)", flush=True)
-    print(f"digits cnn2d, {args.train} training images, {len(y_test)} test images, {args.epochs} epochs, "
-          f"{args.seeds} seeds; augmentation: shift {args.shift}, rotate {args.rotate}")
+    print(
+        f"digits cnn2d, {args.train} training images, {len(y_test)} test images, {args.epochs} epochs, "
+        f"{args.seeds} seeds; augmentation: shift {args.shift}, rotate {args.rotate}"
+    )
     for name, values in scores.items():
         spread = statistics.stdev(values) if len(values) > 1 else 0.0
         print(f"{name:<9} test accuracy {statistics.mean(values):.4f} ± {spread:.4f}")

@@ -44,17 +44,27 @@ def main() -> None:
 
     x_train, x_test, y_train, y_test = digits()
     model = build({"type": "cnn2d"}, x_train.shape[1:], 10, seed=args.seed)
-    trainer = Trainer(model, loss="cross_entropy", lr=3e-3, batch_size=64, epochs=args.epochs,
-                      seed=args.seed, threads=threads)
+    trainer = Trainer(
+        model, loss="cross_entropy", lr=3e-3, batch_size=64, epochs=args.epochs, seed=args.seed, threads=threads
+    )
     start = time.perf_counter()
     trainer.fit(x_train, y_train)
     seconds = time.perf_counter() - start
     accuracy = float((trainer.predict(x_test).argmax(1).numpy() == y_test).mean())
-    print(json.dumps({
-        "benchmark": "digits_cnn2d", "accuracy": round(accuracy, 4), "seconds": round(seconds, 2),
-        "epochs": args.epochs, "train": len(y_train), "test": len(y_test),
-        "parameters": sum(p.numel() for p in model.parameters()), "threads": threads,
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "digits_cnn2d",
+                "accuracy": round(accuracy, 4),
+                "seconds": round(seconds, 2),
+                "epochs": args.epochs,
+                "train": len(y_train),
+                "test": len(y_test),
+                "parameters": sum(p.numel() for p in model.parameters()),
+                "threads": threads,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -40,21 +40,24 @@ def main() -> None:
         run_cost(args.threads)
         return
     frame = load_breast_cancer(as_frame=True).frame
-    result = layerwise.Experiment({"data": {"target": "target"}, "train": {"epochs": 20, "threads": args.threads}},
-                                  data=frame).run()
+    result = layerwise.Experiment(
+        {"data": {"target": "target"}, "train": {"epochs": 20, "threads": args.threads}}, data=frame
+    ).run()
     predictor = result.predictor
-    rows = frame.sample(args.rows, replace=True, random_state=0)       # 1,000 rows from the 569
+    rows = frame.sample(args.rows, replace=True, random_state=0)  # 1,000 rows from the 569
     x = model_inputs(predictor, rows).x
     output = of_predictor(predictor)
     base, _ = training_baseline(predictor)
     target = output.target(x)
-    for label in ("warm-up", "timed"):
+    for _pass in ("warm-up", "timed"):
         started = time.perf_counter()
         a = attribute(output, x, target, method="ig", baseline=base, steps=args.steps)
         seconds = time.perf_counter() - started
     relative = np.abs(a.delta).sum() / np.abs(a.output - a.baseline_output).sum()
-    print(f"IG, {args.steps} steps, {len(x)} rows x {x.shape[1]} model columns, {args.threads} threads: "
-          f"{seconds:.2f} s, {len(x) / seconds:,.0f} rows/s; completeness |delta| {relative:.3%} (limit 1%)")
+    print(
+        f"IG, {args.steps} steps, {len(x)} rows x {x.shape[1]} model columns, {args.threads} threads: "
+        f"{seconds:.2f} s, {len(x) / seconds:,.0f} rows/s; completeness |delta| {relative:.3%} (limit 1%)"
+    )
 
 
 def run_cost(threads: int) -> None:
@@ -63,12 +66,18 @@ def run_cost(threads: int) -> None:
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)[:600]
     cases = {
-        "digits (cnn2d, 600 images)": ({"data": {}, "model": {"type": "cnn2d", "channels": [8, 16]},
-                                        "train": {"epochs": 5, "lr": 0.01, "threads": threads}},
-                                       (images, digits.target[:600])),
-        "breast_cancer (mlp, 30 features)": ({"data": {"target": "target"},
-                                              "train": {"epochs": 20, "threads": threads}},
-                                             load_breast_cancer(as_frame=True).frame),
+        "digits (cnn2d, 600 images)": (
+            {
+                "data": {},
+                "model": {"type": "cnn2d", "channels": [8, 16]},
+                "train": {"epochs": 5, "lr": 0.01, "threads": threads},
+            },
+            (images, digits.target[:600]),
+        ),
+        "breast_cancer (mlp, 30 features)": (
+            {"data": {"target": "target"}, "train": {"epochs": 20, "threads": threads}},
+            load_breast_cancer(as_frame=True).frame,
+        ),
     }
     for name, (cfg, data) in cases.items():
         cfg = {**cfg, "evaluate": {"bootstrap": 200, "explain": True}}

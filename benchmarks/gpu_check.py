@@ -48,7 +48,7 @@ def main() -> int:
 
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(100_000, 32, generator=gen)
-    y = (x[:, :4].sum(1, keepdim=True) + 0.1 * torch.randn(100_000, 1, generator=gen))
+    y = x[:, :4].sum(1, keepdim=True) + 0.1 * torch.randn(100_000, 1, generator=gen)
 
     def fresh():
         torch.manual_seed(0)
@@ -57,15 +57,25 @@ def main() -> int:
     # 1. same weights as the plain loop
     seed, epochs, bs, lr = 0, 2, 256, 1e-3
     a = fresh()
-    trainer = layerwise.Trainer(a, loss="mse", optimizer="adam", lr=lr, batch_size=bs, epochs=epochs,
-                                seed=seed, device="auto")
+    trainer = layerwise.Trainer(
+        a, loss="mse", optimizer="adam", lr=lr, batch_size=bs, epochs=epochs, seed=seed, device="auto"
+    )
     history = trainer.fit(x, y)
     b = fresh().to(dev)
     plain_loop(b, x.to(dev), y.to(dev), seed=seed, epochs=epochs, batch_size=bs, lr=lr)
     diffs = [float((p.detach().cpu() - q.detach().cpu()).abs().max()) for p, q in zip(a.parameters(), b.parameters())]
-    print(json.dumps({"check": "oracle", "trainer_device": str(trainer.device),
-                      "loss_first": history[0]["train_loss"], "loss_last": history[-1]["train_loss"],
-                      "max_abs_weight_diff": max(diffs), "ok": max(diffs) < 1e-4}))
+    print(
+        json.dumps(
+            {
+                "check": "oracle",
+                "trainer_device": str(trainer.device),
+                "loss_first": history[0]["train_loss"],
+                "loss_last": history[-1]["train_loss"],
+                "max_abs_weight_diff": max(diffs),
+                "ok": max(diffs) < 1e-4,
+            }
+        )
+    )
 
     # 2. throughput, interleaved, median of 3
     for n, bs in ((100_000, 256), (20_000, 32)):
@@ -74,8 +84,9 @@ def main() -> int:
         for _ in range(3):
             m = fresh()
             t = time.perf_counter()
-            layerwise.Trainer(m, loss="mse", optimizer="adam", lr=lr, batch_size=bs, epochs=1,
-                              device="cuda").fit(xs, ys)
+            layerwise.Trainer(m, loss="mse", optimizer="adam", lr=lr, batch_size=bs, epochs=1, device="cuda").fit(
+                xs, ys
+            )
             torch.cuda.synchronize()
             lw.append(n / (time.perf_counter() - t))
             m = fresh().to(dev)
@@ -83,10 +94,17 @@ def main() -> int:
             t = time.perf_counter()
             plain_loop(m, xd, yd, seed=0, epochs=1, batch_size=bs, lr=lr)
             pl.append(n / (time.perf_counter() - t))
-        print(json.dumps({"check": "throughput", "workload": f"{n}x32 batch {bs}",
-                          "layerwise_samples_per_s": round(statistics.median(lw)),
-                          "plain_samples_per_s": round(statistics.median(pl)),
-                          "ratio": round(statistics.median(lw) / statistics.median(pl), 3)}))
+        print(
+            json.dumps(
+                {
+                    "check": "throughput",
+                    "workload": f"{n}x32 batch {bs}",
+                    "layerwise_samples_per_s": round(statistics.median(lw)),
+                    "plain_samples_per_s": round(statistics.median(pl)),
+                    "ratio": round(statistics.median(lw) / statistics.median(pl), 3),
+                }
+            )
+        )
 
     # 3. an experiment on the GPU, its bundle on the CPU
     frame = load_breast_cancer(as_frame=True).frame
@@ -99,10 +117,17 @@ def main() -> int:
         with torch.no_grad():
             gpu_logits = on_gpu(torch.as_tensor(xt, device=dev)).cpu().numpy()
         cpu_logits = loaded.raw_outputs(xt)
-        print(json.dumps({"check": "experiment", "beats_baseline": result.beats_baseline,
-                          "test_accuracy": result.metrics["test"]["accuracy"],
-                          "verdict": result.metrics["verdict"],
-                          "gpu_vs_cpu_bundle_max_logit_diff": float(np.abs(gpu_logits - cpu_logits).max())}))
+        print(
+            json.dumps(
+                {
+                    "check": "experiment",
+                    "beats_baseline": result.beats_baseline,
+                    "test_accuracy": result.metrics["test"]["accuracy"],
+                    "verdict": result.metrics["verdict"],
+                    "gpu_vs_cpu_bundle_max_logit_diff": float(np.abs(gpu_logits - cpu_logits).max()),
+                }
+            )
+        )
     return 0
 
 

@@ -87,26 +87,32 @@ def generate(path: Path, rows: int) -> None:
     counts[rng.random(rows) < 0.05] = np.nan  # ints with missing values read as floats
     city = rng.choice(["Lisbon", "Oslo", "Lima", "Osaka", "Quito", "Accra", "Perth"], rows).astype(object)
     city[rng.random(rows) < 0.02] = None
-    frame = pd.DataFrame({
-        "id": np.arange(rows),
-        "x1": rng.normal(size=rows),
-        "x2": rng.normal(scale=100, size=rows),
-        "price": np.round(rng.uniform(1, 500, rows), 2),
-        "count": counts,
-        "product": rng.choice([f"item-{i:03d}" for i in range(200)], rows),
-        "city": city,
-        "member": rng.choice(["yes", "no"], rows),
-        "date": (np.datetime64("2001-01-01") + np.arange(rows) % 7305).astype(str),  # 20 years of days
-        "y": rng.normal(size=rows),
-    })
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "x1": rng.normal(size=rows),
+            "x2": rng.normal(scale=100, size=rows),
+            "price": np.round(rng.uniform(1, 500, rows), 2),
+            "count": counts,
+            "product": rng.choice([f"item-{i:03d}" for i in range(200)], rows),
+            "city": city,
+            "member": rng.choice(["yes", "no"], rows),
+            "date": (np.datetime64("2001-01-01") + np.arange(rows) % 7305).astype(str),  # 20 years of days
+            "y": rng.normal(size=rows),
+        }
+    )
     frame.to_csv(path, index=False, float_format="%.10g")
 
 
 def measure(name: str, path: Path, repeat: int) -> dict:
     """The fastest of `repeat` reads and the smallest peak, each read in a fresh process."""
     code = MEASURE.format(setup=READERS[name])
-    runs = [json.loads(subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                                      text=True, check=True).stdout) for _ in range(repeat)]
+    runs = [
+        json.loads(
+            subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+        )
+        for _ in range(repeat)
+    ]
     return {key: min(run[key] for run in runs) for key in runs[0]}
 
 
@@ -126,11 +132,15 @@ def main() -> None:
     for name, r in results.items():
         print(f"  {name:15s} {r['seconds']:6.2f} s   peak {r['peak_mb']:5.0f} MB  (+ {r['growth_mb']:4.0f} MB)")
     ours, ref = results["layerwise"], results["pandas_c"]
-    print(f"layerwise / pandas_c: {ours['seconds'] / ref['seconds']:.2f}x the time, "
-          f"{ours['growth_mb'] / ref['growth_mb']:.2f}x the memory growth")
+    print(
+        f"layerwise / pandas_c: {ours['seconds'] / ref['seconds']:.2f}x the time, "
+        f"{ours['growth_mb'] / ref['growth_mb']:.2f}x the memory growth"
+    )
     fast = results["pandas_pyarrow"]
-    print(f"layerwise / pandas_pyarrow: {ours['seconds'] / fast['seconds']:.2f}x the time, "
-          f"{ours['growth_mb'] / fast['growth_mb']:.2f}x the memory growth")
+    print(
+        f"layerwise / pandas_pyarrow: {ours['seconds'] / fast['seconds']:.2f}x the time, "
+        f"{ours['growth_mb'] / fast['growth_mb']:.2f}x the memory growth"
+    )
 
 
 if __name__ == "__main__":

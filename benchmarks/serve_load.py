@@ -31,12 +31,20 @@ def main() -> None:
     args = parser.parse_args()
     frame = load_breast_cancer(as_frame=True).frame
     with tempfile.TemporaryDirectory() as tmp:
-        result = layerwise.Experiment({"data": {"target": "target"}, "model": {"hidden": [64, 64]},
-                                       "train": {"epochs": 5}, "evaluate": {"report": False, "bootstrap": 20}},
-                                      data=frame).run(out=Path(tmp) / "run")
+        result = layerwise.Experiment(
+            {
+                "data": {"target": "target"},
+                "model": {"hidden": [64, 64]},
+                "train": {"epochs": 5},
+                "evaluate": {"report": False, "bootstrap": 20},
+            },
+            data=frame,
+        ).run(out=Path(tmp) / "run")
         port = _free_port()
-        server = subprocess.Popen([sys.executable, "-m", "layerwise.cli", "serve", str(result.bundle_path),
-                                   "--port", str(port)], stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "layerwise.cli", "serve", str(result.bundle_path), "--port", str(port)],
+            stderr=subprocess.DEVNULL,
+        )
         try:
             records = frame.drop(columns=["target"]).to_dict("records")
             asyncio.run(_measure(f"http://127.0.0.1:{port}", records, args.requests))
@@ -56,12 +64,16 @@ async def _measure(url: str, records: list[dict], n: int) -> None:
         for concurrency in (1, 16):
             latencies, errors, seconds = await _run(client, lambda i: records[i % len(records)], n, concurrency)
             p50, p99 = np.percentile(latencies, [50, 99]) * 1000
-            print(f"single record, concurrency {concurrency:>2}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-                  f"{n / seconds:,.0f} req/s, {errors} errors")
+            print(
+                f"single record, concurrency {concurrency:>2}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+                f"{n / seconds:,.0f} req/s, {errors} errors"
+            )
         batch = (records * 2)[:1000]
         latencies, errors, seconds = await _run(client, lambda i: batch, 50, 1)
-        print(f"1,000-row batches: {50 * 1000 / seconds:,.0f} rows/s, p50 {np.median(latencies) * 1000:.1f} ms, "
-              f"{errors} errors")
+        print(
+            f"1,000-row batches: {50 * 1000 / seconds:,.0f} rows/s, p50 {np.median(latencies) * 1000:.1f} ms, "
+            f"{errors} errors"
+        )
 
 
 async def _run(client, body, n: int, concurrency: int):

@@ -10,8 +10,8 @@ fit time per fold, of
               sooner: it stops when the training loss stalls for 10 epochs)
 
 Both add `layerwise_early_stopping` (early_stopping=True: 10% of the training rows held out,
-patience 10, best epoch's weights kept). Regression adds `sklearn_scaled_y`: MLPRegressor with its target standardized too
-(TransformedTargetRegressor), as NeuralRegressor does inside, to separate that choice from
+patience 10, best epoch's weights kept). Regression adds `sklearn_scaled_y`: MLPRegressor with its target
+standardized too (TransformedTargetRegressor), as NeuralRegressor does inside, to separate that choice from
 the rest. One JSON line per model and data set; `epochs_run` is the mean over folds.
 
 Run: `.venv/bin/python benchmarks/sklearn_compare.py [--epochs 100]` (about a minute on 2
@@ -40,14 +40,19 @@ from layerwise.sklearn import NeuralClassifier, NeuralRegressor
 
 def models(task: str, epochs: int) -> dict:
     if task == "classification":
-        return {"layerwise": NeuralClassifier(epochs=epochs, random_state=0),
-                "layerwise_early_stopping": NeuralClassifier(epochs=epochs, early_stopping=True, random_state=0),
-                "sklearn": MLPClassifier(max_iter=epochs, random_state=0)}
-    return {"layerwise": NeuralRegressor(epochs=epochs, random_state=0),
-            "layerwise_early_stopping": NeuralRegressor(epochs=epochs, early_stopping=True, random_state=0),
-            "sklearn": MLPRegressor(max_iter=epochs, random_state=0),
-            "sklearn_scaled_y": TransformedTargetRegressor(MLPRegressor(max_iter=epochs, random_state=0),
-                                                           transformer=StandardScaler())}
+        return {
+            "layerwise": NeuralClassifier(epochs=epochs, random_state=0),
+            "layerwise_early_stopping": NeuralClassifier(epochs=epochs, early_stopping=True, random_state=0),
+            "sklearn": MLPClassifier(max_iter=epochs, random_state=0),
+        }
+    return {
+        "layerwise": NeuralRegressor(epochs=epochs, random_state=0),
+        "layerwise_early_stopping": NeuralRegressor(epochs=epochs, early_stopping=True, random_state=0),
+        "sklearn": MLPRegressor(max_iter=epochs, random_state=0),
+        "sklearn_scaled_y": TransformedTargetRegressor(
+            MLPRegressor(max_iter=epochs, random_state=0), transformer=StandardScaler()
+        ),
+    }
 
 
 def epochs_run(estimator) -> int:
@@ -61,8 +66,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=NeuralClassifier().epochs)
     args = parser.parse_args()
     data = {
-        "breast_cancer": (load_breast_cancer(return_X_y=True), "classification", "accuracy",
-                          StratifiedKFold(5, shuffle=True, random_state=0)),
+        "breast_cancer": (
+            load_breast_cancer(return_X_y=True),
+            "classification",
+            "accuracy",
+            StratifiedKFold(5, shuffle=True, random_state=0),
+        ),
         "diabetes": (load_diabetes(return_X_y=True), "regression", "r2", KFold(5, shuffle=True, random_state=0)),
     }
     for name, ((x, y), task, scoring, folds) in data.items():
@@ -70,17 +79,28 @@ def main() -> None:
             with warnings.catch_warnings():
                 # scikit-learn's MLP warns when it uses the whole budget; that is the setting compared
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                result = cross_validate(make_pipeline(StandardScaler(), estimator), x, y, cv=folds,
-                                        scoring=scoring, return_estimator=True)
+                result = cross_validate(
+                    make_pipeline(StandardScaler(), estimator), x, y, cv=folds, scoring=scoring, return_estimator=True
+                )
             scores = result["test_score"]
-            print(json.dumps({
-                "data": name, "rows": len(x), "model": label, "metric": scoring,
-                "cv_mean": round(float(scores.mean()), 4), "cv_std": round(float(scores.std()), 4),
-                "fit_seconds": round(float(result["fit_time"].mean()), 3),
-                "epochs_budget": args.epochs,
-                "epochs_run": float(np.mean([epochs_run(e) for e in result["estimator"]])),
-                "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
-            }), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "data": name,
+                        "rows": len(x),
+                        "model": label,
+                        "metric": scoring,
+                        "cv_mean": round(float(scores.mean()), 4),
+                        "cv_std": round(float(scores.std()), 4),
+                        "fit_seconds": round(float(result["fit_time"].mean()), 3),
+                        "epochs_budget": args.epochs,
+                        "epochs_run": float(np.mean([epochs_run(e) for e in result["estimator"]])),
+                        "torch_threads": torch.get_num_threads(),
+                        "machine": platform.machine(),
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -71,9 +71,14 @@ def run_streaming(path: Path) -> dict:
     start = time.perf_counter()
     trainer.fit_stream(batches, stream.rows["train"])
     epoch = time.perf_counter() - start
-    return {"path": "streaming", "rows": stream.rows["train"], "stats_pass_s": round(stats, 1),
-            "epoch_s": round(epoch, 1), "rows_per_s": round(stream.rows["train"] / epoch),
-            "train_loss": round(trainer.history[-1]["train_loss"], 4)}
+    return {
+        "path": "streaming",
+        "rows": stream.rows["train"],
+        "stats_pass_s": round(stats, 1),
+        "epoch_s": round(epoch, 1),
+        "rows_per_s": round(stream.rows["train"] / epoch),
+        "train_loss": round(trainer.history[-1]["train_loss"], 4),
+    }
 
 
 def run_in_memory(path: Path) -> dict:
@@ -94,8 +99,14 @@ def run_in_memory(path: Path) -> dict:
     start = time.perf_counter()
     trainer.fit(x, y)
     epoch = time.perf_counter() - start
-    return {"path": "in_memory", "rows": len(x), "load_s": round(load, 1), "epoch_s": round(epoch, 1),
-            "rows_per_s": round(len(x) / epoch), "train_loss": round(trainer.history[-1]["train_loss"], 4)}
+    return {
+        "path": "in_memory",
+        "rows": len(x),
+        "load_s": round(load, 1),
+        "epoch_s": round(epoch, 1),
+        "rows_per_s": round(len(x) / epoch),
+        "train_loss": round(trainer.history[-1]["train_loss"], 4),
+    }
 
 
 def main() -> None:
@@ -112,13 +123,29 @@ def main() -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     generate(path, args.rows)
-    print(json.dumps({"file": str(path), "rows": args.rows, "mb_on_disk": round(path.stat().st_size / 2**20),
-                      "mb_as_float32": round(args.rows * FEATURES * 4 / 2**20)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "file": str(path),
+                "rows": args.rows,
+                "mb_on_disk": round(path.stat().st_size / 2**20),
+                "mb_as_float32": round(args.rows * FEATURES * 4 / 2**20),
+            }
+        ),
+        flush=True,
+    )
     for which in ("streaming", "in_memory"):
-        done = subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--folder", args.folder,
-                               "--only", which], capture_output=True, text=True)
-        print(done.stdout.strip() if done.returncode == 0 else json.dumps(
-            {"path": which, "failed": done.returncode, "stderr": done.stderr[-2000:]}), flush=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--rows", str(args.rows), "--folder", args.folder, "--only", which],
+            capture_output=True,
+            text=True,
+        )
+        print(
+            done.stdout.strip()
+            if done.returncode == 0
+            else json.dumps({"path": which, "failed": done.returncode, "stderr": done.stderr[-2000:]}),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

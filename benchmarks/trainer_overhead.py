@@ -40,8 +40,12 @@ from torch import nn
 from layerwise.training import Trainer
 from layerwise.training.threads import choose_threads, is_dense, thread_count
 
-WORKLOADS = {"A_100k_batch256": (100_000, 256), "B_20k_batch32": (20_000, 32), "LSTM_20k_w30_batch128": (None, 128),
-             "DIGITS_cnn2d_batch64": (None, 64)}
+WORKLOADS = {
+    "A_100k_batch256": (100_000, 256),
+    "B_20k_batch32": (20_000, 32),
+    "LSTM_20k_w30_batch128": (None, 128),
+    "DIGITS_cnn2d_batch64": (None, 64),
+}
 FEATURES, WIDTH, DEPTH, LR = 32, 256, 4, 1e-3
 
 
@@ -56,7 +60,7 @@ def make_model() -> nn.Module:
 def make_data(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, FEATURES, generator=g)  # (n, 32)
-    y = (x[:, :4].sum(dim=1, keepdim=True) + 0.1 * torch.randn(n, 1, generator=g))  # (n, 1)
+    y = x[:, :4].sum(dim=1, keepdim=True) + 0.1 * torch.randn(n, 1, generator=g)  # (n, 1)
     return x, y
 
 
@@ -85,8 +89,7 @@ def plain_loop(model, x, y, batch_size, epochs, optimizer, loss="mse", precision
     """The loop a PyTorch user writes by hand, with one loss sync per epoch."""
     g = torch.Generator(device=x.device).manual_seed(0)
     loss_fn = nn.MSELoss() if loss == "mse" else nn.CrossEntropyLoss()
-    cast = (torch.autocast(x.device.type, dtype=torch.bfloat16) if precision == "bf16"
-            else contextlib.nullcontext())
+    cast = torch.autocast(x.device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
     model.train()
     for _ in range(epochs):
         idx = torch.randperm(x.shape[0], generator=g, device=x.device)
@@ -109,15 +112,28 @@ def run_variant(variant: str, template, x, y, batch_size, epochs, threads, loss=
     if variant.startswith("layerwise"):
         forced = "auto" if variant == "layerwise" else int(variant.split("_t")[1])
         with tempfile.TemporaryDirectory() as folder:
-            Trainer(model, loss=loss, optimizer="adam", lr=LR, batch_size=batch_size, epochs=epochs,
-                    device=x.device, threads=forced, seed=0, quiet=False, precision=precision,
-                    checkpoint_dir=folder, checkpoint_every=1).fit(x, y)
+            Trainer(
+                model,
+                loss=loss,
+                optimizer="adam",
+                lr=LR,
+                batch_size=batch_size,
+                epochs=epochs,
+                device=x.device,
+                threads=forced,
+                seed=0,
+                quiet=False,
+                precision=precision,
+                checkpoint_dir=folder,
+                checkpoint_every=1,
+            ).fit(x, y)
     elif variant == "plain":
         plain_loop(model, x, y, batch_size, epochs, torch.optim.Adam(model.parameters(), LR), loss, precision)
     else:  # plain_fused: the Trainer's optimizer implementation and thread count
         with thread_count(threads):
-            plain_loop(model, x, y, batch_size, epochs, torch.optim.Adam(model.parameters(), LR, fused=True),
-                       loss, precision)
+            plain_loop(
+                model, x, y, batch_size, epochs, torch.optim.Adam(model.parameters(), LR, fused=True), loss, precision
+            )
     return x.shape[0] * epochs / (time.perf_counter() - start)
 
 
@@ -141,13 +157,16 @@ def main() -> None:
         variants = ["layerwise", "plain", "plain_fused"]
         if args.sweep:
             variants += ["layerwise_t1", "layerwise_t2"]
-        run_variant("plain_fused", template, x[:2048], y[:2048], batch_size, 1, threads, loss, args.precision)  # warm-up
+        run_variant(
+            "plain_fused", template, x[:2048], y[:2048], batch_size, 1, threads, loss, args.precision
+        )  # warm-up
         rates: dict[str, list[float]] = {v: [] for v in variants}
         for rep in range(args.repeats):
-            order = variants[rep % len(variants):] + variants[: rep % len(variants)]
+            order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
             for variant in order:
-                rates[variant].append(run_variant(variant, template, x, y, batch_size, epochs, threads, loss,
-                                                  args.precision))
+                rates[variant].append(
+                    run_variant(variant, template, x, y, batch_size, epochs, threads, loss, args.precision)
+                )
         med = {v: statistics.median(r) for v, r in rates.items()}
         row = {
             "workload": name if args.device == "cpu" else f"{name}_{args.device}_{args.precision}",

@@ -44,14 +44,18 @@ EVALUATE = {"report": False, "bootstrap": 0, "leakage": False}
 def split_digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, x_test, y_train, y_test): images (n, 8, 8), pixel values 0..16."""
     data = load_digits()
-    return train_test_split(data.images.astype(np.float32), data.target, test_size=0.2,
-                            stratify=data.target, random_state=0)
+    return train_test_split(
+        data.images.astype(np.float32), data.target, test_size=0.2, stratify=data.target, random_state=0
+    )
 
 
 def pretrain(x: np.ndarray, y: np.ndarray, out: Path, threads) -> tuple[Path, float]:
-    cfg = {"data": {"image": {}, "split": {"train": 0.8, "val": 0.1, "test": 0.1}}, "model": MODEL,
-           "train": {"epochs": 30, "patience": 5, "lr": 3e-3, "batch_size": 64, "seed": 0, "threads": threads},
-           "evaluate": EVALUATE}
+    cfg = {
+        "data": {"image": {}, "split": {"train": 0.8, "val": 0.1, "test": 0.1}},
+        "model": MODEL,
+        "train": {"epochs": 30, "patience": 5, "lr": 3e-3, "batch_size": 64, "seed": 0, "threads": threads},
+        "evaluate": EVALUATE,
+    }
     result = Experiment(cfg, data=(x, y)).run(out)
     return out / "bundle", result.metrics["test"]["accuracy"]
 
@@ -59,11 +63,12 @@ def pretrain(x: np.ndarray, y: np.ndarray, out: Path, threads) -> tuple[Path, fl
 def fine_tune(init, x, y, x_test, y_test, *, epochs: int, seed: int, threads) -> tuple[float, float, int]:
     """(test accuracy on the held-out images, seconds, training images used)."""
     n = len(y)
-    cfg = {"data": {"image": {}, "split": {"method": "stratified", "train": 1 - 5 / n, "val": 0.0, "test": 5 / n}},
-           "model": {**MODEL, "init": init},
-           "train": {"epochs": epochs, "patience": None, "lr": 3e-3, "batch_size": 16, "seed": seed,
-                     "threads": threads},
-           "evaluate": EVALUATE}
+    cfg = {
+        "data": {"image": {}, "split": {"method": "stratified", "train": 1 - 5 / n, "val": 0.0, "test": 5 / n}},
+        "model": {**MODEL, "init": init},
+        "train": {"epochs": epochs, "patience": None, "lr": 3e-3, "batch_size": 16, "seed": seed, "threads": threads},
+        "evaluate": EVALUATE,
+    }
     start = time.perf_counter()
     result = Experiment(cfg, data=(x, y)).run()
     seconds = time.perf_counter() - start
@@ -103,33 +108,48 @@ def main() -> None:
         for seed in range(args.seeds):
             x, y = sample(x_train, y_train, range(5, 10), PER_CLASS + 1, seed)
             for name, init in variants.items():
-                accuracy, s, rows = fine_tune(init, x, y, x_test[new], y_test[new], epochs=args.epochs, seed=seed,
-                                              threads=threads)
+                accuracy, s, rows = fine_tune(
+                    init, x, y, x_test[new], y_test[new], epochs=args.epochs, seed=seed, threads=threads
+                )
                 scores[name].append(accuracy)
                 seconds[name].append(s)
                 used.add(rows)
 
     print(f"pretrain on digits 0-4: {old.sum()} images, test accuracy {old_accuracy:.4f}, {pretrain_seconds:.1f}s")
-    print(f"fine-tune on digits 5-9: {sorted(used)} training images ({PER_CLASS} per class), {args.epochs} epochs, "
-          f"{args.seeds} seeds; scored on the same {new.sum()} held-out test images")
+    print(
+        f"fine-tune on digits 5-9: {sorted(used)} training images ({PER_CLASS} per class), {args.epochs} epochs, "
+        f"{args.seeds} seeds; scored on the same {new.sum()} held-out test images"
+    )
     print(f"{'init':<12}{'accuracy mean':>14}{'std':>8}{'min':>8}{'max':>8}{'seconds/run':>13}")
     for name in variants:
         a = np.array(scores[name])
-        print(f"{name:<12}{a.mean():>14.4f}{a.std(ddof=1) if len(a) > 1 else 0.0:>8.4f}{a.min():>8.4f}"
-              f"{a.max():>8.4f}{np.mean(seconds[name]):>13.2f}")
+        print(
+            f"{name:<12}{a.mean():>14.4f}{a.std(ddof=1) if len(a) > 1 else 0.0:>8.4f}{a.min():>8.4f}"
+            f"{a.max():>8.4f}{np.mean(seconds[name]):>13.2f}"
+        )
     base = np.array(scores["random"])
     for name in [v for v in variants if v != "random"]:
         diff = np.array(scores[name]) - base  # paired: same seed, same 20 images per class
-        print(f"{name} - random, paired by seed: mean {diff.mean():+.4f}, better in {(diff > 0).sum()}, "
-              f"equal in {(diff == 0).sum()}, worse in {(diff < 0).sum()} of {len(diff)}")
-    print(json.dumps({
-        "benchmark": "transfer_digits", "epochs": args.epochs, "seeds": args.seeds, "per_class": PER_CLASS,
-        "test": int(new.sum()), "pretrain_accuracy_0_4": round(old_accuracy, 4),
-        "accuracy": {k: [round(v, 4) for v in vs] for k, vs in scores.items()},
-        "mean": {k: round(float(np.mean(vs)), 4) for k, vs in scores.items()},
-        "std": {k: round(float(np.std(vs, ddof=1)) if len(vs) > 1 else 0.0, 4) for k, vs in scores.items()},
-        "seconds": {k: round(float(np.mean(vs)), 2) for k, vs in seconds.items()},
-    }))
+        print(
+            f"{name} - random, paired by seed: mean {diff.mean():+.4f}, better in {(diff > 0).sum()}, "
+            f"equal in {(diff == 0).sum()}, worse in {(diff < 0).sum()} of {len(diff)}"
+        )
+    print(
+        json.dumps(
+            {
+                "benchmark": "transfer_digits",
+                "epochs": args.epochs,
+                "seeds": args.seeds,
+                "per_class": PER_CLASS,
+                "test": int(new.sum()),
+                "pretrain_accuracy_0_4": round(old_accuracy, 4),
+                "accuracy": {k: [round(v, 4) for v in vs] for k, vs in scores.items()},
+                "mean": {k: round(float(np.mean(vs)), 4) for k, vs in scores.items()},
+                "std": {k: round(float(np.std(vs, ddof=1)) if len(vs) > 1 else 0.0, 4) for k, vs in scores.items()},
+                "seconds": {k: round(float(np.mean(vs)), 2) for k, vs in seconds.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

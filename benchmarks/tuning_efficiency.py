@@ -28,11 +28,11 @@ SPACE = {
 
 def config(method: str, pruner: str, trials: int | None, seed: int) -> dict:
     return {
-        "data": {"target": "target"}, "model": {"hidden": [16]},
+        "data": {"target": "target"},
+        "model": {"hidden": [16]},
         "train": {"epochs": 30, "patience": None, "batch_size": 32, "seed": 0},
         "evaluate": {"bootstrap": 0, "report": False, "leakage": False},
-        "tune": {"method": method, "pruner": pruner, "trials": trials, "metric": "loss", "seed": seed,
-                 "space": SPACE},
+        "tune": {"method": method, "pruner": pruner, "trials": trials, "metric": "loss", "seed": seed, "space": SPACE},
     }
 
 
@@ -54,8 +54,10 @@ def main() -> None:
         print(f"{name:<12} {best:>14.5f} {epochs:>7}  {trials} ({seconds:.0f}s)")
     grid, tpe = rows["grid"], rows["tpe+median"]
     within = tpe[0] <= grid[0] * 1.01
-    print(f"TPE+pruning within 1% of the grid's best: {within} ({tpe[0] / grid[0] - 1:+.2%}); "
-          f"epochs {tpe[1]} / {grid[1]} = {tpe[1] / grid[1]:.2f} of the grid's (target <= 0.33)")
+    print(
+        f"TPE+pruning within 1% of the grid's best: {within} ({tpe[0] / grid[0] - 1:+.2%}); "
+        f"epochs {tpe[1]} / {grid[1]} = {tpe[1] / grid[1]:.2f} of the grid's (target <= 0.33)"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,11 @@ def digits_bundle(digit_folders, tmp_path_factory) -> Path:
     """A small cnn2d trained for a moment on `digit_folders['train']`: a real image bundle."""
     import layerwise
 
-    cfg = {"data": {"path": str(digit_folders["train"])}, "model": {"type": "cnn2d", "channels": [8, 16]},
-           "train": {"epochs": 10, "lr": 0.01, "patience": None, "seed": 0},
-           "evaluate": {"bootstrap": 50, "report": False}}
+    cfg = {
+        "data": {"path": str(digit_folders["train"])},
+        "model": {"type": "cnn2d", "channels": [8, 16]},
+        "train": {"epochs": 10, "lr": 0.01, "patience": None, "seed": 0},
+        "evaluate": {"bootstrap": 50, "report": False},
+    }
     out = tmp_path_factory.mktemp("digits-run") / "run"
     return Path(layerwise.Experiment(cfg).run(out=out).bundle_path)

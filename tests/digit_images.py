@@ -22,7 +22,7 @@ def write_digits(root: Path, per_class: int = 40, *, big: int = 0, start: int = 
     for label in range(10):
         folder = root / str(label)
         folder.mkdir(parents=True, exist_ok=True)
-        for k, i in enumerate(np.flatnonzero(data.target == label)[start:start + per_class]):
+        for k, i in enumerate(np.flatnonzero(data.target == label)[start : start + per_class]):
             image = Image.fromarray((data.images[i] * 255 / 16).astype(np.uint8), mode="L")
             if k < big:
                 image = image.resize((16, 16), Image.Resampling.NEAREST)

@@ -30,8 +30,24 @@ def name(text: str) -> str:
 
 def build_wheel(project: Path, out: Path) -> Path:
     """Build `project`'s wheel into `out` from the installed setuptools, with no network."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--quiet", "-w", str(out), str(project)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--quiet",
+            "-w",
+            str(out),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (wheel,) = out.glob("*.whl")
     return wheel
 
@@ -74,8 +90,14 @@ def fresh_venv(path: Path, requirements: Iterable[str]) -> Path:
     """A new venv at `path` seeing exactly the closure of `requirements`; returns its python."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     python = path / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     chosen = closure(requirements)
     owners: dict[str, set[str]] = {}  # a top-level entry of site-packages -> the distributions with files in it
     for dist in distributions():
@@ -97,8 +119,11 @@ def fresh_venv(path: Path, requirements: Iterable[str]) -> Path:
 
 def pip(python: Path, *args: str) -> subprocess.CompletedProcess:
     """This environment's pip, acting on the venv of `python` (which has no pip of its own)."""
-    return subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "--no-input",
-                           "--disable-pip-version-check", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "--no-input", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+    )
 
 
 def clean_env() -> dict[str, str]:

@@ -14,8 +14,9 @@ FAST = ["--set", "train.epochs=3"]
 def _frame(n=120, seed=0):
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    return pd.DataFrame({"x1": x1, "x2": x2, "color": rng.choice(["red", "blue"], n),
-                         "y": 2 * x1 - x2 + rng.normal(scale=0.1, size=n)})
+    return pd.DataFrame(
+        {"x1": x1, "x2": x2, "color": rng.choice(["red", "blue"], n), "y": 2 * x1 - x2 + rng.normal(scale=0.1, size=n)}
+    )
 
 
 def _config(tmp_path, data_name, extra=""):
@@ -40,17 +41,30 @@ CASES = {
     "empty file": ("empty.csv", b"", "", 3, ["empty.csv", "empty"]),
     "header only": ("header.csv", "x1,x2,y\n", "", 3, ["header.csv", "no data rows"]),
     "wrong delimiter": ("semi.csv", "x1;x2;y\n1;2;3\n4;5;6\n", "", 3, ["semi.csv", "delimiter"]),
-    "not utf-8": ("latin.csv", "x1,x2,y\n1,caf\xe9,3\n".encode("latin-1") + b"4,5,6\n" * 30, "", 3,
-                  ["latin.csv", "UTF-8", "line 2"]),
+    "not utf-8": (
+        "latin.csv",
+        "x1,x2,y\n1,caf\xe9,3\n".encode("latin-1") + b"4,5,6\n" * 30,
+        "",
+        3,
+        ["latin.csv", "UTF-8", "line 2"],
+    ),
     "target missing": ("d.csv", "x1,x2,yy\n" + "1,2,3\n" * 30, "", 2, ["data.target", "did you mean 'yy'"]),
     "target empty": ("d.csv", "x1,x2,y\n" + "1,2,\n3,4,\n" * 30, "", 3, ["'y'", "empty"]),
-    "single class": ("d.csv", "x1,x2,y\n" + "".join(f"{i},{i % 7},a\n" for i in range(60)),
-                     "", 3, ["y", "class"]),
-    "too few rows for windows": ("d.csv", "t,y\n" + "".join(f"2020-01-{d:02d},{d}\n" for d in range(1, 31)),
-                                 ", time: t, window: {lookback: 10, horizon: 2}}\ntask: {type: forecast", 3,
-                                 ["rows", "lookback"]),
-    "garbage in target": ("d.csv", "x1,x2,y\n" + "1,2,3.5\n2,3,4.5\n" * 20 + "5,6,oops\n", "}\ntask: {type: regression",
-                          3, ["'y'", "oops", "row 41"]),
+    "single class": ("d.csv", "x1,x2,y\n" + "".join(f"{i},{i % 7},a\n" for i in range(60)), "", 3, ["y", "class"]),
+    "too few rows for windows": (
+        "d.csv",
+        "t,y\n" + "".join(f"2020-01-{d:02d},{d}\n" for d in range(1, 31)),
+        ", time: t, window: {lookback: 10, horizon: 2}}\ntask: {type: forecast",
+        3,
+        ["rows", "lookback"],
+    ),
+    "garbage in target": (
+        "d.csv",
+        "x1,x2,y\n" + "1,2,3.5\n2,3,4.5\n" * 20 + "5,6,oops\n",
+        "}\ntask: {type: regression",
+        3,
+        ["'y'", "oops", "row 41"],
+    ),
 }
 
 
@@ -67,7 +81,7 @@ def test_bad_input_through_the_cli(cli, tmp_path, case):
         assert word.lower() in err.lower(), (word, err)
     assert "Traceback" not in err
     assert not out.exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]   # no staging left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging left
 
 
 def test_garbage_in_a_feature_is_coerced_and_logged(cli, tmp_path):

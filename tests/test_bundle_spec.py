@@ -37,9 +37,19 @@ def forecast(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("forecast")
     rows = folder / "btc.csv"
     pd.read_csv(ROOT / "examples" / "data" / "btc-usd-daily.csv").iloc[:200].to_csv(rows, index=False)
-    cfg = {"data": {"path": str(rows), "target": "Close", "time": "Date", "features": ["Close", "Volume"],
-                    "window": {"lookback": 5}, "transform": "log_return"},
-           "task": {"type": "forecast"}, "model": {"type": "gru", "hidden": [4]}, **QUICK}
+    cfg = {
+        "data": {
+            "path": str(rows),
+            "target": "Close",
+            "time": "Date",
+            "features": ["Close", "Volume"],
+            "window": {"lookback": 5},
+            "transform": "log_return",
+        },
+        "task": {"type": "forecast"},
+        "model": {"type": "gru", "hidden": [4]},
+        **QUICK,
+    }
     return Path(layerwise.Experiment(cfg).run(out=folder / "run").bundle_path), rows
 
 
@@ -48,8 +58,12 @@ def names(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("names")
     text = (ROOT / "examples" / "data" / "first-names.txt").read_text().split()[:200]
     (folder / "names.txt").write_text("\n".join(text) + "\n")
-    cfg = {"data": {"path": str(folder / "names.txt")}, "task": {"type": "generation"},
-           "model": {"type": "gru", "hidden": [8], "embedding": 4}, **QUICK}
+    cfg = {
+        "data": {"path": str(folder / "names.txt")},
+        "task": {"type": "generation"},
+        "model": {"type": "gru", "hidden": [8], "embedding": 4},
+        **QUICK,
+    }
     return Path(layerwise.Experiment(cfg).run(out=folder / "run").bundle_path)
 
 
@@ -72,19 +86,25 @@ def _numeric(spec: dict) -> dict:
 
 TABLE_EDITS = {
     # today: the matrix product fails (exit 1)
-    "categories of the wrong length": (lambda s: s["preprocessing"]["features"]["columns"]["city"]
-                                       .update(categories=["Lima", "Oslo"]), "model.input_shape"),
+    "categories of the wrong length": (
+        lambda s: s["preprocessing"]["features"]["columns"]["city"].update(categories=["Lima", "Oslo"]),
+        "model.input_shape",
+    ),
     # today: NaN predictions, exit 0
     "a zero scale": (lambda s: _numeric(s).update(scale=0), "columns.amount.scale"),
     "a NaN scale": (lambda s: _numeric(s).update(scale=float("nan")), "columns.amount.scale"),
     "an infinite center": (lambda s: _numeric(s).update(center=float("inf")), "columns.amount.center"),
-    "an infinite target scale": (lambda s: s["preprocessing"]["target"].update(scale=float("-inf")),
-                                 "preprocessing.target.scale"),
+    "an infinite target scale": (
+        lambda s: s["preprocessing"]["target"].update(scale=float("-inf")),
+        "preprocessing.target.scale",
+    ),
     # today: tries to allocate 256 TB
     "output_dim 10**12": (lambda s: s["model"].update(output_dim=10**12), "model.output_dim"),
     # today: built (56 MB here; a width of 10**9 would take 16 GB), then refused for the weights' shapes
-    "a hidden width over the bound": (lambda s: s["model"]["config"].update(hidden=[2_000_000]),
-                                      "model.config.hidden.0"),
+    "a hidden width over the bound": (
+        lambda s: s["model"]["config"].update(hidden=[2_000_000]),
+        "model.config.hidden.0",
+    ),
     # today: an index error (exit 1) once a prediction picks a class past the list
     "fewer classes than outputs": (lambda s: s["task"].update(classes=["high", "low"]), "task.classes"),
     "a number written as text": (lambda s: s["model"].update(output_dim="3"), "model.output_dim"),
@@ -109,8 +129,11 @@ def test_a_layer_width_that_disagrees_with_the_weights_names_spec_and_tensor(cli
 
 def test_a_zero_scale_in_a_forecast_is_refused(cli, forecast, tmp_path):
     bundle, rows = forecast
-    code, _, err = cli("predict", tampered(bundle, tmp_path, lambda s: s["preprocessing"]["series"]["inputs"][1]
-                                           .__setitem__(1, 0.0)), rows)
+    code, _, err = cli(
+        "predict",
+        tampered(bundle, tmp_path, lambda s: s["preprocessing"]["series"]["inputs"][1].__setitem__(1, 0.0)),
+        rows,
+    )
     assert code == 3 and "preprocessing.series.inputs.1" in err and "scale must be greater than 0" in err
 
 

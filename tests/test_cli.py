@@ -74,13 +74,14 @@ def test_diabetes_regression_end_to_end(cli, tmp_path):
     assert cli("init", data, "--target", "target", "-o", config)[0] == 0
     assert "type: regression" in config.read_text()
     out = tmp_path / "run"
-    code, stdout, err = cli("run", config, "--out", out, "--quiet", "--set", "train.epochs=60",
-                            "--set", "train.lr=0.003")
+    code, stdout, err = cli(
+        "run", config, "--out", out, "--quiet", "--set", "train.epochs=60", "--set", "train.lr=0.003"
+    )
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "regression" and metrics["primary_metric"] == "mae"
     assert {"mae", "rmse", "r2", "mape"} <= set(metrics["test"])
-    assert metrics["baseline"]["r2"] < 0.05            # the training mean explains nothing
+    assert metrics["baseline"]["r2"] < 0.05  # the training mean explains nothing
     assert metrics["beats_baseline"] is True
     assert metrics["test"]["r2"] > 0.25
     pred = tmp_path / "pred.parquet"
@@ -106,10 +107,10 @@ def test_bitcoin_slice_forecast_end_to_end(cli, tmp_path, btc_slice):
     assert cli("predict", out / "bundle", btc_slice, "-o", pred)[0] == 0
     frame = pd.read_csv(pred)
     assert len(frame) == 500
-    assert frame["prediction"].iloc[:10].isna().all()         # not enough history yet
+    assert frame["prediction"].iloc[:10].isna().all()  # not enough history yet
     assert frame["prediction"].iloc[11:].notna().all()
     ratio = frame["prediction"].iloc[11:] / frame["Close"].iloc[11:]
-    assert ratio.between(0.7, 1.3).all()                       # next-day close near today's
+    assert ratio.between(0.7, 1.3).all()  # next-day close near today's
 
 
 def test_overrides_and_quiet_output(cli, tmp_path):
@@ -138,10 +139,10 @@ def test_gate_exit_codes(cli, tmp_path, btc_slice):
     out = tmp_path / "btc"
     code, stdout, err = cli("run", config, "--out", out, "--quiet", "--gate", *FAST)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["verdict"] == "DO NOT DEPLOY"     # the small network loses to persistence here
+    assert metrics["verdict"] == "DO NOT DEPLOY"  # the small network loses to persistence here
     assert code == 4 and "gate: DO NOT DEPLOY (exit 4)" in err
     assert stdout.startswith("DO NOT DEPLOY:")
-    assert (out / "report.html").is_file()            # the run folder is written all the same
+    assert (out / "report.html").is_file()  # the run folder is written all the same
     assert cli("run", config, "--out", out, "--quiet", "--overwrite", *FAST)[0] == 0
 
     data = _sklearn_csv(tmp_path, load_breast_cancer, "cancer")
@@ -150,8 +151,17 @@ def test_gate_exit_codes(cli, tmp_path, btc_slice):
     code, stdout, err = cli("run", cancer, "--out", tmp_path / "c", "--quiet", "--gate", *FAST)
     assert code == 0, err
     assert stdout.startswith("DEPLOY: beats the majority class")
-    code, _, err = cli("run", cancer, "--out", tmp_path / "c2", "--quiet", "--gate", *FAST,
-                       "--set", "evaluate.gates.min={accuracy: 0.999}")
+    code, _, err = cli(
+        "run",
+        cancer,
+        "--out",
+        tmp_path / "c2",
+        "--quiet",
+        "--gate",
+        *FAST,
+        "--set",
+        "evaluate.gates.min={accuracy: 0.999}",
+    )
     assert code == 4
     reasons = json.loads((tmp_path / "c2" / "metrics.json").read_text())["reasons"]
     assert reasons[0].startswith("test accuracy") and "is not at most" not in reasons[0]

@@ -20,8 +20,12 @@ def run_folder(tmp_path_factory) -> tuple[Path, Path]:
     frame = pd.DataFrame({"x": rng.normal(size=80), "city": rng.choice(["Oslo", "Lima"], 80)})
     frame["y"] = 3 * frame["x"] + (frame["city"] == "Oslo") + rng.normal(0, 0.1, 80)
     frame.to_csv(folder / "rows.csv", index=False)
-    cfg = {"data": {"path": str(folder / "rows.csv"), "target": "y"}, "model": {"hidden": [4]},
-           "train": {"epochs": 2, "patience": None, "seed": 0}, "evaluate": {"report": False, "bootstrap": 10}}
+    cfg = {
+        "data": {"path": str(folder / "rows.csv"), "target": "y"},
+        "model": {"hidden": [4]},
+        "train": {"epochs": 2, "patience": None, "seed": 0},
+        "evaluate": {"report": False, "bootstrap": 10},
+    }
     layerwise.Experiment(cfg).run(out=folder / "run")
     return folder / "run", folder / "rows.csv"
 
@@ -48,8 +52,10 @@ def test_export_into_a_folder_is_refused(cli, run_folder, tmp_path):
 
 def _tune_config(folder: Path, rows: Path) -> Path:
     config = folder / "tune.yaml"
-    config.write_text(f"data: {{path: {rows}, target: y}}\ntrain: {{epochs: 1}}\n"
-                      "tune: {method: random, trials: 1, space: {train.lr: {log_uniform: [1.0e-3, 1.0e-1]}}}\n")
+    config.write_text(
+        f"data: {{path: {rows}, target: y}}\ntrain: {{epochs: 1}}\n"
+        "tune: {method: random, trials: 1, space: {train.lr: {log_uniform: [1.0e-3, 1.0e-1]}}}\n"
+    )
     return config
 
 

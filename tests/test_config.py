@@ -102,20 +102,30 @@ def test_the_alias_bomb_of_the_report_fails_fast_naming_the_file(tmp_path):
     config = tmp_path / "bomb.yaml"
     config.write_text("data: {path: d.csv, target: y}\ntrain:\n  class_weights:\n" + _bomb(8, "    "), encoding="utf-8")
     assert len(config.read_bytes()) < 600
-    with pytest.raises(ConfigError, match=rf"bomb\.yaml: its aliases expand to more than {MAX_ALIAS_VALUES:,} values.*"
-                                          r"&a8 \(line 12\) alone stands for 435,848,050"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"bomb\.yaml: its aliases expand to more than {MAX_ALIAS_VALUES:,} values.*"
+        r"&a8 \(line 12\) alone stands for 435,848,050",
+    ):
         ExperimentConfig.from_yaml(config)
     # a block reused a few times is still fine
-    config.write_text("data: {path: d.csv, target: y}\nmodel: {hidden: &w [8, 8]}\n"
-                      "tune: {space: {model.hidden: {choice: [*w, [4]]}}}\n", encoding="utf-8")
+    config.write_text(
+        "data: {path: d.csv, target: y}\nmodel: {hidden: &w [8, 8]}\n"
+        "tune: {space: {model.hidden: {choice: [*w, [4]]}}}\n",
+        encoding="utf-8",
+    )
     cfg = ExperimentConfig.from_yaml(config)
     assert cfg.model.hidden == [8, 8] and cfg.tune.space["model.hidden"] == {"choice": [[8, 8], [4]]}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("data: {path: d.csv, target: y}\ntrain: {class_weights: &a {x: *a}}\n", "refers to a value that contains it"),
-    ("data: {path: d.csv, target: y}\nmodel: {hidden: " + "[" * 2000 + "]" * 2000 + "}\n", "nested more than 100"),
-], ids=["cycle", "deep"])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("data: {path: d.csv, target: y}\ntrain: {class_weights: &a {x: *a}}\n", "refers to a value that contains it"),
+        ("data: {path: d.csv, target: y}\nmodel: {hidden: " + "[" * 2000 + "]" * 2000 + "}\n", "nested more than 100"),
+    ],
+    ids=["cycle", "deep"],
+)
 def test_cyclic_and_deeply_nested_yaml_is_a_config_error(cli, tmp_path, text, message):
     config = tmp_path / "odd.yaml"
     config.write_text(text, encoding="utf-8")
@@ -125,22 +135,33 @@ def test_cyclic_and_deeply_nested_yaml_is_a_config_error(cli, tmp_path, text, me
 
 def test_a_long_value_is_cut_in_messages():
     with pytest.raises(ConfigError) as info:
-        ExperimentConfig.from_dict({"data": {"target": "y"}, "model": {"activation": "x" * 100_000},
-                                    "train": {"optimizer": [list(range(1000))] * 1000}})
+        ExperimentConfig.from_dict(
+            {
+                "data": {"target": "y"},
+                "model": {"activation": "x" * 100_000},
+                "train": {"optimizer": [list(range(1000))] * 1000},
+            }
+        )
     assert all(len(p) < 400 for p in info.value.problems), info.value.problems
 
 
-@pytest.mark.parametrize("setting, key", [
-    ("train.lr=inf", "train.lr"),            # passed `gt=0`, failed after the data work
-    ("train.lr=.nan", "train.lr"),
-    ("train.clip_grad=.inf", "train.clip_grad"),
-    ("evaluate.gates.min={accuracy: .nan}", "evaluate.gates.min.accuracy"),
-    ("train.class_weights={a: -.inf}", "train.class_weights"),
-])
+@pytest.mark.parametrize(
+    "setting, key",
+    [
+        ("train.lr=inf", "train.lr"),  # passed `gt=0`, failed after the data work
+        ("train.lr=.nan", "train.lr"),
+        ("train.clip_grad=.inf", "train.clip_grad"),
+        ("evaluate.gates.min={accuracy: .nan}", "evaluate.gates.min.accuracy"),
+        ("train.class_weights={a: -.inf}", "train.class_weights"),
+    ],
+)
 def test_non_finite_numbers_are_refused_before_the_data_is_read(cli, tmp_path, setting, key):
     config = tmp_path / "exp.yaml"
-    config.write_text(f"data: {{path: {_noise_csv(tmp_path)}, target: y}}\n"
-                      "train: {epochs: 1}\nevaluate: {bootstrap: 10, report: false}\n", encoding="utf-8")
+    config.write_text(
+        f"data: {{path: {_noise_csv(tmp_path)}, target: y}}\n"
+        "train: {epochs: 1}\nevaluate: {bootstrap: 10, report: false}\n",
+        encoding="utf-8",
+    )
     code, _, err = cli("run", config, "--out", tmp_path / "run", "--set", setting)
     assert code == 2, err
     assert f"{key}" in err and "finite number" in err

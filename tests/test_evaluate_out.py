@@ -23,9 +23,12 @@ def trained(tmp_path_factory):
     rows = ["a,b,y", *(f"{a:.4f},{b:.4f},{a - 2 * b:.4f}" for a, b in x)]
     (folder / "d.csv").write_text("\n".join(rows[:121]) + "\n", encoding="utf-8")
     (folder / "new.csv").write_text("\n".join([rows[0], *rows[121:]]) + "\n", encoding="utf-8")
-    (folder / "e.yaml").write_text("data: {path: d.csv, target: y}\nmodel: {hidden: [4]}\n"
-                                   "train: {epochs: 2, patience: null, threads: 1}\n"
-                                   "evaluate: {report: false, bootstrap: 0, leakage: false}\n", encoding="utf-8")
+    (folder / "e.yaml").write_text(
+        "data: {path: d.csv, target: y}\nmodel: {hidden: [4]}\n"
+        "train: {epochs: 2, patience: null, threads: 1}\n"
+        "evaluate: {report: false, bootstrap: 0, leakage: false}\n",
+        encoding="utf-8",
+    )
     assert main(["run", str(folder / "e.yaml"), "--out", str(folder / "run"), "--quiet"]) == 0
     return folder
 
@@ -69,8 +72,9 @@ def test_an_earlier_evaluation_is_replaced_only_with_overwrite(cli, tmp_path, tr
     code, _, err = cli("evaluate", trained / "run" / "bundle", trained / "d.csv", "--out", out, "--quiet")
     assert code == 2 and f"--out {out}: holds an earlier evaluation; refusing to replace it" in err
     assert "--overwrite" in err and (out / "metrics.json").read_text() == first
-    code, _, err = cli("evaluate", trained / "run" / "bundle", trained / "d.csv", "--out", out, "--quiet",
-                       "--overwrite")
+    code, _, err = cli(
+        "evaluate", trained / "run" / "bundle", trained / "d.csv", "--out", out, "--quiet", "--overwrite"
+    )
     assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["rows"] == {"test": 120}
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "predictions.csv", "report.html", "spec.json"]

@@ -34,8 +34,12 @@ def skewed(tmp_path):
     frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": np.exp(x[:, 0] + rng.normal(0, 0.8, 400))})
     path = tmp_path / "skewed.csv"
     frame.to_csv(path, index=False)
-    config = {"data": {"path": str(path), "target": "y"}, "model": {"hidden": [8]}, "train": QUICK,
-              "evaluate": {"bootstrap": 50, "report": False}}
+    config = {
+        "data": {"path": str(path), "target": "y"},
+        "model": {"hidden": [8]},
+        "train": QUICK,
+        "evaluate": {"bootstrap": 50, "report": False},
+    }
     return _write(tmp_path / "skewed.yaml", config)
 
 
@@ -56,7 +60,10 @@ def test_a_regression_judged_on_mae_stands_beside_the_training_median(cli, tmp_p
         runs[metric] = (json.loads((out / "metrics.json").read_text()), pd.read_csv(out / "predictions.csv"), stdout)
     metrics, table, stdout = runs["auto"]
     assert metrics["primary_metric"] == "mae" and metrics["baseline_name"] == "the training median"
-    assert metrics["baseline_fit"] == {"mean": [pytest.approx(train.mean())], "median": [pytest.approx(np.median(train))]}
+    assert metrics["baseline_fit"] == {
+        "mean": [pytest.approx(train.mean())],
+        "median": [pytest.approx(np.median(train))],
+    }
     assert np.allclose(table["baseline"], np.median(train))
     assert metrics["baseline"]["mae"] == pytest.approx(np.abs(table["actual"] - np.median(train)).mean())
     assert "baseline: the training median; * decides" in stdout and "the training median" in metrics["finding"]
@@ -88,7 +95,7 @@ def test_evaluate_uses_the_saved_median_and_an_old_bundles_mean(cli, tmp_path, s
     old = tmp_path / "old-bundle"
     shutil.copytree(tmp_path / "run" / "bundle", old)
     saved = json.loads((old / "metrics.json").read_text())
-    saved["baseline_fit"] = {"mean": saved["baseline_fit"]["mean"]}   # before medians were kept
+    saved["baseline_fit"] = {"mean": saved["baseline_fit"]["mean"]}  # before medians were kept
     _resign(old, saved)
     code, stdout, err = cli("evaluate", old, data, "--out", tmp_path / "eval-old")
     assert code == 0, err
@@ -100,10 +107,20 @@ def test_evaluate_uses_the_saved_median_and_an_old_bundles_mean(cli, tmp_path, s
 
 
 def _btc(tmp_path, btc_slice, name="btc", **evaluate):
-    config = {"data": {"path": str(btc_slice), "target": "Close", "time": "Date", "features": ["Close"],
-                       "window": {"lookback": 10, "horizon": 1}, "transform": "log_return"},
-              "task": {"type": "forecast"}, "model": {"hidden": [16]}, "train": QUICK,
-              "evaluate": {"bootstrap": 50, "report": False, **evaluate}}
+    config = {
+        "data": {
+            "path": str(btc_slice),
+            "target": "Close",
+            "time": "Date",
+            "features": ["Close"],
+            "window": {"lookback": 10, "horizon": 1},
+            "transform": "log_return",
+        },
+        "task": {"type": "forecast"},
+        "model": {"hidden": [16]},
+        "train": QUICK,
+        "evaluate": {"bootstrap": 50, "report": False, **evaluate},
+    }
     return _write(tmp_path / f"{name}.yaml", config)
 
 
@@ -119,15 +136,15 @@ def test_a_week_season_is_reported_beside_persistence_which_decides(cli, tmp_pat
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     table = pd.read_csv(tmp_path / "run" / "predictions.csv")
     assert metrics["baseline_name"].startswith("persistence")
-    assert np.allclose(table["baseline"], _shifted(btc_slice, table, 1))   # tomorrow = today
+    assert np.allclose(table["baseline"], _shifted(btc_slice, table, 1))  # tomorrow = today
     (seasonal,) = metrics["other_baselines"]
     assert seasonal["name"].startswith("seasonal naive ('as 7 rows before')")
-    oracle = _shifted(btc_slice, table, 7)   # next week's day = this week's
+    oracle = _shifted(btc_slice, table, 7)  # next week's day = this week's
     assert seasonal["baseline"]["mae"] == pytest.approx(np.abs(table["actual"] - oracle).mean())
     assert seasonal["baseline"]["rmse"] == pytest.approx(skm.root_mean_squared_error(table["actual"], oracle))
     assert seasonal["beats_baseline"] == (metrics["test"]["mae"] < seasonal["baseline"]["mae"])
     assert f"other baseline: {seasonal['finding']}" in stdout and "seasonal naive ('as 7" in seasonal["finding"]
-    assert [c["gate"] for c in metrics["checks"]] == ["beat_baseline"]   # seasonal naive decides nothing here
+    assert [c["gate"] for c in metrics["checks"]] == ["beat_baseline"]  # seasonal naive decides nothing here
 
 
 def test_seasonal_naive_decides_when_asked_in_the_run_and_in_evaluate(cli, tmp_path, btc_slice):
@@ -139,10 +156,12 @@ def test_seasonal_naive_decides_when_asked_in_the_run_and_in_evaluate(cli, tmp_p
     assert metrics["baseline_name"].startswith("seasonal naive ('as 7 rows before')")
     assert np.allclose(table["baseline"], _shifted(btc_slice, table, 7))
     assert metrics["baseline"]["mae"] == pytest.approx(np.abs(table["actual"] - table["baseline"]).mean())
-    assert "seasonal naive ('as 7 rows before')" in metrics["checks"][0]["detail"]   # the gate judges beside it
+    assert "seasonal naive ('as 7 rows before')" in metrics["checks"][0]["detail"]  # the gate judges beside it
     (persistence,) = metrics["other_baselines"]
     assert persistence["name"].startswith("persistence")
-    assert persistence["baseline"]["mae"] == pytest.approx(np.abs(table["actual"] - _shifted(btc_slice, table, 1)).mean())
+    assert persistence["baseline"]["mae"] == pytest.approx(
+        np.abs(table["actual"] - _shifted(btc_slice, table, 1)).mean()
+    )
     assert "baseline: seasonal naive ('as 7 rows before'); * decides" in stdout
     assert "other baseline: The network" in stdout and "persistence ('tomorrow" in persistence["finding"]
 
@@ -191,9 +210,13 @@ def streamed(tmp_path):
     frame["y"] = np.exp(frame["a"] + rng.normal(0, 0.5, 1500))
     path = tmp_path / "big.parquet"
     frame.to_parquet(path)
-    config = {"data": {"path": str(path), "target": "y", "stream": {"enabled": True, "batch_rows": 400}},
-              "task": {"type": "regression"}, "model": {"hidden": [8]}, "train": {**QUICK, "epochs": 2},
-              "evaluate": {"bootstrap": 0, "report": False}}
+    config = {
+        "data": {"path": str(path), "target": "y", "stream": {"enabled": True, "batch_rows": 400}},
+        "task": {"type": "regression"},
+        "model": {"hidden": [8]},
+        "train": {**QUICK, "epochs": 2},
+        "evaluate": {"bootstrap": 0, "report": False},
+    }
     return frame, _write(tmp_path / "big.yaml", config)
 
 
@@ -211,7 +234,7 @@ def test_a_streamed_run_judges_beside_the_median_of_its_training_rows(cli, tmp_p
     assert metrics["baseline_fit"]["mean"] == [pytest.approx(train.mean())]
     assert not any("sample" in note for note in metrics["notes"])
 
-    monkeypatch.setattr(streaming, "SAMPLE", 200)   # a file larger than the sample: estimated, and said so
+    monkeypatch.setattr(streaming, "SAMPLE", 200)  # a file larger than the sample: estimated, and said so
     code, _, err = cli("run", config, "--out", tmp_path / "sampled", "--quiet")
     assert code == 0, err
     metrics = json.loads((tmp_path / "sampled" / "metrics.json").read_text())

@@ -13,7 +13,6 @@ from sklearn.datasets import load_diabetes, load_iris
 import layerwise
 from layerwise.data import split
 
-
 BTC = Path(__file__).resolve().parents[1] / "examples" / "data" / "btc-usd-daily.csv"
 QUICK = {"epochs": 10, "patience": 3}
 
@@ -24,9 +23,17 @@ def _btc(n=400):
 
 def _forecast_cfg(**data):
     return {
-        "data": {"target": "Close", "time": "Date", "features": ["Close", "Volume"],
-                 "window": {"lookback": 7, "horizon": 2}, "transform": "log_return", **data},
-        "task": {"type": "forecast"}, "model": {"hidden": [8]}, "train": QUICK,
+        "data": {
+            "target": "Close",
+            "time": "Date",
+            "features": ["Close", "Volume"],
+            "window": {"lookback": 7, "horizon": 2},
+            "transform": "log_return",
+            **data,
+        },
+        "task": {"type": "forecast"},
+        "model": {"hidden": [8]},
+        "train": QUICK,
     }
 
 
@@ -103,8 +110,11 @@ def test_existing_foreign_folder_is_not_replaced(tmp_path):
 
 
 def test_python_reruns_replace_a_run_folder_only_when_asked(tmp_path):
-    cfg = {"data": {"target": "target"}, "train": {**QUICK, "epochs": 2},
-           "evaluate": {"report": False, "bootstrap": 0, "leakage": False}}
+    cfg = {
+        "data": {"target": "target"},
+        "train": {**QUICK, "epochs": 2},
+        "evaluate": {"report": False, "bootstrap": 0, "leakage": False},
+    }
     frame = load_iris(as_frame=True).frame
     first = layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "run")
     with pytest.raises(layerwise.LayerwiseError, match="holds an earlier run; refusing to replace it"):
@@ -115,16 +125,17 @@ def test_python_reruns_replace_a_run_folder_only_when_asked(tmp_path):
 
 def test_a_single_row_class_falls_back_to_a_random_split_in_auto_mode():
     frame = load_iris(as_frame=True).frame
-    frame.loc[0, "target"] = 7                     # one row of a class of its own
+    frame.loc[0, "target"] = 7  # one row of a class of its own
     result = layerwise.Experiment({"data": {"target": "target"}, "train": QUICK}, data=frame).run()
     assert any("random split instead of stratified" in line for line in result.log)
     with pytest.raises(layerwise.DataError, match="class '7' has only 1 row"):
-        layerwise.Experiment({"data": {"target": "target", "split": {"method": "stratified"}}, "train": QUICK},
-                             data=frame).run()
+        layerwise.Experiment(
+            {"data": {"target": "target", "split": {"method": "stratified"}}, "train": QUICK}, data=frame
+        ).run()
 
 
 def test_multi_step_forecast_reports_each_step_beside_persistence():
-    result = layerwise.Experiment(_forecast_cfg(), data=_btc()).run()    # horizon 2
+    result = layerwise.Experiment(_forecast_cfg(), data=_btc()).run()  # horizon 2
     per = result.metrics["per_step"]
     assert len(per["mae"]) == len(per["baseline_mae"]) == 2
     # persistence gets worse the further ahead it looks

@@ -21,7 +21,7 @@ NAMES = Path(__file__).resolve().parents[1] / "examples" / "data" / "first-names
 def test_vocabulary_round_trip_and_unknown_characters():
     vocab = Vocabulary.fit(["anna", "bob"])
     ids = vocab.encode(["bob", "an"], 6)
-    assert ids.tolist() == [[1, 4, 6, 4, 2, 0], [1, 3, 5, 2, 0, 0]]   # a=3 b=4 n=5 o=6
+    assert ids.tolist() == [[1, 4, 6, 4, 2, 0], [1, 3, 5, 2, 0, 0]]  # a=3 b=4 n=5 o=6
     assert [vocab.decode(row) for row in ids] == ["bob", "an"]
     assert Vocabulary.from_dict(json.loads(json.dumps(vocab.to_dict()))).tokens == vocab.tokens
     with pytest.raises(DataError, match=r"\['z', 'Q'\]"):
@@ -29,21 +29,26 @@ def test_vocabulary_round_trip_and_unknown_characters():
 
 
 def test_bigram_matches_hand_counts():
-    vocab = Vocabulary.fit(["ab", "aa"])          # ids: a=3, b=4
-    ids = vocab.encode(["ab", "aa"], 4)            # <s> a b </s> ; <s> a a </s>
+    vocab = Vocabulary.fit(["ab", "aa"])  # ids: a=3, b=4
+    ids = vocab.encode(["ab", "aa"], 4)  # <s> a b </s> ; <s> a a </s>
     x, y = ids[:, :-1], ids[:, 1:]
     bigram = Bigram(len(vocab)).fit(x, y)
     probs = np.exp(bigram.log_probs)
     assert np.allclose(probs.sum(axis=1), 1.0)
     # after 'a': counts a->b 1, a->a 1, a->end 1, plus one for each of the 4 possible next tokens
     assert probs[3, 4] == pytest.approx(2 / 7)
-    assert bigram.token_losses(x, y)[0, 0] == pytest.approx(-np.log(3 / 6))   # <s> -> a: 2+1 of 2+4
+    assert bigram.token_losses(x, y)[0, 0] == pytest.approx(-np.log(3 / 6))  # <s> -> a: 2+1 of 2+4
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "transformer"])
 def test_generators_never_see_the_character_they_predict(kind):
-    model = build({"type": kind, "embedding": 8, "hidden": [16]} if kind != "transformer"
-                  else {"type": kind, "embedding": 8, "d_model": 16, "heads": 2}, (10,), 12).eval()
+    model = build(
+        {"type": kind, "embedding": 8, "hidden": [16]}
+        if kind != "transformer"
+        else {"type": kind, "embedding": 8, "d_model": 16, "heads": 2},
+        (10,),
+        12,
+    ).eval()
     ids = torch.randint(1, 12, (2, 10))
     changed = ids.clone()
     changed[:, 6:] = (changed[:, 6:] % 11) + 1
@@ -61,11 +66,13 @@ def test_a_generator_must_be_causal():
 @pytest.fixture(scope="module")
 def names_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("names") / "run"
-    cfg = {"data": {"path": str(NAMES), "split": {"method": "random", "train": 0.8, "val": 0.1, "test": 0.1}},
-           "task": {"type": "generation"},
-           "model": {"type": "gru", "hidden": [64], "embedding": 24},
-           "train": {"optimizer": "adamw", "lr": 0.005, "batch_size": 128, "epochs": 6, "patience": 3},
-           "evaluate": {"bootstrap": 300}}
+    cfg = {
+        "data": {"path": str(NAMES), "split": {"method": "random", "train": 0.8, "val": 0.1, "test": 0.1}},
+        "task": {"type": "generation"},
+        "model": {"type": "gru", "hidden": [64], "embedding": 24},
+        "train": {"optimizer": "adamw", "lr": 0.005, "batch_size": 128, "epochs": 6, "patience": 3},
+        "evaluate": {"bootstrap": 300},
+    }
     return layerwise.Experiment(cfg).run(out=out), out
 
 
@@ -108,7 +115,16 @@ def test_init_recognises_a_text_file(cli, tmp_path):
     assert code == 0, err
     text = (tmp_path / "names.yaml").read_text()
     assert "type: generation" in text and "type: lstm" in text
-    code, stdout, err = cli("run", tmp_path / "names.yaml", "--out", tmp_path / "run", "--quiet",
-                            "--set", "train.epochs=2", "--set", "model.hidden=[16]")
+    code, stdout, err = cli(
+        "run",
+        tmp_path / "names.yaml",
+        "--out",
+        tmp_path / "run",
+        "--quiet",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "model.hidden=[16]",
+    )
     assert code == 0, err
     assert "bigram" in stdout

@@ -70,8 +70,9 @@ def test_evaluate_leaves_out_classes_the_model_never_saw(digits_bundle, tmp_path
     code, out, err = cli("evaluate", digits_bundle, tmp_path / "more", "--out", tmp_path / "ev")
     assert code == 0, err
     m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
-    assert m["rows"] == {"test": 30} and any("3 images of classes the model never saw" in n and "cat" in n
-                                             for n in m["notes"])
+    assert m["rows"] == {"test": 30} and any(
+        "3 images of classes the model never saw" in n and "cat" in n for n in m["notes"]
+    )
 
 
 def test_evaluate_bad_input_names_the_path_with_a_hint(digits_bundle, digit_folders, tmp_path, cli):
@@ -106,11 +107,11 @@ def apply_documented_preprocessing(files, steps: list[dict]) -> np.ndarray:
             if img.size != size:
                 img = img.resize(size, Image.Resampling.BILINEAR)
             pixels = np.asarray(img, dtype=np.float32) / np.float32(by_step["scale"]["divide_by"])
-        pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)      # (channels, h, w)
+        pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)  # (channels, h, w)
         norm = by_step["normalize"]
         shift = np.asarray(norm["subtract"], dtype=np.float32)[:, None, None]
         out.append((pixels - shift) / np.asarray(norm["divide"], dtype=np.float32)[:, None, None])
-    return np.stack(out).astype(np.float32)                                            # (n, channels, h, w)
+    return np.stack(out).astype(np.float32)  # (n, channels, h, w)
 
 
 def test_onnx_export_of_an_image_bundle_matches_torch_at_any_batch_size(digits_bundle, digit_folders, tmp_path, cli):
@@ -119,19 +120,23 @@ def test_onnx_export_of_an_image_bundle_matches_torch_at_any_batch_size(digits_b
     assert code == 0, err
     assert "verified on 98 held-out inputs" in err and f"interface in {onnx_file}.json" in err
     interface = json.loads((tmp_path / "digits.onnx.json").read_text())
-    assert interface["input"] == {"name": "x", "dtype": "float32", "shape": ["batch", 1, 8, 8],
-                                  "layout": "NCHW (batch, channels, height, width)"}
+    assert interface["input"] == {
+        "name": "x",
+        "dtype": "float32",
+        "shape": ["batch", 1, 8, 8],
+        "layout": "NCHW (batch, channels, height, width)",
+    }
     assert interface["classes"] == [str(k) for k in range(10)] and "softmax" in interface["output"]["meaning"]
     assert [s["step"] for s in interface["preprocessing"]] == ["decode", "resize", "scale", "normalize", "layout"]
     session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     assert json.loads(session.get_modelmeta().custom_metadata_map["layerwise.interface"]) == interface
     model = layerwise.load(digits_bundle)
-    x = model_inputs(model, digit_folders["new"])                                # (100, 1, 8, 8)
+    x = model_inputs(model, digit_folders["new"])  # (100, 1, 8, 8)
     assert x.shape == (100, 1, 8, 8)
     # the documented steps, applied without layerwise, give the bundle's own inputs
     files = sorted(digit_folders["new"].rglob("*.png"))
     np.testing.assert_allclose(apply_documented_preprocessing(files, interface["preprocessing"]), x, atol=1e-6)
-    for size in (1, 7, 100):                                                      # one graph, any batch size
+    for size in (1, 7, 100):  # one graph, any batch size
         with torch.no_grad():
             expected = model.module(torch.as_tensor(x[:size])).numpy()
         got = session.run(None, {"x": x[:size]})[0]
@@ -155,13 +160,23 @@ def test_export_verification_data_must_hold_images(digits_bundle, tmp_path, cli)
 # -- tune ---------------------------------------------------------------------------------------
 def _tune_config(tmp_path, **tune) -> str:
     write_digits(tmp_path / "few", 8)
-    cfg = {"data": {"path": str(tmp_path / "few"), "image": {"size": [8, 8], "mode": "grayscale"}},
-           "model": {"type": "cnn2d", "channels": [4, 8]},
-           "train": {"epochs": 1, "batch_size": 32, "patience": None, "seed": 0},
-           "evaluate": {"bootstrap": 20, "report": False},
-           "tune": {"method": "random", "trials": 2, "pruner": "none",
-                    "space": {"model.channels": {"choice": [[4], [4, 8]]}, "train.lr": {"log_uniform": [1e-3, 1e-2]},
-                              "model.dropout": {"uniform": [0.0, 0.3]}}, **tune}}
+    cfg = {
+        "data": {"path": str(tmp_path / "few"), "image": {"size": [8, 8], "mode": "grayscale"}},
+        "model": {"type": "cnn2d", "channels": [4, 8]},
+        "train": {"epochs": 1, "batch_size": 32, "patience": None, "seed": 0},
+        "evaluate": {"bootstrap": 20, "report": False},
+        "tune": {
+            "method": "random",
+            "trials": 2,
+            "pruner": "none",
+            "space": {
+                "model.channels": {"choice": [[4], [4, 8]]},
+                "train.lr": {"log_uniform": [1e-3, 1e-2]},
+                "model.dropout": {"uniform": [0.0, 0.3]},
+            },
+            **tune,
+        },
+    }
     path = tmp_path / "few.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -178,7 +193,10 @@ def test_tune_searches_an_image_config_and_retrains_the_best(tmp_path, cli):
     best = yaml.safe_load((tmp_path / "tuned" / "best.yaml").read_text())
     winner = table.loc[table["value"].idxmax()]
     assert best["model"]["type"] == "cnn2d" and "tune" not in best
-    assert best["train"]["lr"] == pytest.approx(winner["train.lr"]) and str(best["model"]["channels"]) == winner["model.channels"]
+    assert (
+        best["train"]["lr"] == pytest.approx(winner["train.lr"])
+        and str(best["model"]["channels"]) == winner["model.channels"]
+    )
     metrics = json.loads((tmp_path / "tuned" / "best" / "metrics.json").read_text())
     assert metrics["data"]["images"]["size"] == [8, 8] and metrics["epochs"] == 1
     # the retrained best is an image bundle like any other

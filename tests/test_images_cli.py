@@ -23,8 +23,24 @@ def digits_run(tmp_path_factory):
     config = root / "digits.yaml"
     assert main(["init", str(folder), "-o", str(config)]) == 0
     out = root / "run"
-    assert main(["run", str(config), "--out", str(out), "-q", "--set", "train.epochs=12",
-                 "--set", "evaluate.bootstrap=200", "--set", "model.channels=[16, 32]"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(config),
+                "--out",
+                str(out),
+                "-q",
+                "--set",
+                "train.epochs=12",
+                "--set",
+                "evaluate.bootstrap=200",
+                "--set",
+                "model.channels=[16, 32]",
+            ]
+        )
+        == 0
+    )
     return folder, config, out
 
 

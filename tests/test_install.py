@@ -32,8 +32,20 @@ EXTRA_PACKAGES = {
     "tensorboard": {"tensorboard"},
 }
 # The import names of those packages (and of what they alone bring), absent from a core install.
-EXTRA_MODULES = ["fastapi", "starlette", "uvicorn", "python_multipart", "multipart", "onnx", "onnxscript",
-                 "onnxruntime", "captum", "psycopg", "psycopg_binary", "tensorboard"]
+EXTRA_MODULES = [
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "python_multipart",
+    "multipart",
+    "onnx",
+    "onnxscript",
+    "onnxruntime",
+    "captum",
+    "psycopg",
+    "psycopg_binary",
+    "tensorboard",
+]
 
 
 def _metadata(wheel: Path) -> tuple[list[Requirement], list[str]]:
@@ -45,8 +57,11 @@ def _metadata(wheel: Path) -> tuple[list[Requirement], list[str]]:
 
 def _needs(requirements: list[Requirement], extra: str) -> set[str]:
     """The distributions (and self-references to layerwise's extras) that `extra` adds."""
-    return {name(r.name) + (f"[{','.join(sorted(r.extras))}]" if r.extras else "")
-            for r in requirements if r.marker is not None and r.marker.evaluate({"extra": extra})}
+    return {
+        name(r.name) + (f"[{','.join(sorted(r.extras))}]" if r.extras else "")
+        for r in requirements
+        if r.marker is not None and r.marker.evaluate({"extra": extra})
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +74,9 @@ def wheel(tmp_path_factory) -> Path:
 def table(tmp_path_factory) -> Path:
     """A small regression table with a category column."""
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120),
-                          "city": rng.choice(["Oslo", "Lima", "Pune"], size=120)})
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=120), "b": rng.normal(size=120), "city": rng.choice(["Oslo", "Lima", "Pune"], size=120)}
+    )
     frame["y"] = 2 * frame["a"] - frame["b"] + (frame["city"] == "Oslo") + rng.normal(scale=0.1, size=120)
     path = tmp_path_factory.mktemp("table") / "rows.csv"
     frame.to_csv(path, index=False)
@@ -87,24 +103,39 @@ def test_the_core_alone_installs_and_runs_and_each_extra_is_named_when_missing(w
     assert installed.returncode == 0, installed.stderr
     checked = pip(python, "check")
     assert checked.returncode == 0 and "No broken requirements" in checked.stdout, checked.stdout + checked.stderr
-    probe = ("import importlib.util, json, layerwise; print(json.dumps([layerwise.__file__, "
-             f"[m for m in {EXTRA_MODULES!r} if importlib.util.find_spec(m)]]))")
-    where, present = json.loads(subprocess.run([str(python), "-c", probe], check=True, capture_output=True,
-                                               text=True, cwd=tmp_path, env=clean_env()).stdout)
+    probe = (
+        "import importlib.util, json, layerwise; print(json.dumps([layerwise.__file__, "
+        f"[m for m in {EXTRA_MODULES!r} if importlib.util.find_spec(m)]]))"
+    )
+    where, present = json.loads(
+        subprocess.run(
+            [str(python), "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path, env=clean_env()
+        ).stdout
+    )
     assert where.startswith(str(tmp_path / "venv")) and present == []  # the wheel's code, and no extra
 
     def layerwise(*args) -> subprocess.CompletedProcess:
-        return subprocess.run([str(tmp_path / "venv" / "bin" / "layerwise"), *map(str, args)], capture_output=True,
-                              text=True, cwd=tmp_path, env=clean_env())
+        return subprocess.run(
+            [str(tmp_path / "venv" / "bin" / "layerwise"), *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=clean_env(),
+        )
 
-    for args in (("init", table, "--target", "y", "-o", "exp.yaml"),
-                 ("run", "exp.yaml", "--out", "run", "--set", "train.epochs=2", "--quiet"),
-                 ("predict", "run/bundle", table, "-o", "out.csv")):
+    for args in (
+        ("init", table, "--target", "y", "-o", "exp.yaml"),
+        ("run", "exp.yaml", "--out", "run", "--set", "train.epochs=2", "--quiet"),
+        ("predict", "run/bundle", table, "-o", "out.csv"),
+    ):
         done = layerwise(*args)
         assert done.returncode == 0, f"layerwise {args[0]}: {done.stderr}"
     assert (tmp_path / "run" / "report.html").is_file() and len(pd.read_csv(tmp_path / "out.csv")) == 120
-    for extra, args in (("serve", ("serve", "run/bundle")), ("explain", ("explain", "run/bundle")),
-                        ("onnx", ("export", "run/bundle", "-o", "m.onnx"))):
+    for extra, args in (
+        ("serve", ("serve", "run/bundle")),
+        ("explain", ("explain", "run/bundle")),
+        ("onnx", ("export", "run/bundle", "-o", "m.onnx")),
+    ):
         done = layerwise(*args)
         assert done.returncode == 2 and f'pip install "layerwise[{extra}]"' in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 2  # message and hint
@@ -138,8 +169,11 @@ print(json.dumps(answers))
 
 def test_each_missing_extra_is_one_usage_error_naming_its_pip_install(table, digit_folders, tmp_path):
     config = tmp_path / "exp.yaml"
-    subprocess.run([sys.executable, "-m", "layerwise.cli", "init", str(table), "--target", "y", "-o", str(config)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "layerwise.cli", "init", str(table), "--target", "y", "-o", str(config)],
+        check=True,
+        capture_output=True,
+    )
 
     def run(out: str) -> list[str]:
         return ["run", str(config), "--out", str(tmp_path / out), "--quiet", "--set", "train.epochs=1"]
@@ -154,8 +188,24 @@ def test_each_missing_extra_is_one_usage_error_naming_its_pip_install(table, dig
     }
     assert set(cases) == set(EXTRAS)
     bundle = tmp_path / "made" / "bundle"
-    subprocess.run([sys.executable, "-m", "layerwise.cli", "run", str(config), "--out", str(bundle.parent), "--quiet",
-                    "--set", "train.epochs=1", "--set", "evaluate.report=false"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "layerwise.cli",
+            "run",
+            str(config),
+            "--out",
+            str(bundle.parent),
+            "--quiet",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "evaluate.report=false",
+        ],
+        check=True,
+        capture_output=True,
+    )
     cases["onnx"] = ["export", str(bundle), "-o", str(tmp_path / "m.onnx")]
     early = [*run("explained"), "--set", "evaluate.explain=true"]  # refused before training, not after it
     script = f"HIDDEN = {HIDDEN!r}\nCASES = {[*cases.values(), early]!r}\n" + PREAMBLE
@@ -175,8 +225,17 @@ def test_layerwise_onnx_installs_without_torch_and_predicts_as_the_bundle(table,
     import layerwise
 
     assert cli("init", table, "--target", "y", "-o", tmp_path / "exp.yaml")[0] == 0
-    code, _, err = cli("run", tmp_path / "exp.yaml", "--out", tmp_path / "run", "--quiet", "--set", "train.epochs=3",
-                       "--set", "evaluate.report=false")
+    code, _, err = cli(
+        "run",
+        tmp_path / "exp.yaml",
+        "--out",
+        tmp_path / "run",
+        "--quiet",
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "evaluate.report=false",
+    )
     assert code == 0, err
     assert cli("export", tmp_path / "run" / "bundle", "-o", tmp_path / "m.onnx")[0] == 0
     rows = pd.read_csv(table).drop(columns=["y"])
@@ -189,11 +248,13 @@ def test_layerwise_onnx_installs_without_torch_and_predicts_as_the_bundle(table,
     assert pip(python, "install", "--no-deps", "--no-index", "--quiet", str(wheel)).returncode == 0
     checked = pip(python, "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    code = ("import importlib.util, sys, pandas as pd\n"
-            "from layerwise_onnx import onnx_predict\n"
-            f"out = onnx_predict({str(tmp_path / 'm.onnx')!r}, pd.read_csv({str(table)!r}).drop(columns=['y']))\n"
-            f"out.to_csv({str(tmp_path / 'onnx.csv')!r}, index=False)\n"
-            "print(importlib.util.find_spec('torch') is None, 'torch' in sys.modules)\n")
+    code = (
+        "import importlib.util, sys, pandas as pd\n"
+        "from layerwise_onnx import onnx_predict\n"
+        f"out = onnx_predict({str(tmp_path / 'm.onnx')!r}, pd.read_csv({str(table)!r}).drop(columns=['y']))\n"
+        f"out.to_csv({str(tmp_path / 'onnx.csv')!r}, index=False)\n"
+        "print(importlib.util.find_spec('torch') is None, 'torch' in sys.modules)\n"
+    )
     done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path, env=clean_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False"]  # torch is not installed there, let alone imported

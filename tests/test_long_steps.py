@@ -14,9 +14,12 @@ def _config(tmp_path, evaluate: str):
     rows = ["a,b,c,y", *(f"{a:.4f},{b:.4f},{c:.4f},{a - 2 * b:.4f}" for a, b, c in x)]
     (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     path = tmp_path / "e.yaml"
-    path.write_text("data: {path: d.csv, target: y}\nmodel: {hidden: [4]}\n"
-                    "train: {epochs: 2, patience: null, threads: 1}\n"
-                    f"evaluate: {{report: false, bootstrap: 0, leakage: false, {evaluate}}}\n", encoding="utf-8")
+    path.write_text(
+        "data: {path: d.csv, target: y}\nmodel: {hidden: [4]}\n"
+        "train: {epochs: 2, patience: null, threads: 1}\n"
+        f"evaluate: {{report: false, bootstrap: 0, leakage: false, {evaluate}}}\n",
+        encoding="utf-8",
+    )
     return path
 
 

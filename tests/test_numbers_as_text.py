@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 import layerwise
-
 from layerwise.cli import main
 
 N = 200
@@ -27,14 +26,21 @@ def _amounts(seed: int = 0) -> pd.DataFrame:
     """A target driven by an amount written with thousands separators, beside pure noise."""
     rng = np.random.default_rng(seed)
     amount = rng.uniform(1000, 9000, N).round(2)
-    return pd.DataFrame({"amount": [f"{v:,.2f}" for v in amount], "noise": rng.normal(size=N),
-                         "y": amount / 1000 + rng.normal(scale=0.1, size=N)})
+    return pd.DataFrame(
+        {
+            "amount": [f"{v:,.2f}" for v in amount],
+            "noise": rng.normal(size=N),
+            "y": amount / 1000 + rng.normal(scale=0.1, size=N),
+        }
+    )
 
 
 def _config(folder, data: str, extra: str = "") -> str:
     path = folder / "exp.yaml"
-    path.write_text(f"data: {{path: {data}, target: y{extra}}}\ntask: {{type: regression}}\n"
-                    "train: {epochs: 30, seed: 0}\n", encoding="utf-8")
+    path.write_text(
+        f"data: {{path: {data}, target: y{extra}}}\ntask: {{type: regression}}\ntrain: {{epochs: 30, seed: 0}}\n",
+        encoding="utf-8",
+    )
     return str(path)
 
 
@@ -63,15 +69,20 @@ def test_predict_reads_numbers_as_training_read_them(cli, amounts_run, tmp_path)
     code, out, err = cli("predict", amounts_run / "bundle", tmp_path / "p.csv", "-o", tmp_path / "pred.csv")
     assert code == 0, err
     predicted = pd.read_csv(tmp_path / "pred.csv")["prediction"].to_numpy()
-    assert predicted[1:3] == pytest.approx([predicted[0]] * 2, rel=1e-5)   # float32 rows of one batch
-    assert abs(predicted[3] - predicted[0]) > 1   # the amount matters: 3,000 more is ~3 more
+    assert predicted[1:3] == pytest.approx([predicted[0]] * 2, rel=1e-5)  # float32 rows of one batch
+    assert abs(predicted[3] - predicted[0]) > 1  # the amount matters: 3,000 more is ~3 more
 
 
 def test_a_decimal_comma_file_is_detected_by_init_and_runs(cli, tmp_path):
     rng = np.random.default_rng(1)
     x = rng.uniform(1000, 3000, 300)
-    frame = pd.DataFrame({"price": [f"{v:.2f}".replace(".", ",") for v in x], "rooms": rng.integers(1, 6, 300),
-                          "y": [f"{v:.2f}".replace(".", ",") for v in x / 100 + rng.normal(size=300)]})
+    frame = pd.DataFrame(
+        {
+            "price": [f"{v:.2f}".replace(".", ",") for v in x],
+            "rooms": rng.integers(1, 6, 300),
+            "y": [f"{v:.2f}".replace(".", ",") for v in x / 100 + rng.normal(size=300)],
+        }
+    )
     frame.to_csv(tmp_path / "eu.csv", index=False, sep=";")
     code, _, err = cli("init", tmp_path / "eu.csv", "--target", "y", "--delimiter", ";", "-o", tmp_path / "eu.yaml")
     assert code == 0, err
@@ -79,8 +90,17 @@ def test_a_decimal_comma_file_is_detected_by_init_and_runs(cli, tmp_path):
     assert config["data"]["decimal"] == "," and config["task"]["type"] == "regression"
     assert "#   price: numeric" in (tmp_path / "eu.yaml").read_text()
     # task auto reads the target with the config's decimal mark too: regression, not 300 classes
-    code, _, err = cli("run", tmp_path / "eu.yaml", "--out", tmp_path / "run", "--set", "train.epochs=3",
-                       "--set", "task.type=auto", *QUIET)
+    code, _, err = cli(
+        "run",
+        tmp_path / "eu.yaml",
+        "--out",
+        tmp_path / "run",
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "task.type=auto",
+        *QUIET,
+    )
     assert code == 0, err
     spec = json.loads((tmp_path / "run" / "bundle" / "spec.json").read_text())
     assert spec["task"]["type"] == "regression" and spec["preprocessing"]["features"]["decimal"] == ","
@@ -90,14 +110,19 @@ def test_a_decimal_comma_file_is_detected_by_init_and_runs(cli, tmp_path):
     code, out, err = cli("predict", tmp_path / "run" / "bundle", tmp_path / "p.csv")
     assert code == 0, err
     first, second = pd.read_csv(io.StringIO(out))["prediction"]
-    assert first == pytest.approx(second, rel=1e-5)   # float32 rows of one batch
+    assert first == pytest.approx(second, rel=1e-5)  # float32 rows of one batch
     # a file read in chunks (as files over 64 MiB are) keeps "1.234" as text for the bundle's rule
     from layerwise.serving.batch import predict_file
 
     prices = ["1.234", "1234,0", "2.000", "2000,0"]  # a chunk of one "1.234" alone reads as a float
     pd.DataFrame({"price": prices, "rooms": [2] * 4}).to_csv(tmp_path / "c.csv", index=False, sep=";")
-    predict_file(layerwise.load(tmp_path / "run" / "bundle"), tmp_path / "c.csv", tmp_path / "c-out.csv",
-                 chunk_rows=1, stream_from_bytes=0)
+    predict_file(
+        layerwise.load(tmp_path / "run" / "bundle"),
+        tmp_path / "c.csv",
+        tmp_path / "c-out.csv",
+        chunk_rows=1,
+        stream_from_bytes=0,
+    )
     chunked = pd.read_csv(tmp_path / "c-out.csv")["prediction"]
     assert chunked[0] == pytest.approx(chunked[1], rel=1e-5) and chunked[2] == pytest.approx(chunked[3], rel=1e-5)
     assert abs(chunked[2] - chunked[0]) > 1
@@ -106,7 +131,7 @@ def test_a_decimal_comma_file_is_detected_by_init_and_runs(cli, tmp_path):
 def test_words_in_a_numeric_column_become_missing_with_a_count(cli, tmp_path):
     frame = _amounts(seed=2).drop(columns=["amount"])
     frame["size"] = [str(v) for v in np.random.default_rng(3).integers(10, 99, N)]
-    words = ["unknown", "-", "n/a ", "?"]   # one cell in six: too many for the 90% rule alone
+    words = ["unknown", "-", "n/a ", "?"]  # one cell in six: too many for the 90% rule alone
     frame.loc[::6, "size"] = [words[i % 4] for i in range(len(frame.loc[::6]))]
     stray = len(frame.loc[::6])
     frame.to_csv(tmp_path / "d.csv", index=False)
@@ -114,7 +139,7 @@ def test_words_in_a_numeric_column_become_missing_with_a_count(cli, tmp_path):
     code, _, err = cli("run", _config(tmp_path, "d.csv"), "--out", out, "--set", "train.epochs=3", *QUIET)
     assert code == 0, err
     spec = json.loads((out / "bundle" / "spec.json").read_text())
-    assert spec["preprocessing"]["features"]["kinds"]["size"] == "numeric"   # not 80 categories
+    assert spec["preprocessing"]["features"]["kinds"]["size"] == "numeric"  # not 80 categories
     cleaning = json.loads((out / "metrics.json").read_text())["cleaning"]
     [entry] = [e for e in cleaning["entries"] if e["column"] == "size"]
     assert (entry["rule"], entry["count"]) == ("coerce_numeric", stray)
@@ -124,7 +149,7 @@ def test_words_in_a_numeric_column_become_missing_with_a_count(cli, tmp_path):
     code, csv, err = cli("predict", out / "bundle", tmp_path / "p.csv")
     assert code == 0, err
     first, second = pd.read_csv(io.StringIO(csv))["prediction"]
-    assert first == pytest.approx(second, rel=1e-5)   # float32 rows of one batch
+    assert first == pytest.approx(second, rel=1e-5)  # float32 rows of one batch
 
 
 def test_a_number_too_large_in_training_names_column_and_row(cli, tmp_path):
@@ -139,8 +164,9 @@ def test_a_number_too_large_in_training_names_column_and_row(cli, tmp_path):
 
 
 def test_a_number_too_large_at_prediction_names_file_row_and_column(cli, amounts_run, tmp_path):
-    pd.DataFrame({"amount": ["1,040", "2,000", "3,000"], "noise": [0.0, 1e300, 0.0]}).to_csv(tmp_path / "p.csv",
-                                                                                          index=False)
+    pd.DataFrame({"amount": ["1,040", "2,000", "3,000"], "noise": [0.0, 1e300, 0.0]}).to_csv(
+        tmp_path / "p.csv", index=False
+    )
     code, out, err = cli("predict", amounts_run / "bundle", tmp_path / "p.csv", "-o", tmp_path / "pred.csv")
     assert code == 3, err
     assert "p.csv" in err and "data row 2" in err and "'noise'" in err
@@ -156,10 +182,11 @@ def test_evaluate_reads_a_target_written_with_thousands_separators(cli, amounts_
     frame.to_csv(tmp_path / "text.csv", index=False)
     plain.to_csv(tmp_path / "plain.csv", index=False)
     for name in ("text", "plain"):
-        code, _, err = cli("evaluate", amounts_run / "bundle", tmp_path / f"{name}.csv", "--quiet",
-                           "--out", tmp_path / f"eval-{name}")
+        code, _, err = cli(
+            "evaluate", amounts_run / "bundle", tmp_path / f"{name}.csv", "--quiet", "--out", tmp_path / f"eval-{name}"
+        )
         assert code == 0, err
     text = json.loads((tmp_path / "eval-text" / "metrics.json").read_text())
     plain = json.loads((tmp_path / "eval-plain" / "metrics.json").read_text())
-    assert text["rows"] == plain["rows"] == {"test": N}   # no target read as missing
+    assert text["rows"] == plain["rows"] == {"test": N}  # no target read as missing
     assert text["test"] == pytest.approx(plain["test"])

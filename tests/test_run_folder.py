@@ -14,8 +14,10 @@ import pytest
 
 from layerwise.experiment.run_folder import LOCK, lock
 
-SMALL = "train: {epochs: 2, patience: null, batch_size: 32, threads: 1}\n" \
-        "evaluate: {report: false, bootstrap: 0, leakage: false}\n"
+SMALL = (
+    "train: {epochs: 2, patience: null, batch_size: 32, threads: 1}\n"
+    "evaluate: {report: false, bootstrap: 0, leakage: false}\n"
+)
 
 
 @pytest.fixture
@@ -101,12 +103,19 @@ def test_the_lock_goes_with_the_process_that_held_it(cli, tmp_path, config):
 def test_concurrent_runs_one_wins_the_other_exits_2(tmp_path, config):
     """Two real processes: the first holds the folder while it works; the second is refused at once."""
     out = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "-c", FIRST, str(config), str(out), str(tmp_path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-c", FIRST, str(config), str(out), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert first.stdout.readline().strip() == "training", first.communicate()  # paused mid-training
-        second = subprocess.run([sys.executable, "-m", "layerwise.cli", "run", str(config), "--out", str(out),
-                                 "--quiet"], capture_output=True, text=True)
+        second = subprocess.run(
+            [sys.executable, "-m", "layerwise.cli", "run", str(config), "--out", str(out), "--quiet"],
+            capture_output=True,
+            text=True,
+        )
         assert second.returncode == 2, second.stderr
         assert f"another layerwise run is writing there (pid {first.pid} on" in second.stderr
     finally:
@@ -162,8 +171,10 @@ def test_a_run_that_fails_leaves_no_folder_behind(cli, tmp_path, config):
 def test_a_search_holds_its_folder_too(cli, tmp_path, config):
     """`tune --out` continues the study stored there (no --overwrite needed), one search at a time."""
     tuned = tmp_path / "tune.yaml"
-    tuned.write_text(config.read_text() + "tune: {space: {train.lr: {choice: [0.01, 0.02]}}, method: grid, "
-                                          "pruner: none}\n", encoding="utf-8")
+    tuned.write_text(
+        config.read_text() + "tune: {space: {train.lr: {choice: [0.01, 0.02]}}, method: grid, pruner: none}\n",
+        encoding="utf-8",
+    )
     held = lock(tmp_path / "tuned")
     try:
         code, _, err = cli("tune", tuned, "--out", tmp_path / "tuned", "--quiet")

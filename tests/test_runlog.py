@@ -18,8 +18,8 @@ from rich.console import Console
 
 from layerwise import experiment
 from layerwise.experiment import steps
-from layerwise.training.runlog import Steps
 from layerwise.training import Callback, Checkpoints
+from layerwise.training.runlog import Steps
 
 EPOCHS = 5
 
@@ -32,9 +32,12 @@ def config(tmp_path):
     rows = ["a,b,y", *(f"{a:.4f},{b:.4f},{a - 2 * b:.4f}" for a, b in x)]
     (tmp_path / "d.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     path = tmp_path / "e.yaml"
-    path.write_text("data: {path: d.csv, target: y}\nmodel: {hidden: [8]}\n"
-                    f"train: {{epochs: {EPOCHS}, patience: null, batch_size: 32, threads: 1}}\n"
-                    "evaluate: {report: false, bootstrap: 0, leakage: false}\n", encoding="utf-8")
+    path.write_text(
+        "data: {path: d.csv, target: y}\nmodel: {hidden: [8]}\n"
+        f"train: {{epochs: {EPOCHS}, patience: null, batch_size: 32, threads: 1}}\n"
+        "evaluate: {report: false, bootstrap: 0, leakage: false}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -78,8 +81,12 @@ def _rows(path: Path) -> list[list[str]]:
 
 def test_a_run_killed_with_sigkill_keeps_its_run_log_and_history(tmp_path, config, cli):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", HELD, str(config), str(out), str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HELD, str(config), str(out), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_until(lambda: (tmp_path / "paused").exists(), proc)
         _wait_until(lambda: (2, 0) in Checkpoints(out / "checkpoints").names(), proc)  # written in the background
@@ -115,13 +122,20 @@ def test_each_epoch_is_on_disk_when_it_ends(tmp_path, config, monkeypatch, cli):
 
     class Look(Callback):  # runs after the run's own recorders
         def on_epoch_end(self, trainer, epoch, logs):
-            seen.append((epoch, len(_rows(out / "history.csv")), f"] epoch {epoch}/5 " in (out / "run.log").read_text()))
+            seen.append(
+                (epoch, len(_rows(out / "history.csv")), f"] epoch {epoch}/5 " in (out / "run.log").read_text())
+            )
             if epoch == 3:
                 raise RuntimeError("the disk went away")
 
     build = steps.run_trainer
-    monkeypatch.setattr(steps, "run_trainer", lambda cfg, task, prepared, predictor, loss, log, extra=(), **kw:
-                        build(cfg, task, prepared, predictor, loss, log, [*extra, Look()], **kw))
+    monkeypatch.setattr(
+        steps,
+        "run_trainer",
+        lambda cfg, task, prepared, predictor, loss, log, extra=(), **kw: build(
+            cfg, task, prepared, predictor, loss, log, [*extra, Look()], **kw
+        ),
+    )
     code, _, err = cli("run", config, "--out", out, "--quiet")
     assert code == 1 and "RuntimeError: the disk went away" in err
     assert seen == [(1, 1, True), (2, 2, True), (3, 3, True)]
@@ -134,8 +148,10 @@ def test_off_a_terminal_each_epoch_is_a_line_on_stderr_unless_quiet(tmp_path, co
     assert code == 0, err
     lines = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == [f"{k}/5" for k in range(1, 6)]
-    assert all(" train_loss " in x and " val_loss " in x and " val_metric " in x and " lr " in x and " seconds " in x
-               for x in lines)
+    assert all(
+        " train_loss " in x and " val_loss " in x and " val_metric " in x and " lr " in x and " seconds " in x
+        for x in lines
+    )
     assert err.index("split: train 210") < err.index(lines[0]) < err.index("training: 5 epochs")
     code, _, err = cli("run", config, "--out", tmp_path / "b", "--quiet")
     assert code == 0 and "epoch 1/5" not in err

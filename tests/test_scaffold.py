@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
+from layerwise.config.scaffold import Frequency, chosen_task, series_frequency, write_config
 from layerwise.config.schema import ExperimentConfig
 from layerwise.data import read_table
 from layerwise.errors import DataError, UsageError
-from layerwise.config.scaffold import Frequency, chosen_task, series_frequency, write_config
 
 
 def _csv(tmp_path, loader, target, name):
@@ -104,11 +104,48 @@ def test_a_hostile_file_name_stays_one_path(cli, tmp_path):
 
 
 # Characters that break YAML or lines, words YAML reads as other things, and any other text.
-HOSTILE = st.sampled_from(["\n", "\r", "\r\n", "\t", '"', "'", "#", ":", ": ", " #", "-", "[", "]", "{", "}", ",",
-                           "&", "*", "!", "|", ">", "%", "@", "`", "\\", "\x85", "\u2028", "\x7f", "\x1b", "é", "ß",
-                           "日本", "\U0001f600", " "])
+HOSTILE = st.sampled_from(
+    [
+        "\n",
+        "\r",
+        "\r\n",
+        "\t",
+        '"',
+        "'",
+        "#",
+        ":",
+        ": ",
+        " #",
+        "-",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "&",
+        "*",
+        "!",
+        "|",
+        ">",
+        "%",
+        "@",
+        "`",
+        "\\",
+        "\x85",
+        "\u2028",
+        "\x7f",
+        "\x1b",
+        "é",
+        "ß",
+        "日本",
+        "\U0001f600",
+        " ",
+    ]
+)
 WORDS = st.sampled_from(["true", "False", "null", "~", "yes", "on", "1e3", "12", "0x1F", ".inf", "NaN", "...", "---"])
-NAME = st.one_of(WORDS, st.lists(st.one_of(HOSTILE, st.text(min_size=1, max_size=3)), min_size=1, max_size=5).map("".join))
+NAME = st.one_of(
+    WORDS, st.lists(st.one_of(HOSTILE, st.text(min_size=1, max_size=3)), min_size=1, max_size=5).map("".join)
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -142,14 +179,17 @@ def test_random_column_names_round_trip_through_init(cli, tmp_path, names, with_
     # the kind comments: one line per feature, each itself YAML `name: kind` naming the column exactly
     features = [c for c in columns if c not in (target, time)]
     lines = text.splitlines()
-    start = lines.index("# Column kinds as inferred (id-like, constant and free-text columns are dropped by cleaning):") + 1
+    start = (
+        lines.index("# Column kinds as inferred (id-like, constant and free-text columns are dropped by cleaning):") + 1
+    )
     assert lines[start + len(features)] == ""
-    shown = [yaml.safe_load(line.removeprefix("#   ")) for line in lines[start:start + len(features)]]
+    shown = [yaml.safe_load(line.removeprefix("#   ")) for line in lines[start : start + len(features)]]
     assert [next(iter(entry)) for entry in shown] == features
 
 
 # `init --time`: a dated series is read as a forecast with a lookback from its step; a table with other
 # inputs says which reading it wrote and the key that switches to the other.
+
 
 def _init(cli, data, *args):
     config = data.with_suffix(".yaml")
@@ -189,14 +229,28 @@ def test_same_day_prices_make_a_forecast_from_the_past_and_the_comment_names_the
     assert raw["task"]["type"] == "forecast" and raw["data"]["window"]["lookback"] == 28
     lines = text.splitlines()
     assert lines[1].startswith("# Task: forecast (inferred: 'Open', 'High', 'Low', 'Adj Close' move with 'Close'")
-    assert ("# Reading: forecast 'Close' from its own past and the past of 'Open', 'High', 'Low', 'Adj Close', "
-            "'Volume' (numeric columns only).") in lines
-    assert "#   Switch: for a regression of 'Close' on the other columns at the same time, set task.type: regression" \
+    assert (
+        "# Reading: forecast 'Close' from its own past and the past of 'Open', 'High', 'Low', 'Adj Close', "
+        "'Volume' (numeric columns only)."
+    ) in lines
+    assert (
+        "#   Switch: for a regression of 'Close' on the other columns at the same time, set task.type: regression"
         in lines
+    )
     assert "#   and data.transform: none (the window is then unused), or rerun init with --task regression." in lines
     # the switch as the comment says it gives a regression that runs
-    code, stdout, err = cli("run", btc_slice.with_suffix(".yaml"), "--out", tmp_path / "run", "--set",
-                            "task.type=regression", "--set", "data.transform=none", "--set", "train.epochs=1")
+    code, stdout, err = cli(
+        "run",
+        btc_slice.with_suffix(".yaml"),
+        "--out",
+        tmp_path / "run",
+        "--set",
+        "task.type=regression",
+        "--set",
+        "data.transform=none",
+        "--set",
+        "train.epochs=1",
+    )
     assert code == 0, err
     assert "baseline: the training median" in stdout + err  # judged on MAE, the default
 
@@ -208,16 +262,22 @@ def test_a_dated_table_with_other_inputs_is_a_regression_that_says_how_to_foreca
     raw, text = _init(cli, data, "--target", "y", "--time", "date")
     assert raw["task"]["type"] == "regression" and "window" not in raw["data"]
     lines = text.splitlines()
-    assert "# Reading: regression of 'y' on the other columns at the same time ('temp', 'promo'); rows ordered by " \
-           "'date'." in lines
-    assert "#   Why: no column moves with 'y' closely enough (correlation >= 0.95) to be a same-time copy of it." \
-        in lines
-    assert ("#   Switch: to forecast 'y' from its own past and the other numeric columns' past, "
-            "set task.type: forecast") in lines
+    assert (
+        "# Reading: regression of 'y' on the other columns at the same time ('temp', 'promo'); rows ordered by "
+        "'date'." in lines
+    )
+    assert (
+        "#   Why: no column moves with 'y' closely enough (correlation >= 0.95) to be a same-time copy of it." in lines
+    )
+    assert (
+        "#   Switch: to forecast 'y' from its own past and the other numeric columns' past, set task.type: forecast"
+    ) in lines
     # daily rows call for 28; 300 rows leave a test part of 20 windows at 18. promo is 0/1: no log return
-    assert ("#   and add data.window: {lookback: 18, horizon: 1} (daily rows call for 28, and 300 rows leave room "
-            "for 18) and data.transform: diff (predict the change, not the level), or rerun init with --task "
-            "forecast.") in lines
+    assert (
+        "#   and add data.window: {lookback: 18, horizon: 1} (daily rows call for 28, and 300 rows leave room "
+        "for 18) and data.transform: diff (predict the change, not the level), or rerun init with --task "
+        "forecast."
+    ) in lines
 
 
 def test_repeated_time_stamps_are_events_not_one_series(cli, tmp_path):
@@ -228,8 +288,10 @@ def test_repeated_time_stamps_are_events_not_one_series(cli, tmp_path):
     pd.DataFrame({"date": dates, "x": x, "y": x * 0.99 + rng.normal(0, 0.01, 60)}).to_csv(data, index=False)
     raw, text = _init(cli, data, "--target", "y", "--time", "date")
     assert raw["task"]["type"] == "regression"  # x tracks y, but 20 days of 3 rows each are not one series
-    assert "#   Why: 60 rows share a time stamp with another: a table of events measured over time, not one series." \
+    assert (
+        "#   Why: 60 rows share a time stamp with another: a table of events measured over time, not one series."
         in text.splitlines()
+    )
 
 
 def test_a_series_with_values_below_zero_predicts_differences(cli, tmp_path):
@@ -242,16 +304,20 @@ def test_a_short_series_shortens_the_lookback_and_says_why(cli, tmp_path):
     data = _dated(tmp_path / "short.csv", np.linspace(1, 2, 200))
     raw, text = _init(cli, data, "--target", "y", "--time", "date")
     assert raw["data"]["window"]["lookback"] == 7
-    assert ("#   Shortened from 28 to 7, so that the test part of these 200 rows holds 20 windows (the deploy "
-            "gate's minimum); never below 7.") in text.splitlines()
+    assert (
+        "#   Shortened from 28 to 7, so that the test part of these 200 rows holds 20 windows (the deploy "
+        "gate's minimum); never below 7."
+    ) in text.splitlines()
 
 
 def test_a_series_too_short_to_judge_keeps_a_weeks_lookback_and_says_so(cli, tmp_path):
     data = _dated(tmp_path / "short.csv", np.linspace(1, 2, 100))
     raw, text = _init(cli, data, "--target", "y", "--time", "date")
     assert raw["data"]["window"]["lookback"] == 7
-    assert ("#   Too short to judge: at lookback 7, a quarter of 28, the test part of these 100 rows holds 5 windows, "
-            "and the deploy gate needs 20. A longer series gives a verdict.") in text.splitlines()
+    assert (
+        "#   Too short to judge: at lookback 7, a quarter of 28, the test part of these 100 rows holds 5 windows, "
+        "and the deploy gate needs 20. A longer series gives a verdict."
+    ) in text.splitlines()
 
 
 def test_a_series_too_short_for_any_window_is_refused_with_the_rows_it_needs(cli, tmp_path):
@@ -266,19 +332,22 @@ def _stamps(freq, n=40, start="2021-01-04"):
     return pd.Series(pd.date_range(start, periods=n, freq=freq).strftime("%Y-%m-%d %H:%M:%S"))
 
 
-@pytest.mark.parametrize(("times", "name", "lookback"), [
-    (_stamps("h"), "hourly", 48),
-    (_stamps("D"), "daily", 28),
-    (_stamps("B"), "daily", 28),          # weekdays only: the weekend step is the exception
-    (_stamps("W-MON"), "weekly", 13),
-    (_stamps("MS"), "monthly", 24),
-    (_stamps("ME"), "monthly", 24),       # 28 to 31 days apart
-    (_stamps("QS"), "quarterly", 8),
-    (pd.Series(range(1981, 2021)), "yearly", 10),   # whole numbers one apart: years
-    (_stamps("15min"), "every 15 minutes", 96),     # two days would be 192 rows: kept to 96
-    (_stamps("6h"), "every 6 hours", 8),
-    (pd.Series(np.arange(40) * 0.5), "every 0.5", 30),  # numbers, not dates
-])
+@pytest.mark.parametrize(
+    ("times", "name", "lookback"),
+    [
+        (_stamps("h"), "hourly", 48),
+        (_stamps("D"), "daily", 28),
+        (_stamps("B"), "daily", 28),  # weekdays only: the weekend step is the exception
+        (_stamps("W-MON"), "weekly", 13),
+        (_stamps("MS"), "monthly", 24),
+        (_stamps("ME"), "monthly", 24),  # 28 to 31 days apart
+        (_stamps("QS"), "quarterly", 8),
+        (pd.Series(range(1981, 2021)), "yearly", 10),  # whole numbers one apart: years
+        (_stamps("15min"), "every 15 minutes", 96),  # two days would be 192 rows: kept to 96
+        (_stamps("6h"), "every 6 hours", 8),
+        (pd.Series(np.arange(40) * 0.5), "every 0.5", 30),  # numbers, not dates
+    ],
+)
 def test_series_frequency_sizes_the_lookback_from_the_step(times, name, lookback):
     frequency = series_frequency(times)
     assert (frequency.name, frequency.lookback) == (name, lookback)
@@ -297,11 +366,11 @@ def test_irregular_steps_and_too_few_stamps_get_the_default_lookback():
     frequency = series_frequency(irregular)
     assert (frequency.name, frequency.lookback) == ("irregular", 30)
     assert frequency.rule.startswith("irregular steps (usual 2.") and "resampling to a regular step" in frequency.rule
-    assert series_frequency(_stamps("D", n=2)) == Frequency(
-        "unknown", 30, "too few time stamps to find a step, so 30")
+    assert series_frequency(_stamps("D", n=2)) == Frequency("unknown", 30, "too few time stamps to find a step, so 30")
 
 
 # --- which task.type init writes: chosen_task, the one place it reads the data's shape ------------------
+
 
 def test_an_unknown_task_is_refused_with_the_schemas_choices(tmp_path):
     with pytest.raises(UsageError, match=r"^--task 'forcast': use classification, regression, forecast or generation$"):
@@ -311,8 +380,9 @@ def test_an_unknown_task_is_refused_with_the_schemas_choices(tmp_path):
 def test_a_folder_of_class_folders_is_classified_and_refuses_another_task(tmp_path):
     (tmp_path / "cats").mkdir()
     assert chosen_task(tmp_path, target=None, task=None) == "classification"
-    with pytest.raises(UsageError, match="--task regression: a folder of class folders is classified; "
-                                         "use --task classification"):
+    with pytest.raises(
+        UsageError, match="--task regression: a folder of class folders is classified; use --task classification"
+    ):
         chosen_task(tmp_path, target=None, task="regression")
 
 
@@ -320,8 +390,11 @@ def test_a_text_file_without_a_target_is_generation_and_a_table_needs_its_target
     assert chosen_task(tmp_path / "story.txt", target=None, task=None) == "generation"
     assert chosen_task(tmp_path / "story.txt", target="y", task=None) is None  # a column to predict: rows
     assert chosen_task(tmp_path / "prices.csv", target="close", task="forecast") == "forecast"
-    with pytest.raises(UsageError, match=r"--target is required \(the column to predict\), except with --task "
-                                         "generation"):
+    with pytest.raises(
+        UsageError,
+        match=r"--target is required \(the column to predict\), except with --task "
+        "generation",
+    ):
         chosen_task(tmp_path / "prices.csv", target=None, task="regression")
 
 

@@ -50,8 +50,12 @@ def test_regressor_weights_equal_the_trainer_on_standardized_targets(diabetes):
     # training mean and std; same seed, same thread count -> bit-identical weights.
     x, y = diabetes
     est = NeuralRegressor(hidden=(8,), lr=0.01, batch_size=32, epochs=3, random_state=5).fit(x, y)
-    module = build({"type": "mlp", "hidden": [8], "activation": "relu", "dropout": 0.0, "norm": "none",
-                    "init": "auto"}, (x.shape[1],), 1, seed=5)
+    module = build(
+        {"type": "mlp", "hidden": [8], "activation": "relu", "dropout": 0.0, "norm": "none", "init": "auto"},
+        (x.shape[1],),
+        1,
+        seed=5,
+    )
     trainer = Trainer(module, loss="mse", lr=0.01, batch_size=32, epochs=3, seed=5, device="cpu")
     target = ((y - y.mean()) / y.std()).astype(np.float32).reshape(-1, 1)
     trainer.fit(x.astype(np.float32), target)
@@ -94,8 +98,10 @@ def test_pipeline_cross_val_score_and_grid_search_in_two_processes(cancer):
     one = GridSearchCV(pipe, grid, cv=2, n_jobs=1).fit(x, y)
     two = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(x, y)
     np.testing.assert_array_equal(one.cv_results_["mean_test_score"], two.cv_results_["mean_test_score"])
-    assert two.best_estimator_.named_steps["net"].get_params()["optimizer__momentum"] == two.best_params_[
-        "net__optimizer__momentum"]
+    assert (
+        two.best_estimator_.named_steps["net"].get_params()["optimizer__momentum"]
+        == two.best_params_["net__optimizer__momentum"]
+    )
     assert two.score(x, y) > 0.9
 
 
@@ -196,8 +202,9 @@ def test_partial_fit_needs_classes_first_and_refuses_new_labels(cancer):
 
 def test_early_stopping_holds_out_rows_and_keeps_the_best_epoch(cancer):
     x, y = cancer
-    est = NeuralClassifier(hidden=(32,), lr=0.05, epochs=200, early_stopping=True, patience=3,
-                           random_state=0).fit(StandardScaler().fit_transform(x), y)
+    est = NeuralClassifier(hidden=(32,), lr=0.05, epochs=200, early_stopping=True, patience=3, random_state=0).fit(
+        StandardScaler().fit_transform(x), y
+    )
     losses = [row["val_loss"] for row in est.history_]
     assert est.n_iter_ < 200 and est.best_epoch_ == int(np.argmin(losses)) + 1
     assert est.n_iter_ == est.best_epoch_ + 3
@@ -210,8 +217,13 @@ def test_bad_parameters_read_as_the_config_does_and_are_value_errors(diabetes):
         est.fit(x, y)  # the constructor stored them without a word
     problems = caught.value.problems
     with pytest.raises(ConfigError) as config:
-        ExperimentConfig.from_dict({"data": {"target": "y"}, "train": {"lr": -1.0, "optimizer": "adm"},
-                                    "model": {"hidden": [0], "activation": "rleu"}})
+        ExperimentConfig.from_dict(
+            {
+                "data": {"target": "y"},
+                "train": {"lr": -1.0, "optimizer": "adm"},
+                "model": {"hidden": [0], "activation": "rleu"},
+            }
+        )
     renamed = [p.replace("train.", "").replace("model.", "") for p in config.value.problems]
     assert set(renamed) <= set(problems)
     assert "validation_fraction: 1.5 must be in (0, 1)" in problems and len(problems) == 5

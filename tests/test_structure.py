@@ -33,13 +33,21 @@ TOP_LEVEL_MODULES = ("__init__.py", "atomic.py", "cli.py", "errors.py")
 # package itself (__init__.py: __version__ and the public names, which it loads lazily by name),
 # so importing it loads nothing above the ground floor.
 FLOORS: dict[str, int] = {
-    "layerwise": 0, "errors": 0, "atomic": 0,
-    "data": 1, "models": 1, "evaluation": 1,
+    "layerwise": 0,
+    "errors": 0,
+    "atomic": 0,
+    "data": 1,
+    "models": 1,
+    "evaluation": 1,
     "config": 2,
     "training": 3,
     "tasks": 4,
     "bundle": 5,
-    "tuning": 6, "explain": 6, "report": 6, "serving": 6, "sklearn": 6,
+    "tuning": 6,
+    "explain": 6,
+    "report": 6,
+    "serving": 6,
+    "sklearn": 6,
     "experiment": 7,
     "cli": 8,
     "reference": 9,  # generates docs/reference/ from the schema, the errors and the command line
@@ -52,19 +60,22 @@ SIBLINGS: dict[tuple[str, str], str] = {
 }
 
 # A branch on the kind of problem: `task.type == "forecast"`, `kind in ("images", "text")`.
-KIND_BRANCH = re.compile(r'''(type|task|kind)\w*\s*(==|!=|in|not in)\s*\(?\s*'''
-                         r'''["'](forecast|classification|regression|generation|images?|text)["']''')
+KIND_BRANCH = re.compile(
+    r"""(type|task|kind)\w*\s*(==|!=|in|not in)\s*\(?\s*"""
+    r"""["'](forecast|classification|regression|generation|images?|text)["']"""
+)
 KIND_HOMES = ("tasks", "data", "evaluation")  # tasks/ is the kinds; readers and metrics may differ by kind
+INPUT_KIND = "an explanation's kind of *input* (tabular, series, image, text), not the kind of problem"
 ALLOW: dict[str, str] = {  # "src/layerwise/<file>": why it must tell kinds apart. Kept short.
     "src/layerwise/config/schema.py": "the schema's cross-key checks on task.type values when a config is read "
-                                      "(config/ sits below tasks/ and cannot ask one)",
+    "(config/ sits below tasks/ and cannot ask one)",
     "src/layerwise/config/scaffold.py": "`layerwise init` decides which task.type to write from the data and writes "
-                                        "that kind's YAML (below tasks/)",
+    "that kind's YAML (below tasks/)",
     "src/layerwise/bundle/spec.py": "spec.json's own schema: its saved fields must agree (task.type against the "
-                                    "preprocessing parts, classes, horizon) before a Task is chosen from them",
-    "src/layerwise/cli.py": "an explanation's kind of *input* (tabular, series, image, text) read back from explain.json, not the kind of problem",
-    "src/layerwise/explain/explanation.py": "an explanation's kind of *input* (tabular, series, image, text) read back from explain.json, not the kind of problem",
-    "src/layerwise/explain/plots.py": "an explanation's kind of *input* (tabular, series, image, text) read back from explain.json, not the kind of problem",
+    "preprocessing parts, classes, horizon) before a Task is chosen from them",
+    "src/layerwise/cli.py": INPUT_KIND,
+    "src/layerwise/explain/explanation.py": INPUT_KIND,
+    "src/layerwise/explain/plots.py": INPUT_KIND,
     "src/layerwise/explain/space.py": "a plain nn.Module's kind of input (image or rows), where there is no task",
     "src/layerwise/explain/explainer.py": "a plain nn.Module's kind of input (image or rows), where there is no task",
 }
@@ -77,7 +88,7 @@ OWNERS = {"trainer": "training/trainer.py", "predictor": "bundle/predictor.py", 
 class Import:
     file: Path
     line: int
-    module: str       # the module imported from, absolute: layerwise.tasks.base, docs_examples, torch.nn
+    module: str  # the module imported from, absolute: layerwise.tasks.base, docs_examples, torch.nn
     name: str | None  # the name taken from it (`from module import name`); None for `import module`
 
     @property
@@ -124,10 +135,17 @@ def parsed(path: Path) -> ast.Module:
 def imports(path: Path, src: Path = SRC) -> list[Import]:
     """Every import in the file, wherever it sits."""
     module = module_of(path, src)
-    return [Import(path, node.lineno, source_of(node, alias, path, module),
-                   alias.name if isinstance(node, ast.ImportFrom) else None)
-            for node in ast.walk(parsed(path)) if isinstance(node, (ast.Import, ast.ImportFrom))
-            for alias in node.names]
+    return [
+        Import(
+            path,
+            node.lineno,
+            source_of(node, alias, path, module),
+            alias.name if isinstance(node, ast.ImportFrom) else None,
+        )
+        for node in ast.walk(parsed(path))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    ]
 
 
 def is_private(name: str | None) -> bool:
@@ -200,8 +218,11 @@ def floor_breaches(found: list[tuple[str, str, Import]], package: str) -> list[s
 
 
 def private_imports(path: Path, src: Path = SRC) -> list[str]:
-    return [f"{imp.where}: from {imp.module} import {imp.name}" for imp in imports(path, src)
-            if is_private(imp.name) and is_project(imp.module, src)]
+    return [
+        f"{imp.where}: from {imp.module} import {imp.name}"
+        for imp in imports(path, src)
+        if is_private(imp.name) and is_project(imp.module, src)
+    ]
 
 
 def private_reaches(path: Path, src: Path = SRC) -> list[str]:
@@ -227,14 +248,23 @@ def private_reaches(path: Path, src: Path = SRC) -> list[str]:
 def private_state(path: Path, src: Path = SRC) -> list[str]:
     """`trainer._x`, `predictor._x`, `experiment._x` outside the file that defines the class."""
     rel = path.relative_to(src).as_posix()
-    return [f"{_shown(path)}:{node.lineno}: {ast.unparse(node)}" for node in ast.walk(parsed(path))
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and is_private(node.attr)
-            and node.value.id in OWNERS and OWNERS[node.value.id] != rel]
+    return [
+        f"{_shown(path)}:{node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(parsed(path))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and is_private(node.attr)
+        and node.value.id in OWNERS
+        and OWNERS[node.value.id] != rel
+    ]
 
 
 def kind_branches(path: Path) -> list[str]:
-    return [f"{_shown(path)}:{n}: {line.strip()}"
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if KIND_BRANCH.search(line)]
+    return [
+        f"{_shown(path)}:{n}: {line.strip()}"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if KIND_BRANCH.search(line)
+    ]
 
 
 def area_of(path: Path) -> str:
@@ -264,8 +294,10 @@ def in_package(package: str) -> list[Path]:
 # ------------------------------------------------------------------------ (a) loose modules
 def test_no_loose_top_level_modules():
     loose = sorted(p.name for p in SRC.glob("*.py") if p.name not in TOP_LEVEL_MODULES)
-    assert not loose, (f"modules at the top of src/layerwise beyond {', '.join(TOP_LEVEL_MODULES)}: {loose}; "
-                       "move each into the package of its step (docs/develop.md: where a change goes)")
+    assert not loose, (
+        f"modules at the top of src/layerwise beyond {', '.join(TOP_LEVEL_MODULES)}: {loose}; "
+        "move each into the package of its step (docs/develop.md: where a change goes)"
+    )
 
 
 def test_every_package_has_a_floor():
@@ -280,8 +312,10 @@ def test_every_package_has_a_floor():
 @pytest.mark.parametrize("area", AREAS)
 def test_no_private_name_is_imported_from_another_module(area):
     found = [hit for f in in_area(area) for hit in private_imports(f)]
-    assert not found, ("private names imported from another module (make the name public, or keep its "
-                       "use in its own file):\n" + "\n".join(found))
+    assert not found, (
+        "private names imported from another module (make the name public, or keep its "
+        "use in its own file):\n" + "\n".join(found)
+    )
 
 
 @pytest.mark.parametrize("area", AREAS)
@@ -293,8 +327,10 @@ def test_no_private_name_is_reached_through_an_import(area):
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_private_state_of_trainer_predictor_or_experiment(package):
     found = [hit for f in in_package(package) for hit in private_state(f)]
-    assert not found, ("private state used outside its class's file (make what is needed a public method "
-                       "or attribute):\n" + "\n".join(found))
+    assert not found, (
+        "private state used outside its class's file (make what is needed a public method "
+        "or attribute):\n" + "\n".join(found)
+    )
 
 
 def test_each_owner_file_defines_its_class():
@@ -311,8 +347,11 @@ def test_no_import_cycles_between_packages():
     lines = []
     for component in cycles(graph):
         lines.append(" <-> ".join(component))
-        lines += [f"  {imp.where}: {here} -> {there}" for here, there, imp in EDGES
-                  if here in component and there in component]
+        lines += [
+            f"  {imp.where}: {here} -> {there}"
+            for here, there, imp in EDGES
+            if here in component and there in component
+        ]
     assert not lines, "import cycles between packages:\n" + "\n".join(lines)
 
 
@@ -320,8 +359,9 @@ def test_no_import_cycles_between_packages():
 @pytest.mark.parametrize("package", PACKAGES)
 def test_package_imports_only_from_below(package):
     found = floor_breaches(EDGES, package)
-    assert not found, (f"{package} imports from its own floor or above (docs/develop.md, the floors):\n"
-                       + "\n".join(found))
+    assert not found, f"{package} imports from its own floor or above (docs/develop.md, the floors):\n" + "\n".join(
+        found
+    )
 
 
 # --------------------------------------------------------------- (e) kind-of-problem branches
@@ -329,8 +369,10 @@ def test_package_imports_only_from_below(package):
 def test_no_kind_of_problem_branches_outside_tasks(package):
     files = in_package(package)
     found = [hit for f in files if _shown(f) not in ALLOW for hit in kind_branches(f)]
-    assert not found, ("branches on the kind of problem outside tasks/, data/ and evaluation/ (ask the "
-                       "Task instead, tasks/base.py):\n" + "\n".join(found))
+    assert not found, (
+        "branches on the kind of problem outside tasks/, data/ and evaluation/ (ask the "
+        "Task instead, tasks/base.py):\n" + "\n".join(found)
+    )
     stale = [_shown(f) for f in files if _shown(f) in ALLOW and not (ALLOW[_shown(f)] and kind_branches(f))]
     assert not stale, f"ALLOW entries without a reason, or without a branch left to allow: {stale}"
 
@@ -344,9 +386,12 @@ def test_the_checks_find_planted_breaches(tmp_path):
         "__init__.py": "from .errors import LayerwiseError\n",
         "errors.py": "class LayerwiseError(Exception): ...\n",
         "tasks/__init__.py": "",
-        "tasks/rows.py": ("from .. import errors, __version__\nfrom ..bundle import store\n"
-                          "from . import base as b\nb._hidden()\n"),
-        "tasks/base.py": "def f(task):\n    if task.type == 'forecast':\n        from ..models.registry import _BLOCKS\n",
+        "tasks/rows.py": (
+            "from .. import errors, __version__\nfrom ..bundle import store\nfrom . import base as b\nb._hidden()\n"
+        ),
+        "tasks/base.py": (
+            "def f(task):\n    if task.type == 'forecast':\n        from ..models.registry import _BLOCKS\n"
+        ),
         "bundle/__init__.py": "",
         "bundle/store.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..tasks.rows import R\n",
         "experiment/run.py": "def go(trainer):\n    return trainer._net, trainer.net\n",
@@ -358,28 +403,36 @@ def test_the_checks_find_planted_breaches(tmp_path):
     tree = sorted(src.rglob("*.py"))
     found = edges(tree, src)
     assert sorted({(a, b) for a, b, _ in found}) == [
-        ("bundle", "tasks"), ("layerwise", "errors"), ("tasks", "bundle"), ("tasks", "errors"),
-        ("tasks", "layerwise"), ("tasks", "models")]
+        ("bundle", "tasks"),
+        ("layerwise", "errors"),
+        ("tasks", "bundle"),
+        ("tasks", "errors"),
+        ("tasks", "layerwise"),
+        ("tasks", "models"),
+    ]
     assert cycles({a: {b for x, b, _ in found if x == a} for a, _, _ in found}) == [["bundle", "tasks"]]
-    assert floor_breaches(found, "tasks") == [
-        f"{src / 'tasks/rows.py'}:2: tasks (floor 4) -> bundle (floor 5)"]
+    assert floor_breaches(found, "tasks") == [f"{src / 'tasks/rows.py'}:2: tasks (floor 4) -> bundle (floor 5)"]
     assert floor_breaches(found, "layerwise") == []
     assert private_imports(src / "tasks/base.py", src) == [
-        f"{src / 'tasks/base.py'}:3: from layerwise.models.registry import _BLOCKS"]
+        f"{src / 'tasks/base.py'}:3: from layerwise.models.registry import _BLOCKS"
+    ]
     assert private_reaches(src / "tasks/rows.py", src) == [f"{src / 'tasks/rows.py'}:4: b._hidden"]
     assert private_state(src / "experiment/run.py", src) == [f"{src / 'experiment/run.py'}:2: trainer._net"]
     assert private_state(src / "training/trainer.py", src) == []
     assert kind_branches(src / "tasks/base.py") == [f"{src / 'tasks/base.py'}:2: if task.type == 'forecast':"]
 
 
-@pytest.mark.parametrize(("line", "branches"), [
-    ('if task.type == "forecast":', True),
-    ("elif cfg.task.type in ('classification', 'regression'):", True),
-    ('kind = "images" if kind != "text" else kind', True),
-    ("if task_type not in ('generation',):", True),
-    ('if name == "forecast":', False),   # not a kind being told apart
-    ('if task.type == "forecaster":', False),
-    ('task = registry.get("rows")', False),
-])
+@pytest.mark.parametrize(
+    ("line", "branches"),
+    [
+        ('if task.type == "forecast":', True),
+        ("elif cfg.task.type in ('classification', 'regression'):", True),
+        ('kind = "images" if kind != "text" else kind', True),
+        ("if task_type not in ('generation',):", True),
+        ('if name == "forecast":', False),  # not a kind being told apart
+        ('if task.type == "forecaster":', False),
+        ('task = registry.get("rows")', False),
+    ],
+)
 def test_the_kind_branch_pattern(line, branches):
     assert bool(KIND_BRANCH.search(line)) is branches

@@ -27,9 +27,11 @@ def bundle(tmp_path_factory):
     city = rng.choice(["Lima", "Oslo", "Pune"], 200)
     x = rng.normal(size=200)
     pd.DataFrame({"x": x, "city": city, "y": x + 2 * (city == "Oslo") + rng.normal(scale=0.1, size=200)}).to_csv(
-        folder / "d.csv", index=False)
-    (folder / "exp.yaml").write_text("data: {path: d.csv, target: y}\ntrain: {epochs: 5, seed: 0}\n"
-                                     "evaluate: {bootstrap: 20, report: false}\n")
+        folder / "d.csv", index=False
+    )
+    (folder / "exp.yaml").write_text(
+        "data: {path: d.csv, target: y}\ntrain: {epochs: 5, seed: 0}\nevaluate: {bootstrap: 20, report: false}\n"
+    )
     assert main(["run", str(folder / "exp.yaml"), "--out", str(folder / "run"), "--quiet"]) == 0
     return folder / "run" / "bundle"
 
@@ -46,9 +48,15 @@ def _records() -> list[dict]:
 
 def _named(err: str) -> None:
     """The column, every unseen value and its row, and a suggestion for the near misses."""
-    for words in ("new.csv" if "new.csv" in err else "data", "'city'", "3 value(s)", "'Paris' (data row 1)",
-                  "'oslo' (data row 2; did you mean 'Oslo'?)", "' Lima ' (data row 3; did you mean 'Lima'?)",
-                  "--unseen warn"):
+    for words in (
+        "new.csv" if "new.csv" in err else "data",
+        "'city'",
+        "3 value(s)",
+        "'Paris' (data row 1)",
+        "'oslo' (data row 2; did you mean 'Oslo'?)",
+        "' Lima ' (data row 3; did you mean 'Lima'?)",
+        "--unseen warn",
+    ):
         assert words in err, (words, err)
 
 
@@ -65,9 +73,12 @@ def test_explain_and_serve_refuse_them_alike(cli, bundle, new_csv, tmp_path):
     _named(err)
     with TestClient(app_from_bundle(bundle)) as client:
         response = client.post("/predict", json=_records())
-    assert response.status_code == 422   # HTTP names the field and record, and never echoes a value
-    assert sorted((p["loc"][-2], p["field"]) for p in response.json()["detail"]) == [(0, "city"), (1, "city"),
-                                                                                   (2, "city")]
+    assert response.status_code == 422  # HTTP names the field and record, and never echoes a value
+    assert sorted((p["loc"][-2], p["field"]) for p in response.json()["detail"]) == [
+        (0, "city"),
+        (1, "city"),
+        (2, "city"),
+    ]
 
 
 def test_warn_predicts_them_as_unknown_the_same_way_everywhere(cli, bundle, new_csv, tmp_path):
@@ -76,9 +87,10 @@ def test_warn_predicts_them_as_unknown_the_same_way_everywhere(cli, bundle, new_
     assert "warning: 3 category value(s) not seen in training" in err and "city: 3 ('Paris', 'oslo', ' Lima ')" in err
     predicted = pd.read_csv(io.StringIO(out), keep_default_na=False)
     assert predicted["unseen"].tolist() == [1, 1, 1, 0]
-    assert predicted["city"].tolist() == NEW["city"].tolist()   # the input, as given
-    code, _, err = cli("explain", bundle, new_csv, "--unseen", "warn", "-o", tmp_path / "explained",
-                       "--method", "saliency")
+    assert predicted["city"].tolist() == NEW["city"].tolist()  # the input, as given
+    code, _, err = cli(
+        "explain", bundle, new_csv, "--unseen", "warn", "-o", tmp_path / "explained", "--method", "saliency"
+    )
     assert code == 0, err
     assert "warning: 3 category value(s) not seen in training explained as unknown categories" in err
     with TestClient(app_from_bundle(bundle, unseen="warn")) as client:

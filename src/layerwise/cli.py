@@ -43,8 +43,13 @@ def _print_version(value: bool) -> None:
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True,
-                           help="Print the installed version of layerwise and exit.")
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed version of layerwise and exit.",
+        ),
     ] = False,
 ) -> None:
     """From raw data to an honestly evaluated, saved neural network."""
@@ -53,7 +58,8 @@ def _root(
 @app.command()
 def init(
     data: Annotated[
-        Path, typer.Argument(help="CSV or Parquet file; a .txt file for generation; a folder of class folders for images.")
+        Path,
+        typer.Argument(help="CSV or Parquet file; a .txt file for generation; a folder of class folders for images."),
     ],
     target: Annotated[Optional[str], typer.Option("--target", help="The column to predict.")] = None,
     task: Annotated[
@@ -84,16 +90,23 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
     gate: Annotated[bool, typer.Option("--gate", help="Exit 4 when the verdict is DO NOT DEPLOY.")] = False,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue from the newest readable checkpoint in OUT/checkpoints; "
-                                            "settings or data that differ from the checkpoint's are refused.")
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue from the newest readable checkpoint in OUT/checkpoints; "
+            "settings or data that differ from the checkpoint's are refused.",
+        ),
     ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace the earlier run in OUT (never files layerwise did not write).")
     ] = False,
     allow_changed: Annotated[
-        Optional[list[str]], typer.Option("--allow-changed", metavar="KEY",
-                                          help="With --resume: let KEY differ from the checkpoint's, "
-                                               "train.epochs or train.patience (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--allow-changed",
+            metavar="KEY",
+            help="With --resume: let KEY differ from the checkpoint's, train.epochs or train.patience (repeatable).",
+        ),
     ] = None,
 ) -> None:
     """Run every step of CONFIG and write the run folder: bundle/, metrics.json, history.csv,
@@ -107,8 +120,9 @@ def run(
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
     out = out or Path("runs") / Path(config).stem
     try:
-        result = Experiment(cfg).run(out=out, quiet=quiet or rank() != 0, resume=resume, overwrite=overwrite,
-                                     allow_changed=allow_changed or ())
+        result = Experiment(cfg).run(
+            out=out, quiet=quiet or rank() != 0, resume=resume, overwrite=overwrite, allow_changed=allow_changed or ()
+        )
     finally:
         leave()
     if rank() != 0:
@@ -122,7 +136,9 @@ def run(
 @app.command("lr-find")
 def lr_find(
     config: Annotated[Path, typer.Argument(help="Experiment YAML.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="PNG path (default runs/<config name>-lr-find.png).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="PNG path (default runs/<config name>-lr-find.png).")
+    ] = None,
     steps: Annotated[int, typer.Option("--steps", help="Optimizer steps in the sweep (at least 10).")] = 200,
     start: Annotated[float, typer.Option("--start", help="First learning rate.")] = 1e-7,
     end: Annotated[float, typer.Option("--end", help="Last learning rate.")] = 10.0,
@@ -152,7 +168,9 @@ def lr_find(
 @app.command()
 def tune(
     config: Annotated[Path, typer.Argument(help="Experiment YAML with a tune section.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Tuning folder (default runs/<config name>-tune).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Tuning folder (default runs/<config name>-tune).")
+    ] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", help="Finished trials the study should hold.")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds for the whole search.")] = None,
     storage: Annotated[
@@ -181,12 +199,22 @@ def tune(
         check_storage(storage)  # a wrong URL or a file that is not a database: said before the data is read
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
     out = out or Path("runs") / f"{Path(config).stem}-tune"
-    found = Experiment(cfg).tune(out, quiet=quiet, resume_study=resume_study, trials=trials, timeout=timeout,
-                                 storage=storage, study=study or Path(config).stem, workers=workers)
+    found = Experiment(cfg).tune(
+        out,
+        quiet=quiet,
+        resume_study=resume_study,
+        trials=trials,
+        timeout=timeout,
+        storage=storage,
+        study=study or Path(config).stem,
+        workers=workers,
+    )
     s = found.summary
     refit = "-" if found.refit_value is None else f"{found.refit_value:.5g}"
-    print(f"best trial {s['best_trial']}: {s['metric']} {found.best_value:.5g}; retrained: {refit} "
-          f"({s['trials']}; {s['epochs_spent']} epochs)")
+    print(
+        f"best trial {s['best_trial']}: {s['metric']} {found.best_value:.5g}; retrained: {refit} "
+        f"({s['trials']}; {s['epochs_spent']} epochs)"
+    )
     print(found.result.summary(table=not quiet))
     _err.print(f"wrote {out / 'tuning.csv'}, {out / 'best.yaml'}, {out / 'best'}")
 
@@ -194,17 +222,27 @@ def tune(
 @app.command()
 def evaluate(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
-    data: Annotated[Path, typer.Argument(
-        help="CSV or Parquet file with the features and the target; an image bundle: a folder of class folders.")],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet file with the features and the target; an image bundle: a folder of class folders."
+        ),
+    ],
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write metrics.json, predictions.csv and report.html here "
-                                                   "(a new folder, or an earlier evaluation's with --overwrite).")
+        Optional[Path],
+        typer.Option(
+            "--out",
+            help="Write metrics.json, predictions.csv and report.html here "
+            "(a new folder, or an earlier evaluation's with --overwrite).",
+        ),
     ] = None,
     gate: Annotated[bool, typer.Option("--gate", help="Exit 4 when the verdict is DO NOT DEPLOY.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the earlier evaluation in OUT (never files layerwise did not "
-                                               "write).")
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace the earlier evaluation in OUT (never files layerwise did not write)."
+        ),
     ] = False,
 ) -> None:
     """Judge BUNDLE on new labelled DATA: metrics with intervals beside the baseline, and the gate.
@@ -261,27 +299,36 @@ def _bundle_path(path: Path) -> Path:
 def _output_file(path: Optional[Path], example: str) -> None:
     """Refuse, before any work, an -o/--output file that is an existing folder."""
     if path is not None and Path(path).is_dir():
-        raise UsageError(f"-o/--output {path}: is a folder; give the name of a file to write",
-                         hint=f"for example -o {Path(path) / example}")
+        raise UsageError(
+            f"-o/--output {path}: is a folder; give the name of a file to write",
+            hint=f"for example -o {Path(path) / example}",
+        )
 
 
 # --unseen: one policy for predict, explain and serve (Preprocessor.unseen)
-UNSEEN_HELP = ("Category values not seen in training: error (exit 3 naming column, values and rows) or warn "
-               "(predict them as unknown categories; counted in an `unseen` column).")
+UNSEEN_HELP = (
+    "Category values not seen in training: error (exit 3 naming column, values and rows) or warn "
+    "(predict them as unknown categories; counted in an `unseen` column)."
+)
 
 
 def _warn_unseen(model, done: str) -> None:
     if model.features is not None and model.features.unseen_total:
         total = sum(model.features.unseen_total.values())
-        _err.print(Text(f"warning: {total} category value(s) not seen in training {done} as unknown categories: "
-                        f"{model.features.describe_unseen()}"))
+        _err.print(
+            Text(
+                f"warning: {total} category value(s) not seen in training {done} as unknown categories: "
+                f"{model.features.describe_unseen()}"
+            )
+        )
 
 
 @app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
     input: Annotated[
-        Path, typer.Argument(help="CSV or Parquet file with the feature columns; an image bundle: an image or a folder.")
+        Path,
+        typer.Argument(help="CSV or Parquet file with the feature columns; an image bundle: an image or a folder."),
     ],
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", help="CSV or Parquet (by extension); default stdout CSV.")
@@ -306,12 +353,24 @@ def predict(
     if model.images is not None:  # an image bundle: INPUT is an image file or a folder of them
         _predict_images(model, input, output)
         return
-    bar = Progress(TextColumn("predicting"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeRemainingColumn(), console=_err, transient=True, disable=not _err.is_terminal)
+    bar = Progress(
+        TextColumn("predicting"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=_err,
+        transient=True,
+        disable=not _err.is_terminal,
+    )
     with bar:
         task = bar.add_task("predict", total=None)
-        rows = predict_file(model, input, output, chunk_rows=chunk_rows,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        rows = predict_file(
+            model,
+            input,
+            output,
+            chunk_rows=chunk_rows,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     _warn_unseen(model, "predicted")
     if output is not None:
         _err.print(f"wrote {rows} rows to {output}")
@@ -326,7 +385,9 @@ def _predict_images(model, source: Path, output: Optional[Path]) -> None:
         return
     write_table(table, output)
     failed = int(table["error"].notna().sum()) if "error" in table.columns else 0
-    _err.print(f"wrote {len(table)} rows to {output}" + (f"; {failed} file(s) unreadable (see `error`)" if failed else ""))
+    _err.print(
+        f"wrote {len(table)} rows to {output}" + (f"; {failed} file(s) unreadable (see `error`)" if failed else "")
+    )
 
 
 @app.command()
@@ -334,8 +395,10 @@ def explain(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
     data: Annotated[
         Optional[Path],
-        typer.Argument(help="CSV or Parquet rows; an image bundle: an image or a folder; a generation bundle: "
-                            "a .txt file of prompts, one a line (default: the run's test split)."),
+        typer.Argument(
+            help="CSV or Parquet rows; an image bundle: an image or a folder; a generation bundle: "
+            "a .txt file of prompts, one a line (default: the run's test split)."
+        ),
     ] = None,
     rows: Annotated[
         Optional[str], typer.Option("--rows", help="Rows to explain: 0:100, 3,7,12 or all (from 0; default first 200).")
@@ -351,16 +414,20 @@ def explain(
         typer.Option("--next", help="A generation bundle: the next character explained (default: the likeliest)."),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", help="Folder (default: the run folder's explain/, replaced "
-                                                          "each time).")
+        Optional[Path],
+        typer.Option("-o", "--output", help="Folder (default: the run folder's explain/, replaced each time)."),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an earlier explanation in -o (never files layerwise did not "
-                                               "write).")
+        bool,
+        typer.Option("--overwrite", help="Replace an earlier explanation in -o (never files layerwise did not write)."),
     ] = False,
     unseen: Annotated[
-        Optional[str], typer.Option("--unseen", help=UNSEEN_HELP + " Default: error for DATA; warn for the run's "
-                                                   "test split, which the run judged that way.")
+        Optional[str],
+        typer.Option(
+            "--unseen",
+            help=UNSEEN_HELP + " Default: error for DATA; warn for the run's "
+            "test split, which the run judged that way.",
+        ),
     ] = None,
 ) -> None:
     """Explain BUNDLE's predictions: attributions.csv, importance.csv, explain.json and PNG plots.
@@ -376,8 +443,18 @@ def explain(
     with claim(out, overwrite=overwrite or output is None, kind="explanation"):
         model = load(bundle)
         model.unseen = unseen or ("error" if data is not None else "warn")
-        result = explain_model(model, data, rows=rows, method=method, steps=steps, repeats=repeats, out=out,
-                               prompts=prompt or None, target=next_char, progress=True)
+        result = explain_model(
+            model,
+            data,
+            rows=rows,
+            method=method,
+            steps=steps,
+            repeats=repeats,
+            out=out,
+            prompts=prompt or None,
+            target=next_char,
+            progress=True,
+        )
     _warn_unseen(model, "explained")
     if result.kind == "text":
         from .explain.text import describe
@@ -395,22 +472,31 @@ def explain(
     if output is None and (out.parent / "metrics.json").is_file():
         from .report import write_report
 
-        _err.print(f"report: {write_report(out.parent)}")   # now with its Explanations section
+        _err.print(f"report: {write_report(out.parent)}")  # now with its Explanations section
 
 
 @app.command()
 def serve(
     bundle: Annotated[Path, typer.Argument(help="A bundle folder written by `layerwise run`.")],
-    host: Annotated[str, typer.Option("--host", help="Address to bind; 0.0.0.0 exposes it to the network.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; 0.0.0.0 exposes it to the network.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", help="Server processes.")] = 1,
     api_key_env: Annotated[
-        Optional[str], typer.Option("--api-key-env", help="Environment variable holding the API key (Bearer); "
-                                                          "every route but /health and /ready then needs it.")
+        Optional[str],
+        typer.Option(
+            "--api-key-env",
+            help="Environment variable holding the API key (Bearer); every route but /health and /ready then needs it.",
+        ),
     ] = None,
     public_docs: Annotated[
-        bool, typer.Option("--public-docs", help="With --api-key-env: serve /docs, /redoc and /openapi.json without "
-                                                 "the key (they list the inputs' categories and bounds).")
+        bool,
+        typer.Option(
+            "--public-docs",
+            help="With --api-key-env: serve /docs, /redoc and /openapi.json without "
+            "the key (they list the inputs' categories and bounds).",
+        ),
     ] = False,
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Largest request body (413 beyond).")] = 8.0,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most records per request (422 beyond).")] = 10_000,
@@ -424,9 +510,15 @@ def serve(
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
     ] = False,
-    unseen: Annotated[str, typer.Option("--unseen", help="Category values not seen in training: error (422 naming "
-                                                         "the field) or warn (predicted as unknown; counted in "
-                                                         "each answer's `unseen`).")] = "error",
+    unseen: Annotated[
+        str,
+        typer.Option(
+            "--unseen",
+            help="Category values not seen in training: error (422 naming "
+            "the field) or warn (predicted as unknown; counted in "
+            "each answer's `unseen`).",
+        ),
+    ] = "error",
 ) -> None:
     """Serve BUNDLE over HTTP: POST /predict (/generate for a generation bundle), GET /health, /ready, /metadata.
 
@@ -435,16 +527,31 @@ def serve(
     from .serving.app import Limits
     from .serving.server import serve as run_server
 
-    limits = Limits(max_body_bytes=int(max_body_mb * 1024 * 1024), max_batch=max_batch, timeout_s=timeout,
-                    max_samples=max_samples, max_image_pixels=max_image_pixels)
+    limits = Limits(
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        max_batch=max_batch,
+        timeout_s=timeout,
+        max_samples=max_samples,
+        max_image_pixels=max_image_pixels,
+    )
     bundle = _bundle_path(bundle)
     keyed = ", with the API key" if api_key_env and not public_docs else ""
 
     def listening(url: str) -> None:
         _err.print(Text(f"serving {bundle} on {url} (docs at {url}/docs{keyed})"))
 
-    run_server(bundle, host=host, port=port, workers=workers, api_key_env=api_key_env, limits=limits,
-               trust_pickle=trust_pickle, public_docs=public_docs, listening=listening, unseen=unseen)
+    run_server(
+        bundle,
+        host=host,
+        port=port,
+        workers=workers,
+        api_key_env=api_key_env,
+        limits=limits,
+        trust_pickle=trust_pickle,
+        public_docs=public_docs,
+        listening=listening,
+        unseen=unseen,
+    )
 
 
 @app.command()
@@ -453,8 +560,10 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="The file to write, e.g. model.onnx.")],
     format: Annotated[str, typer.Option("--format", help="onnx | torchscript")] = "onnx",
     data: Annotated[
-        Optional[Path], typer.Option("--data", help="Rows (an image bundle: an image folder) to verify on "
-                                     "(default: random standardized inputs).")
+        Optional[Path],
+        typer.Option(
+            "--data", help="Rows (an image bundle: an image folder) to verify on (default: random standardized inputs)."
+        ),
     ] = None,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Largest absolute difference allowed.")] = 1e-4,
     trust_pickle: Annotated[
@@ -471,8 +580,11 @@ def export(
     from .serving.export import sidecar
 
     if not (math.isfinite(tolerance) and tolerance >= 0):
-        raise UsageError(f"--tolerance {tolerance:g}: must be a finite number >= 0 (the largest absolute difference "
-                         "allowed between the exported file and torch)", hint="the default is 1e-4")
+        raise UsageError(
+            f"--tolerance {tolerance:g}: must be a finite number >= 0 (the largest absolute difference "
+            "allowed between the exported file and torch)",
+            hint="the default is 1e-4",
+        )
     _output_file(output, f"model.{'onnx' if format == 'onnx' else 'pt'}")
     bundle = _bundle_path(bundle)
     model = load(bundle, trust_pickle=trust_pickle)
@@ -483,8 +595,10 @@ def export(
         _err.print("note: PyTorch deprecates TorchScript (torch.jit); --format onnx is the lasting choice")
     checked = export_model(model, output, format=format, data=frame, tolerance=tolerance, spec=spec)
     lengths = f", sequence lengths {checked.lengths}" if checked.lengths else ""
-    _err.print(f"wrote {output}: verified on {checked.rows} held-out inputs at batch sizes {checked.batch_sizes}"
-               f"{lengths}; largest difference from torch {checked.max_abs_diff:.2e}; interface in {sidecar(output)}")
+    _err.print(
+        f"wrote {output}: verified on {checked.rows} held-out inputs at batch sizes {checked.batch_sizes}"
+        f"{lengths}; largest difference from torch {checked.max_abs_diff:.2e}; interface in {sidecar(output)}"
+    )
 
 
 @app.command()
@@ -492,7 +606,9 @@ def generate(
     bundle: Annotated[Path, typer.Argument(help="A generation bundle written by `layerwise run`.")],
     n: Annotated[int, typer.Option("--n", min=1, max=10_000, help="How many samples.")] = 20,
     temperature: Annotated[float, typer.Option(min=0.01, max=10.0, help="Below 1: safer; above 1: more varied.")] = 0.8,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="Keep only the k likeliest characters.")] = None,
+    top_k: Annotated[
+        Optional[int], typer.Option("--top-k", min=1, help="Keep only the k likeliest characters.")
+    ] = None,
     prompt: Annotated[str, typer.Option(help="Text every sample starts with.")] = "",
     seed: Annotated[Optional[int], typer.Option(help="Seed, for the same samples again.")] = None,
 ) -> None:
@@ -552,10 +668,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a bug: say so plainly, traceback on request
         if debug:
             raise
-        _err.print(Text.assemble(
-            ("internal error: ", "bold red"),
-            f"{type(err).__name__}: {err} (rerun with --debug for the traceback)",
-        ))
+        _err.print(
+            Text.assemble(
+                ("internal error: ", "bold red"),
+                f"{type(err).__name__}: {err} (rerun with --debug for the traceback)",
+            )
+        )
         return 1
     return code if isinstance(code, int) else 0
 

@@ -100,8 +100,10 @@ EXTRAS = {
     "serve": Extra("`layerwise serve` (the REST API)"),
     "onnx": Extra("ONNX export and `layerwise.onnx_predict`"),
     "explain": Extra("attributions (`layerwise explain`, evaluate.explain)"),
-    "tune-postgres": Extra("a study stored in PostgreSQL (postgresql:// storage)",
-                           note='or "layerwise[tune-postgres-binary]" where the system has no libpq'),
+    "tune-postgres": Extra(
+        "a study stored in PostgreSQL (postgresql:// storage)",
+        note='or "layerwise[tune-postgres-binary]" where the system has no libpq',
+    ),
     "images": Extra("reading image files"),
     "tensorboard": Extra("train.tensorboard (TensorBoard event files)"),
 }
@@ -122,5 +124,6 @@ def needs_extra(name: str, *, instead: str = "") -> Iterator[None]:
         why = f"the module '{module}' is not installed" if module else str(err).strip().splitlines()[0]
         hint = f'pip install "layerwise[{name}]"'
         hint += "".join(f"; {text}" for text in (extra.note, instead) if text)
-        raise MissingExtra(f"{extra.purpose} needs the optional extra [{name}]: {why}",
-                           extra=name, module=module, hint=hint) from None
+        raise MissingExtra(
+            f"{extra.purpose} needs the optional extra [{name}]: {why}", extra=name, module=module, hint=hint
+        ) from None

@@ -73,7 +73,9 @@ def test_explicit_features_keep_only_those():
 
 
 def test_missing_target_column_suggests_a_name():
-    with pytest.raises(DataError, match="(?s)messy.csv: data.target names column 'targt'.*did you mean 'target'.*the columns are"):
+    with pytest.raises(
+        DataError, match="(?s)messy.csv: data.target names column 'targt'.*did you mean 'target'.*the columns are"
+    ):
         clean(messy().rename(columns={"y": "target"}), target="targt", task="regression", source="messy.csv")
 
 
@@ -117,7 +119,9 @@ def test_a_copy_of_the_target_is_dropped_as_a_leak():
 
 
 def series(dates) -> pd.DataFrame:
-    return pd.DataFrame({"t": dates, "x": np.arange(len(dates), dtype=float) ** 1.5, "y": np.arange(len(dates), dtype=float) * 2})
+    return pd.DataFrame(
+        {"t": dates, "x": np.arange(len(dates), dtype=float) ** 1.5, "y": np.arange(len(dates), dtype=float) * 2}
+    )
 
 
 def test_forecast_time_is_parsed_sorted_deduplicated_and_gaps_noted():
@@ -133,7 +137,9 @@ def test_forecast_time_is_parsed_sorted_deduplicated_and_gaps_noted():
 def test_unparseable_time_names_the_row():
     dates = [f"2024-01-{d:02d}" for d in range(1, 13)]
     dates[6] = "someday"
-    with pytest.raises(DataError, match="s.csv: the time column 't' has values that are not dates at data row 7: 'someday'"):
+    with pytest.raises(
+        DataError, match="s.csv: the time column 't' has values that are not dates at data row 7: 'someday'"
+    ):
         clean(series(dates), target="y", task="forecast", time="t", source="s.csv")
 
 
@@ -154,8 +160,9 @@ def test_btc_cleans_without_error():
 def amounts(n: int = 20) -> pd.DataFrame:
     """Distinct amounts written as Excel exports them, a target that follows them, and a color."""
     values = np.linspace(1000, 48000, n).round(2) + 0.25
-    return pd.DataFrame({"amount": [f"{v:,.2f}" for v in values], "color": ["red", "blue"] * (n // 2),
-                         "y": values / 1000})
+    return pd.DataFrame(
+        {"amount": [f"{v:,.2f}" for v in values], "color": ["red", "blue"] * (n // 2), "y": values / 1000}
+    )
 
 
 def test_thousands_separators_are_read_as_numbers_not_an_id():
@@ -169,8 +176,10 @@ def test_thousands_separators_are_read_as_numbers_not_an_id():
 
 
 def test_decimal_commas_are_read_with_data_decimal():
-    df = amounts().assign(amount=lambda d: [f"{v:.2f}".replace(".", ",") for v in d["y"] * 1000],
-                          y=lambda d: [f"{v:.2f}".replace(".", ",") for v in d["y"]])
+    df = amounts().assign(
+        amount=lambda d: [f"{v:.2f}".replace(".", ",") for v in d["y"] * 1000],
+        y=lambda d: [f"{v:.2f}".replace(".", ",") for v in d["y"]],
+    )
     cleaned, kinds, log = clean(df, target="y", task="regression", decimal=",")
     assert kinds["amount"] == "numeric" and cleaned["y"].iloc[0] == 1.0  # '1,00' is 1 with a decimal comma
     assert cleaned["amount"].iloc[0] == 1000.25
@@ -185,15 +194,15 @@ def test_decimal_commas_are_read_with_data_decimal():
 
 def test_words_that_mean_missing_are_coerced_and_counted():
     df = amounts().assign(size=[str(i) for i in range(20)])
-    df.loc[[1, 5, 9], "size"] = ["unknown", "-", "?"]   # 15%: more than the 10% the text rule allows
+    df.loc[[1, 5, 9], "size"] = ["unknown", "-", "?"]  # 15%: more than the 10% the text rule allows
     cleaned, kinds, log = clean(df, target="y", task="regression")
     assert kinds["size"] == "numeric" and cleaned["size"].isna().sum() == 3
     assert "size: 3 non-numeric values ('unknown', '-', '?') coerced to missing" in log.lines()
 
 
 def test_a_measurement_dropped_as_an_id_is_warned_about():
-    df = amounts().assign(price=np.arange(20) * 37 + 1000)      # sorted whole prices: distinct, monotonic
-    df["customer_id"] = np.arange(20) * 37 + 5                  # the same numbers, but named like an id
+    df = amounts().assign(price=np.arange(20) * 37 + 1000)  # sorted whole prices: distinct, monotonic
+    df["customer_id"] = np.arange(20) * 37 + 5  # the same numbers, but named like an id
     _, kinds, log = clean(df, target="y", task="regression")
     assert "price" not in kinds and "customer_id" not in kinds
     found = entries(log)

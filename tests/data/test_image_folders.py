@@ -23,13 +23,13 @@ def test_a_folder_of_class_folders_is_read_resized_and_logged(tmp_path):
     rng = np.random.default_rng(0)
     _save(tmp_path / "a" / "1.png", rng.integers(0, 256, (8, 8)))
     _save(tmp_path / "a" / "2.jpg", rng.integers(0, 256, (8, 8)))
-    _save(tmp_path / "b" / "1.png", rng.integers(0, 256, (20, 12)))     # another size: resized
+    _save(tmp_path / "b" / "1.png", rng.integers(0, 256, (20, 12)))  # another size: resized
     _save(tmp_path / "b" / "2.png", rng.integers(0, 256, (8, 8, 3)), mode="RGB")
     (tmp_path / "b" / "notes.txt").write_text("not an image")
     (tmp_path / "b" / "3.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
     assert is_image_folder(tmp_path) and not is_image_folder(tmp_path / "a" / "1.png")
     images = read_image_folder(tmp_path, max_corrupt=0.5)
-    assert images.images.shape == (4, 3, 8, 8) and images.mode == "rgb"            # colour seen: auto -> rgb
+    assert images.images.shape == (4, 3, 8, 8) and images.mode == "rgb"  # colour seen: auto -> rgb
     assert images.images.dtype == np.float32 and 0 <= images.images.min() and images.images.max() <= 1
     assert images.labels.tolist() == ["a", "a", "b", "b"]
     assert images.files == ["a/1.png", "a/2.jpg", "b/1.png", "b/2.png"]
@@ -81,9 +81,13 @@ def test_normalization_is_per_channel_and_round_trips_as_json():
 def test_numpy_digits_train_and_the_bundle_predicts_identically(tmp_path):
     data = load_digits()
     keep = np.concatenate([np.flatnonzero(data.target == c)[:40] for c in range(10)])
-    images, labels = (data.images[keep] * 255 / 16).astype(np.uint8), data.target[keep]   # (400, 8, 8)
-    cfg = {"data": {"split": {"train": 0.6, "val": 0.2, "test": 0.2}}, "model": {"type": "cnn2d", "channels": [8, 16]},
-           "train": {"epochs": 8, "lr": 0.003}, "evaluate": {"bootstrap": 100, "report": False}}
+    images, labels = (data.images[keep] * 255 / 16).astype(np.uint8), data.target[keep]  # (400, 8, 8)
+    cfg = {
+        "data": {"split": {"train": 0.6, "val": 0.2, "test": 0.2}},
+        "model": {"type": "cnn2d", "channels": [8, 16]},
+        "train": {"epochs": 8, "lr": 0.003},
+        "evaluate": {"bootstrap": 100, "report": False},
+    }
     result = layerwise.Experiment(cfg, data=(images, labels)).run(out=tmp_path / "run")
     assert result.beats_baseline and result.metrics["test"]["accuracy"] > 0.7
     assert result.metrics["rows"] == {"train": 240, "val": 80, "test": 80}
@@ -97,5 +101,6 @@ def test_numpy_digits_train_and_the_bundle_predicts_identically(tmp_path):
 
 def test_a_regression_task_on_images_is_a_config_error():
     with pytest.raises(ConfigError, match="images are classified"):
-        layerwise.Experiment({"data": {"target": "y"}, "task": {"type": "regression"}},
-                             data=(np.zeros((4, 3, 3)), [0, 1, 0, 1])).run()
+        layerwise.Experiment(
+            {"data": {"target": "y"}, "task": {"type": "regression"}}, data=(np.zeros((4, 3, 3)), [0, 1, 0, 1])
+        ).run()

@@ -41,9 +41,19 @@ def frame() -> pd.DataFrame:
 def test_each_kind_is_recognised():
     kinds = infer_kinds(frame())
     assert kinds == {
-        "measure": "numeric", "row": "id", "customer_id": "id", "code": "id", "review": "text",
-        "same": "constant", "flag": "boolean", "yes_no": "boolean", "when": "datetime",
-        "price_text": "numeric", "color": "categorical", "month": "categorical", "count": "numeric",
+        "measure": "numeric",
+        "row": "id",
+        "customer_id": "id",
+        "code": "id",
+        "review": "text",
+        "same": "constant",
+        "flag": "boolean",
+        "yes_no": "boolean",
+        "when": "datetime",
+        "price_text": "numeric",
+        "color": "categorical",
+        "month": "categorical",
+        "count": "numeric",
         "empty": "constant",
     }
 
@@ -69,13 +79,30 @@ def test_words_that_mean_missing_do_not_count_against_numbers():
     assert parse_numbers(words).notna().sum() == 12
 
 
-@pytest.mark.parametrize("text, decimal, expected", [
-    ("1,234", ".", 1234.0), ("1,103.68", ".", 1103.68), ("-12,345,678.5", ".", -12345678.5),
-    ("1 234.5", ".", 1234.5), ("1'234", ".", 1234.0), ("1\u202f234", ".", 1234.0), ("12.5", ".", 12.5),
-    ("1e3", ".", 1000.0), ("1,5", ".", np.nan), ("1,23,456", ".", np.nan), ("2228,66", ".", np.nan),
-    ("2228,66", ",", 2228.66), ("1.234,5", ",", 1234.5), ("1.234", ",", 1234.0), ("1 234,5", ",", 1234.5),
-    ("-0,5", ",", -0.5), ("12", ",", 12.0), ("1.5", ",", np.nan), ("1,234", ",", 1.234),
-])
+@pytest.mark.parametrize(
+    "text, decimal, expected",
+    [
+        ("1,234", ".", 1234.0),
+        ("1,103.68", ".", 1103.68),
+        ("-12,345,678.5", ".", -12345678.5),
+        ("1 234.5", ".", 1234.5),
+        ("1'234", ".", 1234.0),
+        ("1\u202f234", ".", 1234.0),
+        ("12.5", ".", 12.5),
+        ("1e3", ".", 1000.0),
+        ("1,5", ".", np.nan),
+        ("1,23,456", ".", np.nan),
+        ("2228,66", ".", np.nan),
+        ("2228,66", ",", 2228.66),
+        ("1.234,5", ",", 1234.5),
+        ("1.234", ",", 1234.0),
+        ("1 234,5", ",", 1234.5),
+        ("-0,5", ",", -0.5),
+        ("12", ",", 12.0),
+        ("1.5", ",", np.nan),
+        ("1,234", ",", 1.234),
+    ],
+)
 def test_numbers_written_as_text_are_read_by_one_rule(text, decimal, expected):
     got = parse_numbers(pd.Series([text]), decimal).iloc[0]
     assert (np.isnan(got) and np.isnan(expected)) or got == expected
@@ -89,8 +116,13 @@ def test_distinct_amounts_with_thousands_separators_are_numeric_not_an_id():
 
 def test_decimal_commas_are_detected_and_read():
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"a": [f"{v:.2f}".replace(".", ",") for v in rng.uniform(100, 3000, N)],
-                       "n": rng.integers(0, 9, N), "c": ["x", "y"] * (N // 2)})
+    df = pd.DataFrame(
+        {
+            "a": [f"{v:.2f}".replace(".", ",") for v in rng.uniform(100, 3000, N)],
+            "n": rng.integers(0, 9, N),
+            "c": ["x", "y"] * (N // 2),
+        }
+    )
     assert detect_decimal(df) == ","
     assert infer_kinds(df, target="a", decimal=",")["a"] == "numeric"
     assert target_kind(df["a"], decimal=",") == "continuous"
@@ -99,7 +131,10 @@ def test_decimal_commas_are_detected_and_read():
 
 def test_btc_columns():
     kinds = infer_kinds(read_table(BTC), target="Close", time="Date")
-    assert kinds == {"Date": "datetime", **{c: "numeric" for c in ["Open", "High", "Low", "Close", "Adj Close", "Volume"]}}
+    assert kinds == {
+        "Date": "datetime",
+        **{c: "numeric" for c in ["Open", "High", "Low", "Close", "Adj Close", "Volume"]},
+    }
 
 
 @pytest.mark.parametrize(

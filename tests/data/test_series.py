@@ -73,7 +73,9 @@ def test_training_inputs_are_standardized(btc):
 
 def test_log_return_of_a_non_positive_value_names_column_and_row():
     df = pd.DataFrame({"Date": pd.date_range("2024-01-01", periods=4), "v": [1.0, 3.0, 0.0, 2.0], "y": [1.0, 2, 3, 4]})
-    with pytest.raises(DataError, match="(?s)column 'v' holds 0 at row 3 of this part \\(Date 2024-01-03.*data.transform: diff"):
+    with pytest.raises(
+        DataError, match="(?s)column 'v' holds 0 at row 3 of this part \\(Date 2024-01-03.*data.transform: diff"
+    ):
         SeriesTransform(["v"], "y", transform="log_return").fit(df)
 
 

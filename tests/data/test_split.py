@@ -78,7 +78,9 @@ def test_fractions_must_add_up_to_one():
 
 
 def test_too_few_rows_says_what_each_part_needs():
-    with pytest.raises(DataError, match="(?s)100 rows are too few.*train 56, val 12, test 12.*at least 20 rows.*shorter lookback"):
+    with pytest.raises(
+        DataError, match="(?s)100 rows are too few.*train 56, val 12, test 12.*at least 20 rows.*shorter lookback"
+    ):
         split(100, method="time", gap=10, min_rows=20)
 
 
@@ -97,7 +99,7 @@ def test_kfold_random_and_stratified_cover_every_row_once():
 def test_kfold_time_expands_forward_with_a_gap():
     folds = kfold(100, 4, method="time", gap=3)
     assert [len(val) for _, val in folds] == [20, 20, 20, 20]
-    for (train, val), (next_train, _) in zip(folds, folds[1:]):
+    for (train, _val), (next_train, _) in zip(folds, folds[1:]):
         assert len(next_train) > len(train)
     for train, val in folds:
         assert train[0] == 0 and val[0] - train[-1] - 1 == 3

@@ -22,8 +22,14 @@ TOLERANCE = {"accuracy": 0.04, "r2": 0.03}
 
 def _table(n: int = 3000) -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(3, 2, size=n),
-                       "c": rng.choice(["x", "y", "z"], n), "d": rng.choice([True, False], n)})
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(3, 2, size=n),
+            "c": rng.choice(["x", "y", "z"], n),
+            "d": rng.choice([True, False], n),
+        }
+    )
     df["label"] = np.where(df.a + 0.5 * (df.b - 3) + (df.c == "x") > 0.3, "yes", "no")
     df["value"] = 2 * df.a + df.b + rng.normal(0, 0.1, n)
     df.loc[[3, 50, 300], "a"] = np.nan
@@ -41,17 +47,31 @@ def parquet(tmp_path_factory):
 
 def _config(path, target: str, drop: str, enabled, **stream) -> dict:
     task = "classification" if target == "label" else "regression"
-    return {"data": {"path": str(path), "target": target, "drop": [drop],
-                     "stream": {"enabled": enabled, "shuffle_buffer": 500, "batch_rows": 700, **stream}},
-            "task": {"type": task}, "model": {"type": "mlp", "hidden": [32]},
-            "train": {"epochs": 6, "lr": 0.01, "batch_size": 64, "device": "cpu", "patience": None, "threads": 1},
-            "evaluate": {"bootstrap": 0, "report": False}}
+    return {
+        "data": {
+            "path": str(path),
+            "target": target,
+            "drop": [drop],
+            "stream": {"enabled": enabled, "shuffle_buffer": 500, "batch_rows": 700, **stream},
+        },
+        "task": {"type": task},
+        "model": {"type": "mlp", "hidden": [32]},
+        "train": {"epochs": 6, "lr": 0.01, "batch_size": 64, "device": "cpu", "patience": None, "threads": 1},
+        "evaluate": {"bootstrap": 0, "report": False},
+    }
 
 
 @pytest.mark.parametrize("normalize", ["standard", "minmax", "robust"])
 def test_one_pass_statistics_equal_the_in_memory_fit(parquet, normalize):
-    stream = open_stream(parquet, target="value", task="regression", seed=3, fractions=FRACTIONS,
-                         features=["a", "b", "c", "d"], batch_rows=400).fit(normalize=normalize)
+    stream = open_stream(
+        parquet,
+        target="value",
+        task="regression",
+        seed=3,
+        fractions=FRACTIONS,
+        features=["a", "b", "c", "d"],
+        batch_rows=400,
+    ).fit(normalize=normalize)
     df = _table()
     train = df[part_codes(np.arange(len(df)), 3, FRACTIONS) == 0]
     assert stream.rows["train"] == len(train)
@@ -67,8 +87,9 @@ def test_one_pass_statistics_equal_the_in_memory_fit(parquet, normalize):
 
 
 def test_the_shuffle_buffer_yields_every_training_row_once_in_an_order_fixed_by_seed_and_epoch(parquet):
-    stream = open_stream(parquet, target="value", task="regression", seed=0, fractions=FRACTIONS,
-                         batch_rows=300, shuffle_buffer=500).fit()
+    stream = open_stream(
+        parquet, target="value", task="regression", seed=0, fractions=FRACTIONS, batch_rows=300, shuffle_buffer=500
+    ).fit()
 
     def epoch(e):
         return [(x, y) for x, y in stream.batches("train", 64, epoch=e)]
@@ -106,8 +127,9 @@ def test_a_streamed_run_matches_the_in_memory_run_and_writes_the_same_files(parq
     assert len(predictions) == streamed.metrics["rows"]["test"]
     # the streamed bundle predicts through the same Predictor as any other run's
     rows = _table().head(20).drop(columns=[target])
-    pd.testing.assert_frame_equal(layerwise.bundle.load(tmp_path / "run-True" / "bundle").predict(rows),
-                                  streamed.predictor.predict(rows))
+    pd.testing.assert_frame_equal(
+        layerwise.bundle.load(tmp_path / "run-True" / "bundle").predict(rows), streamed.predictor.predict(rows)
+    )
     saved = json.loads((tmp_path / "run-True" / "metrics.json").read_text(encoding="utf-8"))
     assert saved["rows"] == streamed.metrics["rows"]
 
@@ -143,12 +165,26 @@ def test_a_time_split_needs_the_file_sorted_by_time(tmp_path):
     df.loc[250, "when"] = pd.Timestamp("2019-01-01")
     df.to_parquet(tmp_path / "t.parquet")
     with pytest.raises(DataError, match="goes back in time at data row 251"):
-        open_stream(tmp_path / "t.parquet", target="label", task="classification", seed=0, fractions=FRACTIONS,
-                    time="when", batch_rows=100).fit()
+        open_stream(
+            tmp_path / "t.parquet",
+            target="label",
+            task="classification",
+            seed=0,
+            fractions=FRACTIONS,
+            time="when",
+            batch_rows=100,
+        ).fit()
     sorted_df = df.sort_values("when", kind="stable").reset_index(drop=True)
     sorted_df.to_parquet(tmp_path / "s.parquet")
-    stream = open_stream(tmp_path / "s.parquet", target="label", task="classification", seed=0, fractions=FRACTIONS,
-                         time="when", batch_rows=100).fit()
+    stream = open_stream(
+        tmp_path / "s.parquet",
+        target="label",
+        task="classification",
+        seed=0,
+        fractions=FRACTIONS,
+        time="when",
+        batch_rows=100,
+    ).fit()
     assert stream.rows == {"train": 280, "val": 60, "test": 60}  # consecutive runs of rows, in file order
     assert "when" not in stream.kinds
 

@@ -105,7 +105,10 @@ def test_fit_ignores_rows_outside_the_training_split():
 
 def test_missing_column_names_it_and_the_expected_columns():
     pre = Preprocessor(KINDS).fit(mixed())
-    with pytest.raises(DataError, match="(?s)new.csv: missing column 'color' \\(did you mean 'colour'\\?\\).*expects the columns: num, color"):
+    with pytest.raises(
+        DataError,
+        match="(?s)new.csv: missing column 'color' \\(did you mean 'colour'\\?\\).*expects the columns: num, color",
+    ):
         pre.transform(mixed().rename(columns={"color": "colour"}), source="new.csv")
 
 
@@ -130,11 +133,14 @@ def cities() -> Preprocessor:
 def test_unseen_categories_follow_the_policy():
     new = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "city": ["Paris", "oslo", "Paris", "Oslo"]})
     pre = cities()
-    assert pre.unseen is None and pre.transform(new).shape == (4, 4)    # training and evaluation: counted only
+    assert pre.unseen is None and pre.transform(new).shape == (4, 4)  # training and evaluation: counted only
     assert pre.last_unknown == {"city": 3}
     pre.unseen = "error"
-    with pytest.raises(DataError, match=r"new.csv: column 'city': 3 value\(s\) not seen in training: "
-                                        r"'Paris' \(data rows 1, 3\), 'oslo' \(data row 2; did you mean 'Oslo'\?\)"):
+    with pytest.raises(
+        DataError,
+        match=r"new.csv: column 'city': 3 value\(s\) not seen in training: "
+        r"'Paris' \(data rows 1, 3\), 'oslo' \(data row 2; did you mean 'Oslo'\?\)",
+    ):
         pre.transform(new, source="new.csv")
     pre.unseen = "warn"
     x, counts = pre.transform(new, count_unseen=True)
@@ -151,11 +157,11 @@ def test_numbers_as_text_are_read_with_the_training_decimal_mark():
     pre = Preprocessor({"x": "numeric"}, decimal=",").fit(df)
     again = Preprocessor.from_dict(json.loads(json.dumps(pre.to_dict())))
     assert again.decimal == ","
-    older = {k: v for k, v in pre.to_dict().items() if k != "decimal"}   # a bundle from before data.decimal
+    older = {k: v for k, v in pre.to_dict().items() if k != "decimal"}  # a bundle from before data.decimal
     assert Preprocessor.from_dict(older).decimal == "."
     text = pd.DataFrame({"x": ["1.234,5", "1234,5", "unknown", None]})
     out = again.transform(text)
-    assert out[0, 0] == out[1, 0] and out[2, 0] == out[3, 0]   # the words that mean missing are filled
+    assert out[0, 0] == out[1, 0] and out[2, 0] == out[3, 0]  # the words that mean missing are filled
     with pytest.raises(DataError, match="must hold numbers with a decimal comma, but data row 1 holds '1.5'"):
         again.transform(pd.DataFrame({"x": ["1.5"]}))
 

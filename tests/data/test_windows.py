@@ -27,8 +27,13 @@ def test_windows_hold_the_right_rows():
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=st.integers(1, 60), lookback=st.integers(1, 10), horizon=st.integers(1, 5),
-       stride=st.integers(1, 4), start=st.integers(0, 2))
+@given(
+    rows=st.integers(1, 60),
+    lookback=st.integers(1, 10),
+    horizon=st.integers(1, 5),
+    stride=st.integers(1, 4),
+    start=st.integers(0, 2),
+)
 def test_every_window_lies_inside_the_arrays(rows, lookback, horizon, stride, start):
     t = np.arange(rows, dtype=float)
     try:

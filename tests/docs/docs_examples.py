@@ -40,7 +40,7 @@ _FILE = re.compile(r"^#\s*file:\s*(?P<name>\S+)\s*$")
 @dataclass
 class Block:
     lang: str
-    line: int    # 1-based line of the opening fence
+    line: int  # 1-based line of the opening fence
     number: int  # 1-based position among the page's blocks
     code: str
 
@@ -61,8 +61,10 @@ class ExampleFailure(AssertionError):
 
     def __init__(self, page: str, block: Block, detail: str):
         self.page, self.block = page, block
-        super().__init__(f"{page}:{block.line}: {block.lang} block {block.number} failed\n{detail.rstrip()}\n"
-                         f"--- the block ---\n{block.code.rstrip()}")
+        super().__init__(
+            f"{page}:{block.line}: {block.lang} block {block.number} failed\n{detail.rstrip()}\n"
+            f"--- the block ---\n{block.code.rstrip()}"
+        )
 
 
 def parse(text: str) -> list[Block]:
@@ -79,7 +81,7 @@ def parse(text: str) -> list[Block]:
         body, j = [], i + 1
         closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
         while j < len(lines) and not closing.match(lines[j]):
-            body.append(lines[j][len(indent):] if lines[j].startswith(indent) else lines[j].lstrip())
+            body.append(lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j].lstrip())
             j += 1
         blocks.append(Block(lang, i + 1, len(blocks) + 1, "\n".join(body) + "\n"))
         i = j + 1
@@ -116,9 +118,13 @@ class _Page:
         self.name, self.work = name, work
         self.namespace: dict[str, object] = {"__name__": "__main__"}
         self.groups: list[int] = []  # process groups of the bash blocks
-        self.before = _children()      # processes of ours that are not the page's
-        self.env = {**os.environ, "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-                    "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+        self.before = _children()  # processes of ours that are not the page's
+        self.env = {
+            **os.environ,
+            "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "MPLBACKEND": "Agg",
+            "PYTHONUNBUFFERED": "1",
+        }
 
     def run(self, block: Block) -> None:
         getattr(self, f"_{block.lang}")(block)
@@ -165,9 +171,15 @@ class _Page:
     def _bash(self, block: Block) -> None:
         script = _expect_exits(block.code, block.line)
         with tempfile.TemporaryFile() as output:
-            process = subprocess.Popen(["bash", "-e", "-o", "pipefail", "-c", script], cwd=self.work, env=self.env,
-                                       stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                       start_new_session=True)  # its own group: background jobs included
+            process = subprocess.Popen(
+                ["bash", "-e", "-o", "pipefail", "-c", script],
+                cwd=self.work,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # its own group: background jobs included
             self.groups.append(process.pid)
             try:
                 code = process.wait(timeout=BLOCK_TIMEOUT)
@@ -216,7 +228,7 @@ def _children() -> set[int]:
             stat = entry.read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (name) "
+        fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (name) "
         if fields[0] != "Z":
             parents[int(entry.parent.name)] = int(fields[1])
     found, frontier = set(), {os.getpid()}
@@ -259,9 +271,15 @@ def _expect_exits(code: str, first_line: int) -> str:
             out += command
             continue
         where, want = first_line + offset, match.group("code")
-        out += ["set +e", *command[:-1], match.group("command"), "__lw_status=$?", "set -e",
-                f'if [ "$__lw_status" -ne {want} ]; then '
-                f'echo "line {where}: expected exit {want}, got $__lw_status" >&2; exit 97; fi']
+        out += [
+            "set +e",
+            *command[:-1],
+            match.group("command"),
+            "__lw_status=$?",
+            "set -e",
+            f'if [ "$__lw_status" -ne {want} ]; then '
+            f'echo "line {where}: expected exit {want}, got $__lw_status" >&2; exit 97; fi',
+        ]
     return "\n".join(out + pending) + "\n"
 
 

@@ -7,7 +7,6 @@ the page, the line and the block. Per-page times are printed at the end of the s
 from __future__ import annotations
 
 import pytest
-
 from docs_examples import ROOT, pages, run_page
 
 PAGES = pages()

@@ -16,8 +16,13 @@ from docs_examples import ROOT
 def test_guide_builds_in_strict_mode_without_remote_assets(tmp_path):
     site = tmp_path / "site"
     mkdocs = Path(sys.prefix) / "bin" / "mkdocs"
-    done = subprocess.run([str(mkdocs), "build", "--strict", "--site-dir", str(site)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"
     index = (site / "index.html").read_text(encoding="utf-8")
     remote = re.findall(r'<(?:link|script)[^>]+(?:href|src)="(https?://[^"]+)"', index)

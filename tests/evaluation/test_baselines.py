@@ -15,8 +15,10 @@ def test_the_constant_follows_the_deciding_metric():
     skewed = np.random.default_rng(0).lognormal(0, 1, 501)
     assert median_baseline(skewed, 2).tolist() == [[np.median(skewed)]] * 2
     # the median is the best constant under absolute error, the mean under squared error
-    mae = {kind: regression_metrics(skewed, np.full(501, getattr(np, kind)(skewed)))[0]["mae"]
-           for kind in ("mean", "median")}
+    mae = {
+        kind: regression_metrics(skewed, np.full(501, getattr(np, kind)(skewed)))[0]["mae"]
+        for kind in ("mean", "median")
+    }
     assert mae["median"] < mae["mean"] * 0.95
 
 
@@ -25,7 +27,9 @@ def test_judge_names_the_constant_of_its_metric_unless_told():
     assert judge("regression", y, y, y + 1, samples=0)["baseline_name"] == "the training median"
     assert judge("regression", y, y, y + 1, samples=0, metric="r2")["baseline_name"] == "the training mean"
     named = judge("forecast", y, y, y + 1, samples=0, baseline_name="seasonal naive", beside={"persistence": y + 2})
-    assert named["baseline_name"] == "seasonal naive" and named["finding"].startswith("The network beats seasonal naive")
+    assert named["baseline_name"] == "seasonal naive" and named["finding"].startswith(
+        "The network beats seasonal naive"
+    )
     (other,) = named["other_baselines"]
     assert other["name"] == "persistence" and other["baseline"]["mae"] == 2.0 and other["beats_baseline"] is True
 
@@ -34,7 +38,7 @@ def test_judge_names_the_constant_of_its_metric_unless_told():
 def test_seasonal_naive_repeats_the_value_one_season_before_each_step(horizon):
     series = pd.Series(np.random.default_rng(1).normal(size=60))
     season, ends = 7, np.arange(10, 50 - horizon)
-    recent = np.stack([series.to_numpy()[t - season + 1 : t + 1] for t in ends])   # (n, season)
+    recent = np.stack([series.to_numpy()[t - season + 1 : t + 1] for t in ends])  # (n, season)
     got = seasonal_naive(recent, horizon)
     for k in range(1, horizon + 1):
         # the oracle: y[t+k] forecast by y[t+k-7], or for steps past the season the season before that

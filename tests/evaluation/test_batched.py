@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from sklearn.metrics import balanced_accuracy_score
 from sklearn import metrics as skm
+from sklearn.metrics import balanced_accuracy_score
 
 from layerwise.evaluation import batched
 
@@ -31,13 +31,17 @@ def test_classification_metrics_match_sklearn_per_resample(k):
     proba = rng.dirichlet(np.ones(k), 80)
     idx = _resamples(80)
     labels = np.arange(k)
-    for b, rows in enumerate(idx):
+    for rows in idx:
         yt, pr = y[rows], proba[rows]
-        one = lambda name: batched.BATCHED[name](yt[None], pr[None])[0]  # noqa: E731
+
+        def one(name, yt=yt, pr=pr):
+            return batched.BATCHED[name](yt[None], pr[None])[0]
+
         assert one("accuracy") == pytest.approx(skm.accuracy_score(yt, pr.argmax(1)))
         assert one("balanced_accuracy") == pytest.approx(balanced_accuracy_score(yt, pr.argmax(1)))
-        assert one("f1_macro") == pytest.approx(skm.f1_score(yt, pr.argmax(1), labels=labels, average="macro",
-                                                             zero_division=0))
+        assert one("f1_macro") == pytest.approx(
+            skm.f1_score(yt, pr.argmax(1), labels=labels, average="macro", zero_division=0)
+        )
         assert one("log_loss") == pytest.approx(skm.log_loss(yt, pr, labels=labels))
         if k == 2:
             assert one("roc_auc") == pytest.approx(skm.roc_auc_score(yt, pr[:, 1]))

@@ -13,8 +13,9 @@ def test_mae_interval_agrees_with_scipy_percentile_bootstrap():
     y = rng.normal(size=300)
     p = y + rng.normal(scale=0.5, size=300)
     ours = paired_bootstrap("regression", y, p, np.zeros(300), ["mae"], samples=4000, seed=1).model["mae"]
-    ref = stats.bootstrap((np.abs(y - p),), np.mean, n_resamples=4000, method="percentile",
-                          random_state=2).confidence_interval
+    ref = stats.bootstrap(
+        (np.abs(y - p),), np.mean, n_resamples=4000, method="percentile", random_state=2
+    ).confidence_interval
     assert ours[0] == pytest.approx(ref.low, abs=0.01)
     assert ours[1] == pytest.approx(ref.high, abs=0.01)
 

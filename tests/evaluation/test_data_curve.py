@@ -25,8 +25,12 @@ def test_trend_says_whether_more_data_helps():
 
 def test_run_with_data_curve_retrains_on_growing_parts():
     frame = load_diabetes(as_frame=True).frame
-    cfg = {"data": {"target": "target"}, "model": {"hidden": [16]}, "train": {"epochs": 20, "lr": 0.01},
-           "evaluate": {"data_curve": True, "bootstrap": 50}}
+    cfg = {
+        "data": {"target": "target"},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 20, "lr": 0.01},
+        "evaluate": {"data_curve": True, "bootstrap": 50},
+    }
     m = layerwise.Experiment(cfg, data=frame).run().metrics
     curve = m["data_curve"]
     n = m["rows"]["train"]

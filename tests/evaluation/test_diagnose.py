@@ -31,13 +31,20 @@ def test_still_falling_at_the_end_says_so():
 
 def test_a_large_network_on_tiny_data_overfits_and_a_regularized_one_does_not():
     frame = load_diabetes(as_frame=True).frame
-    over = {"data": {"target": "target"}, "model": {"hidden": [256, 256]},
-            "train": {"epochs": 200, "patience": 30, "lr": 0.0003, "batch_size": 16}, "evaluate": {"bootstrap": 50}}
+    over = {
+        "data": {"target": "target"},
+        "model": {"hidden": [256, 256]},
+        "train": {"epochs": 200, "patience": 30, "lr": 0.0003, "batch_size": 16},
+        "evaluate": {"bootstrap": 50},
+    }
     d = layerwise.Experiment(over, data=frame.iloc[:100]).run().metrics["diagnosis"]
     assert d["overfitting"] and "overfitting; early stopping restored epoch" in d["findings"][0]
-    regular = {"data": {"target": "target"}, "model": {"hidden": [16], "dropout": 0.2},
-               "train": {"epochs": 150, "patience": 30, "lr": 0.01, "weight_decay": 0.01, "batch_size": 32},
-               "evaluate": {"bootstrap": 50}}
+    regular = {
+        "data": {"target": "target"},
+        "model": {"hidden": [16], "dropout": 0.2},
+        "train": {"epochs": 150, "patience": 30, "lr": 0.01, "weight_decay": 0.01, "batch_size": 32},
+        "evaluate": {"bootstrap": 50},
+    }
     d = layerwise.Experiment(regular, data=frame).run().metrics["diagnosis"]
     assert not d["overfitting"]
     assert not any("overfitting" in f for f in d["findings"])

@@ -7,10 +7,10 @@ from layerwise.evaluation.gate import beat_baseline, bound, champion, decide, fa
 
 
 def test_favours_reads_the_direction_of_each_metric():
-    assert favours("mae", [-3.0, -1.0]) == "model"       # lower is better: all below zero
+    assert favours("mae", [-3.0, -1.0]) == "model"  # lower is better: all below zero
     assert favours("mae", [1.0, 3.0]) == "baseline"
     assert favours("mae", [-1.0, 3.0]) == "neither"
-    assert favours("accuracy", [0.01, 0.2]) == "model"   # higher is better
+    assert favours("accuracy", [0.01, 0.2]) == "model"  # higher is better
     assert favours("accuracy", [float("nan"), 0.2]) == "neither"
 
 
@@ -31,8 +31,8 @@ def test_judge_needs_the_interval_not_just_the_point_estimate():
     noise = rng.normal(size=400)
     # the same errors in another order, 1% larger: better on average, not on every row
     slightly = judge("regression", y, y + noise, y + noise[::-1] * 1.01, samples=300)
-    assert slightly["test"]["mae"] < slightly["baseline"]["mae"]     # better on the point estimate,
-    assert slightly["verdict"] == "DO NOT DEPLOY"                     # not shown by the interval
+    assert slightly["test"]["mae"] < slightly["baseline"]["mae"]  # better on the point estimate,
+    assert slightly["verdict"] == "DO NOT DEPLOY"  # not shown by the interval
     assert "includes zero" in slightly["reasons"][0]
     clearly = judge("regression", y, y + noise * 0.5, y + noise, samples=300, maximum={"mae": 10.0})
     assert clearly["verdict"] == "DEPLOY"
@@ -57,8 +57,11 @@ def test_compare_to_a_champion_bundle_in_a_run(tmp_path):
     frame = load_diabetes(as_frame=True).frame
     base = {"data": {"target": "target"}, "model": {"hidden": [16]}, "evaluate": {"bootstrap": 100}}
     champ = layerwise.Experiment({**base, "train": {"epochs": 60, "lr": 0.01}}, data=frame).run(out=tmp_path / "champ")
-    weak = {**base, "train": {"epochs": 1, "lr": 0.0001},
-            "evaluate": {"bootstrap": 100, "gates": {"beat_baseline": False, "compare_to": str(champ.bundle_path)}}}
+    weak = {
+        **base,
+        "train": {"epochs": 1, "lr": 0.0001},
+        "evaluate": {"bootstrap": 100, "gates": {"beat_baseline": False, "compare_to": str(champ.bundle_path)}},
+    }
     m = layerwise.Experiment(weak, data=frame).run().metrics
     assert m["champion"]["test"]["mae"] == champ.metrics["test"]["mae"]  # same rows, same numbers
     assert m["verdict"] == "DO NOT DEPLOY"
@@ -77,7 +80,8 @@ def test_without_bootstrap_the_gate_judges_the_point_estimates_and_says_so():
     worse = judge("regression", y, y + 5.0, y + 1.0, samples=0)
     assert worse["verdict"] == "DO NOT DEPLOY"
     assert worse["reasons"][0].startswith(
-        "does not beat the training median: test mae 5 vs 1; difference +4; no interval")
+        "does not beat the training median: test mae 5 vs 1; difference +4; no interval"
+    )
 
 
 def test_an_interval_the_bootstrap_could_not_compute_fails_without_claiming_it_includes_zero():
@@ -91,8 +95,10 @@ def test_signs_only_on_differences_never_on_an_interval_of_a_value():
     value = bound("accuracy", 0.9647, 0.9, "min", [0.9291, 0.9885])
     assert value.detail == "test accuracy 0.9647 ([0.9291, 0.9885]) is at least 0.9"
     difference = beat_baseline("accuracy", 0.9647, 0.6294, [0.2824, 0.3882], "the majority class")
-    assert difference.detail == ("beats the majority class: test accuracy 0.9647 vs 0.6294; difference +0.3353, "
-                                 "95% interval [+0.2824, +0.3882], which excludes zero")
+    assert difference.detail == (
+        "beats the majority class: test accuracy 0.9647 vs 0.6294; difference +0.3353, "
+        "95% interval [+0.2824, +0.3882], which excludes zero"
+    )
     assert "interval [-0.1, +0.05]" in champion("mae", 9.0, 10.0, [-0.1, 0.05], "champ").detail
 
 
@@ -102,8 +108,12 @@ def test_a_run_with_bootstrap_0_gets_a_true_verdict(tmp_path):
     import layerwise
 
     frame = load_breast_cancer(as_frame=True).frame
-    cfg = {"data": {"target": "target"}, "model": {"hidden": [16]}, "train": {"epochs": 20, "lr": 0.01, "seed": 0},
-           "evaluate": {"bootstrap": 0, "report": False, "leakage": False}}
+    cfg = {
+        "data": {"target": "target"},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 20, "lr": 0.01, "seed": 0},
+        "evaluate": {"bootstrap": 0, "report": False, "leakage": False},
+    }
     m = layerwise.Experiment(cfg, data=frame).run(out=tmp_path / "run").metrics
     assert m["test"]["accuracy"] > m["baseline"]["accuracy"] + 0.2
     assert m["verdict"] == "DEPLOY"

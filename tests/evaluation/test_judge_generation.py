@@ -82,7 +82,7 @@ def test_a_clearly_better_model_deploys_and_an_equal_one_does_not():
 
 def test_a_worse_model_is_refused_on_the_baselines_side():
     y, model, base = losses()
-    out = judge("generation", y, base, model, samples=300, seed=1)   # roles swapped: the model is worse
+    out = judge("generation", y, base, model, samples=300, seed=1)  # roles swapped: the model is worse
     assert out["verdict"] == DO_NOT_DEPLOY and out["beats_baseline"] is False
     assert out["reasons"][0].startswith("worse than the bigram baseline")
 
@@ -97,14 +97,22 @@ def test_a_maximum_on_cross_entropy_fails_a_model_that_beats_the_bigram():
     assert out["verdict"] == DO_NOT_DEPLOY
     assert out["reasons"] == [next(c["detail"] for c in out["checks"] if c["gate"] == "max.cross_entropy")]
     assert "is not at most" in out["reasons"][0]
-    loose = judge("generation", y, model, base, samples=300, seed=1,
-                  maximum={"perplexity": float(np.exp(ce)) + 1}, minimum={"cross_entropy": 0.0})
+    loose = judge(
+        "generation",
+        y,
+        model,
+        base,
+        samples=300,
+        seed=1,
+        maximum={"perplexity": float(np.exp(ce)) + 1},
+        minimum={"cross_entropy": 0.0},
+    )
     assert loose["verdict"] == DEPLOY and len(loose["checks"]) == 3
 
 
 def test_without_beat_baseline_and_no_other_gate_nothing_is_configured():
     y, model, base = losses()
-    out = judge("generation", y, base, model, samples=200, beat_baseline=False)   # even a worse model
+    out = judge("generation", y, base, model, samples=200, beat_baseline=False)  # even a worse model
     assert out["checks"] == []
     assert out["verdict"] == DEPLOY
     assert out["headline"].startswith("DEPLOY: no gate is configured. The network does NOT beat the bigram")
@@ -116,7 +124,7 @@ def test_fewer_than_twenty_examples_are_no_evidence():
     assert out["ci"]["degenerate"] is True
     assert any(note.startswith("only 12 test examples: the intervals are degenerate") for note in out["notes"])
     assert out["checks"][0]["gate"] == "test_rows" and not out["checks"][0]["passed"]
-    assert out["checks"][1]["gate"] == "beat_baseline" and out["checks"][1]["passed"]   # a win, but on 12
+    assert out["checks"][1]["gate"] == "beat_baseline" and out["checks"][1]["passed"]  # a win, but on 12
     assert out["verdict"] == DO_NOT_DEPLOY
     assert "only 12 test examples" in out["reasons"][0]
     assert "not shown to be more than chance" in out["finding"]
@@ -126,7 +134,7 @@ def test_fewer_than_twenty_examples_are_no_evidence():
 
 def test_a_champion_is_compared_on_the_same_examples():
     y, model, base = losses()
-    champion = np.where(y != 0, model + 0.05, 0.0)    # a slightly worse earlier model
+    champion = np.where(y != 0, model + 0.05, 0.0)  # a slightly worse earlier model
     out = judge("generation", y, model, base, samples=200, champion={"path": "champ/bundle", "out": champion})
     assert out["champion"]["test"]["cross_entropy"] == pytest.approx(generation_metrics(champion, y)["cross_entropy"])
     assert {c["gate"]: c["passed"] for c in out["checks"]} == {"beat_baseline": True, "compare_to": True}

@@ -57,7 +57,7 @@ def test_finding_says_plainly_when_the_network_loses():
     assert out["primary_metric"] == "mae"
     assert "does NOT beat persistence" in out["finding"]
     assert "1 vs 0.5" in out["finding"]
-    won = score("regression", y, y + 0.1, y + 1.0)   # judged on MAE: beside the training median
+    won = score("regression", y, y + 0.1, y + 1.0)  # judged on MAE: beside the training median
     assert won["beats_baseline"] is True
     assert won["finding"].startswith("The network beats the training median")
     squared = score("regression", y, y + 0.1, y + 1.0, metric="rmse")

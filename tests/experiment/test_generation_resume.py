@@ -51,10 +51,13 @@ def names(tmp_path) -> Path:
 
 def _config(names: Path, evaluate: str = "{report: false, bootstrap: 50}") -> Path:
     path = names.parent / "names.yaml"
-    path.write_text(f"data: {{path: {names.name}}}\ntask: {{type: generation}}\n"
-                    "model: {type: lstm, hidden: [16], embedding: 8}\n"
-                    "train: {epochs: 3, patience: null, batch_size: 32, threads: 1, checkpoint_every: 1, lr: 0.01}\n"
-                    f"evaluate: {evaluate}\n", encoding="utf-8")
+    path.write_text(
+        f"data: {{path: {names.name}}}\ntask: {{type: generation}}\n"
+        "model: {type: lstm, hidden: [16], embedding: 8}\n"
+        "train: {epochs: 3, patience: null, batch_size: 32, threads: 1, checkpoint_every: 1, lr: 0.01}\n"
+        f"evaluate: {evaluate}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -74,8 +77,12 @@ def _metrics(out: Path) -> dict:
 def test_a_generation_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_path, names, cli):
     config = _config(names)
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", HELD, str(config), str(out), str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HELD, str(config), str(out), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_until(lambda: (tmp_path / "paused").exists(), proc)
         _wait_until(lambda: (2, 0) in Checkpoints(out / "checkpoints").names(), proc)  # written in the background
@@ -95,18 +102,23 @@ def test_a_generation_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_pa
     resumed, whole = _metrics(out), _metrics(tmp_path / "whole")
     assert resumed["test"]["cross_entropy"] == whole["test"]["cross_entropy"]
     assert resumed["epochs"] == whole["epochs"] == 3
-    weights, oracle = load_file(out / "bundle" / "model.safetensors"), load_file(tmp_path / "whole" / "bundle" /
-                                                                                   "model.safetensors")
+    weights, oracle = (
+        load_file(out / "bundle" / "model.safetensors"),
+        load_file(tmp_path / "whole" / "bundle" / "model.safetensors"),
+    )
     assert weights.keys() == oracle.keys()
     for name in weights:
         assert weights[name].equal(oracle[name]), name
 
 
 def _generation(names: Path, gates: dict) -> dict:
-    return {"data": {"path": str(names)}, "task": {"type": "generation"},
-            "model": {"type": "lstm", "hidden": [16], "embedding": 8},
-            "train": {"epochs": 1, "patience": None, "batch_size": 32},
-            "evaluate": {"report": False, "bootstrap": 50, "gates": gates}}
+    return {
+        "data": {"path": str(names)},
+        "task": {"type": "generation"},
+        "model": {"type": "lstm", "hidden": [16], "embedding": 8},
+        "train": {"epochs": 1, "patience": None, "batch_size": 32},
+        "evaluate": {"report": False, "bootstrap": 50, "gates": gates},
+    }
 
 
 def test_a_generation_run_above_a_max_gate_is_not_deployed(tmp_path, names):

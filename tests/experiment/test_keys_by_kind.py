@@ -28,8 +28,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is dep
 
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
 KINDS = ["rows-classification", "rows-regression", "forecast", "images", "text"]
-BASE = {"train": {"epochs": 1, "patience": None, "seed": 0, "batch_size": 32, "threads": 1},
-        "evaluate": {"bootstrap": 20, "report": False}}
+BASE = {
+    "train": {"epochs": 1, "patience": None, "seed": 0, "batch_size": 32, "threads": 1},
+    "evaluate": {"bootstrap": 20, "report": False},
+}
 
 
 def _toy(kind: str, folder: Path) -> tuple[dict, Any]:
@@ -44,19 +46,31 @@ def _toy(kind: str, folder: Path) -> tuple[dict, Any]:
     if kind == "forecast":
         t = np.arange(240)
         frame = pd.DataFrame({"value": 10 + 0.05 * t + np.sin(t / 4.0)})
-        return ({"data": {"target": "value", "window": {"lookback": 6}}, "task": {"type": "forecast"},
-                 "model": {"hidden": [8]}}, frame)
+        return (
+            {
+                "data": {"target": "value", "window": {"lookback": 6}},
+                "task": {"type": "forecast"},
+                "model": {"hidden": [8]},
+            },
+            frame,
+        )
     if kind == "images":
         labels = np.array(["bar", "dot"] * 70)
-        x = rng.integers(0, 60, size=(140, 1, 8, 8)).astype(np.uint8)   # (n, channels, height, width)
+        x = rng.integers(0, 60, size=(140, 1, 8, 8)).astype(np.uint8)  # (n, channels, height, width)
         x[labels == "bar", 0, :, 3:5] = 255
         x[labels == "dot", 0, 3:5, 3:5] = 255
         return {"data": {"image": {}}, "model": {"type": "cnn2d", "channels": [4]}}, (x, labels)
     path = folder / "names.txt"
     if not path.exists():
         path.write_text("\n".join(NAMES.read_text(encoding="utf-8").splitlines()[:300]) + "\n", encoding="utf-8")
-    return ({"data": {"path": str(path)}, "task": {"type": "generation"},
-             "model": {"type": "lstm", "hidden": [16], "embedding": 8}}, None)
+    return (
+        {
+            "data": {"path": str(path)},
+            "task": {"type": "generation"},
+            "model": {"type": "lstm", "hidden": [16], "embedding": 8},
+        },
+        None,
+    )
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -94,7 +108,7 @@ class Case:
         trainer = steps.run_trainer(cfg, task, prepared, predictor, head.loss, log, transferred)
         return trainer, head, prepared, task
 
-    shared: Any = None   # the kind's shared run (SHARED keys), read instead of running again
+    shared: Any = None  # the kind's shared run (SHARED keys), read instead of running again
 
     def run(self):
         if self.shared is not None:
@@ -141,11 +155,11 @@ def _checkpoints(c: Case) -> list[tuple[int, int]]:
 
 
 def _keep_one(c: Case) -> None:
-    assert _checkpoints(c) == [(3, 0)]          # 3 epochs, one a checkpoint, only the newest kept
+    assert _checkpoints(c) == [(3, 0)]  # 3 epochs, one a checkpoint, only the newest kept
 
 
 def _every_two(c: Case) -> None:
-    assert _checkpoints(c) == [(2, 0)]          # 2 epochs, a checkpoint every 2: none after epoch 1
+    assert _checkpoints(c) == [(2, 0)]  # 2 epochs, a checkpoint every 2: none after epoch 1
 
 
 def _tensorboard(c: Case) -> None:
@@ -185,6 +199,7 @@ def _failed(gate: str) -> Check:
         metrics = _metrics(c)
         assert metrics["verdict"] == "DO NOT DEPLOY"
         assert any(ch["gate"] == gate and not ch["passed"] for ch in metrics["checks"]), metrics["checks"]
+
     return check
 
 
@@ -197,20 +212,36 @@ def _leakage_off(c: Case, monkeypatch) -> None:
 
 
 # Per kind where the value differs: a metric the kind has, a loss it takes.
-METRIC = {"rows-classification": "f1_macro", "images": "f1_macro", "rows-regression": "rmse", "forecast": "rmse",
-          "text": "rmse"}
-LOSS = {"rows-classification": "cross_entropy", "images": "bce", "rows-regression": "huber", "forecast": "mae",
-        "text": "mse"}
-BOUND = {"rows-classification": "accuracy", "images": "accuracy", "rows-regression": "r2", "forecast": "r2",
-         "text": "perplexity"}
+METRIC = {
+    "rows-classification": "f1_macro",
+    "images": "f1_macro",
+    "rows-regression": "rmse",
+    "forecast": "rmse",
+    "text": "rmse",
+}
+LOSS = {
+    "rows-classification": "cross_entropy",
+    "images": "bce",
+    "rows-regression": "huber",
+    "forecast": "mae",
+    "text": "mse",
+}
+BOUND = {
+    "rows-classification": "accuracy",
+    "images": "accuracy",
+    "rows-regression": "r2",
+    "forecast": "r2",
+    "text": "perplexity",
+}
 
 TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
     "optimizer": (lambda k: {"optimizer": "sgd"}, lambda c: isinstance(c.trainer()[0].optimizer, torch.optim.SGD)),
     "lr": (lambda k: {"lr": 0.0123}, lambda c: _groups(c.trainer()[0])["lr"] == 0.0123),
-    "momentum": (lambda k: {"optimizer": "sgd", "momentum": 0.5},
-                 lambda c: _groups(c.trainer()[0])["momentum"] == 0.5),
-    "nesterov": (lambda k: {"optimizer": "sgd", "nesterov": True},
-                 lambda c: _groups(c.trainer()[0])["nesterov"] is True),
+    "momentum": (lambda k: {"optimizer": "sgd", "momentum": 0.5}, lambda c: _groups(c.trainer()[0])["momentum"] == 0.5),
+    "nesterov": (
+        lambda k: {"optimizer": "sgd", "nesterov": True},
+        lambda c: _groups(c.trainer()[0])["nesterov"] is True,
+    ),
     "batch_size": (lambda k: {"batch_size": 7}, lambda c: c.trainer()[0].batch_size == 7),
     "epochs": (lambda k: {"epochs": 3}, lambda c: len(c.run().history) == 3),
     "loss": (lambda k: {"loss": LOSS[k]}, lambda c: c.trainer()[1].loss == LOSS[c.kind]),
@@ -218,11 +249,14 @@ TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
     "weight_decay": (lambda k: {"weight_decay": 0.01}, lambda c: _groups(c.trainer()[0])["weight_decay"] == 0.01),
     "l1": (lambda k: {"l1": 0.001}, lambda c: c.trainer()[0].l1 == 0.001),
     "clip_grad": (lambda k: {"clip_grad": 0.5}, lambda c: c.trainer()[0].clip_grad == 0.5),
-    "patience": (lambda k: {"patience": 1},
-                 lambda c: [cb.patience for cb in c.trainer()[0].callbacks if isinstance(cb, EarlyStopping)] == [1]),
-    "metric": (lambda k: {"metric": METRIC[k]},
-               lambda c: (lambda t: t[3].watched(c.cfg, t[2]) == METRIC[c.kind] and t[0].metric is not None)(
-                   c.trainer())),
+    "patience": (
+        lambda k: {"patience": 1},
+        lambda c: [cb.patience for cb in c.trainer()[0].callbacks if isinstance(cb, EarlyStopping)] == [1],
+    ),
+    "metric": (
+        lambda k: {"metric": METRIC[k]},
+        lambda c: (lambda t: t[3].watched(c.cfg, t[2]) == METRIC[c.kind] and t[0].metric is not None)(c.trainer()),
+    ),
     "seed": (lambda k: {"seed": 1}, _seed),
     "device": (lambda k: {"device": "cpu"}, lambda c: c.trainer()[0].device == torch.device("cpu")),
     "threads": (lambda k: {"threads": 2}, lambda c: c.trainer()[0].threads == 2),
@@ -230,16 +264,26 @@ TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
     "keep": (lambda k: {"epochs": 3, "keep": 1}, _keep_one),
     "on_nan": (lambda k: {"on_nan": "skip_batch"}, lambda c: c.trainer()[0].on_nan == "skip_batch"),
     "schedule.type": (lambda k: {"epochs": 3, "schedule": {"type": "step", "step_size": 1}}, _history_lr),
-    "schedule.step_size": (lambda k: {"epochs": 3, "schedule": {"type": "step", "step_size": 2}},
-                           lambda c: c.trainer()[0].schedule["step_size"] == 2),
-    "schedule.gamma": (lambda k: {"epochs": 3, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}},
-                       lambda c: [r["lr"] for r in c.run().history] == pytest.approx([0.001, 0.0005, 0.00025])),
-    "schedule.warmup": (lambda k: {"schedule": {"type": "cosine", "warmup": 2}},
-                        lambda c: c.trainer()[0].schedule["warmup"] == 2),
-    "schedule.patience": (lambda k: {"schedule": {"type": "plateau", "patience": 2}},
-                          lambda c: c.trainer()[0].schedule["patience"] == 2),
-    "schedule.min_lr": (lambda k: {"schedule": {"type": "cosine", "min_lr": 1e-5}},
-                        lambda c: c.trainer()[0].schedule["min_lr"] == 1e-5),
+    "schedule.step_size": (
+        lambda k: {"epochs": 3, "schedule": {"type": "step", "step_size": 2}},
+        lambda c: c.trainer()[0].schedule["step_size"] == 2,
+    ),
+    "schedule.gamma": (
+        lambda k: {"epochs": 3, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}},
+        lambda c: [r["lr"] for r in c.run().history] == pytest.approx([0.001, 0.0005, 0.00025]),
+    ),
+    "schedule.warmup": (
+        lambda k: {"schedule": {"type": "cosine", "warmup": 2}},
+        lambda c: c.trainer()[0].schedule["warmup"] == 2,
+    ),
+    "schedule.patience": (
+        lambda k: {"schedule": {"type": "plateau", "patience": 2}},
+        lambda c: c.trainer()[0].schedule["patience"] == 2,
+    ),
+    "schedule.min_lr": (
+        lambda k: {"schedule": {"type": "cosine", "min_lr": 1e-5}},
+        lambda c: c.trainer()[0].schedule["min_lr"] == 1e-5,
+    ),
     "accumulate": (lambda k: {"accumulate": 3}, lambda c: c.trainer()[0].accumulate == 3),
     "precision": (lambda k: {"precision": "bf16", "device": "cpu"}, _autocast_on),
     "compile": (lambda k: {"compile": True}, lambda c: (lambda t: t.net is not t.module)(c.trainer()[0])),
@@ -248,15 +292,23 @@ TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
 
 EVALUATE: dict[str, tuple[Callable[[str], dict], Check]] = {
     "metric": (lambda k: {"metric": METRIC[k]}, lambda c: _metrics(c)["primary_metric"] == METRIC[c.kind]),
-    "baseline": (lambda k: {"baseline": "seasonal_naive", "season": 3},
-                 lambda c: "season" in _metrics(c)["baseline_name"]),
-    "season": (lambda k: {"season": 3},
-               lambda c: any("season" in b["name"] for b in _metrics(c).get("other_baselines", []))),
-    "gates.beat_baseline": (lambda k: {"gates": {"beat_baseline": False}},
-                            lambda c: all(ch["gate"] != "beat_baseline" for ch in _metrics(c)["checks"])),
+    "baseline": (
+        lambda k: {"baseline": "seasonal_naive", "season": 3},
+        lambda c: "season" in _metrics(c)["baseline_name"],
+    ),
+    "season": (
+        lambda k: {"season": 3},
+        lambda c: any("season" in b["name"] for b in _metrics(c).get("other_baselines", [])),
+    ),
+    "gates.beat_baseline": (
+        lambda k: {"gates": {"beat_baseline": False}},
+        lambda c: all(ch["gate"] != "beat_baseline" for ch in _metrics(c)["checks"]),
+    ),
     "gates.min": (lambda k: {"gates": {"min": {BOUND[k]: 1e9 if k == "text" else 0.99999}}}, None),
-    "gates.max": (lambda k: {"gates": {"max": {"cross_entropy" if k == "text" else "rmse" if k in VALUES
-                                               else "log_loss": 0.0}}}, None),
+    "gates.max": (
+        lambda k: {"gates": {"max": {"cross_entropy" if k == "text" else "rmse" if k in VALUES else "log_loss": 0.0}}},
+        None,
+    ),
     "gates.compare_to": (lambda k: {"gates": {"compare_to": "CHAMPION"}}, _champion),
     "bootstrap": (lambda k: {"bootstrap": 0}, lambda c: _metrics(c)["ci"].get("samples", 0) == 0),
     "level": (lambda k: {"level": 0.8}, lambda c: _metrics(c)["ci"]["level"] == 0.8),
@@ -275,11 +327,21 @@ REFUSED: set[tuple[str, str]] = {
 }
 # evaluate.gates.min/max naming a metric the kind lacks are refused before training (test below).
 # Keys honoured through one run per kind with all of them set (SHARED_RUN), not a run each.
-SHARED = ("train.epochs", "train.schedule.type", "train.schedule.gamma", "train.keep", "train.tensorboard",
-          "evaluate.level", "evaluate.report", "evaluate.data_curve", "evaluate.gates.beat_baseline")
-SHARED_RUN = {"train": {"epochs": 3, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}, "keep": 1,
-                        "tensorboard": True},
-              "evaluate": {"level": 0.8, "report": True, "data_curve": True, "gates": {"beat_baseline": False}}}
+SHARED = (
+    "train.epochs",
+    "train.schedule.type",
+    "train.schedule.gamma",
+    "train.keep",
+    "train.tensorboard",
+    "evaluate.level",
+    "evaluate.report",
+    "evaluate.data_curve",
+    "evaluate.gates.beat_baseline",
+)
+SHARED_RUN = {
+    "train": {"epochs": 3, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}, "keep": 1, "tensorboard": True},
+    "evaluate": {"level": 0.8, "report": True, "data_curve": True, "gates": {"beat_baseline": False}},
+}
 
 
 def _fields(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -299,8 +361,9 @@ def test_every_key_is_classified():
     assert sorted(EVALUATE) == sorted(_fields(EvaluateConfig))
 
 
-CASES = [(kind, f"train.{key}") for kind in KINDS for key in TRAIN] + \
-        [(kind, f"evaluate.{key}") for kind in KINDS for key in EVALUATE]
+CASES = [(kind, f"train.{key}") for kind in KINDS for key in TRAIN] + [
+    (kind, f"evaluate.{key}") for kind in KINDS for key in EVALUATE
+]
 
 
 @pytest.fixture(scope="module")
@@ -325,8 +388,10 @@ def shared(tmp_path_factory) -> dict[str, Any]:
             folder = tmp_path_factory.mktemp(f"shared-{kind}")
             settings, data = _toy(kind, folder)
             found[kind] = layerwise.Experiment(_merge(_merge(settings, BASE), SHARED_RUN), data=data).run(
-                folder / "run")
+                folder / "run"
+            )
         return found[kind]
+
     return run
 
 
@@ -356,7 +421,9 @@ def test_a_key_is_honoured_or_refused(kind, key, tmp_path, monkeypatch, request,
     assert (kind, key) not in REFUSED, f"{key} honoured for {kind}, but classified as refused"
 
 
-@pytest.mark.parametrize("kind, bound", [("text", "r2"), ("rows-regression", "accuracy"), ("rows-classification", "mae")])
+@pytest.mark.parametrize(
+    "kind, bound", [("text", "r2"), ("rows-regression", "accuracy"), ("rows-classification", "mae")]
+)
 def test_a_gate_on_a_metric_the_kind_lacks_is_refused_before_training(kind, bound, tmp_path):
     case = Case(kind, "evaluate.gates.min", tmp_path / "case", {"evaluate": {"gates": {"min": {bound: 0.5}}}})
     with pytest.raises(ConfigError, match=rf"evaluate\.gates\.min\.{bound}"):

@@ -13,8 +13,12 @@ import layerwise
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("explain-folder")
     load_diabetes(as_frame=True).frame.to_csv(folder / "diabetes.csv", index=False)
-    cfg = {"data": {"path": str(folder / "diabetes.csv"), "target": "target"}, "model": {"hidden": [8]},
-           "train": {"epochs": 2, "patience": None}, "evaluate": {"bootstrap": 0, "report": False}}
+    cfg = {
+        "data": {"path": str(folder / "diabetes.csv"), "target": "target"},
+        "model": {"hidden": [8]},
+        "train": {"epochs": 2, "patience": None},
+        "evaluate": {"bootstrap": 0, "report": False},
+    }
     layerwise.Experiment(cfg).run(out=folder / "run")
     return folder / "run"
 

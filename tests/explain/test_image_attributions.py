@@ -12,9 +12,11 @@ from layerwise.report.explanations import section
 
 def test_digit_heatmaps_are_complete_honest_and_shown_in_the_report_section(tmp_path):
     data = load_digits()
-    images = (data.images / 16.0).astype(np.float32)[:, None]      # (1797, 1, 8, 8)
+    images = (data.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8)
     model = build({"type": "cnn2d"}, images.shape[1:], 10, seed=0)
-    Trainer(model, loss="cross_entropy", lr=3e-3, batch_size=64, epochs=3, seed=0).fit(images[:1400], data.target[:1400])
+    Trainer(model, loss="cross_entropy", lr=3e-3, batch_size=64, epochs=3, seed=0).fit(
+        images[:1400], data.target[:1400]
+    )
     e = layerwise.explain(model, images[1400:], rows="0:16", out=tmp_path / "explain")
     assert e.kind == "image" and e.attributions.shape == (16, 8, 8)
     assert (np.asarray(e.predictions) == data.target[1400:1416]).mean() > 0.8

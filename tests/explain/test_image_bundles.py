@@ -12,8 +12,9 @@ import layerwise
 from layerwise.errors import DataError
 
 
-def test_default_is_the_runs_test_split_and_a_folder_or_file_as_predict_takes(cli, digits_bundle, digit_folders,
-                                                                              tmp_path):
+def test_default_is_the_runs_test_split_and_a_folder_or_file_as_predict_takes(
+    cli, digits_bundle, digit_folders, tmp_path
+):
     code, out, err = cli("explain", digits_bundle, "--rows", "0:5", "-o", tmp_path / "test")
     assert code == 0, err
     frame = pd.read_csv(tmp_path / "test" / "attributions.csv")
@@ -28,13 +29,15 @@ def test_default_is_the_runs_test_split_and_a_folder_or_file_as_predict_takes(cl
     assert "completeness:" in out and "randomization:" in out
 
     # a folder of class folders (some images 16x16: resized as predict resizes them), then one file
-    code, _, err = cli("explain", digits_bundle, digit_folders["new"], "--rows", "0:3", "--method", "saliency",
-                       "-o", tmp_path / "new")
+    code, _, err = cli(
+        "explain", digits_bundle, digit_folders["new"], "--rows", "0:3", "--method", "saliency", "-o", tmp_path / "new"
+    )
     assert code == 0, err
     rows = json.loads((tmp_path / "new" / "explain.json").read_text())["rows"]
     predicted = layerwise.load(digits_bundle).predict_images(digit_folders["new"])
-    assert [r["row"] for r in rows] == [str(p.relative_to(digit_folders["new"])) for p in
-                                        sorted(digit_folders["new"].rglob("*.png"))][:3]
+    assert [r["row"] for r in rows] == [
+        str(p.relative_to(digit_folders["new"])) for p in sorted(digit_folders["new"].rglob("*.png"))
+    ][:3]
     assert [r["prediction"] for r in rows] == [str(v) for v in predicted["prediction"][:3]]
     one = sorted((digit_folders["new"] / "4").glob("*.png"))[0]
     code, _, err = cli("explain", digits_bundle, one, "-o", tmp_path / "one")
@@ -74,11 +77,10 @@ def test_a_digits_run_with_evaluate_explain_shows_heatmaps_in_its_report(cli, di
     cfg["evaluate"] = {**(cfg.get("evaluate") or {}), "bootstrap": 50, "explain": {"method": "ig", "rows": 8}}
     config.write_text(yaml.safe_dump(cfg))
     run = tmp_path / "run"
-    code, _, err = cli("run", config, "--out", run, "--quiet", "--set", "train.epochs=4",
-                       "--set", "model.channels=[8]")
+    code, _, err = cli("run", config, "--out", run, "--quiet", "--set", "train.epochs=4", "--set", "model.channels=[8]")
     assert code == 0, err
     html = (run / "report.html").read_text()
-    section = html[html.index('id="explanations"'):]
+    section = html[html.index('id="explanations"') :]
     assert "<h2>Explanations</h2>" in section and "8 explained images" in section
     assert '<img src="data:image/png;base64,' in section and 'alt="Attribution heatmaps over the images"' in section
     assert pd.read_csv(run / "explain" / "attributions.csv")["row"].nunique() == 8

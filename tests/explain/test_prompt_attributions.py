@@ -9,11 +9,11 @@ import pytest
 import torch
 
 import layerwise
+from layerwise.bundle.predictor import Predictor
 from layerwise.data import Vocabulary
 from layerwise.errors import DataError, UsageError
 from layerwise.explain import Explanation
 from layerwise.models import build
-from layerwise.bundle.predictor import Predictor
 from layerwise.tasks import TaskInfo
 
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
@@ -22,13 +22,19 @@ NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names
 def generator(kind: str, chars: str = "abcdeilmnor", steps: int = 12) -> Predictor:
     """An untrained generator: the mechanics of attribution hold whatever the weights."""
     vocab = Vocabulary(list(chars))
-    cfg = {"type": kind, "embedding": 8, "hidden": [16]} if kind != "transformer" else \
-        {"type": kind, "embedding": 8, "heads": 2, "layers": 1}
+    cfg = (
+        {"type": kind, "embedding": 8, "hidden": [16]}
+        if kind != "transformer"
+        else {"type": kind, "embedding": 8, "heads": 2, "layers": 1}
+    )
     torch.manual_seed(0)
     module = build(cfg, (steps,), len(vocab))
-    return Predictor(TaskInfo(type="generation", target="text", features=[], lookback=steps), module,
-                     model={"config": module.get_config(), "input_shape": [steps], "output_dim": len(vocab)},
-                     vocabulary=vocab)
+    return Predictor(
+        TaskInfo(type="generation", target="text", features=[], lookback=steps),
+        module,
+        model={"config": module.get_config(), "input_shape": [steps], "output_dim": len(vocab)},
+        vocabulary=vocab,
+    )
 
 
 def logit(p: Predictor, ids: list[int], target: int) -> float:
@@ -36,11 +42,11 @@ def logit(p: Predictor, ids: list[int], target: int) -> float:
         return float(p.module(torch.tensor([[p.vocabulary.start, *ids]]))[0, -1, target])
 
 
-@pytest.mark.parametrize("kind", ["lstm", "transformer"])   # gru runs lstm's code (recurrent.py)
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])  # gru runs lstm's code (recurrent.py)
 def test_ig_per_character_adds_up_and_ablation_matches_replacing_each_character_by_pad(kind):
     p = generator(kind)
     prompts = ["mar", "lo", "ride"]
-    e = layerwise.explain(p, prompts=prompts, steps=32, checks=False)   # randomization: see the CLI test
+    e = layerwise.explain(p, prompts=prompts, steps=32, checks=False)  # randomization: see the CLI test
     assert e.kind == "text" and e.attributions.shape == (3, 4)
     assert np.isnan(e.attributions[1, 2:]).all() and np.isfinite(e.attributions[2]).all()
     # completeness: each prompt's attributions add up to f(prompt) - f(<pad> ... <pad>)
@@ -93,9 +99,13 @@ def names_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("names")
     text = root / "names.txt"
     text.write_text("\n".join(NAMES.read_text().split()[:200]) + "\n")
-    cfg = {"data": {"path": str(text), "split": {"method": "random", "train": 0.8, "val": 0.1, "test": 0.1}},
-           "task": {"type": "generation"}, "model": {"type": "gru", "hidden": [32], "embedding": 16},
-           "train": {"optimizer": "adamw", "lr": 0.01, "batch_size": 64, "epochs": 2}, "evaluate": {"bootstrap": 50}}
+    cfg = {
+        "data": {"path": str(text), "split": {"method": "random", "train": 0.8, "val": 0.1, "test": 0.1}},
+        "task": {"type": "generation"},
+        "model": {"type": "gru", "hidden": [32], "embedding": 16},
+        "train": {"optimizer": "adamw", "lr": 0.01, "batch_size": 64, "epochs": 2},
+        "evaluate": {"bootstrap": 50},
+    }
     layerwise.Experiment(cfg).run(out=root / "run")
     return root / "run"
 

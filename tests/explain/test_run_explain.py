@@ -14,7 +14,7 @@ def test_the_option_takes_false_true_or_a_mapping():
     assert ExperimentConfig.from_dict({**base, "evaluate": {"explain": True}}).evaluate.explain is True
     chosen = ExperimentConfig.from_dict({**base, "evaluate": {"explain": {"method": "saliency", "rows": 4}}})
     assert chosen.evaluate.explain == ExplainConfig(method="saliency", rows=4)
-    assert ExperimentConfig.from_dict(chosen.to_dict()).evaluate.explain == chosen.evaluate.explain   # round trip
+    assert ExperimentConfig.from_dict(chosen.to_dict()).evaluate.explain == chosen.evaluate.explain  # round trip
     with pytest.raises(ConfigError, match="evaluate.explain"):
         ExperimentConfig.from_dict({**base, "evaluate": {"explain": {"method": "shap"}}})
 
@@ -28,14 +28,25 @@ def test_a_tabular_run_with_evaluate_explain_writes_importance_into_its_report(c
     config = tmp_path / "signal.yaml"
     assert cli("init", data, "--target", "y", "-o", config)[0] == 0
     run = tmp_path / "run"
-    code, _, err = cli("run", config, "--out", run, "--quiet", "--set", "train.epochs=20",
-                       "--set", "evaluate.explain=true", "--set", "evaluate.bootstrap=50")
+    code, _, err = cli(
+        "run",
+        config,
+        "--out",
+        run,
+        "--quiet",
+        "--set",
+        "train.epochs=20",
+        "--set",
+        "evaluate.explain=true",
+        "--set",
+        "evaluate.bootstrap=50",
+    )
     assert code == 0, err
     importance = pd.read_csv(run / "explain" / "importance.csv")
     assert set(importance["method"]) == {"permutation", "ig"}
     assert importance[importance["method"] == "permutation"]["feature"].iloc[0] == "a"
-    assert pd.read_csv(run / "explain" / "attributions.csv")["row"].nunique() == 16    # the default rows
+    assert pd.read_csv(run / "explain" / "attributions.csv")["row"].nunique() == 16  # the default rows
     assert "explain: ig on 16 test rows" in (run / "run.log").read_text()
     html = (run / "report.html").read_text()
-    section = html[html.index('id="explanations"'):]
+    section = html[html.index('id="explanations"') :]
     assert 'alt="Global importance"' in section and "16 explained rows" in section

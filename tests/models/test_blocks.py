@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from layerwise import bundle
+from layerwise.bundle.predictor import Predictor
 from layerwise.config.schema import ModelConfig
 from layerwise.errors import ConfigError
 from layerwise.models import MLP, available, build
 from layerwise.models.activations import ACTIVATIONS
 from layerwise.models.registry import get
-from layerwise.bundle.predictor import Predictor
 from layerwise.tasks import TaskInfo
 
 OUTPUT_DIM = 3
@@ -19,16 +19,32 @@ OUTPUT_DIM = 3
 # Settings beyond the defaults, so the harness also sees every optional layer.
 VARIANTS = {
     "mlp": [{"hidden": [8, 4], "norm": "layer", "dropout": 0.2}],
-    "cnn1d": [{"channels": [4, 6], "residual": True, "norm": "layer", "readout": "max", "dropout": 0.1},
-              {"channels": [4], "kernel_size": 5, "pool": "none", "norm": "none", "activation": "tanh"}],
-    "cnn2d": [{"channels": [4, 4, 6], "residual": True, "pool": "avg", "readout": "max"},
-              {"channels": [4], "kernel_size": 5, "norm": "layer", "activation": "gelu", "dropout": 0.3}],
-    "lstm": [{"hidden": [8, 5], "bidirectional": True, "dropout": 0.2},
-             {"hidden": [4], "readout": "mean"}, {"hidden": [4], "bidirectional": True, "readout": "max"}],
+    "cnn1d": [
+        {"channels": [4, 6], "residual": True, "norm": "layer", "readout": "max", "dropout": 0.1},
+        {"channels": [4], "kernel_size": 5, "pool": "none", "norm": "none", "activation": "tanh"},
+    ],
+    "cnn2d": [
+        {"channels": [4, 4, 6], "residual": True, "pool": "avg", "readout": "max"},
+        {"channels": [4], "kernel_size": 5, "norm": "layer", "activation": "gelu", "dropout": 0.3},
+    ],
+    "lstm": [
+        {"hidden": [8, 5], "bidirectional": True, "dropout": 0.2},
+        {"hidden": [4], "readout": "mean"},
+        {"hidden": [4], "bidirectional": True, "readout": "max"},
+    ],
     "gru": [{"hidden": [6, 6], "bidirectional": True, "readout": "last"}, {"hidden": [4], "readout": "max"}],
-    "transformer": [{"d_model": 8, "heads": 2, "layers": 1, "positions": "learned", "causal": True,
-                     "readout": "last", "dropout": 0.1},
-                    {"d_model": 12, "heads": 3, "causal": True, "activation": "relu", "readout": "max"}],
+    "transformer": [
+        {
+            "d_model": 8,
+            "heads": 2,
+            "layers": 1,
+            "positions": "learned",
+            "causal": True,
+            "readout": "last",
+            "dropout": 0.1,
+        },
+        {"d_model": 12, "heads": 3, "causal": True, "activation": "relu", "readout": "max"},
+    ],
 }
 
 
@@ -82,7 +98,8 @@ def test_every_registered_block_has_variants_here():
 
 
 @pytest.mark.parametrize(
-    ("name", "cfg"), [(name, cfg) for name, cfgs in VARIANTS.items() for cfg in cfgs],
+    ("name", "cfg"),
+    [(name, cfg) for name, cfgs in VARIANTS.items() for cfg in cfgs],
     ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={v[k]}" for k in list(v)[:3]),
 )
 def test_every_block_variant_conforms(name, cfg, tmp_path):

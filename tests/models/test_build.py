@@ -26,5 +26,9 @@ def test_seed_fixes_the_initial_weights_and_init_is_applied():
 def test_defaults_make_a_two_layer_relu_mlp():
     model = build({"type": "mlp"}, (5,), 1)
     assert model.get_config() == {
-        "type": "mlp", "hidden": [64, 64], "activation": "relu", "dropout": 0.0, "norm": "none",
+        "type": "mlp",
+        "hidden": [64, 64],
+        "activation": "relu",
+        "dropout": 0.0,
+        "norm": "none",
     }

@@ -35,8 +35,11 @@ def test_cnn1d_reads_windows_time_first():
 
 
 def test_pooling_an_8x8_image_below_one_pixel_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"model\.channels: 4 stages .* 8x8 input below one pixel at stage 4; "
-                                          r"use at most 3 stages, or model\.pool: none"):
+    with pytest.raises(
+        ConfigError,
+        match=r"model\.channels: 4 stages .* 8x8 input below one pixel at stage 4; "
+        r"use at most 3 stages, or model\.pool: none",
+    ):
         build({"type": "cnn2d", "channels": [8, 8, 8, 8]}, (1, 8, 8), 10)
     build({"type": "cnn2d", "channels": [8, 8, 8, 8], "pool": "none"}, (1, 8, 8), 10)  # fits
     with pytest.raises(ConfigError, match=r"the length-3 input below one step at stage 2; use at most 1 stage,"):
@@ -52,9 +55,17 @@ def test_wrong_sample_shapes_name_the_expected_layout():
 
 def test_bad_settings_are_reported_together_with_suggestions():
     with pytest.raises(ConfigError) as info:
-        build({"type": "cnn2d", "channels": [], "kernel_size": 4, "pool": "maxx", "readout": "last",
-               "hidden": [3]}, (1, 8, 8), 10)
+        build(
+            {"type": "cnn2d", "channels": [], "kernel_size": 4, "pool": "maxx", "readout": "last", "hidden": [3]},
+            (1, 8, 8),
+            10,
+        )
     problems = " | ".join(info.value.problems)
-    for expected in ("model.hidden: not a setting of model type 'cnn2d'", "model.channels:",
-                     "model.kernel_size: 4 must be odd", "did you mean 'max'", "model.readout:"):
+    for expected in (
+        "model.hidden: not a setting of model type 'cnn2d'",
+        "model.channels:",
+        "model.kernel_size: 4 must be odd",
+        "did you mean 'max'",
+        "model.readout:",
+    ):
         assert expected in problems

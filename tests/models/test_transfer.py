@@ -61,9 +61,16 @@ def test_loads_every_tensor_but_the_head_bit_identical(pretrained):
 def test_a_run_folder_and_patterns_select_what_is_loaded(pretrained):
     module = build(CNN, (1, 8, 8), 5, seed=7)
     report = load_pretrained(module, pretrained.parent, ["stages.0", "head.*"])  # the run folder
-    assert sorted(report.loaded) == sorted([*(f"stages.0.body.{k}" for k in (
-        "0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked")),
-        "head.weight", "head.bias"])
+    assert sorted(report.loaded) == sorted(
+        [
+            *(
+                f"stages.0.body.{k}"
+                for k in ("0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked")
+            ),
+            "head.weight",
+            "head.bias",
+        ]
+    )
 
 
 def test_strict_refuses_listing_every_mismatched_name_with_both_shapes(pretrained):
@@ -122,9 +129,21 @@ def test_frozen_tensors_stay_bit_identical_until_unfreeze_after_then_train(optim
     start = {k: v.clone() for k, v in module.state_dict().items()}
     snaps = Snapshots()
     # momentum and weight decay would move a parameter with a zero gradient: frozen ones must not move at all
-    trainer = Trainer(module, loss="cross_entropy", optimizer=optimizer, lr=0.05, momentum=0.9,
-                      weight_decay=0.1, batch_size=16, epochs=4, seed=0, device="cpu", threads=1, patience=None,
-                      callbacks=[Freeze(["stages.0"], unfreeze_after=2), snaps])
+    trainer = Trainer(
+        module,
+        loss="cross_entropy",
+        optimizer=optimizer,
+        lr=0.05,
+        momentum=0.9,
+        weight_decay=0.1,
+        batch_size=16,
+        epochs=4,
+        seed=0,
+        device="cpu",
+        threads=1,
+        patience=None,
+        callbacks=[Freeze(["stages.0"], unfreeze_after=2), snaps],
+    )
     trainer.fit(x, y)
     frozen = [k for k in start if k.startswith("stages.0.")]  # weights, and the norm's running statistics
     assert len(frozen) == 6
@@ -143,9 +162,21 @@ def test_resume_across_the_unfreeze_point_is_bit_identical(tmp_path, optimizer):
 
     def trainer(folder, callbacks=()):
         module = build(CNN, (1, 8, 8), 2, seed=0)
-        return Trainer(module, loss="cross_entropy", optimizer=optimizer, lr=0.01, weight_decay=0.01,
-                       batch_size=16, epochs=4, seed=0, device="cpu", threads=1, patience=None,
-                       checkpoint_dir=folder, callbacks=[Freeze(["stages.*"], unfreeze_after=2), *callbacks])
+        return Trainer(
+            module,
+            loss="cross_entropy",
+            optimizer=optimizer,
+            lr=0.01,
+            weight_decay=0.01,
+            batch_size=16,
+            epochs=4,
+            seed=0,
+            device="cpu",
+            threads=1,
+            patience=None,
+            checkpoint_dir=folder,
+            callbacks=[Freeze(["stages.*"], unfreeze_after=2), *callbacks],
+        )
 
     class Crash(Callback):
         def on_epoch_end(self, trainer, epoch, logs):
@@ -172,8 +203,12 @@ def test_freeze_pattern_that_selects_nothing_is_a_config_error():
 def test_experiment_fine_tunes_on_new_classes_from_the_bundle_with_a_frozen_body(pretrained, tmp_path):
     """digits 5-9 under a new head: the body loaded and frozen for the whole run stays the bundle's."""
     saved = load_file(pretrained / "model.safetensors")
-    cfg = {"data": {"image": {}}, "model": {**CNN, "init": {"from": str(pretrained), "freeze": ["stages"]}},
-           "train": {**QUICK, "epochs": 2}, "evaluate": NO_EXTRAS}
+    cfg = {
+        "data": {"image": {}},
+        "model": {**CNN, "init": {"from": str(pretrained), "freeze": ["stages"]}},
+        "train": {**QUICK, "epochs": 2},
+        "evaluate": NO_EXTRAS,
+    }
     result = Experiment(cfg, data=digits(range(5, 10), 20)).run(tmp_path / "run")
     state = result.model.state_dict()
     for name in saved:
@@ -181,15 +216,26 @@ def test_experiment_fine_tunes_on_new_classes_from_the_bundle_with_a_frozen_body
             assert torch.equal(state[name], saved[name]), name
     assert not torch.equal(state["head.weight"], saved["head.weight"])
     log = (tmp_path / "run" / "run.log").read_text()
-    assert (f"init: loaded 12 tensors from {pretrained} (all but the head, which starts at zero), "
-            "froze 6 for every epoch") in log
+    assert (
+        f"init: loaded 12 tensors from {pretrained} (all but the head, which starts at zero), froze 6 for every epoch"
+    ) in log
     spec = json.loads((tmp_path / "run" / "bundle" / "spec.json").read_text())
     assert spec["model"]["config"]["init"] == "auto"  # the new bundle's weights are its own
 
 
 def test_init_mapping_round_trips_and_checks_its_keys():
-    raw = {"data": {"target": "y"}, "model": {"init": {"scheme": "orthogonal", "from": "b", "layers": ["layers.1"],
-                                                       "freeze": ["layers.1"], "unfreeze_after": 2}}}
+    raw = {
+        "data": {"target": "y"},
+        "model": {
+            "init": {
+                "scheme": "orthogonal",
+                "from": "b",
+                "layers": ["layers.1"],
+                "freeze": ["layers.1"],
+                "unfreeze_after": 2,
+            }
+        },
+    }
     cfg = ExperimentConfig.from_dict(raw)
     assert cfg.to_dict()["model"]["init"] == {**raw["model"]["init"], "strict": True}
     assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg
@@ -209,25 +255,31 @@ def _table(folder: Path, rows: int = 200) -> None:
 
 def test_cli_refuses_a_mismatched_bundle_with_exit_2_and_runs_a_matching_one(tmp_path, cli):
     _table(tmp_path)
-    base = "data: {path: d.csv, target: y}\ntrain: {epochs: 2, patience: null, threads: 1}\n" \
-           "evaluate: {report: false, bootstrap: 0, leakage: false}\n"
+    base = (
+        "data: {path: d.csv, target: y}\ntrain: {epochs: 2, patience: null, threads: 1}\n"
+        "evaluate: {report: false, bootstrap: 0, leakage: false}\n"
+    )
     (tmp_path / "a.yaml").write_text(base + "model: {hidden: [8]}\n", encoding="utf-8")
     assert cli("run", tmp_path / "a.yaml", "--out", tmp_path / "a", "--quiet")[0] == 0
     # relative to the config file's folder, as data.path
-    (tmp_path / "b.yaml").write_text(base + "model: {hidden: [16], init: {from: a, freeze: [layers.1]}}\n",
-                                     encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        base + "model: {hidden: [16], init: {from: a, freeze: [layers.1]}}\n", encoding="utf-8"
+    )
     code, _, err = cli("run", tmp_path / "b.yaml", "--out", tmp_path / "b", "--quiet")
     assert code == 2
     assert "layers.1.weight: this model (16, 4), the bundle (8, 4)" in err
     assert "layers.3.weight: this model" not in err  # the head is not requested
     assert not (tmp_path / "b").exists()
-    (tmp_path / "c.yaml").write_text(base + "model: {hidden: [8], init: {from: a/bundle, freeze: [layers.1],"
-                                            " unfreeze_after: 1}}\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        base + "model: {hidden: [8], init: {from: a/bundle, freeze: [layers.1], unfreeze_after: 1}}\n", encoding="utf-8"
+    )
     code, _, err = cli("run", tmp_path / "c.yaml", "--out", tmp_path / "c")
     assert code == 0, err
-    assert f"init: loaded 2 tensors from {tmp_path / 'a' / 'bundle'} (all but the head, which starts at zero), " \
-           "froze 2, " \
-           "unfreezing after epoch 1" in err
+    assert (
+        f"init: loaded 2 tensors from {tmp_path / 'a' / 'bundle'} (all but the head, which starts at zero), "
+        "froze 2, "
+        "unfreezing after epoch 1" in err
+    )
     assert "init: unfroze 2 tensors at the start of epoch 2" in (tmp_path / "c" / "run.log").read_text()
 
 
@@ -243,11 +295,15 @@ def test_a_head_fitted_alone_on_a_frozen_body_learns_the_new_classes_in_a_short_
     low, high = labels < 5, labels >= 5
     model = {"type": "cnn2d", "channels": [16, 32]}
     train = {"epochs": 10, "lr": 3e-3, "seed": 0, "threads": 1}
-    Experiment({"data": {"image": {}}, "model": model, "train": train, "evaluate": NO_EXTRAS},
-               data=(images[low], labels[low])).run(tmp_path / "source")
-    cfg = {"data": {"image": {}, "split": {"train": 0.1, "val": 0.1, "test": 0.8}},
-           "model": {**model, "init": {"from": str(tmp_path / "source"), "freeze": ["stages.*"]}},
-           "train": {**train, "epochs": 20, "patience": 5}, "evaluate": NO_EXTRAS}
+    Experiment(
+        {"data": {"image": {}}, "model": model, "train": train, "evaluate": NO_EXTRAS}, data=(images[low], labels[low])
+    ).run(tmp_path / "source")
+    cfg = {
+        "data": {"image": {}, "split": {"train": 0.1, "val": 0.1, "test": 0.8}},
+        "model": {**model, "init": {"from": str(tmp_path / "source"), "freeze": ["stages.*"]}},
+        "train": {**train, "epochs": 20, "patience": 5},
+        "evaluate": NO_EXTRAS,
+    }
     result = Experiment(cfg, data=(images[high], labels[high])).run(tmp_path / "frozen")
     assert result.metrics["rows"] == {"train": 89, "val": 90, "test": 717}
     first = float((tmp_path / "frozen" / "history.csv").read_text().splitlines()[1].split(",")[1])

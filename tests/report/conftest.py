@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +42,12 @@ def browse(chromium, tmp_path):
     def run(page: Path, width: int = 1000, height: int = 5000) -> tuple[str, list[str], Path]:
         shot = tmp_path / f"{page.parent.name}.png"
         base = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},{height}"]
-        dom = subprocess.run([*base, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
-                             capture_output=True, text=True, timeout=120)
+        dom = subprocess.run(
+            [*base, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         subprocess.run([*base, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
         # Chromium logs page console messages as `CONSOLE(...)` / `Uncaught ...` lines on stderr.
         console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]

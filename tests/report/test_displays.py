@@ -26,13 +26,21 @@ def test_forecast_display_values_and_rolling_error():
 
 
 def test_difference_data_curve_and_target_displays():
-    metrics = {"primary_metric": "mae", "test": {"mae": 9.0}, "baseline": {"mae": 10.0},
-               "baseline_name": "the training mean",
-               "ci": {"level": 0.95, "model": {"mae": [8, 10]}, "baseline": {"mae": [9, 11]},
-                      "difference": {"mae": [-1.5, -0.5]}}}
+    metrics = {
+        "primary_metric": "mae",
+        "test": {"mae": 9.0},
+        "baseline": {"mae": 10.0},
+        "baseline_name": "the training mean",
+        "ci": {
+            "level": 0.95,
+            "model": {"mae": [8, 10]},
+            "baseline": {"mae": [9, 11]},
+            "difference": {"mae": [-1.5, -0.5]},
+        },
+    }
     d = DifferenceDisplay.from_metrics(metrics)
     assert "better: left of 0" in d.diff_ax_.get_xlabel()
-    assert d.diff_ax_.lines[0].get_xdata().tolist() == [-1.0]    # the point estimate, 9 - 10
+    assert d.diff_ax_.lines[0].get_xdata().tolist() == [-1.0]  # the point estimate, 9 - 10
     curve = DataCurveDisplay.from_curve(fit_trend([10, 20, 40], [3.0, 2.0, 1.0], metric="mae").to_dict())
     assert curve.ax_.get_xscale() == "log" and len(curve.ax_.lines) == 2
     bars = TargetDisplay.from_summary({"classes": {"train": {"a": 3, "b": 1}, "test": {"a": 1, "b": 1}}})

@@ -36,10 +36,11 @@ def _run(kind, tmp_path, btc_frame):
         from sklearn.datasets import load_digits
 
         digits = load_digits()
-        for i in range(200):   # real digit images as PNG files, one folder per class
+        for i in range(200):  # real digit images as PNG files, one folder per class
             (tmp_path / "digits" / str(digits.target[i])).mkdir(parents=True, exist_ok=True)
             Image.fromarray((digits.images[i] * 15).astype("uint8")).save(
-                tmp_path / "digits" / str(digits.target[i]) / f"{i}.png")
+                tmp_path / "digits" / str(digits.target[i]) / f"{i}.png"
+            )
         frame, cfg = None, {"data": {"path": str(tmp_path / "digits")}}
     elif kind == "generation":
         names = tmp_path / "names.txt"
@@ -47,10 +48,23 @@ def _run(kind, tmp_path, btc_frame):
         frame, cfg = None, {"data": {"path": str(names)}, "task": {"type": "generation"}}
     else:
         frame = btc_frame
-        cfg = {"data": {"target": "Close", "time": "Date", "features": ["Close", "Volume"],
-                        "window": {"lookback": 7}, "transform": "log_return"}, "task": {"type": "forecast"}}
-    model = ({"type": "gru", "hidden": [16]} if kind == "generation" else
-             {"type": "cnn2d", "channels": [8]} if kind == "images" else {"hidden": [8]})
+        cfg = {
+            "data": {
+                "target": "Close",
+                "time": "Date",
+                "features": ["Close", "Volume"],
+                "window": {"lookback": 7},
+                "transform": "log_return",
+            },
+            "task": {"type": "forecast"},
+        }
+    model = (
+        {"type": "gru", "hidden": [16]}
+        if kind == "generation"
+        else {"type": "cnn2d", "channels": [8]}
+        if kind == "images"
+        else {"hidden": [8]}
+    )
     cfg.update(model=model, train=quick, evaluate={"bootstrap": 200})
     return layerwise.Experiment(cfg, data=frame).run(out=tmp_path / kind)
 
@@ -77,7 +91,7 @@ def test_report_opens_in_chromium_with_verdict_and_every_section(kind, tmp_path,
     for title in TASK_PLOTS[kind]:
         assert f'alt="{title}"' in dom, title
     assert f"<th>split</th><th>{UNIT[kind]}</th>" in html
-    if kind == "images":   # the data section names the images' shape; the model table shows the conv stage
+    if kind == "images":  # the data section names the images' shape; the model table shows the conv stage
         assert "<h3>Images</h3>" in dom and "Conv2d(1, 8" in dom
     assert dom.count('src="data:image/png;base64,') >= (3 if kind == "generation" else 4)
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])  # the PNG header's size

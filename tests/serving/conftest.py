@@ -60,9 +60,18 @@ def forecast_bundles(tmp_path_factory) -> dict[str, Path]:
     frame = btc_frame()
     bundles = {}
     for name, model in SEQUENCE_BLOCKS.items():
-        cfg = {"data": {"target": "Close", "time": "Date", "features": ["Close", "Volume"],
-                        "window": {"lookback": 8, "horizon": 1}, "transform": "log_return"},
-               "task": {"type": "forecast"}, "model": model, "train": QUICK}
+        cfg = {
+            "data": {
+                "target": "Close",
+                "time": "Date",
+                "features": ["Close", "Volume"],
+                "window": {"lookback": 8, "horizon": 1},
+                "transform": "log_return",
+            },
+            "task": {"type": "forecast"},
+            "model": model,
+            "train": QUICK,
+        }
         bundles[name] = _train(cfg, frame, tmp_path_factory.mktemp(name))
     return bundles
 
@@ -72,8 +81,13 @@ def names_bundle(tmp_path_factory) -> Path:
     """A tiny character model on 400 real first names: it generates, it need not generate well."""
     folder = tmp_path_factory.mktemp("names")
     (folder / "names.txt").write_text("\n".join(NAMES.read_text().split()[:400]) + "\n")
-    cfg = {"data": {"path": str(folder / "names.txt")}, "task": {"type": "generation"},
-           "model": {"type": "gru", "hidden": [16], "embedding": 8}, "train": QUICK, "evaluate": LIGHT}
+    cfg = {
+        "data": {"path": str(folder / "names.txt")},
+        "task": {"type": "generation"},
+        "model": {"type": "gru", "hidden": [16], "embedding": 8},
+        "train": QUICK,
+        "evaluate": LIGHT,
+    }
     return Path(layerwise.Experiment(cfg).run(out=folder / "run").bundle_path)
 
 

@@ -13,8 +13,10 @@ from layerwise.serving.answers import answers, predict_rows
 
 def _plain(frame: pd.DataFrame) -> list[dict]:
     """Records as a validated request holds them: floats, bools, str, None for missing."""
-    return [{k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-            for row in frame.to_dict("records")]
+    return [
+        {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
 
 
 def _with_gaps(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -28,7 +30,7 @@ def test_classifier_rows_match_predict_one_and_many(iris_bundle, iris_data, rng)
     inputs = _with_gaps(iris_data.drop(columns=["target"]), rng)
     expected = answers(predictor, predictor.predict(inputs))
     rows = _plain(inputs)
-    assert predict_rows(predictor, rows) == expected                       # the whole batch
+    assert predict_rows(predictor, rows) == expected  # the whole batch
     # one at a time, against one-row frames: BLAS may round a batch of 1 differently from 150
     for i in range(40):
         assert predict_rows(predictor, [rows[i]]) == answers(predictor, predictor.predict(inputs.iloc[[i]]))

@@ -45,11 +45,14 @@ def test_missing_values_are_filled_as_in_training(client):
     assert client.post("/predict", json={**_record(), "sepal length (cm)": None, "size": None}).status_code == 200
 
 
-@pytest.mark.parametrize("body, field", [
-    (b'{"sepal length (cm)": NaN}', "sepal length (cm)"),
-    (b'{"sepal length (cm)": Infinity}', "sepal length (cm)"),
-    (b'{"sepal length (cm)": 1e999}', "sepal length (cm)"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (b'{"sepal length (cm)": NaN}', "sepal length (cm)"),
+        (b'{"sepal length (cm)": Infinity}', "sepal length (cm)"),
+        (b'{"sepal length (cm)": 1e999}', "sepal length (cm)"),
+    ],
+)
 def test_non_finite_numbers_are_422_not_500(client, body, field):
     record = json.dumps({k: v for k, v in _record().items() if k != field})
     raw = record[:-1].encode() + b", " + body[1:]
@@ -58,13 +61,16 @@ def test_non_finite_numbers_are_422_not_500(client, body, field):
     assert [p["field"] for p in response.json()["detail"]] == [field]
 
 
-@pytest.mark.parametrize("change, field, kind", [
-    ({"sepal length (cm)": "5.1"}, "sepal length (cm)", "float_type"),
-    ({"size": "huge"}, "size", "literal_error"),
-    ({"wide": "yes"}, "wide", "bool_type"),
-    ({"colour": "red"}, "colour", "extra_forbidden"),
-    ({"sepal length (cm)": 1e300}, "sepal length (cm)", "less_than_equal"),   # finite, but overflows float32
-])
+@pytest.mark.parametrize(
+    "change, field, kind",
+    [
+        ({"sepal length (cm)": "5.1"}, "sepal length (cm)", "float_type"),
+        ({"size": "huge"}, "size", "literal_error"),
+        ({"wide": "yes"}, "wide", "bool_type"),
+        ({"colour": "red"}, "colour", "extra_forbidden"),
+        ({"sepal length (cm)": 1e300}, "sepal length (cm)", "less_than_equal"),  # finite, but overflows float32
+    ],
+)
 def test_each_bad_field_is_named(client, change, field, kind):
     response = client.post("/predict", json={**_record(), **change})
     assert response.status_code == 422
@@ -73,8 +79,13 @@ def test_each_bad_field_is_named(client, change, field, kind):
 
 def test_every_missing_field_is_reported_at_once(client):
     detail = client.post("/predict", json={"size": "small"}).json()["detail"]
-    assert {p["field"] for p in detail} == {"sepal length (cm)", "sepal width (cm)", "petal length (cm)",
-                                            "petal width (cm)", "wide"}
+    assert {p["field"] for p in detail} == {
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+        "wide",
+    }
 
 
 def test_malformed_json_is_400(client):
@@ -173,8 +184,9 @@ def test_415_is_documented_and_the_key_is_checked_first(iris_bundle):
 def test_image_routes_refuse_the_wrong_media_type_alike(digits_bundle, digit_folders):
     png = sorted(digit_folders["new"].glob("3/*.png"))[0].read_bytes()
     with TestClient(app_from_bundle(digits_bundle)) as c:
-        as_form = c.post("/predict", content=b'{"images": []}',
-                         headers={"content-type": "application/x-www-form-urlencoded"})
+        as_form = c.post(
+            "/predict", content=b'{"images": []}', headers={"content-type": "application/x-www-form-urlencoded"}
+        )
         assert as_form.status_code == 415 and "application/json" in as_form.json()["detail"]
         as_json = c.post("/predict/files", json={"files": ["x"]})
         assert as_json.status_code == 415 and "multipart/form-data" in as_json.json()["detail"]

@@ -17,8 +17,9 @@ def test_streamed_prediction_equals_whole_file(iris_bundle, iris_data, tmp_path,
     model = layerwise.load(iris_bundle)
     seen = []
     out = tmp_path / f"out{suffix}"
-    rows = predict_file(model, source, out, chunk_rows=97, stream_from_bytes=0,
-                        progress=lambda done, total: seen.append((done, total)))
+    rows = predict_file(
+        model, source, out, chunk_rows=97, stream_from_bytes=0, progress=lambda done, total: seen.append((done, total))
+    )
     assert rows == len(frame) and len(seen) == 7 and seen[-1][0] == seen[-1][1]
     got = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
     whole = model.predict(frame)
@@ -31,8 +32,9 @@ def test_a_bad_value_in_a_later_chunk_names_its_rows(iris_bundle, iris_data, tmp
     frame.loc[120, "sepal length (cm)"] = "oops"
     frame.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(layerwise.DataError, match=r"rows 101-150.*data row 21"):
-        predict_file(layerwise.load(iris_bundle), tmp_path / "bad.csv", tmp_path / "o.csv",
-                     chunk_rows=50, stream_from_bytes=0)
+        predict_file(
+            layerwise.load(iris_bundle), tmp_path / "bad.csv", tmp_path / "o.csv", chunk_rows=50, stream_from_bytes=0
+        )
     assert not (tmp_path / "o.csv").exists() and not list(tmp_path.glob(".o.csv*"))
 
 

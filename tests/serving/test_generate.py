@@ -24,20 +24,23 @@ def test_samples_are_the_bundles_own(client, names_bundle):
     samples = response.json()["samples"]
     expected = layerwise.load(names_bundle).generate(5, temperature=0.8, top_k=10, prompt="ma", seed=7)
     assert samples == expected and all(s.startswith("ma") for s in samples)
-    assert client.post("/generate", json={}).json()["samples"].__len__() == 1   # every field has a default
+    assert client.post("/generate", json={}).json()["samples"].__len__() == 1  # every field has a default
 
 
-@pytest.mark.parametrize("change, field, kind", [
-    ({"n": 0}, "n", "greater_than_equal"),
-    ({"n": 51}, "n", "less_than_equal"),
-    ({"n": "3"}, "n", "int_type"),
-    ({"temperature": 0}, "temperature", "greater_than_equal"),
-    ({"temperature": 11.0}, "temperature", "less_than_equal"),
-    ({"top_k": 0}, "top_k", "greater_than_equal"),
-    ({"prompt": "a" * 500}, "prompt", "string_too_long"),
-    ({"seed": -1}, "seed", "greater_than_equal"),
-    ({"colour": "red"}, "colour", "extra_forbidden"),
-])
+@pytest.mark.parametrize(
+    "change, field, kind",
+    [
+        ({"n": 0}, "n", "greater_than_equal"),
+        ({"n": 51}, "n", "less_than_equal"),
+        ({"n": "3"}, "n", "int_type"),
+        ({"temperature": 0}, "temperature", "greater_than_equal"),
+        ({"temperature": 11.0}, "temperature", "less_than_equal"),
+        ({"top_k": 0}, "top_k", "greater_than_equal"),
+        ({"prompt": "a" * 500}, "prompt", "string_too_long"),
+        ({"seed": -1}, "seed", "greater_than_equal"),
+        ({"colour": "red"}, "colour", "extra_forbidden"),
+    ],
+)
 def test_each_bound_is_a_422_naming_its_field(client, change, field, kind):
     response = client.post("/generate", json=change)
     assert response.status_code == 422, response.text

@@ -15,23 +15,38 @@ from schemathesis import GenerationMode
 from layerwise.serving.app import Limits, app_from_bundle
 
 # Negative cases need something to break: only operations that take input get them.
-CASES = [("iris", "GET", "/health", "positive"), ("iris", "GET", "/ready", "positive"),
-         ("iris", "GET", "/metadata", "positive"), ("iris", "POST", "/predict", "positive"),
-         ("iris", "POST", "/predict", "negative"), ("names", "GET", "/metadata", "positive"),
-         ("names", "POST", "/generate", "positive"), ("names", "POST", "/generate", "negative"),
-         ("digits", "GET", "/metadata", "positive"), ("digits", "POST", "/predict", "positive"),
-         ("digits", "POST", "/predict", "negative"), ("digits", "POST", "/predict/files", "positive"),
-         ("digits", "POST", "/predict/files", "negative")]
-BOUNDED = settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.generate], database=None,
-                   suppress_health_check=list(HealthCheck))
+CASES = [
+    ("iris", "GET", "/health", "positive"),
+    ("iris", "GET", "/ready", "positive"),
+    ("iris", "GET", "/metadata", "positive"),
+    ("iris", "POST", "/predict", "positive"),
+    ("iris", "POST", "/predict", "negative"),
+    ("names", "GET", "/metadata", "positive"),
+    ("names", "POST", "/generate", "positive"),
+    ("names", "POST", "/generate", "negative"),
+    ("digits", "GET", "/metadata", "positive"),
+    ("digits", "POST", "/predict", "positive"),
+    ("digits", "POST", "/predict", "negative"),
+    ("digits", "POST", "/predict/files", "positive"),
+    ("digits", "POST", "/predict/files", "negative"),
+]
+BOUNDED = settings(
+    max_examples=25,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @pytest.fixture(scope="module")
 def served(iris_bundle, names_bundle, digits_bundle):
     """OpenAPI schemas of a classifier's, a generator's and an image classifier's app, each bound to its app."""
     limits = Limits(max_body_bytes=64_000, max_batch=20, max_samples=20)
-    return {name: schemathesis.openapi.from_asgi("/openapi.json", app_from_bundle(bundle, limits=limits))
-            for name, bundle in (("iris", iris_bundle), ("names", names_bundle), ("digits", digits_bundle))}
+    return {
+        name: schemathesis.openapi.from_asgi("/openapi.json", app_from_bundle(bundle, limits=limits))
+        for name, bundle in (("iris", iris_bundle), ("names", names_bundle), ("digits", digits_bundle))
+    }
 
 
 def assert_no_server_error(schema, method: str, path: str, mode: str) -> None:

@@ -68,8 +68,14 @@ def test_a_pickle_given_as_the_bundle_is_refused(cli, tmp_path):
 # -- the API key covers everything but /health, and is checked before the body is read ---------------
 KEY = "s3cret-key"
 KEYED = {"authorization": f"Bearer {KEY}"}
-RECORD = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2,
-          "size": "small", "wide": True}
+RECORD = {
+    "sepal length (cm)": 5.1,
+    "sepal width (cm)": 3.5,
+    "petal length (cm)": 1.4,
+    "petal width (cm)": 0.2,
+    "size": "small",
+    "wide": True,
+}
 
 
 def test_the_api_key_covers_the_schema_the_docs_and_unknown_paths(iris_bundle):
@@ -110,11 +116,23 @@ def test_a_wrong_key_is_401_whatever_the_body(iris_bundle, case):
 
 def test_a_refused_request_never_reads_its_body(iris_bundle):
     app = app_from_bundle(iris_bundle, api_key=KEY)
-    scope = {"type": "http", "method": "POST", "path": "/predict", "raw_path": b"/predict", "query_string": b"",
-             "root_path": "", "scheme": "http", "http_version": "1.1", "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 8000),
-             "headers": [(b"content-type", b"application/json"), (b"content-length", b"2"),
-                         (b"authorization", b"Bearer wrong")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/predict",
+        "raw_path": b"/predict",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "http_version": "1.1",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8000),
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"2"),
+            (b"authorization", b"Bearer wrong"),
+        ],
+    }
     sent = []
 
     async def receive():

@@ -67,7 +67,7 @@ def test_uploaded_files_are_answered_in_order(client, files, expected):
 def test_an_rgb_image_is_converted_to_the_bundles_grayscale(client, files, expected):
     buffer = io.BytesIO()
     with Image.open(files[3]) as gray:
-        gray.convert("RGB").save(buffer, format="BMP")   # lossless, so the gray values are the same
+        gray.convert("RGB").save(buffer, format="BMP")  # lossless, so the gray values are the same
     response = client.post("/predict/files", files=[("files", ("eight.bmp", buffer.getvalue(), "image/bmp"))])
     assert response.status_code == 200, response.text
     _check(response.json()["predictions"], expected.iloc[3:])
@@ -81,14 +81,17 @@ def _detail(response, status: int) -> list[dict]:
 
 
 def test_a_file_that_is_not_an_image_is_422_naming_it(client, files):
-    parts = [("files", (files[0].name, files[0].read_bytes(), "image/png")),
-             ("files", ("notes.txt", b"not an image at all", "text/plain"))]
+    parts = [
+        ("files", (files[0].name, files[0].read_bytes(), "image/png")),
+        ("files", ("notes.txt", b"not an image at all", "text/plain")),
+    ]
     detail = _detail(client.post("/predict/files", files=parts), 422)
     assert len(detail) == 1 and detail[0]["loc"] == ["body", "files", 1] and detail[0]["field"] == "files"
     assert "'notes.txt'" in detail[0]["msg"] and "not a readable image" in detail[0]["msg"]
-    assert "PNG, JPEG" in detail[0]["msg"]   # the hint: what to send instead
-    detail = _detail(client.post("/predict", json={"images": [_b64(files[0]), base64.b64encode(b"GIF89a?").decode()]}),
-                     422)
+    assert "PNG, JPEG" in detail[0]["msg"]  # the hint: what to send instead
+    detail = _detail(
+        client.post("/predict", json={"images": [_b64(files[0]), base64.b64encode(b"GIF89a?").decode()]}), 422
+    )
     assert detail[0]["loc"] == ["body", "images", 1] and "image 1: not a readable image" in detail[0]["msg"]
 
 
@@ -101,7 +104,7 @@ def test_bad_base64_is_422_naming_the_image(client):
 def test_wrong_counts_are_422(client, files):
     assert _detail(client.post("/predict", json={"images": []}), 422)[0]["type"] == "too_short"
     assert _detail(client.post("/predict", json={"images": [_b64(files[3])] * 21}), 422)[0]["type"] == "too_long"
-    assert _detail(client.post("/predict", json={"image": _b64(files[3])}), 422)   # one wrong key: extra + missing
+    assert _detail(client.post("/predict", json={"image": _b64(files[3])}), 422)  # one wrong key: extra + missing
     too_many = [("files", (f"{i}.png", files[3].read_bytes(), "image/png")) for i in range(21)]
     detail = _detail(client.post("/predict/files", files=too_many), 422)
     assert "21 files; at most 20" in detail[0]["msg"]
@@ -110,9 +113,10 @@ def test_wrong_counts_are_422(client, files):
 
 def test_an_image_over_the_pixel_limit_is_413_before_it_is_decoded(client):
     buffer = io.BytesIO()
-    Image.new("L", (65, 64)).save(buffer, format="PNG")      # 4160 pixels > 64 x 64, a few hundred bytes
-    detail = _detail(client.post("/predict/files", files=[("files", ("wide.png", buffer.getvalue(), "image/png"))]),
-                     413)
+    Image.new("L", (65, 64)).save(buffer, format="PNG")  # 4160 pixels > 64 x 64, a few hundred bytes
+    detail = _detail(
+        client.post("/predict/files", files=[("files", ("wide.png", buffer.getvalue(), "image/png"))]), 413
+    )
     assert "'wide.png'" in detail[0]["msg"] and "65x64 pixels" in detail[0]["msg"] and "downscale" in detail[0]["msg"]
 
 
@@ -134,6 +138,9 @@ def test_metadata_describes_the_images_the_model_reads(client, digits_bundle):
 def test_an_api_key_guards_both_image_routes(digits_bundle, files):
     with TestClient(app_from_bundle(digits_bundle, api_key="s3cret", limits=LIMITS)) as c:
         assert c.post("/predict", json={"images": [_b64(files[3])]}).status_code == 401
-        assert c.post("/predict/files", files=[("files", ("a.png", files[3].read_bytes(), "image/png"))]).status_code == 401
+        assert (
+            c.post("/predict/files", files=[("files", ("a.png", files[3].read_bytes(), "image/png"))]).status_code
+            == 401
+        )
         ok = c.post("/predict", json={"images": [_b64(files[3])]}, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200

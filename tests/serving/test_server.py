@@ -18,8 +18,14 @@ from fastapi.testclient import TestClient
 import layerwise.bundle.predictor
 from layerwise.serving.app import INLINE_ROWS, Limits, app_from_bundle
 
-RECORD = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2,
-          "size": "small", "wide": True}
+RECORD = {
+    "sepal length (cm)": 5.1,
+    "sepal width (cm)": 3.5,
+    "petal length (cm)": 1.4,
+    "petal width (cm)": 0.2,
+    "size": "small",
+    "wide": True,
+}
 
 
 def test_a_prediction_past_the_timeout_is_503_and_frees_its_place(iris_bundle, monkeypatch):
@@ -56,8 +62,11 @@ def _free_port() -> int:
 
 def test_two_workers_serve_the_bundle(iris_bundle):
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "layerwise.cli", "serve", str(iris_bundle), "--port", str(port),
-                               "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "layerwise.cli", "serve", str(iris_bundle), "--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             deadline = time.monotonic() + 60
@@ -83,9 +92,23 @@ def test_two_workers_serve_the_bundle(iris_bundle):
 def test_the_address_is_printed_once_the_port_listens(iris_bundle):
     # a run folder stands for its bundle/; the key covers the schema
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "layerwise.cli", "serve", str(iris_bundle.parent), "--port",
-                               str(port), "--api-key-env", "LW_TEST_KEY"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, env={**os.environ, "LW_TEST_KEY": "s3cret"})
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layerwise.cli",
+            "serve",
+            str(iris_bundle.parent),
+            "--port",
+            str(port),
+            "--api-key-env",
+            "LW_TEST_KEY",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LW_TEST_KEY": "s3cret"},
+    )
     try:
         lines = []
         while not any("serving" in line for line in lines):

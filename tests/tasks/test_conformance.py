@@ -24,27 +24,40 @@ from layerwise.models import build
 from layerwise.training.runlog import RunLog
 
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
-QUICK = {"train": {"epochs": 2, "patience": None, "seed": 0, "batch_size": 32},
-         "evaluate": {"bootstrap": 20, "report": False}}
+QUICK = {
+    "train": {"epochs": 2, "patience": None, "seed": 0, "batch_size": 32},
+    "evaluate": {"bootstrap": 20, "report": False},
+}
 
 
 def _table(n: int = 120) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     a, b = rng.normal(3.0, 2.0, n), rng.normal(-1.0, 0.5, n)
-    return pd.DataFrame({"a": a, "b": b, "colour": rng.choice(["red", "green", "blue"], n),
-                         "label": np.where(a + b > 2.0, "yes", "no"), "y": 2 * a + b + rng.normal(0, 0.1, n)})
+    return pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "label": np.where(a + b > 2.0, "yes", "no"),
+            "y": 2 * a + b + rng.normal(0, 0.1, n),
+        }
+    )
 
 
 def _series(n: int = 160) -> pd.DataFrame:
     t = np.arange(n)
-    return pd.DataFrame({"date": pd.date_range("2024-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-                         "value": 10 + 0.05 * t + np.sin(t / 4.0)})
+    return pd.DataFrame(
+        {
+            "date": pd.date_range("2024-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "value": 10 + 0.05 * t + np.sin(t / 4.0),
+        }
+    )
 
 
 def _images(n: int = 60) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     labels = np.array(["bar", "dot"] * (n // 2))
-    x = rng.integers(0, 60, size=(n, 1, 8, 8)).astype(np.uint8)    # (n, channels, height, width)
+    x = rng.integers(0, 60, size=(n, 1, 8, 8)).astype(np.uint8)  # (n, channels, height, width)
     x[labels == "bar", 0, :, 3:5] = 255
     x[labels == "dot", 0, 3:5, 3:5] = 255
     return x, labels
@@ -57,18 +70,28 @@ def _names(tmp_path: Path) -> Path:
 
 
 def _rows_classification(tmp_path: Path) -> tuple[dict, Any]:
-    return ({"data": {"target": "label", "drop": ["y"]}, "task": {"type": "classification"},
-             "model": {"hidden": [8]}}, _table())
+    return (
+        {"data": {"target": "label", "drop": ["y"]}, "task": {"type": "classification"}, "model": {"hidden": [8]}},
+        _table(),
+    )
 
 
 def _rows_regression(tmp_path: Path) -> tuple[dict, Any]:
-    return ({"data": {"target": "y", "drop": ["label"]}, "task": {"type": "regression"},
-             "model": {"hidden": [8]}}, _table())
+    return (
+        {"data": {"target": "y", "drop": ["label"]}, "task": {"type": "regression"}, "model": {"hidden": [8]}},
+        _table(),
+    )
 
 
 def _forecast(tmp_path: Path) -> tuple[dict, Any]:
-    return ({"data": {"target": "value", "time": "date", "window": {"lookback": 6}}, "task": {"type": "forecast"},
-             "model": {"hidden": [8]}}, _series())
+    return (
+        {
+            "data": {"target": "value", "time": "date", "window": {"lookback": 6}},
+            "task": {"type": "forecast"},
+            "model": {"hidden": [8]},
+        },
+        _series(),
+    )
 
 
 def _image_toy(tmp_path: Path) -> tuple[dict, Any]:
@@ -76,8 +99,14 @@ def _image_toy(tmp_path: Path) -> tuple[dict, Any]:
 
 
 def _text(tmp_path: Path) -> tuple[dict, Any]:
-    return ({"data": {"path": str(_names(tmp_path))}, "task": {"type": "generation"},
-             "model": {"type": "lstm", "hidden": [16], "embedding": 8}}, None)
+    return (
+        {
+            "data": {"path": str(_names(tmp_path))},
+            "task": {"type": "generation"},
+            "model": {"type": "lstm", "hidden": [16], "embedding": 8},
+        },
+        None,
+    )
 
 
 # task name -> {toy name: a (config, data=) builder}; every registered task needs one
@@ -147,14 +176,17 @@ def test_every_registered_task_conforms(name, toy, tmp_path):
         assert prepared.rows[part] > 0 and len(prepared.x[part]) == len(prepared.y[part]) == prepared.rows[part]
 
     # transforms fitted on the training split only: refitting on its rows gives the same state
-    train = prepared.index["train"] if name != "text" else \
-        np.array([source.index(e) for e in prepared.examples["train"]])
-    assert json.dumps(_state(name, prepared), default=str) == json.dumps(_fitted(name, prepared, source, train),
-                                                                          default=str)
-    if name != "text":    # every character of a few hundred names is in the training split too
+    train = (
+        prepared.index["train"] if name != "text" else np.array([source.index(e) for e in prepared.examples["train"]])
+    )
+    assert json.dumps(_state(name, prepared), default=str) == json.dumps(
+        _fitted(name, prepared, source, train), default=str
+    )
+    if name != "text":  # every character of a few hundred names is in the training split too
         everything = np.arange(len(source.images) if name == "images" else len(prepared.frame))
         assert json.dumps(_state(name, prepared), default=str) != json.dumps(
-            _fitted(name, prepared, source, everything), default=str)
+            _fitted(name, prepared, source, everything), default=str
+        )
 
     head = task.head(cfg, prepared)
     assert head.output_dim >= 1 and head.loss is not None
@@ -166,7 +198,7 @@ def test_every_registered_task_conforms(name, toy, tmp_path):
     if kind == "classification":
         assert model_out.shape == (n, prepared.task.n_classes)
     elif kind == "generation":
-        assert model_out.shape == prepared.y["test"].shape          # (examples, steps) token losses
+        assert model_out.shape == prepared.y["test"].shape  # (examples, steps) token losses
     else:
         assert model_out.reshape(n, -1).shape == prepared.actual["test"].reshape(n, -1).shape
     assert np.isfinite(model_out).all()

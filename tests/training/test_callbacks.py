@@ -13,8 +13,13 @@ def data():
 def test_epoch_log_writes_one_line_per_epoch():
     lines = []
     x, y = data()
-    trainer = Trainer(build({"hidden": [8]}, (4,), 1, seed=0), epochs=3, device="cpu",
-                      metric=lambda p, t: 0.5, callbacks=[EpochLog(lines.append)])
+    trainer = Trainer(
+        build({"hidden": [8]}, (4,), 1, seed=0),
+        epochs=3,
+        device="cpu",
+        metric=lambda p, t: 0.5,
+        callbacks=[EpochLog(lines.append)],
+    )
     trainer.fit(x, y, x, y)
     assert len(lines) == 3
     assert lines[0].startswith("epoch 1/3 train_loss ") and "val_loss" in lines[0]
@@ -52,7 +57,9 @@ def test_progress_bar_on_a_terminal_advances_within_an_epoch():
 
 def test_progress_bar_off_a_terminal_writes_one_line_per_epoch_to_stderr(capsys):
     x, y = data()
-    Trainer(build({"hidden": [8]}, (4,), 1), epochs=2, device="cpu", quiet=False, metric=lambda p, t: 0.5).fit(x, y, x, y)
+    Trainer(build({"hidden": [8]}, (4,), 1), epochs=2, device="cpu", quiet=False, metric=lambda p, t: 0.5).fit(
+        x, y, x, y
+    )
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert captured.out == "" and len(lines) == 2

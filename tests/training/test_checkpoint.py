@@ -1,7 +1,6 @@
 """Checkpoints and exact resume: in-process, after SIGKILL and after SIGTERM of a real
 subprocess, and from a corrupt newest checkpoint. The oracle is an uninterrupted run."""
 
-import os
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-
 from training_toys import experiment
 
 from layerwise.atomic import write_bytes
@@ -140,8 +138,19 @@ def data():
 
 def trainer(folder, epochs, **kw):
     model = build({"type": "mlp", "hidden": [16], "dropout": 0.2}, (6,), 1, seed=0)
-    return Trainer(model, batch_size=16, epochs=epochs, seed=3, device="cpu", threads=1, patience=2,
-                   checkpoint_dir=folder, keep=2, schedule={"type": "cosine", "warmup": 1}, **kw)
+    return Trainer(
+        model,
+        batch_size=16,
+        epochs=epochs,
+        seed=3,
+        device="cpu",
+        threads=1,
+        patience=2,
+        checkpoint_dir=folder,
+        keep=2,
+        schedule={"type": "cosine", "warmup": 1},
+        **kw,
+    )
 
 
 class Crash(Callback):
@@ -192,8 +201,12 @@ def test_keeps_the_newest_and_the_best_and_cleans_leftovers(tmp_path):
 
 
 def test_pack_round_trips_optimizer_like_state():
-    state = {"state": {0: {"step": torch.tensor(3.0), "m": torch.ones(2)}}, "groups": [{"betas": (0.9, 0.99)}],
-             "best": float("inf"), "none": None}
+    state = {
+        "state": {0: {"step": torch.tensor(3.0), "m": torch.ones(2)}},
+        "groups": [{"betas": (0.9, 0.99)}],
+        "best": float("inf"),
+        "none": None,
+    }
     tensors = {}
     packed = pack(state, tensors, "s")
     back = unpack(packed, tensors)
@@ -204,8 +217,14 @@ def test_pack_round_trips_optimizer_like_state():
 def test_run_folder_keeps_checkpoints_and_cli_resume_continues(tmp_path, cli):
     import json
 
-    experiment(tmp_path, rows=300, target=lambda a, b, c: a - 2 * b, model="{hidden: [8]}",
-               train="{epochs: 2, patience: null, batch_size: 32}", evaluate="{report: false, bootstrap: 0}")
+    experiment(
+        tmp_path,
+        rows=300,
+        target=lambda a, b, c: a - 2 * b,
+        model="{hidden: [8]}",
+        train="{epochs: 2, patience: null, batch_size: 32}",
+        evaluate="{report: false, bootstrap: 0}",
+    )
     out = tmp_path / "run"
     code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet")
     assert code == 0, err
@@ -213,8 +232,18 @@ def test_run_folder_keeps_checkpoints_and_cli_resume_continues(tmp_path, cli):
     for path in out.iterdir():  # as if killed before publishing: only the checkpoints are left
         if path.name != "checkpoints":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet", "--resume", "--set", "train.epochs=4",
-                       "--allow-changed", "train.epochs")  # more epochs than the checkpoints were made for
+    code, _, err = cli(
+        "run",
+        tmp_path / "e.yaml",
+        "--out",
+        out,
+        "--quiet",
+        "--resume",
+        "--set",
+        "train.epochs=4",
+        "--allow-changed",
+        "train.epochs",
+    )  # more epochs than the checkpoints were made for
     assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["resumed"]["changed"] == {"train.epochs": [2, 4]}
     resumed = (out / "history.csv").read_text().splitlines()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from safetensors.torch import load_file
-
 from training_toys import data, experiment
 
 from layerwise.errors import LayerwiseError
@@ -28,9 +26,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is dep
 def test_a_compiled_run_saves_plain_weight_names_and_its_bundle_predicts(tmp_path, cli):
     import layerwise.bundle
 
-    config = experiment(tmp_path, rows=200, target=lambda a, b, c: a - b + 0.5 * c, model="{hidden: [4], dropout: 0.0}",
-                        train="{epochs: 2, compile: true, patience: null, device: cpu, threads: 1}",
-                        evaluate="{report: false, bootstrap: 0, leakage: false}")
+    config = experiment(
+        tmp_path,
+        rows=200,
+        target=lambda a, b, c: a - b + 0.5 * c,
+        model="{hidden: [4], dropout: 0.0}",
+        train="{epochs: 2, compile: true, patience: null, device: cpu, threads: 1}",
+        evaluate="{report: false, bootstrap: 0, leakage: false}",
+    )
     code, _, err = cli("run", config, "--out", tmp_path / "run", "--quiet")
     assert code == 0, err
     names = list(load_file(tmp_path / "run" / "bundle" / "model.safetensors"))
@@ -52,8 +55,14 @@ def test_without_a_cxx_compiler_compile_fails_with_a_layerwise_error(monkeypatch
     monkeypatch.setattr(inductor.cpp, "cxx", (None, "/nonexistent/g++"))
     monkeypatch.setattr(inductor, "fx_graph_cache", False)  # a cached kernel would need no compiler
     x, y = data(64)
-    trainer = Trainer(build({"type": "mlp", "hidden": [3]}, (4,), 1, seed=0), epochs=1, batch_size=32,
-                      compile=True, device="cpu", threads=1)
+    trainer = Trainer(
+        build({"type": "mlp", "hidden": [3]}, (4,), 1, seed=0),
+        epochs=1,
+        batch_size=32,
+        compile=True,
+        device="cpu",
+        threads=1,
+    )
     with pytest.raises(LayerwiseError, match="train.compile: torch.compile could not build the model") as raised:
         trainer.fit(x, y)
     assert "set train.compile: false" in raised.value.hint

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from training_toys import experiment
 
 from layerwise.models import build
@@ -76,8 +75,9 @@ def _torchrun(args: list, cwd: Path, timeout: float = TIMEOUT) -> subprocess.Com
     # (pytorch/pytorch#135712).
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", *map(str, args)]
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # its own process group, to kill workers and all
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )  # its own process group, to kill workers and all
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -110,9 +110,14 @@ def _files(folder: Path) -> set[str]:
 
 
 def test_ddp_run_matches_one_process_and_only_rank_0_writes(tmp_path, cli):
-    experiment(tmp_path, rows=400, target=lambda a, b, c: a - 2 * b + c * c, model="{hidden: [16], dropout: 0.0}",
-               train="{epochs: 3, patience: null, batch_size: 25, device: cpu, threads: 1}",
-               evaluate="{report: false, bootstrap: 0, leakage: false}")
+    experiment(
+        tmp_path,
+        rows=400,
+        target=lambda a, b, c: a - 2 * b + c * c,
+        model="{hidden: [16], dropout: 0.0}",
+        train="{epochs: 3, patience: null, batch_size: 25, device: cpu, threads: 1}",
+        evaluate="{report: false, bootstrap: 0, leakage: false}",
+    )
     code, _, err = cli("run", tmp_path / "e.yaml", "--out", tmp_path / "one", "--quiet")
     assert code == 0, err
     before = _files(tmp_path)
@@ -143,8 +148,23 @@ def test_killed_worker_is_restarted_and_resumes_from_its_checkpoint(tmp_path):
     # torch ("terminate called without an active exception", exit -6, no Python frame) before
     # training (a fresh-clone run of this session); a user sets --max-restarts for the same reason.
     # Every attempt after the kill resumes from the checkpoints, which is what is tested here.
-    done = _torchrun_with_endpoint(["--nnodes", 1, "--nproc-per-node", 2, "--max-restarts", 2,
-                                    "--rdzv-backend", "c10d", "fit.py", "ckpt", "out.json"], tmp_path, fresh)
+    done = _torchrun_with_endpoint(
+        [
+            "--nnodes",
+            1,
+            "--nproc-per-node",
+            2,
+            "--max-restarts",
+            2,
+            "--rdzv-backend",
+            "c10d",
+            "fit.py",
+            "ckpt",
+            "out.json",
+        ],
+        tmp_path,
+        fresh,
+    )
     assert done.returncode == 0, done.stderr[-12000:]
     result = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert result["restarts"] in ("1", "2")  # the run finished in a restarted attempt

@@ -36,8 +36,17 @@ def _val():
 
 def _trainer(epochs: int, folder=None) -> Trainer:
     model = build({"type": "mlp", "hidden": [16], "dropout": 0.2}, (5,), 1, seed=0)  # dropout: the torch RNG counts
-    return Trainer(model, lr=1e-2, batch_size=64, epochs=epochs, seed=3, device="cpu", threads=1,
-                   checkpoint_dir=folder, metric=lambda p, t: float((p - t).abs().mean()))
+    return Trainer(
+        model,
+        lr=1e-2,
+        batch_size=64,
+        epochs=epochs,
+        seed=3,
+        device="cpu",
+        threads=1,
+        checkpoint_dir=folder,
+        metric=lambda p, t: float((p - t).abs().mean()),
+    )
 
 
 def _weights(trainer: Trainer) -> list[torch.Tensor]:

@@ -16,7 +16,8 @@ def test_lr_find_cli_suggests_a_rate_and_saves_the_plot(tmp_path, cli, btc_slice
         f"data: {{path: {btc_slice}, target: Close, time: Date, features: [Close, High, Low, Volume],\n"
         "       window: {lookback: 10, horizon: 1}, transform: log_return}\n"
         "task: {type: forecast}\nmodel: {hidden: [16]}\ntrain: {batch_size: 32, device: cpu, threads: 1}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     png = tmp_path / "lr.png"
     code, out, err = cli("lr-find", tmp_path / "e.yaml", "--out", png, "--steps", "120")
     assert code == 0, err

@@ -5,13 +5,10 @@ import math
 
 import pytest
 import torch
-
-from layerwise.errors import LayerwiseError
 from training_toys import data, mlp
 
+from layerwise.errors import LayerwiseError
 from layerwise.training import Callback, Checkpoints, Trainer
-
-
 
 
 class RaiseLr(Callback):
@@ -30,8 +27,17 @@ class RaiseLr(Callback):
 def test_lr_1e6_stops_naming_epoch_and_step_and_keeps_finite_checkpoints(tmp_path):
     x, y = data()
     jump = RaiseLr()
-    trainer = Trainer(mlp(), optimizer="sgd", lr=0.01, batch_size=32, epochs=5, seed=0, device="cpu",
-                      checkpoint_dir=tmp_path, callbacks=[jump])
+    trainer = Trainer(
+        mlp(),
+        optimizer="sgd",
+        lr=0.01,
+        batch_size=32,
+        epochs=5,
+        seed=0,
+        device="cpu",
+        checkpoint_dir=tmp_path,
+        callbacks=[jump],
+    )
     with pytest.raises(LayerwiseError, match=r"epoch 3, step \d+ of 8") as caught:
         trainer.fit(x, y, x, y)
     before = jump.weights

@@ -6,7 +6,9 @@ from layerwise.errors import ConfigError
 from layerwise.training import make_optimizer
 
 
-@pytest.mark.parametrize("name,cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)])
+@pytest.mark.parametrize(
+    "name,cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)]
+)
 def test_fused_where_torch_has_it(name, cls):
     opt = make_optimizer(name, nn.Linear(3, 2).parameters(), lr=0.1, weight_decay=0.01)
     assert type(opt) is cls and opt.defaults["fused"] is True

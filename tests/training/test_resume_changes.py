@@ -19,9 +19,14 @@ from layerwise.training import CheckpointWarning, Trainer
 def trained(tmp_path_factory):
     """A two-epoch run folder (kept whole: each test resumes a copy of it)."""
     folder = tmp_path_factory.mktemp("trained")
-    experiment(folder, rows=240, target=lambda a, b, c: a - 2 * b, model="{hidden: [8]}",
-               train="{epochs: 2, patience: null, batch_size: 32, threads: 1}",
-               evaluate="{report: false, bootstrap: 0, leakage: false}")
+    experiment(
+        folder,
+        rows=240,
+        target=lambda a, b, c: a - 2 * b,
+        model="{hidden: [8]}",
+        train="{epochs: 2, patience: null, batch_size: 32, threads: 1}",
+        evaluate="{report: false, bootstrap: 0, leakage: false}",
+    )
     from layerwise.cli import main
 
     assert main(["run", str(folder / "e.yaml"), "--out", str(folder / "run"), "--quiet"]) == 0
@@ -39,12 +44,15 @@ def _resume(cli, folder, *args):
     return cli("run", folder / "e.yaml", "--out", folder / "run", "--quiet", "--resume", *args)
 
 
-@pytest.mark.parametrize("change,named", [
-    ("train.lr=0.05", "train.lr: changed since the checkpoint was made (0.001 -> 0.05)"),
-    ("train.batch_size=16", "train.batch_size: changed since the checkpoint was made (32 -> 16)"),
-    ("model.hidden=[16]", "model.hidden: changed since the checkpoint was made ([8] -> [16])"),
-    ("train.epochs=4", "train.epochs: changed since the checkpoint was made (2 -> 4)"),
-])
+@pytest.mark.parametrize(
+    "change,named",
+    [
+        ("train.lr=0.05", "train.lr: changed since the checkpoint was made (0.001 -> 0.05)"),
+        ("train.batch_size=16", "train.batch_size: changed since the checkpoint was made (32 -> 16)"),
+        ("model.hidden=[16]", "model.hidden: changed since the checkpoint was made ([8] -> [16])"),
+        ("train.epochs=4", "train.epochs: changed since the checkpoint was made (2 -> 4)"),
+    ],
+)
 def test_a_changed_setting_is_refused_naming_it(cli, folder, change, named):
     before = (folder / "run" / "metrics.json").read_text()
     code, _, err = _resume(cli, folder, "--set", change)
@@ -87,13 +95,17 @@ def test_allowed_epochs_resume_and_record_the_change(cli, folder):
     assert code == 0, err
 
 
-@pytest.mark.parametrize("args,words", [
-    (["--allow-changed", "train.lr"], "--allow-changed train.lr: only train.epochs and train.patience may change"),
-    (["--set", "train.epochs=1", "--allow-changed", "train.epochs"],
-     "train.epochs: 1 is fewer than the 2 epochs"),
-    (["--set", "train.schedule=cosine", "--allow-changed", "train.epochs"],
-     "train.epochs: train.schedule.type 'cosine' plans the learning rate over all epochs"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--allow-changed", "train.lr"], "--allow-changed train.lr: only train.epochs and train.patience may change"),
+        (["--set", "train.epochs=1", "--allow-changed", "train.epochs"], "train.epochs: 1 is fewer than the 2 epochs"),
+        (
+            ["--set", "train.schedule=cosine", "--allow-changed", "train.epochs"],
+            "train.epochs: train.schedule.type 'cosine' plans the learning rate over all epochs",
+        ),
+    ],
+)
 def test_unsafe_allowances_are_refused(cli, folder, args, words):
     code, _, err = _resume(cli, folder, *args)
     assert code == 2, err
@@ -111,8 +123,16 @@ def test_the_trainer_api_compares_a_fingerprint_only_when_given_one(tmp_path):
     made = {"lr": 0.001, "epochs": 2, "data": {"sha256": "a" * 64}}
 
     def trainer(epochs, fingerprint=None):
-        return Trainer(mlp(), epochs=epochs, batch_size=32, seed=0, device="cpu", threads=1,
-                       checkpoint_dir=tmp_path / "c", fingerprint=fingerprint)
+        return Trainer(
+            mlp(),
+            epochs=epochs,
+            batch_size=32,
+            seed=0,
+            device="cpu",
+            threads=1,
+            checkpoint_dir=tmp_path / "c",
+            fingerprint=fingerprint,
+        )
 
     trainer(2, made).fit(x, y)
     with pytest.raises(ConfigError, match=r"lr: changed since the checkpoint was made \(0.001 -> 0.01\)"):
@@ -122,8 +142,12 @@ def test_the_trainer_api_compares_a_fingerprint_only_when_given_one(tmp_path):
     longer = trainer(3, {**made, "epochs": 3})
     longer.fit(x, y, resume=True, allow_changed=["epochs"])
     assert len(longer.history) == 3
-    assert longer.resumed == {"checkpoint": "ckpt-000002-000000", "epochs": 2, "steps": 0,
-                              "changed": {"epochs": [2, 3]}}
+    assert longer.resumed == {
+        "checkpoint": "ckpt-000002-000000",
+        "epochs": 2,
+        "steps": 0,
+        "changed": {"epochs": [2, 3]},
+    }
     plain = trainer(4)  # a user's own loop without a fingerprint: nothing compared, as before
     plain.fit(x, y, resume=True)
     assert len(plain.history) == 4 and plain.resumed["epochs"] == 3

@@ -2,19 +2,17 @@
 
 import pytest
 import torch
-
-from layerwise.errors import ConfigError
 from training_toys import data, mlp
 
+from layerwise.errors import ConfigError
 from layerwise.training import Trainer
-
-
 
 
 def lrs(schedule, epochs=6, **kw):
     x, y = data()
-    t = Trainer(mlp(), lr=0.1, optimizer="sgd", batch_size=64, epochs=epochs, seed=0, device="cpu",
-                schedule=schedule, **kw)
+    t = Trainer(
+        mlp(), lr=0.1, optimizer="sgd", batch_size=64, epochs=epochs, seed=0, device="cpu", schedule=schedule, **kw
+    )
     return [row["lr"] for row in t.fit(x, y, x, y)], t
 
 
@@ -34,8 +32,15 @@ def test_onecycle_runs_every_update_and_plateau_reduces():
     seen, _ = lrs("onecycle")
     assert max(seen) < 0.1 and seen[-1] < seen[2]
     x, y = data()
-    t = Trainer(mlp(), lr=0.1, batch_size=64, epochs=4, seed=0, device="cpu",
-                schedule={"type": "plateau", "patience": 0, "gamma": 0.5})
+    t = Trainer(
+        mlp(),
+        lr=0.1,
+        batch_size=64,
+        epochs=4,
+        seed=0,
+        device="cpu",
+        schedule={"type": "plateau", "patience": 0, "gamma": 0.5},
+    )
     t.fit(x, y, x, 0 * y + 100)  # validation never improves
     assert t.optimizer.param_groups[0]["lr"] < 0.1
 

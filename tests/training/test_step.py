@@ -26,9 +26,18 @@ def test_a_loop_of_the_public_step_reproduces_fit():
     # 200 rows in batches of 32: 7 batches an epoch, so with accumulate=2 the last group is
     # one short batch; clipping, L1 and an epoch-wise schedule all take part
     x, y = data(200)
-    settings = {"lr": 0.01, "batch_size": 32, "epochs": 2, "accumulate": 2, "clip_grad": 0.5, "l1": 1e-3,
-                "seed": 5, "device": "cpu", "threads": THREADS,
-                "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}}
+    settings = {
+        "lr": 0.01,
+        "batch_size": 32,
+        "epochs": 2,
+        "accumulate": 2,
+        "clip_grad": 0.5,
+        "l1": 1e-3,
+        "seed": 5,
+        "device": "cpu",
+        "threads": THREADS,
+        "schedule": {"type": "step", "step_size": 1, "gamma": 0.5},
+    }
     fitted = Trainer(mlp(), **settings)
     fitted.fit(x.numpy(), y.numpy())
 
@@ -162,8 +171,14 @@ def test_lr_find_in_fp16_on_the_cpu_goes_through_the_loss_scaler():
     assert found.lrs and scaler.scaled == scaler.stepped == updates
     assert scaler.get_scale() == 2.0**16  # the scaler's state is put back, as the weights are
     assert all(torch.equal(before[k], v) for k, v in trainer.module.state_dict().items())
-    full = lr_find(Trainer(mlp(), optimizer="sgd", lr=0.01, batch_size=32, seed=0, device="cpu"), x, y,
-                   start=1e-4, end=10.0, steps=60)
+    full = lr_find(
+        Trainer(mlp(), optimizer="sgd", lr=0.01, batch_size=32, seed=0, device="cpu"),
+        x,
+        y,
+        start=1e-4,
+        end=10.0,
+        steps=60,
+    )
     assert found.losses[:5] != full.losses[:5]  # the forward pass really ran in float16
 
 

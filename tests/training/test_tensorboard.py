@@ -4,12 +4,10 @@ a resume past the newest checkpoint does not duplicate steps (purge_step)."""
 import shutil
 
 import pytest
-
 from tensorboard.backend.event_processing import event_accumulator
 from training_toys import experiment
 
 from layerwise.training import Checkpoints
-
 
 
 def _scalars(folder):
@@ -19,9 +17,14 @@ def _scalars(folder):
 
 
 def test_tensorboard_events_and_resume_without_duplicates(tmp_path, cli):
-    experiment(tmp_path, rows=200, target=lambda a, b, c: a - 2 * b, model="{hidden: [8]}",
-               train="{epochs: 3, patience: null, batch_size: 32, tensorboard: true, threads: 1}",
-               evaluate="{report: false, bootstrap: 0, leakage: false}")
+    experiment(
+        tmp_path,
+        rows=200,
+        target=lambda a, b, c: a - 2 * b,
+        model="{hidden: [8]}",
+        train="{epochs: 3, patience: null, batch_size: 32, tensorboard: true, threads: 1}",
+        evaluate="{report: false, bootstrap: 0, leakage: false}",
+    )
     out = tmp_path / "run"
     code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet")
     assert code == 0, err
@@ -39,8 +42,18 @@ def test_tensorboard_events_and_resume_without_duplicates(tmp_path, cli):
         if path.name not in ("checkpoints", "tensorboard"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     assert [e for e, _ in Checkpoints(out / "checkpoints").names()] == [2]
-    code, _, err = cli("run", tmp_path / "e.yaml", "--out", out, "--quiet", "--resume", "--set", "train.epochs=4",
-                       "--allow-changed", "train.epochs")
+    code, _, err = cli(
+        "run",
+        tmp_path / "e.yaml",
+        "--out",
+        out,
+        "--quiet",
+        "--resume",
+        "--set",
+        "train.epochs=4",
+        "--allow-changed",
+        "train.epochs",
+    )
     assert code == 0, err
     resumed = _scalars(out / "tensorboard")
     assert [s for s, _ in resumed["loss/train"]] == [1, 2, 3, 4]  # epoch 3 once, from the resumed run

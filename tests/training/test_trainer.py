@@ -62,10 +62,28 @@ def test_weights_equal_a_plain_pytorch_loop(optimizer, weight_decay):
     # count: the result is bit-identical, so the tolerance is zero.
     x, y = regression()
     model = mlp()
-    reference = plain_fit(copy.deepcopy(model), x, y, optimizer=optimizer, lr=0.01,
-                          weight_decay=weight_decay, batch_size=32, epochs=3, seed=7)
-    trainer = Trainer(model, optimizer=optimizer, lr=0.01, weight_decay=weight_decay, batch_size=32,
-                      epochs=3, seed=7, device="cpu", threads=THREADS)
+    reference = plain_fit(
+        copy.deepcopy(model),
+        x,
+        y,
+        optimizer=optimizer,
+        lr=0.01,
+        weight_decay=weight_decay,
+        batch_size=32,
+        epochs=3,
+        seed=7,
+    )
+    trainer = Trainer(
+        model,
+        optimizer=optimizer,
+        lr=0.01,
+        weight_decay=weight_decay,
+        batch_size=32,
+        epochs=3,
+        seed=7,
+        device="cpu",
+        threads=THREADS,
+    )
     trainer.fit(x, y)
     assert_same_weights(trainer.module, reference)
 
@@ -73,10 +91,22 @@ def test_weights_equal_a_plain_pytorch_loop(optimizer, weight_decay):
 def test_l1_and_clipping_match_the_plain_loop():
     x, y = regression()
     model = mlp()
-    reference = plain_fit(copy.deepcopy(model), x, y, optimizer="adam", lr=0.01, weight_decay=0.0,
-                          batch_size=50, epochs=2, seed=1, l1=1e-3, clip_grad=0.5)
-    trainer = Trainer(model, lr=0.01, l1=1e-3, clip_grad=0.5, batch_size=50, epochs=2, seed=1,
-                      device="cpu", threads=THREADS)
+    reference = plain_fit(
+        copy.deepcopy(model),
+        x,
+        y,
+        optimizer="adam",
+        lr=0.01,
+        weight_decay=0.0,
+        batch_size=50,
+        epochs=2,
+        seed=1,
+        l1=1e-3,
+        clip_grad=0.5,
+    )
+    trainer = Trainer(
+        model, lr=0.01, l1=1e-3, clip_grad=0.5, batch_size=50, epochs=2, seed=1, device="cpu", threads=THREADS
+    )
     trainer.fit(x, y)
     assert_same_weights(trainer.module, reference)
 
@@ -124,8 +154,7 @@ def test_early_stopping_restores_the_best_validation_epoch():
     # near 0 towards y, validation loss falls until they pass y/2, then rises
     x, y = regression(n=256)
     record = RecordWeights()
-    trainer = Trainer(mlp(), lr=0.003, batch_size=32, epochs=30, patience=3, seed=0,
-                      device="cpu", callbacks=[record])
+    trainer = Trainer(mlp(), lr=0.003, batch_size=32, epochs=30, patience=3, seed=0, device="cpu", callbacks=[record])
     history = trainer.fit(x[:192], y[:192], x[192:], 0.5 * y[192:])
     val = [row["val_loss"] for row in history]
     assert trainer.stop and 1 < trainer.best_epoch and len(history) == trainer.best_epoch + 3 < 30
@@ -150,8 +179,15 @@ def test_learns_three_classes():
     labels = torch.arange(3).repeat_interleave(100)  # (300,)
     centers = torch.tensor([[3.0, 0.0], [-3.0, 0.0], [0.0, 3.0]])
     x = centers[labels] + torch.randn(300, 2, generator=g)
-    trainer = Trainer(mlp(features=2, out=3), loss="cross_entropy", lr=0.01, batch_size=32, epochs=10,
-                      device="cpu", metric=lambda p, t: (p.argmax(1) == t).float().mean().item())
+    trainer = Trainer(
+        mlp(features=2, out=3),
+        loss="cross_entropy",
+        lr=0.01,
+        batch_size=32,
+        epochs=10,
+        device="cpu",
+        metric=lambda p, t: (p.argmax(1) == t).float().mean().item(),
+    )
     history = trainer.fit(x, labels.numpy(), x, labels.numpy())
     assert history[-1]["train_loss"] < 0.3 * history[0]["train_loss"]
     assert history[-1]["val_metric"] > 0.9

@@ -24,9 +24,19 @@ QUIET = {"bootstrap": 0, "report": False, "leakage": False}
 def _config(tmp_path, frame, name, **tune):
     data = tmp_path / f"{name}.csv"
     frame.to_csv(data, index=False)
-    config = {"data": {"path": str(data), "target": "target"}, "model": {"hidden": [8]}, "train": QUICK,
-              "evaluate": QUIET, "tune": {"method": "grid", "pruner": "none", "trials": None,
-                                          "space": {"train.lr": {"choice": [0.0003, 0.003, 0.03]}}, **tune}}
+    config = {
+        "data": {"path": str(data), "target": "target"},
+        "model": {"hidden": [8]},
+        "train": QUICK,
+        "evaluate": QUIET,
+        "tune": {
+            "method": "grid",
+            "pruner": "none",
+            "trials": None,
+            "space": {"train.lr": {"choice": [0.0003, 0.003, 0.03]}},
+            **tune,
+        },
+    }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -34,7 +44,13 @@ def _config(tmp_path, frame, name, **tune):
 
 def test_each_metric_is_optimized_in_its_own_direction():
     assert [direction(m) for m in ("f1_macro", "roc_auc", "r2", "log_loss", "mape", "loss")] == [
-        "maximize", "maximize", "maximize", "minimize", "minimize", "minimize"]
+        "maximize",
+        "maximize",
+        "maximize",
+        "minimize",
+        "minimize",
+        "minimize",
+    ]
 
 
 def test_tune_maximizes_validation_f1_and_records_it(cli, tmp_path):
@@ -71,7 +87,7 @@ def test_a_metric_the_data_cannot_give_is_refused_before_the_search(cli, tmp_pat
     assert not (tmp_path / "a" / "study.db").exists()
     rng = np.random.default_rng(0)
     crossing = pd.DataFrame({"x": rng.normal(size=200)})
-    crossing["target"] = crossing["x"] + rng.normal(0, 0.3, 200)   # takes both signs
+    crossing["target"] = crossing["x"] + rng.normal(0, 0.3, 200)  # takes both signs
     code, _, err = cli("tune", _config(tmp_path, crossing, "signs", metric="mape"), "--out", tmp_path / "b")
     assert code == 2 and "tune.metric: 'mape' is undefined: the target takes zero or changes sign" in err
     code, _, err = cli("tune", _config(tmp_path, crossing, "kind", metric="f1_macro"), "--out", tmp_path / "c")
@@ -83,9 +99,9 @@ def test_a_study_that_optimized_auto_goes_on_when_the_same_metric_is_named(tmp_p
     raw = yaml.safe_load(_config(tmp_path, iris, "iris").read_text())
     raw["train"]["epochs"] = 1
     raw["tune"]["space"] = {"train.lr": {"choice": [0.01]}}
-    Experiment(raw).tune(tmp_path / "t")                   # auto: accuracy
+    Experiment(raw).tune(tmp_path / "t")  # auto: accuracy
     raw["tune"]["metric"] = "accuracy"
-    Experiment(raw).tune(tmp_path / "t")                   # the same search, not "a different search"
+    Experiment(raw).tune(tmp_path / "t")  # the same search, not "a different search"
     raw["tune"]["metric"] = "log_loss"
     with pytest.raises(ConfigError, match="already exists with a different search"):
         Experiment(raw).tune(tmp_path / "t")
@@ -93,8 +109,12 @@ def test_a_study_that_optimized_auto_goes_on_when_the_same_metric_is_named(tmp_p
 
 def test_train_metric_is_refused_where_no_epoch_computes_one(cli, tmp_path):
     config = tmp_path / "names.yaml"
-    config.write_text(yaml.safe_dump({"data": {"path": "names.txt"}, "task": {"type": "generation"},
-                                      "train": {"metric": "accuracy"}}), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {"data": {"path": "names.txt"}, "task": {"type": "generation"}, "train": {"metric": "accuracy"}}
+        ),
+        encoding="utf-8",
+    )
     code, _, err = cli("run", config)
     assert code == 2 and "train.metric: 'accuracy' is a metric of tables and series; generation" in err
 
@@ -103,4 +123,4 @@ def test_a_changed_train_metric_does_not_stop_a_resume():
     from layerwise.experiment.run import fingerprint
 
     cfg = ExperimentConfig.from_dict({"data": {"target": "y"}, "train": {"metric": "r2"}})
-    assert "metric" not in fingerprint(cfg, "digest")["train"]   # it is watched, not learned
+    assert "metric" not in fingerprint(cfg, "digest")["train"]  # it is watched, not learned

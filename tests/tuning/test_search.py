@@ -20,8 +20,13 @@ QUIET = {"bootstrap": 0, "report": False, "leakage": False}
 
 
 def _cfg(space, **tune):
-    return {"data": {"target": "target"}, "model": {"hidden": [8]}, "train": QUICK, "evaluate": QUIET,
-            "tune": {"space": space, **tune}}
+    return {
+        "data": {"target": "target"},
+        "model": {"hidden": [8]},
+        "train": QUICK,
+        "evaluate": QUIET,
+        "tune": {"space": space, **tune},
+    }
 
 
 def _study(out):
@@ -38,15 +43,25 @@ def test_grid_visits_every_point_exactly_once(tmp_path, iris):
     assert found.summary["epochs_spent"] == 6 * 3
     best = table.loc[table["value"].idxmax()]
     assert found.best_value == pytest.approx(best["value"])
-    for name in ("best.yaml", "tuning.json", "optimization_history.png", "param_importances.png",
-                 "parallel_coordinate.png", "best/metrics.json", "best/bundle/model.safetensors"):
+    for name in (
+        "best.yaml",
+        "tuning.json",
+        "optimization_history.png",
+        "param_importances.png",
+        "parallel_coordinate.png",
+        "best/metrics.json",
+        "best/bundle/model.safetensors",
+    ):
         assert (tmp_path / name).is_file(), name
 
 
 @pytest.mark.parametrize("method", ["random", "tpe"])
 def test_random_and_tpe_respect_bounds_and_log_scale(tmp_path, iris, method):
-    space = {"train.lr": {"log_uniform": [1e-3, 1e-1]}, "model.dropout": {"uniform": [0.0, 0.3]},
-             "train.batch_size": {"int": [8, 32], "step": 8}}
+    space = {
+        "train.lr": {"log_uniform": [1e-3, 1e-1]},
+        "model.dropout": {"uniform": [0.0, 0.3]},
+        "train.batch_size": {"int": [8, 32], "step": 8},
+    }
     Experiment(_cfg(space, method=method, trials=6, pruner="none"), data=iris).tune(tmp_path)
     study = _study(tmp_path)
     assert len(study.trials) == 6
@@ -97,8 +112,12 @@ def test_an_interrupted_study_resumes_without_repeating_finished_trials(tmp_path
 def test_best_yaml_runs_and_reproduces_the_best_trial(tmp_path, iris, cli):
     data = tmp_path / "iris.csv"
     iris.to_csv(data, index=False)
-    cfg = _cfg({"train.lr": {"choice": [0.003, 0.03]}, "model.hidden": {"choice": [[4], [16]]}},
-               method="grid", pruner="none", trials=None)
+    cfg = _cfg(
+        {"train.lr": {"choice": [0.003, 0.03]}, "model.hidden": {"choice": [[4], [16]]}},
+        method="grid",
+        pruner="none",
+        trials=None,
+    )
     cfg["data"]["path"] = str(data)
     config = tmp_path / "iris.yaml"
     config.write_text(yaml.safe_dump(cfg))
@@ -129,8 +148,7 @@ def test_cross_validation_scores_k_folds_never_the_test_rows(tmp_path, iris):
         return found
 
     cfg = ExperimentConfig.from_dict(_cfg({"train.lr": {"choice": [0.01, 0.05]}}, method="grid", cv=3))
-    found = search(cfg, task="classification", validate=recording, run=partial(run_config, data=iris),
-                   out=tmp_path)
+    found = search(cfg, task="classification", validate=recording, run=partial(run_config, data=iris), out=tmp_path)
     assert [len(v.kept) for v in seen] == [3, 3]
     assert found.summary["epochs_spent"] == 2 * 3 * 3
     assert found.best_value == pytest.approx(max(v.value("val_metric") for v in seen))
@@ -140,14 +158,23 @@ def test_time_ordered_folds_for_a_series(btc_slice, tmp_path):
     from layerwise.tasks import prepare_again
     from layerwise.tuning.folds import folds
 
-    cfg = ExperimentConfig.from_dict({"data": {"path": str(btc_slice), "target": "Close", "time": "Date",
-                                               "features": ["Close"], "window": {"lookback": 5}},
-                                      "task": {"type": "forecast"}})
+    cfg = ExperimentConfig.from_dict(
+        {
+            "data": {
+                "path": str(btc_slice),
+                "target": "Close",
+                "time": "Date",
+                "features": ["Close"],
+                "window": {"lookback": 5},
+            },
+            "task": {"type": "forecast"},
+        }
+    )
     task, _, prepared = prepare_again(cfg)
     parts = folds(cfg, task, prepared, 3)
     first_test = prepared.index["test"][0]
     for part in parts:
-        assert part.index["train"][-1] + 6 <= part.index["val"][0]     # the past only, with the gap
+        assert part.index["train"][-1] + 6 <= part.index["val"][0]  # the past only, with the gap
         assert part.index["val"][-1] < first_test
         assert (part.index["test"] == prepared.index["test"]).all()
 
@@ -163,7 +190,9 @@ def test_a_study_name_with_a_different_space_is_refused(tmp_path, iris):
 
 def test_an_unreachable_storage_names_host_and_port_before_training(tmp_path, iris):
     calls = []
-    cfg = ExperimentConfig.from_dict(_cfg({"train.lr": {"choice": [0.01]}}, storage="postgresql://u:secret@127.0.0.1:9/db"))
+    cfg = ExperimentConfig.from_dict(
+        _cfg({"train.lr": {"choice": [0.01]}}, storage="postgresql://u:secret@127.0.0.1:9/db")
+    )
     with pytest.raises(UsageError, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:9") as err:
         search(cfg, task="classification", validate=lambda *a, **k: calls.append(a), run=None, out=tmp_path)
     assert not calls and "secret" not in str(err.value)
@@ -180,7 +209,10 @@ def test_bounds_that_make_an_invalid_config_are_reported_before_training(tmp_pat
 
 def test_cli_exit_code_for_a_bad_space(tmp_path, cli):
     config = tmp_path / "bad.yaml"
-    config.write_text(yaml.safe_dump({"data": {"target": "y", "path": "x.csv"},
-                                      "tune": {"space": {"train.lrr": {"uniform": [0, 1]}}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {"data": {"target": "y", "path": "x.csv"}, "tune": {"space": {"train.lrr": {"uniform": [0, 1]}}}}
+        )
+    )
     code, _, err = cli("tune", config)
     assert code == 2 and "did you mean 'train.lr'" in err

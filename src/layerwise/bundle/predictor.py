@@ -37,27 +37,38 @@ def check_finite(predicted: np.ndarray, source: str) -> None:
     if broken.size:
         shown = ", ".join(str(int(r) + 1) for r in broken[:3])
         shown += f" and {broken.size - 3} more" if broken.size > 3 else ""
-        raise DataError(f"{source}: data row{'s' if broken.size > 1 else ''} {shown}: the model gives no finite "
-                        "prediction for these values",
-                        hint="the values lie far outside the range the model was trained on; check their units")
+        raise DataError(
+            f"{source}: data row{'s' if broken.size > 1 else ''} {shown}: the model gives no finite "
+            "prediction for these values",
+            hint="the values lie far outside the range the model was trained on; check their units",
+        )
 
 
 class Predictor:
     """Preprocess, run the module, decode to the target's own units or labels."""
 
-    def __init__(self, task: TaskInfo, module: nn.Module, *, model: dict[str, Any],
-                 features: Preprocessor | None = None, target: TargetEncoder | None = None,
-                 series: SeriesTransform | None = None, vocabulary: Vocabulary | None = None,
-                 config: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
-                 images: ImagePreprocessor | None = None):
+    def __init__(
+        self,
+        task: TaskInfo,
+        module: nn.Module,
+        *,
+        model: dict[str, Any],
+        features: Preprocessor | None = None,
+        target: TargetEncoder | None = None,
+        series: SeriesTransform | None = None,
+        vocabulary: Vocabulary | None = None,
+        config: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        images: ImagePreprocessor | None = None,
+    ):
         self.task = task
         self.module = module
-        self.model = model            # {"config": ..., "input_shape": [...], "output_dim": n}
+        self.model = model  # {"config": ..., "input_shape": [...], "output_dim": n}
         self.features = features
         self.target = target
         self.series = series
-        self.vocabulary = vocabulary      # generation: characters <-> token ids
-        self.images = images              # image classification: files -> normalized pixels
+        self.vocabulary = vocabulary  # generation: characters <-> token ids
+        self.images = images  # image classification: files -> normalized pixels
         self.config = config or {}
         self.metrics = metrics or {}
 
@@ -104,12 +115,15 @@ class Predictor:
     def from_spec(cls, spec: dict[str, Any], module: nn.Module, metrics=None) -> Predictor:
         state = spec["preprocessing"]
         return cls(
-            TaskInfo(**spec["task"]), module, model=spec["model"],
+            TaskInfo(**spec["task"]),
+            module,
+            model=spec["model"],
             features=Preprocessor.from_dict(state["features"]) if "features" in state else None,
             target=TargetEncoder.from_dict(state["target"]) if "target" in state else None,
             series=SeriesTransform.from_dict(state["series"]) if "series" in state else None,
             vocabulary=Vocabulary.from_dict(state["vocabulary"]) if "vocabulary" in state else None,
-            config=spec.get("config"), metrics=metrics,
+            config=spec.get("config"),
+            metrics=metrics,
             images=ImagePreprocessor.from_dict(state["images"]) if "images" in state else None,
         )
 
@@ -188,9 +202,11 @@ class Predictor:
             raise DataError(f"this bundle is a {self.task.type} model on rows; predict_images needs an image bundle")
         target = self.target
         if target is None or target.classes is None:
-            raise UsageError("this Predictor reads images but has no fitted class encoder (target)",
-                             hint="load the image bundle with layerwise.bundle.load, or pass the run's fitted "
-                                  "TargetEncoder as target=")
+            raise UsageError(
+                "this Predictor reads images but has no fitted class encoder (target)",
+                hint="load the image bundle with layerwise.bundle.load, or pass the run's fitted "
+                "TargetEncoder as target=",
+            )
         errors: list[str | None]
         if isinstance(images, np.ndarray):
             from ..data.images import image_array
@@ -214,8 +230,15 @@ class Predictor:
             out["error"] = errors
         return out
 
-    def generate(self, n: int = 20, *, temperature: float = 1.0, top_k: int | None = None, prompt: str = "",
-                 seed: int | None = None) -> list[str]:
+    def generate(
+        self,
+        n: int = 20,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        prompt: str = "",
+        seed: int | None = None,
+    ) -> list[str]:
         """`n` samples, each continuing `prompt` one character at a time until the end mark.
 
         Logits are divided by `temperature` (lower: safer, higher: more varied); `top_k`
@@ -235,8 +258,10 @@ class Predictor:
             problems.append(f"top_k must be >= 1, got {top_k!r}")
         unknown = vocab.unknown(prompt)
         if unknown:
-            problems.append(f"the prompt holds characters outside the vocabulary: {unknown}; "
-                            f"the model knows {''.join(vocab.tokens[3:])!r}")
+            problems.append(
+                f"the prompt holds characters outside the vocabulary: {unknown}; "
+                f"the model knows {''.join(vocab.tokens[3:])!r}"
+            )
         steps = self.task.lookback
         if len(prompt) >= steps:
             problems.append(f"the prompt has {len(prompt)} characters; the model reads at most {steps - 1}")
@@ -246,18 +271,18 @@ class Predictor:
         self.module.eval()
         device = next(self.module.parameters()).device
         prefix = [vocab.start, *(vocab.index[c] for c in prompt)]
-        ids = torch.tensor([prefix] * n, dtype=torch.long, device=device)       # (n, prefix)
+        ids = torch.tensor([prefix] * n, dtype=torch.long, device=device)  # (n, prefix)
         done = torch.zeros(n, dtype=torch.bool, device=device)
         with torch.no_grad():
             while ids.shape[1] < steps + 1 and not bool(done.all()):
-                logits = self.module(ids)[:, -1].double() / temperature              # (n, vocab)
-                logits[:, : vocab.end] = -torch.inf                                 # never <pad> or <s>
+                logits = self.module(ids)[:, -1].double() / temperature  # (n, vocab)
+                logits[:, : vocab.end] = -torch.inf  # never <pad> or <s>
                 if top_k is not None and top_k < logits.shape[1]:
                     cut = torch.topk(logits, top_k, dim=1).values[:, -1:]
                     logits = logits.masked_fill(logits < cut, -torch.inf)
                 probs = torch.softmax(logits, dim=1).cpu()
-                nxt = torch.multinomial(probs, 1, generator=generator).to(device)[:, 0]   # (n,)
-                nxt = torch.where(done, torch.zeros_like(nxt), nxt)                 # finished rows pad
+                nxt = torch.multinomial(probs, 1, generator=generator).to(device)[:, 0]  # (n,)
+                nxt = torch.where(done, torch.zeros_like(nxt), nxt)  # finished rows pad
                 ids = torch.cat([ids, nxt[:, None]], dim=1)
                 done |= nxt == vocab.end
         return [vocab.decode(row[1:].tolist()) for row in ids.cpu()]

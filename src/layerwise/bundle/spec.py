@@ -28,21 +28,21 @@ from ..errors import BundleError
 
 # Upper bounds, far above any model layerwise trains on one machine, far below what a
 # hostile file could ask for (documented in docs/using/bundles.md).
-MAX_WIDTH = 1 << 20              # any one dimension: output_dim, an input_shape entry, a layer width
-MAX_INPUT = 1 << 26              # numbers in one sample (3 x 4096 x 4096 images fit)
-MAX_LAYERS = 1_000               # entries of a list in model.config, and model.config.layers
-MAX_COLUMNS = 100_000            # input columns of a table or series
-MAX_CATEGORIES = 1_000_000       # values of one categorical column
+MAX_WIDTH = 1 << 20  # any one dimension: output_dim, an input_shape entry, a layer width
+MAX_INPUT = 1 << 26  # numbers in one sample (3 x 4096 x 4096 images fit)
+MAX_LAYERS = 1_000  # entries of a list in model.config, and model.config.layers
+MAX_COLUMNS = 100_000  # input columns of a table or series
+MAX_CATEGORIES = 1_000_000  # values of one categorical column
 MAX_CLASSES = 100_000
-MAX_VOCABULARY = 1_114_112 + 3   # every Unicode code point, and <pad> <s> </s>
+MAX_VOCABULARY = 1_114_112 + 3  # every Unicode code point, and <pad> <s> </s>
 MAX_LOOKBACK = 100_000
 MAX_HORIZON = 10_000
 MAX_IMAGE_SIDE = 16_384
-MAX_BUFFER_BYTES = 1 << 30       # tensors a module holds beside its weights (position tables, masks)
-SHOWN = 3                        # problems listed in one message
+MAX_BUFFER_BYTES = 1 << 30  # tensors a module holds beside its weights (position tables, masks)
+SHOWN = 3  # problems listed in one message
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-Scale = Annotated[float, Field(gt=0, allow_inf_nan=False)]   # divides: 0 would make every prediction NaN
+Scale = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # divides: 0 would make every prediction NaN
 
 
 def _scaled(pair: list[float]) -> list[float]:
@@ -51,7 +51,7 @@ def _scaled(pair: list[float]) -> list[float]:
     return pair
 
 
-Pair = Annotated[list[Finite], Field(min_length=2, max_length=2), AfterValidator(_scaled)]   # [center, scale]
+Pair = Annotated[list[Finite], Field(min_length=2, max_length=2), AfterValidator(_scaled)]  # [center, scale]
 
 
 def _label(value: Any) -> Any:
@@ -120,17 +120,24 @@ class Datetime(_Part):
     parts: DateParts
 
 
-TAG = "kind="   # marks the union's branch in a location, left out of messages
+TAG = "kind="  # marks the union's branch in a location, left out of messages
 
 
 def _kind(state: Any) -> str | None:
     return f"{TAG}{state.get('kind')}" if isinstance(state, dict) else None
 
 
-Column = Annotated[Union[Annotated[Numeric, Tag(TAG + "numeric")], Annotated[Boolean, Tag(TAG + "boolean")],
-                         Annotated[Categorical, Tag(TAG + "categorical")], Annotated[Datetime, Tag(TAG + "datetime")]],
-                   Discriminator(_kind, custom_error_type="kind",
-                                 custom_error_message="kind must be numeric, categorical, boolean or datetime")]
+Column = Annotated[
+    Union[
+        Annotated[Numeric, Tag(TAG + "numeric")],
+        Annotated[Boolean, Tag(TAG + "boolean")],
+        Annotated[Categorical, Tag(TAG + "categorical")],
+        Annotated[Datetime, Tag(TAG + "datetime")],
+    ],
+    Discriminator(
+        _kind, custom_error_type="kind", custom_error_message="kind must be numeric, categorical, boolean or datetime"
+    ),
+]
 
 
 class Features(_Part):
@@ -204,25 +211,45 @@ def check_spec(spec: Any, where: Path) -> Spec:
     return parsed
 
 
-def check_weights(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], buffer_bytes: int,
-                  spec: Path, weights: Path) -> None:
+def check_weights(
+    expected: dict[str, tuple[int, ...]],
+    found: dict[str, tuple[int, ...]],
+    buffer_bytes: int,
+    spec: Path,
+    weights: Path,
+) -> None:
     """The module that spec.json describes (`expected` shapes) against the weights file's (`found`)."""
-    problems = [f"{name} is {_shape(found[name])} there, {_shape(shape)} here"
-                for name, shape in expected.items() if name in found and tuple(found[name]) != tuple(shape)]
+    problems = [
+        f"{name} is {_shape(found[name])} there, {_shape(shape)} here"
+        for name, shape in expected.items()
+        if name in found and tuple(found[name]) != tuple(shape)
+    ]
     problems += [f"{name} is missing there" for name in expected if name not in found]
     problems += [f"{name} is there, not in this network" for name in found if name not in expected]
     if problems:
-        _refuse(spec, [f"model (config, input_shape, output_dim) describes another network than {weights.name}: "
-                       + _listed(problems)])
+        _refuse(
+            spec,
+            [
+                f"model (config, input_shape, output_dim) describes another network than {weights.name}: "
+                + _listed(problems)
+            ],
+        )
     if buffer_bytes > MAX_BUFFER_BYTES:
-        _refuse(spec, [f"model: the network would hold {buffer_bytes / 2**30:.1f} GiB besides its weights "
-                       f"(at most {MAX_BUFFER_BYTES / 2**30:.0f} GiB); model.config or task.lookback is too large"])
+        _refuse(
+            spec,
+            [
+                f"model: the network would hold {buffer_bytes / 2**30:.1f} GiB besides its weights "
+                f"(at most {MAX_BUFFER_BYTES / 2**30:.0f} GiB); model.config or task.lookback is too large"
+            ],
+        )
 
 
 def _refuse(where: Path, problems: list[str]) -> None:
     if problems:
-        raise BundleError(f"{where}: {_listed(problems)}",
-                          hint="spec.json is not as layerwise wrote it; use the bundle `layerwise run` wrote, or run again")
+        raise BundleError(
+            f"{where}: {_listed(problems)}",
+            hint="spec.json is not as layerwise wrote it; use the bundle `layerwise run` wrote, or run again",
+        )
 
 
 def _listed(problems: list[str]) -> str:
@@ -296,8 +323,14 @@ def _outputs(spec: Spec) -> list[str]:
         return [f"preprocessing.target.task: '{target.task}' in a {task.type} bundle"]
     if task.type == "classification":
         n = len(task.classes)
-        problems = [] if target is None or target.classes == task.classes else [
-            f"preprocessing.target.classes: {_count(target.classes)} class(es), task.classes {n}; they must be the same list"]
+        problems = (
+            []
+            if target is None or target.classes == task.classes
+            else [
+                f"preprocessing.target.classes: {_count(target.classes)} class(es), task.classes {n}; "
+                "they must be the same list"
+            ]
+        )
         if model.output_dim != n and not (n == 2 and model.output_dim == 1):
             problems.append(f"model.output_dim: {model.output_dim} outputs for {n} classes in task.classes")
         if n < 2:
@@ -312,12 +345,17 @@ def _table(task: Task, model: Model, features: Features) -> list[str]:
     kinds, columns = features.kinds, features.columns
     if list(kinds) != list(columns):
         return ["preprocessing.features.columns: must name the columns of preprocessing.features.kinds, in order"]
-    problems = [f"preprocessing.features.columns.{name}.kind: '{state.kind}', but kinds.{name} is '{kinds[name]}'"
-                for name, state in columns.items() if state.kind != kinds[name]]
+    problems = [
+        f"preprocessing.features.columns.{name}.kind: '{state.kind}', but kinds.{name} is '{kinds[name]}'"
+        for name, state in columns.items()
+        if state.kind != kinds[name]
+    ]
     if set(task.features) != set(kinds):
         problems.append("task.features: must be the columns of preprocessing.features.kinds")
-    width = sum(len(s.categories) if s.kind == "categorical" and s.encoding == "onehot" else
-                4 if s.kind == "datetime" else 1 for s in columns.values())
+    width = sum(
+        len(s.categories) if s.kind == "categorical" and s.encoding == "onehot" else 4 if s.kind == "datetime" else 1
+        for s in columns.values()
+    )
     if model.input_shape != [width]:
         problems.append(f"model.input_shape: {model.input_shape}, but the preprocessing makes {width} inputs")
     return problems
@@ -330,19 +368,24 @@ def _images(model: Model, images: Images) -> list[str]:
     if not len(images.shift) == len(images.divide) == images.channels:
         problems.append(f"preprocessing.images.shift, divide: one number per channel ({images.channels})")
     if model.input_shape != [images.channels, *images.size]:
-        problems.append(f"model.input_shape: {model.input_shape}, but the images are "
-                        f"{[images.channels, *images.size]} (channels, height, width)")
+        problems.append(
+            f"model.input_shape: {model.input_shape}, but the images are "
+            f"{[images.channels, *images.size]} (channels, height, width)"
+        )
     return problems
 
 
 def _series(task: Task, model: Model, series: Series) -> list[str]:
     problems = []
     if len(series.inputs) != len(series.columns):
-        problems.append(f"preprocessing.series.inputs: {len(series.inputs)} [center, scale] pairs "
-                        f"for {len(series.columns)} columns")
+        problems.append(
+            f"preprocessing.series.inputs: {len(series.inputs)} [center, scale] pairs for {len(series.columns)} columns"
+        )
     if task.lookback < 1 or model.input_shape != [task.lookback, len(series.columns)]:
-        problems.append(f"model.input_shape: {model.input_shape}, but windows are "
-                        f"[{task.lookback}, {len(series.columns)}] (task.lookback, series columns)")
+        problems.append(
+            f"model.input_shape: {model.input_shape}, but windows are "
+            f"[{task.lookback}, {len(series.columns)}] (task.lookback, series columns)"
+        )
     return problems
 
 

@@ -69,7 +69,7 @@ def load(path: str | Path, *, device: str = "cpu", trust_pickle: bool = False) -
     metrics = _read_json(path, "metrics.json")
     if not isinstance(metrics, dict):
         raise BundleError(f"{path / 'metrics.json'}: must be a JSON object")
-    check_spec(spec, path / "spec.json")   # bounds and agreement, before anything is allocated
+    check_spec(spec, path / "spec.json")  # bounds and agreement, before anything is allocated
     model = spec["model"]
     shape, outputs = tuple(model["input_shape"]), model["output_dim"]
     _check_against_weights(model["config"], shape, outputs, path, weights)
@@ -99,16 +99,25 @@ def locate(path: str | Path) -> Path:
 
 def _verified(path: Path, trust_pickle: bool) -> str:
     """Refuse pickles and check every sha256 of the manifest; the name of the weights file."""
-    pickled = [path] if path.suffix.lower() in PICKLE_SUFFIXES else (
-        sorted(p for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES) if path.is_dir() else [])
+    pickled = (
+        [path]
+        if path.suffix.lower() in PICKLE_SUFFIXES
+        else (sorted(p for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES) if path.is_dir() else [])
+    )
     if pickled and not trust_pickle:
-        raise BundleError(f"{pickled[0]}: refused, a pickle file can run code when it is loaded",
-                          hint="use a bundle of safetensors + JSON, or pass --trust-pickle if you wrote this file")
+        raise BundleError(
+            f"{pickled[0]}: refused, a pickle file can run code when it is loaded",
+            hint="use a bundle of safetensors + JSON, or pass --trust-pickle if you wrote this file",
+        )
     if not path.is_dir():
-        raise BundleError(f"bundle not found: {path.resolve()}", hint="pass the bundle/ folder written by `layerwise run`")
+        raise BundleError(
+            f"bundle not found: {path.resolve()}", hint="pass the bundle/ folder written by `layerwise run`"
+        )
     if not (path / "manifest.json").is_file():
-        raise BundleError(f"{path}: not a bundle (no manifest.json here or in {path / 'bundle'})",
-                          hint="pass the bundle/ folder `layerwise run` writes, or the run folder holding it")
+        raise BundleError(
+            f"{path}: not a bundle (no manifest.json here or in {path / 'bundle'})",
+            hint="pass the bundle/ folder `layerwise run` writes, or the run folder holding it",
+        )
     manifest = _read_json(path, "manifest.json")
     expected = manifest.get("sha256") if isinstance(manifest, dict) else None
     weights = "model.pt" if trust_pickle and isinstance(expected, dict) and "model.pt" in expected else FILES[0]
@@ -158,7 +167,9 @@ def _built(config: dict, shape: tuple[int, ...], outputs: int, path: Path):
     try:
         return build(config, shape, outputs)
     except (LayerwiseError, TypeError, ValueError, KeyError, RuntimeError) as err:
-        raise BundleError(f"{path / 'spec.json'}: model: cannot build the network it describes ({_short(err)})") from None
+        raise BundleError(
+            f"{path / 'spec.json'}: model: cannot build the network it describes ({_short(err)})"
+        ) from None
 
 
 def _short(err: Exception, limit: int = 300) -> str:
@@ -173,8 +184,13 @@ def versions() -> dict[str, str]:
 
     from .. import __version__
 
-    return {"layerwise": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": numpy.__version__, "pandas": pandas.__version__}
+    return {
+        "layerwise": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+    }
 
 
 def _read_json(folder: Path, name: str) -> Any:

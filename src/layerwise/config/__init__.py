@@ -1,9 +1,9 @@
 """The one schema for YAML and Python, how it speaks, the tune-space grammar and `layerwise init`.
 
-    schema.py     ExperimentConfig and its sections, one comment per key; YAML reading, --set
-    messages.py   one line per validation error, with key path and did-you-mean
-    space.py      the grammar of tune.space (ranges and choices over dotted config paths)
-    scaffold.py   `layerwise init DATA --target y`: a starting experiment.yaml from the data
+schema.py     ExperimentConfig and its sections, one comment per key; YAML reading, --set
+messages.py   one line per validation error, with key path and did-you-mean
+space.py      the grammar of tune.space (ranges and choices over dotted config paths)
+scaffold.py   `layerwise init DATA --target y`: a starting experiment.yaml from the data
 """
 
 from .messages import describe as describe

@@ -79,15 +79,16 @@ def write_config(
                 f"{_printable(str(data))}: {flag} {_shown(column)} is not a column{close}",
                 hint=f"columns are: {', '.join(_quote(str(c)) for c in frame.columns)}",
             )
-    decimal = detect_decimal(frame)   # "2228,66": numbers with decimal commas, not 300 classes
+    decimal = detect_decimal(frame)  # "2228,66": numbers with decimal commas, not 300 classes
     kinds = infer_kinds(frame, target=target, time=time, decimal=decimal)
     values = frame[target].dropna()
     kind = target_kind(values, decimal=decimal)
     reading = _read_with_time(frame, kinds, target=target, time=time, kind=kind, decimal=decimal)
     if task is None:
         # Say what the guess rests on, so a wrong guess is easy to spot and to override.
-        why = (f"inferred: target {_shown(target)} looks {kind}, {values.nunique()} distinct values; "
-               "override with --task")
+        why = (
+            f"inferred: target {_shown(target)} looks {kind}, {values.nunique()} distinct values; override with --task"
+        )
         task = "regression" if kind == "continuous" else "classification"
         if reading is not None and reading.task is not None:
             task, why = reading.task, f"inferred: {reading.why}; override with --task"
@@ -101,8 +102,20 @@ def write_config(
         plan = _plan_series(frame, kinds, data=data, target=target, time=time, decimal=decimal, task=task)
         if noted and reading is not None:
             notes = reading.notes(task, plan, chosen=why.startswith("you chose"))
-    text = _render(frame, kinds, data=data, out=out, target=target, task=task, time=time,
-                   delimiter=delimiter, why=why, decimal=decimal, plan=plan, notes=notes)
+    text = _render(
+        frame,
+        kinds,
+        data=data,
+        out=out,
+        target=target,
+        task=task,
+        time=time,
+        delimiter=delimiter,
+        why=why,
+        decimal=decimal,
+        plan=plan,
+        notes=notes,
+    )
     write_text(out, text)
     return text
 
@@ -126,9 +139,9 @@ class Reading:
     why: str
     target: str
     time: str
-    inputs: list[str]     # the columns beside target and time that cleaning would keep
-    numeric: list[str]    # of those, the ones a forecast reads the past of
-    because: str          # one sentence: why this reading
+    inputs: list[str]  # the columns beside target and time that cleaning would keep
+    numeric: list[str]  # of those, the ones a forecast reads the past of
+    because: str  # one sentence: why this reading
 
     def notes(self, task: str, plan: SeriesPlan, *, chosen: bool = False) -> list[str]:
         """Comment lines naming the reading written and the exact key that switches to the other."""
@@ -160,10 +173,16 @@ class Reading:
 def _window_advice(plan: SeriesPlan) -> str:
     if plan.lookback is None:
         return f"(these {plan.rows} rows are too few for a time-ordered split of forecast windows)"
-    fitted = (f"{plan.frequency.name} rows call for {plan.frequency.lookback}, and {plan.rows} rows leave room for "
-              f"{plan.lookback}" if plan.lookback < plan.frequency.lookback else plan.frequency.rule)
-    return (f"and add data.window: {{lookback: {plan.lookback}, horizon: 1}} ({fitted}) and "
-            f"data.transform: {plan.transform} (predict the change, not the level)")
+    fitted = (
+        f"{plan.frequency.name} rows call for {plan.frequency.lookback}, and {plan.rows} rows leave room for "
+        f"{plan.lookback}"
+        if plan.lookback < plan.frequency.lookback
+        else plan.frequency.rule
+    )
+    return (
+        f"and add data.window: {{lookback: {plan.lookback}, horizon: 1}} ({fitted}) and "
+        f"data.transform: {plan.transform} (predict the change, not the level)"
+    )
 
 
 class _Columns(TypedDict):
@@ -175,8 +194,9 @@ class _Columns(TypedDict):
     numeric: list[str]
 
 
-def _read_with_time(frame: pd.DataFrame, kinds: dict[str, str], *, target: str, time: str | None, kind: str,
-                    decimal: str) -> Reading | None:
+def _read_with_time(
+    frame: pd.DataFrame, kinds: dict[str, str], *, target: str, time: str | None, kind: str, decimal: str
+) -> Reading | None:
     """With a time column and a numeric target: one series to forecast, or rows to regress? None without one."""
     if time is None or kinds.get(target) != "numeric" or kind == "binary":
         return None
@@ -185,21 +205,41 @@ def _read_with_time(frame: pd.DataFrame, kinds: dict[str, str], *, target: str, 
     read: _Columns = {"target": target, "time": time, "inputs": inputs, "numeric": numeric}
     if not inputs:
         # No other input: a regression has nothing to read, so the only model is one of the past.
-        return Reading("forecast", f"{_shown(target)} is one series over {_shown(time)} with no other input column",
-                       because="no other input column", **read)
+        return Reading(
+            "forecast",
+            f"{_shown(target)} is one series over {_shown(time)} with no other input column",
+            because="no other input column",
+            **read,
+        )
     stamps = frame[time].dropna()
     if stamps.duplicated().any():
         repeated = int(stamps.duplicated(keep=False).sum())
-        return Reading(None, "", because=f"{repeated} rows share a time stamp with another: a table of events "
-                                         "measured over time, not one series", **read)
+        return Reading(
+            None,
+            "",
+            because=f"{repeated} rows share a time stamp with another: a table of events "
+            "measured over time, not one series",
+            **read,
+        )
     copies = _same_time_copies(frame, target, numeric, decimal) if kind == "continuous" else []
     if copies:
-        because = (f"{_names(copies)} move with {_shown(target)} at the same time (correlation >= {SAME_TIME_COPY}); "
-                   f"known only once {_shown(target)} is, they would let a regression copy the answer")
-        return Reading("forecast", f"{_names(copies)} move with {_shown(target)} at the same time, so it is "
-                       "forecast from the past", because=because, **read)
-    return Reading(None, "", because=f"no column moves with {_shown(target)} closely enough "
-                                     f"(correlation >= {SAME_TIME_COPY}) to be a same-time copy of it", **read)
+        because = (
+            f"{_names(copies)} move with {_shown(target)} at the same time (correlation >= {SAME_TIME_COPY}); "
+            f"known only once {_shown(target)} is, they would let a regression copy the answer"
+        )
+        return Reading(
+            "forecast",
+            f"{_names(copies)} move with {_shown(target)} at the same time, so it is forecast from the past",
+            because=because,
+            **read,
+        )
+    return Reading(
+        None,
+        "",
+        because=f"no column moves with {_shown(target)} closely enough "
+        f"(correlation >= {SAME_TIME_COPY}) to be a same-time copy of it",
+        **read,
+    )
 
 
 def _same_time_copies(frame: pd.DataFrame, target: str, columns: list[str], decimal: str) -> list[str]:
@@ -230,13 +270,14 @@ def _names(names: list[str]) -> str:
 
 # --- the series' step, and the lookback that suits it -------------------------------------------
 
+
 @dataclass(frozen=True)
 class Frequency:
     """How often a series is observed, and the lookback (past rows per forecast) that suits it."""
 
-    name: str       # hourly, daily, weekly, monthly, quarterly, yearly; "every 15 minutes"; irregular; unknown
+    name: str  # hourly, daily, weekly, monthly, quarterly, yearly; "every 15 minutes"; irregular; unknown
     lookback: int
-    rule: str       # the reason for `lookback`, for the config comment
+    rule: str  # the reason for `lookback`, for the config comment
 
 
 # name, the shortest and longest step that still counts as it, lookback, why: each covers the
@@ -255,9 +296,11 @@ DEFAULT_LOOKBACK = 30
 # A series is regular when at least this share of its steps is its usual step.
 _REGULAR_SHARE = 0.5
 # The rule as the config states it.
-LOOKBACK_RULE = ("hourly 48 rows (two days), daily 28 (four weeks), weekly 13 (a quarter), monthly 24 "
-                 "(two years), quarterly 8, yearly 10; other steps under a day cover two days (8 to 96 rows); "
-                 f"any other step, irregular steps or numbers {DEFAULT_LOOKBACK}")
+LOOKBACK_RULE = (
+    "hourly 48 rows (two days), daily 28 (four weeks), weekly 13 (a quarter), monthly 24 "
+    "(two years), quarterly 8, yearly 10; other steps under a day cover two days (8 to 96 rows); "
+    f"any other step, irregular steps or numbers {DEFAULT_LOOKBACK}"
+)
 
 
 def series_frequency(times: pd.Series) -> Frequency:
@@ -282,46 +325,67 @@ def _date_frequency(steps: pd.Series[pd.Timedelta]) -> Frequency:
     usual = steps.median()
     for name, low, high, lookback, why in _CALENDAR:
         if low <= usual <= high:
-            return _if_regular(steps.between(low, high).mean(), name, lookback,
-                               f"{name} rows, so {lookback}: {why}", _duration(usual))
+            return _if_regular(
+                steps.between(low, high).mean(), name, lookback, f"{name} rows, so {lookback}: {why}", _duration(usual)
+            )
     near = ((steps - usual).abs() <= usual * 0.1).mean()
     if usual < pd.Timedelta(hours=20):
         lookback = int(np.clip(math.ceil(pd.Timedelta(days=2) / usual), *_SUB_DAILY))
         span = _duration(usual * lookback)
-        return _if_regular(near, f"every {_duration(usual)}", lookback,
-                           f"rows every {_duration(usual)}, so {lookback}: {span} (two days' worth, kept within "
-                           "8 to 96 rows)",
-                           _duration(usual))
-    return _if_regular(near, f"every {_duration(usual)}", DEFAULT_LOOKBACK,
-                       f"rows every {_duration(usual)}, no usual calendar step, so {DEFAULT_LOOKBACK}",
-                       _duration(usual))
+        return _if_regular(
+            near,
+            f"every {_duration(usual)}",
+            lookback,
+            f"rows every {_duration(usual)}, so {lookback}: {span} (two days' worth, kept within 8 to 96 rows)",
+            _duration(usual),
+        )
+    return _if_regular(
+        near,
+        f"every {_duration(usual)}",
+        DEFAULT_LOOKBACK,
+        f"rows every {_duration(usual)}, no usual calendar step, so {DEFAULT_LOOKBACK}",
+        _duration(usual),
+    )
 
 
 def _number_frequency(values: np.ndarray, steps: np.ndarray) -> Frequency:
     usual = float(np.median(steps))
     years = np.all(np.mod(values, 1) == 0) and values.min() >= 1000 and values.max() <= 3000 and usual == 1
     if years:  # whole numbers from 1000 to 3000, one apart: years
-        return _if_regular(float(np.mean(steps == 1)), "yearly", 10, "yearly rows (the time column holds years), "
-                           "so 10: ten years", "1 year")
+        return _if_regular(
+            float(np.mean(steps == 1)),
+            "yearly",
+            10,
+            "yearly rows (the time column holds years), so 10: ten years",
+            "1 year",
+        )
     near = float(np.mean(np.abs(steps - usual) <= abs(usual) * 0.1))
-    return _if_regular(near, f"every {usual:g}", DEFAULT_LOOKBACK,
-                       f"the time column holds numbers, not dates: no calendar to size the lookback by, so "
-                       f"{DEFAULT_LOOKBACK}", f"{usual:g}")
+    return _if_regular(
+        near,
+        f"every {usual:g}",
+        DEFAULT_LOOKBACK,
+        f"the time column holds numbers, not dates: no calendar to size the lookback by, so {DEFAULT_LOOKBACK}",
+        f"{usual:g}",
+    )
 
 
 def _if_regular(share: float, name: str, lookback: int, rule: str, usual: str) -> Frequency:
     if share >= _REGULAR_SHARE:
         return Frequency(name, lookback, rule)
-    return Frequency("irregular", DEFAULT_LOOKBACK,
-                     f"irregular steps (usual {usual}, but only {share:.0%} of steps near it), so {DEFAULT_LOOKBACK}: "
-                     "a lookback counts rows, not time; resampling to a regular step reads the series better")
+    return Frequency(
+        "irregular",
+        DEFAULT_LOOKBACK,
+        f"irregular steps (usual {usual}, but only {share:.0%} of steps near it), so {DEFAULT_LOOKBACK}: "
+        "a lookback counts rows, not time; resampling to a regular step reads the series better",
+    )
 
 
 def _duration(step: pd.Timedelta) -> str:
     """'15 minutes', '1 day', '2.3 days': the largest unit the step holds, to two figures."""
     seconds = step.total_seconds()
-    unit, size = next(((u, n) for u, n in (("day", 86400), ("hour", 3600), ("minute", 60)) if seconds >= n),
-                      ("second", 1))
+    unit, size = next(
+        ((u, n) for u, n in (("day", 86400), ("hour", 3600), ("minute", 60)) if seconds >= n), ("second", 1)
+    )
     count = float(f"{seconds / size:.2g}") if seconds % size else int(seconds // size)
     return f"{count:g} {unit}{'' if count == 1 else 's'}"
 
@@ -331,17 +395,21 @@ class SeriesPlan:
     """The forecast window `init` writes: the frequency's lookback, shortened to fit the data if need be."""
 
     frequency: Frequency
-    lookback: int | None   # None: too few rows for even one window per part
-    rows: int              # rows the forecast keeps: one per time stamp, with a target
-    test_windows: int      # windows the test part holds at `lookback`
-    transform: str         # log_return when every input is positive, else diff
+    lookback: int | None  # None: too few rows for even one window per part
+    rows: int  # rows the forecast keeps: one per time stamp, with a target
+    test_windows: int  # windows the test part holds at `lookback`
+    transform: str  # log_return when every input is positive, else diff
 
 
-def _plan_series(frame: pd.DataFrame, kinds: dict[str, str], *, data, target: str, time: str | None,
-                 decimal: str, task: str) -> SeriesPlan:
+def _plan_series(
+    frame: pd.DataFrame, kinds: dict[str, str], *, data, target: str, time: str | None, decimal: str, task: str
+) -> SeriesPlan:
     """The window and transform for a forecast; raises DataError when the series is too short for one."""
-    frequency = series_frequency(frame[time]) if time else Frequency(
-        "unknown", DEFAULT_LOOKBACK, f"no --time, rows are read in file order, so {DEFAULT_LOOKBACK}")
+    frequency = (
+        series_frequency(frame[time])
+        if time
+        else Frequency("unknown", DEFAULT_LOOKBACK, f"no --time, rows are read in file order, so {DEFAULT_LOOKBACK}")
+    )
     kept = frame[frame[target].notna()]
     rows = int(kept[time].nunique()) if time else len(kept)
     lookback, windows = _fit_lookback(rows, frequency.lookback)
@@ -404,8 +472,21 @@ def _transform(inputs: pd.DataFrame, decimal: str) -> str:
     return "log_return"
 
 
-def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, task, time,
-            delimiter, why, decimal=".", plan: SeriesPlan | None = None, notes: Sequence[str] = ()) -> str:
+def _render(
+    frame: pd.DataFrame,
+    kinds: dict[str, str],
+    *,
+    data,
+    out,
+    target,
+    task,
+    time,
+    delimiter,
+    why,
+    decimal=".",
+    plan: SeriesPlan | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
     columns = [c for c in frame.columns if c not in (target, time)]
     # each line reads as YAML `name: kind`, so a name shows exactly as a key would hold it
@@ -416,8 +497,11 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
         # write_config plans every forecast, and _plan_series raises DataError when not one window fits
         assert plan is not None and plan.lookback is not None
         lookback_notes = _lookback_notes(plan, plan.lookback)
-        why_transform = ("every input is positive" if plan.transform == "log_return"
-                         else "some values are <= 0, which a log return cannot take")
+        why_transform = (
+            "every input is positive"
+            if plan.transform == "log_return"
+            else "some values are <= 0, which a log return cannot take"
+        )
         window_lines = [
             "  split: {method: time, train: 0.7, val: 0.15, test: 0.15}  # gap defaults to lookback + horizon",
             f"  window: {{lookback: {plan.lookback}, horizon: 1, stride: 1}}   "
@@ -476,19 +560,25 @@ def _render(frame: pd.DataFrame, kinds: dict[str, str], *, data, out, target, ta
 
 def _lookback_notes(plan: SeriesPlan, lookback: int) -> list[str]:
     """Why the window's lookback is what it is: the frequency rule, and any shortening to fit the rows."""
-    lines = [f"# Lookback: {plan.frequency.rule}.",
-             f"#   The rule: {LOOKBACK_RULE}."]
+    lines = [f"# Lookback: {plan.frequency.rule}.", f"#   The rule: {LOOKBACK_RULE}."]
     preferred = plan.frequency.lookback
     shortest = _shortest(preferred)
     if plan.test_windows >= MIN_TEST_ROWS and lookback < preferred:
-        lines.append(f"#   Shortened from {preferred} to {lookback}, so that the test part of these {plan.rows} "
-                     f"rows holds {MIN_TEST_ROWS} windows (the deploy gate's minimum); never below {shortest}.")
+        lines.append(
+            f"#   Shortened from {preferred} to {lookback}, so that the test part of these {plan.rows} "
+            f"rows holds {MIN_TEST_ROWS} windows (the deploy gate's minimum); never below {shortest}."
+        )
     elif plan.test_windows < MIN_TEST_ROWS:
-        which = (f"{shortest}, a quarter of {preferred}" if lookback == shortest
-                 else f"{lookback}, the longest that leaves every part a window")
-        lines.append(f"#   Too short to judge: at lookback {which}, the test part of these {plan.rows} rows holds "
-                     f"{_count(plan.test_windows, 'window')}, and the deploy gate needs {MIN_TEST_ROWS}. "
-                     "A longer series gives a verdict.")
+        which = (
+            f"{shortest}, a quarter of {preferred}"
+            if lookback == shortest
+            else f"{lookback}, the longest that leaves every part a window"
+        )
+        lines.append(
+            f"#   Too short to judge: at lookback {which}, the test part of these {plan.rows} rows holds "
+            f"{_count(plan.test_windows, 'window')}, and the deploy gate needs {MIN_TEST_ROWS}. "
+            "A longer series gives a verdict."
+        )
     return lines
 
 
@@ -496,36 +586,38 @@ def _render_generation(data, out) -> str:
     examples = read_examples(data)
     rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
     longest = max(len(e) for e in examples)
-    return "\n".join([
-        f"# layerwise experiment: generate text like the {len(examples)} lines of {_printable(Path(data).name)} "
-        f"(longest {longest} characters).",
-        f"# Run it with: layerwise run {_printable(Path(out).name)} --out runs/gen; "
-        "then layerwise generate runs/gen/bundle",
-        "# Judged against a bigram baseline (each character from the one before) on held-out lines.",
-        "",
-        "data:",
-        f"  path: {_quote(rel)}",
-        "  text: {mode: lines}        # lines: one example per line; chunks: running text cut every `chunk` chars",
-        "  split: {method: random, train: 0.8, val: 0.1, test: 0.1}",
-        "",
-        "task:",
-        "  type: generation",
-        "",
-        "model:",
-        "  type: lstm                 # lstm | gru | transformer (causal)",
-        "  hidden: [128]",
-        "  embedding: 32              # width of the character embedding",
-        "  dropout: 0.1",
-        "",
-        "train:",
-        "  optimizer: adamw",
-        "  lr: 0.003",
-        "  batch_size: 64",
-        "  epochs: 40",
-        "  patience: 5",
-        "  seed: 0",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# layerwise experiment: generate text like the {len(examples)} lines of {_printable(Path(data).name)} "
+            f"(longest {longest} characters).",
+            f"# Run it with: layerwise run {_printable(Path(out).name)} --out runs/gen; "
+            "then layerwise generate runs/gen/bundle",
+            "# Judged against a bigram baseline (each character from the one before) on held-out lines.",
+            "",
+            "data:",
+            f"  path: {_quote(rel)}",
+            "  text: {mode: lines}        # lines: one example per line; chunks: running text cut every `chunk` chars",
+            "  split: {method: random, train: 0.8, val: 0.1, test: 0.1}",
+            "",
+            "task:",
+            "  type: generation",
+            "",
+            "model:",
+            "  type: lstm                 # lstm | gru | transformer (causal)",
+            "  hidden: [128]",
+            "  embedding: 32              # width of the character embedding",
+            "  dropout: 0.1",
+            "",
+            "train:",
+            "  optimizer: adamw",
+            "  lr: 0.003",
+            "  batch_size: 64",
+            "  epochs: 40",
+            "  patience: 5",
+            "  seed: 0",
+            "",
+        ]
+    )
 
 
 def _render_images(data, out) -> str:
@@ -537,39 +629,42 @@ def _render_images(data, out) -> str:
     # Two pooling stages need 4x4 pixels at least; a smaller image gets one stage.
     channels = "[32, 64]" if min(h, w) >= 4 else "[32]"
     shown = ", ".join(_printable(str(c)) for c in classes[:10]) + (" ..." if len(classes) > 10 else "")
-    return "\n".join([
-        f"# layerwise experiment: classify the {images.log.rows_out} images of {_printable(Path(data).name)} into "
-        f"{len(classes)} classes ({shown}).",
-        f"# Most common size {h}x{w}, {images.mode}" + (f"; {skipped} unreadable file(s) skipped." if skipped else "."),
-        f"# Run it with: layerwise run {_printable(Path(out).name)} --out runs/images; "
-        "then layerwise predict runs/images/bundle FOLDER",
-        "# Judged against the majority class on a stratified test split.",
-        "",
-        "data:",
-        f"  path: {_quote(rel)}",
-        f"  image: {{size: [{h}, {w}], mode: {images.mode}, max_corrupt: 0.05}}   # every image is resized to size",
-        "  split: {method: stratified, train: 0.7, val: 0.15, test: 0.15}",
-        "  normalize: standard      # per channel, fitted on the training split only: standard | minmax | none",
-        "",
-        "task:",
-        "  type: classification",
-        "",
-        "model:",
-        "  type: cnn2d",
-        f"  channels: {channels}       # one conv-norm-relu-pool stage per entry; each halves height and width",
-        "  kernel_size: 3",
-        "  dropout: 0.1",
-        "  init: auto               # He for the ReLU family",
-        "",
-        "train:",
-        "  optimizer: adamw",
-        "  lr: 0.003",
-        "  batch_size: 64",
-        "  epochs: 30",
-        "  patience: 5              # early stopping on validation loss; best weights restored",
-        "  seed: 0",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# layerwise experiment: classify the {images.log.rows_out} images of {_printable(Path(data).name)} into "
+            f"{len(classes)} classes ({shown}).",
+            f"# Most common size {h}x{w}, {images.mode}"
+            + (f"; {skipped} unreadable file(s) skipped." if skipped else "."),
+            f"# Run it with: layerwise run {_printable(Path(out).name)} --out runs/images; "
+            "then layerwise predict runs/images/bundle FOLDER",
+            "# Judged against the majority class on a stratified test split.",
+            "",
+            "data:",
+            f"  path: {_quote(rel)}",
+            f"  image: {{size: [{h}, {w}], mode: {images.mode}, max_corrupt: 0.05}}   # every image is resized to size",
+            "  split: {method: stratified, train: 0.7, val: 0.15, test: 0.15}",
+            "  normalize: standard      # per channel, fitted on the training split only: standard | minmax | none",
+            "",
+            "task:",
+            "  type: classification",
+            "",
+            "model:",
+            "  type: cnn2d",
+            f"  channels: {channels}       # one conv-norm-relu-pool stage per entry; each halves height and width",
+            "  kernel_size: 3",
+            "  dropout: 0.1",
+            "  init: auto               # He for the ReLU family",
+            "",
+            "train:",
+            "  optimizer: adamw",
+            "  lr: 0.003",
+            "  batch_size: 64",
+            "  epochs: 30",
+            "  patience: 5              # early stopping on validation loss; best weights restored",
+            "  seed: 0",
+            "",
+        ]
+    )
 
 
 # Written bare only when YAML cannot read it as anything else: word characters, dots, slashes, dashes.

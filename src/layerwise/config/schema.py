@@ -61,13 +61,13 @@ class SplitConfig(_Section):
 class CleanConfig(_Section):
     """Cleaning rules; every change they make is written to the cleaning log."""
 
-    drop_missing_target: bool = True   # drop rows whose target is missing
-    coerce_numeric: bool = True        # read numbers stored as text ("1,234", " 5 ") as numbers
-    inf_to_missing: bool = True        # treat inf and -inf as missing values
-    drop_duplicates: bool = True       # drop exact duplicate rows
-    drop_constant: bool = True         # drop feature columns holding one value
-    drop_id: bool = True               # drop columns that look like row identifiers
-    drop_text: bool = True             # drop free-text columns (too many distinct strings to encode)
+    drop_missing_target: bool = True  # drop rows whose target is missing
+    coerce_numeric: bool = True  # read numbers stored as text ("1,234", " 5 ") as numbers
+    inf_to_missing: bool = True  # treat inf and -inf as missing values
+    drop_duplicates: bool = True  # drop exact duplicate rows
+    drop_constant: bool = True  # drop feature columns holding one value
+    drop_id: bool = True  # drop columns that look like row identifiers
+    drop_text: bool = True  # drop free-text columns (too many distinct strings to encode)
     impute_numeric: Literal["median", "mean", "zero"] = "median"  # fill missing numbers (statistic of train)
     # fill missing categories: the most frequent one in train, or a category of its own
     impute_categorical: Literal["most_frequent", "missing"] = "most_frequent"
@@ -149,10 +149,10 @@ class DataConfig(_Section):
     path: str | None = None
     # The column to predict; required for every task but generation (which reads text).
     target: str | None = None
-    time: str | None = None            # the column that orders rows (dates); makes the split time-ordered
+    time: str | None = None  # the column that orders rows (dates); makes the split time-ordered
     features: list[str] | None = None  # the input columns; null = every column but target, time and drop
     drop: list[str] = Field(default_factory=list)  # columns never used as inputs
-    delimiter: str = ","               # CSV field delimiter
+    delimiter: str = ","  # CSV field delimiter
     # Decimal mark of numbers written as text: "." (1,234.5) or "," (1.234,5; 2228,66). The
     # bundle keeps it, so prediction reads numbers as training did. `init` detects ",".
     decimal: Literal[".", ","] = "."
@@ -181,7 +181,13 @@ class TaskConfig(_Section):
 
 
 InitScheme = Literal[
-    "auto", "normal", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+    "auto",
+    "normal",
+    "uniform",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
     "orthogonal",
 ]
 
@@ -197,8 +203,9 @@ class InitConfig(_Section):
     """
 
     # serialized as `from`, the key YAML uses (`from` is a Python keyword)
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False,
-                              populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, populate_by_name=True, serialize_by_alias=True
+    )
 
     scheme: InitScheme = "auto"  # as model.init's name form, for the layers not loaded
     # A bundle folder (or a run folder holding bundle/); relative to the config file's folder.
@@ -263,7 +270,7 @@ class ModelConfig(_Section):
     bidirectional: bool | None = None
     # transformer: model width (64), attention heads dividing it (4), encoder layers (2).
     d_model: PositiveInt | None = None
-    heads: PositiveInt | None = None   # transformer: attention heads, dividing d_model (default 4)
+    heads: PositiveInt | None = None  # transformer: attention heads, dividing d_model (default 4)
     layers: PositiveInt | None = None  # transformer: encoder layers (default 2)
     # transformer: how steps are told apart (default sinusoidal, or learned).
     positions: Literal["learned", "sinusoidal"] | None = None
@@ -286,13 +293,28 @@ class ModelConfig(_Section):
         from ..models import available
 
         if value not in available():
-            raise ValueError(f"unknown model type {value!r}{did_you_mean(value, available())}; "
-                             f"choose one of {', '.join(available())}")
+            raise ValueError(
+                f"unknown model type {value!r}{did_you_mean(value, available())}; "
+                f"choose one of {', '.join(available())}"
+            )
         return value
 
     @field_validator(
-        "hidden", "activation", "dropout", "norm", "channels", "kernel_size", "pool", "residual",
-        "readout", "bidirectional", "d_model", "heads", "layers", "positions", "causal",
+        "hidden",
+        "activation",
+        "dropout",
+        "norm",
+        "channels",
+        "kernel_size",
+        "pool",
+        "residual",
+        "readout",
+        "bidirectional",
+        "d_model",
+        "heads",
+        "layers",
+        "positions",
+        "causal",
     )
     @classmethod
     def _taken_by_the_type(cls, value: Any, info: ValidationInfo) -> Any:
@@ -314,51 +336,69 @@ class ScheduleConfig(_Section):
     type: Literal["none", "step", "exponential", "cosine", "onecycle", "plateau"] = "none"  # none: constant lr
     step_size: int | None = Field(default=None, ge=1)  # step: epochs between decays (default epochs // 3)
     gamma: float | None = Field(default=None, gt=0)  # step, plateau: 0.1; exponential: 0.95
-    warmup: int = Field(default=0, ge=0)         # cosine: warm-up epochs
-    patience: int = Field(default=5, ge=0)       # plateau: epochs without improvement
-    min_lr: float = Field(default=0.0, ge=0)     # cosine: the floor
+    warmup: int = Field(default=0, ge=0)  # cosine: warm-up epochs
+    patience: int = Field(default=5, ge=0)  # plateau: epochs without improvement
+    min_lr: float = Field(default=0.0, ge=0)  # cosine: the floor
 
 
 MetricName = Literal[
-    "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc",
+    "mae",
+    "rmse",
+    "r2",
+    "mape",
+    "accuracy",
+    "balanced_accuracy",
+    "f1_macro",
+    "log_loss",
+    "roc_auc",
 ]
 # What a test split is judged on: the metrics of tables and series, and generation's per character.
 JudgedMetric = Literal[
-    "mae", "rmse", "r2", "mape", "accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc",
-    "cross_entropy", "perplexity", "bits_per_char",
+    "mae",
+    "rmse",
+    "r2",
+    "mape",
+    "accuracy",
+    "balanced_accuracy",
+    "f1_macro",
+    "log_loss",
+    "roc_auc",
+    "cross_entropy",
+    "perplexity",
+    "bits_per_char",
 ]
 
 
 class TrainConfig(_Section):
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"  # the torch.optim optimizer
-    lr: float = Field(default=1e-3, gt=0)         # learning rate (the schedule's starting point)
+    lr: float = Field(default=1e-3, gt=0)  # learning rate (the schedule's starting point)
     momentum: float = Field(default=0.9, ge=0, lt=1)  # sgd, rmsprop: momentum
-    nesterov: bool = False                        # sgd: Nesterov momentum
-    batch_size: int = Field(default=64, ge=1)     # rows per gradient step
-    epochs: int = Field(default=100, ge=1)        # most passes over the training split
+    nesterov: bool = False  # sgd: Nesterov momentum
+    batch_size: int = Field(default=64, ge=1)  # rows per gradient step
+    epochs: int = Field(default=100, ge=1)  # most passes over the training split
     # auto: picked from the task (cross-entropy for classes, a regression loss for values).
     loss: Literal["auto", "mse", "mae", "huber", "cross_entropy", "bce"] = "auto"
     # classification: balanced weighs classes inversely to their training frequency, or {class: weight}.
     class_weights: Literal["none", "balanced"] | dict[str, float] = "none"
     weight_decay: float = Field(default=0.0, ge=0)  # L2 penalty (decoupled for adamw)
-    l1: float = Field(default=0.0, ge=0)          # L1 penalty on the weights, added to the loss
+    l1: float = Field(default=0.0, ge=0)  # L1 penalty on the weights, added to the loss
     clip_grad: float | None = Field(default=None, gt=0)  # clip the gradient norm to this; null = no clipping
     patience: int | None = Field(default=10, ge=1)  # early stopping: epochs without validation gain; null = off
     # The validation metric computed each epoch (history's val_metric, what tune.metric: auto
     # optimizes): auto = evaluate.metric's (accuracy, or MAE in the target's units); or any
     # test metric of the task. It is only watched: early stopping reads the validation loss.
     metric: Literal["auto", MetricName] = "auto"
-    seed: int = 0                                 # seeds weights, shuffling and dropout: same seed, same run
-    device: str = "auto"                          # auto: cuda, then mps, then cpu
-    threads: Literal["auto"] | int = "auto"       # CPU threads; auto: from the model and batch size
+    seed: int = 0  # seeds weights, shuffling and dropout: same seed, same run
+    device: str = "auto"  # auto: cuda, then mps, then cpu
+    threads: Literal["auto"] | int = "auto"  # CPU threads; auto: from the model and batch size
     checkpoint_every: int = Field(default=1, ge=0)  # epochs between checkpoints (0: only on SIGTERM/SIGINT)
-    keep: int = Field(default=2, ge=1)            # newest checkpoints kept, besides the best
+    keep: int = Field(default=2, ge=1)  # newest checkpoints kept, besides the best
     on_nan: Literal["stop", "skip_batch", "reduce_lr"] = "stop"  # what a NaN or inf loss does to training
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)  # or a name: `schedule: cosine`
-    accumulate: int = Field(default=1, ge=1)      # batches per optimizer step
+    accumulate: int = Field(default=1, ge=1)  # batches per optimizer step
     precision: Literal["32", "bf16", "16-mixed"] = "32"  # float32, bfloat16, or float16 mixed precision
-    compile: bool = False                         # torch.compile the model
-    tensorboard: bool = False                     # TensorBoard event files in OUT/tensorboard (pip install tensorboard)
+    compile: bool = False  # torch.compile the model
+    tensorboard: bool = False  # TensorBoard event files in OUT/tensorboard (pip install tensorboard)
 
     @field_validator("precision", mode="before")
     @classmethod
@@ -377,8 +417,8 @@ class GatesConfig(_Section):
     # The paired-bootstrap interval of (model - baseline) on the primary metric must exclude
     # zero in the model's favour.
     beat_baseline: bool = True
-    min: dict[JudgedMetric, float] = Field(default_factory=dict)   # e.g. {accuracy: 0.9}: test value >= bound
-    max: dict[JudgedMetric, float] = Field(default_factory=dict)   # e.g. {mae: 100}: test value <= bound
+    min: dict[JudgedMetric, float] = Field(default_factory=dict)  # e.g. {accuracy: 0.9}: test value >= bound
+    max: dict[JudgedMetric, float] = Field(default_factory=dict)  # e.g. {mae: 100}: test value <= bound
     # A champion bundle folder: the new model must score at least as well on the same test rows.
     compare_to: str | None = None
 
@@ -387,9 +427,9 @@ class ExplainConfig(_Section):
     """What a run explains into RUN/explain/ (evaluate.explain: true takes these defaults)."""
 
     method: Literal["ig", "saliency", "ablation", "permutation"] = "ig"  # as `layerwise explain --method`
-    rows: int | str = 16                          # test rows (images) with local attributions: a count, or '0:40'
-    steps: int = Field(default=50, ge=1)          # Integrated Gradients steps
-    repeats: int = Field(default=10, ge=2)        # permutation importance shuffles per feature (tables, series)
+    rows: int | str = 16  # test rows (images) with local attributions: a count, or '0:40'
+    steps: int = Field(default=50, ge=1)  # Integrated Gradients steps
+    repeats: int = Field(default=10, ge=2)  # permutation importance shuffles per feature (tables, series)
 
 
 class EvaluateConfig(_Section):
@@ -407,9 +447,9 @@ class EvaluateConfig(_Section):
     # Resamples of the test rows for the intervals; 0 = none (the gate then judges point estimates).
     bootstrap: int = Field(default=1000, ge=0)
     level: float = Field(default=0.95, gt=0.5, lt=1)  # confidence level of the intervals
-    data_curve: bool = False                     # retrain on 25/50/75/100% of the training split
-    leakage: bool = True                         # audit train/test for leakage
-    report: bool = True                          # write report.html into the run folder
+    data_curve: bool = False  # retrain on 25/50/75/100% of the training split
+    leakage: bool = True  # audit train/test for leakage
+    report: bool = True  # write report.html into the run folder
     # Explain the test split into RUN/explain/ before the report, which then shows it:
     # false | true | {method: ig, rows: 16, steps: 50, repeats: 10}. Off by default, as it
     # is not free (benchmarks/explain_speed.py --run-cost, 2 busy CPU cores): ~14% of a small
@@ -427,7 +467,7 @@ class TuneConfig(_Section):
     never on the test split.
     """
 
-    method: Literal["grid", "random", "tpe"] = "tpe"   # the sampler: every combination, random, or TPE
+    method: Literal["grid", "random", "tpe"] = "tpe"  # the sampler: every combination, random, or TPE
     trials: int | None = Field(default=20, ge=1)  # finished trials in the study; grid: None = the whole grid
     timeout: float | None = Field(default=None, gt=0)  # seconds for the whole search
     pruner: Literal["none", "median", "hyperband"] = "median"  # stops trials that fall behind early
@@ -436,15 +476,15 @@ class TuneConfig(_Section):
     # otherwise); `loss` = the validation loss; or any test metric of the task (f1_macro,
     # roc_auc, r2, ...), each optimized in its own direction. Pruners see it every epoch.
     metric: Literal["auto", "loss", MetricName] = "auto"
-    cv: int | None = Field(default=None, ge=2)    # k folds over train+validation (time-ordered for series)
+    cv: int | None = Field(default=None, ge=2)  # k folds over train+validation (time-ordered for series)
     space: dict[str, Any]  # dotted config path -> a range or a list of choices (required)
-    storage: str | None = None                    # default sqlite:///OUT/study.db; postgresql://... for many workers
-    study: str | None = None                      # default: the config file's name
-    workers: int = Field(default=1, ge=1)         # local worker processes sharing the study
-    heartbeat: int = Field(default=60, ge=1)      # seconds; a trial silent for 2x this is FAIL and retried
-    retries: int = Field(default=3, ge=0)         # times a stale (killed) trial is run again
+    storage: str | None = None  # default sqlite:///OUT/study.db; postgresql://... for many workers
+    study: str | None = None  # default: the config file's name
+    workers: int = Field(default=1, ge=1)  # local worker processes sharing the study
+    heartbeat: int = Field(default=60, ge=1)  # seconds; a trial silent for 2x this is FAIL and retried
+    retries: int = Field(default=3, ge=0)  # times a stale (killed) trial is run again
     refit: Literal["train", "train+val"] = "train"  # what the best configuration is retrained on
-    seed: int | None = None                       # sampler seed; default train.seed
+    seed: int | None = None  # sampler seed; default train.seed
 
     @field_validator("space")
     @classmethod
@@ -483,8 +523,10 @@ class ExperimentConfig(_Section):
     def _fits_the_task(self) -> ExperimentConfig:
         problems = _seasonal_problems(self)
         if self.task.type == "generation" and self.train.metric != "auto":
-            problems.append(f"train.metric: '{self.train.metric}' is a metric of tables and series; generation "
-                            "is judged on cross-entropy and its history holds the validation loss (remove the key)")
+            problems.append(
+                f"train.metric: '{self.train.metric}' is a metric of tables and series; generation "
+                "is judged on cross-entropy and its history holds the validation loss (remove the key)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -493,8 +535,9 @@ class ExperimentConfig(_Section):
     def from_dict(cls, raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
         """Validate a plain dict, raising one ConfigError that lists every problem."""
         if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: expected a mapping of sections (data, task, model, ...), "
-                              f"got {type(raw).__name__}")
+            raise ConfigError(
+                f"{source}: expected a mapping of sections (data, task, model, ...), got {type(raw).__name__}"
+            )
         try:
             return cls.model_validate(raw)
         except ValidationError as err:
@@ -503,7 +546,12 @@ class ExperimentConfig(_Section):
             data, task = raw.get("data"), raw.get("task")
             generation = isinstance(task, dict) and task.get("type") == "generation"
             generation = generation or (isinstance(data, dict) and data.get("image") is not None)  # images: no column
-            if isinstance(data, dict) and data.get("target") is None and not generation and MISSING_TARGET not in problems:
+            if (
+                isinstance(data, dict)
+                and data.get("target") is None
+                and not generation
+                and MISSING_TARGET not in problems
+            ):
                 problems.insert(0, MISSING_TARGET)
             raise ConfigError(problems, hint=f"fix the keys above in {source}") from None
 
@@ -585,7 +633,8 @@ class _BoundedLoader(yaml.SafeLoader):
             raise YAMLTooLarge(
                 f"its aliases expand to more than {MAX_ALIAS_VALUES:,} values beyond those written out; "
                 f"&{name} (line {anchor.start_mark.line + 1}) alone stands for {expanded[id(anchor)]:,} "
-                "(nested anchors: a YAML alias bomb?)")
+                "(nested anchors: a YAML alias bomb?)"
+            )
         self.anchors = {}
         return node
 
@@ -596,16 +645,23 @@ def _seasonal_problems(cfg: ExperimentConfig) -> list[str]:
     if ev.baseline == "auto" and ev.season is None:
         return []
     if task != "forecast":
-        what = ("evaluate.baseline: 'seasonal_naive' is" if ev.baseline == "seasonal_naive"
-                else f"evaluate.season: {ev.season} sets seasonal naive,")
+        what = (
+            "evaluate.baseline: 'seasonal_naive' is"
+            if ev.baseline == "seasonal_naive"
+            else f"evaluate.season: {ev.season} sets seasonal naive,"
+        )
         return [f"{what} a forecast baseline, and task.type is {task} (remove the key, or set task.type: forecast)"]
     if ev.season is None:
-        return ["evaluate.baseline: 'seasonal_naive' needs evaluate.season, the season in rows "
-                "(e.g. 7 for a week of daily rows)"]
+        return [
+            "evaluate.baseline: 'seasonal_naive' needs evaluate.season, the season in rows "
+            "(e.g. 7 for a week of daily rows)"
+        ]
     lookback = cfg.data.window.lookback
     if ev.season > lookback:
-        return [f"evaluate.season: {ev.season} is longer than data.window.lookback {lookback}: each forecast "
-                f"window must hold a whole season of history; set data.window.lookback to at least {ev.season}"]
+        return [
+            f"evaluate.season: {ev.season} is longer than data.window.lookback {lookback}: each forecast "
+            f"window must hold a whole season of history; set data.window.lookback to at least {ev.season}"
+        ]
     return []
 
 
@@ -619,7 +675,7 @@ def _expanded_sizes(root: yaml.Node) -> dict[int, int]:
     distinct node. Counted on the node graph (an alias is a second reference to one node) without
     expanding anything: a bomb's count is a big int, not big data."""
     expanded: dict[int, int] = {}
-    inside: set[int] = set()       # the nodes whose subtree is being counted: one met again is a cycle
+    inside: set[int] = set()  # the nodes whose subtree is being counted: one met again is a cycle
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, counted = stack.pop()

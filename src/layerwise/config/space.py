@@ -86,8 +86,9 @@ class _Range(Param):
             out.append(f"step: must be a number > 0, got {shorten(self.step)}")
         if self.step is not None and self.log:
             out.append("step: cannot be combined with a log scale")
-        if self.points is not None and (not isinstance(self.points, int) or isinstance(self.points, bool)
-                                        or self.points < 2):
+        if self.points is not None and (
+            not isinstance(self.points, int) or isinstance(self.points, bool) or self.points < 2
+        ):
             out.append(f"points: must be a whole number >= 2, got {shorten(self.points)}")
         return out
 
@@ -102,8 +103,10 @@ class Uniform(_Range):
         if self.step is not None:
             return [float(v) for v in np.round(np.arange(low, high + self.step / 2, self.step), 12)]
         if self.points is None:
-            raise ConfigError(f"tune.space.{self.path}: grid search needs discrete values; a continuous "
-                              f"{self.kind} range needs `points: N` (or use method random or tpe)")
+            raise ConfigError(
+                f"tune.space.{self.path}: grid search needs discrete values; a continuous "
+                f"{self.kind} range needs `points: N` (or use method random or tpe)"
+            )
         values = np.geomspace(low, high, self.points) if self.log else np.linspace(low, high, self.points)
         return [float(v) for v in values]
 
@@ -128,7 +131,9 @@ class Int(_Range):
         return out
 
     def suggest(self, trial: optuna.Trial) -> Any:
-        return trial.suggest_int(self.path, int(self.spec[0]), int(self.spec[1]), step=int(self.step or 1), log=self.log)
+        return trial.suggest_int(
+            self.path, int(self.spec[0]), int(self.spec[1]), step=int(self.step or 1), log=self.log
+        )
 
     def grid(self) -> list[Any]:
         low, high = (int(v) for v in self.spec)
@@ -173,8 +178,7 @@ class Space:
     def parse(cls, raw: Any) -> Space:
         """Validate a `tune.space` mapping; one ConfigError listing every problem."""
         if not isinstance(raw, dict) or not raw:
-            raise ConfigError("tune.space: needs at least one entry, e.g. "
-                              "{train.lr: {log_uniform: [1.0e-4, 1.0e-1]}}")
+            raise ConfigError("tune.space: needs at least one entry, e.g. {train.lr: {log_uniform: [1.0e-4, 1.0e-1]}}")
         params, problems = [], []
         known = config_paths()
         for path, spec in raw.items():
@@ -185,13 +189,16 @@ class Space:
             if isinstance(spec, list):
                 spec = {"choice": spec}  # `train.batch_size: [32, 64]` reads as the choices it lists
             if not isinstance(spec, dict):
-                problems.append(f"{where}: expected a mapping such as {{uniform: [0.0, 0.5]}} or a list of "
-                                f"choices, got {shorten(spec)}")
+                problems.append(
+                    f"{where}: expected a mapping such as {{uniform: [0.0, 0.5]}} or a list of "
+                    f"choices, got {shorten(spec)}"
+                )
                 continue
             kinds = [k for k in spec if k in _KINDS]
             unknown = [k for k in spec if k not in _KINDS and k not in _OPTIONS]
-            problems += [f"{where}.{cut(str(k))}: unknown key{did_you_mean(str(k), [*_KINDS, *_OPTIONS])}"
-                         for k in unknown]
+            problems += [
+                f"{where}.{cut(str(k))}: unknown key{did_you_mean(str(k), [*_KINDS, *_OPTIONS])}" for k in unknown
+            ]
             if len(kinds) != 1:
                 if not unknown:
                     problems.append(f"{where}: give exactly one of {', '.join(_KINDS)}")

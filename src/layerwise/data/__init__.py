@@ -21,7 +21,20 @@ from .windows import Windows as Windows
 from .windows import windows as windows
 
 __all__ = [
-    "CleanOptions", "CleaningLog", "Preprocessor", "SeriesTransform", "Split", "TargetEncoder",
-    "Vocabulary", "Windows", "clean", "infer_kinds", "kfold", "read_examples", "read_table", "split",
-    "target_kind", "windows",
+    "CleanOptions",
+    "CleaningLog",
+    "Preprocessor",
+    "SeriesTransform",
+    "Split",
+    "TargetEncoder",
+    "Vocabulary",
+    "Windows",
+    "clean",
+    "infer_kinds",
+    "kfold",
+    "read_examples",
+    "read_table",
+    "split",
+    "target_kind",
+    "windows",
 ]

@@ -41,8 +41,15 @@ from ..errors import ConfigError
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 # The `data.augment` keys, their "off" values, and the data kind each applies to.
-OFF: dict[str, Any] = {"flip": "none", "shift": 0.0, "rotate": 0.0, "brightness": 0.0,
-                       "jitter": 0.0, "scale": 0.0, "slice": 1.0}
+OFF: dict[str, Any] = {
+    "flip": "none",
+    "shift": 0.0,
+    "rotate": 0.0,
+    "brightness": 0.0,
+    "jitter": 0.0,
+    "scale": 0.0,
+    "slice": 1.0,
+}
 IMAGE_KEYS = ("flip", "shift", "rotate", "brightness")
 SERIES_KEYS = ("jitter", "scale", "slice")
 TABLE_KEYS = ("jitter",)
@@ -58,13 +65,19 @@ def flip(x: torch.Tensor, generator: torch.Generator, mode: str = "none") -> tor
         raise ConfigError(f"data.augment.flip: {mode!r} is not one of {', '.join(FLIPS)}")
     dims = {"none": (), "horizontal": (-1,), "vertical": (-2,), "both": (-1, -2)}[mode]
     for dim in dims:
-        chosen = _uniform(x.shape[0], generator, x.device) < 0.5                  # (batch,)
+        chosen = _uniform(x.shape[0], generator, x.device) < 0.5  # (batch,)
         x = torch.where(chosen.view(-1, 1, 1, 1), x.flip(dim), x)
     return x
 
 
-def shift(x: torch.Tensor, generator: torch.Generator, fraction: float = 0.0, *,
-          fill: str = "zero", zero: torch.Tensor | float = 0.0) -> torch.Tensor:
+def shift(
+    x: torch.Tensor,
+    generator: torch.Generator,
+    fraction: float = 0.0,
+    *,
+    fill: str = "zero",
+    zero: torch.Tensor | float = 0.0,
+) -> torch.Tensor:
     """Move each image by whole pixels, up to round(fraction * size) each way (default 0: off).
 
     The pixels uncovered are black (`fill="zero"`: the normalized value `zero` of a raw 0
@@ -73,10 +86,10 @@ def shift(x: torch.Tensor, generator: torch.Generator, fraction: float = 0.0, *,
     if fraction <= 0:
         return x
     n, _, h, w = x.shape
-    dy = _offsets(n, round(fraction * h), generator, x.device)                  # (batch,)
+    dy = _offsets(n, round(fraction * h), generator, x.device)  # (batch,)
     dx = _offsets(n, round(fraction * w), generator, x.device)
-    rows = torch.arange(h, device=x.device)[None, :] - dy[:, None]               # (batch, H) source row
-    cols = torch.arange(w, device=x.device)[None, :] - dx[:, None]               # (batch, W)
+    rows = torch.arange(h, device=x.device)[None, :] - dy[:, None]  # (batch, H) source row
+    cols = torch.arange(w, device=x.device)[None, :] - dx[:, None]  # (batch, W)
     inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]  # (batch, H, W)
     rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
     index = (rows[:, :, None] * w + cols[:, None, :]).reshape(n, 1, h * w).expand(-1, x.shape[1], -1)
@@ -88,29 +101,31 @@ def shift(x: torch.Tensor, generator: torch.Generator, fraction: float = 0.0, *,
     return torch.where(inside[:, None], moved, _per_channel(zero, x))
 
 
-def rotate(x: torch.Tensor, generator: torch.Generator, degrees: float = 0.0, *,
-           zero: torch.Tensor | float = 0.0) -> torch.Tensor:
+def rotate(
+    x: torch.Tensor, generator: torch.Generator, degrees: float = 0.0, *, zero: torch.Tensor | float = 0.0
+) -> torch.Tensor:
     """Turn each image about its centre by U(-degrees, degrees) (default 0: off), bilinear,
     corners filled black (the normalized value `zero` of a raw 0 pixel)."""
     if degrees <= 0:
         return x
     n, _, h, w = x.shape
-    angle = (_uniform(n, generator, x.device) * 2 - 1) * math.radians(degrees)   # (batch,)
+    angle = (_uniform(n, generator, x.device) * 2 - 1) * math.radians(degrees)  # (batch,)
     cos, sin = torch.cos(angle), torch.sin(angle)
     # affine_grid works in [-1, 1] coordinates per axis; the H/W factors keep a
     # rotation of a non-square image a rotation rather than a shear.
     theta = torch.zeros(n, 2, 3, device=x.device, dtype=torch.float32)
     theta[:, 0, 0], theta[:, 0, 1] = cos, -sin * h / w
     theta[:, 1, 0], theta[:, 1, 1] = sin * w / h, cos
-    grid = F.affine_grid(theta, [n, x.shape[1], h, w], align_corners=False)      # (batch, H, W, 2)
+    grid = F.affine_grid(theta, [n, x.shape[1], h, w], align_corners=False)  # (batch, H, W, 2)
     black = _per_channel(zero, x)
     # grid_sample pads with 0, so sample the image relative to black and add black back
     out = F.grid_sample((x - black).float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.to(x.dtype) + black
 
 
-def brightness(x: torch.Tensor, generator: torch.Generator, amount: float = 0.0, *,
-               zero: torch.Tensor | float = 0.0) -> torch.Tensor:
+def brightness(
+    x: torch.Tensor, generator: torch.Generator, amount: float = 0.0, *, zero: torch.Tensor | float = 0.0
+) -> torch.Tensor:
     """Multiply each image's raw pixels by 1 + U(-amount, amount) (default 0: off).
 
     In normalized space that is z' = zero + (z - zero) * (1 + u): black stays black and every
@@ -118,14 +133,15 @@ def brightness(x: torch.Tensor, generator: torch.Generator, amount: float = 0.0,
     """
     if amount <= 0:
         return x
-    factor = 1 + (_uniform(x.shape[0], generator, x.device) * 2 - 1) * amount   # (batch,)
+    factor = 1 + (_uniform(x.shape[0], generator, x.device) * 2 - 1) * amount  # (batch,)
     black = _per_channel(zero, x)
     return black + (x - black) * factor.view(-1, 1, 1, 1).to(x.dtype)
 
 
 # -- series (and tables, for jitter) ---------------------------------------------------------
-def jitter(x: torch.Tensor, generator: torch.Generator, std: float = 0.0, *,
-           columns: torch.Tensor | None = None) -> torch.Tensor:
+def jitter(
+    x: torch.Tensor, generator: torch.Generator, std: float = 0.0, *, columns: torch.Tensor | None = None
+) -> torch.Tensor:
     """Add Gaussian noise of standard deviation `std` in normalized units (default 0: off);
     with `columns` (a boolean mask over the last dim), only to those features."""
     if std <= 0:
@@ -136,8 +152,9 @@ def jitter(x: torch.Tensor, generator: torch.Generator, std: float = 0.0, *,
     return x + noise
 
 
-def scale(x: torch.Tensor, generator: torch.Generator, std: float = 0.0, *,
-          about: torch.Tensor | float | str = 0.0) -> torch.Tensor:
+def scale(
+    x: torch.Tensor, generator: torch.Generator, std: float = 0.0, *, about: torch.Tensor | float | str = 0.0
+) -> torch.Tensor:
     """Multiply each window by 1 + N(0, std), one factor per sample (default 0: off).
 
     The window is scaled about `about`: a value per feature (e.g. the normalized value of "no
@@ -151,14 +168,15 @@ def scale(x: torch.Tensor, generator: torch.Generator, std: float = 0.0, *,
     if isinstance(about, str):
         if about != "last":
             raise ConfigError(f"scale: about must be a value per feature or 'last', got {about!r}")
-        center = x[:, -1:, :]                                                    # (batch, 1, features)
+        center = x[:, -1:, :]  # (batch, 1, features)
     else:
         center = torch.as_tensor(about, device=x.device, dtype=x.dtype)
     return center + (x - center) * factor
 
 
-def slice(x: torch.Tensor, generator: torch.Generator, fraction: float = 1.0, *,
-          anchor: str = "random") -> torch.Tensor:
+def slice(
+    x: torch.Tensor, generator: torch.Generator, fraction: float = 1.0, *, anchor: str = "random"
+) -> torch.Tensor:
     """Window slicing: stretch a sub-window covering `fraction` of the lookback back to the full
     length by linear interpolation (default 1.0: off).
 
@@ -169,8 +187,8 @@ def slice(x: torch.Tensor, generator: torch.Generator, fraction: float = 1.0, *,
     if fraction >= 1 or x.shape[1] < 2:
         return x
     n, steps = x.shape[0], x.shape[1]
-    span = steps - 1                                       # positions run 0 .. steps - 1
-    u = _uniform(n, generator, x.device)                   # (batch,)
+    span = steps - 1  # positions run 0 .. steps - 1
+    u = _uniform(n, generator, x.device)  # (batch,)
     if anchor == "random":
         length = torch.full_like(u, fraction * span)
         start = u * (span - length)
@@ -179,10 +197,10 @@ def slice(x: torch.Tensor, generator: torch.Generator, fraction: float = 1.0, *,
         start = span - length
     else:
         raise ConfigError(f"slice: anchor must be 'random' or 'end', got {anchor!r}")
-    step = torch.arange(steps, device=x.device, dtype=torch.float32) / span      # (lookback,) in [0, 1]
-    where = start[:, None] + length[:, None] * step[None, :]                     # (batch, lookback)
+    step = torch.arange(steps, device=x.device, dtype=torch.float32) / span  # (lookback,) in [0, 1]
+    where = start[:, None] + length[:, None] * step[None, :]  # (batch, lookback)
     low = where.floor().long().clamp(0, span - 1)
-    weight = (where - low).clamp(0, 1).to(x.dtype)[:, :, None]                   # (batch, lookback, 1)
+    weight = (where - low).clamp(0, 1).to(x.dtype)[:, :, None]  # (batch, lookback, 1)
     index = low[:, :, None].expand(-1, -1, x.shape[2])
     return x.gather(1, index) * (1 - weight) + x.gather(1, index + 1) * weight
 
@@ -211,21 +229,31 @@ def active(settings: dict[str, Any] | None) -> dict[str, Any]:
 
 def check(settings: dict[str, Any] | None, kind: str) -> list[str]:
     """One problem per transform that is on but does not apply to `kind` (images, series, table, text)."""
-    where = {"images": "image data (a folder of class folders, or image arrays)",
-             "series": "series windows (task.type: forecast)",
-             "table": "tables (numeric feature columns)"}
+    where = {
+        "images": "image data (a folder of class folders, or image arrays)",
+        "series": "series windows (task.type: forecast)",
+        "table": "tables (numeric feature columns)",
+    }
     problems = []
     for key in active(settings):
         if key in TAKES[kind]:
             continue
         takes = [where[k] for k, keys in TAKES.items() if key in keys]
-        problems.append(f"data.augment.{key}: applies to {' and '.join(takes)}, not to {_kind_words(kind)}; "
-                        f"remove it (here data.augment takes {', '.join(TAKES[kind]) or 'nothing'})")
+        problems.append(
+            f"data.augment.{key}: applies to {' and '.join(takes)}, not to {_kind_words(kind)}; "
+            f"remove it (here data.augment takes {', '.join(TAKES[kind]) or 'nothing'})"
+        )
     return problems
 
 
-def from_config(settings: dict[str, Any] | None, kind: str, *, zero: Sequence[float] | None = None,
-                about: Sequence[float] | float | str = 0.0, columns: Sequence[bool] | None = None) -> Compose | None:
+def from_config(
+    settings: dict[str, Any] | None,
+    kind: str,
+    *,
+    zero: Sequence[float] | None = None,
+    about: Sequence[float] | float | str = 0.0,
+    columns: Sequence[bool] | None = None,
+) -> Compose | None:
     """The transforms a `data.augment` section switches on for `kind`, or None when all are off.
 
     images: `zero` is the normalized value of a raw 0 pixel per channel (-shift / divide).
@@ -253,7 +281,7 @@ def from_config(settings: dict[str, Any] | None, kind: str, *, zero: Sequence[fl
     order = ["flip", "shift", "rotate", "brightness", "slice", "scale", "jitter"]
     names = [k for k in order if k in on]
     if kind == "table" and mask is not None and not bool(mask.any()):
-        names = [k for k in names if k != "jitter"]      # no numeric column: nothing to jitter
+        names = [k for k in names if k != "jitter"]  # no numeric column: nothing to jitter
     if not names:
         return None
     return Compose([makers[k](on[k]) for k in names], names=[f"{k} {on[k]}" for k in names])
@@ -261,16 +289,21 @@ def from_config(settings: dict[str, Any] | None, kind: str, *, zero: Sequence[fl
 
 def describe(settings: dict[str, Any] | None) -> str:
     """The switched-on transforms in words, for the run log: 'rotate ±15°, shift ±10%'."""
-    words = {"flip": lambda v: f"flip {v}", "shift": lambda v: f"shift ±{v * 100:g}%",
-             "rotate": lambda v: f"rotate ±{v:g}°", "brightness": lambda v: f"brightness ±{v * 100:g}%",
-             "jitter": lambda v: f"jitter std {v:g}", "scale": lambda v: f"scale std {v:g}",
-             "slice": lambda v: f"slice {v * 100:g}-100% of the lookback"}
+    words = {
+        "flip": lambda v: f"flip {v}",
+        "shift": lambda v: f"shift ±{v * 100:g}%",
+        "rotate": lambda v: f"rotate ±{v:g}°",
+        "brightness": lambda v: f"brightness ±{v * 100:g}%",
+        "jitter": lambda v: f"jitter std {v:g}",
+        "scale": lambda v: f"scale std {v:g}",
+        "slice": lambda v: f"slice {v * 100:g}-100% of the lookback",
+    }
     return ", ".join(words[k](v) for k, v in active(settings).items())
 
 
 # -- small pieces ----------------------------------------------------------------------------
 def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    return torch.rand(n, generator=generator, device=device)                    # (n,) in [0, 1)
+    return torch.rand(n, generator=generator, device=device)  # (n,) in [0, 1)
 
 
 def _offsets(n: int, most: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -285,8 +318,7 @@ def _per_channel(value: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
 
 
 def _kind_words(kind: str) -> str:
-    return {"images": "image data", "series": "series windows", "table": "tables",
-            "text": "text (generation)"}[kind]
+    return {"images": "image data", "series": "series windows", "table": "tables", "text": "text (generation)"}[kind]
 
 
 def numeric_columns(pre: Any) -> list[bool]:

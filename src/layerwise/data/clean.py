@@ -116,8 +116,7 @@ def _choose_columns(df, target, task, time, features, source) -> list[str]:
         for name in names:
             if name not in columns:
                 raise DataError(
-                    f"{source}: {key} names column '{name}', which is not in the data"
-                    f"{did_you_mean(name, columns)}",
+                    f"{source}: {key} names column '{name}', which is not in the data{did_you_mean(name, columns)}",
                     hint=f"the columns are: {', '.join(columns)}",
                 )
     if features is None:
@@ -169,12 +168,15 @@ def _coercion(column: pd.Series, numbers: pd.Series) -> tuple[int, str]:
     parts = []
     if ruled.any():
         example = int(np.flatnonzero(ruled)[0])
-        parts.append(f"{int(ruled.sum())} numbers written with thousands separators or a decimal comma read as "
-                     f"numbers (e.g. {text.iloc[example]!r} -> {numbers[read].iloc[example]:.15g})")
+        parts.append(
+            f"{int(ruled.sum())} numbers written with thousands separators or a decimal comma read as "
+            f"numbers (e.g. {text.iloc[example]!r} -> {numbers[read].iloc[example]:.15g})"
+        )
     if failed.any():
         count = int(failed.sum())
-        parts.append(f"{count} non-numeric value{'s' if count > 1 else ''} ({_examples(column[failed])}) "
-                     "coerced to missing")
+        parts.append(
+            f"{count} non-numeric value{'s' if count > 1 else ''} ({_examples(column[failed])}) coerced to missing"
+        )
     # The count is what was lost: values that became missing (or, if none, those converted).
     count = int(failed.sum()) if failed.any() else int(column.notna().sum())
     return count, "; ".join(parts) or "numbers stored as text converted to numbers"
@@ -186,9 +188,13 @@ def _note_other_decimal(column, name, kind, decimal, log) -> None:
     text = column.dropna().astype(str)
     if share_numeric(text, other) < PARSE_SHARE:
         return
-    log.add("decimal_mark", name, len(text),
-            f"warning: kept as {kind}, but its values read as numbers with the decimal mark '{other}' "
-            f"(e.g. {_examples(text)}); set data.decimal: '{other}' to read them as numbers")
+    log.add(
+        "decimal_mark",
+        name,
+        len(text),
+        f"warning: kept as {kind}, but its values read as numbers with the decimal mark '{other}' "
+        f"(e.g. {_examples(text)}); set data.decimal: '{other}' to read them as numbers",
+    )
 
 
 def _coerce_target(frame, target, task, source, decimal) -> pd.DataFrame:
@@ -199,8 +205,11 @@ def _coerce_target(frame, target, task, source, decimal) -> pd.DataFrame:
     failed = np.flatnonzero((column.notna() & numbers.isna()).to_numpy())
     if len(failed):
         other = "," if decimal == "." else "."
-        mark = (f"set data.decimal: '{other}' (the values read as numbers with that decimal mark), or "
-                if share_numeric(column.dropna().astype(str), other) >= PARSE_SHARE else "")
+        mark = (
+            f"set data.decimal: '{other}' (the values read as numbers with that decimal mark), or "
+            if share_numeric(column.dropna().astype(str), other) >= PARSE_SHARE
+            else ""
+        )
         raise DataError(
             f"{source}: the {task} target '{target}' must be numbers, but {_where(failed)} "
             f"hold{'s' if len(failed) == 1 else ''} {_examples(column.iloc[failed])}",
@@ -232,7 +241,9 @@ def _drop_missing_target(frame, rows, target, options, log, source):
             f"{source}: the target '{target}' is missing at {_where(np.flatnonzero(missing))}",
             hint="set data.clean.drop_missing_target: true, or fill in those values",
         )
-    log.add("drop_missing_target", target, int(missing.sum()), f"{int(missing.sum())} row(s) with a missing target dropped")
+    log.add(
+        "drop_missing_target", target, int(missing.sum()), f"{int(missing.sum())} row(s) with a missing target dropped"
+    )
     return frame[~missing], rows[~missing]
 
 
@@ -257,8 +268,12 @@ def _drop_duplicates(frame, rows, task, time, log):
     if count:
         rows_word = "row" if count == 1 else "rows"
         what = f"{rows_word} with a repeated time stamp (the first kept)" if by_time else f"exact duplicate {rows_word}"
-        log.add("drop_duplicate_time" if by_time else "drop_duplicates", time if by_time else None, count,
-                f"{count} {what} dropped ({_where(rows[repeated])})")
+        log.add(
+            "drop_duplicate_time" if by_time else "drop_duplicates",
+            time if by_time else None,
+            count,
+            f"{count} {what} dropped ({_where(rows[repeated])})",
+        )
     return frame[~repeated], rows[~repeated]
 
 
@@ -289,7 +304,8 @@ def _drop_useless_columns(frame, features, target, task, time, options, log, sou
     if not kinds and task != "forecast":  # a forecast can live on the target's own history
         raise DataError(
             f"{source}: no feature column is left after cleaning; dropped: {'; '.join(dropped) or 'none'}",
-            hint="add feature columns, list them in data.features, or turn off the data.clean.drop_* rule that removed them",
+            hint="add feature columns, list them in data.features, or turn off the data.clean.drop_* rule that "
+            "removed them",
         )
     return kinds
 
@@ -299,12 +315,19 @@ def _warn_measured_id(column, name, decimal, log) -> None:
     numbers = parse_numbers(column, decimal)
     read, present = int(numbers.notna().sum()), int(column.notna().sum())
     others = column.notna() & numbers.isna()
-    fix = (f"fix the {present - read} values that are not numbers ({_examples(column[others])}), or "
-           if others.any() else "")
-    log.add("numeric_id", name, read,
-            f"warning: dropped as an identifier, but {read} of {present} values read as numbers that look like "
-            f"measurements (e.g. {_examples(column[numbers.notna()])}); if it is a feature, {fix}"
-            "set data.clean.drop_id: false")
+    fix = (
+        f"fix the {present - read} values that are not numbers ({_examples(column[others])}), or "
+        if others.any()
+        else ""
+    )
+    log.add(
+        "numeric_id",
+        name,
+        read,
+        f"warning: dropped as an identifier, but {read} of {present} values read as numbers that look like "
+        f"measurements (e.g. {_examples(column[numbers.notna()])}); if it is a feature, {fix}"
+        "set data.clean.drop_id: false",
+    )
 
 
 def _check_magnitudes(frame, rows, columns, source) -> None:
@@ -361,8 +384,11 @@ def _note_gaps(times: pd.Series, time: str, log) -> None:
         return
     missing = int(sum(int(h / usual) - 1 for h in holes))
     log.add(
-        "time_gaps", time, len(holes),
-        f"{len(holes)} gaps in an otherwise regular series (step {usual}); {missing} steps are absent and not filled in",
+        "time_gaps",
+        time,
+        len(holes),
+        f"{len(holes)} gaps in an otherwise regular series (step {usual}); {missing} steps are absent and not "
+        "filled in",
     )
 
 
@@ -375,6 +401,10 @@ def _check_classes(labels, target, log, source) -> None:
             hint="check the target column, or use task: regression for a numeric target",
         )
     for label, count in counts[counts < 2].items():
-        log.add("rare_class", target, int(count),
-                f"class {label!r} has only {int(count)} row: too few to stratify "
-                "(split method auto falls back to random; stratified refuses)")
+        log.add(
+            "rare_class",
+            target,
+            int(count),
+            f"class {label!r} has only {int(count)} row: too few to stratify "
+            "(split method auto falls back to random; stratified refuses)",
+        )

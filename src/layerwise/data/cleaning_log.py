@@ -36,7 +36,7 @@ class CleaningLog:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CleaningLog":
+    def from_dict(cls, d: dict) -> CleaningLog:
         return cls(rows_in=d["rows_in"], rows_out=d["rows_out"], entries=[dict(e) for e in d["entries"]])
 
     def lines(self) -> list[str]:

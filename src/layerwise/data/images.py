@@ -29,19 +29,19 @@ from .cleaning_log import CleaningLog
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 CHANNELS = {"grayscale": 1, "rgb": 3}
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
-SHOWN = 5          # corrupt files named in a message
+SHOWN = 5  # corrupt files named in a message
 
 
 @dataclass
 class ImageSet:
     """Decoded images and their labels; `files` relative to the folder (None for arrays)."""
 
-    images: np.ndarray                 # (n, channels, height, width) float32
-    labels: np.ndarray                 # (n,) class labels
+    images: np.ndarray  # (n, channels, height, width) float32
+    labels: np.ndarray  # (n,) class labels
     log: CleaningLog
     files: list[str] | None = None
     mode: str = "grayscale"
-    scale: float = 1.0                 # what pixels were divided by: 255 for files and uint8 arrays
+    scale: float = 1.0  # what pixels were divided by: 255 for files and uint8 arrays
 
     @property
     def size(self) -> list[int]:
@@ -63,12 +63,23 @@ def list_images(path: str | Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise DataError(f"{path}: no such file or folder")
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
 
 
-def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mode: str = "auto",
-                      max_corrupt: float = 0.05, progress: Callable[[int, int], None] | None = None) -> ImageSet:
+def read_image_folder(
+    path: str | Path,
+    *,
+    size: Sequence[int] | None = None,
+    mode: str = "auto",
+    max_corrupt: float = 0.05,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImageSet:
     """Read every image of every class folder under `path`.
 
     Args:
@@ -89,12 +100,16 @@ def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mo
         pictures = [p for p in found if p.suffix.lower() in SUFFIXES]
         ignored += len(found) - len(pictures)
         if not pictures:
-            raise DataError(f"{folder}: class folder '{folder.name}' holds no image files ({', '.join(SUFFIXES)})",
-                            hint="add its images, or remove the empty folder")
+            raise DataError(
+                f"{folder}: class folder '{folder.name}' holds no image files ({', '.join(SUFFIXES)})",
+                hint="add its images, or remove the empty folder",
+            )
         files += [(p, folder.name) for p in pictures]
     if len(classes) < 2:
-        raise DataError(f"{path}: {len(classes)} class folder(s); classification needs at least 2",
-                        hint="put each class's images in a sub-folder named after the class")
+        raise DataError(
+            f"{path}: {len(classes)} class folder(s); classification needs at least 2",
+            hint="put each class's images in a sub-folder named after the class",
+        )
     log = CleaningLog(rows_in=len(files))
     if ignored:
         log.add("not_an_image", None, ignored, f"ignored {ignored} file(s) without an image extension")
@@ -130,10 +145,12 @@ def read_image_folder(path: str | Path, *, size: Sequence[int] | None = None, mo
         log.add("resized", None, resized, f"resized {resized} image(s) of another size to {size[0]}x{size[1]}")
     for folder in classes:
         if folder.name not in labels:
-            raise DataError(f"{folder}: class folder '{folder.name}' holds no readable image",
-                            hint="replace its corrupt files, or remove the folder")
+            raise DataError(
+                f"{folder}: class folder '{folder.name}' holds no readable image",
+                hint="replace its corrupt files, or remove the folder",
+            )
     log.rows_out = len(kept)
-    images = np.stack(arrays).astype(np.float32) / 255.0          # (n, channels, height, width)
+    images = np.stack(arrays).astype(np.float32) / 255.0  # (n, channels, height, width)
     return ImageSet(images, np.asarray(labels, dtype=object), log, kept, mode, 255.0)
 
 
@@ -145,21 +162,26 @@ def image_array(images: Any, labels: Any, *, source: str = "data") -> ImageSet:
     x = np.asarray(images)
     y = np.asarray(labels).reshape(-1) if labels is not None else None
     if x.ndim not in (3, 4):
-        raise DataError(f"{source}: images of shape {x.shape}; expected (n, height, width) or "
-                        "(n, channels, height, width)")
+        raise DataError(
+            f"{source}: images of shape {x.shape}; expected (n, height, width) or (n, channels, height, width)"
+        )
     if y is None or len(y) != len(x):
-        raise DataError(f"{source}: {len(x)} images but {0 if y is None else len(y)} labels",
-                        hint="pass data=(images, labels) with one label per image")
+        raise DataError(
+            f"{source}: {len(x)} images but {0 if y is None else len(y)} labels",
+            hint="pass data=(images, labels) with one label per image",
+        )
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"{source}: images of dtype {x.dtype}; expected numbers")
     scale = 255.0 if x.dtype == np.uint8 else 1.0
     x = x.astype(np.float32) / np.float32(scale)
     if x.ndim == 3:
-        x = x[:, None]                                              # (n, 1, height, width)
+        x = x[:, None]  # (n, 1, height, width)
     bad = ~np.isfinite(x).reshape(len(x), -1).all(axis=1)
     if bad.any():
-        raise DataError(f"{source}: image {int(np.flatnonzero(bad)[0])} holds NaN or infinite pixels "
-                        f"({int(bad.sum())} image(s) in all)")
+        raise DataError(
+            f"{source}: image {int(np.flatnonzero(bad)[0])} holds NaN or infinite pixels "
+            f"({int(bad.sum())} image(s) in all)"
+        )
     missing = [i for i, v in enumerate(y) if v is None or (isinstance(v, float) and np.isnan(v))]
     if missing:
         raise DataError(f"{source}: label {missing[0]} is missing ({len(missing)} in all)")
@@ -192,15 +214,17 @@ class ImagePreprocessor:
             shift, divide = per_channel.min(axis=1), np.ptp(per_channel, axis=1)
         else:
             shift, divide = np.zeros(len(per_channel)), np.ones(len(per_channel))
-        divide = np.where(divide > 1e-12, divide, 1.0)              # a constant channel stays put
+        divide = np.where(divide > 1e-12, divide, 1.0)  # a constant channel stays put
         self.shift, self.divide = shift.tolist(), divide.tolist()
         return self
 
     def transform(self, images: np.ndarray, *, source: str = "data") -> np.ndarray:
         """(n, channels, height, width) scaled pixels -> normalized float32 model inputs."""
         if tuple(images.shape[1:]) != (self.channels, *self.size):
-            raise DataError(f"{source}: images of shape {tuple(images.shape[1:])}; the model reads "
-                            f"{(self.channels, *self.size)} (channels, height, width)")
+            raise DataError(
+                f"{source}: images of shape {tuple(images.shape[1:])}; the model reads "
+                f"{(self.channels, *self.size)} (channels, height, width)"
+            )
         shift = np.asarray(self.shift, dtype=np.float32)[None, :, None, None]
         divide = np.asarray(self.divide, dtype=np.float32)[None, :, None, None]
         return ((images - shift) / divide).astype(np.float32)
@@ -222,8 +246,15 @@ class ImagePreprocessor:
         return {"image": {"kind": "image", "mode": self.mode, "channels": self.channels, "size": self.size}}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"size": list(self.size), "mode": self.mode, "channels": self.channels, "scale": self.scale,
-                "normalize": self.normalize, "shift": list(self.shift), "divide": list(self.divide)}
+        return {
+            "size": list(self.size),
+            "mode": self.mode,
+            "channels": self.channels,
+            "scale": self.scale,
+            "normalize": self.normalize,
+            "shift": list(self.shift),
+            "divide": list(self.divide),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ImagePreprocessor:
@@ -279,6 +310,8 @@ def _check_corrupt(path: Path, bad: list[Path], total: int, max_corrupt: float, 
     names = ", ".join(p.relative_to(path).as_posix() for p in bad[:SHOWN]) + (" ..." if len(bad) > SHOWN else "")
     share = len(bad) / max(total, 1)
     if share > max_corrupt:
-        raise DataError(f"{path}: {len(bad)} of {total} image files ({share:.1%}) cannot be read: {names}",
-                        hint=f"replace or remove them, or raise data.image.max_corrupt (now {max_corrupt:g})")
+        raise DataError(
+            f"{path}: {len(bad)} of {total} image files ({share:.1%}) cannot be read: {names}",
+            hint=f"replace or remove them, or raise data.image.max_corrupt (now {max_corrupt:g})",
+        )
     log.add("corrupt_image", None, len(bad), f"skipped {len(bad)} corrupt image file(s) Pillow cannot read: {names}")

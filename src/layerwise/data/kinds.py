@@ -31,21 +31,25 @@ DATE_SAMPLE = 1000
 DECIMALS = (".", ",")
 # Words a spreadsheet writes for "no value"; compared stripped and lower-cased. pandas already
 # reads some of them ("n/a", "null") as missing, but not those typed by hand ("unknown", "-").
-MISSING_WORDS = frozenset({"", "-", "--", "\u2014", "?", "na", "n/a", "nan", "none", "null", "missing", "unknown",
-                           "#n/a"})
+MISSING_WORDS = frozenset(
+    {"", "-", "--", "\u2014", "?", "na", "n/a", "nan", "none", "null", "missing", "unknown", "#n/a"}
+)
 # Thousands separators allowed beside each decimal mark: comma, point, apostrophes, spaces
 # (plain, no-break, narrow no-break). The groups must be of exactly three digits, so "1,5"
 # is never read as 15.
 _SEPARATORS = {".": ",'\u2019 \u00a0\u202f", ",": ".'\u2019 \u00a0\u202f"}
 _GROUPED = {  # one to three digits, then groups of three behind one separator, then the decimals
-    mark: re.compile(rf"^[+-]?\d{{1,3}}(?P<sep>[{re.escape(seps)}])\d{{3}}(?:(?P=sep)\d{{3}})*"
-                     rf"(?:{re.escape(mark)}\d+)?$")
+    mark: re.compile(
+        rf"^[+-]?\d{{1,3}}(?P<sep>[{re.escape(seps)}])\d{{3}}(?:(?P=sep)\d{{3}})*"
+        rf"(?:{re.escape(mark)}\d+)?$"
+    )
     for mark, seps in _SEPARATORS.items()
 }
 
 
-def infer_kinds(df: pd.DataFrame, *, target=None, time=None, max_categories: int = 50,
-                decimal: str = ".") -> dict[str, str]:
+def infer_kinds(
+    df: pd.DataFrame, *, target=None, time=None, max_categories: int = 50, decimal: str = "."
+) -> dict[str, str]:
     """The kind of every column of `df`, in column order; text is read as numbers with `decimal`.
 
     The target is never called "id" or "constant" (whether it is usable is clean.py's call);
@@ -218,7 +222,7 @@ def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
 
 
 def detect_decimal(df: pd.DataFrame) -> str:
-    """"," when the table's numbers written as text use decimal commas ("2228,66"), else ".".
+    """ "," when the table's numbers written as text use decimal commas ("2228,66"), else ".".
 
     A text column votes for a mark when it reads as numbers (PARSE_SHARE) with that mark and
     not with the other; a column pandas read as fractions ("0.5") votes for ".". "1,234" reads

@@ -18,8 +18,9 @@ FLOAT32_SAFE = 1e38
 
 def check_normalize(normalize: str, key: str = "data.normalize") -> str:
     if normalize not in NORMALIZE:
-        raise ConfigError(f"{key}: unknown normalization '{normalize}'"
-                          f"{did_you_mean(normalize, NORMALIZE)}; choose one of {NORMALIZE}")
+        raise ConfigError(
+            f"{key}: unknown normalization '{normalize}'{did_you_mean(normalize, NORMALIZE)}; choose one of {NORMALIZE}"
+        )
     return normalize
 
 

@@ -26,8 +26,10 @@ class SeriesTransform:
 
     def __init__(self, columns: list[str], target: str, transform: str = "none", normalize: str = "standard"):
         if transform not in TRANSFORMS:
-            raise ConfigError(f"data.transform: unknown transform '{transform}'"
-                              f"{did_you_mean(transform, TRANSFORMS)}; choose one of {TRANSFORMS}")
+            raise ConfigError(
+                f"data.transform: unknown transform '{transform}'"
+                f"{did_you_mean(transform, TRANSFORMS)}; choose one of {TRANSFORMS}"
+            )
         self.columns = list(columns)
         self.target = target
         self.transform_name = transform
@@ -45,9 +47,9 @@ class SeriesTransform:
         """The fewest rows a split part needs for one window: pass it to split(min_rows=...)."""
         return self.warmup + lookback + horizon
 
-    def fit(self, df_train: pd.DataFrame) -> "SeriesTransform":
+    def fit(self, df_train: pd.DataFrame) -> SeriesTransform:
         steps = self._steps(self._raw_inputs(df_train, "training part"), df_train, "training part")
-        self.inputs = [list(fit_scale(steps[self.warmup:, j], self.normalize)) for j in range(steps.shape[1])]
+        self.inputs = [list(fit_scale(steps[self.warmup :, j], self.normalize)) for j in range(steps.shape[1])]
         y = self._raw_target(df_train, "training part")
         one_step = self._target_steps(y, df_train, "training part")
         self.target_scale = list(fit_scale(one_step, self.normalize))
@@ -97,11 +99,17 @@ class SeriesTransform:
         return windows(inputs, target, self, lookback, horizon, stride, part=part)
 
     def to_dict(self) -> dict:
-        return {"columns": list(self.columns), "target": self.target, "transform": self.transform_name,
-                "normalize": self.normalize, "inputs": self.inputs, "target_scale": self.target_scale}
+        return {
+            "columns": list(self.columns),
+            "target": self.target,
+            "transform": self.transform_name,
+            "normalize": self.normalize,
+            "inputs": self.inputs,
+            "target_scale": self.target_scale,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SeriesTransform":
+    def from_dict(cls, d: dict) -> SeriesTransform:
         self = cls(d["columns"], d["target"], d["transform"], d["normalize"])
         self.inputs = None if d["inputs"] is None else [list(pair) for pair in d["inputs"]]
         self.target_scale = None if d["target_scale"] is None else list(d["target_scale"])
@@ -125,7 +133,8 @@ class SeriesTransform:
             name = bad.any().idxmax()
             row = int(np.flatnonzero(bad[name].to_numpy())[0])
             raise DataError(
-                f"{part}: forecasting input '{name}' must hold numbers, but {_row(df, row)} holds {df[name].iloc[row]!r}",
+                f"{part}: forecasting input '{name}' must hold numbers, but {_row(df, row)} holds "
+                f"{df[name].iloc[row]!r}",
                 hint="forecasting uses numeric inputs only: fix the value or drop the column from data.features",
             )
         frame = frame.mask(np.isinf(frame.to_numpy(dtype=np.float64)))

@@ -95,8 +95,10 @@ def _read_file(path: Path, delimiter: str | None) -> pd.DataFrame:
     shown = str(path)
     if path.is_dir():  # it exists: "no such file" would send the user looking for a typo
         what = "an empty folder" if not any(path.iterdir()) else "a folder"
-        raise DataError(f"{shown}: {what}, not a CSV or Parquet file",
-                        hint="pass a data file; for images, a folder holding one sub-folder of images per class")
+        raise DataError(
+            f"{shown}: {what}, not a CSV or Parquet file",
+            hint="pass a data file; for images, a folder holding one sub-folder of images per class",
+        )
     if not path.is_file():
         raise DataError(
             f"{shown}: no such file (tried {path.resolve()})",
@@ -118,8 +120,10 @@ def _read_file(path: Path, delimiter: str | None) -> pd.DataFrame:
 
 def _read_csv(path: Path, delimiter: str, shown: str) -> pd.DataFrame:
     if len(delimiter) != 1 or delimiter in '"\r\n':
-        raise ConfigError(f"data.delimiter {delimiter!r} cannot separate the fields of a CSV file",
-                          hint="set data.delimiter to one character, such as ',', ';', '\\t' or '|'")
+        raise ConfigError(
+            f"data.delimiter {delimiter!r} cannot separate the fields of a CSV file",
+            hint="set data.delimiter to one character, such as ',', ';', '\\t' or '|'",
+        )
     head, complete = _head(path, shown)
     lone_cr = LONE_CR.search(head)
     # A \r that ends a partly read head may be the first half of a \r\n.
@@ -214,10 +218,10 @@ def _rows_align(path: Path, delimiter: str) -> bool:
         arrow_csv.read_csv(
             path,
             read_options=arrow_csv.ReadOptions(autogenerate_column_names=True),
-            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                                 invalid_row_handler=blank_only),
-            convert_options=arrow_csv.ConvertOptions(include_columns=["f0"],
-                                                     column_types={"f0": pyarrow.string()}),
+            parse_options=arrow_csv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=blank_only
+            ),
+            convert_options=arrow_csv.ConvertOptions(include_columns=["f0"], column_types={"f0": pyarrow.string()}),
         )
     except pyarrow.ArrowException:
         return False
@@ -231,8 +235,11 @@ def _point_grouped_as_text(frame: pd.DataFrame, path: Path, delimiter: str, newl
     between 1 and 1000) is read again as text: first its first HEAD_ROWS rows, where one value such
     as "2.5" rules it out, then the whole column.
     """
-    positions = [i for i in range(frame.shape[1])
-                 if pd.api.types.is_float_dtype(frame.iloc[:, i]) and _thousandths(frame.iloc[:, i].to_numpy())]
+    positions = [
+        i
+        for i in range(frame.shape[1])
+        if pd.api.types.is_float_dtype(frame.iloc[:, i]) and _thousandths(frame.iloc[:, i].to_numpy())
+    ]
     if positions and len(frame) > HEAD_ROWS:
         head = _read_as_text(path, delimiter, newline, positions, nrows=HEAD_ROWS)
         positions = [i for i, name in zip(positions, head.columns) if _grouped_or_whole(head[name]).all()]
@@ -279,15 +286,16 @@ def _file_holds_whole_grouped(path: Path, chunk: int = 1 << 22) -> bool:
         while block := handle.read(chunk):
             text, at = tail + block, 0
             while (at := text.find(b".000", at)) >= 0:
-                if not text[at + 4:at + 5].isdigit():  # the end of the chunk counts as no digit
+                if not text[at + 4 : at + 5].isdigit():  # the end of the chunk counts as no digit
                     return True
                 at += 4
             tail = block[-4:]
     return False
 
 
-def _read_as_text(path: Path, delimiter: str, newline: str | None, positions: list[int],
-                  nrows: int | None = None) -> pd.DataFrame:
+def _read_as_text(
+    path: Path, delimiter: str, newline: str | None, positions: list[int], nrows: int | None = None
+) -> pd.DataFrame:
     return pd.read_csv(path, sep=delimiter, lineterminator=newline, dtype=str, usecols=positions, nrows=nrows)
 
 
@@ -323,8 +331,7 @@ def decode_utf8(raw: bytes, shown: str) -> str:
         offset = exc.start + bom
         line = raw[:offset].count(b"\n") + 1
         raise DataError(
-            f"{shown}: line {line} (byte offset {offset}) holds byte 0x{raw[offset]:02x}, "
-            "which is not UTF-8",
+            f"{shown}: line {line} (byte offset {offset}) holds byte 0x{raw[offset]:02x}, which is not UTF-8",
             hint="re-save the file as UTF-8 (in Excel: 'CSV UTF-8'; or iconv -f latin1 -t utf-8)",
         ) from None
 
@@ -377,9 +384,13 @@ def _check_field_counts(text: str, delimiter: str, newline: str | None, shown: s
 
 
 def _field_count_hint(text: str, newline: str | None) -> str:
-    hint = ("fix that line: quote values that contain the delimiter, or add the "
-            "missing fields (an empty field is read as missing)")
+    hint = (
+        "fix that line: quote values that contain the delimiter, or add the "
+        "missing fields (an empty field is read as missing)"
+    )
     if newline is None and LONE_CR.search(text) and "\n" in text:
-        hint += ("; the file holds a carriage return (\\r) not followed by a newline, which ends a "
-                 "line: quote the value that holds it, or remove it")
+        hint += (
+            "; the file holds a carriage return (\\r) not followed by a newline, which ends a "
+            "line: quote the value that holds it, or remove it"
+        )
     return hint

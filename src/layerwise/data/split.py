@@ -31,8 +31,18 @@ class Split:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def split(n: int, *, method: str = "random", train: float = 0.7, val: float = 0.15, test: float = 0.15,
-          y=None, gap: int = 0, seed: int = 0, min_rows: int = 1) -> Split:
+def split(
+    n: int,
+    *,
+    method: str = "random",
+    train: float = 0.7,
+    val: float = 0.15,
+    test: float = 0.15,
+    y=None,
+    gap: int = 0,
+    seed: int = 0,
+    min_rows: int = 1,
+) -> Split:
     """Split rows 0..n-1. `min_rows` is the fewest rows a part with a nonzero fraction may get."""
     _check_method(method, y)
     _check_fractions(train, val, test)
@@ -49,11 +59,15 @@ def split(n: int, *, method: str = "random", train: float = 0.7, val: float = 0.
     rng = np.random.default_rng(seed)
     if method == "random":
         order = rng.permutation(n)
-        return Split(*(np.sort(part) for part in (order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test])))
+        return Split(
+            *(np.sort(part) for part in (order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]))
+        )
     return _stratified(np.asarray(y), n, n_val, n_test, rng)
 
 
-def kfold(n: int, k: int, *, method: str = "random", y=None, gap: int = 0, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def kfold(
+    n: int, k: int, *, method: str = "random", y=None, gap: int = 0, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """k (train, validation) index pairs. For `time`, expanding windows: train on all rows before
     the fold minus `gap`; random and stratified folds together cover every row once."""
     _check_method(method, y)
@@ -62,8 +76,10 @@ def kfold(n: int, k: int, *, method: str = "random", y=None, gap: int = 0, seed:
         raise ConfigError(f"data.split.folds: needs a whole number of at least 2, got {k!r}")
     parts = k + 1 if method == "time" else k
     if n < parts:
-        raise DataError(f"{n} rows cannot be cut into {parts} blocks for {k}-fold {method} validation",
-                        hint="use fewer folds or more data")
+        raise DataError(
+            f"{n} rows cannot be cut into {parts} blocks for {k}-fold {method} validation",
+            hint="use fewer folds or more data",
+        )
     rng = np.random.default_rng(seed)
     if method == "time":
         return _time_folds(n, k, gap)
@@ -87,20 +103,28 @@ def _round(x: float) -> int:
 
 def _check_method(method: str, y) -> None:
     if method not in METHODS:
-        raise ConfigError(f"data.split.method: unknown method '{method}'{did_you_mean(method, METHODS)}; choose one of {METHODS}")
+        raise ConfigError(
+            f"data.split.method: unknown method '{method}'{did_you_mean(method, METHODS)}; choose one of {METHODS}"
+        )
     if method == "stratified" and y is None:
-        raise ConfigError("data.split.method: 'stratified' needs the target labels (y)",
-                          hint="pass y, or use method 'random'")
+        raise ConfigError(
+            "data.split.method: 'stratified' needs the target labels (y)", hint="pass y, or use method 'random'"
+        )
 
 
 def _check_fractions(train: float, val: float, test: float) -> None:
     fractions = {"train": train, "val": val, "test": test}
-    problems = [f"data.split.{name}: must be between 0 and 1, got {value}" for name, value in fractions.items()
-                if not 0 <= value <= 1]
+    problems = [
+        f"data.split.{name}: must be between 0 and 1, got {value}"
+        for name, value in fractions.items()
+        if not 0 <= value <= 1
+    ]
     if train <= 0:
         problems.append("data.split.train: must be more than 0")
     if abs(train + val + test - 1) > 1e-6:
-        problems.append(f"data.split: train + val + test must add up to 1, but {train} + {val} + {test} = {train + val + test:g}")
+        problems.append(
+            f"data.split: train + val + test must add up to 1, but {train} + {val} + {test} = {train + val + test:g}"
+        )
     if problems:
         raise ConfigError(problems)
 
@@ -161,9 +185,9 @@ def _stratified(y, n, n_val, n_test, rng) -> Split:
     parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for c in range(len(counts)):
         rows = rng.permutation(np.flatnonzero(codes == c))
-        parts["test"].append(rows[:test_share[c]])
-        parts["val"].append(rows[test_share[c]:test_share[c] + val_share[c]])
-        parts["train"].append(rows[test_share[c] + val_share[c]:])
+        parts["test"].append(rows[: test_share[c]])
+        parts["val"].append(rows[test_share[c] : test_share[c] + val_share[c]])
+        parts["train"].append(rows[test_share[c] + val_share[c] :])
     return Split(*(np.sort(np.concatenate(parts[p])).astype(np.int64) for p in ("train", "val", "test")))
 
 

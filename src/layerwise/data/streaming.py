@@ -61,8 +61,10 @@ def open_dataset(path: str | Path, delimiter: str = ","):
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such file (tried {path.resolve()})",
-                        hint="check data.path; a relative path is relative to the current directory")
+        raise DataError(
+            f"{path}: no such file (tried {path.resolve()})",
+            hint="check data.path; a relative path is relative to the current directory",
+        )
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         # pre_buffer off: on, pyarrow reads far ahead of the batches asked for (hundreds of MB)
@@ -71,13 +73,17 @@ def open_dataset(path: str | Path, delimiter: str = ","):
         sep = "\t" if suffix == ".tsv" and delimiter == "," else delimiter
         fmt = ds.CsvFileFormat(parse_options=pyarrow.csv.ParseOptions(delimiter=sep))
     else:
-        raise DataError(f"{path}: streaming reads Parquet or CSV, not '{path.suffix}' files",
-                        hint=f"save the data with one of the suffixes {CSV_SUFFIXES + PARQUET_SUFFIXES}")
+        raise DataError(
+            f"{path}: streaming reads Parquet or CSV, not '{path.suffix}' files",
+            hint=f"save the data with one of the suffixes {CSV_SUFFIXES + PARQUET_SUFFIXES}",
+        )
     try:
         return ds.dataset(str(path), format=fmt)
     except (pyarrow.ArrowException, OSError) as exc:
-        raise DataError(f"{path}: cannot be read as {fmt.default_extname} ({exc})",
-                        hint="write the file again, or check data.delimiter") from exc
+        raise DataError(
+            f"{path}: cannot be read as {fmt.default_extname} ({exc})",
+            hint="write the file again, or check data.delimiter",
+        ) from exc
 
 
 def scan(dataset, columns: list[str] | None, batch_rows: int) -> Iterator:
@@ -87,8 +93,11 @@ def scan(dataset, columns: list[str] | None, batch_rows: int) -> Iterator:
     as it can into an unbounded queue, so behind a slow consumer (the statistics pass, a
     training epoch) the queue grew to most of the file (10M x 17 float32 columns: an 800 MB
     peak in the statistics pass). Synchronous, the batch in hand is all that is held."""
-    return iter(dataset.to_batches(columns=columns, batch_size=batch_rows, batch_readahead=0,
-                                   fragment_readahead=0, use_threads=False))
+    return iter(
+        dataset.to_batches(
+            columns=columns, batch_size=batch_rows, batch_readahead=0, fragment_readahead=0, use_threads=False
+        )
+    )
 
 
 def part_codes(rows: np.ndarray, seed: int, fractions: tuple[float, float, float]) -> np.ndarray:
@@ -106,6 +115,7 @@ def part_codes(rows: np.ndarray, seed: int, fractions: tuple[float, float, float
 @dataclass
 class _Numeric:
     """Running count, mean, M2, min, max and a hash-priority sample of the finite values."""
+
     n: int = 0
     mean: float = 0.0
     m2: float = 0.0
@@ -152,20 +162,21 @@ def _hash(rows: np.ndarray) -> np.ndarray:
 @dataclass
 class Stream:
     """One streamed table: where it is, how it splits, and the transforms fitted on its training part."""
-    dataset: Any                          # a pyarrow.dataset.Dataset (pyarrow ships no type hints)
+
+    dataset: Any  # a pyarrow.dataset.Dataset (pyarrow ships no type hints)
     target: str
     task: str
-    kinds: dict[str, str]                 # feature column -> kind, as infer_kinds says
+    kinds: dict[str, str]  # feature column -> kind, as infer_kinds says
     seed: int
     fractions: tuple[float, float, float]
     time: str | None = None
     batch_rows: int = 65_536
     shuffle_buffer: int = 65_536
-    total: int = 0                        # rows in the file
+    total: int = 0  # rows in the file
     rows: dict[str, int] = field(default_factory=dict)  # rows per part that have a target
     features: Preprocessor | None = None
     encoder: TargetEncoder | None = None
-    head: pd.DataFrame | None = None      # the first record batch (what validation and kinds look at)
+    head: pd.DataFrame | None = None  # the first record batch (what validation and kinds look at)
     classes: dict[str, Counter] = field(default_factory=dict)  # classification: part -> label counts
     changed: Counter = field(default_factory=Counter)  # feature column -> training cells made missing
     # regression: a uniform sample of at most SAMPLE training targets (the median baseline's estimate)
@@ -198,8 +209,15 @@ class Stream:
                 yield rows[keep], _clean(frame[keep].reset_index(drop=True), self.kinds)
 
     # ------------------------------------------------------------ fitting
-    def fit(self, *, normalize: str = "standard", encode: str = "auto", max_onehot: int = 20,
-            impute_numeric: str = "median", impute_categorical: str = "most_frequent") -> Stream:
+    def fit(
+        self,
+        *,
+        normalize: str = "standard",
+        encode: str = "auto",
+        max_onehot: int = 20,
+        impute_numeric: str = "median",
+        impute_categorical: str = "most_frequent",
+    ) -> Stream:
         """One pass over the file: row counts per part, then the transforms' state from the training rows."""
         self.total = self.dataset.count_rows()
         numeric = {c: _Numeric() for c, k in self.kinds.items() if k == "numeric"}
@@ -243,10 +261,18 @@ class Stream:
                 target_num.add(parse_numbers(y).to_numpy(dtype=np.float64), at)
         self.rows = rows
         if rows["train"] == 0:
-            raise DataError(f"{self.target}: the training part of the streamed file has no rows with a target",
-                            hint="check data.target and data.split.train")
-        pre = Preprocessor(self.kinds, normalize=normalize, encode=encode, max_onehot=max_onehot,
-                           impute_numeric=impute_numeric, impute_categorical=impute_categorical)
+            raise DataError(
+                f"{self.target}: the training part of the streamed file has no rows with a target",
+                hint="check data.target and data.split.train",
+            )
+        pre = Preprocessor(
+            self.kinds,
+            normalize=normalize,
+            encode=encode,
+            max_onehot=max_onehot,
+            impute_numeric=impute_numeric,
+            impute_categorical=impute_categorical,
+        )
         pre._check_options()
         pre.columns = {}
         for c, kind in self.kinds.items():
@@ -327,9 +353,20 @@ class Stream:
         return self.features, self.encoder
 
 
-def open_stream(path: str | Path, *, target: str, task: str, seed: int, fractions: tuple[float, float, float],
-                time: str | None = None, features: list[str] | None = None, drop: Sequence[str] = (),
-                delimiter: str = ",", batch_rows: int = 65_536, shuffle_buffer: int = 65_536) -> Stream:
+def open_stream(
+    path: str | Path,
+    *,
+    target: str,
+    task: str,
+    seed: int,
+    fractions: tuple[float, float, float],
+    time: str | None = None,
+    features: list[str] | None = None,
+    drop: Sequence[str] = (),
+    delimiter: str = ",",
+    batch_rows: int = 65_536,
+    shuffle_buffer: int = 65_536,
+) -> Stream:
     """A Stream over `path` with the feature kinds inferred from its first record batch (not yet fitted)."""
     dataset = open_dataset(path, delimiter)
     names = list(dataset.schema.names)
@@ -343,8 +380,18 @@ def open_stream(path: str | Path, *, target: str, task: str, seed: int, fraction
     frame = head.to_pandas()
     kinds = infer_kinds(frame[[c for c in [*chosen, target] if c in names]], target=target)
     kinds = {c: k for c, k in kinds.items() if c != target and k in ("numeric", "boolean", "categorical")}
-    return Stream(dataset, target, task, kinds, seed, fractions, time=time, batch_rows=batch_rows,
-                  shuffle_buffer=shuffle_buffer, head=frame)
+    return Stream(
+        dataset,
+        target,
+        task,
+        kinds,
+        seed,
+        fractions,
+        time=time,
+        batch_rows=batch_rows,
+        shuffle_buffer=shuffle_buffer,
+        head=frame,
+    )
 
 
 def _numeric_state(acc: _Numeric, normalize: str, impute: str) -> dict:
@@ -398,8 +445,11 @@ def _check_sorted(column: pd.Series, last, first_row: int, name: str):
     bad = np.flatnonzero(current < previous)
     if bad.size:
         row = first_row + int(bad[0]) + (0 if last is not None else 1)
-        raise DataError(f"data.time: column '{name}' goes back in time at data row {row + 1}; a streamed "
-                        "time split takes rows in file order", hint=f"sort the file by '{name}' first")
+        raise DataError(
+            f"data.time: column '{name}' goes back in time at data row {row + 1}; a streamed "
+            "time split takes rows in file order",
+            hint=f"sort the file by '{name}' first",
+        )
     return values[-1] if len(values) else last
 
 

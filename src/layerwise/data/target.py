@@ -23,7 +23,7 @@ class TargetEncoder:
         self.center = 0.0
         self.scale = 1.0
 
-    def fit(self, y) -> "TargetEncoder":
+    def fit(self, y) -> TargetEncoder:
         y = pd.Series(y)
         if self.task == "classification":
             self.classes = sorted_labels({json_value(v) for v in y.dropna().tolist()})
@@ -61,11 +61,16 @@ class TargetEncoder:
         return encoded.astype(np.float64) * self.scale + self.center
 
     def to_dict(self) -> dict:
-        return {"task": self.task, "normalize": self.normalize, "classes": self.classes,
-                "center": self.center, "scale": self.scale}
+        return {
+            "task": self.task,
+            "normalize": self.normalize,
+            "classes": self.classes,
+            "center": self.center,
+            "scale": self.scale,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TargetEncoder":
+    def from_dict(cls, d: dict) -> TargetEncoder:
         self = cls(d["task"], d["normalize"])
         self.classes = None if d["classes"] is None else list(d["classes"])
         self.center, self.scale = float(d["center"]), float(d["scale"])

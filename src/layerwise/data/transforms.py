@@ -59,9 +59,9 @@ class Preprocessor:
         self.max_onehot = max_onehot
         self.impute_numeric = impute_numeric
         self.impute_categorical = impute_categorical
-        self.decimal = decimal        # the decimal mark of numbers written as text
+        self.decimal = decimal  # the decimal mark of numbers written as text
         self.columns: dict[str, dict] | None = None  # fitted state, one entry per column
-        self.last_unknown: dict[str, int] = {}       # unseen category values of the last call, per column
+        self.last_unknown: dict[str, int] = {}  # unseen category values of the last call, per column
         self.unseen = None
 
     @property
@@ -78,14 +78,20 @@ class Preprocessor:
 
     def describe_unseen(self) -> str:
         """'city: 3 ('Paris', 'oslo', ' Lima ')' for the unseen values met since the policy was set."""
-        return "; ".join(f"{name}: {count} ({_shown(self.unseen_values[name], len(self.unseen_values[name]))})"
-                         for name, count in self.unseen_total.items())
+        return "; ".join(
+            f"{name}: {count} ({_shown(self.unseen_values[name], len(self.unseen_values[name]))})"
+            for name, count in self.unseen_total.items()
+        )
 
-    def fit(self, df: pd.DataFrame) -> "Preprocessor":
+    def fit(self, df: pd.DataFrame) -> Preprocessor:
         self._check_options()
         self._check_columns(df, "training data")
-        fitters = {"numeric": self._fit_numeric, "boolean": self._fit_boolean,
-                   "categorical": self._fit_categorical, "datetime": self._fit_datetime}
+        fitters = {
+            "numeric": self._fit_numeric,
+            "boolean": self._fit_boolean,
+            "categorical": self._fit_categorical,
+            "datetime": self._fit_datetime,
+        }
         self.columns = {}
         for name, kind in self.kinds.items():
             self.columns[name] = {"kind": kind, **fitters[kind](df[name], name)}
@@ -141,15 +147,17 @@ class Preprocessor:
             return general(pd.DataFrame.from_records(records, columns=list(self.kinds)))
         return (x, counts) if count_unseen else x
 
-    def _transform_plain(self, columns: dict[str, dict], records: list[dict],
-                         source: str) -> tuple[np.ndarray, np.ndarray]:
+    def _transform_plain(
+        self, columns: dict[str, dict], records: list[dict], source: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         # every numeric column at once: (rows, numeric columns); None becomes NaN, then the fill
         numeric = [name for name, state in columns.items() if state["kind"] == "numeric"]
         fitted = [columns[name] for name in numeric]
         numbers = np.array([[record[name] for name in numeric] for record in records], dtype=np.float64)
         numbers = np.where(np.isinf(numbers), np.nan, numbers.reshape(len(records), len(numeric)))
-        scaled = _apply_numeric(numbers,
-                                {key: np.array([state[key] for state in fitted]) for key in ("fill", "center", "scale")})
+        scaled = _apply_numeric(
+            numbers, {key: np.array([state[key] for state in fitted]) for key in ("fill", "center", "scale")}
+        )
         where = {name: j for j, name in enumerate(numeric)}
         parts, unseen = [], {}
         for name, state in columns.items():
@@ -198,31 +206,46 @@ class Preprocessor:
 
     def to_dict(self) -> dict:
         return {
-            "kinds": dict(self.kinds), "normalize": self.normalize, "encode": self.encode,
-            "max_onehot": self.max_onehot, "impute_numeric": self.impute_numeric,
-            "impute_categorical": self.impute_categorical, "decimal": self.decimal, "columns": self.columns,
+            "kinds": dict(self.kinds),
+            "normalize": self.normalize,
+            "encode": self.encode,
+            "max_onehot": self.max_onehot,
+            "impute_numeric": self.impute_numeric,
+            "impute_categorical": self.impute_categorical,
+            "decimal": self.decimal,
+            "columns": self.columns,
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Preprocessor":
+    def from_dict(cls, d: dict) -> Preprocessor:
         options = {k: d[k] for k in ("normalize", "encode", "max_onehot", "impute_numeric", "impute_categorical")}
         # bundles written before data.decimal existed read numbers with a decimal point
         decimal = d.get("decimal", ".")
         if decimal not in DECIMALS:
-            raise BundleError(f"preprocessing.features.decimal: {str(decimal)[:20]!r} is not a decimal mark; "
-                              "it is '.' or ','")
+            raise BundleError(
+                f"preprocessing.features.decimal: {str(decimal)[:20]!r} is not a decimal mark; it is '.' or ','"
+            )
         self = cls(d["kinds"], **options, decimal=decimal)
         self.columns = None if d["columns"] is None else {k: dict(v) for k, v in d["columns"].items()}
         return self
 
     def _check_options(self) -> None:
         check_normalize(self.normalize)
-        choices = {"data.encode": (self.encode, ENCODE), "data.impute_numeric": (self.impute_numeric, IMPUTE_NUMERIC),
-                   "data.impute_categorical": (self.impute_categorical, IMPUTE_CATEGORICAL)}
-        problems = [f"{key}: unknown value '{value}'{did_you_mean(value, allowed)}; choose one of {allowed}"
-                    for key, (value, allowed) in choices.items() if value not in allowed]
-        problems += [f"kinds.{name}: '{kind}' cannot be a feature; choose one of {tuple(DTYPES)}"
-                     for name, kind in self.kinds.items() if kind not in DTYPES]
+        choices = {
+            "data.encode": (self.encode, ENCODE),
+            "data.impute_numeric": (self.impute_numeric, IMPUTE_NUMERIC),
+            "data.impute_categorical": (self.impute_categorical, IMPUTE_CATEGORICAL),
+        }
+        problems = [
+            f"{key}: unknown value '{value}'{did_you_mean(value, allowed)}; choose one of {allowed}"
+            for key, (value, allowed) in choices.items()
+            if value not in allowed
+        ]
+        problems += [
+            f"kinds.{name}: '{kind}' cannot be a feature; choose one of {tuple(DTYPES)}"
+            for name, kind in self.kinds.items()
+            if kind not in DTYPES
+        ]
         if self.decimal not in DECIMALS:
             problems.append(f"data.decimal: {self.decimal!r} is not a decimal mark; choose '.' or ','")
         if problems:
@@ -294,8 +317,10 @@ class Preprocessor:
         for name, (mask, labels) in found.items():
             categories = self._fitted("transform")[name]["categories"]
             values = list(dict.fromkeys(labels[mask].tolist()))
-            shown = [f"{v!r} ({_rows(np.flatnonzero(mask & (labels == v)))}{_suggest(v, categories)})"
-                     for v in values[:SHOWN]]
+            shown = [
+                f"{v!r} ({_rows(np.flatnonzero(mask & (labels == v)))}{_suggest(v, categories)})"
+                for v in values[:SHOWN]
+            ]
             more = f" and {len(values) - SHOWN} more value(s)" if len(values) > SHOWN else ""
             parts.append(f"column '{name}': {int(mask.sum())} value(s) not seen in training: {', '.join(shown)}{more}")
             known.append(f"{name}: {_shown(categories, len(categories))}")
@@ -329,7 +354,7 @@ def _encode_labels(labels: np.ndarray, state: dict) -> tuple[np.ndarray, tuple[n
 
 
 def _suggest(value: str, categories: list) -> str:
-    close = did_you_mean(value, categories).strip()   # "(did you mean 'Oslo'?)" or ""
+    close = did_you_mean(value, categories).strip()  # "(did you mean 'Oslo'?)" or ""
     return f"; {close[1:-1]}" if close else ""
 
 
@@ -426,4 +451,6 @@ def _date_parts(column: pd.Series, name: str, source: str) -> dict[str, np.ndarr
     bad = (column.reset_index(drop=True).notna() & parsed.isna()).to_numpy()
     if bad.any():
         raise _first_bad(column, bad, name, source, "dates")
-    return {part: getattr(parsed.dt, attr).to_numpy(dtype=np.float64, na_value=np.nan) for part, attr in DATE_PARTS.items()}
+    return {
+        part: getattr(parsed.dt, attr).to_numpy(dtype=np.float64, na_value=np.nan) for part, attr in DATE_PARTS.items()
+    }

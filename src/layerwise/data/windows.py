@@ -7,8 +7,8 @@ y_t (see SeriesTransform), which `last` in each window makes invertible.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view

@@ -28,7 +28,7 @@ def rmse(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def r2(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    sse = ((y - p) ** 2).sum(axis=1)                              # (B, outputs)
+    sse = ((y - p) ** 2).sum(axis=1)  # (B, outputs)
     sst = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)  # (B, outputs)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_output = np.where(sst > 0, 1 - sse / sst, np.nan)
@@ -48,11 +48,11 @@ def accuracy(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
 def balanced_accuracy(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     k = proba.shape[2]
     pred = proba.argmax(axis=2)
-    truth = y[..., None] == np.arange(k)                             # (B, n, k)
+    truth = y[..., None] == np.arange(k)  # (B, n, k)
     hits = (truth & (pred[..., None] == np.arange(k))).sum(axis=1)  # (B, k) true positives
-    support = truth.sum(axis=1)                                      # (B, k)
+    support = truth.sum(axis=1)  # (B, k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.where(support > 0, hits / support, np.nan)       # absent classes do not count
+        recall = np.where(support > 0, hits / support, np.nan)  # absent classes do not count
     return np.nanmean(recall, axis=1)
 
 
@@ -61,9 +61,9 @@ def f1_macro(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     truth = y[..., None] == np.arange(k)
     guess = proba.argmax(axis=2)[..., None] == np.arange(k)
     tp = (truth & guess).sum(axis=1)
-    denominator = truth.sum(axis=1) + guess.sum(axis=1)              # 2tp + fp + fn
+    denominator = truth.sum(axis=1) + guess.sum(axis=1)  # 2tp + fp + fn
     with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(denominator > 0, 2 * tp / denominator, 0.0)    # zero_division=0
+        f1 = np.where(denominator > 0, 2 * tp / denominator, 0.0)  # zero_division=0
     return f1.mean(axis=1)
 
 
@@ -77,7 +77,7 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
 def roc_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """Binary ROC AUC as the Mann-Whitney statistic, ties counted half (as scikit-learn)."""
     score = proba[..., 1]
-    ranks = rankdata(score, axis=1)                  # (B, n), average ranks for ties
+    ranks = rankdata(score, axis=1)  # (B, n), average ranks for ties
     positive = y == 1
     n_pos = positive.sum(axis=1)
     n_neg = y.shape[1] - n_pos
@@ -104,8 +104,16 @@ def bits_per_char(counts: np.ndarray, losses: np.ndarray) -> np.ndarray:
 
 
 BATCHED: dict[str, Batched] = {
-    "mae": mae, "rmse": rmse, "r2": r2, "mape": mape,
-    "accuracy": accuracy, "balanced_accuracy": balanced_accuracy, "f1_macro": f1_macro,
-    "log_loss": log_loss, "roc_auc": roc_auc,
-    "cross_entropy": cross_entropy, "perplexity": perplexity, "bits_per_char": bits_per_char,
+    "mae": mae,
+    "rmse": rmse,
+    "r2": r2,
+    "mape": mape,
+    "accuracy": accuracy,
+    "balanced_accuracy": balanced_accuracy,
+    "f1_macro": f1_macro,
+    "log_loss": log_loss,
+    "roc_auc": roc_auc,
+    "cross_entropy": cross_entropy,
+    "perplexity": perplexity,
+    "bits_per_char": bits_per_char,
 }

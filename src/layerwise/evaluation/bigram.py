@@ -16,7 +16,7 @@ class Bigram:
 
     def __init__(self, vocab_size: int):
         self.vocab_size = vocab_size
-        self.log_probs: np.ndarray | None = None   # (vocab, vocab): row previous, column next
+        self.log_probs: np.ndarray | None = None  # (vocab, vocab): row previous, column next
 
     def fit(self, inputs: np.ndarray, targets: np.ndarray) -> Bigram:
         """Count (input id, target id) pairs of (n, steps) arrays, ignoring padding targets (0)."""
@@ -24,8 +24,9 @@ class Bigram:
         mask = targets != 0
         np.add.at(counts, (inputs[mask], targets[mask]), 1.0)
         counts[:, 1:] += 1.0  # add-one over every token that can follow (never <pad>)
-        self.log_probs = np.log(counts / counts.sum(axis=1, keepdims=True), where=counts > 0,
-                                out=np.full_like(counts, -np.inf))
+        self.log_probs = np.log(
+            counts / counts.sum(axis=1, keepdims=True), where=counts > 0, out=np.full_like(counts, -np.inf)
+        )
         return self
 
     def _fitted(self, method: str) -> np.ndarray:
@@ -40,4 +41,3 @@ class Bigram:
 
     def to_dict(self) -> dict:
         return {"vocab_size": self.vocab_size, "log_probs": self._fitted("to_dict").tolist()}
-

@@ -30,7 +30,7 @@ class Intervals:
     level: float
     samples: int
     block: int
-    unit: str = "rows"   # what is resampled: rows (windows of a series), or a text's examples
+    unit: str = "rows"  # what is resampled: rows (windows of a series), or a text's examples
     model: dict[str, list[float]] = field(default_factory=dict)
     baseline: dict[str, list[float]] = field(default_factory=dict)
     difference: dict[str, list[float]] = field(default_factory=dict)
@@ -42,8 +42,15 @@ class Intervals:
         return f"paired bootstrap of the test {self.unit}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "samples": self.samples, "block": self.block, "method": self.method,
-                "model": self.model, "baseline": self.baseline, "difference": self.difference}
+        return {
+            "level": self.level,
+            "samples": self.samples,
+            "block": self.block,
+            "method": self.method,
+            "model": self.model,
+            "baseline": self.baseline,
+            "difference": self.difference,
+        }
 
 
 def block_length(n: int, horizon: int = 1) -> int:
@@ -60,9 +67,18 @@ def resample_indices(n: int, samples: int, rng: np.random.Generator, block: int 
     return (starts[..., None] + np.arange(block)).reshape(samples, -1)[:, :n]
 
 
-def paired_bootstrap(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray,
-                     metrics: list[str], *, samples: int = 1000, level: float = 0.95, block: int = 1,
-                     seed: int = 0) -> Intervals:
+def paired_bootstrap(
+    task: str,
+    y_true: np.ndarray,
+    model_out: np.ndarray,
+    baseline_out: np.ndarray,
+    metrics: list[str],
+    *,
+    samples: int = 1000,
+    level: float = 0.95,
+    block: int = 1,
+    seed: int = 0,
+) -> Intervals:
     """Intervals for `metrics` of both predictions, resampling the same rows for each.
 
     For classification `y_true` holds class codes and the outputs are (n, k) probabilities;
@@ -106,13 +122,19 @@ def _percentiles(values: np.ndarray, tail: float) -> list[float]:
 
 def _shaped(task: str, y_true, model_out, baseline_out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if task == "classification":
-        return (np.asarray(y_true, dtype=np.int64), np.asarray(model_out, dtype=np.float64),
-                np.asarray(baseline_out, dtype=np.float64))
+        return (
+            np.asarray(y_true, dtype=np.int64),
+            np.asarray(model_out, dtype=np.float64),
+            np.asarray(baseline_out, dtype=np.float64),
+        )
     if task == "generation":
         # (n,) per example: targets scored and summed losses; a resample's score is the ratio of their sums
         counts = (np.asarray(y_true) != 0).sum(axis=1).astype(np.float64)
-        return (counts, np.asarray(model_out, dtype=np.float64).sum(axis=1),
-                np.asarray(baseline_out, dtype=np.float64).sum(axis=1))
+        return (
+            counts,
+            np.asarray(model_out, dtype=np.float64).sum(axis=1),
+            np.asarray(baseline_out, dtype=np.float64).sum(axis=1),
+        )
     n = len(y_true)
     # (n, outputs): the batched regression metrics average over rows and outputs
     y, model, base = (np.asarray(a, dtype=np.float64).reshape(n, -1) for a in (y_true, model_out, baseline_out))

@@ -25,8 +25,8 @@ class DataCurve:
     metric: str
     sizes: list[int]
     scores: list[float]
-    slope: float                 # change of the score per doubling of the training rows
-    intercept: float             # score at log2(rows) = 0, of the fitted trend
+    slope: float  # change of the score per doubling of the training rows
+    intercept: float  # score at log2(rows) = 0, of the fitted trend
     still_rising: bool
     finding: str
     fractions: list[float] = field(default_factory=list)
@@ -39,8 +39,9 @@ class DataCurve:
         return asdict(self)
 
 
-def nested_subsets(n: int, fractions: Sequence[float] = FRACTIONS, *, order: str = "random",
-                   seed: int = 0) -> list[np.ndarray]:
+def nested_subsets(
+    n: int, fractions: Sequence[float] = FRACTIONS, *, order: str = "random", seed: int = 0
+) -> list[np.ndarray]:
     """Row positions 0..n-1 of each fraction, each part containing the smaller ones.
 
     `order="recent"` takes the last rows (a series: the history nearest the validation period,
@@ -50,9 +51,16 @@ def nested_subsets(n: int, fractions: Sequence[float] = FRACTIONS, *, order: str
     return [np.sort(ranking[: max(1, round(f * n))]) for f in fractions]
 
 
-def data_curve(n_train: int, fit_and_score: Callable[[np.ndarray], float], *, metric: str,
-               fractions: Sequence[float] = FRACTIONS, order: str = "random", seed: int = 0,
-               known: dict[float, float] | None = None) -> DataCurve:
+def data_curve(
+    n_train: int,
+    fit_and_score: Callable[[np.ndarray], float],
+    *,
+    metric: str,
+    fractions: Sequence[float] = FRACTIONS,
+    order: str = "random",
+    seed: int = 0,
+    known: dict[float, float] | None = None,
+) -> DataCurve:
     """Validation scores when training on each fraction of the `n_train` training rows.
 
     Args:
@@ -69,8 +77,9 @@ def data_curve(n_train: int, fit_and_score: Callable[[np.ndarray], float], *, me
     return fit_trend(sizes, scores, metric=metric, fractions=list(fractions))
 
 
-def fit_trend(sizes: Sequence[int], scores: Sequence[float], *, metric: str,
-              fractions: list[float] | None = None) -> DataCurve:
+def fit_trend(
+    sizes: Sequence[int], scores: Sequence[float], *, metric: str, fractions: list[float] | None = None
+) -> DataCurve:
     """Fit the log-linear trend and say whether the score is still improving with more rows."""
     x = np.log2(np.asarray(sizes, dtype=np.float64))
     y = np.asarray(scores, dtype=np.float64)
@@ -83,9 +92,16 @@ def fit_trend(sizes: Sequence[int], scores: Sequence[float], *, metric: str,
     gain = slope if higher else -slope  # improvement per doubling, > 0 is better
     level = abs(y[ok][-1]) if ok.any() else float("nan")
     rising = bool(np.isfinite(gain) and gain > FLAT * level)
-    return DataCurve(metric=metric, sizes=[int(s) for s in sizes], scores=[float(s) for s in y],
-                     slope=slope, intercept=intercept, still_rising=rising,
-                     finding=_finding(metric, sizes, y, gain, level, rising), fractions=fractions or [])
+    return DataCurve(
+        metric=metric,
+        sizes=[int(s) for s in sizes],
+        scores=[float(s) for s in y],
+        slope=slope,
+        intercept=intercept,
+        still_rising=rising,
+        finding=_finding(metric, sizes, y, gain, level, rising),
+        fractions=fractions or [],
+    )
 
 
 def _finding(metric: str, sizes, scores, gain: float, level: float, rising: bool) -> str:
@@ -94,8 +110,12 @@ def _finding(metric: str, sizes, scores, gain: float, level: float, rising: bool
     span = f"validation {metric} went from {scores[0]:.4g} at {sizes[0]} rows to {scores[-1]:.4g} at {sizes[-1]}"
     share = gain / level * 100 if level else float("nan")
     if rising:
-        return (f"still improving with more data: {span}; each doubling of the rows improves it by about "
-                f"{gain:.3g} ({share:.1f}%) on the fitted trend, so more data would likely help")
-    return (f"levelled off: {span}; the fitted trend improves by {gain:+.3g} ({share:+.1f}%) per doubling of "
-            f"the rows, under {FLAT:.0%}: more of the same data is unlikely to help much; a better model or "
-            "features may")
+        return (
+            f"still improving with more data: {span}; each doubling of the rows improves it by about "
+            f"{gain:.3g} ({share:.1f}%) on the fitted trend, so more data would likely help"
+        )
+    return (
+        f"levelled off: {span}; the fitted trend improves by {gain:+.3g} ({share:+.1f}%) per doubling of "
+        f"the rows, under {FLAT:.0%}: more of the same data is unlikely to help much; a better model or "
+        "features may"
+    )

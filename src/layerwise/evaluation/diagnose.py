@@ -46,9 +46,14 @@ def diagnose(history: list[dict[str, Any]], *, restored: bool = False) -> Diagno
     val = [_num(r.get("val_loss")) for r in history]
     epochs = len(history)
     gap = [None if v is None or t is None else v - t for t, v in zip(train, val)]
-    result = Diagnosis(epochs=epochs, best_epoch=None, best_val_loss=None,
-                       final_train_loss=train[-1] if train else None,
-                       final_val_loss=val[-1] if val else None, gap=gap)
+    result = Diagnosis(
+        epochs=epochs,
+        best_epoch=None,
+        best_val_loss=None,
+        final_train_loss=train[-1] if train else None,
+        final_val_loss=val[-1] if val else None,
+        gap=gap,
+    )
     scored = [(v, i) for i, v in enumerate(val) if v is not None]
     if not scored:
         return result
@@ -68,14 +73,17 @@ def diagnose(history: list[dict[str, Any]], *, restored: bool = False) -> Diagno
             result.still_improving = True
             result.findings.append(
                 f"validation loss was still falling at the last epoch ({epochs}): {_f(first)} at the start, "
-                f"{_f(best)} at the end; training stopped before the model converged; try more epochs")
+                f"{_f(best)} at the end; training stopped before the model converged; try more epochs"
+            )
     return result
 
 
 def _overfitting(epoch: int, best: float, recent: float, t_best: float, t_end: float, restored: bool) -> str:
     rise = (recent - best) / abs(best) * 100 if best else float("inf")
-    text = (f"validation loss rose after epoch {epoch} ({_f(best)} to {_f(recent)}, +{rise:.0f}%) "
-            f"while training loss kept falling ({_f(t_best)} to {_f(t_end)}): overfitting; ")
+    text = (
+        f"validation loss rose after epoch {epoch} ({_f(best)} to {_f(recent)}, +{rise:.0f}%) "
+        f"while training loss kept falling ({_f(t_best)} to {_f(t_end)}): overfitting; "
+    )
     if restored:
         text += f"early stopping restored epoch {epoch}; "
     return text + "try more dropout or weight decay, or more data"

@@ -70,8 +70,9 @@ def favours(metric: str, interval: list[float]) -> str:
     return "neither"
 
 
-def beat_baseline(metric: str, model: float, baseline: float, interval: list[float] | None, baseline_name: str,
-                  level: float = 0.95) -> Check:
+def beat_baseline(
+    metric: str, model: float, baseline: float, interval: list[float] | None, baseline_name: str, level: float = 0.95
+) -> Check:
     """Passes when the paired interval of the difference excludes zero in the model's favour.
 
     `interval` None means no resampling was asked for (bootstrap 0): the point estimates decide.
@@ -79,17 +80,24 @@ def beat_baseline(metric: str, model: float, baseline: float, interval: list[flo
     """
     if interval is None:
         return _beat_on_points(metric, model, baseline, baseline_name)
-    figures = (f"test {metric} {fmt(model)} vs {fmt(baseline)}; difference "
-               f"{fmt(model - baseline, sign=True)}, {level:.0%} interval {interval_text(interval, sign=True)}")
+    figures = (
+        f"test {metric} {fmt(model)} vs {fmt(baseline)}; difference "
+        f"{fmt(model - baseline, sign=True)}, {level:.0%} interval {interval_text(interval, sign=True)}"
+    )
     if not all(math.isfinite(x) for x in interval):
-        return Check("beat_baseline", False, f"not shown to beat {baseline_name}: {figures}: the bootstrap gave "
-                                             f"no usable interval ({metric} undefined on most resamples)")
+        return Check(
+            "beat_baseline",
+            False,
+            f"not shown to beat {baseline_name}: {figures}: the bootstrap gave "
+            f"no usable interval ({metric} undefined on most resamples)",
+        )
     side = favours(metric, interval)
     if side == "model":
         return Check("beat_baseline", True, f"beats {baseline_name}: {figures}, which excludes zero")
     if side == "baseline":
-        return Check("beat_baseline", False, f"worse than {baseline_name}: {figures}, which excludes zero "
-                                             "on the baseline's side")
+        return Check(
+            "beat_baseline", False, f"worse than {baseline_name}: {figures}, which excludes zero on the baseline's side"
+        )
     return Check("beat_baseline", False, f"not shown to beat {baseline_name}: {figures}, which includes zero")
 
 
@@ -109,9 +117,13 @@ def enough_rows(rows: int, minimum: int = MIN_TEST_ROWS, unit: str = "row") -> C
     `unit` names what a row is (generation's are examples)."""
     if rows >= minimum:
         return None
-    return Check("test_rows", False, f"only {rows} test {unit}{'s' * (rows != 1)}: at least {minimum} are needed "
-                                     f"before the test metrics and their intervals are evidence (an interval from "
-                                     f"so few {unit}s is degenerate); judge on more labelled {unit}s")
+    return Check(
+        "test_rows",
+        False,
+        f"only {rows} test {unit}{'s' * (rows != 1)}: at least {minimum} are needed "
+        f"before the test metrics and their intervals are evidence (an interval from "
+        f"so few {unit}s is degenerate); judge on more labelled {unit}s",
+    )
 
 
 def bound(metric: str, value: float | None, limit: float, kind: str, interval: list[float] | None = None) -> Check:
@@ -129,10 +141,13 @@ def champion(metric: str, challenger: float, champ: float, interval: list[float]
     """The challenger passes when its test score is at least as good as the champion's."""
     higher = HIGHER_IS_BETTER[metric]
     ok = challenger >= champ if higher else challenger <= champ
-    return Check("compare_to", ok,
-                 f"{'at least as good as' if ok else 'worse than'} the champion {path}: test {metric} "
-                 f"{fmt(challenger)} vs {fmt(champ)}; difference {fmt(challenger - champ, sign=True)}, "
-                 f"interval {interval_text(interval, sign=True)}")
+    return Check(
+        "compare_to",
+        ok,
+        f"{'at least as good as' if ok else 'worse than'} the champion {path}: test {metric} "
+        f"{fmt(challenger)} vs {fmt(champ)}; difference {fmt(challenger - champ, sign=True)}, "
+        f"interval {interval_text(interval, sign=True)}",
+    )
 
 
 def interval_text(interval: list[float] | None, *, sign: bool = False) -> str:

@@ -24,8 +24,9 @@ MIN_ROWS = 20
 MAX_FIT_ROWS = 20_000
 
 
-def audit(train: pd.DataFrame, test: pd.DataFrame, *, target: str, kinds: dict[str, str], task: str,
-          time: str | None = None) -> list[dict[str, Any]]:
+def audit(
+    train: pd.DataFrame, test: pd.DataFrame, *, target: str, kinds: dict[str, str], task: str, time: str | None = None
+) -> list[dict[str, Any]]:
     """Leakage warnings, each {"check", "column", "count", "detail"}; [] when all checks pass.
 
     `kinds` maps each feature column to numeric | categorical | boolean | ...; columns not in it
@@ -38,8 +39,9 @@ def audit(train: pd.DataFrame, test: pd.DataFrame, *, target: str, kinds: dict[s
     if task != "forecast":  # forecast inputs are past rows by construction: a window ends before its targets
         warnings += shared_rows(train[features], test[features])
         for column in features:
-            warning = near_copy(train[column], train[target], test[column], test[target],
-                                kind=kinds[column], task=task, column=column)
+            warning = near_copy(
+                train[column], train[target], test[column], test[target], kind=kinds[column], task=task, column=column
+            )
             if warning:
                 warnings.append(warning)
     return warnings
@@ -54,10 +56,16 @@ def shared_rows(train: pd.DataFrame, test: pd.DataFrame) -> list[dict[str, Any]]
     count = int(sum(h in seen for h in hashes.tolist()))
     if not count:
         return []
-    return [_warning("duplicates", None, count,
-                     f"{count} of {len(test)} test rows ({count / len(test):.0%}) repeat a training row's feature "
-                     "values exactly; the test score is partly memory. Remove duplicates before splitting "
-                     "(data.clean.drop_duplicates) or split by group")]
+    return [
+        _warning(
+            "duplicates",
+            None,
+            count,
+            f"{count} of {len(test)} test rows ({count / len(test):.0%}) repeat a training row's feature "
+            "values exactly; the test score is partly memory. Remove duplicates before splitting "
+            "(data.clean.drop_duplicates) or split by group",
+        )
+    ]
 
 
 def time_order(train_time: pd.Series, test_time: pd.Series, column: str) -> list[dict[str, Any]]:
@@ -67,21 +75,32 @@ def time_order(train_time: pd.Series, test_time: pd.Series, column: str) -> list
     early = int((test_t <= last).sum())
     if not early:
         return []
-    return [_warning("time_order", column, early,
-                     f"{early} of {len(test_t)} test rows are not after the last training time ({last}); "
-                     "the model is tested on a past it was trained beside. Use data.split.method: time")]
+    return [
+        _warning(
+            "time_order",
+            column,
+            early,
+            f"{early} of {len(test_t)} test rows are not after the last training time ({last}); "
+            "the model is tested on a past it was trained beside. Use data.split.method: time",
+        )
+    ]
 
 
-def near_copy(train_x: pd.Series, train_y: pd.Series, test_x: pd.Series, test_y: pd.Series, *,
-              kind: str, task: str, column: str) -> dict[str, Any] | None:
+def near_copy(
+    train_x: pd.Series, train_y: pd.Series, test_x: pd.Series, test_y: pd.Series, *, kind: str, task: str, column: str
+) -> dict[str, Any] | None:
     """A warning when one feature is (nearly) the target itself, else None."""
     if kind == "numeric":
         r = _correlation(train_x, train_y, task)
         if r is not None and abs(r) > CORRELATION:
-            return _warning("near_copy", column, len(train_x),
-                            f"feature '{column}' has correlation {r:+.4f} with the target on the training rows: "
-                            "it is a near-copy of the target; drop it (data.drop) unless it is truly known "
-                            "before the target is")
+            return _warning(
+                "near_copy",
+                column,
+                len(train_x),
+                f"feature '{column}' has correlation {r:+.4f} with the target on the training rows: "
+                "it is a near-copy of the target; drop it (data.drop) unless it is truly known "
+                "before the target is",
+            )
     quality = _one_feature_rule(train_x, train_y, test_x, test_y, kind=kind, task=task)
     if quality is None:
         return None
@@ -89,18 +108,25 @@ def near_copy(train_x: pd.Series, train_y: pd.Series, test_x: pd.Series, test_y:
     if not perfect:
         return None
     measure = f"accuracy {quality:.3f}" if task == "classification" else f"R² {quality:.4f}"
-    return _warning("near_copy", column, len(test_x),
-                    f"feature '{column}' alone predicts the test target perfectly ({measure} from a rule fitted on "
-                    "the training rows): it probably encodes the target; drop it (data.drop) unless it is truly "
-                    "known before the target is")
+    return _warning(
+        "near_copy",
+        column,
+        len(test_x),
+        f"feature '{column}' alone predicts the test target perfectly ({measure} from a rule fitted on "
+        "the training rows): it probably encodes the target; drop it (data.drop) unless it is truly "
+        "known before the target is",
+    )
 
 
 def _correlation(x: pd.Series, y: pd.Series, task: str) -> float | None:
     if task == "classification" and y.nunique() != 2:
         return None  # a correlation with arbitrary class codes means nothing
     xv = pd.to_numeric(x, errors="coerce").to_numpy(dtype=np.float64)
-    yv = pd.factorize(y, sort=True)[0].astype(np.float64) if task == "classification" else \
-        pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
+    yv = (
+        pd.factorize(y, sort=True)[0].astype(np.float64)
+        if task == "classification"
+        else pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
+    )
     ok = np.isfinite(xv) & np.isfinite(yv)
     if ok.sum() < 3 or np.std(xv[ok]) == 0 or np.std(yv[ok]) == 0:
         return None
@@ -120,14 +146,20 @@ def _one_feature_rule(train_x, train_y, test_x, test_y, *, kind: str, task: str)
     if task != "classification" and np.var(sy.to_numpy(dtype=np.float64)) == 0:
         return None
     if kind == "numeric":
-        model = DecisionTreeClassifier(max_depth=4, random_state=0) if task == "classification" else \
-            DecisionTreeRegressor(max_depth=8, random_state=0)
+        model = (
+            DecisionTreeClassifier(max_depth=4, random_state=0)
+            if task == "classification"
+            else DecisionTreeRegressor(max_depth=8, random_state=0)
+        )
         model.fit(tx.to_numpy(dtype=np.float64).reshape(-1, 1), ty.to_numpy())
         pred = model.predict(sx.to_numpy(dtype=np.float64).reshape(-1, 1))
     else:
         # a lookup table: the commonest (classification) or mean (regression) target per value
-        table = ty.groupby(tx.astype(str)).agg(lambda s: s.mode().iloc[0]) if task == "classification" \
+        table = (
+            ty.groupby(tx.astype(str)).agg(lambda s: s.mode().iloc[0])
+            if task == "classification"
             else ty.groupby(tx.astype(str)).mean()
+        )
         pred = sx.astype(str).map(table)
         if pred.isna().mean() > 0.05:  # the rule cannot speak for unseen values
             return None

@@ -7,12 +7,20 @@ from sklearn import metrics as skm
 
 # Which way is better for each metric; the primary metric decides "beats the baseline".
 HIGHER_IS_BETTER = {
-    "mae": False, "rmse": False, "r2": True, "mape": False,
-    "accuracy": True, "balanced_accuracy": True, "f1_macro": True, "log_loss": False, "roc_auc": True,
-    "cross_entropy": False, "perplexity": False, "bits_per_char": False,   # generation, per character
+    "mae": False,
+    "rmse": False,
+    "r2": True,
+    "mape": False,
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "f1_macro": True,
+    "log_loss": False,
+    "roc_auc": True,
+    "cross_entropy": False,
+    "perplexity": False,
+    "bits_per_char": False,  # generation, per character
 }
-DEFAULT_PRIMARY = {"regression": "mae", "forecast": "mae", "classification": "accuracy",
-                   "generation": "cross_entropy"}
+DEFAULT_PRIMARY = {"regression": "mae", "forecast": "mae", "classification": "accuracy", "generation": "cross_entropy"}
 # The metrics each kind of table computes on its test split (and may decide, gate or tune on).
 TASK_METRICS = {
     "classification": ("accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc"),
@@ -29,8 +37,9 @@ def resolve(task: str, *choices: str) -> str:
     return next((c for c in choices if c != "auto"), DEFAULT_PRIMARY[task])
 
 
-def why_unavailable(metric: str, task: str, *, classes: int | None = None,
-                    values: np.ndarray | None = None) -> str | None:
+def why_unavailable(
+    metric: str, task: str, *, classes: int | None = None, values: np.ndarray | None = None
+) -> str | None:
     """Why `metric` cannot be computed for `task` on this data, or None when it can.
 
     `classes`: how many classes a classification target has; `values`: the target's values
@@ -40,14 +49,17 @@ def why_unavailable(metric: str, task: str, *, classes: int | None = None,
     if metric not in known:
         return f"is not a {task} metric; choose one of {list(known)}"
     if metric == "roc_auc" and classes is not None and classes != 2:
-        return (f"needs two classes and this target has {classes}; "
-                "choose accuracy, balanced_accuracy, f1_macro or log_loss")
+        return (
+            f"needs two classes and this target has {classes}; choose accuracy, balanced_accuracy, f1_macro or log_loss"
+        )
     if metric == "mape" and values is not None:
         finite = np.asarray(values, dtype=np.float64)
         finite = finite[np.isfinite(finite)]
         if finite.size and finite.min() <= 0 <= finite.max():
-            return ("is undefined: the target takes zero or changes sign, where a percentage error "
-                    "divides by zero; choose mae, rmse or r2")
+            return (
+                "is undefined: the target takes zero or changes sign, where a percentage error "
+                "divides by zero; choose mae, rmse or r2"
+            )
     return None
 
 

@@ -29,8 +29,15 @@ def default_baseline(task: str, metric: str) -> str:
     return BASELINE_NAMES[task]
 
 
-def score(task: str, y_true: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray,
-          *, metric: str = "auto", baseline_name: str | None = None) -> dict[str, Any]:
+def score(
+    task: str,
+    y_true: np.ndarray,
+    model_out: np.ndarray,
+    baseline_out: np.ndarray,
+    *,
+    metric: str = "auto",
+    baseline_name: str | None = None,
+) -> dict[str, Any]:
     """Metrics of the model and of the baseline on the same test rows, and who wins.
 
     For classification `y_true` holds class codes and both outputs are (n, k) probabilities;
@@ -73,12 +80,13 @@ def finding(name: str, metric: str, model: float, baseline: float, beats: bool, 
         change = abs(model - baseline) / abs(baseline) * 100
         figures += f" ({change:.1f}% {'better' if beats else 'worse'})" if model != baseline else " (a tie)"
     if beats and not shown:
-        return (f"The network scores better than {name} on this test split ({figures}), "
-                "but the difference is not shown to be more than chance.")
+        return (
+            f"The network scores better than {name} on this test split ({figures}), "
+            "but the difference is not shown to be more than chance."
+        )
     if beats:
         return f"The network beats {name}: {figures}."
-    return (f"The network does NOT beat {name}: {figures}. "
-            "The naive rule is at least as good on this test split.")
+    return f"The network does NOT beat {name}: {figures}. The naive rule is at least as good on this test split."
 
 
 def raise_unavailable(metric: str, task: str, available: list[str]) -> None:

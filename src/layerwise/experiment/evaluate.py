@@ -25,8 +25,9 @@ from ..tasks import for_bundle
 from ..tasks.common import evaluate_settings
 
 
-def reassess(predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data",
-             progress: bool = False) -> tuple[dict[str, Any], pd.DataFrame]:
+def reassess(
+    predictor: Predictor, frame: pd.DataFrame | str | Path, *, source: str = "data", progress: bool = False
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """metrics.json's content and the predictions table for `frame`, which must hold the target
     (for an image bundle: the path of a folder with one sub-folder of images per class, read
     with its progress on stderr when `progress`). The bundle's Task re-judges it (tasks/)."""
@@ -46,10 +47,20 @@ def judged(predictor: Predictor, y, model_out, baseline_out, notes: list[str], *
     ev = evaluate_settings(predictor.config)
     seed = TrainConfig.model_validate((predictor.config or {}).get("train") or {}).seed
     gates = ev.gates
-    metrics = judge(predictor.task.type, y, model_out, baseline_out, metric=ev.metric, samples=ev.bootstrap,
-                    level=ev.level, seed=seed, beat_baseline=gates.beat_baseline,
-                    minimum={str(k): v for k, v in gates.min.items()},
-                    maximum={str(k): v for k, v in gates.max.items()}, **{"block": 1, **named})
+    metrics = judge(
+        predictor.task.type,
+        y,
+        model_out,
+        baseline_out,
+        metric=ev.metric,
+        samples=ev.bootstrap,
+        level=ev.level,
+        seed=seed,
+        beat_baseline=gates.beat_baseline,
+        minimum={str(k): v for k, v in gates.min.items()},
+        maximum={str(k): v for k, v in gates.max.items()},
+        **{"block": 1, **named},
+    )
     metrics["notes"] = metrics.get("notes", []) + notes
     return metrics
 

@@ -24,8 +24,8 @@ class Result:
     out: Path | None = None
     config: ExperimentConfig | None = None
     log: list[str] = field(default_factory=list)
-    test_rows: pd.DataFrame | None = field(default=None, repr=False)   # the test split's cleaned rows
-    test_images: np.ndarray | None = field(default=None, repr=False)   # image runs: (n, c, h, w) test pixels
+    test_rows: pd.DataFrame | None = field(default=None, repr=False)  # the test split's cleaned rows
+    test_images: np.ndarray | None = field(default=None, repr=False)  # image runs: (n, c, h, w) test pixels
 
     @property
     def bundle_path(self) -> Path | None:
@@ -71,11 +71,20 @@ def summary(m: dict[str, Any], *, table: bool = True) -> str:
     rows = [("metric", "network", f"{level} interval", "baseline", "difference interval")]
     for name, value in m["test"].items():
         mark = " *" if name == m["primary_metric"] else ""
-        rows.append((name + mark, f"{value:,.4g}", _pair(ci.get("model", {}).get(name)),
-                     f"{m['baseline'].get(name, float('nan')):,.4g}", _pair(ci.get("difference", {}).get(name))))
+        rows.append(
+            (
+                name + mark,
+                f"{value:,.4g}",
+                _pair(ci.get("model", {}).get(name)),
+                f"{m['baseline'].get(name, float('nan')):,.4g}",
+                _pair(ci.get("difference", {}).get(name)),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-             for r in rows]
+    lines = [
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
     lines.append(f"baseline: {m['baseline_name']}; * decides; difference = network - baseline; rows {m['rows']}")
     lines += [f"other baseline: {b['finding']}" for b in m.get("other_baselines") or []]
     lines += [f"note: {n}" for n in m.get("notes", [])]

@@ -1,9 +1,9 @@
 """Experiment: one linear recipe over the public steps (steps.py), for every kind of problem.
 
-    resolve the Task -> refuse what it cannot honour -> read -> check -> prepare (clean, split,
-    fit on train only) -> build + initialize -> trainer_for -> fit -> judge the test split beside
-    a naive baseline (intervals, diagnosis, leakage audit, data curve, deploy gate)
-    -> bundle + run folder + report
+resolve the Task -> refuse what it cannot honour -> read -> check -> prepare (clean, split,
+fit on train only) -> build + initialize -> trainer_for -> fit -> judge the test split beside
+a naive baseline (intervals, diagnosis, leakage audit, data curve, deploy gate)
+-> bundle + run folder + report
 """
 
 from __future__ import annotations
@@ -55,8 +55,15 @@ class Experiment:
         steps.refuse(self.config, task)
         return task
 
-    def run(self, out: str | Path | None = None, *, quiet: bool = True, resume: bool = False,
-            overwrite: bool = False, allow_changed: Collection[str] = ()) -> Result:
+    def run(
+        self,
+        out: str | Path | None = None,
+        *,
+        quiet: bool = True,
+        resume: bool = False,
+        overwrite: bool = False,
+        allow_changed: Collection[str] = (),
+    ) -> Result:
         """Run every step; with `out`, write the run folder there (atomically).
 
         OUT is checked and locked before any data is read (experiment/run_folder.py): a folder holding
@@ -87,38 +94,57 @@ class Experiment:
             with log.recording():
                 return self.recipe(out, log, resume, allow_changed)
 
-    def recipe(self, out: str | Path | None, log: RunLog, resume: bool = False,
-               allow_changed: tuple[str, ...] = ()) -> Result:
+    def recipe(
+        self, out: str | Path | None, log: RunLog, resume: bool = False, allow_changed: tuple[str, ...] = ()
+    ) -> Result:
         """The steps in order, for every Task; `run` wraps it with the folder's lock and the run log."""
         cfg, task = self.config, self.task
         stream = cfg.data.stream
         if stream.enabled is True and (not task.streams or self.data is not None):
             what = "data= passed in memory" if task.streams else task.name
-            raise ConfigError(f"data.stream.enabled: streaming covers tabular classification and regression "
-                              f"from a Parquet or CSV data.path, not {what}",
-                              hint="set data.stream.enabled: auto (or false) for this run")
+            raise ConfigError(
+                f"data.stream.enabled: streaming covers tabular classification and regression "
+                f"from a Parquet or CSV data.path, not {what}",
+                hint="set data.stream.enabled: auto (or false) for this run",
+            )
         if task.streams and self.data is None and wants_stream(cfg.data.path, stream.enabled, stream.above_mb):
             from .streamed import run_streamed
 
-            return run_streamed(self, task, out, log, resume, allow_changed)   # larger than memory
+            return run_streamed(self, task, out, log, resume, allow_changed)  # larger than memory
         source, name = steps.read(cfg, task, self.data, log)
         kind = steps.check(cfg, task, source, name)
         log.write(task.describe(source, name, kind))
         prepared = steps.prepare(cfg, task, source, kind, name, log)
         checkpoints = None if out is None else Path(out) / "checkpoints"
-        predictor, trainer, seconds = steps.fit(cfg, task, prepared, log, checkpoints=checkpoints, resume=resume,
-                                                allow_changed=allow_changed)
+        predictor, trainer, seconds = steps.fit(
+            cfg, task, prepared, log, checkpoints=checkpoints, resume=resume, allow_changed=allow_changed
+        )
         model_out, baseline_out = task.outputs(predictor, prepared, "test")
-        metrics = steps.run_metrics(cfg, task, prepared, predictor, trainer, seconds, model_out, baseline_out, log,
-                                    curve=lambda: steps.curve(cfg, task, prepared, predictor, log))
+        metrics = steps.run_metrics(
+            cfg,
+            task,
+            prepared,
+            predictor,
+            trainer,
+            seconds,
+            model_out,
+            baseline_out,
+            log,
+            curve=lambda: steps.curve(cfg, task, prepared, predictor, log),
+        )
         predictor.metrics = metrics
         log.write_file(metrics["finding"])
         log.write_file(metrics["headline"])
         frame = prepared.frame
-        result = Result(metrics, trainer.history, predictor, config=cfg, log=log.lines,
-                        test_rows=None if frame is None else frame.iloc[prepared.index["test"]].reset_index(drop=True),
-                        test_images=None if prepared.images is None else
-                        self.test_images(source, prepared.index["test"]))
+        result = Result(
+            metrics,
+            trainer.history,
+            predictor,
+            config=cfg,
+            log=log.lines,
+            test_rows=None if frame is None else frame.iloc[prepared.index["test"]].reset_index(drop=True),
+            test_images=None if prepared.images is None else self.test_images(source, prepared.index["test"]),
+        )
         if out is not None and rank() == 0:
             table = task.table(prepared, model_out, baseline_out)
             result.out = steps.write_run_folder(Path(out), cfg, result, log, table)
@@ -126,10 +152,9 @@ class Experiment:
 
     @staticmethod
     def test_images(source: Any, rows: np.ndarray) -> np.ndarray:
-        return source.images[rows]     # (n, c, h, w) test pixels, for explanations
+        return source.images[rows]  # (n, c, h, w) test pixels, for explanations
 
-    def tune(self, out: str | Path | None = None, *, quiet: bool = True, resume_study: bool = False,
-             **options: Any):
+    def tune(self, out: str | Path | None = None, *, quiet: bool = True, resume_study: bool = False, **options: Any):
         """Search `tune.space` on validation scores, then run the best configuration into OUT/best.
 
         `options` override the tune section (trials, timeout, storage, study, workers).
@@ -146,10 +171,18 @@ class Experiment:
         with locked(out) if rank() == 0 else nullcontext():
             task = self.task
             source, data_name = steps.read(self.config, task, self.data, RunLog(quiet=True))
-            kind = steps.check(self.config, task, source, data_name)   # the data is checked before any trial trains
-            return search(self.config, task=kind, validate=partial(validate_config, data=self.data),
-                          run=partial(run_config, data=self.data), out=out, name=name, quiet=quiet,
-                          resume_study=resume_study, **options)
+            kind = steps.check(self.config, task, source, data_name)  # the data is checked before any trial trains
+            return search(
+                self.config,
+                task=kind,
+                validate=partial(validate_config, data=self.data),
+                run=partial(run_config, data=self.data),
+                out=out,
+                name=name,
+                quiet=quiet,
+                resume_study=resume_study,
+                **options,
+            )
 
     def validate(self, callbacks: list[Callback] | tuple[Callback, ...] = (), *, folds: int | None = None):
         """Train and score the validation split only (a tuning trial); the test split is never scored.
@@ -168,7 +201,7 @@ class Experiment:
         kept, epochs = [], 0
         for part in parts:
             trainer = steps.fit(cfg, task, part, log, callbacks)[1]
-            best = trainer.best_epoch if cfg.train.patience is not None else None   # weights restored from it
+            best = trainer.best_epoch if cfg.train.patience is not None else None  # weights restored from it
             kept.append(trainer.history[best - 1] if best is not None else trainer.history[-1])
             epochs += len(trainer.history)
         return Validation(kind, kept, epochs)
@@ -199,19 +232,24 @@ def run_config(cfg: ExperimentConfig, out: Path, *, quiet: bool = True, data: An
 def check_resume_options(cfg: ExperimentConfig, resume: bool, overwrite: bool, allow_changed: Collection[str]) -> None:
     """--resume, --overwrite and --allow-changed as a user may combine them; UsageError otherwise."""
     if resume and overwrite:
-        raise UsageError("--resume and --overwrite: choose one",
-                         hint="--resume continues the training in OUT/checkpoints; --overwrite starts afresh "
-                              "and replaces OUT")
+        raise UsageError(
+            "--resume and --overwrite: choose one",
+            hint="--resume continues the training in OUT/checkpoints; --overwrite starts afresh and replaces OUT",
+        )
     for key in allow_changed:
         if key not in RESUMABLE:
-            raise UsageError(f"--allow-changed {key}: only {' and '.join(RESUMABLE)} may change on resume"
-                             f"{did_you_mean(key, RESUMABLE)}",
-                             hint="any other change (or changed data) makes the checkpoint's state mean something "
-                                  "else: start afresh with --overwrite, or choose another --out")
+            raise UsageError(
+                f"--allow-changed {key}: only {' and '.join(RESUMABLE)} may change on resume"
+                f"{did_you_mean(key, RESUMABLE)}",
+                hint="any other change (or changed data) makes the checkpoint's state mean something "
+                "else: start afresh with --overwrite, or choose another --out",
+            )
     if allow_changed and not resume:
         raise UsageError("--allow-changed: applies to a resumed run", hint="add --resume, or leave --allow-changed out")
     schedule = cfg.train.schedule.type
     if "train.epochs" in allow_changed and schedule in PER_UPDATE:
-        raise ConfigError(f"train.epochs: train.schedule.type '{schedule}' plans the learning rate over all "
-                          "epochs, so the number cannot change on resume",
-                          hint="resume with the checkpoint's train.epochs, or start afresh with --overwrite")
+        raise ConfigError(
+            f"train.epochs: train.schedule.type '{schedule}' plans the learning rate over all "
+            "epochs, so the number cannot change on resume",
+            hint="resume with the checkpoint's train.epochs, or start afresh with --overwrite",
+        )

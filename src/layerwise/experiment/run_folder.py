@@ -46,8 +46,19 @@ except ImportError:  # Windows: no flock
 
 LOCK = ".layerwise.lock"
 # What `layerwise run` (and `layerwise explain` / `report` afterwards) write into a run folder.
-RUN_FILES = frozenset({"bundle", "metrics.json", "history.csv", "predictions.csv", "run.log", "report.html",
-                       "explain", "checkpoints", "tensorboard"})
+RUN_FILES = frozenset(
+    {
+        "bundle",
+        "metrics.json",
+        "history.csv",
+        "predictions.csv",
+        "run.log",
+        "report.html",
+        "explain",
+        "checkpoints",
+        "tensorboard",
+    }
+)
 # What `layerwise evaluate --out` writes (reassess.write).
 EVALUATION_FILES = frozenset({"metrics.json", "predictions.csv", "spec.json", "report.html"})
 # What `layerwise explain` writes (Explanation.save and its plots).
@@ -94,8 +105,10 @@ def lock(folder: str | Path, *, flag: str = "--out") -> FolderLock:
         made_file = not path.exists()
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as error:
-        raise UsageError(f"{flag} {folder}: cannot create the folder or its lock file ({error.strerror})",
-                         hint="choose a folder you can write to") from None
+        raise UsageError(
+            f"{flag} {folder}: cannot create the folder or its lock file ({error.strerror})",
+            hint="choose a folder you can write to",
+        ) from None
     if fcntl is None:
         return FolderLock(folder, fd, (made_folder, made_file))
     try:
@@ -103,13 +116,20 @@ def lock(folder: str | Path, *, flag: str = "--out") -> FolderLock:
     except OSError:
         holder = _holder(fd)
         os.close(fd)
-        raise UsageError(f"{flag} {folder}: another layerwise run is writing there ({holder}); "
-                         "refusing to run into the same folder",
-                         hint=f"wait for it to finish, or choose another {flag}") from None
+        raise UsageError(
+            f"{flag} {folder}: another layerwise run is writing there ({holder}); refusing to run into the same folder",
+            hint=f"wait for it to finish, or choose another {flag}",
+        ) from None
     # ours now: say who holds it (the previous holder's text goes)
     os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                              "started": time.strftime("%Y-%m-%d %H:%M:%S%z")}).encode() + b"\n", 0)
+    os.pwrite(
+        fd,
+        json.dumps(
+            {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S%z")}
+        ).encode()
+        + b"\n",
+        0,
+    )
     return FolderLock(folder, fd, (made_folder, made_file))
 
 
@@ -135,43 +155,59 @@ def check_run_folder(out: Path, *, resume: bool, overwrite: bool) -> None:
     """Refuse a folder holding the user's files, and an earlier run unless resumed or overwritten."""
     names = _own_names(out, RUN_FILES, "a run folder", "the run")
     if names and not (resume or overwrite):
-        what = ("an earlier run" if (out / "metrics.json").exists() else
-                "the checkpoints of an unfinished run" if (out / "checkpoints").exists() else
-                "the run.log of an unfinished run" if (out / "run.log").exists() else "an earlier run's files")
-        raise UsageError(f"--out {out}: holds {what}; refusing to replace it",
-                         hint="--overwrite replaces it, --resume continues its training from OUT/checkpoints, "
-                              "or choose another --out")
+        what = (
+            "an earlier run"
+            if (out / "metrics.json").exists()
+            else "the checkpoints of an unfinished run"
+            if (out / "checkpoints").exists()
+            else "the run.log of an unfinished run"
+            if (out / "run.log").exists()
+            else "an earlier run's files"
+        )
+        raise UsageError(
+            f"--out {out}: holds {what}; refusing to replace it",
+            hint="--overwrite replaces it, --resume continues its training from OUT/checkpoints, "
+            "or choose another --out",
+        )
 
 
 def check_evaluation_folder(out: Path, *, overwrite: bool) -> None:
     """Refuse a folder holding anything but an evaluation's files, and an earlier evaluation unless overwritten."""
     if _own_names(out, EVALUATION_FILES, "an evaluation", "the evaluation") and not overwrite:
-        raise UsageError(f"--out {out}: holds an earlier evaluation; refusing to replace it",
-                         hint="--overwrite replaces it, or choose another --out")
+        raise UsageError(
+            f"--out {out}: holds an earlier evaluation; refusing to replace it",
+            hint="--overwrite replaces it, or choose another --out",
+        )
 
 
 def check_explanation_folder(out: Path, *, overwrite: bool, flag: str = "-o") -> None:
     """Refuse a folder holding anything but an explanation's files, and an earlier explanation
     unless overwritten; with `overwrite` the earlier explanation's files are removed."""
-    names = _own_names(out, EXPLANATION_FILES, "an explanation", "the explanation", flag=flag,
-                       pattern=_EXPLANATION_PLOT)
+    names = _own_names(
+        out, EXPLANATION_FILES, "an explanation", "the explanation", flag=flag, pattern=_EXPLANATION_PLOT
+    )
     if names and not overwrite:
-        raise UsageError(f"{flag} {out}: holds an earlier explanation; refusing to replace it",
-                         hint="--overwrite replaces it, or choose another folder")
+        raise UsageError(
+            f"{flag} {out}: holds an earlier explanation; refusing to replace it",
+            hint="--overwrite replaces it, or choose another folder",
+        )
     for name in names:
         (out / name).unlink()
 
 
-def _own_names(out: Path, own: frozenset[str], what: str, whose: str, *, flag: str = "--out",
-               pattern: re.Pattern | None = None) -> list[str]:
+def _own_names(
+    out: Path, own: frozenset[str], what: str, whose: str, *, flag: str = "--out", pattern: re.Pattern | None = None
+) -> list[str]:
     """The names in OUT (the lock aside), all of them layerwise's own, or a UsageError naming the others."""
     names = [n for n in _names(out) if n != LOCK]
     foreign = [n for n in names if n not in own and not (pattern is not None and pattern.fullmatch(n))]
     if foreign:
         more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
-        raise UsageError(f"{flag} {out}: holds files layerwise did not write ({', '.join(foreign[:_SHOWN])}{more}); "
-                         f"refusing to write {what} there",
-                         hint=f"choose a new folder for {whose} (layerwise never replaces files it did not write)")
+        raise UsageError(
+            f"{flag} {out}: holds files layerwise did not write ({', '.join(foreign[:_SHOWN])}{more}); "
+            f"refusing to write {what} there",
+            hint=f"choose a new folder for {whose} (layerwise never replaces files it did not write)",
+        )
     return names
 
 

@@ -65,8 +65,9 @@ def check(cfg: ExperimentConfig, task: Task, source: Any, name: str) -> str:
     """The config against the data, every problem at once (the Task's and the model's); the task type."""
     problems = []
     if cfg.model.type not in available():
-        problems.append(f"model.type: {cfg.model.type!r} is not one of {available()}"
-                        f"{did_you_mean(cfg.model.type, available())}")
+        problems.append(
+            f"model.type: {cfg.model.type!r} is not one of {available()}{did_you_mean(cfg.model.type, available())}"
+        )
     try:
         kind = task.check(cfg, source, name)
     except ConfigError as err:
@@ -87,8 +88,9 @@ def prepare(cfg: ExperimentConfig, task: Task, source: Any, kind: str, name: str
     return prepared
 
 
-def build_model(cfg: ExperimentConfig, task: Task, prepared: Prepared,
-                log: RunLog) -> tuple[Predictor, Head, list[Callback]]:
+def build_model(
+    cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog
+) -> tuple[Predictor, Head, list[Callback]]:
     """The model built from model.* for this Task's head, initialized (model.init, transfer), wrapped in the
     Predictor that will be saved; the head (loss); the callbacks transfer asks for (freezing). May reshape
     prepared.y."""
@@ -101,33 +103,81 @@ def build_model(cfg: ExperimentConfig, task: Task, prepared: Prepared,
     # The block's resolved settings, not the config's nulls: a bundle must not pick up
     # whatever a later version's block defaults are. Its weights are its own: no `from`.
     resolved = {**cast(Any, module).get_config(), "init": scheme_of(model_cfg["init"])}  # a registered Block
-    predictor = Predictor(prepared.task, module, model={"config": resolved, "input_shape": list(input_shape),
-                                                        "output_dim": head.output_dim},
-                          features=prepared.features, target=prepared.target, series=prepared.series,
-                          vocabulary=prepared.vocabulary, images=prepared.images, config=cfg.to_dict())
+    predictor = Predictor(
+        prepared.task,
+        module,
+        model={"config": resolved, "input_shape": list(input_shape), "output_dim": head.output_dim},
+        features=prepared.features,
+        target=prepared.target,
+        series=prepared.series,
+        vocabulary=prepared.vocabulary,
+        images=prepared.images,
+        config=cfg.to_dict(),
+    )
     return predictor, head, transferred
 
 
-def trainer_for(train: TrainConfig, module: torch.nn.Module, *, loss: Any, has_val: bool,
-                callbacks: Sequence[Callback] = (), quiet: bool = True, class_weights: list[float] | None = None,
-                metric: Callable | None = None, augment_fn: Any = None, checkpoints: Path | None = None,
-                fingerprint: dict[str, Any] | None = None) -> Trainer:
+def trainer_for(
+    train: TrainConfig,
+    module: torch.nn.Module,
+    *,
+    loss: Any,
+    has_val: bool,
+    callbacks: Sequence[Callback] = (),
+    quiet: bool = True,
+    class_weights: list[float] | None = None,
+    metric: Callable | None = None,
+    augment_fn: Any = None,
+    checkpoints: Path | None = None,
+    fingerprint: dict[str, Any] | None = None,
+) -> Trainer:
     """The one place a TrainConfig becomes a Trainer: every train.* key is honoured here, for every kind."""
     t = train
     return Trainer(
-        module, loss=loss, optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
-        batch_size=t.batch_size, epochs=t.epochs, weight_decay=t.weight_decay, l1=t.l1, clip_grad=t.clip_grad,
-        patience=t.patience if has_val else None, class_weights=class_weights, seed=t.seed, device=t.device,
-        threads=t.threads, metric=metric, callbacks=list(callbacks), quiet=quiet, schedule=t.schedule.model_dump(),
-        accumulate=t.accumulate, on_nan=t.on_nan, precision=t.precision, compile=t.compile,
-        checkpoint_dir=checkpoints, checkpoint_every=t.checkpoint_every, keep=t.keep, augment=augment_fn,
+        module,
+        loss=loss,
+        optimizer=t.optimizer,
+        lr=t.lr,
+        momentum=t.momentum,
+        nesterov=t.nesterov,
+        batch_size=t.batch_size,
+        epochs=t.epochs,
+        weight_decay=t.weight_decay,
+        l1=t.l1,
+        clip_grad=t.clip_grad,
+        patience=t.patience if has_val else None,
+        class_weights=class_weights,
+        seed=t.seed,
+        device=t.device,
+        threads=t.threads,
+        metric=metric,
+        callbacks=list(callbacks),
+        quiet=quiet,
+        schedule=t.schedule.model_dump(),
+        accumulate=t.accumulate,
+        on_nan=t.on_nan,
+        precision=t.precision,
+        compile=t.compile,
+        checkpoint_dir=checkpoints,
+        checkpoint_every=t.checkpoint_every,
+        keep=t.keep,
+        augment=augment_fn,
         fingerprint=fingerprint,
     )
 
 
-def run_trainer(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor, loss: Any,
-                log: RunLog, extra: Sequence[Callback] = (), *, checkpoints: Path | None = None,
-                digest: str | None = None) -> Trainer:
+def run_trainer(
+    cfg: ExperimentConfig,
+    task: Task,
+    prepared: Prepared,
+    predictor: Predictor,
+    loss: Any,
+    log: RunLog,
+    extra: Sequence[Callback] = (),
+    *,
+    checkpoints: Path | None = None,
+    digest: str | None = None,
+) -> Trainer:
     """`trainer_for` with what the run adds: run.log and history.csv callbacks, TensorBoard beside the
     checkpoints, the Task's validation metric, class weights and augmentation, the resume fingerprint."""
     has_val = len(prepared.x["val"]) > 0
@@ -138,30 +188,63 @@ def run_trainer(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor
     if has_val:
         name = task.watched(cfg, prepared)
         metric = None if name is None else task.validation_metric(predictor, prepared, BATCHED[name])
-    fingerprint_ = None if checkpoints is None else fingerprint(cfg, digest or data_digest(
-        *(prepared.x[k] for k in ("train", "val")), *(prepared.y[k] for k in ("train", "val"))))
-    return trainer_for(cfg.train, predictor.module, loss=loss, has_val=has_val, callbacks=callbacks,
-                       quiet=log.quiet, class_weights=task.class_weights(cfg, prepared), metric=metric,
-                       augment_fn=augmentation(cfg, task, prepared, log), checkpoints=checkpoints,
-                       fingerprint=fingerprint_)
+    fingerprint_ = (
+        None
+        if checkpoints is None
+        else fingerprint(
+            cfg,
+            digest
+            or data_digest(*(prepared.x[k] for k in ("train", "val")), *(prepared.y[k] for k in ("train", "val"))),
+        )
+    )
+    return trainer_for(
+        cfg.train,
+        predictor.module,
+        loss=loss,
+        has_val=has_val,
+        callbacks=callbacks,
+        quiet=log.quiet,
+        class_weights=task.class_weights(cfg, prepared),
+        metric=metric,
+        augment_fn=augmentation(cfg, task, prepared, log),
+        checkpoints=checkpoints,
+        fingerprint=fingerprint_,
+    )
 
 
-def fit(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog, extra: Sequence[Callback] = (), *,
-        checkpoints: Path | None = None, resume: bool = False,
-        allow_changed: tuple[str, ...] = ()) -> tuple[Predictor, Trainer, float]:
+def fit(
+    cfg: ExperimentConfig,
+    task: Task,
+    prepared: Prepared,
+    log: RunLog,
+    extra: Sequence[Callback] = (),
+    *,
+    checkpoints: Path | None = None,
+    resume: bool = False,
+    allow_changed: tuple[str, ...] = (),
+) -> tuple[Predictor, Trainer, float]:
     """Build, train (resuming when asked) and leave on the CPU: the Predictor, its Trainer, the seconds."""
     predictor, head, transferred = build_model(cfg, task, prepared, log)
-    trainer = run_trainer(cfg, task, prepared, predictor, head.loss, log, [*transferred, *extra],
-                          checkpoints=checkpoints)
+    trainer = run_trainer(
+        cfg, task, prepared, predictor, head.loss, log, [*transferred, *extra], checkpoints=checkpoints
+    )
     has_val = len(prepared.x["val"]) > 0
     started = time.perf_counter()
-    trainer.fit(prepared.x["train"], prepared.y["train"], prepared.x["val"] if has_val else None,
-                prepared.y["val"] if has_val else None, resume=resume, allow_changed=allow_changed)
+    trainer.fit(
+        prepared.x["train"],
+        prepared.y["train"],
+        prepared.x["val"] if has_val else None,
+        prepared.y["val"] if has_val else None,
+        resume=resume,
+        allow_changed=allow_changed,
+    )
     seconds = time.perf_counter() - started
     log_resume(trainer, log)
     if trainer.best_epoch is not None:
-        log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
-                  f"epoch {trainer.best_epoch} (weights restored)")
+        log.write(
+            f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
+            f"epoch {trainer.best_epoch} (weights restored)"
+        )
     else:
         log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s")
     trainer.module.to("cpu")
@@ -174,37 +257,64 @@ def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: Run
     if settings is None or not augment.active(settings):
         return None
     fn = task.augmentation(settings, prepared)
-    log.write("augmentation (training split only): "
-              + (augment.describe(settings) if fn is not None else "none, no numeric feature column to jitter"))
+    log.write(
+        "augmentation (training split only): "
+        + (augment.describe(settings) if fn is not None else "none, no numeric feature column to jitter")
+    )
     return fn
 
 
-def judge(cfg: ExperimentConfig, task: Task, prepared: Prepared, model_out: np.ndarray,
-          baseline_out: np.ndarray) -> dict[str, Any]:
+def judge(
+    cfg: ExperimentConfig, task: Task, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray
+) -> dict[str, Any]:
     """Score the test split beside the baseline, with intervals, and apply the gates (evaluate.gates)."""
     ev = cfg.evaluate
     gates = ev.gates
     champion = None
     if gates.compare_to is not None:
-        champion = {"path": gates.compare_to,
-                    "out": task.champion_outputs(bundle.load(gates.compare_to), prepared, gates.compare_to)}
-    return judge_arrays(prepared.task.type, prepared.actual["test"], model_out, baseline_out, metric=ev.metric,
-                        samples=ev.bootstrap, level=ev.level, seed=cfg.train.seed,
-                        beat_baseline=gates.beat_baseline, minimum={str(k): v for k, v in gates.min.items()},
-                        maximum={str(k): v for k, v in gates.max.items()}, champion=champion,
-                        **{"block": 1, **task.judged(prepared, ev)})
+        champion = {
+            "path": gates.compare_to,
+            "out": task.champion_outputs(bundle.load(gates.compare_to), prepared, gates.compare_to),
+        }
+    return judge_arrays(
+        prepared.task.type,
+        prepared.actual["test"],
+        model_out,
+        baseline_out,
+        metric=ev.metric,
+        samples=ev.bootstrap,
+        level=ev.level,
+        seed=cfg.train.seed,
+        beat_baseline=gates.beat_baseline,
+        minimum={str(k): v for k, v in gates.min.items()},
+        maximum={str(k): v for k, v in gates.max.items()},
+        champion=champion,
+        **{"block": 1, **task.judged(prepared, ev)},
+    )
 
 
-def run_metrics(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor, trainer: Trainer,
-                seconds: float, model_out: np.ndarray, baseline_out: np.ndarray, log: RunLog,
-                curve: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+def run_metrics(
+    cfg: ExperimentConfig,
+    task: Task,
+    prepared: Prepared,
+    predictor: Predictor,
+    trainer: Trainer,
+    seconds: float,
+    model_out: np.ndarray,
+    baseline_out: np.ndarray,
+    log: RunLog,
+    curve: Callable[[], dict[str, Any] | None],
+) -> dict[str, Any]:
     """metrics.json, for every kind: the judgement, then what the run was (rows, epochs, diagnosis,
     leakage, data, data curve, the baseline's fit, the Task's own entries)."""
     metrics = judge(cfg, task, prepared, model_out, baseline_out)
     restored = trainer.best_epoch is not None and cfg.train.patience is not None
     metrics.update(
-        cleaning=prepared.cleaning.to_dict(), rows=prepared.rows, seconds=round(seconds, 3),
-        best_epoch=trainer.best_epoch, epochs=len(trainer.history),
+        cleaning=prepared.cleaning.to_dict(),
+        rows=prepared.rows,
+        seconds=round(seconds, 3),
+        best_epoch=trainer.best_epoch,
+        epochs=len(trainer.history),
         diagnosis=diagnose(trainer.history, restored=restored).to_dict(),
         leakage=task.audit(prepared) if cfg.evaluate.leakage else [],
         data=task.summary(prepared),
@@ -220,15 +330,17 @@ def run_metrics(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor
     return metrics
 
 
-def curve(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor,
-          log: RunLog) -> dict[str, Any] | None:
+def curve(
+    cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Predictor, log: RunLog
+) -> dict[str, Any] | None:
     """Retrain on 25, 50, 75% of the training split; the full run is the 100% point."""
     if len(prepared.x["val"]) == 0:
         log.write("data curve: skipped, it scores on the validation split and data.split.val is 0")
         return None
     kind = prepared.task.type
-    metric = score(kind, prepared.actual["val"], *task.outputs(predictor, prepared, "val"),
-                   metric=cfg.evaluate.metric)["primary_metric"]
+    metric = score(kind, prepared.actual["val"], *task.outputs(predictor, prepared, "val"), metric=cfg.evaluate.metric)[
+        "primary_metric"
+    ]
 
     def val_score(p: Predictor, part: Prepared) -> float:
         model_out, baseline_out = task.outputs(p, part, "val")
@@ -236,14 +348,21 @@ def curve(cfg: ExperimentConfig, task: Task, prepared: Prepared, predictor: Pred
 
     # Same seed and config, so training on 100% would repeat the run: its score is reused.
     with log.steps("data curve: retraining", sum(f != 1.0 for f in FRACTIONS)) as steps:
+
         def fit_and_score(rows: np.ndarray) -> float:
             part = subset(prepared, rows)
             found = val_score(fit(cfg, task, part, RunLog(quiet=True))[0], part)
             steps.advance(1, f"on {len(rows)} training {task.unit}: validation {metric} {found:.4g}")
             return found
 
-        found = data_curve(len(prepared.x["train"]), fit_and_score, metric=metric, order=task.curve_order,
-                           seed=cfg.train.seed, known={1.0: val_score(predictor, prepared)})
+        found = data_curve(
+            len(prepared.x["train"]),
+            fit_and_score,
+            metric=metric,
+            order=task.curve_order,
+            seed=cfg.train.seed,
+            known={1.0: val_score(predictor, prepared)},
+        )
     return found.to_dict()
 
 
@@ -257,7 +376,7 @@ def write_run_folder(out: Path, cfg: ExperimentConfig, result: Any, log: RunLog,
         write_json(staged / "metrics.json", result.metrics)
         write_text(staged / "history.csv", pd.DataFrame(result.history).to_csv(index=False))
         write_table(predictions, staged / "predictions.csv")
-        if cfg.evaluate.explain:    # before the report, which shows it
+        if cfg.evaluate.explain:  # before the report, which shows it
             from ..explain import explain_run
 
             explain_run(result, staged / "explain", cfg.evaluate.explain, log.write, quiet=log.quiet)
@@ -296,5 +415,7 @@ def log_resume(trainer: Trainer, log: RunLog) -> None:
         return
     step = f", step {done['steps']} of the next" if done["steps"] else ""
     changed = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in done["changed"].items())
-    log.write(f"training: resumed from checkpoint {done['checkpoint']} (epoch {done['epochs']} done{step})"
-              + (f"; changed as allowed: {changed}" if changed else ""))
+    log.write(
+        f"training: resumed from checkpoint {done['checkpoint']} (epoch {done['epochs']} done{step})"
+        + (f"; changed as allowed: {changed}" if changed else "")
+    )

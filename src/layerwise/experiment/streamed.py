@@ -40,37 +40,67 @@ if TYPE_CHECKING:
     from .run import Experiment, Result
 
 
-def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log: RunLog, resume: bool,
-                 allow_changed: tuple[str, ...] = ()) -> Result:
+def run_streamed(
+    experiment: Experiment,
+    task: Task,
+    out: str | Path | None,
+    log: RunLog,
+    resume: bool,
+    allow_changed: tuple[str, ...] = (),
+) -> Result:
     """The run recipe over a Stream: the same public steps, with the splits read batch by batch."""
     from .run import Result
 
     cfg = experiment.config
     if cfg.data.decimal != ".":  # batches of typed columns: a "1.234" cannot be read as 1234 there
-        raise ConfigError("data.decimal: ',' is read in memory only; a streamed file must use decimal points",
-                          hint="set data.stream.enabled: false, or convert the file's numbers to decimal points")
+        raise ConfigError(
+            "data.decimal: ',' is read in memory only; a streamed file must use decimal points",
+            hint="set data.stream.enabled: false, or convert the file's numbers to decimal points",
+        )
     if cfg.evaluate.gates.compare_to is not None:
-        raise ConfigError("evaluate.gates.compare_to: comparing with a champion re-reads the test rows whole; "
-                          "a streamed run does not hold them", hint="set data.stream.enabled: false to compare")
+        raise ConfigError(
+            "evaluate.gates.compare_to: comparing with a champion re-reads the test rows whole; "
+            "a streamed run does not hold them",
+            hint="set data.stream.enabled: false to compare",
+        )
     data, source = cfg.data, str(cfg.data.path)
     split = data.split
-    if data.path is None or data.target is None:   # the recipe streams a data.path only; the schema needs a target
+    if data.path is None or data.target is None:  # the recipe streams a data.path only; the schema needs a target
         raise ConfigError("data.path and data.target: a streamed run reads a file's target column")
-    stream = open_stream(data.path, target=data.target, task="classification", seed=cfg.train.seed,
-                         fractions=(split.train, split.val, split.test), time=data.time, features=data.features,
-                         drop=data.drop, delimiter=data.delimiter, batch_rows=data.stream.batch_rows,
-                         shuffle_buffer=data.stream.shuffle_buffer)
+    stream = open_stream(
+        data.path,
+        target=data.target,
+        task="classification",
+        seed=cfg.train.seed,
+        fractions=(split.train, split.val, split.test),
+        time=data.time,
+        features=data.features,
+        drop=data.drop,
+        delimiter=data.delimiter,
+        batch_rows=data.stream.batch_rows,
+        shuffle_buffer=data.stream.shuffle_buffer,
+    )
     kind = steps.check(cfg, task, stream.head, source)  # the config against the file's columns and first rows
     stream.task = kind
-    stream.fit(normalize=data.normalize, encode=data.encode, max_onehot=data.max_onehot,
-               impute_numeric=data.clean.impute_numeric, impute_categorical=data.clean.impute_categorical)
-    log.write(f"read {source} as a stream of record batches: {stream.total} rows, "
-              f"{len(stream.kinds) + 1} columns used; task {kind}")
+    stream.fit(
+        normalize=data.normalize,
+        encode=data.encode,
+        max_onehot=data.max_onehot,
+        impute_numeric=data.clean.impute_numeric,
+        impute_categorical=data.clean.impute_categorical,
+    )
+    log.write(
+        f"read {source} as a stream of record batches: {stream.total} rows, "
+        f"{len(stream.kinds) + 1} columns used; task {kind}"
+    )
     cleaning = _cleaning(stream)
     for line in cleaning.lines():
         log.write(f"cleaning: {line}")
-    how = "file order (data.time; the file must be sorted by it)" if data.time else \
-        "random by a hash of the row number and seed (stratification is not possible in one pass)"
+    how = (
+        "file order (data.time; the file must be sorted by it)"
+        if data.time
+        else "random by a hash of the row number and seed (stratification is not possible in one pass)"
+    )
     log.write(f"split: {how}")
     log.write("split: " + ", ".join(f"{k} {v}" for k, v in stream.rows.items()) + " rows")
 
@@ -78,8 +108,9 @@ def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log
     prepared.cleaning = cleaning
     checkpoints = None if out is None else Path(out) / "checkpoints"
     predictor, head, transferred = steps.build_model(cfg, task, prepared, log)
-    trainer = steps.run_trainer(cfg, task, prepared, predictor, head.loss, log, transferred, checkpoints=checkpoints,
-                                digest=_digest(stream))
+    trainer = steps.run_trainer(
+        cfg, task, prepared, predictor, head.loss, log, transferred, checkpoints=checkpoints, digest=_digest(stream)
+    )
     shape = prepared.y["train"].shape[1:]
     dtype = prepared.y["train"].dtype  # what the head chose for the loss: int64 codes or float32 columns
 
@@ -89,13 +120,23 @@ def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log
 
     started = time.perf_counter()
     has_val = stream.rows["val"] > 0
-    trainer.fit_stream(lambda epoch: batches("train", epoch), stream.rows["train"],
-                       (lambda: batches("val")) if has_val else None, resume=resume, allow_changed=allow_changed)
+    trainer.fit_stream(
+        lambda epoch: batches("train", epoch),
+        stream.rows["train"],
+        (lambda: batches("val")) if has_val else None,
+        resume=resume,
+        allow_changed=allow_changed,
+    )
     seconds = time.perf_counter() - started
     steps.log_resume(trainer, log)
-    log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s (streamed; checkpoints at epoch ends)"
-              + (f"; best validation loss at epoch {trainer.best_epoch} (weights restored)"
-                 if trainer.best_epoch is not None and cfg.train.patience is not None else ""))
+    log.write(
+        f"training: {len(trainer.history)} epochs in {seconds:.1f}s (streamed; checkpoints at epoch ends)"
+        + (
+            f"; best validation loss at epoch {trainer.best_epoch} (weights restored)"
+            if trainer.best_epoch is not None and cfg.train.patience is not None
+            else ""
+        )
+    )
     trainer.module.to("cpu")
 
     outputs, actual = [], []
@@ -119,10 +160,19 @@ def run_streamed(experiment: Experiment, task: Task, out: str | Path | None, log
     summary: dict[str, Any] = {"kinds": dict(stream.kinds)}
     if classes:
         summary["classes"] = {p: {str(k): int(v) for k, v in sorted(c.items())} for p, c in stream.classes.items()}
-    metrics.update(cleaning=cleaning.to_dict(), rows=dict(stream.rows), seconds=round(seconds, 3),
-                   best_epoch=trainer.best_epoch, epochs=len(trainer.history),
-                   diagnosis=diagnose(trainer.history, restored=restored).to_dict(), leakage=None,
-                   data=summary, data_curve=None, streamed=True, **steps.resumed(trainer))
+    metrics.update(
+        cleaning=cleaning.to_dict(),
+        rows=dict(stream.rows),
+        seconds=round(seconds, 3),
+        best_epoch=trainer.best_epoch,
+        epochs=len(trainer.history),
+        diagnosis=diagnose(trainer.history, restored=restored).to_dict(),
+        leakage=None,
+        data=summary,
+        data_curve=None,
+        streamed=True,
+        **steps.resumed(trainer),
+    )
     log.write("evaluation: leakage audit and data-size curve skipped: a streamed table is never whole in memory")
     for line in metrics["diagnosis"]["findings"]:
         log.write(f"evaluation: {line}")
@@ -151,9 +201,15 @@ def _prepared(stream: Stream, task: str, data) -> Prepared:
     checks need them (class codes in their shares, or a uniform sample of the values)."""
     features, encoder = _fitted(stream)
     width = len(features.feature_names)
-    classes = list(encoder.classes or [])     # none for values
-    info = TaskInfo(type=task, target=stream.target, features=list(stream.kinds), time=data.time,
-                    classes=classes, delimiter=data.delimiter)
+    classes = list(encoder.classes or [])  # none for values
+    info = TaskInfo(
+        type=task,
+        target=stream.target,
+        features=list(stream.kinds),
+        time=data.time,
+        classes=classes,
+        delimiter=data.delimiter,
+    )
     x = {p: np.zeros((1 if stream.rows[p] else 0, width), np.float32) for p in ("train", "val", "test")}
     if classes:
         y = {p: np.zeros(len(v), np.int64) for p, v in x.items()}
@@ -177,8 +233,10 @@ def _baseline_fit(stream: Stream, task: Task, prepared: Prepared) -> dict[str, A
     if encoder.classes:
         return task.baseline_fit(prepared)
     sample = stream.target_sample
-    return {"mean": [float(encoder.center)], "median": [float(np.median(sample)) if sample.size else
-                                                        float(encoder.center)]}
+    return {
+        "mean": [float(encoder.center)],
+        "median": [float(np.median(sample)) if sample.size else float(encoder.center)],
+    }
 
 
 def _median_note(stream: Stream, task: str, metric: str) -> list[str]:
@@ -186,17 +244,24 @@ def _median_note(stream: Stream, task: str, metric: str) -> list[str]:
     sample, rows = stream.target_sample.size, stream.rows.get("train", 0)
     if _fitted(stream)[1].classes or constant_kind(resolve(task, metric)) != "median" or sample >= rows:
         return []
-    return [f"the training median is estimated from a uniform sample of {sample:,} of the {rows:,} training "
-            "rows (streamed: an exact median needs a second pass over the file)"]
+    return [
+        f"the training median is estimated from a uniform sample of {sample:,} of the {rows:,} training "
+        "rows (streamed: an exact median needs a second pass over the file)"
+    ]
 
 
 def _digest(stream: Stream) -> str:
     """The sha256 standing for a streamed file's training data (resume compares it): row counts per
     part and everything fitted on the training rows. Read in the pass `fit` made anyway; hashing the
     file itself would cost another pass over data larger than memory."""
-    seen = {"total": stream.total, "rows": stream.rows, "changed": dict(stream.changed),
-            "classes": {p: {str(k): v for k, v in c.items()} for p, c in stream.classes.items()},
-            "features": _fitted(stream)[0].to_dict(), "target": _fitted(stream)[1].to_dict()}
+    seen = {
+        "total": stream.total,
+        "rows": stream.rows,
+        "changed": dict(stream.changed),
+        "classes": {p: {str(k): v for k, v in c.items()} for p, c in stream.classes.items()},
+        "features": _fitted(stream)[0].to_dict(),
+        "target": _fitted(stream)[1].to_dict(),
+    }
     return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -204,8 +269,13 @@ def _cleaning(stream: Stream) -> CleaningLog:
     log = CleaningLog(rows_in=stream.total, rows_out=sum(stream.rows.values()))
     for column, count in sorted(stream.changed.items()):
         if count:
-            log.add("bad_values", column, count, f"{count} training value(s) not of the column's kind, or inf, "
-                    "set missing and filled with the training statistic")
+            log.add(
+                "bad_values",
+                column,
+                count,
+                f"{count} training value(s) not of the column's kind, or inf, "
+                "set missing and filled with the training statistic",
+            )
     dropped = stream.total - log.rows_out
     if dropped:
         log.add("missing_target", stream.target, dropped, f"{dropped} row(s) without a target skipped")

@@ -25,15 +25,23 @@ PER_CALL = 16384
 
 @dataclass
 class Attribution:
-    values: np.ndarray            # (n, *input_shape), model space
-    output: np.ndarray            # (n,) the explained output at each row
-    baseline_output: np.ndarray   # (n,) the same output at the baseline (IG, ablation); NaN for saliency
-    delta: np.ndarray | None      # (n,) IG only: sum of attributions - (output - baseline_output)
-    target: np.ndarray            # (n,) which output was explained
+    values: np.ndarray  # (n, *input_shape), model space
+    output: np.ndarray  # (n,) the explained output at each row
+    baseline_output: np.ndarray  # (n,) the same output at the baseline (IG, ablation); NaN for saliency
+    delta: np.ndarray | None  # (n,) IG only: sum of attributions - (output - baseline_output)
+    target: np.ndarray  # (n,) which output was explained
 
 
-def attribute(output: Output, x: np.ndarray, target: np.ndarray, *, method: str = "ig",
-              baseline: np.ndarray | None = None, steps: int = 50, mask: np.ndarray | None = None) -> Attribution:
+def attribute(
+    output: Output,
+    x: np.ndarray,
+    target: np.ndarray,
+    *,
+    method: str = "ig",
+    baseline: np.ndarray | None = None,
+    steps: int = 50,
+    mask: np.ndarray | None = None,
+) -> Attribution:
     """Attribute `output` at each row of `x` to the row's inputs.
 
     Args:
@@ -44,13 +52,13 @@ def attribute(output: Output, x: np.ndarray, target: np.ndarray, *, method: str 
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     base = np.zeros(x.shape[1:], np.float32) if baseline is None else np.asarray(baseline, np.float32)
-    base_t = torch.as_tensor(base)[None]                       # (1, *input_shape): Captum broadcasts it
+    base_t = torch.as_tensor(base)[None]  # (1, *input_shape): Captum broadcasts it
     explain = {"ig": IntegratedGradients, "saliency": Saliency, "ablation": FeatureAblation}[method](output.forward)
     per = max(1, PER_CALL // _cost(method, x, steps, mask))
     values, deltas = [], []
     for i in range(0, len(x), per):
-        xb = torch.as_tensor(x[i:i + per])
-        tb = torch.as_tensor(target[i:i + per], dtype=torch.int64)
+        xb = torch.as_tensor(x[i : i + per])
+        tb = torch.as_tensor(target[i : i + per], dtype=torch.int64)
         if method == "ig":
             a, d = explain.attribute(xb, baselines=base_t, target=tb, n_steps=steps, return_convergence_delta=True)
             deltas.append(d.detach().numpy())
@@ -58,15 +66,26 @@ def attribute(output: Output, x: np.ndarray, target: np.ndarray, *, method: str 
             # abs=False keeps the sign: which way a small change of each input moves the output
             a = explain.attribute(xb.requires_grad_(), target=tb, abs=False)
         else:
-            a = explain.attribute(xb, baselines=base_t, target=tb, feature_mask=torch.as_tensor(mask),
-                                  perturbations_per_eval=min(_width(mask), 64))
+            a = explain.attribute(
+                xb,
+                baselines=base_t,
+                target=tb,
+                feature_mask=torch.as_tensor(mask),
+                perturbations_per_eval=min(_width(mask), 64),
+            )
         values.append(a.detach().numpy())
     out = _pick(output.values(x), target)
     # the baseline is one input: its outputs once, then the explained column per row
-    base_out = output.values(base[None])[0][target].astype(np.float64) if method != "saliency" \
-        else np.full(len(x), np.nan)
-    return Attribution(np.concatenate(values) if values else np.zeros_like(x), out, base_out,
-                       np.concatenate(deltas) if deltas else None, target)
+    base_out = (
+        output.values(base[None])[0][target].astype(np.float64) if method != "saliency" else np.full(len(x), np.nan)
+    )
+    return Attribution(
+        np.concatenate(values) if values else np.zeros_like(x),
+        out,
+        base_out,
+        np.concatenate(deltas) if deltas else None,
+        target,
+    )
 
 
 def _pick(values: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -33,15 +33,20 @@ def completeness(delta: np.ndarray, output: np.ndarray, baseline_output: np.ndar
     leftover = np.abs(delta)
     relative = float(leftover.sum() / max(gap.sum(), 1e-12))
     per_row = leftover / np.maximum(gap, 1e-12)
-    return {"check": "completeness", "relative_delta": relative, "max_abs_delta": float(leftover.max(initial=0.0)),
-            "rows_under_limit": float((per_row < COMPLETENESS_LIMIT).mean()) if len(gap) else 1.0,
-            "limit": COMPLETENESS_LIMIT, "passed": bool(relative < COMPLETENESS_LIMIT),
-            "detail": f"sum |delta| is {relative:.3%} of sum |f(x) - f(baseline)| "
-                      f"(limit {COMPLETENESS_LIMIT:.0%})"}
+    return {
+        "check": "completeness",
+        "relative_delta": relative,
+        "max_abs_delta": float(leftover.max(initial=0.0)),
+        "rows_under_limit": float((per_row < COMPLETENESS_LIMIT).mean()) if len(gap) else 1.0,
+        "limit": COMPLETENESS_LIMIT,
+        "passed": bool(relative < COMPLETENESS_LIMIT),
+        "detail": f"sum |delta| is {relative:.3%} of sum |f(x) - f(baseline)| (limit {COMPLETENESS_LIMIT:.0%})",
+    }
 
 
-def randomization(trained: np.ndarray | Sequence[np.ndarray], random: np.ndarray | Sequence[np.ndarray]
-                  ) -> dict[str, Any]:
+def randomization(
+    trained: np.ndarray | Sequence[np.ndarray], random: np.ndarray | Sequence[np.ndarray]
+) -> dict[str, Any]:
     """Spearman rank correlation of |attribution| between the trained and a re-initialized model:
     per row over its features (median reported), and of the mean |attribution| per feature.
 
@@ -59,10 +64,15 @@ def randomization(trained: np.ndarray | Sequence[np.ndarray], random: np.ndarray
     per_row = [r for r in per_row if np.isfinite(r)]
     median = float(np.median(per_row)) if per_row else float("nan")
     passed = bool(np.isfinite(median) and median < RANK_LIMIT)
-    return {"check": "randomization", "rank_correlation": median, "global_rank_correlation": overall,
-            "limit": RANK_LIMIT, "passed": passed,
-            "detail": f"median per-row Spearman correlation with a re-initialized model {median:.2f} "
-                      f"(global {overall:.2f}); must be under {RANK_LIMIT}"}
+    return {
+        "check": "randomization",
+        "rank_correlation": median,
+        "global_rank_correlation": overall,
+        "limit": RANK_LIMIT,
+        "passed": passed,
+        "detail": f"median per-row Spearman correlation with a re-initialized model {median:.2f} "
+        f"(global {overall:.2f}); must be under {RANK_LIMIT}",
+    }
 
 
 def reinitialized(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -72,7 +82,7 @@ def reinitialized(module: nn.Module, seed: int = 0) -> nn.Module:
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         for sub in clone.modules():
-            reset = getattr(sub, "reset_parameters", None)   # a layer's own initialization, not on nn.Module
+            reset = getattr(sub, "reset_parameters", None)  # a layer's own initialization, not on nn.Module
             if callable(reset) and sub is not clone:
                 reset()
     return clone.eval()

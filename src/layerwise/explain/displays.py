@@ -1,10 +1,10 @@
 """Displays of an Explanation's numbers: each computes nothing, plots on new or given axes.
 
-    AttributionDisplay          one prediction: signed bars, largest first
-    ImportanceDisplay           global importance with intervals, one panel per method
-    SeriesAttributionDisplay    time step × feature heatmap (one window, or mean |attribution|)
-    ImageAttributionDisplay     images with their attribution heatmaps laid over them
-    TextAttributionDisplay      prompts, each character coloured by its attribution
+AttributionDisplay          one prediction: signed bars, largest first
+ImportanceDisplay           global importance with intervals, one panel per method
+SeriesAttributionDisplay    time step × feature heatmap (one window, or mean |attribution|)
+ImageAttributionDisplay     images with their attribution heatmaps laid over them
+TextAttributionDisplay      prompts, each character coloured by its attribution
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ from ..errors import UsageError
 from .explanation import Explanation
 
 SIZE = (6.4, 3.6)
-METHOD_NAMES = {"ig": "mean |Integrated Gradients|", "saliency": "mean |Saliency|",
-                "ablation": "mean |Feature Ablation|", "permutation": "permutation importance"}
+METHOD_NAMES = {
+    "ig": "mean |Integrated Gradients|",
+    "saliency": "mean |Saliency|",
+    "ablation": "mean |Feature Ablation|",
+    "permutation": "permutation importance",
+}
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = SIZE) -> Axes:
@@ -31,8 +35,10 @@ def _axes(ax: Axes | None, size: tuple[float, float] = SIZE) -> Axes:
 def _attributions(e: Explanation) -> np.ndarray:
     """The per-row attributions a display draws; a permutation-only explanation has none."""
     if e.attributions is None:
-        raise UsageError(f"this {e.method} explanation has no per-row attributions to plot",
-                         hint="explain with --method ig, saliency or ablation")
+        raise UsageError(
+            f"this {e.method} explanation has no per-row attributions to plot",
+            hint="explain with --method ig, saliency or ablation",
+        )
     return e.attributions
 
 
@@ -43,8 +49,9 @@ class AttributionDisplay:
     figure_: Figure | SubFigure
 
     @classmethod
-    def from_explanation(cls, explanation: Explanation, index: int = 0, *, top: int = 12,
-                         ax: Axes | None = None) -> AttributionDisplay:
+    def from_explanation(
+        cls, explanation: Explanation, index: int = 0, *, top: int = 12, ax: Axes | None = None
+    ) -> AttributionDisplay:
         e = explanation
         values = _attributions(e)[index]
         order = np.argsort(-np.abs(values))[:top][::-1]
@@ -68,8 +75,9 @@ class ImportanceDisplay:
     figure_: Figure | SubFigure
 
     @classmethod
-    def from_importance(cls, importance: pd.DataFrame, *, top: int = 15,
-                        axes: Sequence[Axes] | None = None) -> ImportanceDisplay:
+    def from_importance(
+        cls, importance: pd.DataFrame, *, top: int = 15, axes: Sequence[Axes] | None = None
+    ) -> ImportanceDisplay:
         methods = list(dict.fromkeys(importance["method"]))
         self = cls()
         if axes is None:
@@ -80,8 +88,14 @@ class ImportanceDisplay:
             part = importance[importance["method"] == method].head(top).iloc[::-1]
             value = part["importance"].to_numpy(np.float64)
             err = np.vstack([value - part["ci_low"].to_numpy(np.float64), part["ci_high"].to_numpy(np.float64) - value])
-            ax.barh(range(len(part)), value, xerr=np.clip(err, 0, None), color="#1f77b4", alpha=0.8,
-                    error_kw={"elinewidth": 1, "capsize": 2})
+            ax.barh(
+                range(len(part)),
+                value,
+                xerr=np.clip(err, 0, None),
+                color="#1f77b4",
+                alpha=0.8,
+                error_kw={"elinewidth": 1, "capsize": 2},
+            )
             ax.set_yticks(range(len(part)), part["feature"].astype(str))
             ax.axvline(0, color="black", linewidth=0.8)
             ax.set_title(f"{METHOD_NAMES.get(method, method)}, 95% interval", fontsize=10)
@@ -96,21 +110,31 @@ class SeriesAttributionDisplay:
     figure_: Figure | SubFigure
 
     @classmethod
-    def from_explanation(cls, explanation: Explanation, index: int | None = None, *,
-                         ax: Axes | None = None) -> SeriesAttributionDisplay:
+    def from_explanation(
+        cls, explanation: Explanation, index: int | None = None, *, ax: Axes | None = None
+    ) -> SeriesAttributionDisplay:
         e = explanation
         attributions = _attributions(e)
         if index is None:
-            values, title, cmap = np.abs(attributions).mean(axis=0), f"mean |attribution| over {len(e.rows)} windows", "viridis"
+            values, title, cmap = (
+                np.abs(attributions).mean(axis=0),
+                f"mean |attribution| over {len(e.rows)} windows",
+                "viridis",
+            )
         else:
             values, title, cmap = attributions[index], f"window ending at row {e.rows[index]}", "RdBu"
         steps = values.shape[0]
         self = cls()
         self.ax_ = ax = _axes(ax)
         limit = np.abs(values).max() or 1.0
-        image = ax.imshow(values.T, aspect="auto", cmap=cmap, vmin=None if index is None else -limit,
-                          vmax=None if index is None else limit,
-                          extent=(-(steps - 1) - 0.5, 0.5, len(e.names) - 0.5, -0.5))
+        image = ax.imshow(
+            values.T,
+            aspect="auto",
+            cmap=cmap,
+            vmin=None if index is None else -limit,
+            vmax=None if index is None else limit,
+            extent=(-(steps - 1) - 0.5, 0.5, len(e.names) - 0.5, -0.5),
+        )
         ax.set_yticks(range(len(e.names)), e.names)
         ax.set_xlabel("time step (0 = last observed)")
         ax.set_title(title, fontsize=10)
@@ -126,8 +150,9 @@ class ImageAttributionDisplay:
     figure_: Figure | SubFigure
 
     @classmethod
-    def from_explanation(cls, explanation: Explanation, indices: Sequence[int] | None = None,
-                         *, axes: Sequence[Axes] | None = None) -> ImageAttributionDisplay:
+    def from_explanation(
+        cls, explanation: Explanation, indices: Sequence[int] | None = None, *, axes: Sequence[Axes] | None = None
+    ) -> ImageAttributionDisplay:
         e = explanation
         indices = list(range(min(8, len(e.rows)))) if indices is None else list(indices)
         attributions = _attributions(e)
@@ -155,8 +180,9 @@ class TextAttributionDisplay:
     figure_: Figure | SubFigure
 
     @classmethod
-    def from_explanation(cls, explanation: Explanation, indices: Sequence[int] | None = None,
-                         *, ax: Axes | None = None) -> TextAttributionDisplay:
+    def from_explanation(
+        cls, explanation: Explanation, indices: Sequence[int] | None = None, *, ax: Axes | None = None
+    ) -> TextAttributionDisplay:
         from matplotlib import colormaps
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
@@ -175,9 +201,20 @@ class TextAttributionDisplay:
             for j, char in enumerate(e.inputs[i]):
                 if char == "":
                     continue
-                ax.text(j, -line, "\u2423" if char == " " else char, ha="center", va="center", family="monospace",
-                        fontsize=12, bbox={"boxstyle": "square,pad=0.3", "facecolor": cmap(norm(attributions[i, j])),
-                                           "edgecolor": "none"})
+                ax.text(
+                    j,
+                    -line,
+                    "\u2423" if char == " " else char,
+                    ha="center",
+                    va="center",
+                    family="monospace",
+                    fontsize=12,
+                    bbox={
+                        "boxstyle": "square,pad=0.3",
+                        "facecolor": cmap(norm(attributions[i, j])),
+                        "edgecolor": "none",
+                    },
+                )
             length = sum(c != "" for c in e.inputs[i])
             ax.text(length + 0.2, -line, f"\u2192 {_short(e.predictions[i])!r}", ha="left", va="center", fontsize=10)
         ax.set_xlim(-0.8, width + 3.5)

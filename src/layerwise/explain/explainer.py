@@ -46,10 +46,23 @@ ALL_METHODS = (*METHODS, "permutation")
 CHECK_ROWS = 100
 
 
-def explain(model: Any, data: Any = None, *, rows: str | None = None, method: str = "ig", steps: int = 50,
-            repeats: int = 10, seed: int = 0, target: int | str | None = None, baseline: Any = None,
-            names: list[str] | None = None, prompts: str | list[str] | None = None, out: str | Path | None = None,
-            checks: bool = True, progress: bool = False) -> Explanation:
+def explain(
+    model: Any,
+    data: Any = None,
+    *,
+    rows: str | None = None,
+    method: str = "ig",
+    steps: int = 50,
+    repeats: int = 10,
+    seed: int = 0,
+    target: int | str | None = None,
+    baseline: Any = None,
+    names: list[str] | None = None,
+    prompts: str | list[str] | None = None,
+    out: str | Path | None = None,
+    checks: bool = True,
+    progress: bool = False,
+) -> Explanation:
     """Explain a model's predictions on `data`.
 
     Args:
@@ -76,41 +89,84 @@ def explain(model: Any, data: Any = None, *, rows: str | None = None, method: st
             attributions, the sanity check): a bar on a terminal, a line per tenth elsewhere.
     """
     if method not in ALL_METHODS:
-        raise UsageError(f"--method {method!r}: unknown method{did_you_mean(method, ALL_METHODS)}",
-                         hint=f"choose one of {', '.join(ALL_METHODS)}")
+        raise UsageError(
+            f"--method {method!r}: unknown method{did_you_mean(method, ALL_METHODS)}",
+            hint=f"choose one of {', '.join(ALL_METHODS)}",
+        )
     if steps < 1:
         raise UsageError(f"--steps {steps}: at least 1")
     predictor = _predictor(model, data)
     if prompts is not None and (predictor is None or predictor.vocabulary is None):
-        raise UsageError("prompts: only a generation bundle is explained on prompts",
-                         hint="pass DATA (rows or images) for this model")
+        raise UsageError(
+            "prompts: only a generation bundle is explained on prompts",
+            hint="pass DATA (rows or images) for this model",
+        )
     if isinstance(target, str) and (predictor is None or predictor.vocabulary is None):
-        raise UsageError(f"--next {target!r}: a next character is explained for generation bundles only",
-                         hint="for this model pass target= a class index or a horizon step")
+        raise UsageError(
+            f"--next {target!r}: a next character is explained for generation bundles only",
+            hint="for this model pass target= a class index or a horizon step",
+        )
     with Steps("explain", quiet=not progress) as shown:
         if predictor is None:
-            result = _explain_module(model, np.asarray(data, dtype=np.float32), rows=rows, method=method,
-                                     steps=steps, seed=seed, target=target, baseline=baseline, names=names,
-                                     checks=checks, shown=shown)
+            result = _explain_module(
+                model,
+                np.asarray(data, dtype=np.float32),
+                rows=rows,
+                method=method,
+                steps=steps,
+                seed=seed,
+                target=target,
+                baseline=baseline,
+                names=names,
+                checks=checks,
+                shown=shown,
+            )
         elif predictor.vocabulary is not None:
             chosen = _prompts(data, prompts)
             picked = [chosen[i] for i in select_rows(rows, len(chosen))]
-            result = explain_prompts(predictor, picked, method=method, steps=steps, seed=seed, checks=checks,
-                                     target=None if target is None else str(target))
+            result = explain_prompts(
+                predictor,
+                picked,
+                method=method,
+                steps=steps,
+                seed=seed,
+                checks=checks,
+                target=None if target is None else str(target),
+            )
         elif predictor.images is not None:
-            result = _explain_images(predictor, model, data, rows=rows, method=method, steps=steps, seed=seed,
-                                     target=target, checks=checks, shown=shown)
+            result = _explain_images(
+                predictor,
+                model,
+                data,
+                rows=rows,
+                method=method,
+                steps=steps,
+                seed=seed,
+                target=target,
+                checks=checks,
+                shown=shown,
+            )
         else:
-            result = _explain_predictor(predictor, _frame(model, predictor, data), rows=rows, method=method,
-                                        steps=steps, repeats=repeats, seed=seed, target=target, checks=checks,
-                                        shown=shown)
+            result = _explain_predictor(
+                predictor,
+                _frame(model, predictor, data),
+                rows=rows,
+                method=method,
+                steps=steps,
+                repeats=repeats,
+                seed=seed,
+                target=target,
+                checks=checks,
+                shown=shown,
+            )
     if out is not None:
         result.save(out)
     return result
 
 
-def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], None] = print, *,
-                quiet: bool = True) -> Explanation | None:
+def explain_run(
+    result: Any, folder: Path, options: Any, note: Callable[[str], None] = print, *, quiet: bool = True
+) -> Explanation | None:
     """A run's own step (evaluate.explain): explain its test split into `folder` (RUN/explain/).
 
     `options` is True or an ExplainConfig; a generation run has no test rows to explain, so it
@@ -124,17 +180,29 @@ def explain_run(result: Any, folder: Path, options: Any, note: Callable[[str], N
     options = options if isinstance(options, ExplainConfig) else ExplainConfig()
     if result.predictor.images is not None and options.method == "permutation":
         # found only after training: say so in run.log rather than throw the trained run away
-        note("explain: skipped: evaluate.explain.method permutation does not apply to images; use ig, saliency "
-             "or ablation")
+        note(
+            "explain: skipped: evaluate.explain.method permutation does not apply to images; use ig, saliency "
+            "or ablation"
+        )
         return None
     rows = f"0:{options.rows}" if isinstance(options.rows, int) else options.rows
     start = time.perf_counter()
-    e = explain(result, rows=rows, method=options.method, steps=options.steps, repeats=options.repeats,
-                seed=result.config.train.seed if result.config is not None else 0, out=folder, progress=not quiet)
+    e = explain(
+        result,
+        rows=rows,
+        method=options.method,
+        steps=options.steps,
+        repeats=options.repeats,
+        seed=result.config.train.seed if result.config is not None else 0,
+        out=folder,
+        progress=not quiet,
+    )
     checks = "; ".join(f"{c['check']} {'pass' if c['passed'] else 'FAIL'}" for c in e.checks)
     unit = "images" if result.predictor.images is not None else "rows"
-    note(f"explain: {options.method} on {len(e.rows)} test {unit} "
-         f"in {time.perf_counter() - start:.1f}s" + (f"; {checks}" if checks else ""))
+    note(
+        f"explain: {options.method} on {len(e.rows)} test {unit} "
+        f"in {time.perf_counter() - start:.1f}s" + (f"; {checks}" if checks else "")
+    )
     return e
 
 
@@ -148,7 +216,7 @@ def _predictor(model: Any, data: Any) -> Predictor | None:
         from ..bundle.store import load
 
         model = load(model)
-    predictor = getattr(model, "predictor", model)   # a Result holds its Predictor
+    predictor = getattr(model, "predictor", model)  # a Result holds its Predictor
     if not isinstance(predictor, Predictor):
         raise UsageError(f"cannot explain a {type(model).__name__}: pass a bundle, Predictor, Result or nn.Module")
     return predictor
@@ -173,20 +241,28 @@ def _prompts(data: Any, prompts: str | list[str] | None) -> list[str]:
     if prompts is not None:
         return [prompts] if isinstance(prompts, str) else list(prompts)
     if data is None:
-        raise UsageError("a generation model is explained on prompts: none given",
-                         hint="pass --prompt TEXT (repeatable) or a .txt file of prompts, one a line")
+        raise UsageError(
+            "a generation model is explained on prompts: none given",
+            hint="pass --prompt TEXT (repeatable) or a .txt file of prompts, one a line",
+        )
     if isinstance(data, (str, Path)):
         return read_prompts(data)
-    raise UsageError(f"data: a generation model takes a .txt file of prompts, not a {type(data).__name__}",
-                     hint="or pass prompts=[...]")
+    raise UsageError(
+        f"data: a generation model takes a .txt file of prompts, not a {type(data).__name__}",
+        hint="or pass prompts=[...]",
+    )
 
 
-def _explain_images(predictor: Predictor, model: Any, data: Any, *, rows, method, steps, seed, target,
-                    checks, shown: Steps) -> Explanation:
+def _explain_images(
+    predictor: Predictor, model: Any, data: Any, *, rows, method, steps, seed, target, checks, shown: Steps
+) -> Explanation:
     if method == "permutation":
-        raise UsageError("--method permutation: does not apply to an image model (shuffling single pixels "
-                         "across images measures nothing the model uses); images are explained with ig, "
-                         "saliency or ablation", hint="use --method ig, saliency or ablation")
+        raise UsageError(
+            "--method permutation: does not apply to an image model (shuffling single pixels "
+            "across images measures nothing the model uses); images are explained with ig, "
+            "saliency or ablation",
+            hint="use --method ig, saliency or ablation",
+        )
     test = getattr(model, "test_rows", None)
     files = test["file"].tolist() if test is not None and "file" in test.columns else None
     inputs = image_inputs(predictor, data, test_images=getattr(model, "test_images", None), test_labels=files)
@@ -200,11 +276,10 @@ def _explain_images(predictor: Predictor, model: Any, data: Any, *, rows, method
     shown.total = 1 + checks
     _local(result, space, output, x, targets, base, method, steps, shown)
     result.rows = [inputs.labels[i] for i in chosen]
-    result.inputs = inputs.pixels[chosen]                  # (n, h, w): the picture the heatmap is laid over
+    result.inputs = inputs.pixels[chosen]  # (n, h, w): the picture the heatmap is laid over
     result.predictions = _predictions(predictor, x, None)
     if checks:
-        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps,
-               shown)
+        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps, shown)
     return result
 
 
@@ -215,8 +290,9 @@ def _random(predictor: Predictor, seed: int) -> nn.Module:
     return build(spec["config"], tuple(spec["input_shape"]), spec["output_dim"], seed=seed + 1).eval()
 
 
-def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, method, steps, repeats, seed, target,
-                       checks, shown: Steps) -> Explanation:
+def _explain_predictor(
+    predictor: Predictor, frame: pd.DataFrame, *, rows, method, steps, repeats, seed, target, checks, shown: Steps
+) -> Explanation:
     task = predictor.task
     space = FeatureSpace.from_predictor(predictor)
     inputs = model_inputs(predictor, frame)
@@ -227,9 +303,11 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
     shown.total = (1 + len(space.groups) * repeats) * (inputs.actual is not None) + local * (1 + checks)
     if inputs.actual is None:
         if method == "permutation":
-            raise UsageError(f"--method permutation needs the target column '{task.target}' in the data, "
-                             "to score the model with each feature shuffled",
-                             hint="add the target column, or use ig, saliency or ablation")
+            raise UsageError(
+                f"--method permutation needs the target column '{task.target}' in the data, "
+                "to score the model with each feature shuffled",
+                hint="add the target column, or use ig, saliency or ablation",
+            )
         result.notes.append(f"permutation importance skipped: the data has no target column '{task.target}'")
     else:
         metric = predictor.metrics.get("primary_metric") or DEFAULT_PRIMARY[task.type]
@@ -241,10 +319,18 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
             return found
 
         result.importance = permutation_importance(
-            counted, inputs.x, space.groups, space.names,
-            higher_is_better=HIGHER_IS_BETTER[metric], repeats=repeats, seed=seed)
-        result.notes.append(f"permutation importance: worsening of test {metric} over {len(inputs.x)} "
-                            f"{predictor.kind.unit}, {repeats} shuffles per feature")
+            counted,
+            inputs.x,
+            space.groups,
+            space.names,
+            higher_is_better=HIGHER_IS_BETTER[metric],
+            repeats=repeats,
+            seed=seed,
+        )
+        result.notes.append(
+            f"permutation importance: worsening of test {metric} over {len(inputs.x)} "
+            f"{predictor.kind.unit}, {repeats} shuffles per feature"
+        )
     if method == "permutation":
         return result
     chosen = select_rows(rows, len(inputs.x))
@@ -257,19 +343,22 @@ def _explain_predictor(predictor: Predictor, frame: pd.DataFrame, *, rows, metho
     result.inputs = None if inputs.raw is None else inputs.raw[chosen]
     result.predictions = _predictions(predictor, x, None if inputs.last is None else inputs.last[chosen])
     mean_abs = mean_abs_importance(attributions, space.names, method, seed=seed)
-    result.importance = mean_abs if result.importance.empty else pd.concat([result.importance, mean_abs],
-                                                                           ignore_index=True)
+    result.importance = (
+        mean_abs if result.importance.empty else pd.concat([result.importance, mean_abs], ignore_index=True)
+    )
     if checks:
-        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps,
-               shown)
+        _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps, shown)
     return result
 
 
-def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, seed, target, baseline, names,
-                    checks, shown: Steps) -> Explanation:
+def _explain_module(
+    module: nn.Module, x: np.ndarray, *, rows, method, steps, seed, target, baseline, names, checks, shown: Steps
+) -> Explanation:
     if method == "permutation":
-        raise UsageError("permutation importance needs a bundle (a target and a metric to score with)",
-                         hint="use ig, saliency or ablation with a plain module")
+        raise UsageError(
+            "permutation importance needs a bundle (a target and a metric to score with)",
+            hint="use ig, saliency or ablation with a plain module",
+        )
     space = FeatureSpace.from_shape(x.shape[1:], names)
     module.eval()
     with torch.no_grad():
@@ -285,18 +374,28 @@ def _explain_module(module: nn.Module, x: np.ndarray, *, rows, method, steps, se
     result.rows = chosen.tolist()
     result.predictions = targets.tolist() if width > 1 else output.values(xs)[:, 0].tolist()
     if space.kind == "image":
-        result.inputs = xs.mean(axis=1)   # (n, h, w): the picture the heatmap is laid over
+        result.inputs = xs.mean(axis=1)  # (n, h, w): the picture the heatmap is laid over
     else:
         result.inputs = xs.reshape(len(xs), -1) if space.kind == "tabular" else None
         result.importance = mean_abs_importance(attributions, space.names, method, seed=seed)
     if checks:
-        _check(result, space, of_module(reinitialized(module, seed + 1), width), xs, targets, base, method, steps,
-               shown)
+        _check(
+            result, space, of_module(reinitialized(module, seed + 1), width), xs, targets, base, method, steps, shown
+        )
     return result
 
 
-def _local(result: Explanation, space: FeatureSpace, output: Output, x: np.ndarray, targets: np.ndarray,
-           base: np.ndarray, method: str, steps: int, shown: Steps) -> np.ndarray:
+def _local(
+    result: Explanation,
+    space: FeatureSpace,
+    output: Output,
+    x: np.ndarray,
+    targets: np.ndarray,
+    base: np.ndarray,
+    method: str,
+    steps: int,
+    shown: Steps,
+) -> np.ndarray:
     """Fill `result` with the local attributions of `x` and return them."""
     a = attribute(output, x, targets, method=method, baseline=base, steps=steps, mask=space.mask())
     shown.advance(1, f"{method} attributions of {len(x)} rows")
@@ -307,8 +406,17 @@ def _local(result: Explanation, space: FeatureSpace, output: Output, x: np.ndarr
     return result.attributions
 
 
-def _check(result: Explanation, space: FeatureSpace, random: Output, x: np.ndarray, targets: np.ndarray,
-           base: np.ndarray, method: str, steps: int, shown: Steps) -> None:
+def _check(
+    result: Explanation,
+    space: FeatureSpace,
+    random: Output,
+    x: np.ndarray,
+    targets: np.ndarray,
+    base: np.ndarray,
+    method: str,
+    steps: int,
+    shown: Steps,
+) -> None:
     n = min(len(x), CHECK_ROWS)
     a = attribute(random, x[:n], targets[:n], method=method, baseline=base, steps=steps, mask=space.mask())
     shown.advance(1, "randomization check")
@@ -344,4 +452,3 @@ def _predictions(predictor: Predictor, x: np.ndarray, last: np.ndarray | None) -
         assert predictor.target is not None, "a classifier keeps its target encoder"
         return predictor.target.decode(predictor.probabilities(raw).argmax(axis=1)).tolist()
     return predictor.decode(raw, last)[:, 0].tolist()
-

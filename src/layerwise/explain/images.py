@@ -23,18 +23,19 @@ from ..config.schema import ExperimentConfig
 from ..data.images import SUFFIXES, ImagePreprocessor, image_array, list_images
 from ..errors import DataError, UsageError
 
-SHOWN = 5         # unreadable files named in a message
+SHOWN = 5  # unreadable files named in a message
 
 
 @dataclass
 class ImageInputs:
-    x: np.ndarray          # (n, channels, h, w) normalized model inputs
-    labels: list[Any]      # (n,) each image's file (relative to DATA) or index
-    pixels: np.ndarray     # (n, h, w) the images as read, channels averaged: what heatmaps lie over
+    x: np.ndarray  # (n, channels, h, w) normalized model inputs
+    labels: list[Any]  # (n,) each image's file (relative to DATA) or index
+    pixels: np.ndarray  # (n, h, w) the images as read, channels averaged: what heatmaps lie over
 
 
-def image_inputs(predictor: Predictor, data: Any, *, test_images: np.ndarray | None = None,
-                 test_labels: list[Any] | None = None) -> ImageInputs:
+def image_inputs(
+    predictor: Predictor, data: Any, *, test_images: np.ndarray | None = None, test_labels: list[Any] | None = None
+) -> ImageInputs:
     """Model inputs for `data` (None: the run's test split)."""
     labels: list[Any]
     if data is None and test_images is not None:
@@ -51,9 +52,12 @@ def image_inputs(predictor: Predictor, data: Any, *, test_images: np.ndarray | N
         pixels, labels = _read(predictor, Path(data))
         source = str(data)
     else:
-        raise UsageError(f"data: an image bundle explains an image file, a folder of them or a NumPy array, "
-                         f"not a {type(data).__name__}", hint="pass what `layerwise predict` takes")
-    x = _preprocessor(predictor).transform(pixels, source=source)    # the shape check and message of predict
+        raise UsageError(
+            f"data: an image bundle explains an image file, a folder of them or a NumPy array, "
+            f"not a {type(data).__name__}",
+            hint="pass what `layerwise predict` takes",
+        )
+    x = _preprocessor(predictor).transform(pixels, source=source)  # the shape check and message of predict
     return ImageInputs(x, labels, pixels.mean(axis=1))
 
 
@@ -66,18 +70,24 @@ def black(predictor: Predictor) -> tuple[np.ndarray, str]:
 
 def _read(predictor: Predictor, path: Path) -> tuple[np.ndarray, list[str]]:
     if path.is_file() and path.suffix.lower() not in SUFFIXES:
-        raise DataError(f"{path}: not an image file (expected {', '.join(SUFFIXES)})",
-                        hint="pass an image file or a folder of them, as `layerwise predict` takes")
-    files = list_images(path)                                 # names a path that does not exist
+        raise DataError(
+            f"{path}: not an image file (expected {', '.join(SUFFIXES)})",
+            hint="pass an image file or a folder of them, as `layerwise predict` takes",
+        )
+    files = list_images(path)  # names a path that does not exist
     if not files:
-        raise DataError(f"{path}: no image files found ({', '.join(SUFFIXES)}), searched recursively",
-                        hint="pass an image file or a folder of them")
+        raise DataError(
+            f"{path}: no image files found ({', '.join(SUFFIXES)}), searched recursively",
+            hint="pass an image file or a folder of them",
+        )
     pixels, errors = _preprocessor(predictor).read(files)
     bad = [(f, e) for f, e in zip(files, errors) if e is not None]
     if bad:
         named = "; ".join(f"{f}: {e}" for f, e in bad[:SHOWN])
-        raise DataError(f"{len(bad)} of {len(files)} file(s) cannot be read as images: {named}",
-                        hint="remove or replace them; `layerwise predict` lists every unreadable file")
+        raise DataError(
+            f"{len(bad)} of {len(files)} file(s) cannot be read as images: {named}",
+            hint="remove or replace them; `layerwise predict` lists every unreadable file",
+        )
     root = path if path.is_dir() else path.parent
     return pixels, [str(f.relative_to(root)) for f in files]
 

@@ -21,10 +21,10 @@ from ..tasks import prepare_again
 
 @dataclass
 class Inputs:
-    x: np.ndarray                  # model space: (n, columns) or (n, lookback, features)
-    labels: np.ndarray             # (n,) the row of the frame each input stands for (0-based)
-    raw: np.ndarray | None         # tabular: (n, features) the user's own values
-    actual: np.ndarray | None      # class codes or target values; None without the target column
+    x: np.ndarray  # model space: (n, columns) or (n, lookback, features)
+    labels: np.ndarray  # (n,) the row of the frame each input stands for (0-based)
+    raw: np.ndarray | None  # tabular: (n, features) the user's own values
+    actual: np.ndarray | None  # class codes or target values; None without the target column
     last: np.ndarray | None = None  # forecast: last observed target of each window
 
 
@@ -33,13 +33,16 @@ def model_inputs(predictor: Predictor, frame: pd.DataFrame, *, source: str = "da
     missing = [c for c in task.features if c not in frame.columns]
     if missing:
         hints = "; ".join(f"'{c}'{did_you_mean(c, [str(c) for c in frame.columns])}" for c in missing)
-        raise DataError(f"{source}: missing feature column(s) {hints}",
-                        hint=f"the model needs the columns: {', '.join(map(str, task.features))}")
+        raise DataError(
+            f"{source}: missing feature column(s) {hints}",
+            hint=f"the model needs the columns: {', '.join(map(str, task.features))}",
+        )
     frame = frame.reset_index(drop=True)
     if predictor.series is not None:  # a forecast: windows of the series
         if task.time is not None and task.time in frame.columns:
-            frame = frame.iloc[np.argsort(pd.to_datetime(frame[task.time], errors="coerce").to_numpy(),
-                                          kind="stable")].reset_index(drop=True)
+            frame = frame.iloc[
+                np.argsort(pd.to_datetime(frame[task.time], errors="coerce").to_numpy(), kind="stable")
+            ].reset_index(drop=True)
         w = predictor.series.windows(frame, task.lookback, task.horizon, part=source)
         return Inputs(w.x, w.end, None, w.actual, w.last)
     assert predictor.features is not None, "a table bundle keeps its preprocessor"
@@ -54,8 +57,11 @@ def model_inputs(predictor: Predictor, frame: pd.DataFrame, *, source: str = "da
         frame, x = frame[known].reset_index(drop=True), x[known]
         labels = np.flatnonzero(known)
         target = frame[task.target]
-        actual = predictor.target.encode(target) if task.classes \
+        actual = (
+            predictor.target.encode(target)
+            if task.classes
             else pd.to_numeric(target, errors="coerce").to_numpy(np.float64)
+        )
     else:
         labels = np.arange(len(frame))
     return Inputs(x, labels, frame[task.features].to_numpy(dtype=object), actual)
@@ -92,8 +98,10 @@ def select_rows(spec: str | None, n: int, *, default: int = 200) -> np.ndarray:
             else:
                 picked.append(int(part))
         except ValueError:
-            raise UsageError(f"--rows {spec!r}: '{part}' is not a row number or range",
-                             hint="use e.g. 0:100, 3,7,12 or all (rows count from 0)") from None
+            raise UsageError(
+                f"--rows {spec!r}: '{part}' is not a row number or range",
+                hint="use e.g. 0:100, 3,7,12 or all (rows count from 0)",
+            ) from None
     bad = [p for p in picked if not 0 <= p < n]
     if bad:
         raise UsageError(f"--rows {spec!r}: row {bad[0]} is outside 0..{n - 1}", hint=f"{n} rows can be explained")

@@ -25,15 +25,17 @@ CHANGE = {"log_return": "log return", "diff": "change", "none": "value"}
 
 @dataclass
 class Output:
-    forward: Callable[[torch.Tensor], torch.Tensor]   # (n, *input) -> (n, k)
+    forward: Callable[[torch.Tensor], torch.Tensor]  # (n, *input) -> (n, k)
     unit: str
 
     def target(self, x: np.ndarray, choose: int | None = None, batch: int = 4096) -> np.ndarray:
         """(n,) output index per row: `choose`, else the argmax (the predicted class)."""
         if choose is not None:
             return np.full(len(x), int(choose), dtype=np.int64)
-        return np.concatenate([self.values(x[i:i + batch]).argmax(axis=1) for i in range(0, len(x), batch)]
-                              or [np.zeros(0, dtype=np.int64)])
+        return np.concatenate(
+            [self.values(x[i : i + batch]).argmax(axis=1) for i in range(0, len(x), batch)]
+            or [np.zeros(0, dtype=np.int64)]
+        )
 
     def values(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -15,9 +15,17 @@ import pandas as pd
 from scipy import stats
 
 
-def permutation_importance(score: Callable[[np.ndarray], float], x: np.ndarray, groups: list[list[int]],
-                           names: list[str], *, higher_is_better: bool, repeats: int = 10, seed: int = 0,
-                           level: float = 0.95) -> pd.DataFrame:
+def permutation_importance(
+    score: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    groups: list[list[int]],
+    names: list[str],
+    *,
+    higher_is_better: bool,
+    repeats: int = 10,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """`feature, importance, ci_low, ci_high, method`, most important first.
 
     Args:
@@ -47,20 +55,27 @@ def permutation_importance(score: Callable[[np.ndarray], float], x: np.ndarray, 
     return frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def mean_abs_importance(values: np.ndarray, names: list[str], method: str, *, samples: int = 1000,
-                        seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+def mean_abs_importance(
+    values: np.ndarray, names: list[str], method: str, *, samples: int = 1000, seed: int = 0, level: float = 0.95
+) -> pd.DataFrame:
     """Mean absolute attribution per feature over the explained rows, with a bootstrap interval.
 
     `values` is (n, features) or (n, steps, features); a series feature sums its steps.
     """
-    per_row = np.abs(values) if values.ndim == 2 else np.abs(values).sum(axis=1)   # (n, features)
+    per_row = np.abs(values) if values.ndim == 2 else np.abs(values).sum(axis=1)  # (n, features)
     rng = np.random.default_rng(seed)
     n = len(per_row)
     # how often each row is drawn in each resample, (samples, n): the means without copying rows
     counts = rng.multinomial(n, np.full(n, 1 / n), size=samples)
-    draws = counts @ per_row / n                                                      # (samples, features)
+    draws = counts @ per_row / n  # (samples, features)
     tail = (1 - level) / 2 * 100
-    frame = pd.DataFrame({"feature": names, "importance": per_row.mean(axis=0),
-                          "ci_low": np.percentile(draws, tail, axis=0),
-                          "ci_high": np.percentile(draws, 100 - tail, axis=0), "method": method})
+    frame = pd.DataFrame(
+        {
+            "feature": names,
+            "importance": per_row.mean(axis=0),
+            "ci_low": np.percentile(draws, tail, axis=0),
+            "ci_high": np.percentile(draws, 100 - tail, axis=0),
+            "method": method,
+        }
+    )
     return frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)

@@ -31,19 +31,36 @@ def figures(explanation: Explanation) -> list[tuple[str, str, Figure | SubFigure
         return out
     if e.kind == "tabular":
         for i in range(min(SHOWN, len(e.rows))):
-            out.append((f"row-{e.rows[i]}.png", f"Why row {e.rows[i]}",
-                        AttributionDisplay.from_explanation(e, i).figure_))
+            out.append(
+                (f"row-{e.rows[i]}.png", f"Why row {e.rows[i]}", AttributionDisplay.from_explanation(e, i).figure_)
+            )
     elif e.kind == "series":
-        out.append(("steps.png", "Time step × feature, mean |attribution|",
-                    SeriesAttributionDisplay.from_explanation(e).figure_))
-        out.append((f"row-{e.rows[0]}.png", f"Why the forecast from row {e.rows[0]}",
-                    SeriesAttributionDisplay.from_explanation(e, 0).figure_))
+        out.append(
+            (
+                "steps.png",
+                "Time step × feature, mean |attribution|",
+                SeriesAttributionDisplay.from_explanation(e).figure_,
+            )
+        )
+        out.append(
+            (
+                f"row-{e.rows[0]}.png",
+                f"Why the forecast from row {e.rows[0]}",
+                SeriesAttributionDisplay.from_explanation(e, 0).figure_,
+            )
+        )
     elif e.kind == "text":
-        out.append(("prompts.png", "Why the next character: each prompt character coloured by its attribution",
-                    TextAttributionDisplay.from_explanation(e).figure_))
+        out.append(
+            (
+                "prompts.png",
+                "Why the next character: each prompt character coloured by its attribution",
+                TextAttributionDisplay.from_explanation(e).figure_,
+            )
+        )
     else:
-        out.append(("images.png", "Attribution heatmaps over the images",
-                    ImageAttributionDisplay.from_explanation(e).figure_))
+        out.append(
+            ("images.png", "Attribution heatmaps over the images", ImageAttributionDisplay.from_explanation(e).figure_)
+        )
     return out
 
 

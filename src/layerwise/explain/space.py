@@ -20,9 +20,9 @@ KINDS = ("tabular", "series", "image")
 
 @dataclass
 class FeatureSpace:
-    kind: str                  # tabular | series | image
-    names: list[str]           # tabular, series: the user's features; image: channels
-    groups: list[list[int]]    # per name, its model columns (tabular) or last-axis index (series)
+    kind: str  # tabular | series | image
+    names: list[str]  # tabular, series: the user's features; image: channels
+    groups: list[list[int]]  # per name, its model columns (tabular) or last-axis index (series)
     input_shape: tuple[int, ...]
 
     @classmethod
@@ -53,8 +53,10 @@ class FeatureSpace:
         shape = tuple(shape)
         kind = {1: "tabular", 2: "series", 3: "image"}.get(len(shape))
         if kind is None:
-            raise ValueError(f"inputs of shape {shape} per sample: expected (features,), (steps, features) "
-                             "or (channels, height, width)")
+            raise ValueError(
+                f"inputs of shape {shape} per sample: expected (features,), (steps, features) "
+                "or (channels, height, width)"
+            )
         width = shape[0] if kind == "image" else shape[-1]
         names = list(names) if names is not None else [f"x{j}" for j in range(width)]
         if len(names) != width:

@@ -16,6 +16,18 @@ from .transfer import TransferReport as TransferReport
 from .transfer import load_pretrained as load_pretrained
 
 __all__ = [
-    "Block", "CNN1d", "CNN2d", "GRU", "LSTM", "MLP", "Transformer",
-    "TransferReport", "available", "build", "get", "initialize", "load_pretrained", "register",
+    "Block",
+    "CNN1d",
+    "CNN2d",
+    "GRU",
+    "LSTM",
+    "MLP",
+    "Transformer",
+    "TransferReport",
+    "available",
+    "build",
+    "get",
+    "initialize",
+    "load_pretrained",
+    "register",
 ]

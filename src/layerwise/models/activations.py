@@ -22,8 +22,7 @@ def check_activation(name: str, key: str = "model.activation") -> list[str]:
     if name in ACTIVATIONS:
         return []
     return [
-        f"{key}: unknown activation {name!r}{did_you_mean(name, ACTIVATIONS)}; "
-        f"choose one of {', '.join(ACTIVATIONS)}"
+        f"{key}: unknown activation {name!r}{did_you_mean(name, ACTIVATIONS)}; choose one of {', '.join(ACTIVATIONS)}"
     ]
 
 

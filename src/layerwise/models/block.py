@@ -66,8 +66,7 @@ def check_keys(cfg: dict, cls: type[Block]) -> list[str]:
     allowed = set(cls.defaults) | {"type", "init"}
     takes = ", ".join(cls.defaults) or "no settings"
     return [
-        f"model.{key}: not a setting of model type '{cls.block_type}'{did_you_mean(key, allowed)}; "
-        f"it takes {takes}"
+        f"model.{key}: not a setting of model type '{cls.block_type}'{did_you_mean(key, allowed)}; it takes {takes}"
         for key, value in cfg.items()
         if key not in allowed and value is not None
     ]
@@ -110,8 +109,9 @@ def choice(key: str, value: Any, choices: Iterable[str]) -> list[str]:
     choices = tuple(choices)
     if value in choices:
         return []
-    return [f"model.{key}: unknown {key} {value!r}{did_you_mean(str(value), choices)}; "
-            f"choose one of {', '.join(choices)}"]
+    return [
+        f"model.{key}: unknown {key} {value!r}{did_you_mean(str(value), choices)}; choose one of {', '.join(choices)}"
+    ]
 
 
 def activation(value: Any) -> list[str]:

@@ -12,9 +12,7 @@ from .language import build_language, is_language
 from .registry import get
 
 
-def build(
-    cfg: dict, input_shape: Sequence[int], output_dim: int, *, seed: int | None = None
-) -> nn.Module:
+def build(cfg: dict, input_shape: Sequence[int], output_dim: int, *, seed: int | None = None) -> nn.Module:
     """Build the block `cfg["type"]` (default "mlp") and initialize its weights.
 
     Args:

@@ -27,8 +27,14 @@ CNN_READOUTS = ("mean", "max")
 class _CNN(b.Block):
     dims: ClassVar[int]  # 1 or 2 spatial dims
     defaults = {
-        "channels": [32, 64], "kernel_size": 3, "activation": "relu", "norm": "batch",
-        "pool": "max", "residual": False, "readout": "mean", "dropout": 0.0,
+        "channels": [32, 64],
+        "kernel_size": 3,
+        "activation": "relu",
+        "norm": "batch",
+        "pool": "max",
+        "residual": False,
+        "readout": "mean",
+        "dropout": 0.0,
     }
 
     def __init__(
@@ -62,11 +68,11 @@ class _CNN(b.Block):
         self.head = nn.Linear(width, output_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self._channels_first(x)       # (batch, in_channels, *spatial)
-        x = self.stages(x)                # (batch, channels[-1], *spatial / 2**stages)
+        x = self._channels_first(x)  # (batch, in_channels, *spatial)
+        x = self.stages(x)  # (batch, channels[-1], *spatial / 2**stages)
         spatial = tuple(range(2, x.dim()))
         x = x.mean(spatial) if self.readout == "mean" else x.amax(spatial)  # (batch, channels[-1])
-        return self.head(self.drop(x))    # (batch, output_dim)
+        return self.head(self.drop(x))  # (batch, output_dim)
 
     def _problems(self) -> list[str]:
         problems = (
@@ -90,8 +96,10 @@ class _CNN(b.Block):
         if not b.is_int(self.kernel_size) or self.kernel_size % 2:
             return []
         # an even kernel would pad one side more than the other and shift the features
-        return [f"model.kernel_size: {self.kernel_size} must be odd, so 'same' padding is symmetric; "
-                f"use {self.kernel_size - 1} or {self.kernel_size + 1}"]
+        return [
+            f"model.kernel_size: {self.kernel_size} must be odd, so 'same' padding is symmetric; "
+            f"use {self.kernel_size - 1} or {self.kernel_size + 1}"
+        ]
 
     def _pooling_problems(self) -> list[str]:
         """Each stage halves every spatial dim (floor); none may fall below one."""
@@ -147,8 +155,10 @@ class CNN1d(_CNN):
         return x.transpose(1, 2)  # (batch, lookback, features) -> (batch, features, lookback)
 
     def _shape_problem(self) -> str:
-        return (f"model.type: cnn1d reads sequences, one sample of shape (length, features); this data "
-                f"gives {self.input_shape}. Use it on a forecast task, or use mlp for rows")
+        return (
+            f"model.type: cnn1d reads sequences, one sample of shape (length, features); this data "
+            f"gives {self.input_shape}. Use it on a forecast task, or use mlp for rows"
+        )
 
 
 @register("cnn2d")
@@ -171,15 +181,18 @@ class CNN2d(_CNN):
         return x  # already (batch, channels, height, width)
 
     def _shape_problem(self) -> str:
-        return (f"model.type: cnn2d reads images, one sample of shape (channels, height, width); this "
-                f"data gives {self.input_shape}. Reshape grayscale images to (n, 1, height, width)")
+        return (
+            f"model.type: cnn2d reads images, one sample of shape (channels, height, width); this "
+            f"data gives {self.input_shape}. Reshape grayscale images to (n, 1, height, width)"
+        )
 
 
 class ConvStage(nn.Module):
     """conv -> norm -> activation [ResNet: -> conv -> norm, + skip, -> activation] -> pool."""
 
-    def __init__(self, dims: int, c_in: int, c_out: int, kernel: int, norm: str, activation: str,
-                 pool: str, residual: bool):
+    def __init__(
+        self, dims: int, c_in: int, c_out: int, kernel: int, norm: str, activation: str, pool: str, residual: bool
+    ):
         super().__init__()
         self.residual = residual
         layers = [*_conv_norm(dims, c_in, c_out, kernel, norm), make_activation(activation)]

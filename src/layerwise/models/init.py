@@ -88,9 +88,7 @@ def resolve(scheme: str, activation: str) -> str:
     return "xavier_normal" if activation in _XAVIER_FIRST else "kaiming_normal"
 
 
-def initialize(
-    module: nn.Module, scheme: str = "auto", activation: str = "relu", seed: int | None = None
-) -> nn.Module:
+def initialize(module: nn.Module, scheme: str = "auto", activation: str = "relu", seed: int | None = None) -> nn.Module:
     """Initialize `module`'s weights in place, layer type by layer type, and return it.
 
     Args:

@@ -66,5 +66,7 @@ def is_language(cfg: dict) -> bool:
 
 def build_language(cfg: dict, input_shape: Sequence[int], output_dim: int) -> LanguageModel:
     if len(input_shape) != 1:
-        raise ConfigError(f"model: a generation model reads (steps,) token ids, got a sample shape {tuple(input_shape)}")
+        raise ConfigError(
+            f"model: a generation model reads (steps,) token ids, got a sample shape {tuple(input_shape)}"
+        )
     return LanguageModel(cfg, int(input_shape[0]), output_dim)

@@ -128,8 +128,10 @@ def load_pretrained(
         notes.append(f"{key}.from: {label} holds a '{their_type}' model; this run builds '{our_type}'")
     for pattern in layers or []:
         if not any(matches(n, [pattern]) for n in [*ours, *state]):
-            problems.append(f"{key}.layers: {pattern!r} matches no tensor of this model or the bundle"
-                            f"{did_you_mean(pattern, _prefixes(ours))}")
+            problems.append(
+                f"{key}.layers: {pattern!r} matches no tensor of this model or the bundle"
+                f"{did_you_mean(pattern, _prefixes(ours))}"
+            )
     loaded, skipped = {}, []
     for name in names:
         if name not in state:
@@ -144,7 +146,7 @@ def load_pretrained(
         raise ConfigError(
             notes + problems + [f"{key}: {line}" for line in skipped],
             hint=f"build the bundle's architecture (model.*), select the tensors that match with "
-                 f"{key}.layers, or set {key}.strict: false to load only those",
+            f"{key}.layers, or set {key}.strict: false to load only those",
         )
     notes += problems  # strict=False: a pattern that matched nothing is reported, not fatal
     if not loaded and not strict:
@@ -175,14 +177,18 @@ def _read_bundle(path: Path, key: str) -> tuple[str, Mapping[str, torch.Tensor],
     if not (path / "manifest.json").exists() and (path / "bundle" / "manifest.json").exists():
         path = path / "bundle"  # a run folder
     if not path.is_dir():
-        raise ConfigError(f"{key}.from: bundle not found: {path}",
-                          hint="give the bundle/ folder (or the run folder) an earlier `layerwise run` wrote")
+        raise ConfigError(
+            f"{key}.from: bundle not found: {path}",
+            hint="give the bundle/ folder (or the run folder) an earlier `layerwise run` wrote",
+        )
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         spec = json.loads((path / "spec.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BundleError(f"{path}: not a readable bundle ({err})",
-                          hint="give the bundle/ folder (or the run folder) an earlier `layerwise run` wrote") from None
+        raise BundleError(
+            f"{path}: not a readable bundle ({err})",
+            hint="give the bundle/ folder (or the run folder) an earlier `layerwise run` wrote",
+        ) from None
     expected = manifest.get("sha256") if isinstance(manifest, dict) else None
     if not isinstance(expected, dict) or "model.safetensors" not in expected:
         raise BundleError(f"{path / 'manifest.json'}: does not list model.safetensors")

@@ -27,8 +27,14 @@ FF_RATIO = 4  # feed-forward width / d_model (Vaswani et al. 2017)
 class Transformer(b.Block):
     mask: torch.Tensor  # a buffer, (length, length)
     defaults = {
-        "d_model": 64, "heads": 4, "layers": 2, "positions": "sinusoidal", "causal": False,
-        "activation": "gelu", "readout": "mean", "dropout": 0.0,
+        "d_model": 64,
+        "heads": 4,
+        "layers": 2,
+        "positions": "sinusoidal",
+        "causal": False,
+        "activation": "gelu",
+        "readout": "mean",
+        "dropout": 0.0,
     }
 
     def __init__(
@@ -56,8 +62,13 @@ class Transformer(b.Block):
         self.position = POSITIONS[positions](length, d_model)
         self.drop = nn.Dropout(self.dropout) if self.dropout > 0 else nn.Identity()
         layer = nn.TransformerEncoderLayer(
-            d_model, heads, FF_RATIO * d_model, self.dropout, make_activation(activation),
-            batch_first=True, norm_first=True,
+            d_model,
+            heads,
+            FF_RATIO * d_model,
+            self.dropout,
+            make_activation(activation),
+            batch_first=True,
+            norm_first=True,
         )
         # nested tensors only speed up padded batches, and pre-norm layers cannot use them
         self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)

@@ -20,8 +20,7 @@ from .config import describe as describe
 from .exit_codes import exit_codes_page as exit_codes_page
 from .metrics import metrics_page as metrics_page
 
-_BUILDERS = {"config.md": config_page, "cli.md": cli_page, "exit-codes.md": exit_codes_page,
-             "metrics.md": metrics_page}
+_BUILDERS = {"config.md": config_page, "cli.md": cli_page, "exit-codes.md": exit_codes_page, "metrics.md": metrics_page}
 PAGES = tuple(_BUILDERS)
 
 
@@ -50,4 +49,3 @@ def main(argv: list[str] | None = None) -> int:
     for path in write(argv[0]):
         print(f"wrote {path}")
     return 0
-

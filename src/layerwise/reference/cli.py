@@ -17,8 +17,16 @@ def cli_page() -> str:
 
     root = typer.main.get_command(app)
     assert isinstance(root, typer.core.TyperGroup)  # the app has several commands, so typer makes a group
-    lines = [GENERATED, "", "# Command line", "", cell(root.help or "", table=False), "",
-             "Every command exits 0 on success; see [exit codes](exit-codes.md) for the rest.", ""]
+    lines = [
+        GENERATED,
+        "",
+        "# Command line",
+        "",
+        cell(root.help or "", table=False),
+        "",
+        "Every command exits 0 on success; see [exit codes](exit-codes.md) for the rest.",
+        "",
+    ]
     if root.params:
         lines += ["Options of `layerwise` itself, given before the command:", "", *_params_table(root.params), ""]
     context = _click_context(root)
@@ -26,8 +34,14 @@ def cli_page() -> str:
         command = root.get_command(context, name)
         if command is None or command.hidden:
             continue
-        lines += [f"## layerwise {name}", "", f"```text\n{_usage(name, command)}\n```", "",
-                  cell(command.help or "", table=False), ""]
+        lines += [
+            f"## layerwise {name}",
+            "",
+            f"```text\n{_usage(name, command)}\n```",
+            "",
+            cell(command.help or "", table=False),
+            "",
+        ]
         if command.params:
             lines += [*_params_table(command.params), ""]
     return "\n".join(lines)
@@ -40,8 +54,11 @@ def _click_context(root: Any) -> Any:
 
 
 def _usage(name: str, command: Any) -> str:
-    arguments = [(p.name or "").upper() if p.required else f"[{(p.name or '').upper()}]"
-                 for p in command.params if p.param_type_name == "argument"]
+    arguments = [
+        (p.name or "").upper() if p.required else f"[{(p.name or '').upper()}]"
+        for p in command.params
+        if p.param_type_name == "argument"
+    ]
     options = " [OPTIONS]" if any(p.param_type_name == "option" for p in command.params) else ""
     return " ".join(["layerwise", name + options, *arguments])
 
@@ -51,8 +68,10 @@ def _params_table(params: list[Any]) -> list[str]:
     for param in params:
         if getattr(param, "hidden", False):
             continue
-        rows.append(f"| {_param_name(param)} | {cell(_param_type(param))} | {cell(_param_default(param))} "
-                    f"| {cell(getattr(param, 'help', None) or '')} |")
+        rows.append(
+            f"| {_param_name(param)} | {cell(_param_type(param))} | {cell(_param_default(param))} "
+            f"| {cell(getattr(param, 'help', None) or '')} |"
+        )
     return rows
 
 

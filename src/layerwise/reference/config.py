@@ -47,7 +47,7 @@ def _source_comments(model: type[BaseModel]) -> dict[str, str]:
     except (OSError, TypeError):  # no source (a frozen install): only schema descriptions remain
         return {}
     comments: dict[int, str] = {}  # 0-based line in `lines` -> comment text
-    alone: set[int] = set()        # lines holding only a comment
+    alone: set[int] = set()  # lines holding only a comment
     for token in tokenize.generate_tokens(io.StringIO("".join(lines)).readline):
         if token.type == tokenize.COMMENT:
             row = token.start[0] - 1
@@ -75,13 +75,19 @@ def _source_comments(model: type[BaseModel]) -> dict[str, str]:
 def config_page() -> str:
     from ..config.schema import MAX_ALIAS_VALUES, MAX_DEPTH, ExperimentConfig
 
-    lines = [GENERATED, "", "# Configuration keys", "",
-             "Every key of an experiment file, as the dotted path that `--set`, YAML and tuning",
-             "search spaces all use. A section marked *optional* is absent (null) unless set;",
-             "`data.target` is the only key most experiments must set. Numbers must be finite",
-             "(`.inf` and `.nan` are refused). The file is read with `yaml.safe_load` (no Python",
-             f"tags); anchors and aliases may add at most {MAX_ALIAS_VALUES:,} values to what is written",
-             f"out, and values nest at most {MAX_DEPTH} levels deep.", ""]
+    lines = [
+        GENERATED,
+        "",
+        "# Configuration keys",
+        "",
+        "Every key of an experiment file, as the dotted path that `--set`, YAML and tuning",
+        "search spaces all use. A section marked *optional* is absent (null) unless set;",
+        "`data.target` is the only key most experiments must set. Numbers must be finite",
+        "(`.inf` and `.nan` are refused). The file is read with `yaml.safe_load` (no Python",
+        f"tags); anchors and aliases may add at most {MAX_ALIAS_VALUES:,} values to what is written",
+        f"out, and values nest at most {MAX_DEPTH} levels deep.",
+        "",
+    ]
     rows: dict[str, list[str]] = {}
     for path, field, section, owner, name in _config_entries(ExperimentConfig):
         top = path.split(".")[0]

@@ -21,8 +21,15 @@ def layers(module: nn.Module, input_shape: Sequence[int]) -> list[dict[str, Any]
         shape = list(output.shape[1:]) if isinstance(output, torch.Tensor) else None
         params = sum(p.numel() for p in layer.parameters(recurse=False))
         trainable = sum(p.numel() for p in layer.parameters(recurse=False) if p.requires_grad)
-        rows.append({"name": names[layer], "layer": _describe(layer), "output": shape,
-                     "parameters": params, "trainable": trainable})
+        rows.append(
+            {
+                "name": names[layer],
+                "layer": _describe(layer),
+                "output": shape,
+                "parameters": params,
+                "trainable": trainable,
+            }
+        )
 
     leaves = [m for m in module.modules() if not list(m.children())]
     hooks = [m.register_forward_hook(record) for m in leaves]

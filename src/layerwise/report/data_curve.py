@@ -27,8 +27,7 @@ class DataCurveDisplay:
         ax.plot(c.sizes, c.scores, "o", color="#1f77b4", label="validation score")
         if np.isfinite(c.slope):
             grid = np.geomspace(min(c.sizes), max(c.sizes) * 2, 50)
-            ax.plot(grid, c.trend(grid), "--", color="#555555",
-                    label=f"trend: {c.slope:+.3g} per doubling")
+            ax.plot(grid, c.trend(grid), "--", color="#555555", label=f"trend: {c.slope:+.3g} per doubling")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("training rows")
         ax.set_ylabel(f"validation {c.metric}")

@@ -37,13 +37,18 @@ def section(e: Explanation) -> str:
 
     method = METHODS.get(e.method, "permutation importance")
     what = {"series": "windows", "image": "images", "text": "prompts"}.get(e.kind, "rows")
-    text = (f"<p>{escape(method)} on {len(e.rows):,} explained {what}; "
-            f"attributions in {escape(e.unit)}"
-            + (f", against a baseline of {escape(e.baseline)}" if e.baseline else "") + ".</p>")
+    text = (
+        f"<p>{escape(method)} on {len(e.rows):,} explained {what}; "
+        f"attributions in {escape(e.unit)}"
+        + (f", against a baseline of {escape(e.baseline)}" if e.baseline else "")
+        + ".</p>"
+    )
     checks = ""
     if e.checks:
-        checks = "<h3>Honesty checks</h3>" + html_table([("check", "result", "detail")] + [
-            (c["check"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in e.checks])
+        checks = "<h3>Honesty checks</h3>" + html_table(
+            [("check", "result", "detail")]
+            + [(c["check"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in e.checks]
+        )
     notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in e.notes)
     plots = '<div class="grid">' + "".join(html_figure(f, caption) for _, caption, f in figures(e)) + "</div>"
     return html_section("explanations", "Explanations", text + plots + checks + notes)

@@ -8,7 +8,7 @@ import io
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
-SIZE = (6.4, 3.6)   # inches; at DPI this is 704 x 396 px, sharp on a laptop, scaled down on a phone
+SIZE = (6.4, 3.6)  # inches; at DPI this is 704 x 396 px, sharp on a laptop, scaled down on a phone
 DPI = 110
 
 

@@ -20,8 +20,15 @@ class ForecastDisplay:
     which shows where in the test period the model gains or loses against persistence.
     """
 
-    def __init__(self, time: Sequence | np.ndarray | pd.Series, actual: ArrayLike, prediction: ArrayLike,
-                 baseline: ArrayLike | None = None, *, baseline_name: str = "persistence"):
+    def __init__(
+        self,
+        time: Sequence | np.ndarray | pd.Series,
+        actual: ArrayLike,
+        prediction: ArrayLike,
+        baseline: ArrayLike | None = None,
+        *,
+        baseline_name: str = "persistence",
+    ):
         self.time = np.asarray(pd.to_datetime(pd.Series(time), errors="coerce")) if _is_time(time) else np.asarray(time)
         self.actual = np.asarray(actual, dtype=np.float64)
         self.prediction = np.asarray(prediction, dtype=np.float64)
@@ -29,8 +36,17 @@ class ForecastDisplay:
         self.baseline_name = baseline_name
 
     @classmethod
-    def from_predictions(cls, time, actual, prediction, baseline=None, *, kind: str = "values",
-                         window: int | None = None, ax: Axes | None = None) -> ForecastDisplay:
+    def from_predictions(
+        cls,
+        time,
+        actual,
+        prediction,
+        baseline=None,
+        *,
+        kind: str = "values",
+        window: int | None = None,
+        ax: Axes | None = None,
+    ) -> ForecastDisplay:
         return cls(time, actual, prediction, baseline).plot(kind=kind, window=window, ax=ax)
 
     def plot(self, *, kind: str = "values", window: int | None = None, ax: Axes | None = None) -> ForecastDisplay:

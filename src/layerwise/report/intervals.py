@@ -15,21 +15,39 @@ from .figure import SIZE
 
 
 class DifferenceDisplay:
-    def __init__(self, metric: str, model: float, baseline: float, model_ci: list[float], baseline_ci: list[float],
-                 difference_ci: list[float], *, baseline_name: str = "baseline", level: float = 0.95):
+    def __init__(
+        self,
+        metric: str,
+        model: float,
+        baseline: float,
+        model_ci: list[float],
+        baseline_ci: list[float],
+        difference_ci: list[float],
+        *,
+        baseline_name: str = "baseline",
+        level: float = 0.95,
+    ):
         self.metric, self.model, self.baseline = metric, model, baseline
         self.model_ci, self.baseline_ci, self.difference_ci = model_ci, baseline_ci, difference_ci
         self.baseline_name, self.level = baseline_name, level
 
     @classmethod
-    def from_metrics(cls, metrics: dict[str, Any], metric: str | None = None, *,
-                     axes: Sequence[Axes] | None = None) -> DifferenceDisplay:
+    def from_metrics(
+        cls, metrics: dict[str, Any], metric: str | None = None, *, axes: Sequence[Axes] | None = None
+    ) -> DifferenceDisplay:
         """From metrics.json's `test`, `baseline` and `ci`; the primary metric by default."""
         metric = metric or metrics["primary_metric"]
         ci, nan = metrics["ci"], [np.nan, np.nan]
-        return cls(metric, metrics["test"][metric], metrics["baseline"][metric], ci["model"].get(metric, nan),
-                   ci["baseline"].get(metric, nan), ci["difference"].get(metric, nan),
-                   baseline_name=metrics.get("baseline_name", "baseline"), level=ci.get("level", 0.95)).plot(axes)
+        return cls(
+            metric,
+            metrics["test"][metric],
+            metrics["baseline"][metric],
+            ci["model"].get(metric, nan),
+            ci["baseline"].get(metric, nan),
+            ci["difference"].get(metric, nan),
+            baseline_name=metrics.get("baseline_name", "baseline"),
+            level=ci.get("level", 0.95),
+        ).plot(axes)
 
     def plot(self, axes: Sequence[Axes] | None = None) -> DifferenceDisplay:
         """Two panels: the scores with their intervals, and the difference beside zero."""

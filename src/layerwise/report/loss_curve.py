@@ -14,8 +14,14 @@ from .figure import new_axes
 class LossCurveDisplay:
     """Plot the loss curves of a training run (the Trainer's `history`)."""
 
-    def __init__(self, epochs: Sequence[int], train_loss: Sequence[float], val_loss: Sequence[float] | None = None,
-                 lr: Sequence[float] | None = None, best_epoch: int | None = None):
+    def __init__(
+        self,
+        epochs: Sequence[int],
+        train_loss: Sequence[float],
+        val_loss: Sequence[float] | None = None,
+        lr: Sequence[float] | None = None,
+        best_epoch: int | None = None,
+    ):
         self.epochs = np.asarray(epochs)
         self.train_loss = np.asarray(train_loss, dtype=np.float64)
         self.val_loss = None if val_loss is None else np.asarray(val_loss, dtype=np.float64)
@@ -23,8 +29,9 @@ class LossCurveDisplay:
         self.best_epoch = best_epoch
 
     @classmethod
-    def from_history(cls, history: Sequence[dict[str, Any]], *, best_epoch: int | None = None,
-                     ax: Axes | None = None) -> LossCurveDisplay:
+    def from_history(
+        cls, history: Sequence[dict[str, Any]], *, best_epoch: int | None = None, ax: Axes | None = None
+    ) -> LossCurveDisplay:
         def values(key: str) -> list[float]:
             return [np.nan if r.get(key) is None else float(r[key]) for r in history]
 
@@ -33,8 +40,9 @@ class LossCurveDisplay:
             return None if all(np.isnan(found)) else found
 
         # every epoch has a training loss (NaN where it diverged); validation and lr may be absent
-        return cls([r["epoch"] for r in history], values("train_loss"), column("val_loss"), column("lr"),
-                   best_epoch).plot(ax=ax)
+        return cls(
+            [r["epoch"] for r in history], values("train_loss"), column("val_loss"), column("lr"), best_epoch
+        ).plot(ax=ax)
 
     def plot(self, ax: Axes | None = None) -> LossCurveDisplay:
         ax = new_axes(ax)

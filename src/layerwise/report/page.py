@@ -33,8 +33,15 @@ footer { color: #777; font-size: .8rem; }
                #verdict { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 """
 
-ORDER = (sections.verdict, sections.data, sections.model, sections.training, sections.results, sections.plots,
-         explanations)
+ORDER = (
+    sections.verdict,
+    sections.data,
+    sections.model,
+    sections.training,
+    sections.results,
+    sections.plots,
+    explanations,
+)
 
 
 def render(run: RunRecord) -> str:
@@ -43,7 +50,7 @@ def render(run: RunRecord) -> str:
     title = f"layerwise report: {m['task']} of {(run.spec or {}).get('task', {}).get('target', 'the target')}"
     body = "".join(section(run) for section in ORDER)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1>{body}"

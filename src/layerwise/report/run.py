@@ -18,25 +18,30 @@ class RunRecord:
     metrics: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
     predictions: pd.DataFrame | None = None
-    spec: dict[str, Any] | None = None      # the bundle's spec.json: task, model, preprocessing
+    spec: dict[str, Any] | None = None  # the bundle's spec.json: task, model, preprocessing
 
     @classmethod
     def read(cls, folder: str | Path) -> RunRecord:
         folder = Path(folder)
         if not (folder / "metrics.json").is_file():
-            raise UsageError(f"{folder}: not a layerwise run folder (no metrics.json)",
-                             hint="pass the folder written by `layerwise run` (e.g. runs/bitcoin)")
+            raise UsageError(
+                f"{folder}: not a layerwise run folder (no metrics.json)",
+                hint="pass the folder written by `layerwise run` (e.g. runs/bitcoin)",
+            )
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         history: list[dict[str, Any]] = []
         if (folder / "history.csv").is_file():
             frame = pd.read_csv(folder / "history.csv")
             # a CSV header's names are strings: str() only tells the type checker so
-            history = [{str(k): (None if pd.isna(v) else v) for k, v in row.items()}
-                       for row in frame.to_dict("records")]
+            history = [
+                {str(k): (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")
+            ]
         predictions = pd.read_csv(folder / "predictions.csv") if (folder / "predictions.csv").is_file() else None
         # a run keeps the spec in its bundle; `layerwise evaluate --out` beside the metrics
-        spec_path = next((p for p in (folder / "bundle" / "spec.json", folder / "spec.json") if p.is_file()),
-                         folder / "bundle" / "spec.json")
+        spec_path = next(
+            (p for p in (folder / "bundle" / "spec.json", folder / "spec.json") if p.is_file()),
+            folder / "bundle" / "spec.json",
+        )
         spec = json.loads(spec_path.read_text(encoding="utf-8")) if spec_path.is_file() else None
         return cls(folder, metrics, history, predictions, spec)
 

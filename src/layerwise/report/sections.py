@@ -20,8 +20,11 @@ from .loss_curve import LossCurveDisplay
 from .run import RunRecord
 from .task_plots import task_plots
 
-TASK_PLOTS_TITLE = {"classification": "Classification plots", "regression": "Regression plots",
-                    "forecast": "Forecast plots"}
+TASK_PLOTS_TITLE = {
+    "classification": "Classification plots",
+    "regression": "Regression plots",
+    "forecast": "Forecast plots",
+}
 
 
 def verdict(run: RunRecord) -> str:
@@ -29,11 +32,19 @@ def verdict(run: RunRecord) -> str:
     deploy = m.get("verdict") == "DEPLOY"
     reasons = "".join(f"<li>{escape(r)}</li>" for r in m.get("reasons", []))
     leaks = m.get("leakage") or []
-    warning = (f'<p class="warn"><strong>Leakage warning:</strong> {len(leaks)} check(s) failed; '
-               'see <a href="#data">Data</a>.</p>') if leaks else ""
-    return (f'<section id="verdict" class="{"deploy" if deploy else "nodeploy"}"><h2>Verdict</h2>'
-            f'<p class="headline"><strong>{escape(m.get("verdict", ""))}</strong>: '
-            f'{escape(m.get("finding", ""))}</p><ul>{reasons}</ul>{warning}</section>')
+    warning = (
+        (
+            f'<p class="warn"><strong>Leakage warning:</strong> {len(leaks)} check(s) failed; '
+            'see <a href="#data">Data</a>.</p>'
+        )
+        if leaks
+        else ""
+    )
+    return (
+        f'<section id="verdict" class="{"deploy" if deploy else "nodeploy"}"><h2>Verdict</h2>'
+        f'<p class="headline"><strong>{escape(m.get("verdict", ""))}</strong>: '
+        f"{escape(m.get('finding', ''))}</p><ul>{reasons}</ul>{warning}</section>"
+    )
 
 
 def data(run: RunRecord) -> str:
@@ -44,32 +55,56 @@ def data(run: RunRecord) -> str:
     parts = [html_table([("split", unit)] + [(k, f"{v:,}") for k, v in rows.items()])]
     cleaning = m.get("cleaning") or {}
     if cleaning:
-        entries = "".join(f"<li>{escape((e['column'] + ': ') if e.get('column') else '')}{escape(e['detail'])}</li>"
-                          for e in cleaning.get("entries", []))
-        parts.append(f"<h3>Cleaning</h3><p>{cleaning.get('rows_in', 0):,} rows in, "
-                     f"{cleaning.get('rows_out', 0):,} rows out.</p>"
-                     + (f"<ul>{entries}</ul>" if entries else "<p>No change was needed.</p>"))
+        entries = "".join(
+            f"<li>{escape((e['column'] + ': ') if e.get('column') else '')}{escape(e['detail'])}</li>"
+            for e in cleaning.get("entries", [])
+        )
+        parts.append(
+            f"<h3>Cleaning</h3><p>{cleaning.get('rows_in', 0):,} rows in, "
+            f"{cleaning.get('rows_out', 0):,} rows out.</p>"
+            + (f"<ul>{entries}</ul>" if entries else "<p>No change was needed.</p>")
+        )
     if summary.get("images"):
         im = summary["images"]
-        parts.append("<h3>Images</h3>" + html_table([("size", "mode", "channels", "normalization")] + [
-            ("×".join(map(str, im["size"])), im["mode"], im["channels"], f"{im['normalize']} per channel, fitted on train")]))
+        parts.append(
+            "<h3>Images</h3>"
+            + html_table(
+                [("size", "mode", "channels", "normalization")]
+                + [
+                    (
+                        "×".join(map(str, im["size"])),
+                        im["mode"],
+                        im["channels"],
+                        f"{im['normalize']} per channel, fitted on train",
+                    )
+                ]
+            )
+        )
     if summary.get("kinds"):
         by_kind: dict[str, list[str]] = {}
         for column, kind in summary["kinds"].items():
             by_kind.setdefault(kind, []).append(column)
-        parts.append("<h3>Features</h3>" + html_table([("kind", "count", "columns")] + [
-            (kind, len(cols), ", ".join(cols)) for kind, cols in by_kind.items()]))
+        parts.append(
+            "<h3>Features</h3>"
+            + html_table(
+                [("kind", "count", "columns")] + [(kind, len(cols), ", ".join(cols)) for kind, cols in by_kind.items()]
+            )
+        )
     if "classes" in summary or "histogram" in summary:
         title = "Class balance" if "classes" in summary else "Target distribution"
         parts.append(f"<h3>{title}</h3>" + html_figure(TargetDisplay.from_summary(summary).figure_, title))
     leaks = m.get("leakage")
     if leaks is not None:
         items = "".join(f'<li class="warn">{escape(w["detail"])}</li>' for w in leaks)
-        passed = ("test times follow training times; forecast windows end before the values they predict"
-                  if run.series is not None else "no test row repeats a training row's features, no feature is "
-                  "a near-copy of the target" + ("" if run.time is None else ", test times follow training times"))
-        parts.append("<h3>Leakage audit</h3>" + (f"<ul>{items}</ul>" if items else
-                     f"<p>No leakage found: {passed}.</p>"))
+        passed = (
+            "test times follow training times; forecast windows end before the values they predict"
+            if run.series is not None
+            else "no test row repeats a training row's features, no feature is "
+            "a near-copy of the target" + ("" if run.time is None else ", test times follow training times")
+        )
+        parts.append(
+            "<h3>Leakage audit</h3>" + (f"<ul>{items}</ul>" if items else f"<p>No leakage found: {passed}.</p>")
+        )
     return html_section("data", "Data", "".join(parts))
 
 
@@ -86,15 +121,20 @@ def model(run: RunRecord) -> str:
     rows = [("layer", "type", "output shape", "parameters")]
     rows += [(r["name"], r["layer"], "×".join(map(str, r["output"] or [])), f"{r['parameters']:,}") for r in table]
     rows.append(("total", "", "", f"{total:,}"))
-    return html_section("model", "Model",
-                    f"<p>{escape(spec['model']['config'].get('type', 'model'))} on inputs of shape "
-                    f"{escape('×'.join(map(str, shape)))}; {total:,} parameters.</p>" + html_table(rows))
+    return html_section(
+        "model",
+        "Model",
+        f"<p>{escape(spec['model']['config'].get('type', 'model'))} on inputs of shape "
+        f"{escape('×'.join(map(str, shape)))}; {total:,} parameters.</p>" + html_table(rows),
+    )
 
 
 def training(run: RunRecord) -> str:
     m = run.metrics
     if not run.history:
-        return html_section("training", "Training", "<p>No training in this folder (an evaluation of a saved bundle).</p>")
+        return html_section(
+            "training", "Training", "<p>No training in this folder (an evaluation of a saved bundle).</p>"
+        )
     best = m.get("best_epoch")
     d = m.get("diagnosis") or {}
     lr = {r.get("lr") for r in run.history}
@@ -108,14 +148,18 @@ def training(run: RunRecord) -> str:
         diagnosis = "".join(f'<p class="finding">{escape(f)}</p>' for f in findings)
     else:
         gap = [g for g in d.get("gap", []) if g is not None]
-        diagnosis = ("<p>No sign of overfitting: validation loss did not rise well above its best while training "
-                     f"loss kept falling. Final gap (validation − training loss): {_num(gap[-1]) if gap else 'n/a'}.</p>")
+        diagnosis = (
+            "<p>No sign of overfitting: validation loss did not rise well above its best while training "
+            f"loss kept falling. Final gap (validation − training loss): {_num(gap[-1]) if gap else 'n/a'}.</p>"
+        )
     curve = m.get("data_curve")
     extra = ""
     if curve:
-        extra = ("<h3>Data requirements</h3>" + html_figure(DataCurveDisplay.from_curve(curve).figure_,
-                                                         "Score against training-set size")
-                 + f'<p class="finding">{escape(curve["finding"])}</p>')
+        extra = (
+            "<h3>Data requirements</h3>"
+            + html_figure(DataCurveDisplay.from_curve(curve).figure_, "Score against training-set size")
+            + f'<p class="finding">{escape(curve["finding"])}</p>'
+        )
     return html_section("training", "Training", text + plot + "<h3>Overfitting diagnosis</h3>" + diagnosis + extra)
 
 
@@ -123,34 +167,56 @@ def results(run: RunRecord) -> str:
     m = run.metrics
     ci = m.get("ci") or {}
     level = f"{ci.get('level', 0.95):.0%}"
-    rows = [("metric", "network", f"{level} interval", "baseline", f"{level} interval", "difference",
-             f"{level} interval")]
+    rows = [
+        ("metric", "network", f"{level} interval", "baseline", f"{level} interval", "difference", f"{level} interval")
+    ]
     for name, value in m["test"].items():
         base = m["baseline"].get(name)
         mark = " (decides)" if name == m["primary_metric"] else ""
-        rows.append((name + mark, _num(value), _pair(ci.get("model", {}).get(name)), _num(base),
-                     _pair(ci.get("baseline", {}).get(name)),
-                     _num(None if base is None or value is None else value - base, sign=True),
-                     _pair(ci.get("difference", {}).get(name))))
-    body = (f"<p>Test split beside {escape(m['baseline_name'])}, fitted on the training split and scored on the "
-            f"same rows. Intervals: {escape(ci.get('method', 'bootstrap'))}, {ci.get('samples', 0):,} resamples. "
-            "Difference = network − baseline.</p>" + html_table(rows))
+        rows.append(
+            (
+                name + mark,
+                _num(value),
+                _pair(ci.get("model", {}).get(name)),
+                _num(base),
+                _pair(ci.get("baseline", {}).get(name)),
+                _num(None if base is None or value is None else value - base, sign=True),
+                _pair(ci.get("difference", {}).get(name)),
+            )
+        )
+    body = (
+        f"<p>Test split beside {escape(m['baseline_name'])}, fitted on the training split and scored on the "
+        f"same rows. Intervals: {escape(ci.get('method', 'bootstrap'))}, {ci.get('samples', 0):,} resamples. "
+        "Difference = network − baseline.</p>" + html_table(rows)
+    )
     if ci.get("difference"):
         body += html_figure(DifferenceDisplay.from_metrics(m).figure_, "Primary metric with intervals")
     if m.get("champion"):
         c = m["champion"]
-        body += (f"<h3>Champion</h3><p>{escape(c['path'])}: test {escape(m['primary_metric'])} "
-                 f"{_num(c['test'].get(m['primary_metric']))}; difference interval {_pair(c['difference'])}.</p>")
+        body += (
+            f"<h3>Champion</h3><p>{escape(c['path'])}: test {escape(m['primary_metric'])} "
+            f"{_num(c['test'].get(m['primary_metric']))}; difference interval {_pair(c['difference'])}.</p>"
+        )
     checks = m.get("checks") or []
     if checks:
-        body += "<h3>Deploy gate</h3>" + html_table([("gate", "result", "why")] + [
-            (c["gate"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in checks])
+        body += "<h3>Deploy gate</h3>" + html_table(
+            [("gate", "result", "why")] + [(c["gate"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in checks]
+        )
     per = m.get("per_step")
     if per:
-        body += "<h3>Error by step ahead</h3>" + html_table([("step", "network MAE", "baseline MAE", "network RMSE",
-                                                         "baseline RMSE")] + [
-            (k + 1, _num(per["mae"][k]), _num(per["baseline_mae"][k]), _num(per["rmse"][k]),
-             _num(per["baseline_rmse"][k])) for k in range(len(per["mae"]))])
+        body += "<h3>Error by step ahead</h3>" + html_table(
+            [("step", "network MAE", "baseline MAE", "network RMSE", "baseline RMSE")]
+            + [
+                (
+                    k + 1,
+                    _num(per["mae"][k]),
+                    _num(per["baseline_mae"][k]),
+                    _num(per["rmse"][k]),
+                    _num(per["baseline_rmse"][k]),
+                )
+                for k in range(len(per["mae"]))
+            ]
+        )
     body += "".join(f"<p class='note'>{escape(n)}</p>" for n in m.get("notes", []))
     return html_section("results", "Results", body)
 
@@ -161,9 +227,12 @@ def plots(run: RunRecord) -> str:
         return html_section("plots", "Generation", _generation(run.metrics))
     if run.predictions is None:
         return html_section("plots", title, "<p>No predictions.csv in this folder.</p>")
-    figures = task_plots(run.predictions, run.classes, run.time, run.metrics.get("baseline_name", ""),
-                         forecast=run.series is not None)
-    return html_section("plots", title, '<div class="grid">' + "".join(html_figure(f, t) for t, f in figures) + "</div>")
+    figures = task_plots(
+        run.predictions, run.classes, run.time, run.metrics.get("baseline_name", ""), forecast=run.series is not None
+    )
+    return html_section(
+        "plots", title, '<div class="grid">' + "".join(html_figure(f, t) for t, f in figures) + "</div>"
+    )
 
 
 def _generation(m: dict[str, Any]) -> str:
@@ -172,8 +241,10 @@ def _generation(m: dict[str, Any]) -> str:
     samples = "".join(f"<li>{escape(s)}</li>" for s in m.get("samples", []))
     novel = m.get("novel_share")
     share = f" {novel:.0%} of 200 samples are not in the training examples." if novel is not None else ""
-    return (f"<p>Samples at temperature {m.get('temperature', 1.0)}.{share}</p><ol class='samples'>{samples}</ol>"
-            + html_figure(CharacterLossDisplay.from_metrics(m).figure_, "Per-character loss"))
+    return (
+        f"<p>Samples at temperature {m.get('temperature', 1.0)}.{share}</p><ol class='samples'>{samples}</ol>"
+        + html_figure(CharacterLossDisplay.from_metrics(m).figure_, "Per-character loss")
+    )
 
 
 def html_section(key: str, title: str, body: str) -> str:
@@ -181,8 +252,10 @@ def html_section(key: str, title: str, body: str) -> str:
 
 
 def html_figure(figure: Figure | SubFigure, caption: str) -> str:
-    return (f'<figure><img src="{png_data_uri(figure)}" alt="{escape(caption)}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="{png_data_uri(figure)}" alt="{escape(caption)}">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
 
 
 def html_table(rows: list[tuple[Any, ...]]) -> str:

@@ -22,8 +22,9 @@ from .forecast import ForecastDisplay
 Plot = tuple[str, Figure | SubFigure]
 
 
-def task_plots(predictions: pd.DataFrame, classes: list[Any], time: str | None, baseline_name: str, *,
-               forecast: bool = False) -> list[Plot]:
+def task_plots(
+    predictions: pd.DataFrame, classes: list[Any], time: str | None, baseline_name: str, *, forecast: bool = False
+) -> list[Plot]:
     """A classifier's plots where there are `classes`, a forecast's where `forecast`, else a regression's."""
     if classes:
         return classification_plots(predictions, classes)
@@ -58,8 +59,9 @@ def classification_plots(p: pd.DataFrame, classes: list[Any]) -> list[Plot]:
     else:
         # Several classes: is the model right as often as its top probability claims?
         ax = new_axes(size=(4.6, 4.2))
-        CalibrationDisplay.from_predictions((actual == predicted).to_numpy(), proba.max(axis=1), n_bins=10,
-                                            name="network", ax=ax)
+        CalibrationDisplay.from_predictions(
+            (actual == predicted).to_numpy(), proba.max(axis=1), n_bins=10, name="network", ax=ax
+        )
         ax.set_title("Calibration of the top-class probability")
     plots.append(("Calibration", ax.figure))
     return plots
@@ -70,8 +72,9 @@ def regression_plots(p: pd.DataFrame) -> list[Plot]:
     plots = []
     for kind, title in (("actual_vs_predicted", "Predicted vs actual"), ("residual_vs_predicted", "Residuals")):
         ax = new_axes(size=(4.8, 4.2))
-        PredictionErrorDisplay.from_predictions(actual, predicted, kind=kind, ax=ax,
-                                                subsample=min(1000, len(actual)), random_state=0)
+        PredictionErrorDisplay.from_predictions(
+            actual, predicted, kind=kind, ax=ax, subsample=min(1000, len(actual)), random_state=0
+        )
         ax.set_title(f"{title} (test split)")
         plots.append((title, ax.figure))
     return plots
@@ -79,11 +82,21 @@ def regression_plots(p: pd.DataFrame) -> list[Plot]:
 
 def forecast_plots(p: pd.DataFrame, time: str | None, baseline_name: str) -> list[Plot]:
     stamps = p[time] if time is not None and time in p.columns else np.arange(len(p))
-    display = ForecastDisplay(stamps, _first(p, "actual"), _first(p, "prediction"), _first(p, "baseline"),
-                              baseline_name=baseline_name.split(" (")[0])
+    display = ForecastDisplay(
+        stamps,
+        _first(p, "actual"),
+        _first(p, "prediction"),
+        _first(p, "baseline"),
+        baseline_name=baseline_name.split(" (")[0],
+    )
     values = display.plot(kind="values").figure_
-    errors = ForecastDisplay(display.time, display.actual, display.prediction, display.baseline,
-                             baseline_name=display.baseline_name).plot(kind="error").figure_
+    errors = (
+        ForecastDisplay(
+            display.time, display.actual, display.prediction, display.baseline, baseline_name=display.baseline_name
+        )
+        .plot(kind="error")
+        .figure_
+    )
     return [("Actual vs forecast over the test period", values), ("Forecast error over time", errors)]
 
 

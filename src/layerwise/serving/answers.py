@@ -57,8 +57,10 @@ def counted(out: list[dict[str, Any]], unseen: np.ndarray | None) -> list[dict[s
 def classes(predictor: Predictor, labels: list[Any], proba: np.ndarray) -> list[dict[str, Any]]:
     finite(proba)
     keys = [str(c) for c in _target_classes(predictor)]
-    return [{"prediction": _plain(label), "probabilities": dict(zip(keys, map(float, row)))}
-            for label, row in zip(labels, proba)]
+    return [
+        {"prediction": _plain(label), "probabilities": dict(zip(keys, map(float, row)))}
+        for label, row in zip(labels, proba)
+    ]
 
 
 def finite(predicted: np.ndarray) -> np.ndarray:
@@ -67,8 +69,10 @@ def finite(predicted: np.ndarray) -> np.ndarray:
     broken = np.flatnonzero(~np.isfinite(predicted.reshape(len(predicted), -1)).all(axis=1))
     if broken.size:
         # finite inputs so far from training that the network's float32 arithmetic overflowed
-        raise DataError(f"record(s) {broken.tolist()}: the model gives no finite prediction for these values",
-                        hint="the values lie far outside the range the model was trained on; check their units")
+        raise DataError(
+            f"record(s) {broken.tolist()}: the model gives no finite prediction for these values",
+            hint="the values lie far outside the range the model was trained on; check their units",
+        )
     return predicted
 
 

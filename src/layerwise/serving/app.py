@@ -5,7 +5,8 @@ multipart uploads (serving/images.py).
 
 The bundle is loaded once, before the server binds; no endpoint reads a path or URL sent by a
 client. With an API key every path but /health (and the documentation, when it is public)
-needs the key, checked before routing and before the body is read (auth.py). Prediction and generation run in the thread pool, at most `max_in_flight` at a time
+needs the key, checked before routing and before the body is read (auth.py). Prediction and generation
+run in the thread pool, at most `max_in_flight` at a time
 (more get 503) and for at most `timeout_s` seconds each (longer get 503). A classifier's or
 regressor's request of up to INLINE_ROWS records is predicted on the event loop instead, from
 arrays built straight from the validated records: for one row, a DataFrame and a thread hop
@@ -49,15 +50,21 @@ class Limits:
     """What one request may ask of the server."""
 
     max_body_bytes: int = 8 * 1024 * 1024
-    max_batch: int = 10_000        # records per request
-    timeout_s: float = 30.0        # per request, for the prediction itself
-    max_in_flight: int = 64        # predictions running or queued; beyond, 503
-    max_samples: int = 1_000       # texts per /generate request
-    max_image_pixels: int = 4096 * 4096   # width x height of one uploaded image, read from its header
+    max_batch: int = 10_000  # records per request
+    timeout_s: float = 30.0  # per request, for the prediction itself
+    max_in_flight: int = 64  # predictions running or queued; beyond, 503
+    max_samples: int = 1_000  # texts per /generate request
+    max_image_pixels: int = 4096 * 4096  # width x height of one uploaded image, read from its header
 
 
-def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
-               api_key: str | None = None, limits: Limits = Limits(), public_docs: bool = False) -> Guard:
+def create_app(
+    predictor: Predictor,
+    *,
+    versions: dict[str, str] | None = None,
+    api_key: str | None = None,
+    limits: Limits = Limits(),
+    public_docs: bool = False,
+) -> Guard:
     """An ASGI app serving `predictor`.
 
     `api_key` (when set) guards every path but /health; `public_docs` leaves /docs, /redoc and
@@ -70,9 +77,14 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
     # its fields, not once more as "not a list". (Record is built at run time from the bundle:
     # FastAPI reads it, a static checker cannot.)
     Records = Annotated[
-        Union[Annotated[Record, Tag("one")],  # type: ignore[valid-type]  # built at run time
-              Annotated[list[Record], Tag("many"),  # type: ignore[valid-type]  # built at run time
-                        Field(min_length=1, max_length=limits.max_batch)]],
+        Union[
+            Annotated[Record, Tag("one")],  # type: ignore[valid-type]  # built at run time
+            Annotated[
+                list[Record],  # type: ignore[valid-type]  # built at run time
+                Tag("many"),
+                Field(min_length=1, max_length=limits.max_batch),
+            ],
+        ],
         Discriminator(lambda v: "many" if isinstance(v, list) else "one"),
     ]
     guard = Depends(bearer(api_key))
@@ -99,8 +111,12 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         state["ready"] = True
         yield
 
-    app = FastAPI(title=f"layerwise {predictor.task.type} model", version=__version__, lifespan=lifespan,
-                  description=_summary(predictor))
+    app = FastAPI(
+        title=f"layerwise {predictor.task.type} model",
+        version=__version__,
+        lifespan=lifespan,
+        description=_summary(predictor),
+    )
     problems.install(app)
 
     @app.get("/health")
@@ -127,8 +143,9 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         instead: handing it to a thread and back costs more than the prediction itself.
         """
         if state["in_flight"] >= limits.max_in_flight:
-            return problems.refusal(request, 503, "overloaded: too many requests in flight; retry later",
-                                    headers={"Retry-After": "1"})
+            return problems.refusal(
+                request, 503, "overloaded: too many requests in flight; retry later", headers={"Retry-After": "1"}
+            )
         if inline:
             return work(*args)
         state["in_flight"] += 1  # the event loop is one thread: no lock needed
@@ -137,7 +154,7 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         task.add_done_callback(_release)
         try:
             return await asyncio.wait_for(asyncio.shield(task), limits.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return problems.refusal(request, 503, f"the request took longer than {limits.timeout_s:g} s")
 
     def _release(task: asyncio.Future) -> None:
@@ -146,9 +163,12 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
             task.exception()  # retrieved here too, so an abandoned failure is not reported as unhandled
 
     refusals: dict[int | str, dict[str, Any]] = {
-        400: {"description": "the body is not JSON"}, 401: {"description": "API key missing or wrong"},
-        413: {"description": "body too large"}, 415: {"description": "the body is not declared as JSON"},
-        503: {"description": "overloaded or timed out"}}
+        400: {"description": "the body is not JSON"},
+        401: {"description": "API key missing or wrong"},
+        413: {"description": "body too large"},
+        415: {"description": "the body is not declared as JSON"},
+        503: {"description": "overloaded or timed out"},
+    }
 
     if generation:
         Generate = generate_model(predictor, limits.max_samples)
@@ -160,8 +180,12 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
         ) -> dict[str, Any]:
             """Sample `n` texts, each continuing `prompt`, one character at a time."""
             asked: GenerateBody = body  # the fields generate_model gives it
-            samples = await run(request, lambda: predictor.generate(
-                asked.n, temperature=asked.temperature, top_k=asked.top_k, prompt=asked.prompt, seed=asked.seed))
+            samples = await run(
+                request,
+                lambda: predictor.generate(
+                    asked.n, temperature=asked.temperature, top_k=asked.top_k, prompt=asked.prompt, seed=asked.seed
+                ),
+            )
             if not isinstance(samples, list):
                 return samples  # a refusal
             return {"samples": samples, "request_id": request.state.request_id}
@@ -171,8 +195,16 @@ def create_app(predictor: Predictor, *, versions: dict[str, str] | None = None,
     if images:
         from . import images as image_routes
 
-        image_routes.install(app, predictor, run=run, guard=guard, json_only=json_only, responses=refusals,
-                             max_batch=limits.max_batch, max_image_pixels=limits.max_image_pixels)
+        image_routes.install(
+            app,
+            predictor,
+            run=run,
+            guard=guard,
+            json_only=json_only,
+            responses=refusals,
+            max_batch=limits.max_batch,
+            max_image_pixels=limits.max_image_pixels,
+        )
         return outermost(app)
 
     @app.post("/predict", dependencies=[guard, json_only], responses=refusals)
@@ -194,7 +226,7 @@ def app_from_bundle(path: str | Path, *, trust_pickle: bool = False, unseen: str
     `unseen` is the policy for category values unseen in training, as `predict --unseen`."""
     from ..bundle.store import load, locate
 
-    path = locate(path)   # a run folder stands for its bundle/
+    path = locate(path)  # a run folder stands for its bundle/
     predictor = load(path, trust_pickle=trust_pickle)
     predictor.unseen = unseen
     # load() has checked spec.json against the manifest; this reads the versions it recorded
@@ -205,8 +237,10 @@ def app_from_bundle(path: str | Path, *, trust_pickle: bool = False, unseen: str
 def _summary(predictor: Predictor) -> str:
     if predictor.images is not None:
         pre = predictor.images
-        return (f"Classifies {pre.size[0]}x{pre.size[1]} {pre.mode} images into {predictor.task.n_classes} classes; "
-                "images of another size or mode are converted and resized as in training.")
+        return (
+            f"Classifies {pre.size[0]}x{pre.size[1]} {pre.mode} images into {predictor.task.n_classes} classes; "
+            "images of another size or mode are converted and resized as in training."
+        )
     return f"Predicts '{predictor.task.target}' from {len(record_schema(predictor))} inputs."
 
 
@@ -215,12 +249,20 @@ def describe(predictor: Predictor, versions: dict[str, str] | None) -> dict[str,
     keep = ("primary_metric", "test", "baseline", "beats_baseline", "verdict", "reasons", "rows")
     extra = {} if predictor.images is None else {"preprocessing": {"images": predictor.images.to_dict()}}
     return {
-        "task": {"type": predictor.task.type, "target": predictor.task.target, "time": predictor.task.time,
-                 "lookback": predictor.task.lookback, "horizon": predictor.task.horizon,
-                 "classes": list(predictor.task.classes)},
+        "task": {
+            "type": predictor.task.type,
+            "target": predictor.task.target,
+            "time": predictor.task.time,
+            "lookback": predictor.task.lookback,
+            "horizon": predictor.task.horizon,
+            "classes": list(predictor.task.classes),
+        },
         "inputs": record_schema(predictor),
-        "model": {"type": predictor.model["config"].get("type", "mlp"),
-                  "input_shape": predictor.model["input_shape"], "output_dim": predictor.model["output_dim"]},
+        "model": {
+            "type": predictor.model["config"].get("type", "mlp"),
+            "input_shape": predictor.model["input_shape"],
+            "output_dim": predictor.model["output_dim"],
+        },
         "metrics": _finite({k: metrics[k] for k in keep if k in metrics}),
         "versions": versions or {},
         **extra,

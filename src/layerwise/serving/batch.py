@@ -31,9 +31,15 @@ CHUNK_ROWS = 50_000
 STREAM_FROM_BYTES = 64 * 1024 * 1024  # files smaller than this are read whole
 
 
-def predict_file(predictor: Predictor, source: str | Path, output: str | Path | None, *,
-                 chunk_rows: int = CHUNK_ROWS, stream_from_bytes: int = STREAM_FROM_BYTES,
-                 progress: Callable[[int, int], None] | None = None) -> int:
+def predict_file(
+    predictor: Predictor,
+    source: str | Path,
+    output: str | Path | None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    stream_from_bytes: int = STREAM_FROM_BYTES,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Predict every row of `source` into `output` (None: CSV on stdout); returns the row count.
 
     `progress(done, total)` is called after each chunk, in bytes read (CSV) or rows (Parquet).
@@ -64,7 +70,7 @@ def _chunks(predictor: Predictor, source: Path, chunk_rows: int, stream_from_byt
     if whole or size < stream_from_bytes:
         frame = read_table(source, delimiter=predictor.delimiter)
         for start in range(0, len(frame), len(frame) if whole else chunk_rows):
-            part = frame if whole else frame.iloc[start: start + chunk_rows]
+            part = frame if whole else frame.iloc[start : start + chunk_rows]
             yield start, part, min(start + len(part), len(frame)), len(frame)
         return
     if source.suffix.lower() in PARQUET_SUFFIXES:
@@ -79,16 +85,19 @@ def _csv_chunks(source: Path, delimiter: str, chunk_rows: int, size: int, text: 
     start = 0
     with open(source, "rb") as handle:
         try:
-            reader = pd.read_csv(handle, sep=delimiter, chunksize=chunk_rows, encoding="utf-8-sig",
-                                 dtype=str if text else None)
+            reader = pd.read_csv(
+                handle, sep=delimiter, chunksize=chunk_rows, encoding="utf-8-sig", dtype=str if text else None
+            )
             for chunk in reader:
                 chunk.columns = [str(c).strip() for c in chunk.columns]
                 # the parser reads ahead in blocks, so tell() is the progress to within one block
                 yield start, chunk.reset_index(drop=True), min(handle.tell(), size), size
                 start += len(chunk)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"{source}: cannot parse as CSV after data row {start}: {exc}",
-                            hint="fix that line; `layerwise predict` reads files over 64 MiB in chunks") from None
+            raise DataError(
+                f"{source}: cannot parse as CSV after data row {start}: {exc}",
+                hint="fix that line; `layerwise predict` reads files over 64 MiB in chunks",
+            ) from None
 
 
 def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator:
@@ -113,7 +122,9 @@ class _Writer:
         self.output = None if output is None else Path(output)
         self.parquet = self.output is not None and self.output.suffix.lower() in PARQUET_SUFFIXES
         if self.output is not None and not self.parquet and self.output.suffix.lower() not in (".csv", ".txt", ""):
-            raise UsageError(f"{self.output}: unknown output format '{self.output.suffix}'", hint="use .csv or .parquet")
+            raise UsageError(
+                f"{self.output}: unknown output format '{self.output.suffix}'", hint="use .csv or .parquet"
+            )
         self.tmp: Path | None = None
         self.handle: TextIO | None = None
         self.parquet_writer: pq.ParquetWriter | None = None

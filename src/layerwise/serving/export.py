@@ -60,9 +60,15 @@ class Verified:
     lengths: list[int] = field(default_factory=list)
 
 
-def export(predictor: Predictor, path: str | Path, *, format: str = "onnx",
-           data: pd.DataFrame | str | Path | None = None, tolerance: float = TOLERANCE,
-           spec: dict | None = None) -> Verified:
+def export(
+    predictor: Predictor,
+    path: str | Path,
+    *,
+    format: str = "onnx",
+    data: pd.DataFrame | str | Path | None = None,
+    tolerance: float = TOLERANCE,
+    spec: dict | None = None,
+) -> Verified:
     """Write the network of `predictor` to `path` after verifying it on held-out inputs.
 
     `data` (raw rows with the feature columns; for an image bundle an image folder or file) gives
@@ -73,8 +79,10 @@ def export(predictor: Predictor, path: str | Path, *, format: str = "onnx",
         raise UsageError(f"--format {format!r}: choose one of {FORMATS}")
     if predictor.vocabulary is not None:
         # its network reads token ids one growing prefix at a time: not a fixed-shape float graph
-        raise UsageError("export: a generation bundle cannot be exported yet",
-                         hint="serve it with `layerwise serve BUNDLE` (POST /generate) or use `layerwise generate`")
+        raise UsageError(
+            "export: a generation bundle cannot be exported yet",
+            hint="serve it with `layerwise serve BUNDLE` (POST /generate) or use `layerwise generate`",
+        )
     if format == "onnx":
         with needs_extra("onnx", instead="or --format torchscript, which needs only torch"):
             # torch.onnx's exporter writes through onnx and onnxscript; onnxruntime verifies the file
@@ -83,8 +91,10 @@ def export(predictor: Predictor, path: str | Path, *, format: str = "onnx",
             import onnxscript  # noqa: F401
     x = model_inputs(predictor, data) if data is not None else random_inputs(predictor, rows=64)
     if len(x) < 4:
-        raise UsageError("export needs at least 4 rows (or windows) of data to verify the file",
-                         hint="pass a longer --data file, or none to verify on random inputs")
+        raise UsageError(
+            "export needs at least 4 rows (or windows) of data to verify the file",
+            hint="pass a longer --data file, or none to verify on random inputs",
+        )
     module = predictor.module.eval()
     # (2, *input_shape) traces the graph; the other rows verify it, at other batch sizes
     trace, held_out = x[:2], x[2:]
@@ -113,19 +123,31 @@ def interface(predictor: Predictor, sequence: bool = False) -> dict[str, Any]:
     """What another runtime needs to feed the exported network and read its answer."""
     task, shape = predictor.task, list(predictor.model["input_shape"])
     dims = ["batch", "steps", *shape[1:]] if sequence else ["batch", *shape]
-    layout = {3: "NCHW (batch, channels, height, width)", 2: "(batch, steps, features)",
-              1: "(batch, features)"}[len(shape)]
-    described: dict[str, Any] = {"input": {"name": "x", "dtype": "float32", "shape": dims, "layout": layout},
-                 "output": {"name": "y", "dtype": "float32", "shape": ["batch", predictor.model["output_dim"]]},
-                 "task": task.type, "classes": list(task.classes)}
+    layout = {3: "NCHW (batch, channels, height, width)", 2: "(batch, steps, features)", 1: "(batch, features)"}[
+        len(shape)
+    ]
+    described: dict[str, Any] = {
+        "input": {"name": "x", "dtype": "float32", "shape": dims, "layout": layout},
+        "output": {"name": "y", "dtype": "float32", "shape": ["batch", predictor.model["output_dim"]]},
+        "task": task.type,
+        "classes": list(task.classes),
+    }
     if task.classes:
-        described["output"]["meaning"] = ("one logit: sigmoid gives P(classes[1])" if task.n_classes == 2 else
-                                          "logits, one per class in `classes` order: softmax gives probabilities")
+        described["output"]["meaning"] = (
+            "one logit: sigmoid gives P(classes[1])"
+            if task.n_classes == 2
+            else "logits, one per class in `classes` order: softmax gives probabilities"
+        )
     if predictor.images is not None:
         described["preprocessing"] = image_steps(predictor.images.to_dict())
     else:
-        described["preprocessing"] = [{"step": "layerwise", "detail": f"the fitted preprocessing is JSON in the "
-                                       f"ONNX metadata '{SPEC_KEY}' (spec.json's 'preprocessing')"}]
+        described["preprocessing"] = [
+            {
+                "step": "layerwise",
+                "detail": f"the fitted preprocessing is JSON in the "
+                f"ONNX metadata '{SPEC_KEY}' (spec.json's 'preprocessing')",
+            }
+        ]
     return described
 
 
@@ -133,13 +155,28 @@ def image_steps(state: dict) -> list[dict]:
     """An image bundle's preprocessing as ordered steps, from ImagePreprocessor.to_dict()."""
     height, width = state["size"]
     return [
-        {"step": "decode", "mode": state["mode"], "pillow_mode": "L" if state["mode"] == "grayscale" else "RGB",
-         "channels": state["channels"], "detail": "decode the file and convert it to this mode"},
-        {"step": "resize", "height": height, "width": width, "resample": "bilinear",
-         "detail": "only when the image is of another size (Pillow Image.resize((width, height), BILINEAR))"},
+        {
+            "step": "decode",
+            "mode": state["mode"],
+            "pillow_mode": "L" if state["mode"] == "grayscale" else "RGB",
+            "channels": state["channels"],
+            "detail": "decode the file and convert it to this mode",
+        },
+        {
+            "step": "resize",
+            "height": height,
+            "width": width,
+            "resample": "bilinear",
+            "detail": "only when the image is of another size (Pillow Image.resize((width, height), BILINEAR))",
+        },
         {"step": "scale", "divide_by": state["scale"], "detail": "uint8 pixels as float32, divided by this"},
-        {"step": "normalize", "method": state["normalize"], "subtract": state["shift"], "divide": state["divide"],
-         "detail": "per channel c: x[c] = (pixel[c] - subtract[c]) / divide[c]"},
+        {
+            "step": "normalize",
+            "method": state["normalize"],
+            "subtract": state["shift"],
+            "divide": state["divide"],
+            "detail": "per channel c: x[c] = (pixel[c] - subtract[c]) / divide[c]",
+        },
         {"step": "layout", "detail": "stack as (batch, channels, height, width) float32: the input x"},
     ]
 
@@ -151,8 +188,15 @@ def _onnx_bytes(module, trace: np.ndarray, sequence: bool, spec: dict, described
     if sequence:
         # AUTO: dynamic where the network allows it (every built-in sequence block does)
         dims[1] = torch.export.Dim.AUTO
-    program = torch.onnx.export(module, (torch.as_tensor(trace),), dynamo=True, dynamic_shapes=(dims,),
-                                input_names=["x"], output_names=["y"], verbose=False)
+    program = torch.onnx.export(
+        module,
+        (torch.as_tensor(trace),),
+        dynamo=True,
+        dynamic_shapes=(dims,),
+        input_names=["x"],
+        output_names=["y"],
+        verbose=False,
+    )
     assert program is not None  # dynamo=True always returns the ONNXProgram (None is the legacy exporter's)
     proto = program.model_proto
     entry = proto.metadata_props.add()
@@ -203,14 +247,16 @@ def _verify(module, run, x: np.ndarray, sequence: bool, tolerance: float):
     with Steps("verifying the exported file", len(lengths) * len(sizes)) as steps:
         for length in lengths:
             for size in sizes:
-                batch = np.ascontiguousarray(x[:size, x.shape[1] - length:] if sequence else x[:size])
+                batch = np.ascontiguousarray(x[:size, x.shape[1] - length :] if sequence else x[:size])
                 with torch.no_grad():
                     expected = module(torch.as_tensor(batch)).numpy()
                 worst = max(worst, float(np.abs(run(batch) - expected).max()))
                 steps.advance(detail=f"batch {size}" + (f", {length} steps" if sequence else ""))
     if not worst <= tolerance:
-        raise LayerwiseError(f"the exported file differs from the torch model by {worst:.3g} (tolerance {tolerance:g})",
-                             hint="no file was written; report this with the bundle's model section")
+        raise LayerwiseError(
+            f"the exported file differs from the torch model by {worst:.3g} (tolerance {tolerance:g})",
+            hint="no file was written; report this with the bundle's model section",
+        )
     return worst, len(x), sizes, lengths if sequence else []
 
 

@@ -65,11 +65,18 @@ class Guard:
             if not status["sent"]:
                 await _reply(send_with_id, 500, "internal error; quote the request id when reporting it", request_id)
         finally:
-            access_log.info(json.dumps({
-                "request_id": request_id, "method": scope["method"], "path": scope["path"],
-                "status": status["code"], "ms": round((time.perf_counter() - started) * 1000, 3),
-                "client": (scope.get("client") or [None])[0],
-            }))
+            access_log.info(
+                json.dumps(
+                    {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status["code"],
+                        "ms": round((time.perf_counter() - started) * 1000, 3),
+                        "client": (scope.get("client") or [None])[0],
+                    }
+                )
+            )
 
     def _allowed(self, scope) -> bool:
         if self.api_key is None or scope["path"] in self.public:
@@ -118,7 +125,15 @@ def _counting(receive, limit: int):
 async def _reply(send, code: int, detail: str, request_id: str, headers: list | None = None) -> None:
     body: dict[str, Any] = {"detail": detail, "request_id": request_id}
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": data})

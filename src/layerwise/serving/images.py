@@ -66,24 +66,45 @@ def multipart_available() -> bool:
 
 def request_model(max_batch: int, name: str = "ImagesRequest") -> type[BaseModel]:
     """The JSON body: 1..max_batch base64-encoded image files."""
-    encoded = Annotated[str, Field(min_length=1, description="an image file (PNG, JPEG, ...), base64-encoded; "
-                                   "a data: URL is accepted", json_schema_extra={"contentEncoding": "base64"})]
+    encoded = Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="an image file (PNG, JPEG, ...), base64-encoded; a data: URL is accepted",
+            json_schema_extra={"contentEncoding": "base64"},
+        ),
+    ]
     config = ConfigDict(extra="forbid", strict=True)
-    return create_model(name, __config__=config,
-                        images=(list[encoded], Field(min_length=1, max_length=max_batch, description="images, in order")))
+    return create_model(
+        name,
+        __config__=config,
+        images=(list[encoded], Field(min_length=1, max_length=max_batch, description="images, in order")),
+    )
 
 
-def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict[int | str, dict[str, Any]],
-            max_batch: int, max_image_pixels: int) -> None:
+def install(
+    app,
+    predictor: Predictor,
+    *,
+    run,
+    guard,
+    json_only,
+    responses: dict[int | str, dict[str, Any]],
+    max_batch: int,
+    max_image_pixels: int,
+) -> None:
     """Add POST /predict (and /predict/files when python-multipart is installed) to `app`."""
     pre, target = _image_parts(predictor)
     Images = request_model(max_batch)
     shape = f"{pre.size[0]}x{pre.size[1]} {pre.mode}"
-    refusals = {**responses, 413: {"description": "body too large, or an image over the pixel limit"},
-                422: {"description": "not an image, bad base64, or too many images"}}
+    refusals = {
+        **responses,
+        413: {"description": "body too large, or an image over the pixel limit"},
+        422: {"description": "not an image, bad base64, or too many images"},
+    }
 
     def predict(parts: list[tuple[str, str, bytes]]) -> list[dict[str, Any]]:
-        pixels = decode_all(predictor, parts, max_image_pixels)               # (n, channels, h, w)
+        pixels = decode_all(predictor, parts, max_image_pixels)  # (n, channels, h, w)
         proba = predictor.probabilities(predictor.raw_outputs(pre.transform(pixels, source="request")))
         return answers.classes(predictor, target.decode(proba.argmax(axis=1)).tolist(), proba)
 
@@ -97,9 +118,14 @@ def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict
         return {"predictions": predicted, "request_id": request.state.request_id}
 
     # response_model is the answer's shape; a refusal is a JSONResponse, sent as it is
-    @app.post("/predict", dependencies=[guard, json_only], responses=refusals, response_model=dict[str, Any],
-              description=f"Classify base64-encoded image files, in order. The model reads {shape} images; "
-                          "any other size or mode is converted and resized as in training.")
+    @app.post(
+        "/predict",
+        dependencies=[guard, json_only],
+        responses=refusals,
+        response_model=dict[str, Any],
+        description=f"Classify base64-encoded image files, in order. The model reads {shape} images; "
+        "any other size or mode is converted and resized as in training.",
+    )
     async def predict_json(
         request: Request,
         body: Annotated[Images, Body()],  # type: ignore[valid-type]  # built at run time
@@ -111,8 +137,15 @@ def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict
             try:
                 parts.append(("images", f"image {i}", base64.b64decode(DATA_URL.sub("", text.strip()), validate=True)))
             except (binascii.Error, ValueError):
-                bad.append(_problem("images", i, f"image {i}: not valid base64; send the file's bytes in standard "
-                                    "base64 (a data: URL is accepted)", "base64"))
+                bad.append(
+                    _problem(
+                        "images",
+                        i,
+                        f"image {i}: not valid base64; send the file's bytes in standard "
+                        "base64 (a data: URL is accepted)",
+                        "base64",
+                    )
+                )
         if bad:
             return problems.refusal(request, 422, bad)
         return await answer(request, parts)
@@ -120,19 +153,28 @@ def install(app, predictor: Predictor, *, run, guard, json_only, responses: dict
     if not multipart_available():
         return
 
-    @app.post("/predict/files", dependencies=[guard, Depends(require_form())], response_model=dict[str, Any],
-              responses={**refusals, 415: {"description": "the body is not a multipart/form-data upload"}},
-              description=f"Classify uploaded image files (multipart/form-data, one `files` part each), in order. "
-                          f"The model reads {shape} images.")
+    @app.post(
+        "/predict/files",
+        dependencies=[guard, Depends(require_form())],
+        response_model=dict[str, Any],
+        responses={**refusals, 415: {"description": "the body is not a multipart/form-data upload"}},
+        description=f"Classify uploaded image files (multipart/form-data, one `files` part each), in order. "
+        f"The model reads {shape} images.",
+    )
     async def predict_files(
         request: Request,
         files: Annotated[list[UploadFile], File(description="image files (PNG, JPEG, ...), one part each")],
     ) -> dict[str, Any] | JSONResponse:
         if len(files) > max_batch:
-            return problems.refusal(request, 422, [_problem("files", None, f"{len(files)} files; at most "
-                                                            f"{max_batch} per request", "too_long")])
-        parts = [("files", f"file {i} ({f.filename!r})" if f.filename else f"file {i}", await f.read())
-                 for i, f in enumerate(files)]
+            return problems.refusal(
+                request,
+                422,
+                [_problem("files", None, f"{len(files)} files; at most {max_batch} per request", "too_long")],
+            )
+        parts = [
+            ("files", f"file {i} ({f.filename!r})" if f.filename else f"file {i}", await f.read())
+            for i, f in enumerate(files)
+        ]
         return await answer(request, parts)
 
 
@@ -145,14 +187,27 @@ def decode_all(predictor: Predictor, parts: list[tuple[str, str, bytes]], max_pi
         try:
             width, height = _header(raw)
         except UNREADABLE as err:
-            bad.append(_problem(field, i, f"{name}: not a readable image ({type(err).__name__}); send PNG, JPEG, "
-                                "BMP, GIF, WebP or TIFF", "not_an_image"))
+            bad.append(
+                _problem(
+                    field,
+                    i,
+                    f"{name}: not a readable image ({type(err).__name__}); send PNG, JPEG, BMP, GIF, WebP or TIFF",
+                    "not_an_image",
+                )
+            )
             continue
         if width * height > max_pixels:
             status = 413
-            bad.append(_problem(field, i, f"{name}: {width}x{height} pixels; the server decodes at most "
-                                f"{max_pixels} per image (the model reads {pre.size[0]}x{pre.size[1]}): "
-                                "downscale it before sending", "too_large"))
+            bad.append(
+                _problem(
+                    field,
+                    i,
+                    f"{name}: {width}x{height} pixels; the server decodes at most "
+                    f"{max_pixels} per image (the model reads {pre.size[0]}x{pre.size[1]}): "
+                    "downscale it before sending",
+                    "too_large",
+                )
+            )
             continue
         try:
             # decode_image's annotation says Path; Image.open reads a BytesIO alike (see the import)

@@ -18,12 +18,16 @@ def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, sour
     task = predictor.task
     if predictor.images is not None:
         if isinstance(frame, pd.DataFrame):
-            raise UsageError(f"{source}: an image bundle reads image files, not a table of rows",
-                             hint="pass an image file or a folder of them")
+            raise UsageError(
+                f"{source}: an image bundle reads image files, not a table of rows",
+                hint="pass an image file or a folder of them",
+            )
         return _image_inputs(predictor.images, Path(frame), source)
     if not isinstance(frame, pd.DataFrame):
-        raise UsageError(f"{source}: a bundle of rows reads a table, not the path {str(frame)!r}",
-                         hint="read the file first (layerwise.data.read_table) and pass the DataFrame")
+        raise UsageError(
+            f"{source}: a bundle of rows reads a table, not the path {str(frame)!r}",
+            hint="read the file first (layerwise.data.read_table) and pass the DataFrame",
+        )
     if predictor.series is None:
         # every bundle of rows that is neither images nor a series holds a fitted table preprocessor
         assert predictor.features is not None
@@ -52,5 +56,7 @@ def _image_inputs(images: ImagePreprocessor, path: Path, source: str) -> np.ndar
     pixels, errors = images.read(files)
     ok = np.array([e is None for e in errors], dtype=bool)
     if not ok.any():
-        raise DataError(f"{path}: no readable image files", hint="pass an image file or a folder of them (PNG, JPEG, ...)")
-    return images.transform(pixels[ok], source=source)       # (n, channels, height, width)
+        raise DataError(
+            f"{path}: no readable image files", hint="pass an image file or a folder of them (PNG, JPEG, ...)"
+        )
+    return images.transform(pixels[ok], source=source)  # (n, channels, height, width)

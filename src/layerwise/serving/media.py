@@ -19,8 +19,10 @@ from ..errors import needs_extra
 with needs_extra("serve"):
     from fastapi import HTTPException, Request
 
-JSON_HINT = ("send the body as JSON with the header 'Content-Type: application/json' "
-             "(curl: -H 'Content-Type: application/json' -d '...', or --json '...')")
+JSON_HINT = (
+    "send the body as JSON with the header 'Content-Type: application/json' "
+    "(curl: -H 'Content-Type: application/json' -d '...', or --json '...')"
+)
 MULTIPART_HINT = "upload the files as multipart/form-data, one `files` part each (curl: -F files=@image.png)"
 
 

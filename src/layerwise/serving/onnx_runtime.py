@@ -28,9 +28,16 @@ class OnnxPredictor(Predictor):
     def __init__(self, session, spec: dict):
         # no torch module: raw_outputs, which reads it, is overridden (a generation bundle is never exported)
         template = Predictor.from_spec(spec, module=None)  # type: ignore[arg-type]  # see above
-        super().__init__(template.task, None, model=template.model,  # type: ignore[arg-type]  # see above
-                         features=template.features, target=template.target, series=template.series,
-                         config=template.config, images=template.images)
+        super().__init__(
+            template.task,
+            None,  # type: ignore[arg-type]  # see above
+            model=template.model,
+            features=template.features,
+            target=template.target,
+            series=template.series,
+            config=template.config,
+            images=template.images,
+        )
         self.session = session
         self.input_name = session.get_inputs()[0].name
 
@@ -38,8 +45,9 @@ class OnnxPredictor(Predictor):
         x = np.asarray(x, dtype=np.float32)
         if len(x) == 0:
             return np.zeros((0, self.model["output_dim"]), dtype=np.float32)
-        parts = [self.session.run(None, {self.input_name: x[i: i + batch_size]})[0]
-                 for i in range(0, len(x), batch_size)]
+        parts = [
+            self.session.run(None, {self.input_name: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)
+        ]
         return np.concatenate(parts)
 
     def probabilities(self, raw: np.ndarray) -> np.ndarray:
@@ -66,8 +74,10 @@ def load_onnx(path: str | Path) -> OnnxPredictor:
         raise BundleError(f"{path}: not a readable ONNX model ({err})") from None
     meta = session.get_modelmeta().custom_metadata_map
     if SPEC_KEY not in meta:
-        raise BundleError(f"{path}: has no '{SPEC_KEY}' metadata, so its preprocessing is unknown",
-                          hint="export it with `layerwise export`, which stores the bundle's spec in the file")
+        raise BundleError(
+            f"{path}: has no '{SPEC_KEY}' metadata, so its preprocessing is unknown",
+            hint="export it with `layerwise export`, which stores the bundle's spec in the file",
+        )
     return OnnxPredictor(session, json.loads(meta[SPEC_KEY]))
 
 

@@ -108,26 +108,35 @@ def generate_model(predictor: Predictor, max_samples: int, name: str = "Generate
     """The body of POST /generate for a generation bundle: n, temperature, top_k, prompt, seed, all bounded."""
     vocab = predictor.vocabulary
     if vocab is None:
-        raise UsageError(f"this bundle is a {predictor.task.type} model: only a generation bundle takes a "
-                         "POST /generate body", hint="build its request model with record_model(predictor)")
+        raise UsageError(
+            f"this bundle is a {predictor.task.type} model: only a generation bundle takes a POST /generate body",
+            hint="build its request model with record_model(predictor)",
+        )
     known = "".join(vocab.tokens[3:])
 
     def check_prompt(prompt: str) -> str:
         unknown = vocab.unknown(prompt)
         if unknown:
             # repr shows a space, tab or control character visibly, as an escape
-            raise ValueError(f"characters outside the vocabulary: {', '.join(repr(c) for c in unknown)}; "
-                             f"the model knows {known!r}")
+            raise ValueError(
+                f"characters outside the vocabulary: {', '.join(repr(c) for c in unknown)}; the model knows {known!r}"
+            )
         return prompt
 
     config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     return create_model(
-        name, __config__=config,
+        name,
+        __config__=config,
         n=(int, Field(1, ge=1, le=max_samples, description="how many samples")),
         temperature=(float, Field(1.0, ge=0.01, le=10.0, description="below 1: safer; above 1: more varied")),
         top_k=(Optional[int], Field(None, ge=1, le=len(vocab), description="keep only the k likeliest characters")),
-        prompt=(Annotated[str, AfterValidator(check_prompt)],
-                Field("", max_length=predictor.task.lookback - 1, description=f"text each sample starts with; "
-                      f"characters from {known!r}")),
+        prompt=(
+            Annotated[str, AfterValidator(check_prompt)],
+            Field(
+                "",
+                max_length=predictor.task.lookback - 1,
+                description=f"text each sample starts with; characters from {known!r}",
+            ),
+        ),
         seed=(Optional[int], Field(None, ge=0, le=2**63 - 1, description="the same seed gives the same samples")),
     )

@@ -34,14 +34,26 @@ def api_key_from(variable: str | None) -> str | None:
         return None
     key = os.environ.get(variable, "")
     if not key.strip():
-        raise UsageError(f"--api-key-env {variable}: the environment variable is unset or empty",
-                         hint=f"export {variable}=<a long random key>, or leave out --api-key-env")
+        raise UsageError(
+            f"--api-key-env {variable}: the environment variable is unset or empty",
+            hint=f"export {variable}=<a long random key>, or leave out --api-key-env",
+        )
     return key.strip()
 
 
-def serve(bundle: Path, *, host: str, port: int, workers: int, api_key_env: str | None, limits: Limits,
-          trust_pickle: bool = False, public_docs: bool = False, unseen: str = "error",
-          listening: Callable[[str], None] | None = None) -> None:
+def serve(
+    bundle: Path,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    api_key_env: str | None,
+    limits: Limits,
+    trust_pickle: bool = False,
+    public_docs: bool = False,
+    unseen: str = "error",
+    listening: Callable[[str], None] | None = None,
+) -> None:
     """Serve `bundle` until interrupted; `listening(url)` is called once the port accepts connections."""
     with needs_extra("serve"):
         import uvicorn
@@ -50,15 +62,23 @@ def serve(bundle: Path, *, host: str, port: int, workers: int, api_key_env: str 
     if workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")
     api_key = api_key_from(api_key_env)
-    app = app_from_bundle(bundle, api_key=api_key, limits=limits, trust_pickle=trust_pickle, unseen=unseen,
-                          public_docs=public_docs)  # BundleError here: nothing bound yet
+    app = app_from_bundle(
+        bundle, api_key=api_key, limits=limits, trust_pickle=trust_pickle, unseen=unseen, public_docs=public_docs
+    )  # BundleError here: nothing bound yet
     sock = listen(host, port)
     _log_to_stderr()
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_level": "warning"}
     if workers > 1:
         os.environ[SETTINGS_VARIABLE] = json.dumps(
-            {"bundle": str(Path(bundle).resolve()), "api_key_env": api_key_env, "limits": asdict(limits),
-             "trust_pickle": trust_pickle, "public_docs": public_docs, "unseen": unseen})
+            {
+                "bundle": str(Path(bundle).resolve()),
+                "api_key_env": api_key_env,
+                "limits": asdict(limits),
+                "trust_pickle": trust_pickle,
+                "public_docs": public_docs,
+                "unseen": unseen,
+            }
+        )
         config = uvicorn.Config("layerwise.serving.server:worker_app", factory=True, workers=workers, **options)
     else:
         config = uvicorn.Config(app, **options)
@@ -89,8 +109,9 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as err:
         sock.close()
         option = f"--port {port}" if err.errno in (errno.EADDRINUSE, errno.EACCES) else f"--host {host}"
-        raise UsageError(f"{option}: cannot listen on {_shown(host)}:{port} ({_reason(err)})",
-                         hint=_advice(err, host)) from None
+        raise UsageError(
+            f"{option}: cannot listen on {_shown(host)}:{port} ({_reason(err)})", hint=_advice(err, host)
+        ) from None
     sock.set_inheritable(True)  # the worker processes serve on it
     return sock
 
@@ -99,10 +120,14 @@ def worker_app():
     """The app of one worker process, from the settings its parent left in LAYERWISE_SERVE."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     _log_to_stderr()
-    return app_from_bundle(settings["bundle"], api_key=api_key_from(settings["api_key_env"]),
-                           limits=Limits(**settings["limits"]), trust_pickle=settings["trust_pickle"],
-                           unseen=settings.get("unseen", "error"),
-                           public_docs=settings["public_docs"])
+    return app_from_bundle(
+        settings["bundle"],
+        api_key=api_key_from(settings["api_key_env"]),
+        limits=Limits(**settings["limits"]),
+        trust_pickle=settings["trust_pickle"],
+        unseen=settings.get("unseen", "error"),
+        public_docs=settings["public_docs"],
+    )
 
 
 def _reason(err: OSError) -> str:

@@ -19,9 +19,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import bundle
 from ..bundle.predictor import Predictor
-from ..tasks import TaskInfo
 from ..data import Preprocessor, TargetEncoder, split
 from ..models import build
+from ..tasks import TaskInfo
 from ..training import EpochLog, Trainer
 from .params import Settings, check_params, parameter_errors, seed_from
 
@@ -29,9 +29,9 @@ from .params import Settings, check_params, parameter_errors, seed_from
 class NeuralEstimator(BaseEstimator):
     """Base class; use NeuralClassifier or NeuralRegressor."""
 
-    _multi_output = False   # passed to validate_data: may y be 2-D?
+    _multi_output = False  # passed to validate_data: may y be 2-D?
     _y_numeric = False
-    _stratify = False       # split the early-stopping validation rows by class
+    _stratify = False  # split the early-stopping validation rows by class
 
     # -- subclass hooks ---------------------------------------------------------------------
     def _fit_target(self, y: np.ndarray, classes=None) -> tuple[np.ndarray, int, str]:
@@ -55,8 +55,9 @@ class NeuralEstimator(BaseEstimator):
         names = self._get_param_names()
         for key in [k for k in params if "__" in k]:
             if key not in names:
-                raise ValueError(f"Invalid parameter {key!r} for estimator {self}. "
-                                 f"Valid parameters are: {sorted(names)!r}.")
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {self}. Valid parameters are: {sorted(names)!r}."
+                )
             setattr(self, key, params.pop(key))
         return super().set_params(**params) if params else self
 
@@ -71,9 +72,15 @@ class NeuralEstimator(BaseEstimator):
         val_x = val_y = None
         if settings.early_stopping:
             fraction = settings.validation_fraction
-            parts = split(len(X), method="stratified" if self._stratify else "random", train=1 - fraction,
-                          val=fraction, test=0.0, y=target.reshape(len(X), -1)[:, 0] if self._stratify else None,
-                          seed=seed)
+            parts = split(
+                len(X),
+                method="stratified" if self._stratify else "random",
+                train=1 - fraction,
+                val=fraction,
+                test=0.0,
+                y=target.reshape(len(X), -1)[:, 0] if self._stratify else None,
+                seed=seed,
+            )
             X, target, val_x, val_y = X[parts.train], target[parts.train], X[parts.val], target[parts.val]
         self._trainer.fit(_tensor(X), _tensor(target), _tensor(val_x), _tensor(val_y))
         self._record()
@@ -108,10 +115,19 @@ class NeuralEstimator(BaseEstimator):
         t = self._settings.train
         with parameter_errors(type(self).__name__):
             return Trainer(
-                module, loss=self._loss, optimizer=t["optimizer"], lr=t["lr"], momentum=t["momentum"],
-                nesterov=t["nesterov"], batch_size=t["batch_size"], epochs=t["epochs"],
-                weight_decay=t["weight_decay"], patience=t["patience"] if self._settings.early_stopping else None,
-                seed=self._seed, device=t["device"], callbacks=[EpochLog(print)] if self.verbose else (),
+                module,
+                loss=self._loss,
+                optimizer=t["optimizer"],
+                lr=t["lr"],
+                momentum=t["momentum"],
+                nesterov=t["nesterov"],
+                batch_size=t["batch_size"],
+                epochs=t["epochs"],
+                weight_decay=t["weight_decay"],
+                patience=t["patience"] if self._settings.early_stopping else None,
+                seed=self._seed,
+                device=t["device"],
+                callbacks=[EpochLog(print)] if self.verbose else (),
             )
 
     def _record(self) -> None:
@@ -140,16 +156,19 @@ class NeuralEstimator(BaseEstimator):
         try:
             with torch.no_grad():
                 x = _tensor(X).to(device)  # (n, features) float64
-                outs = [torch.func.functional_call(module, weights, (x[i : i + batch_size],))
-                        for i in range(0, len(x), batch_size)]
+                outs = [
+                    torch.func.functional_call(module, weights, (x[i : i + batch_size],))
+                    for i in range(0, len(x), batch_size)
+                ]
         finally:
             module.train(was_training)
         return torch.cat(outs).cpu().numpy()
 
     def _validate(self, X, y, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         # float32, the network's dtype; sparse input is refused with scikit-learn's own message
-        return validate_data(self, X, y, reset=reset, dtype=np.float32, multi_output=self._multi_output,
-                             y_numeric=self._y_numeric)
+        return validate_data(
+            self, X, y, reset=reset, dtype=np.float32, multi_output=self._multi_output, y_numeric=self._y_numeric
+        )
 
     # -- bundles ----------------------------------------------------------------------------
     def to_bundle(self, path: str | Path) -> Path:
@@ -165,8 +184,15 @@ class NeuralEstimator(BaseEstimator):
         names = self._feature_names()
         model = {"config": self._settings.model, "input_shape": [len(names)], "output_dim": self._output_dim}
         config = {"estimator": type(self).__name__, "params": _plain(self.get_params(deep=False))}
-        return Predictor(self._task(names), self.module_, model=model, features=self._features,
-                         target=self._target_encoder(), config=config, metrics={"history": self.history_})
+        return Predictor(
+            self._task(names),
+            self.module_,
+            model=model,
+            features=self._features,
+            target=self._target_encoder(),
+            config=config,
+            metrics={"history": self.history_},
+        )
 
     def _feature_names(self) -> list[str]:
         if hasattr(self, "feature_names_in_"):
@@ -229,6 +255,7 @@ def _cpu(obj):
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters as JSON stores them; what JSON cannot hold (a RandomState) as its repr."""
+
     def plain(value):
         if value is None or isinstance(value, (str, bool, int, float)):
             return value

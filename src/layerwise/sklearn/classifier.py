@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..tasks import TaskInfo
 from ..data import TargetEncoder
+from ..tasks import TaskInfo
 from .base import NeuralEstimator
 
 
@@ -79,8 +79,10 @@ class NeuralClassifier(ClassifierMixin, NeuralEstimator):
         `classes`, every label y will ever hold, is required on the first call.
         """
         if not hasattr(self, "_trainer") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit, "
-                             "e.g. partial_fit(X, y, classes=np.unique(y_all))")
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit, "
+                "e.g. partial_fit(X, y, classes=np.unique(y_all))"
+            )
         return self._partial_fit(X, y, classes)
 
     def decision_function(self, X) -> np.ndarray:
@@ -102,8 +104,9 @@ class NeuralClassifier(ClassifierMixin, NeuralEstimator):
         self.classes_ = np.unique(y if classes is None else np.asarray(classes))
         k = len(self.classes_)
         if k < 2:
-            raise ValueError(f"{type(self).__name__} needs rows of at least 2 classes; got 1 class "
-                             f"({self.classes_[0]!r})")
+            raise ValueError(
+                f"{type(self).__name__} needs rows of at least 2 classes; got 1 class ({self.classes_[0]!r})"
+            )
         return self._encode_target(y), (1 if k == 2 else k), ("bce" if k == 2 else "cross_entropy")
 
     def _encode_target(self, y) -> np.ndarray:
@@ -112,15 +115,15 @@ class NeuralClassifier(ClassifierMixin, NeuralEstimator):
         codes = np.searchsorted(self.classes_, y)
         known = (codes < len(self.classes_)) & (self.classes_[np.minimum(codes, len(self.classes_) - 1)] == y)
         if not known.all():
-            raise ValueError(f"y holds the label {y[~known][:1].tolist()[0]!r}, which is not in classes_ "
-                             f"{self.classes_.tolist()}")
+            raise ValueError(
+                f"y holds the label {y[~known][:1].tolist()[0]!r}, which is not in classes_ {self.classes_.tolist()}"
+            )
         if len(self.classes_) == 2:
             return codes.astype(np.float32).reshape(-1, 1)
         return codes.astype(np.int64)
 
     def _task(self, features):
-        return TaskInfo(type="classification", target="target", features=features,
-                        classes=self.classes_.tolist())
+        return TaskInfo(type="classification", target="target", features=features, classes=self.classes_.tolist())
 
     def _target_encoder(self):
         encoder = TargetEncoder("classification")

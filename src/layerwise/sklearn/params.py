@@ -47,8 +47,8 @@ class InvalidParameter(ConfigError, ValueError):
 class Settings:
     """One fit's validated settings: plain values, so a pickled estimator carries them as they are."""
 
-    model: dict[str, Any]   # the model section for `layerwise.models.build`
-    train: dict[str, Any]   # TrainConfig's fields
+    model: dict[str, Any]  # the model section for `layerwise.models.build`
+    train: dict[str, Any]  # TrainConfig's fields
     early_stopping: bool
     validation_fraction: float
 
@@ -81,7 +81,7 @@ def renamed(problem: str) -> str:
     """'train.lr: ...' -> 'lr: ...': a config problem told in the estimator's parameter names."""
     for name, path in PARAMS.items():
         if problem == path or problem.startswith((f"{path}:", f"{path}.")):
-            return name + problem[len(path):]
+            return name + problem[len(path) :]
     return problem
 
 
@@ -91,8 +91,9 @@ def parameter_errors(owner: str) -> Iterator[None]:
     try:
         yield
     except ConfigError as error:
-        raise InvalidParameter([renamed(p) for p in error.problems],
-                               hint=f"fix the parameters above in {owner}(...)") from None
+        raise InvalidParameter(
+            [renamed(p) for p in error.problems], hint=f"fix the parameters above in {owner}(...)"
+        ) from None
 
 
 def seed_from(random_state) -> int:
@@ -101,7 +102,10 @@ def seed_from(random_state) -> int:
     An int is used as it is (random_state=0 trains like train.seed: 0); None or a
     RandomState draws one, as scikit-learn estimators do.
     """
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)) \
-            and int(random_state) >= 0:
+    if (
+        isinstance(random_state, numbers.Integral)
+        and not isinstance(random_state, (bool, np.bool_))
+        and int(random_state) >= 0
+    ):
         return int(random_state)  # a negative one is refused by check_random_state below
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))

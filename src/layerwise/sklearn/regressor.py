@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ..tasks import TaskInfo
 from ..data import TargetEncoder
 from ..data.scaling import fit_scale
 from ..errors import LayerwiseError
+from ..tasks import TaskInfo
 from .base import NeuralEstimator
 from .params import InvalidParameter
 
@@ -111,8 +111,9 @@ class NeuralRegressor(RegressorMixin, NeuralEstimator):
         """(n, n_targets) float32, standardized."""
         columns = y.reshape(len(y), -1).astype(np.float64)
         if columns.shape[1] != len(self._y_center):
-            raise ValueError(f"y has {columns.shape[1]} target columns, but this regressor was fitted on "
-                             f"{len(self._y_center)}")
+            raise ValueError(
+                f"y has {columns.shape[1]} target columns, but this regressor was fitted on {len(self._y_center)}"
+            )
         return ((columns - self._y_center) / self._y_scale).astype(np.float32)
 
     def _task(self, features):
@@ -122,7 +123,8 @@ class NeuralRegressor(RegressorMixin, NeuralEstimator):
         if len(self._y_center) != 1:
             raise LayerwiseError(
                 f"a bundle predicts one target; this regressor was fitted on {len(self._y_center)}",
-                hint="fit one NeuralRegressor per target column to save each as a bundle")
+                hint="fit one NeuralRegressor per target column to save each as a bundle",
+            )
         encoder = TargetEncoder("regression")
         encoder.center, encoder.scale = float(self._y_center[0]), float(self._y_scale[0])
         return encoder

@@ -1,12 +1,12 @@
 """The kinds of problem: one module per kind, registered (see docs/develop.md).
 
-    base.py       the Task contract; TaskInfo (saved in a bundle) and Prepared (a run's splits)
-    registry.py   register / get / available / resolve (which kind a run is) / for_bundle
-    common.py     helpers the kinds share, as functions
-    rows.py       classification and regression on the rows of a table
-    forecast.py   the next values of a series
-    images.py     classification of images
-    text.py       text generation, next character by character
+base.py       the Task contract; TaskInfo (saved in a bundle) and Prepared (a run's splits)
+registry.py   register / get / available / resolve (which kind a run is) / for_bundle
+common.py     helpers the kinds share, as functions
+rows.py       classification and regression on the rows of a table
+forecast.py   the next values of a series
+images.py     classification of images
+text.py       text generation, next character by character
 """
 
 from .base import Head as Head

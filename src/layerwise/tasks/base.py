@@ -37,9 +37,9 @@ from ..errors import ConfigError, DataError
 class TaskInfo:
     """What is predicted, from which columns; saved in the bundle's spec.json."""
 
-    type: str                      # classification | regression | forecast | generation
+    type: str  # classification | regression | forecast | generation
     target: str
-    features: list[str]            # input columns, in the user's names
+    features: list[str]  # input columns, in the user's names
     time: str | None = None
     lookback: int = 0
     horizon: int = 1
@@ -56,26 +56,26 @@ class Prepared:
     """A run's data after step 3: model-space arrays per split, and what judging needs."""
 
     task: TaskInfo
-    x: dict[str, np.ndarray]          # split name -> model inputs
-    y: dict[str, np.ndarray]          # split name -> model targets (codes, scaled values or next ids)
-    actual: dict[str, np.ndarray]     # split name -> targets in original units or class codes
-    rows: dict[str, int]              # rows, windows, images or examples per split
-    features: Any = None              # data.Preprocessor (rows)
-    target: Any = None                # data.TargetEncoder (rows, images)
-    series: Any = None                # data.SeriesTransform (forecast)
-    last: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: last observed value
+    x: dict[str, np.ndarray]  # split name -> model inputs
+    y: dict[str, np.ndarray]  # split name -> model targets (codes, scaled values or next ids)
+    actual: dict[str, np.ndarray]  # split name -> targets in original units or class codes
+    rows: dict[str, int]  # rows, windows, images or examples per split
+    features: Any = None  # data.Preprocessor (rows)
+    target: Any = None  # data.TargetEncoder (rows, images)
+    series: Any = None  # data.SeriesTransform (forecast)
+    last: dict[str, np.ndarray] = field(default_factory=dict)  # forecast: last observed value
     index: dict[str, np.ndarray] = field(default_factory=dict)  # split name -> its rows' positions in `frame`
-    ends: dict[str, np.ndarray] = field(default_factory=dict)   # forecast: each window's last input row, in `index`
+    ends: dict[str, np.ndarray] = field(default_factory=dict)  # forecast: each window's last input row, in `index`
     # forecast: each part's target in original units, row by row (what seasonal naive looks back on)
     target_raw: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    images: Any = None                # images: the fitted data.images.ImagePreprocessor
+    images: Any = None  # images: the fitted data.images.ImagePreprocessor
     files: dict[str, list[str]] = field(default_factory=dict)  # images read from a folder: each split's files
-    vocabulary: Any = None            # text: the data.Vocabulary fitted on train
+    vocabulary: Any = None  # text: the data.Vocabulary fitted on train
     examples: dict[str, list[str]] = field(default_factory=dict)  # text: each split's examples
     frame: pd.DataFrame | None = field(default=None, repr=False)  # the cleaned table `index` points into
-    kinds: dict[str, str] = field(default_factory=dict)           # column -> kind, as cleaning read them
-    cleaning: Any = None              # the data.CleaningLog of the run (metrics.json's `cleaning`)
+    kinds: dict[str, str] = field(default_factory=dict)  # column -> kind, as cleaning read them
+    cleaning: Any = None  # the data.CleaningLog of the run (metrics.json's `cleaning`)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -91,16 +91,16 @@ class Head:
 
     output_dim: int
     loss: Any
-    model: dict[str, Any] = field(default_factory=dict)   # model.* defaults this kind needs (e.g. an embedding)
+    model: dict[str, Any] = field(default_factory=dict)  # model.* defaults this kind needs (e.g. an embedding)
 
 
 class Task(ABC):
     """One kind of problem. Subclasses are final and registered with `@register`."""
 
-    name: ClassVar[str]                   # the registry's key: rows, forecast, images, text
-    types: ClassVar[tuple[str, ...]]      # the task.type values it answers
-    unit: ClassVar[str] = "rows"          # what a split counts, in messages
-    streams: ClassVar[bool] = False       # data.stream: trains on a table larger than memory
+    name: ClassVar[str]  # the registry's key: rows, forecast, images, text
+    types: ClassVar[tuple[str, ...]]  # the task.type values it answers
+    unit: ClassVar[str] = "rows"  # what a split counts, in messages
+    streams: ClassVar[bool] = False  # data.stream: trains on a table larger than memory
     curve_order: ClassVar[str] = "random"  # which training rows the data curve keeps: random or recent
 
     @abstractmethod
@@ -144,8 +144,9 @@ class Task(ABC):
         """What the baseline learned from the training split, saved so a bundle can be re-judged."""
         return {}
 
-    def extra_metrics(self, model: Any, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray,
-                      cfg: Any) -> dict[str, Any]:
+    def extra_metrics(
+        self, model: Any, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray, cfg: Any
+    ) -> dict[str, Any]:
         """metrics.json entries only this kind has (per-step errors, samples, ...)."""
         return {}
 
@@ -188,8 +189,10 @@ class Task(ABC):
 
     def refit(self, cfg: Any, prepared: Prepared, parts: Any) -> Prepared:
         """The same cleaned data split as `parts` (tuning's k folds)."""
-        raise ConfigError(f"tune.cv: k-fold validation is for tables and series; {self.name} are tuned on their "
-                          "validation split", hint="remove tune.cv")
+        raise ConfigError(
+            f"tune.cv: k-fold validation is for tables and series; {self.name} are tuned on their validation split",
+            hint="remove tune.cv",
+        )
 
     def predict(self, model: Any, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         """Predictions for every row of a table, beside its columns (`Predictor.predict`)."""
@@ -197,8 +200,10 @@ class Task(ABC):
 
     def champion_outputs(self, champion: Any, prepared: Prepared, path: str) -> np.ndarray:
         """A champion bundle's outputs on the same test rows (evaluate.gates.compare_to)."""
-        raise ConfigError(f"evaluate.gates.compare_to: not supported for {self.name} yet",
-                          hint="remove evaluate.gates.compare_to, or compare the two runs' metrics.json by hand")
+        raise ConfigError(
+            f"evaluate.gates.compare_to: not supported for {self.name} yet",
+            hint="remove evaluate.gates.compare_to, or compare the two runs' metrics.json by hand",
+        )
 
     @abstractmethod
     def rejudge(self, model: Any, data: Any, source: str, progress: bool = False) -> dict[str, Any]:

@@ -53,17 +53,27 @@ def read_frame(cfg: Any, data: Any) -> pd.DataFrame:
     return read_table(cfg.data.path, delimiter=cfg.data.delimiter)
 
 
-def clean_frame(cfg: Any, frame: pd.DataFrame, task: str, source: str) -> tuple[pd.DataFrame, dict[str, str],
-                                                                                  CleaningLog]:
+def clean_frame(
+    cfg: Any, frame: pd.DataFrame, task: str, source: str
+) -> tuple[pd.DataFrame, dict[str, str], CleaningLog]:
     """Clean `frame` as data.clean says, keeping data.features (less data.drop) and the target."""
     data = cfg.data
-    options = CleanOptions(**{k: v for k, v in data.clean.model_dump().items()
-                              if k in CleanOptions.__dataclass_fields__})
+    options = CleanOptions(
+        **{k: v for k, v in data.clean.model_dump().items() if k in CleanOptions.__dataclass_fields__}
+    )
     features = None if data.features is None else [c for c in data.features if c not in data.drop]
     if features is None and data.drop:
         features = [c for c in frame.columns if c not in data.drop and c not in (data.target, data.time)]
-    return clean(frame, target=data.target, task=task, time=data.time, features=features, options=options,
-                 source=source, decimal=data.decimal)
+    return clean(
+        frame,
+        target=data.target,
+        task=task,
+        time=data.time,
+        features=features,
+        options=options,
+        source=source,
+        decimal=data.decimal,
+    )
 
 
 def column_problems(cfg: Any, frame: pd.DataFrame, source: str) -> list[str]:
@@ -94,10 +104,16 @@ def metric_problems(cfg: Any, task: str, frame: pd.DataFrame) -> list[str]:
     if task not in TASK_METRICS or target not in frame.columns:
         return []
     y = frame[target].dropna()
-    facts: dict[str, Any] = ({"classes": int(y.nunique())} if task == "classification"
-                             else {"values": parse_numbers(y, cfg.data.decimal).to_numpy(dtype=np.float64)})
-    keys = {"evaluate.metric": cfg.evaluate.metric, "train.metric": cfg.train.metric,
-            "tune.metric": "auto" if cfg.tune is None else cfg.tune.metric}
+    facts: dict[str, Any] = (
+        {"classes": int(y.nunique())}
+        if task == "classification"
+        else {"values": parse_numbers(y, cfg.data.decimal).to_numpy(dtype=np.float64)}
+    )
+    keys = {
+        "evaluate.metric": cfg.evaluate.metric,
+        "train.metric": cfg.train.metric,
+        "tune.metric": "auto" if cfg.tune is None else cfg.tune.metric,
+    }
     for bound in ("min", "max"):
         keys.update({f"evaluate.gates.{bound}.{name}": name for name in getattr(cfg.evaluate.gates, bound)})
     problems = []
@@ -126,9 +142,14 @@ def constant_baseline(fit: dict[str, Any], metric: str, n: int) -> tuple[np.ndar
 
     kind = constant_kind(metric)
     if kind not in fit:
-        return constant(fit["mean"], n), "the training mean", (
-            f"this bundle keeps only its training mean, so it is judged beside that; for {metric} the training "
-            "median is the fairer constant (re-run `layerwise run` to save it)")
+        return (
+            constant(fit["mean"], n),
+            "the training mean",
+            (
+                f"this bundle keeps only its training mean, so it is judged beside that; for {metric} the training "
+                "median is the fairer constant (re-run `layerwise run` to save it)"
+            ),
+        )
     return constant(fit[kind], n), f"the training {kind}", None
 
 
@@ -155,8 +176,14 @@ def value_columns(out: pd.DataFrame, named: dict[str, np.ndarray]) -> pd.DataFra
 
 def describe_values(values: pd.Series) -> dict[str, float]:
     v = pd.to_numeric(values, errors="coerce")
-    return {"count": int(v.notna().sum()), "mean": float(v.mean()), "std": float(v.std()),
-            "min": float(v.min()), "median": float(v.median()), "max": float(v.max())}
+    return {
+        "count": int(v.notna().sum()),
+        "mean": float(v.mean()),
+        "std": float(v.std()),
+        "min": float(v.min()),
+        "median": float(v.median()),
+        "max": float(v.max()),
+    }
 
 
 def class_counts(labels: pd.Series) -> dict[str, int]:
@@ -169,8 +196,14 @@ def subset(prepared: Prepared, rows: np.ndarray) -> Prepared:
     def cut(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {**d, "train": d["train"][rows]} if "train" in d else d
 
-    return replace(prepared, x=cut(prepared.x), y=cut(prepared.y), actual=cut(prepared.actual),
-                   last=cut(prepared.last), rows={**prepared.rows, "train": len(rows)})
+    return replace(
+        prepared,
+        x=cut(prepared.x),
+        y=cut(prepared.y),
+        actual=cut(prepared.actual),
+        last=cut(prepared.last),
+        rows={**prepared.rows, "train": len(rows)},
+    )
 
 
 def class_weights(cfg: Any, prepared: Prepared) -> list[float] | None:
@@ -250,8 +283,14 @@ def labelled_metric(model: Any, prepared: Prepared, compute: Any):
     return metric
 
 
-def class_table(out: pd.DataFrame, encoder: Any, classes: list[Any], actual: np.ndarray, model_out: np.ndarray,
-                baseline_out: np.ndarray) -> pd.DataFrame:
+def class_table(
+    out: pd.DataFrame,
+    encoder: Any,
+    classes: list[Any],
+    actual: np.ndarray,
+    model_out: np.ndarray,
+    baseline_out: np.ndarray,
+) -> pd.DataFrame:
     """actual, prediction and baseline labels, then one proba_<class> column per class."""
     out["actual"] = encoder.decode(actual)
     out["prediction"] = encoder.decode(model_out.argmax(axis=1))
@@ -273,16 +312,21 @@ def table_summary(prepared: Prepared, *, keep_target: bool) -> dict[str, Any]:
     values = pd.to_numeric(target, errors="coerce").to_numpy(dtype=np.float64)
     edges = np.histogram_bin_edges(values[np.isfinite(values)], bins=30)
     summary["target"] = {name: describe_values(part) for name, part in parts.items()}
-    summary["histogram"] = {"edges": edges.tolist(),
-                            "counts": {name: np.histogram(part.to_numpy(dtype=np.float64), edges)[0].tolist()
-                                       for name, part in parts.items()}}
+    summary["histogram"] = {
+        "edges": edges.tolist(),
+        "counts": {
+            name: np.histogram(part.to_numpy(dtype=np.float64), edges)[0].tolist() for name, part in parts.items()
+        },
+    }
     return summary
 
 
 def same_task(champion: Any, task: TaskInfo, path: str) -> None:
     if champion.task.type != task.type or champion.task.target != task.target:
-        raise BundleError(f"evaluate.gates.compare_to: {path} predicts {champion.task.target!r} "
-                          f"({champion.task.type}), this run {task.target!r} ({task.type})")
+        raise BundleError(
+            f"evaluate.gates.compare_to: {path} predicts {champion.task.target!r} "
+            f"({champion.task.type}), this run {task.target!r} ({task.type})"
+        )
 
 
 def labelled(model: Any, frame: Any, source: str) -> pd.DataFrame:
@@ -297,8 +341,10 @@ def labelled(model: Any, frame: Any, source: str) -> pd.DataFrame:
 def saved_baseline(model: Any) -> dict[str, Any]:
     fit = model.metrics.get("baseline_fit")
     if fit is None:
-        raise DataError("this bundle has no saved baseline (metrics.json 'baseline_fit')",
-                        hint="re-run `layerwise run` with this version of layerwise to save one")
+        raise DataError(
+            "this bundle has no saved baseline (metrics.json 'baseline_fit')",
+            hint="re-run `layerwise run` with this version of layerwise to save one",
+        )
     return fit
 
 
@@ -322,7 +368,9 @@ def watched_metric(cfg: Any, prepared: Prepared) -> str:
     classes = prepared.task.n_classes if prepared.task.classes else None
     why = why_unavailable(name, kind, classes=classes, values=None if classes else prepared.actual["train"])
     if why:
-        raise ConfigError(f"{key}: '{name}' {why}",
-                          hint="train.metric (auto: evaluate.metric's) is what each epoch computes; a search sets it "
-                               "from tune.metric")
+        raise ConfigError(
+            f"{key}: '{name}' {why}",
+            hint="train.metric (auto: evaluate.metric's) is what each epoch computes; a search sets it "
+            "from tune.metric",
+        )
     return name

@@ -1,8 +1,8 @@
 """A forecast: the next `horizon` values of a series from its last `lookback` rows.
 
-    cleaned table in time order -> time-ordered split with a gap -> SeriesTransform fitted on
-    the training rows -> windows that never straddle a split -> judged beside persistence
-    ("tomorrow = today") or seasonal naive, with a block bootstrap
+cleaned table in time order -> time-ordered split with a gap -> SeriesTransform fitted on
+the training rows -> windows that never straddle a split -> judged beside persistence
+("tomorrow = today") or seasonal naive, with a block bootstrap
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Forecast(Task):
     name = "forecast"
     types = ("forecast",)
     unit = "windows"
-    curve_order = "recent"      # the data curve keeps the most recent training windows
+    curve_order = "recent"  # the data curve keeps the most recent training windows
 
     def claims(self, cfg: Any, data: Any) -> bool:
         return cfg.task.type == "forecast" and not image_data(cfg, data)
@@ -59,8 +59,10 @@ class Forecast(Task):
     def refused(self, cfg: Any) -> list[str]:
         method, problems = cfg.data.split.method, []
         if method not in ("auto", "time"):
-            problems.append(f"data.split.method: forecasting needs 'time' (or auto), got '{method}': "
-                            "shuffling a series leaks the future into training")
+            problems.append(
+                f"data.split.method: forecasting needs 'time' (or auto), got '{method}': "
+                "shuffling a series leaks the future into training"
+            )
         if cfg.train.class_weights != "none":
             problems.append("train.class_weights: weights classes in the loss; a forecast has none (remove it)")
         return problems
@@ -113,10 +115,14 @@ class Forecast(Task):
 
     def judged(self, prepared: Prepared, evaluate: EvaluateConfig, part: str = "test") -> dict[str, Any]:
         from ..evaluation import block_length
+
         found = run_baselines(evaluate, prepared, part)
         name, *others = found
-        return {"baseline_name": name, "beside": {other: found[other] for other in others} or None,
-                "block": block_length(prepared.rows[part], prepared.task.horizon)}
+        return {
+            "baseline_name": name,
+            "beside": {other: found[other] for other in others} or None,
+            "block": block_length(prepared.rows[part], prepared.task.horizon),
+        }
 
     def watched(self, cfg: Any, prepared: Prepared) -> str | None:
         return None if cfg.train.metric == "loss" else watched_metric(cfg, prepared)
@@ -124,8 +130,9 @@ class Forecast(Task):
     def validation_metric(self, model: Any, prepared: Prepared, compute: Any):
         return labelled_metric(model, prepared, compute)
 
-    def extra_metrics(self, model: Any, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray,
-                      cfg: Any) -> dict[str, Any]:
+    def extra_metrics(
+        self, model: Any, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray, cfg: Any
+    ) -> dict[str, Any]:
         if prepared.task.horizon == 1:
             return {}
         return {"per_step": per_step(prepared.actual["test"], model_out, baseline_out)}
@@ -137,8 +144,14 @@ class Forecast(Task):
             rows = prepared.index["test"][prepared.ends["test"] + 1]
             out[task.time] = prepared.frame[task.time].iloc[rows].to_numpy()
         n = len(model_out)
-        return value_columns(out, {"actual": prepared.actual["test"].reshape(n, -1),
-                                   "prediction": model_out.reshape(n, -1), "baseline": baseline_out.reshape(n, -1)})
+        return value_columns(
+            out,
+            {
+                "actual": prepared.actual["test"].reshape(n, -1),
+                "prediction": model_out.reshape(n, -1),
+                "baseline": baseline_out.reshape(n, -1),
+            },
+        )
 
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         return table_summary(prepared, keep_target=True)
@@ -147,8 +160,9 @@ class Forecast(Task):
         task = prepared.task
         same_task(champion, task, path)
         if champion.task.horizon != task.horizon:
-            raise BundleError(f"evaluate.gates.compare_to: {path} forecasts {champion.task.horizon} steps, "
-                              f"this run {task.horizon}")
+            raise BundleError(
+                f"evaluate.gates.compare_to: {path} forecasts {champion.task.horizon} steps, this run {task.horizon}"
+            )
         # Forecasting from every row of the whole table: the champion reads only each window's past.
         pred = champion.predict(prepared.table, source=path)
         rows = prepared.index["test"][prepared.ends["test"]]
@@ -188,6 +202,7 @@ class Forecast(Task):
 
     def rejudge(self, model: Any, data: Any, source: str, progress: bool = False) -> dict[str, Any]:
         from ..evaluation import block_length
+
         task = model.task
         frame = labelled(model, data, source)
         if task.time is not None and task.time in frame.columns:
@@ -204,11 +219,13 @@ class Forecast(Task):
         ends = np.arange(season - 1, len(frame) - h)
         model_out = pred[cols].to_numpy(dtype=np.float64)[ends]
         actual = np.stack([values[ends + k + 1] for k in range(h)], axis=1)
-        history = values[ends[:, None] - season + 1 + np.arange(season)]   # (n, season), oldest first
+        history = values[ends[:, None] - season + 1 + np.arange(season)]  # (n, season), oldest first
         ok = np.isfinite(model_out).all(axis=1) & np.isfinite(actual).all(axis=1) & np.isfinite(history).all(axis=1)
         if not ok.any():
-            raise DataError(f"{source}: no row has {task.lookback} rows of history and {h} to forecast",
-                            hint=f"give at least {task.lookback + h + 1} rows")
+            raise DataError(
+                f"{source}: no row has {task.lookback} rows of history and {h} to forecast",
+                hint=f"give at least {task.lookback + h + 1} rows",
+            )
         ends, model_out, actual, history = ends[ok], model_out[ok], actual[ok], history[ok]
         found = baselines(evaluate, history[:, -1], h, lambda m: history[:, -m:])
         name, *others = found
@@ -217,15 +234,25 @@ class Forecast(Task):
         if task.time is not None and task.time in frame.columns:
             table[task.time] = frame[task.time].to_numpy()[ends + 1]
         table = value_columns(table, {"actual": actual, "prediction": model_out, "baseline": baseline_out})
-        judged = {"baseline_name": name, "beside": {other: found[other] for other in others} or None,
-                  "block": block_length(len(actual), h)}
-        return {"y": actual, "model_out": model_out, "baseline_out": baseline_out, "table": table, "judged": judged,
-                "notes": [], "metrics": {"data": {"kinds": {c: v.get("kind", "")
-                                                           for c, v in model.input_schema().items()}}}}
+        judged = {
+            "baseline_name": name,
+            "beside": {other: found[other] for other in others} or None,
+            "block": block_length(len(actual), h),
+        }
+        return {
+            "y": actual,
+            "model_out": model_out,
+            "baseline_out": baseline_out,
+            "table": table,
+            "judged": judged,
+            "notes": [],
+            "metrics": {"data": {"kinds": {c: v.get("kind", "") for c, v in model.input_schema().items()}}},
+        }
 
 
-def prepare_windows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], source: str,
-                    parts: Split | None = None) -> Prepared:
+def prepare_windows(
+    cfg: Any, df: pd.DataFrame, kinds: dict[str, str], source: str, parts: Split | None = None
+) -> Prepared:
     """`parts` replaces the configured split (tuning's time-ordered folds); each part must be contiguous."""
     data = cfg.data
     target, win = data.target, data.window
@@ -240,8 +267,15 @@ def prepare_windows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], source: s
     extra = 0 if data.transform == "none" else 1
     need = win.lookback + win.horizon + extra
     if parts is None:
-        parts = split(len(df), method="time", train=data.split.train, val=data.split.val, test=data.split.test,
-                      gap=gap, min_rows=need)
+        parts = split(
+            len(df),
+            method="time",
+            train=data.split.train,
+            val=data.split.val,
+            test=data.split.test,
+            gap=gap,
+            min_rows=need,
+        )
     series = SeriesTransform(columns, target, transform=data.transform, normalize=data.normalize)
     series.fit(df.iloc[parts.train])
     x, y, actual, rows, last, index, ends, target_raw = {}, {}, {}, {}, {}, {}, {}, {}
@@ -257,18 +291,39 @@ def prepare_windows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], source: s
         x[name], y[name], actual[name], last[name], ends[name] = w.x, w.y, w.actual, w.last, w.end
         target_raw[name] = np.asarray(raw, dtype=np.float64)
         rows[name] = len(w.x)
-    info = TaskInfo(type="forecast", target=target, features=columns, time=data.time,
-                    lookback=win.lookback, horizon=win.horizon, delimiter=data.delimiter)
-    return Prepared(info, x, y, actual, rows, series=series, last=last, notes=notes, index=index, ends=ends,
-                    target_raw=target_raw, frame=df, kinds=kinds)
+    info = TaskInfo(
+        type="forecast",
+        target=target,
+        features=columns,
+        time=data.time,
+        lookback=win.lookback,
+        horizon=win.horizon,
+        delimiter=data.delimiter,
+    )
+    return Prepared(
+        info,
+        x,
+        y,
+        actual,
+        rows,
+        series=series,
+        last=last,
+        notes=notes,
+        index=index,
+        ends=ends,
+        target_raw=target_raw,
+        frame=df,
+        kinds=kinds,
+    )
 
 
 def _stamp(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
 
 
-def baselines(evaluate: EvaluateConfig, last: np.ndarray, horizon: int,
-              recent: Callable[[int], np.ndarray]) -> dict[str, np.ndarray]:
+def baselines(
+    evaluate: EvaluateConfig, last: np.ndarray, horizon: int, recent: Callable[[int], np.ndarray]
+) -> dict[str, np.ndarray]:
     """A forecast's naive baselines by name, the deciding one first: persistence and, with
     evaluate.season, seasonal naive, which decides only with evaluate.baseline: seasonal_naive.
 
@@ -288,8 +343,9 @@ def baselines(evaluate: EvaluateConfig, last: np.ndarray, horizon: int,
 
 def run_baselines(evaluate: EvaluateConfig, prepared: Prepared, part: str) -> dict[str, np.ndarray]:
     """`baselines` on one split of a run's windows."""
-    return baselines(evaluate, prepared.last[part], prepared.task.horizon,
-                     lambda season: recent(prepared, part, season))
+    return baselines(
+        evaluate, prepared.last[part], prepared.task.horizon, lambda season: recent(prepared, part, season)
+    )
 
 
 def recent(prepared: Prepared, part: str, season: int) -> np.ndarray:
@@ -297,9 +353,11 @@ def recent(prepared: Prepared, part: str, season: int) -> np.ndarray:
     ends = prepared.ends[part]
     first = ends - season + 1
     if len(first) and first.min() < 0:
-        raise ConfigError(f"evaluate.season: {season} rows reach back before the first rows of the {part} split; "
-                          f"each window holds data.window.lookback {prepared.task.lookback}",
-                          hint="set data.window.lookback to at least evaluate.season")
+        raise ConfigError(
+            f"evaluate.season: {season} rows reach back before the first rows of the {part} split; "
+            f"each window holds data.window.lookback {prepared.task.lookback}",
+            hint="set data.window.lookback to at least evaluate.season",
+        )
     return prepared.target_raw[part][first[:, None] + np.arange(season)]
 
 
@@ -307,7 +365,7 @@ def per_step(actual: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray
     """Forecast MAE and RMSE at each step ahead (1..horizon), network and baseline: errors grow with the step."""
     out: dict[str, list[float]] = {}
     for name, pred in (("", model_out), ("baseline_", baseline_out)):
-        error = np.asarray(pred, dtype=np.float64) - np.asarray(actual, dtype=np.float64)   # (n, horizon)
+        error = np.asarray(pred, dtype=np.float64) - np.asarray(actual, dtype=np.float64)  # (n, horizon)
         out[f"{name}mae"] = np.abs(error).mean(axis=0).tolist()
         out[f"{name}rmse"] = np.sqrt((error**2).mean(axis=0)).tolist()
     return out

@@ -1,8 +1,8 @@
 """Images: classification of pictures read from a folder of class folders, or given as arrays.
 
-    folder of class folders | (images, labels) arrays -> ImageSet -> stratified split
-    -> per-channel normalization fitted on the training split -> (n, channels, h, w)
-    -> judged like any classification, beside the majority class
+folder of class folders | (images, labels) arrays -> ImageSet -> stratified split
+-> per-channel normalization fitted on the training split -> (n, channels, h, w)
+-> judged like any classification, beside the majority class
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .common import (
 )
 from .registry import register
 
-TARGET = "label"       # what the class is called where a column name is expected (predictions, spec)
+TARGET = "label"  # what the class is called where a column name is expected (predictions, spec)
 
 
 @register
@@ -60,8 +60,10 @@ class Images(Task):
         if cfg.evaluate.gates.compare_to is not None:
             problems.append("evaluate.gates.compare_to: not supported for image runs yet")
         if cfg.tune is not None and cfg.tune.cv is not None:
-            problems.append(f"tune.cv: {cfg.tune.cv}: k-fold validation is for tables and series; an image run is "
-                            "tuned on its validation split (remove tune.cv)")
+            problems.append(
+                f"tune.cv: {cfg.tune.cv}: k-fold validation is for tables and series; an image run is "
+                "tuned on its validation split (remove tune.cv)"
+            )
         if cfg.data.transform != "none":
             problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
         return problems
@@ -74,14 +76,20 @@ class Images(Task):
             return image_array(data[0], data[1])
         image = cfg.data.image
         with log.steps("reading images") as steps:
-            return read_image_folder(cfg.data.path, size=None if image is None else image.size,
-                                     mode="auto" if image is None else image.mode,
-                                     max_corrupt=0.05 if image is None else image.max_corrupt, progress=steps)
+            return read_image_folder(
+                cfg.data.path,
+                size=None if image is None else image.size,
+                mode="auto" if image is None else image.mode,
+                max_corrupt=0.05 if image is None else image.max_corrupt,
+                progress=steps,
+            )
 
     def describe(self, source: ImageSet, name: str, kind: str) -> str:
         c, h, w = source.images.shape[1:]
-        return (f"read {name}: {len(source.labels)} images of {c}x{h}x{w} ({source.mode}), "
-                f"{len(set(source.labels.tolist()))} classes; task classification")
+        return (
+            f"read {name}: {len(source.labels)} images of {c}x{h}x{w} ({source.mode}), "
+            f"{len(set(source.labels.tolist()))} classes; task classification"
+        )
 
     def check(self, cfg: Any, source: ImageSet, name: str) -> str:
         problems = loss_problems("classification", cfg.train.loss)
@@ -93,12 +101,23 @@ class Images(Task):
         data = cfg.data
         labels = source.labels.astype(str)
         method, notes = stratify_or_fall_back(cfg, labels, split_method(cfg, "classification"), "image")
-        parts = parts or split(len(labels), method=method, train=data.split.train, val=data.split.val,
-                               test=data.split.test, y=labels if method == "stratified" else None,
-                               seed=cfg.train.seed)
+        parts = parts or split(
+            len(labels),
+            method=method,
+            train=data.split.train,
+            val=data.split.val,
+            test=data.split.test,
+            y=labels if method == "stratified" else None,
+            seed=cfg.train.seed,
+        )
         encoder = TargetEncoder("classification").fit(pd.Series(source.labels[parts.train]))
-        pre = ImagePreprocessor(size=source.size, mode=source.mode, channels=int(source.images.shape[1]),
-                                scale=source.scale, normalize=data.normalize).fit(source.images[parts.train])
+        pre = ImagePreprocessor(
+            size=source.size,
+            mode=source.mode,
+            channels=int(source.images.shape[1]),
+            scale=source.scale,
+            normalize=data.normalize,
+        ).fit(source.images[parts.train])
         x, y, rows, index, files = {}, {}, {}, {}, {}
         for part, idx in parts_of(parts):
             unseen = sorted(set(source.labels[idx].tolist()) - set(encoder.classes or []), key=str)
@@ -107,7 +126,7 @@ class Images(Task):
                 notes.append(f"{part}: {int((~keep).sum())} images of classes absent from training dropped: {unseen}")
                 idx = idx[keep]
             index[part] = idx
-            x[part] = pre.transform(source.images[idx])              # (n, channels, height, width)
+            x[part] = pre.transform(source.images[idx])  # (n, channels, height, width)
             y[part] = encoder.encode(pd.Series(source.labels[idx]))
             rows[part] = len(idx)
             if source.files is not None:
@@ -116,8 +135,20 @@ class Images(Task):
         if source.files is not None:
             frame.insert(0, "file", source.files)
         task = TaskInfo(type="classification", target=TARGET, features=[], classes=list(encoder.classes or []))
-        return Prepared(task, x, y, dict(y), rows, target=encoder, notes=notes, index=index, images=pre, files=files,
-                        frame=frame, cleaning=source.log)
+        return Prepared(
+            task,
+            x,
+            y,
+            dict(y),
+            rows,
+            target=encoder,
+            notes=notes,
+            index=index,
+            images=pre,
+            files=files,
+            frame=frame,
+            cleaning=source.log,
+        )
 
     def head(self, cfg: Any, prepared: Prepared) -> Head:
         binary_bce = prepared.task.n_classes == 2 and cfg.train.loss in ("auto", "bce")
@@ -131,16 +162,18 @@ class Images(Task):
     def augmentation(self, settings: dict[str, Any], prepared: Prepared) -> Any:
         from ..data import augment  # torch: imported where a run trains
 
-        pre = prepared.images   # a raw 0 pixel after normalization: what "black" is
+        pre = prepared.images  # a raw 0 pixel after normalization: what "black" is
         return augment.from_config(settings, "images", zero=[-s / d for s, d in zip(pre.shift, pre.divide)])
 
     def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
         from ..evaluation import majority_baseline
+
         raw = model.raw_outputs(prepared.x[part])
         return model.probabilities(raw), majority_baseline(prepared.actual["train"], prepared.task.n_classes, len(raw))
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
         from ..evaluation import majority_baseline
+
         return {"priors": majority_baseline(prepared.actual["train"], prepared.task.n_classes, 1)[0].tolist()}
 
     def watched(self, cfg: Any, prepared: Prepared) -> str | None:
@@ -151,8 +184,9 @@ class Images(Task):
 
     def table(self, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray) -> pd.DataFrame:
         """The test predictions, with each image's file first when the images came from a folder."""
-        out = class_table(pd.DataFrame(), prepared.target, prepared.task.classes, prepared.actual["test"],
-                          model_out, baseline_out)
+        out = class_table(
+            pd.DataFrame(), prepared.target, prepared.task.classes, prepared.actual["test"], model_out, baseline_out
+        )
         if prepared.files.get("test") is not None:
             out.insert(0, "file", prepared.files["test"])
         return out
@@ -160,23 +194,29 @@ class Images(Task):
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         """Class balance per split, and the images' shape."""
         pre, labels = prepared.images, prepared.table[TARGET]
-        return {"classes": {name: class_counts(labels.iloc[idx]) for name, idx in prepared.index.items()},
-                "images": described(pre)}
+        return {
+            "classes": {name: class_counts(labels.iloc[idx]) for name, idx in prepared.index.items()},
+            "images": described(pre),
+        }
 
     def decode(self, model: Any, raw: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
         return model.probabilities(raw).argmax(axis=1)
 
     def predict(self, model: Any, frame: pd.DataFrame, source: str) -> pd.DataFrame:
-        raise DataError("an image bundle predicts images, not rows",
-                        hint="use predict_images(FOLDER_OR_FILE) or `layerwise predict BUNDLE FOLDER`")
+        raise DataError(
+            "an image bundle predicts images, not rows",
+            hint="use predict_images(FOLDER_OR_FILE) or `layerwise predict BUNDLE FOLDER`",
+        )
 
     def rejudge(self, model: Any, data: Any, source: str, progress: bool = False) -> dict[str, Any]:
         """An image bundle judged on a folder of class folders, beside its saved majority-class baseline."""
         fit = saved_baseline(model)
         folder = Path(data) if isinstance(data, (str, Path)) else None
         if folder is None or not folder.is_dir():
-            raise DataError(f"{data if folder is not None else source}: an image bundle is evaluated on a folder, "
-                            "not a file", hint="pass a folder with one sub-folder of images per class, named as the class")
+            raise DataError(
+                f"{data if folder is not None else source}: an image bundle is evaluated on a folder, not a file",
+                hint="pass a folder with one sub-folder of images per class, named as the class",
+            )
         from ..training.runlog import Steps
 
         pre = model.images
@@ -188,24 +228,41 @@ class Images(Task):
         labels = np.array([str(v) for v in images.labels], dtype=object)
         keep = np.isin(labels, list(known))
         if not keep.any():
-            raise DataError(f"{folder}: no class folder is named as a class of the model ({', '.join(known)})",
-                            hint="name each sub-folder after the class its images show")
+            raise DataError(
+                f"{folder}: no class folder is named as a class of the model ({', '.join(known)})",
+                hint="name each sub-folder after the class its images show",
+            )
         if not keep.all():
             unseen = sorted(set(labels[~keep].tolist()))
             notes.append(f"{int((~keep).sum())} images of classes the model never saw were left out: {unseen}")
         # read_image_folder divides by 255; the bundle divides file pixels by its own scale, as predict does
-        pixels = images.images[keep] * np.float32(255.0 / pre.scale)        # (n, channels, h, w)
+        pixels = images.images[keep] * np.float32(255.0 / pre.scale)  # (n, channels, h, w)
         proba = model.probabilities(model.raw_outputs(pre.transform(pixels, source=source)))
         actual = [known[v] for v in labels[keep]]
         y = model.target.encode(pd.Series(actual, dtype=object))
         baseline_out = np.repeat(np.asarray(fit["priors"], dtype=np.float64)[None, :], len(y), axis=0)
-        table = class_table(pd.DataFrame({"file": np.asarray(images.files, dtype=object)[keep]}), model.target,
-                            model.task.classes, y, proba, baseline_out)
+        table = class_table(
+            pd.DataFrame({"file": np.asarray(images.files, dtype=object)[keep]}),
+            model.target,
+            model.task.classes,
+            y,
+            proba,
+            baseline_out,
+        )
         table["actual"] = actual
-        metrics = {"cleaning": images.log.to_dict(),
-                   "data": {"classes": {"test": class_counts(table["actual"])}, "images": described(pre)}}
-        return {"y": y, "model_out": proba, "baseline_out": baseline_out, "table": table, "judged": {},
-                "notes": notes, "metrics": metrics}
+        metrics = {
+            "cleaning": images.log.to_dict(),
+            "data": {"classes": {"test": class_counts(table["actual"])}, "images": described(pre)},
+        }
+        return {
+            "y": y,
+            "model_out": proba,
+            "baseline_out": baseline_out,
+            "table": table,
+            "judged": {},
+            "notes": notes,
+            "metrics": metrics,
+        }
 
 
 def described(pre: ImagePreprocessor) -> dict[str, Any]:

@@ -38,8 +38,9 @@ def get(name: str) -> Task:
     try:
         return _TASKS[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"unknown kind of problem {name!r}{did_you_mean(str(name), _TASKS)}; "
-                          f"the kinds are {', '.join(available())}") from None
+        raise ConfigError(
+            f"unknown kind of problem {name!r}{did_you_mean(str(name), _TASKS)}; the kinds are {', '.join(available())}"
+        ) from None
 
 
 def resolve(cfg: Any, data: Any = None) -> Task:
@@ -48,8 +49,10 @@ def resolve(cfg: Any, data: Any = None) -> Task:
     for task in _TASKS.values():
         if task.claims(cfg, data):
             return task
-    raise ConfigError(f"task.type: no kind of problem takes '{cfg.task.type}' with this data",
-                      hint=f"the kinds are {', '.join(available())}")
+    raise ConfigError(
+        f"task.type: no kind of problem takes '{cfg.task.type}' with this data",
+        hint=f"the kinds are {', '.join(available())}",
+    )
 
 
 def for_bundle(task: TaskInfo, preprocessing: Any) -> Task:

@@ -1,8 +1,8 @@
 """Rows of a table: classification and regression.
 
-    cleaned table -> random / stratified / time-ordered split -> Preprocessor and TargetEncoder
-    fitted on the training rows -> (n, features) arrays -> judged beside the majority class or
-    the training median / mean (by the deciding metric)
+cleaned table -> random / stratified / time-ordered split -> Preprocessor and TargetEncoder
+fitted on the training rows -> (n, features) arrays -> judged beside the majority class or
+the training median / mean (by the deciding metric)
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Rows(Task):
     name = "rows"
     types = ("classification", "regression")
     unit = "rows"
-    streams = True         # data.stream: a table larger than memory (experiment/streamed.py)
+    streams = True  # data.stream: a table larger than memory (experiment/streamed.py)
 
     def claims(self, cfg: Any, data: Any) -> bool:
         return cfg.task.type in ("auto", *self.types) and not image_data(cfg, data)
@@ -119,6 +119,7 @@ class Rows(Task):
     def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
         from ..evaluation import majority_baseline
         from ..evaluation.metrics import resolve
+
         task = prepared.task
         raw = model.raw_outputs(prepared.x[part])
         n = len(raw)
@@ -129,6 +130,7 @@ class Rows(Task):
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
         from ..evaluation import majority_baseline
+
         task, train = prepared.task, prepared.actual["train"]
         if task.type == "classification":
             return {"priors": majority_baseline(train, task.n_classes, 1)[0].tolist()}
@@ -147,17 +149,30 @@ class Rows(Task):
         if task.type == "classification":
             return class_table(out, prepared.target, task.classes, prepared.actual["test"], model_out, baseline_out)
         n = len(model_out)
-        return value_columns(out, {"actual": prepared.actual["test"].reshape(n, -1),
-                                   "prediction": model_out.reshape(n, -1), "baseline": baseline_out.reshape(n, -1)})
+        return value_columns(
+            out,
+            {
+                "actual": prepared.actual["test"].reshape(n, -1),
+                "prediction": model_out.reshape(n, -1),
+                "baseline": baseline_out.reshape(n, -1),
+            },
+        )
 
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         return table_summary(prepared, keep_target=False)
 
     def audit(self, prepared: Prepared) -> list[dict[str, Any]]:
         from ..evaluation import audit
+
         df, index, task = prepared.table, prepared.index, prepared.task
-        return audit(df.iloc[index["train"]], df.iloc[index["test"]], target=task.target, kinds=prepared.kinds,
-                     task=task.type, time=task.time)
+        return audit(
+            df.iloc[index["train"]],
+            df.iloc[index["test"]],
+            target=task.target,
+            kinds=prepared.kinds,
+            task=task.type,
+            time=task.time,
+        )
 
     def champion_outputs(self, champion: Any, prepared: Prepared, path: str) -> np.ndarray:
         task = prepared.task
@@ -199,6 +214,7 @@ class Rows(Task):
 
     def rejudge(self, model: Any, data: Any, source: str, progress: bool = False) -> dict[str, Any]:
         from ..evaluation.metrics import resolve
+
         task, notes = model.task, []
         frame = labelled(model, data, source)
         fit = saved_baseline(model)
@@ -221,8 +237,15 @@ class Rows(Task):
             table = class_table(table, model.target, task.classes, y, model_out, baseline_out)
             table["prediction"] = pred["prediction"].to_numpy()
             metrics["data"]["classes"] = {"test": class_counts(table["actual"])}
-            return {"y": y, "model_out": model_out, "baseline_out": baseline_out, "table": table, "judged": {},
-                    "notes": notes, "metrics": metrics}
+            return {
+                "y": y,
+                "model_out": model_out,
+                "baseline_out": baseline_out,
+                "table": table,
+                "judged": {},
+                "notes": notes,
+                "metrics": metrics,
+            }
         y = target_values(frame[task.target], getattr(model.features, "decimal", "."))
         cols = [c for c in pred.columns if c == "prediction" or c.startswith("prediction_")]
         model_out = pred[cols].to_numpy(dtype=np.float64)
@@ -231,12 +254,20 @@ class Rows(Task):
         baseline_out, name, note = constant_baseline(fit, metric, len(frame))
         notes += [note] if note else []
         table["actual"], table["prediction"], table["baseline"] = y, model_out[:, 0], baseline_out[:, 0]
-        return {"y": y, "model_out": model_out, "baseline_out": baseline_out, "table": table,
-                "judged": {"baseline_name": name}, "notes": notes, "metrics": metrics}
+        return {
+            "y": y,
+            "model_out": model_out,
+            "baseline_out": baseline_out,
+            "table": table,
+            "judged": {"baseline_name": name},
+            "notes": notes,
+            "metrics": metrics,
+        }
 
 
-def prepare_rows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], task: str, source: str,
-                 parts: Split | None = None) -> Prepared:
+def prepare_rows(
+    cfg: Any, df: pd.DataFrame, kinds: dict[str, str], task: str, source: str, parts: Split | None = None
+) -> Prepared:
     """`parts` replaces the configured split (tuning's k folds); the transforms are fitted on its train rows."""
     data = cfg.data
     target = data.target
@@ -246,14 +277,26 @@ def prepare_rows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], task: str, s
     labels = df[target].astype(str).to_numpy()
     method, notes = stratify_or_fall_back(cfg, labels, split_method(cfg, task), "row")
     if parts is None:
-        parts = split(len(df), method=method, train=data.split.train, val=data.split.val, test=data.split.test,
-                      y=labels if method == "stratified" else None, gap=data.split.gap or 0, seed=cfg.train.seed)
+        parts = split(
+            len(df),
+            method=method,
+            train=data.split.train,
+            val=data.split.val,
+            test=data.split.test,
+            y=labels if method == "stratified" else None,
+            gap=data.split.gap or 0,
+            seed=cfg.train.seed,
+        )
     train_rows = df.iloc[parts.train]
     encoder.fit(train_rows[target])
     pre = Preprocessor(
-        {c: kinds[c] for c in features}, normalize=data.normalize, encode=data.encode,
-        max_onehot=data.max_onehot, impute_numeric=data.clean.impute_numeric,
-        impute_categorical=data.clean.impute_categorical, decimal=data.decimal,
+        {c: kinds[c] for c in features},
+        normalize=data.normalize,
+        encode=data.encode,
+        max_onehot=data.max_onehot,
+        impute_numeric=data.clean.impute_numeric,
+        impute_categorical=data.clean.impute_categorical,
+        decimal=data.decimal,
     ).fit(train_rows[features])
     x, y, actual, rows, index = {}, {}, {}, {}, {}
     for name, idx in parts_of(parts):
@@ -271,7 +314,14 @@ def prepare_rows(cfg: Any, df: pd.DataFrame, kinds: dict[str, str], task: str, s
                 rows[name] = len(part)
         y[name] = encoder.encode(part[target])
         actual[name] = y[name] if task == "classification" else part[target].to_numpy(dtype=np.float64)
-    info = TaskInfo(type=task, target=target, features=features, time=data.time,
-                    classes=list(encoder.classes or []) if task == "classification" else [], delimiter=data.delimiter)
-    return Prepared(info, x, y, actual, rows, features=pre, target=encoder, notes=notes, index=index, frame=df,
-                    kinds=kinds)
+    info = TaskInfo(
+        type=task,
+        target=target,
+        features=features,
+        time=data.time,
+        classes=list(encoder.classes or []) if task == "classification" else [],
+        delimiter=data.delimiter,
+    )
+    return Prepared(
+        info, x, y, actual, rows, features=pre, target=encoder, notes=notes, index=index, frame=df, kinds=kinds
+    )

@@ -16,5 +16,20 @@ from .signals import Interrupted as Interrupted
 from .tensorboard import TensorBoard as TensorBoard
 from .trainer import Trainer as Trainer
 
-__all__ = ["Callback", "Checkpoint", "CheckpointWarning", "Checkpoints", "Interrupted", "EarlyStopping", "EpochLog", "Freeze", "LRFind", "ProgressBar", "TensorBoard", "Trainer",
-           "lr_find", "make_loss", "make_optimizer"]
+__all__ = [
+    "Callback",
+    "Checkpoint",
+    "CheckpointWarning",
+    "Checkpoints",
+    "Interrupted",
+    "EarlyStopping",
+    "EpochLog",
+    "Freeze",
+    "LRFind",
+    "ProgressBar",
+    "TensorBoard",
+    "Trainer",
+    "lr_find",
+    "make_loss",
+    "make_optimizer",
+]

@@ -38,24 +38,60 @@ def resolve_device(device: str | torch.device) -> torch.device:
         raise ConfigError(f"train.device: {device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'mps'") from None
 
 
-def check_args(lr, batch_size, epochs, weight_decay, l1, clip_grad, patience, min_delta, threads,
-               checkpoint_every=1, keep=2, accumulate=1, on_nan="stop") -> list[str]:
+def check_args(
+    lr,
+    batch_size,
+    epochs,
+    weight_decay,
+    l1,
+    clip_grad,
+    patience,
+    min_delta,
+    threads,
+    checkpoint_every=1,
+    keep=2,
+    accumulate=1,
+    on_nan="stop",
+) -> list[str]:
     checks = [
-        ("train.checkpoint_every", checkpoint_every, _integer(checkpoint_every) and checkpoint_every >= 0,
-         "must be an int >= 0 (0: only on SIGTERM / SIGINT)"),
+        (
+            "train.checkpoint_every",
+            checkpoint_every,
+            _integer(checkpoint_every) and checkpoint_every >= 0,
+            "must be an int >= 0 (0: only on SIGTERM / SIGINT)",
+        ),
         ("train.keep", keep, _integer(keep) and keep >= 1, "must be an int >= 1"),
         ("train.accumulate", accumulate, _integer(accumulate) and accumulate >= 1, "must be an int >= 1"),
-        ("train.on_nan", on_nan, on_nan in ("stop", "skip_batch", "reduce_lr"),
-         "must be 'stop', 'skip_batch' or 'reduce_lr'"),
+        (
+            "train.on_nan",
+            on_nan,
+            on_nan in ("stop", "skip_batch", "reduce_lr"),
+            "must be 'stop', 'skip_batch' or 'reduce_lr'",
+        ),
         ("train.lr", lr, _number(lr) and lr > 0, "must be > 0"),
         ("train.batch_size", batch_size, _integer(batch_size) and batch_size >= 1, "must be an int >= 1"),
         ("train.epochs", epochs, _integer(epochs) and epochs >= 1, "must be an int >= 1"),
         ("train.weight_decay", weight_decay, _number(weight_decay) and weight_decay >= 0, "must be >= 0"),
         ("train.l1", l1, _number(l1) and l1 >= 0, "must be >= 0"),
-        ("train.clip_grad", clip_grad, clip_grad is None or (_number(clip_grad) and clip_grad > 0), "must be > 0 or unset"),
-        ("train.patience", patience, patience is None or (_integer(patience) and patience >= 1), "must be an int >= 1 or unset"),
+        (
+            "train.clip_grad",
+            clip_grad,
+            clip_grad is None or (_number(clip_grad) and clip_grad > 0),
+            "must be > 0 or unset",
+        ),
+        (
+            "train.patience",
+            patience,
+            patience is None or (_integer(patience) and patience >= 1),
+            "must be an int >= 1 or unset",
+        ),
         ("train.min_delta", min_delta, _number(min_delta) and min_delta >= 0, "must be >= 0"),
-        ("train.threads", threads, threads == "auto" or (_integer(threads) and threads >= 1), "must be 'auto' or an int >= 1"),
+        (
+            "train.threads",
+            threads,
+            threads == "auto" or (_integer(threads) and threads >= 1),
+            "must be 'auto' or an int >= 1",
+        ),
     ]
     return [f"{key}: {value!r} {rule}" for key, value, ok, rule in checks if not ok]
 

@@ -78,9 +78,7 @@ class EarlyStopping(Callback):
             trainer.best_epoch = epoch
             # a CPU copy: device memory stays free for training, and later steps
             # cannot overwrite it in place
-            self.best_state = {
-                k: v.detach().to("cpu", copy=True) for k, v in trainer.module.state_dict().items()
-            }
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.module.state_dict().items()}
         else:
             self.wait += 1
             if self.wait >= self.patience:
@@ -155,8 +153,9 @@ class ProgressBar(Callback):
             # thread of its own, which takes the GIL from the training loop for nothing new to show
             auto_refresh=False,
         )
-        self._task = self._progress.add_task("fit", total=trainer.epochs, losses="", batch="",
-                                             completed=len(trainer.history))
+        self._task = self._progress.add_task(
+            "fit", total=trainer.epochs, losses="", batch="", completed=len(trainer.history)
+        )
         self._progress.start()
         self._drawn = time.monotonic()
 
@@ -168,8 +167,9 @@ class ProgressBar(Callback):
             return
         self._drawn = now
         # the bar moves through the epoch: epoch 3 half done reads 2.5 of N
-        self._progress.update(self._task, completed=epoch - 1 + batch / batches, batch=f"batch {batch}/{batches}",
-                              refresh=True)
+        self._progress.update(
+            self._task, completed=epoch - 1 + batch / batches, batch=f"batch {batch}/{batches}", refresh=True
+        )
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
         if self._lines:
@@ -179,8 +179,9 @@ class ProgressBar(Callback):
         losses = f"train {logs['train_loss']:.4g}"
         if logs.get("val_loss") is not None:
             losses += f"  val {logs['val_loss']:.4g}"
-        self._progress.update(self._task, total=trainer.last_epoch, completed=epoch, losses=losses, batch="",
-                              refresh=True)
+        self._progress.update(
+            self._task, total=trainer.last_epoch, completed=epoch, losses=losses, batch="", refresh=True
+        )
 
     def on_fit_end(self, trainer: Trainer) -> None:
         self._lines = False

@@ -101,29 +101,50 @@ class Checkpoints:
             if temporary or orphan or (ours and everything):
                 path.unlink(missing_ok=True)
 
-    def save(self, epochs: int, steps: int, info: dict[str, Any], tensors: dict[str, torch.Tensor],
-             *, best: tuple[int, int] | None = None, fingerprint: dict[str, Any] | None = None) -> Path:
+    def save(
+        self,
+        epochs: int,
+        steps: int,
+        info: dict[str, Any],
+        tensors: dict[str, torch.Tensor],
+        *,
+        best: tuple[int, int] | None = None,
+        fingerprint: dict[str, Any] | None = None,
+    ) -> Path:
         """Snapshot the state now and write it as one checkpoint in the background, then prune.
 
         Returns the JSON path the checkpoint will have; `wait()` (or any read) makes sure it is there."""
         self.wait()  # one write at a time, in order; the previous one's error surfaces here
         # the snapshot: copies on the CPU, and the JSON as text, so nothing the caller changes later leaks in
         snapshot = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
-        text = json.dumps({"info": info, **({} if fingerprint is None else {"fingerprint": fingerprint})},
-                          allow_nan=False)
+        text = json.dumps(
+            {"info": info, **({} if fingerprint is None else {"fingerprint": fingerprint})}, allow_nan=False
+        )
         path = self.folder / f"{_stem(epochs, steps)}.json"
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layerwise-checkpoint")
         self._pending = self._writer.submit(self._write, path, epochs, steps, text, snapshot, best)
         return path
 
-    def _write(self, path: Path, epochs: int, steps: int, info: str, tensors: dict[str, torch.Tensor],
-               best: tuple[int, int] | None) -> None:
+    def _write(
+        self,
+        path: Path,
+        epochs: int,
+        steps: int,
+        info: str,
+        tensors: dict[str, torch.Tensor],
+        best: tuple[int, int] | None,
+    ) -> None:
         """The writer thread: tensors file, then the JSON naming its digest (each atomic), then prune."""
         data = save_tensors(tensors)
         write_bytes(path.with_suffix(".safetensors"), data)
-        record = {"format": FORMAT, "epochs": epochs, "steps": steps,
-                  "sha256": hashlib.sha256(data).hexdigest(), **json.loads(info)}
+        record = {
+            "format": FORMAT,
+            "epochs": epochs,
+            "steps": steps,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            **json.loads(info),
+        }
         write_text(path, json.dumps(record, allow_nan=False) + "\n")
         self._prune(best)
 
@@ -145,8 +166,11 @@ class Checkpoints:
             try:
                 return self._read(stem, device)
             except (OSError, ValueError, KeyError, RuntimeError) as error:
-                warnings.warn(f"checkpoint {self.folder / stem}.json is unreadable ({error}); "
-                              "falling back to the one before it", CheckpointWarning, stacklevel=2)
+                warnings.warn(
+                    f"checkpoint {self.folder / stem}.json is unreadable ({error}); falling back to the one before it",
+                    CheckpointWarning,
+                    stacklevel=2,
+                )
         return None
 
     def _read(self, stem: str, device) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -235,12 +259,19 @@ def pack(obj: Any, tensors: dict[str, torch.Tensor], path: str) -> Any:
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
             return {k: pack(v, tensors, f"{path}.{k}") for k, v in obj.items()}
-        return {"__items__": [[pack(k, tensors, f"{path}.k{i}"), pack(v, tensors, f"{path}.{i}")]
-                              for i, (k, v) in enumerate(obj.items())]}
+        return {
+            "__items__": [
+                [pack(k, tensors, f"{path}.k{i}"), pack(v, tensors, f"{path}.{i}")]
+                for i, (k, v) in enumerate(obj.items())
+            ]
+        }
     if isinstance(obj, (tuple, list)):
         # plain values as they are: the RNG states are 600-odd ints each, saved every epoch
-        items = list(obj) if all(type(v) in _PLAIN for v in obj) else [
-            pack(v, tensors, f"{path}.{i}") for i, v in enumerate(obj)]
+        items = (
+            list(obj)
+            if all(type(v) in _PLAIN for v in obj)
+            else [pack(v, tensors, f"{path}.{i}") for i, v in enumerate(obj)]
+        )
         return {"__tuple__": items} if isinstance(obj, tuple) else items
     if isinstance(obj, float) and not math.isfinite(obj):
         return {"__float__": repr(obj)}

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 ValOutputs = Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]
 
 
-def train_epoch(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int,
-                done: list[torch.Tensor]) -> torch.Tensor:
+def train_epoch(
+    trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int, done: list[torch.Tensor]
+) -> torch.Tensor:
     """One pass over the shuffled in-memory training split; the batch losses, detached, (n_batches,).
 
     `done` holds the losses of the batches a mid-epoch checkpoint had finished: the
@@ -56,8 +57,9 @@ def train_epoch(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int,
         if trainer.world > 1:
             batch, share = distributed.shard(batch, trainer.world, trainer.rank)
         # index_select == x[batch], without advanced indexing's extra checks
-        loss, boundary = trainer.train_step(x.index_select(0, batch), y.index_select(0, batch),
-                                            epoch=epoch, step=s, n_batches=n_batches, share=share)
+        loss, boundary = trainer.train_step(
+            x.index_select(0, batch), y.index_select(0, batch), epoch=epoch, step=s, n_batches=n_batches, share=share
+        )
         losses.append(loss)
         if boundary:
             trainer.apply_update(loss, epoch=epoch, step=s, n_batches=n_batches)
@@ -68,8 +70,9 @@ def train_epoch(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, epoch: int,
     return torch.stack(losses)
 
 
-def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
-                       n_batches: int) -> tuple[torch.Tensor, torch.Tensor]:
+def train_stream_epoch(
+    trainer: Trainer, batches: Iterable, epoch: int, n_batches: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass over streamed (x, y) batches; (batch losses, batch sizes), both (n_batches,).
 
     A signal stops the epoch at the next update; the trainer then saves the state of the
@@ -98,8 +101,10 @@ def train_stream_epoch(trainer: Trainer, batches: Iterable, epoch: int,
         for hook in hooks:
             hook(trainer, epoch, s + 1, max(n_batches, s + 1))  # a stream may give more than counted
     if losses is None or not sizes:  # (both at once: the stream gave no batch)
-        raise DataError(f"epoch {epoch}: the streamed training batches were empty although the split "
-                        "was counted with rows", hint="check that batches(epoch) yields (x, y) for every epoch")
+        raise DataError(
+            f"epoch {epoch}: the streamed training batches were empty although the split was counted with rows",
+            hint="check that batches(epoch) yields (x, y) for every epoch",
+        )
     sizes_t = torch.tensor(sizes, dtype=torch.float32, device=trainer.device)
     return losses[: len(sizes)], sizes_t
 
@@ -123,8 +128,9 @@ def stream_outputs(trainer: Trainer, batches: Iterable) -> tuple[torch.Tensor, t
     return torch.cat(outs), y, y.cpu() if trainer.metric is not None else None
 
 
-def epoch_logs(trainer: Trainer, epoch: int, losses: torch.Tensor, sizes: torch.Tensor, n: int,
-               val: ValOutputs | None, good: dict) -> dict:
+def epoch_logs(
+    trainer: Trainer, epoch: int, losses: torch.Tensor, sizes: torch.Tensor, n: int, val: ValOutputs | None, good: dict
+) -> dict:
     """The epoch's history row, from one host sync; raises the NaN error (weights back to `good`)."""
     if trainer.world > 1:
         losses = distributed.mean_over_ranks(losses.clone())  # the global batches' losses
@@ -167,11 +173,18 @@ def compile_failure(error: BaseException) -> LayerwiseError | None:
     import torch._dynamo.exc
     import torch._inductor.exc
 
-    kinds = tuple(k for k in (getattr(torch._dynamo.exc, "BackendCompilerFailed", None),
-                              getattr(torch._inductor.exc, "InductorError", None)) if k is not None)
+    kinds = tuple(
+        k
+        for k in (
+            getattr(torch._dynamo.exc, "BackendCompilerFailed", None),
+            getattr(torch._inductor.exc, "InductorError", None),
+        )
+        if k is not None
+    )
     if not isinstance(error, kinds):
         return None
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return LayerwiseError(f"train.compile: torch.compile could not build the model: {first}",
-                          hint="install a C++ compiler (gcc / g++, or set CXX) for the inductor backend, "
-                               "or set train.compile: false")
+    return LayerwiseError(
+        f"train.compile: torch.compile could not build the model: {first}",
+        hint="install a C++ compiler (gcc / g++, or set CXX) for the inductor backend, or set train.compile: false",
+    )

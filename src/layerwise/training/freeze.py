@@ -38,8 +38,14 @@ class Freeze(Callback):
         write: where to say when they are unfrozen (a run log's `write`).
     """
 
-    def __init__(self, patterns: list[str], unfreeze_after: int | None = None, *,
-                 write: Callable[[str], None] | None = None, key: str = "model.init.freeze"):
+    def __init__(
+        self,
+        patterns: list[str],
+        unfreeze_after: int | None = None,
+        *,
+        write: Callable[[str], None] | None = None,
+        key: str = "model.init.freeze",
+    ):
         self.patterns = list(patterns)
         self.unfreeze_after = unfreeze_after
         self.write = write
@@ -52,9 +58,11 @@ class Freeze(Callback):
         names = [n for n, _ in module.named_parameters() if matches(n, self.patterns)]
         unmatched = [p for p in self.patterns if not any(matches(n, [p]) for n, _ in module.named_parameters())]
         if unmatched:
-            raise ConfigError([f"{self.key}: {p!r} matches no parameter of the model" for p in unmatched],
-                              hint="use parameter names or module prefixes, e.g. " +
-                                   ", ".join(sorted({n.split('.')[0] + '.*' for n, _ in module.named_parameters()})))
+            raise ConfigError(
+                [f"{self.key}: {p!r} matches no parameter of the model" for p in unmatched],
+                hint="use parameter names or module prefixes, e.g. "
+                + ", ".join(sorted({n.split(".")[0] + ".*" for n, _ in module.named_parameters()})),
+            )
         return names
 
     def frozen_at(self, epoch: int) -> bool:
@@ -69,8 +77,12 @@ class Freeze(Callback):
         if not frozen:
             _prime_fused_momentum(trainer.optimizer)
         # not frozen: unfreeze_after is set (frozen_at is True for every epoch without it)
-        if (not frozen and self.unfreeze_after is not None and epoch == self.unfreeze_after + 1
-                and self.write is not None):
+        if (
+            not frozen
+            and self.unfreeze_after is not None
+            and epoch == self.unfreeze_after + 1
+            and self.write is not None
+        ):
             self.write(f"init: unfroze {len(self.names(trainer.module))} tensors at the start of epoch {epoch}")
 
     def on_fit_end(self, trainer: Trainer) -> None:
@@ -88,7 +100,8 @@ class Freeze(Callback):
         if frozen:
             for prefix, norm in module.named_modules():
                 if isinstance(norm, nn.modules.batchnorm._BatchNorm) and any(
-                        matches(f"{prefix}.{n}", self.patterns) for n in norm.state_dict()):
+                    matches(f"{prefix}.{n}", self.patterns) for n in norm.state_dict()
+                ):
                     self._hooks.append(norm.register_forward_pre_hook(_hold_eval))
 
     def _release(self) -> None:
@@ -137,8 +150,10 @@ def transfer(module: nn.Module, init: Any, write: Callable[[str], None]) -> list
     if init.get("freeze"):
         freeze = Freeze(init["freeze"], init.get("unfreeze_after"), write=write)
         after = freeze.unfreeze_after
-        parts.append(f"froze {len(freeze.names(module))}" +
-                     (f", unfreezing after epoch {after}" if after is not None else " for every epoch"))
+        parts.append(
+            f"froze {len(freeze.names(module))}"
+            + (f", unfreezing after epoch {after}" if after is not None else " for every epoch")
+        )
         callbacks.append(freeze)
     if parts:
         write("init: " + ", ".join(parts))

@@ -72,9 +72,7 @@ def _match(target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     return target.to(output.dtype)  # no-op when the dtype already matches
 
 
-def make_loss(
-    name: str | nn.Module, *, class_weights: Sequence[float] | torch.Tensor | None = None
-) -> nn.Module:
+def make_loss(name: str | nn.Module, *, class_weights: Sequence[float] | torch.Tensor | None = None) -> nn.Module:
     """The loss called `name`; an `nn.Module` is returned as it is.
 
     Args:
@@ -84,8 +82,7 @@ def make_loss(
         return name
     if name not in LOSSES:
         raise ConfigError(
-            f"train.loss: unknown loss {name!r}{did_you_mean(name, LOSSES)}; "
-            f"choose one of {', '.join(LOSSES)}"
+            f"train.loss: unknown loss {name!r}{did_you_mean(name, LOSSES)}; choose one of {', '.join(LOSSES)}"
         )
     weights = None
     if class_weights is not None:

@@ -30,8 +30,12 @@ class LRFind:
     stopped_early: bool
 
     def to_dict(self) -> dict:
-        return {"suggestion": self.suggestion, "stopped_early": self.stopped_early,
-                "lrs": self.lrs, "losses": self.losses}
+        return {
+            "suggestion": self.suggestion,
+            "stopped_early": self.stopped_early,
+            "lrs": self.lrs,
+            "losses": self.losses,
+        }
 
     def save_plot(self, path: str | Path) -> Path:
         """Write the loss-vs-lr curve (log x) as a PNG, the suggestion marked."""
@@ -55,8 +59,17 @@ class LRFind:
         return path
 
 
-def lr_find(trainer: Trainer, x_train, y_train, *, start: float = 1e-7, end: float = 10.0, steps: int = 200,
-            smooth: float = 0.98, diverge: float = 4.0) -> LRFind:
+def lr_find(
+    trainer: Trainer,
+    x_train,
+    y_train,
+    *,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 200,
+    smooth: float = 0.98,
+    diverge: float = 4.0,
+) -> LRFind:
     """Sweep the learning rate over `steps` updates, each of `trainer.accumulate` batches of
     `trainer.batch_size` rows from the training split.
 
@@ -89,8 +102,9 @@ def lr_find(trainer: Trainer, x_train, y_train, *, start: float = 1e-7, end: flo
                 batch = order[at : at + bs]
                 at += bs
                 # epoch 0, a number fit never uses: `augment` seeds its generators apart from training
-                loss, _ = trainer.train_step(x.index_select(0, batch), y.index_select(0, batch),
-                                             epoch=0, step=step, n_batches=steps * k)
+                loss, _ = trainer.train_step(
+                    x.index_select(0, batch), y.index_select(0, batch), epoch=0, step=step, n_batches=steps * k
+                )
                 group_losses.append(loss)
             # the rate is the sweep's: a per-update schedule of the last fit is left where it was
             applied = trainer.apply_update(loss, epoch=0, step=step, n_batches=steps * k, schedule=False)

@@ -58,9 +58,7 @@ def make_optimizer(
         raise ConfigError(problems)
     fast = _fast_flag(params)
     if name == "sgd":
-        return torch.optim.SGD(
-            params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **fast
-        )
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **fast)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fast)
     if name == "adamw":
@@ -80,7 +78,5 @@ def check_optimizer(name: str) -> list[str]:
 
 def _fast_flag(params: list[torch.nn.Parameter]) -> _Fast:
     """{"fused": True} when every param is a float tensor on a fused-capable device."""
-    fusable = bool(params) and all(
-        p.device.type in _FUSED_DEVICES and torch.is_floating_point(p) for p in params
-    )
+    fusable = bool(params) and all(p.device.type in _FUSED_DEVICES and torch.is_floating_point(p) for p in params)
     return {"fused": True} if fusable else {"foreach": True}

@@ -39,8 +39,8 @@ class RunLog:
         self.quiet = quiet
         self.folder = None if folder is None else Path(folder)
         self.append = append
-        self.lines: list[str] = []        # the main steps
-        self.file_lines: list[str] = []   # everything, for run.log
+        self.lines: list[str] = []  # the main steps
+        self.file_lines: list[str] = []  # everything, for run.log
         self._start = time.time()
         self._handler: logging.FileHandler | None = None
 
@@ -73,8 +73,7 @@ class RunLog:
         stream = handler.stream
         assert stream is not None  # a FileHandler opens its file in the constructor unless delay=True
         if self.append:
-            stream.write(f"[{0:8.2f}s] resumed by process {os.getpid()} at "
-                                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            stream.write(f"[{0:8.2f}s] resumed by process {os.getpid()} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         stream.write("".join(f"{line}\n" for line in self.file_lines))
         handler.flush()
         LOGGER.addHandler(handler)
@@ -149,15 +148,14 @@ class Steps:
     A context manager; `advance(n)` counts on, and calling it as `steps(done, total)` sets
     both, for readers that take a `progress(done, total)` callable (the total may come late)."""
 
-    def __init__(self, label: str, total: int = 0, *, quiet: bool = False, console: Any = None,
-                 redraw: float = 0.1):
+    def __init__(self, label: str, total: int = 0, *, quiet: bool = False, console: Any = None, redraw: float = 0.1):
         self.label, self.total, self.quiet, self.redraw = label, max(int(total), 0), quiet, redraw
         self.done = 0
         self._console = console
         self._bar: Any = None
         self._task: Any = None
         self._lines = False
-        self._shown = 0          # tenths already reported as lines
+        self._shown = 0  # tenths already reported as lines
         self._drawn = 0.0
         self._start = time.perf_counter()
 
@@ -178,8 +176,15 @@ class Steps:
             TimeRemainingColumn,
         )
 
-        self._bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                             console=console, transient=True, auto_refresh=False)
+        self._bar = Progress(
+            TextColumn(self.label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            auto_refresh=False,
+        )
         self._task = self._bar.add_task(self.label, total=self.total or None)
         self._bar.start()
         return self
@@ -201,8 +206,11 @@ class Steps:
             if tenth > self._shown:
                 self._shown = tenth
                 seconds = time.perf_counter() - self._start
-                print(f"{self.label}: {self.done}/{self.total}" + (f" {detail}" if detail else "")
-                      + f" ({seconds:.1f}s)", file=sys.stderr, flush=True)
+                print(
+                    f"{self.label}: {self.done}/{self.total}" + (f" {detail}" if detail else "") + f" ({seconds:.1f}s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:

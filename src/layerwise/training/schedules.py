@@ -38,8 +38,9 @@ def check_schedule(spec: str | dict | None) -> list[str]:
     return problems
 
 
-def make_schedule(spec: str | dict | None, optimizer: torch.optim.Optimizer, *, epochs: int,
-                  updates_per_epoch: int) -> tuple[Any, str] | tuple[None, None]:
+def make_schedule(
+    spec: str | dict | None, optimizer: torch.optim.Optimizer, *, epochs: int, updates_per_epoch: int
+) -> tuple[Any, str] | tuple[None, None]:
     """(scheduler, "update" | "epoch" | "plateau"): how often the trainer steps it."""
     spec = {"type": spec} if isinstance(spec, str) else dict(spec or {"type": "none"})
     kind = spec.pop("type", "none")
@@ -48,13 +49,15 @@ def make_schedule(spec: str | dict | None, optimizer: torch.optim.Optimizer, *, 
     gamma = spec.get("gamma")
     total = epochs * updates_per_epoch
     if kind == "step":
-        return lr_scheduler.StepLR(optimizer, step_size=spec.get("step_size") or max(1, epochs // 3),
-                                   gamma=0.1 if gamma is None else gamma), "epoch"
+        return lr_scheduler.StepLR(
+            optimizer, step_size=spec.get("step_size") or max(1, epochs // 3), gamma=0.1 if gamma is None else gamma
+        ), "epoch"
     if kind == "exponential":
         return lr_scheduler.ExponentialLR(optimizer, gamma=0.95 if gamma is None else gamma), "epoch"
     if kind == "plateau":
-        return lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1 if gamma is None else gamma,
-                                              patience=spec.get("patience", 5)), "plateau"
+        return lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=0.1 if gamma is None else gamma, patience=spec.get("patience", 5)
+        ), "plateau"
     if kind == "onecycle":
         peak = [group["lr"] for group in optimizer.param_groups]
         return lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=total), "update"

@@ -37,8 +37,9 @@ def is_dense(module: nn.Module) -> bool:
     return not any(isinstance(m, _PER_POSITION) for m in module.modules())
 
 
-def choose_threads(threads: int | str, device: torch.device, n_params: int, batch_size: int,
-                   *, dense: bool = True) -> int | None:
+def choose_threads(
+    threads: int | str, device: torch.device, n_params: int, batch_size: int, *, dense: bool = True
+) -> int | None:
     """The thread count to set for a fit or predict; None leaves torch's setting alone."""
     if isinstance(threads, int):
         return threads

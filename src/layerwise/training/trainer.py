@@ -145,8 +145,21 @@ class Trainer:
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
         fingerprint: Mapping[str, Any] | None = None,
     ):
-        problems = check_args(lr, batch_size, epochs, weight_decay, l1, clip_grad, patience, min_delta, threads,
-                              checkpoint_every, keep, accumulate, on_nan)
+        problems = check_args(
+            lr,
+            batch_size,
+            epochs,
+            weight_decay,
+            l1,
+            clip_grad,
+            patience,
+            min_delta,
+            threads,
+            checkpoint_every,
+            keep,
+            accumulate,
+            on_nan,
+        )
         problems += check_schedule(schedule) + check_precision(precision)
         if isinstance(optimizer, str):
             problems += check_optimizer(optimizer)
@@ -168,8 +181,12 @@ class Trainer:
         self.loss_fn = loss_fn.to(self.device)
         if isinstance(optimizer, str):
             self.optimizer = make_optimizer(
-                optimizer, self.module.parameters(), lr=lr, weight_decay=weight_decay,
-                momentum=momentum, nesterov=nesterov,
+                optimizer,
+                self.module.parameters(),
+                lr=lr,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                nesterov=nesterov,
             )
         else:
             self.optimizer = optimizer(self.module.parameters())
@@ -207,8 +224,9 @@ class Trainer:
         self.resumed: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x_train, y_train, x_val=None, y_val=None, *, resume: bool = False,
-            allow_changed: Collection[str] = ()) -> list[dict]:
+    def fit(
+        self, x_train, y_train, x_val=None, y_val=None, *, resume: bool = False, allow_changed: Collection[str] = ()
+    ) -> list[dict]:
         """Train for `epochs` (fewer if a callback sets `stop`); returns `history`.
 
         `resume=True` with a checkpoint folder continues from its newest readable
@@ -227,17 +245,27 @@ class Trainer:
         if x_val is not None and y_val is not None:
             xv, yv = self.to_device(x_val, y_val, "val")
             yv_cpu = yv.cpu() if self.metric is not None else None  # targets for the metric, once
-            val = lambda: (self.predict_outputs(xv, max(4096, self.batch_size)), yv, yv_cpu)
+
+            def val() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+                return self.predict_outputs(xv, max(4096, self.batch_size)), yv, yv_cpu
+
         n, bs = x.shape[0], self.batch_size
         # (n_batches,) the size of each batch, to weight batch means into an epoch mean
         sizes = torch.tensor([min(bs, n - i) for i in range(0, n, bs)], dtype=torch.float32, device=self.device)
-        self._run(n, lambda epoch, done: (epoch_loop.train_epoch(self, x, y, epoch, done), sizes), val, resume,
-                  allow_changed)
+        self._run(
+            n, lambda epoch, done: (epoch_loop.train_epoch(self, x, y, epoch, done), sizes), val, resume, allow_changed
+        )
         return self.history
 
-    def fit_stream(self, batches: Callable[[int], Iterable], n_rows: int,
-                   val_batches: Callable[[], Iterable] | None = None, *, resume: bool = False,
-                   allow_changed: Collection[str] = ()) -> list[dict]:
+    def fit_stream(
+        self,
+        batches: Callable[[int], Iterable],
+        n_rows: int,
+        val_batches: Callable[[], Iterable] | None = None,
+        *,
+        resume: bool = False,
+        allow_changed: Collection[str] = (),
+    ) -> list[dict]:
         """Train on data that does not fit in memory; returns `history`.
 
         `batches(epoch)` yields the epoch's (x, y) training batches of `batch_size` rows
@@ -249,9 +277,10 @@ class Trainer:
         (with `allow_changed` as in `fit`).
         """
         if self.world > 1:
-            raise ConfigError("streaming training runs in one process; it was started under torchrun "
-                              f"with {self.world} processes",
-                              hint="run it without torchrun, or turn data.stream.enabled off to train in memory")
+            raise ConfigError(
+                f"streaming training runs in one process; it was started under torchrun with {self.world} processes",
+                hint="run it without torchrun, or turn data.stream.enabled off to train in memory",
+            )
         if n_rows <= 0:
             raise DataError("the streamed training split has no rows", hint="check the split fractions and the data")
         n_batches = math.ceil(n_rows / self.batch_size)
@@ -266,14 +295,15 @@ class Trainer:
         self._run(n_rows, run_epoch, val, resume, allow_changed)
         return self.history
 
-    def _run(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool,
-             allow_changed: Collection[str]) -> None:
+    def _run(
+        self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool, allow_changed: Collection[str]
+    ) -> None:
         # signals are caught only where a checkpoint can be saved; under DDP a rank cannot
         # stop alone, so torchrun's restarts and the epoch checkpoints cover it there
         watch = self.checkpoints is not None and self.world == 1
         if self.checkpoints is not None and distributed.restarted():
             resume = True  # a worker torchrun restarted goes on from the last checkpoint
-        with thread_count(self._threads(self.batch_size)), (self._signal.watch() if watch else contextlib.nullcontext()):
+        with thread_count(self._threads(self.batch_size)), self._signal.watch() if watch else contextlib.nullcontext():
             try:
                 self._fit(n, run_epoch, val, resume, allow_changed)
             except BaseException as error:
@@ -295,11 +325,15 @@ class Trainer:
         except Exception as failed:
             if error is None:
                 raise
-            warnings.warn(f"the last checkpoint in {self.checkpoints.folder} could not be written ({failed})",
-                          CheckpointWarning, stacklevel=4)
+            warnings.warn(
+                f"the last checkpoint in {self.checkpoints.folder} could not be written ({failed})",
+                CheckpointWarning,
+                stacklevel=4,
+            )
 
-    def _fit(self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool,
-             allow_changed: Collection[str]) -> None:
+    def _fit(
+        self, n: int, run_epoch: Callable, val: ValOutputs | None, resume: bool, allow_changed: Collection[str]
+    ) -> None:
         """The epochs; `run_epoch(epoch, done)` trains one: (batch losses, batch sizes)."""
         from_disk = resume and self.checkpoints is not None
         self.resumed = None
@@ -356,8 +390,8 @@ class Trainer:
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         n_batches = math.ceil(n_rows / self.batch_size)
         self.scheduler, self._schedule_every = make_schedule(
-            self.schedule, self.optimizer, epochs=self.epochs,
-            updates_per_epoch=math.ceil(n_batches / self.accumulate))
+            self.schedule, self.optimizer, epochs=self.epochs, updates_per_epoch=math.ceil(n_batches / self.accumulate)
+        )
 
     def start_epoch(self) -> None:
         """Before an epoch's first `train_step`: training mode, no gradients, and the parameters
@@ -368,8 +402,9 @@ class Trainer:
         self._trained = [p for p in self.module.parameters() if p.requires_grad]
         self.optimizer.zero_grad(set_to_none=True)
 
-    def train_step(self, xb: torch.Tensor, yb: torch.Tensor, *, epoch: int, step: int, n_batches: int,
-                   share: float = 1.0) -> tuple[torch.Tensor, bool]:
+    def train_step(
+        self, xb: torch.Tensor, yb: torch.Tensor, *, epoch: int, step: int, n_batches: int, share: float = 1.0
+    ) -> tuple[torch.Tensor, bool]:
         """Forward, loss (+ L1) and backward for batch `step` (from 0) of an epoch of `n_batches`,
         under the precision's autocast and loss scaler; returns (its data loss, detached; whether
         `apply_update` follows, at the end of an accumulation group).
@@ -382,8 +417,11 @@ class Trainer:
         boundary = (step + 1) % k == 0 or step + 1 == n_batches
         # DDP all-reduces gradients on every backward unless told to wait for the boundary
         # (world > 1: net is the DDP wrapper, or its torch.compile form, which passes no_sync through)
-        sync = (cast(nn.parallel.DistributedDataParallel, net).no_sync() if self.world > 1 and not boundary
-                else contextlib.nullcontext())
+        sync = (
+            cast(nn.parallel.DistributedDataParallel, net).no_sync()
+            if self.world > 1 and not boundary
+            else contextlib.nullcontext()
+        )
         with sync:
             with self._autocast():
                 if self.augment is not None:
@@ -400,8 +438,7 @@ class Trainer:
             (self.scaler.scale(total) if self.scaler is not None else total).backward()
         return loss.detach(), boundary
 
-    def apply_update(self, loss: torch.Tensor, *, epoch: int, step: int, n_batches: int,
-                     schedule: bool = True) -> bool:
+    def apply_update(self, loss: torch.Tensor, *, epoch: int, step: int, n_batches: int, schedule: bool = True) -> bool:
         """The optimizer update from the accumulated gradients, after batch `step` (from 0) whose
         data loss `train_step` returned: unscale (16-mixed), clip to `clip_grad`, the NaN guard
         in its per-step modes, step, zero the gradients and step a per-update schedule
@@ -423,8 +460,14 @@ class Trainer:
             if self.on_nan == "reduce_lr":
                 halve_lr(optimizer, self.scheduler)
             if self._bad_run >= PATIENCE:
-                raise nonfinite_error(epoch, step + 1, n_batches, float(loss.detach()),
-                                      optimizer.param_groups[0]["lr"], f"the last good update ({PATIENCE} bad in a row)")
+                raise nonfinite_error(
+                    epoch,
+                    step + 1,
+                    n_batches,
+                    float(loss.detach()),
+                    optimizer.param_groups[0]["lr"],
+                    f"the last good update ({PATIENCE} bad in a row)",
+                )
             return False
         self._bad_run = 0
         if scaler is not None:
@@ -440,8 +483,10 @@ class Trainer:
     def _started(self) -> list[nn.Parameter]:
         """The parameters `start_epoch` found to train; a UsageError before it ran."""
         if self._trained is None:
-            raise UsageError("Trainer.train_step or apply_update was called before start_epoch",
-                             hint="call trainer.start_epoch() before each epoch's first train_step")
+            raise UsageError(
+                "Trainer.train_step or apply_update was called before start_epoch",
+                hint="call trainer.start_epoch() before each epoch's first train_step",
+            )
         return self._trained
 
     def _augment_generator(self, epoch: int, step: int) -> torch.Generator:
@@ -465,12 +510,15 @@ class Trainer:
     def batch_generator(self) -> torch.Generator:
         """The batch-order `generator` of this fit; a UsageError before `start_fit` drew it."""
         if self.generator is None:
-            raise UsageError("the Trainer has no batch-order generator yet: start_fit has not run",
-                             hint="call trainer.fit(...), or trainer.start_fit(n_rows) before your own epochs")
+            raise UsageError(
+                "the Trainer has no batch-order generator yet: start_fit has not run",
+                hint="call trainer.fit(...), or trainer.start_fit(n_rows) before your own epochs",
+            )
         return self.generator
 
-    def _save(self, epochs: int, steps: int, generator_state: torch.Tensor, losses: list,
-              state: dict | None = None) -> Path | None:
+    def _save(
+        self, epochs: int, steps: int, generator_state: torch.Tensor, losses: list, state: dict | None = None
+    ) -> Path | None:
         if self.checkpoints is None or self.rank != 0:
             return None
         tensors: dict[str, torch.Tensor] = {}
@@ -487,18 +535,26 @@ class Trainer:
             checkpoints.clean()
         found = checkpoints.load_newest()
         if found is None:
-            warnings.warn(f"resume: no readable checkpoint in {checkpoints.folder}; "
-                          "training from the first epoch", CheckpointWarning, stacklevel=3)
+            warnings.warn(
+                f"resume: no readable checkpoint in {checkpoints.folder}; training from the first epoch",
+                CheckpointWarning,
+                stacklevel=3,
+            )
             return []
         record, tensors = found
         name = str(checkpoints.path(record["epochs"], record["steps"]))
         changed = self._compare(record.get("fingerprint"), name, allow_changed)
         if record["epochs"] > self.epochs:
-            raise ConfigError(f"train.epochs: {self.epochs} is fewer than the {record['epochs']} epochs "
-                              f"{name} has already trained",
-                              hint=f"resume with epochs of at least {record['epochs']}, or start afresh")
-        self.resumed = {"checkpoint": Path(name).stem, "epochs": record["epochs"], "steps": record["steps"],
-                        "changed": changed}
+            raise ConfigError(
+                f"train.epochs: {self.epochs} is fewer than the {record['epochs']} epochs {name} has already trained",
+                hint=f"resume with epochs of at least {record['epochs']}, or start afresh",
+            )
+        self.resumed = {
+            "checkpoint": Path(name).stem,
+            "epochs": record["epochs"],
+            "steps": record["steps"],
+            "changed": changed,
+        }
         return restore(self, unpack(record["info"], tensors))
 
     def _compare(self, made_with: dict | None, name: str, allow_changed: Collection[str]) -> dict[str, list]:
@@ -506,15 +562,22 @@ class Trainer:
         if self.fingerprint is None:
             return {}
         if made_with is None:
-            warnings.warn(f"resume: {name} records no fingerprint (made by an earlier layerwise): "
-                          "its settings and data cannot be compared with these", CheckpointWarning, stacklevel=4)
+            warnings.warn(
+                f"resume: {name} records no fingerprint (made by an earlier layerwise): "
+                "its settings and data cannot be compared with these",
+                CheckpointWarning,
+                stacklevel=4,
+            )
             return {}
         found = differences(made_with, self.fingerprint)
         refused = [describe_change(*change) for change in found if change[0] not in allow_changed]
         if refused:
-            raise ConfigError(refused, hint=f"resume with the settings and data {name} was made with, or start "
-                                            "afresh (layerwise run --overwrite); a setting safe to change is let "
-                                            "through by --allow-changed KEY (fit(..., allow_changed=[KEY]))")
+            raise ConfigError(
+                refused,
+                hint=f"resume with the settings and data {name} was made with, or start "
+                "afresh (layerwise run --overwrite); a setting safe to change is let "
+                "through by --allow-changed KEY (fit(..., allow_changed=[KEY]))",
+            )
         return {path: [absent_as_none(old), absent_as_none(new)] for path, old, new in found}
 
     @property
@@ -523,8 +586,9 @@ class Trainer:
         process); the epoch loop then stops at the next update through `save_interrupt`."""
         return self._signal.signum is not None
 
-    def save_interrupt(self, epoch: int, done: int, n_batches: int, epoch_start: torch.Tensor,
-                       losses: list[torch.Tensor]) -> NoReturn:
+    def save_interrupt(
+        self, epoch: int, done: int, n_batches: int, epoch_start: torch.Tensor, losses: list[torch.Tensor]
+    ) -> NoReturn:
         """Checkpoint the state after `done` of the in-memory epoch's `n_batches` and raise
         Interrupted. `epoch_start` is the batch-order generator's state before the epoch's
         permutation (a resume draws it again), `losses` the epoch's batch losses so far; nothing
@@ -532,11 +596,15 @@ class Trainer:
         signum = self._received()
         name = signal.Signals(signum).name
         finite = bool(torch.isfinite(torch.stack(losses)).all()) and all(
-            bool(torch.isfinite(p).all()) for p in self.module.parameters())
+            bool(torch.isfinite(p).all()) for p in self.module.parameters()
+        )
         path = self._save(epoch - 1, done, epoch_start, losses) if finite else None
         saved = f"saved {path}" if path else "nothing saved: the state was not finite"
-        raise Interrupted(signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches}; {saved}",
-                          hint="continue with `layerwise run CONFIG --out DIR --resume` (or fit(..., resume=True))")
+        raise Interrupted(
+            signum,
+            f"stopped by {name} at epoch {epoch}, step {done} of {n_batches}; {saved}",
+            hint="continue with `layerwise run CONFIG --out DIR --resume` (or fit(..., resume=True))",
+        )
 
     def save_interrupt_stream(self, epoch: int, done: int, n_batches: int) -> NoReturn:
         """A signal during a streamed epoch, after `done` batches: save the state of the epoch's
@@ -546,16 +614,20 @@ class Trainer:
         state = self._epoch_start
         path = self._save(epoch - 1, 0, state["generator"], [], state) if state is not None else None
         saved = f"saved the end of epoch {epoch - 1} to {path}" if path else "nothing saved"
-        raise Interrupted(signum, f"stopped by {name} at epoch {epoch}, step {done} of {n_batches} "
-                          f"of a streamed run; {saved} (a stream resumes at epoch ends only)",
-                          hint="continue with `layerwise run CONFIG --out DIR --resume` "
-                               "(or fit_stream(..., resume=True))")
+        raise Interrupted(
+            signum,
+            f"stopped by {name} at epoch {epoch}, step {done} of {n_batches} "
+            f"of a streamed run; {saved} (a stream resumes at epoch ends only)",
+            hint="continue with `layerwise run CONFIG --out DIR --resume` (or fit_stream(..., resume=True))",
+        )
 
     def _received(self) -> int:
         """The signal that came during this fit; a UsageError when none did."""
         if self._signal.signum is None:
-            raise UsageError("a save_interrupt method was called but no signal came during this fit",
-                             hint="call it only while trainer.interrupted is True")
+            raise UsageError(
+                "a save_interrupt method was called but no signal came during this fit",
+                hint="call it only while trainer.interrupted is True",
+            )
         return self._signal.signum
 
     # -------------------------------------------------------------- predict

@@ -22,8 +22,11 @@ def folds(cfg: ExperimentConfig, task: Task, prepared: Prepared, k: int) -> list
     if method == "time":
         # Every row before the test part (the gap rows between train and validation too): a
         # fold must be a contiguous stretch of the series, or windows would straddle a hole.
-        pool = np.arange(0, int(prepared.index["val"][-1]) + 1 if len(prepared.index["val"]) else
-                         int(prepared.index["train"][-1]) + 1, dtype=np.int64)
+        pool = np.arange(
+            0,
+            int(prepared.index["val"][-1]) + 1 if len(prepared.index["val"]) else int(prepared.index["train"][-1]) + 1,
+            dtype=np.int64,
+        )
         gap = task.gap(cfg)
     else:
         pool = np.sort(np.concatenate([prepared.index["train"], prepared.index["val"]]))

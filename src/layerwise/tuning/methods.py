@@ -21,7 +21,9 @@ SAMPLERS: dict[str, Sampler] = {
     "grid": lambda space, seed: optuna.samplers.GridSampler(space.grid(), seed=seed),
     "random": lambda space, seed: optuna.samplers.RandomSampler(seed=seed),
     # Few startup trials: a tuning run here is tens of trials, not thousands.
-    "tpe": lambda space, seed: optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, 2 * len(space.params) + 2)),
+    "tpe": lambda space, seed: optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=min(10, 2 * len(space.params) + 2)
+    ),
 }
 
 PRUNERS: dict[str, Callable[[int], optuna.pruners.BasePruner]] = {

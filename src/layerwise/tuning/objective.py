@@ -32,7 +32,7 @@ class Validation:
 
     task: str
     kept: list[dict[str, Any]]
-    epochs: int                      # epochs trained over all folds
+    epochs: int  # epochs trained over all folds
 
     def value(self, key: str) -> float:
         """Mean over folds of `key` ("val_metric" or "val_loss")."""
@@ -42,7 +42,7 @@ class Validation:
         return sum(values) / len(values)
 
 
-Validate = Callable[..., Validation]   # (config, callbacks, *, folds) -> Validation
+Validate = Callable[..., Validation]  # (config, callbacks, *, folds) -> Validation
 
 
 class Pruning(Callback):

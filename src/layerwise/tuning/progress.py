@@ -20,15 +20,32 @@ from .study import finished
 class Progress:
     """Advanced by Optuna after each trial (any worker's); silent unless `enabled`."""
 
-    def __init__(self, study: optuna.Study, trials: int, timeout: float | None, direction: str, *, enabled: bool,
-                 metric: str = "value", console: Console | None = None):
+    def __init__(
+        self,
+        study: optuna.Study,
+        trials: int,
+        timeout: float | None,
+        direction: str,
+        *,
+        enabled: bool,
+        metric: str = "value",
+        console: Console | None = None,
+    ):
         self.study, self.trials, self.timeout, self.enabled = study, trials, timeout, enabled
         self.metric = metric
         self.started = time.monotonic()
         console = console if console is not None else Console(stderr=True)
         self.lines = enabled and not console.is_terminal
-        self.bar = Bar(TextColumn("tuning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                       TimeRemainingColumn(), console=console, disable=not enabled or self.lines, transient=False)
+        self.bar = Bar(
+            TextColumn("tuning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled or self.lines,
+            transient=False,
+        )
         self.task = self.bar.add_task("", total=trials, completed=min(finished(study), trials))
 
     def __enter__(self) -> Progress:
@@ -47,8 +64,11 @@ class Progress:
         if self.timeout is not None:
             best += f", {max(0.0, self.timeout - (time.monotonic() - self.started)):.0f}s of the time limit left"
         if self.lines:
-            print(f"tuning: {_outcome(trial, self.metric)} ({min(done, self.trials)}/{self.trials}); {best}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"tuning: {_outcome(trial, self.metric)} ({min(done, self.trials)}/{self.trials}); {best}",
+                file=sys.stderr,
+                flush=True,
+            )
         self.bar.update(self.task, completed=min(done, self.trials), description=best)
 
 

@@ -25,11 +25,14 @@ def trials_table(study: optuna.Study, space: Space) -> pd.DataFrame:
     """One row per trial: number, state, value, each setting by its dotted path, seconds, epochs."""
     rows = []
     for t in study.get_trials(deepcopy=False):
-        seconds = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete and t.datetime_start else None
+        seconds = (
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            if t.datetime_complete and t.datetime_start
+            else None
+        )
         row = {"number": t.number, "state": t.state.name, "value": t.value}
         row.update(space.decode(dict(t.params)))
-        row.update(seconds=seconds, epochs=t.user_attrs.get("epochs"),
-                   retry_of=t.system_attrs.get("failed_trial"))
+        row.update(seconds=seconds, epochs=t.user_attrs.get("epochs"), retry_of=t.system_attrs.get("failed_trial"))
         rows.append(row)
     frame = pd.DataFrame(rows)
     for path in (p.path for p in space.params):

@@ -45,7 +45,7 @@ from .progress import Progress
 from .storage import close_storage, open_storage, sqlite_url
 from .study import open_study, work
 
-Run = Callable[..., Any]   # (config, out, *, quiet) -> experiment.Result
+Run = Callable[..., Any]  # (config, out, *, quiet) -> experiment.Result
 
 
 @dataclass
@@ -53,10 +53,10 @@ class Tuning:
     """What a search produced: the study, the best configuration and its retrained run."""
 
     study: optuna.Study
-    config: ExperimentConfig          # the best configuration, without `tune`
+    config: ExperimentConfig  # the best configuration, without `tune`
     best_value: float
-    refit_value: float | None         # the retrained model's validation score (None when refit on train+val)
-    result: Any                       # the retrained run's Result (metrics judged once on test)
+    refit_value: float | None  # the retrained model's validation score (None when refit on train+val)
+    result: Any  # the retrained run's Result (metrics judged once on test)
     out: Path
     summary: dict[str, Any]
 
@@ -64,8 +64,10 @@ class Tuning:
 def settings(cfg: ExperimentConfig, **options: Any) -> TuneConfig:
     """The `tune` section with command-line options (None = keep) applied, validated again."""
     if cfg.tune is None:
-        raise ConfigError("tune: the config has no tune section; add one with a space, e.g. "
-                          "tune: {space: {train.lr: {log_uniform: [1.0e-4, 1.0e-1]}}}")
+        raise ConfigError(
+            "tune: the config has no tune section; add one with a space, e.g. "
+            "tune: {space: {train.lr: {log_uniform: [1.0e-4, 1.0e-1]}}}"
+        )
     raw = {**cfg.tune.model_dump(mode="json"), **{k: v for k, v in options.items() if v is not None}}
     try:
         return TuneConfig.model_validate(raw)
@@ -73,7 +75,9 @@ def settings(cfg: ExperimentConfig, **options: Any) -> TuneConfig:
         errors = getattr(err, "errors", None)
         if errors is None:
             raise
-        raise ConfigError([describe({**e, "loc": ("tune", *e["loc"])}, {}, ExperimentConfig) for e in errors()]) from None
+        raise ConfigError(
+            [describe({**e, "loc": ("tune", *e["loc"])}, {}, ExperimentConfig) for e in errors()]
+        ) from None
 
 
 def check(cfg: ExperimentConfig, tune: TuneConfig, space: Space) -> dict[str, Any]:
@@ -81,21 +85,33 @@ def check(cfg: ExperimentConfig, tune: TuneConfig, space: Space) -> dict[str, An
     base = {k: v for k, v in cfg.to_dict().items() if k != "tune"}
     problems = []
     if tune.cv is None and cfg.data.split.val == 0:
-        problems.append("data.split.val: tuning scores on the validation split, which is empty; "
-                        "set data.split.val > 0 or tune.cv: k")
+        problems.append(
+            "data.split.val: tuning scores on the validation split, which is empty; "
+            "set data.split.val > 0 or tune.cv: k"
+        )
     for point in space.corners():
         try:
             ExperimentConfig.from_dict(apply(base, point))
         except ConfigError as err:
-            (path, value), = point.items()
+            ((path, value),) = point.items()
             problems += [f"tune.space.{path} = {value!r}: {p}" for p in err.problems]
     if problems:
         raise ConfigError(problems)
     return base
 
 
-def search(cfg: ExperimentConfig, *, task: str, validate: Validate, run: Run, out: str | Path,
-           name: str = "layerwise", quiet: bool = True, resume_study: bool = False, **options: Any) -> Tuning:
+def search(
+    cfg: ExperimentConfig,
+    *,
+    task: str,
+    validate: Validate,
+    run: Run,
+    out: str | Path,
+    name: str = "layerwise",
+    quiet: bool = True,
+    resume_study: bool = False,
+    **options: Any,
+) -> Tuning:
     """Tune `cfg.tune.space`, then retrain the best configuration into OUT/best.
 
     `options` override the tune section: trials, timeout, storage, study, workers.
@@ -110,7 +126,7 @@ def search(cfg: ExperimentConfig, *, task: str, validate: Validate, run: Run, ou
     url = tune.storage or sqlite_url(out)
     study_name = tune.study or name
     seed = cfg.train.seed if tune.seed is None else tune.seed
-    metric = objective_metric(cfg, task, tune.metric)   # a metric of another task: refused before the search
+    metric = objective_metric(cfg, task, tune.metric)  # a metric of another task: refused before the search
     goal = direction(metric)
     trials = tune.trials
     if tune.method == "grid":
@@ -120,10 +136,25 @@ def search(cfg: ExperimentConfig, *, task: str, validate: Validate, run: Run, ou
         trials = size if trials is None else min(trials, size)
     elif trials is None:
         raise ConfigError("tune.trials: random and tpe need a number of trials (only grid may leave it unset)")
-    job = Job(base=base, space=space.to_dict(), validate=validate, url=url, study=study_name, method=tune.method,
-              pruner=tune.pruner, metric=metric, task=task, folds=tune.cv, trials=trials, seed=seed,
-              heartbeat=tune.heartbeat, retries=tune.retries, epochs=cfg.train.epochs, resume_study=resume_study,
-              deadline_s=tune.timeout)
+    job = Job(
+        base=base,
+        space=space.to_dict(),
+        validate=validate,
+        url=url,
+        study=study_name,
+        method=tune.method,
+        pruner=tune.pruner,
+        metric=metric,
+        task=task,
+        folds=tune.cv,
+        trials=trials,
+        seed=seed,
+        heartbeat=tune.heartbeat,
+        retries=tune.retries,
+        epochs=cfg.train.epochs,
+        resume_study=resume_study,
+        deadline_s=tune.timeout,
+    )
     verbosity = optuna.logging.get_verbosity()
     # Optuna logs a line per trial; the progress display and tuning.csv say it better.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -134,7 +165,7 @@ def search(cfg: ExperimentConfig, *, task: str, validate: Validate, run: Run, ou
 
 
 def _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials, metric) -> Tuning:
-    study, storage = job.study_for(worker=0)   # the storage is checked and the study created before any worker starts
+    study, storage = job.study_for(worker=0)  # the storage is checked and the study created before any worker starts
     helpers = _start_workers(job, tune.workers - 1)
     try:
         with Progress(study, trials, tune.timeout, goal, enabled=not quiet, metric=metric_name(metric)) as progress:
@@ -151,8 +182,10 @@ def _search(cfg, tune, job, space, base, run, out, task, quiet, goal, trials, me
 def _after(cfg, tune, study, space, base, run, out, task, quiet, helpers, metric) -> Tuning:
     bad = [p.exitcode for p in helpers if p.exitcode != 0]
     if bad:
-        raise LayerwiseError(f"{len(bad)} of {len(helpers)} worker processes failed (exit codes {bad})",
-                             hint="rerun with --workers 1 to see the error")
+        raise LayerwiseError(
+            f"{len(bad)} of {len(helpers)} worker processes failed (exit codes {bad})",
+            hint="rerun with --workers 1 to see the error",
+        )
     return _finish(cfg, tune, study, space, base, run, out, task, quiet, metric)
 
 
@@ -167,7 +200,7 @@ class Job:
     study: str
     method: str
     pruner: str
-    metric: str                      # objective_metric: "loss" or a validation metric's name
+    metric: str  # objective_metric: "loss" or a validation metric's name
     task: str
     folds: int | None
     trials: int
@@ -183,17 +216,27 @@ class Job:
         storage = open_storage(self.url, heartbeat=self.heartbeat, retries=self.retries)
         # Each worker its own seed: two random samplers seeded alike would propose the same points.
         sampler = methods.sampler(self.method, space, self.seed + worker)
-        signature = {"space": self.space, "method": self.method, "metric": signature_metric(self.metric, self.task),
-                     "folds": self.folds, "pruner": self.pruner}
+        signature = {
+            "space": self.space,
+            "method": self.method,
+            "metric": signature_metric(self.metric, self.task),
+            "folds": self.folds,
+            "pruner": self.pruner,
+        }
         try:
-            study = open_study(storage, self.study, signature=signature, direction=direction(self.metric),
-                               sampler=sampler, pruner=methods.pruner(self.pruner, self.epochs),
-                               resume_study=self.resume_study or worker > 0)
+            study = open_study(
+                storage,
+                self.study,
+                signature=signature,
+                direction=direction(self.metric),
+                sampler=sampler,
+                pruner=methods.pruner(self.pruner, self.epochs),
+                resume_study=self.resume_study or worker > 0,
+            )
         except BaseException:
             close_storage(storage)
             raise
         return study, storage
-
 
     def work(self, study: optuna.Study, *, worker: int, callbacks: list) -> None:
         space = Space.parse(self.space)
@@ -220,15 +263,27 @@ def _start_workers(job: Job, count: int) -> list:
     return processes
 
 
-def _finish(cfg: ExperimentConfig, tune: TuneConfig, study: optuna.Study, space: Space, base: dict[str, Any],
-            run: Run, out: Path, task: str, quiet: bool, metric: str) -> Tuning:
+def _finish(
+    cfg: ExperimentConfig,
+    tune: TuneConfig,
+    study: optuna.Study,
+    space: Space,
+    base: dict[str, Any],
+    run: Run,
+    out: Path,
+    task: str,
+    quiet: bool,
+    metric: str,
+) -> Tuning:
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     table = records.trials_table(study, space)
     records.write_table(table, out / "tuning.csv")
     if not complete:
-        raise LayerwiseError(f"no trial completed ({len(table)} trials: "
-                             f"{table['state'].value_counts().to_dict() if len(table) else {}}); see {out / 'tuning.csv'}",
-                             hint="widen the space, lower train.lr, or raise tune.trials / tune.timeout")
+        raise LayerwiseError(
+            f"no trial completed ({len(table)} trials: "
+            f"{table['state'].value_counts().to_dict() if len(table) else {}}); see {out / 'tuning.csv'}",
+            hint="widen the space, lower train.lr, or raise tune.trials / tune.timeout",
+        )
     best = study.best_trial
     assert best.value is not None  # the best trial is a complete one, which has its value
     params = space.decode(dict(best.params))
@@ -238,8 +293,15 @@ def _finish(cfg: ExperimentConfig, tune: TuneConfig, study: optuna.Study, space:
         # Train on train + validation for the epochs the best trial kept; nothing is left to stop early on.
         split = best_raw["data"]["split"]
         kept = best.user_attrs.get("kept_epoch") or [best_raw["train"]["epochs"]]
-        refit_raw = apply(best_raw, {"data.split.train": split["train"] + split["val"], "data.split.val": 0.0,
-                                     "train.epochs": max(kept), "train.patience": None})
+        refit_raw = apply(
+            best_raw,
+            {
+                "data.split.train": split["train"] + split["val"],
+                "data.split.val": 0.0,
+                "train.epochs": max(kept),
+                "train.patience": None,
+            },
+        )
     records.write_best_yaml(out / "best.yaml", refit_raw)
     best_cfg = ExperimentConfig.from_dict(refit_raw, source=str(out / "best.yaml"))
     result = run(best_cfg, out / "best", quiet=quiet)
@@ -247,11 +309,20 @@ def _finish(cfg: ExperimentConfig, tune: TuneConfig, study: optuna.Study, space:
     notes = records.write_plots(study, out)
     counts = table["state"].value_counts().to_dict()
     summary = {
-        "metric": metric_name(metric), "direction": study.direction.name.lower(),
-        "method": tune.method, "pruner": tune.pruner, "cv": tune.cv, "study": study.study_name,
-        "best_trial": best.number, "best_value": best.value, "best_params": params,
-        "refit": tune.refit, "refit_value": refit_value, "trials": counts,
-        "epochs_spent": int(table["epochs"].fillna(0).sum()), "notes": notes,
+        "metric": metric_name(metric),
+        "direction": study.direction.name.lower(),
+        "method": tune.method,
+        "pruner": tune.pruner,
+        "cv": tune.cv,
+        "study": study.study_name,
+        "best_trial": best.number,
+        "best_value": best.value,
+        "best_params": params,
+        "refit": tune.refit,
+        "refit_value": refit_value,
+        "trials": counts,
+        "epochs_spent": int(table["epochs"].fillna(0).sum()),
+        "notes": notes,
     }
     records.write_summary(out / "tuning.json", summary)
     return Tuning(study, best_cfg, best.value, refit_value, result, out, summary)

@@ -47,13 +47,18 @@ def open_storage(url: str, *, heartbeat: int = 60, retries: int = 3) -> RDBStora
             # makes a killed worker's trial end as FAIL and run again, so they are used on purpose.
             warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
             return RDBStorage(
-                url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat,
+                grace_period=2 * heartbeat,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=retries),
             )
     except (sqlalchemy.exc.DatabaseError, sqlalchemy.exc.ArgumentError) as err:  # OperationalError among them
         reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        raise UsageError(f"--storage {shown}: cannot open the study storage ({reason})",
-                         hint="check the URL, user, password and database name") from None
+        raise UsageError(
+            f"--storage {shown}: cannot open the study storage ({reason})",
+            hint="check the URL, user, password and database name",
+        ) from None
 
 
 def check_storage(url: str) -> None:
@@ -67,14 +72,18 @@ def check_storage(url: str) -> None:
         return
     shown, path = parsed.render_as_string(hide_password=True), Path(parsed.database)
     if path.is_dir():
-        raise UsageError(f"--storage {shown}: {path} is a folder, not a database file",
-                         hint=f"name a file, e.g. sqlite:///{path / 'study.db'}")
+        raise UsageError(
+            f"--storage {shown}: {path} is a folder, not a database file",
+            hint=f"name a file, e.g. sqlite:///{path / 'study.db'}",
+        )
     if path.is_file() and path.stat().st_size > 0:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
         if header != SQLITE_HEADER:
-            raise UsageError(f"--storage {shown}: {path} is not an SQLite database",
-                             hint="name a new file (it is created) or the study.db of an earlier `layerwise tune`")
+            raise UsageError(
+                f"--storage {shown}: {path} is not an SQLite database",
+                hint="name a new file (it is created) or the study.db of an earlier `layerwise tune`",
+            )
 
 
 def close_storage(storage: RDBStorage) -> None:
@@ -88,13 +97,17 @@ def driver_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except sqlalchemy.exc.ArgumentError:
-        raise UsageError(f"--storage {url!r}: not a database URL",
-                         hint="use sqlite:///path/study.db or postgresql://user:password@host:5432/db") from None
+        raise UsageError(
+            f"--storage {url!r}: not a database URL",
+            hint="use sqlite:///path/study.db or postgresql://user:password@host:5432/db",
+        ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise UsageError(f"--storage {parsed.render_as_string(hide_password=True)}: "
-                         f"'{parsed.drivername}' is not supported", hint="use sqlite:/// or postgresql://")
+        raise UsageError(
+            f"--storage {parsed.render_as_string(hide_password=True)}: '{parsed.drivername}' is not supported",
+            hint="use sqlite:/// or postgresql://",
+        )
     return parsed.render_as_string(hide_password=False)
 
 
@@ -103,5 +116,7 @@ def _reachable(host: str, port: int, shown: str) -> None:
     try:
         socket.create_connection((host, port), timeout=5).close()
     except OSError as err:
-        raise UsageError(f"--storage {shown}: cannot reach PostgreSQL at {host}:{port} ({err.strerror or err})",
-                         hint="is the server running and listening on that host and port?") from None
+        raise UsageError(
+            f"--storage {shown}: cannot reach PostgreSQL at {host}:{port} ({err.strerror or err})",
+            hint="is the server running and listening on that host and port?",
+        ) from None

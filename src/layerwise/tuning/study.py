@@ -20,13 +20,20 @@ SIGNATURE = "layerwise_search"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-def open_study(storage: optuna.storages.BaseStorage, name: str, *, signature: dict[str, Any],
-               direction: Literal["minimize", "maximize"], sampler: optuna.samplers.BaseSampler,
-               pruner: optuna.pruners.BasePruner,
-               resume_study: bool = False) -> optuna.Study:
+def open_study(
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    *,
+    signature: dict[str, Any],
+    direction: Literal["minimize", "maximize"],
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+    resume_study: bool = False,
+) -> optuna.Study:
     text = json.dumps(signature, sort_keys=True)
-    study = optuna.create_study(storage=storage, study_name=name, direction=direction, sampler=sampler,
-                                pruner=pruner, load_if_exists=True)
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
+    )
     stored = study.user_attrs.get(SIGNATURE)
     if stored is None:
         study.set_user_attr(SIGNATURE, text)
@@ -43,8 +50,16 @@ def finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
 
 
-def work(study: optuna.Study, objective, *, trials: int, deadline: float | None, catch: tuple,
-         callbacks: list, max_failures: int = 3) -> None:
+def work(
+    study: optuna.Study,
+    objective,
+    *,
+    trials: int,
+    deadline: float | None,
+    catch: tuple,
+    callbacks: list,
+    max_failures: int = 3,
+) -> None:
     """Run trials until the study holds `trials` finished ones (over all workers), time runs
     out, or this worker's trials fail `max_failures` times in a row.
 
