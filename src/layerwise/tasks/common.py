@@ -174,6 +174,15 @@ def value_columns(out: pd.DataFrame, named: dict[str, np.ndarray]) -> pd.DataFra
     return out
 
 
+def judged_columns(
+    out: pd.DataFrame, actual: np.ndarray, model_out: np.ndarray, baseline_out: np.ndarray
+) -> pd.DataFrame:
+    """actual, prediction and baseline values of the test split (`_1.._h` columns for several outputs)."""
+    n = len(model_out)
+    named = {"actual": actual, "prediction": model_out, "baseline": baseline_out}
+    return value_columns(out, {name: np.asarray(values).reshape(n, -1) for name, values in named.items()})
+
+
 def describe_values(values: pd.Series) -> dict[str, float]:
     v = pd.to_numeric(values, errors="coerce")
     return {

@@ -23,6 +23,7 @@ from .common import (
     evaluate_settings,
     finish,
     image_data,
+    judged_columns,
     labelled,
     labelled_metric,
     loss_problems,
@@ -143,15 +144,7 @@ class Forecast(Task):
         if task.time is not None and prepared.frame is not None:
             rows = prepared.index["test"][prepared.ends["test"] + 1]
             out[task.time] = prepared.frame[task.time].iloc[rows].to_numpy()
-        n = len(model_out)
-        return value_columns(
-            out,
-            {
-                "actual": prepared.actual["test"].reshape(n, -1),
-                "prediction": model_out.reshape(n, -1),
-                "baseline": baseline_out.reshape(n, -1),
-            },
-        )
+        return judged_columns(out, prepared.actual["test"], model_out, baseline_out)
 
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         return table_summary(prepared, keep_target=True)

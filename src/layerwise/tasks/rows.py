@@ -27,6 +27,7 @@ from .common import (
     evaluate_settings,
     finish,
     image_data,
+    judged_columns,
     labelled,
     labelled_metric,
     loss_problems,
@@ -39,7 +40,6 @@ from .common import (
     stratify_or_fall_back,
     table_summary,
     target_values,
-    value_columns,
     value_head,
     watched_metric,
 )
@@ -148,15 +148,7 @@ class Rows(Task):
             out[task.time] = prepared.frame[task.time].iloc[prepared.index["test"]].to_numpy()
         if task.type == "classification":
             return class_table(out, prepared.target, task.classes, prepared.actual["test"], model_out, baseline_out)
-        n = len(model_out)
-        return value_columns(
-            out,
-            {
-                "actual": prepared.actual["test"].reshape(n, -1),
-                "prediction": model_out.reshape(n, -1),
-                "baseline": baseline_out.reshape(n, -1),
-            },
-        )
+        return judged_columns(out, prepared.actual["test"], model_out, baseline_out)
 
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         return table_summary(prepared, keep_target=False)
