@@ -3,16 +3,20 @@ with exit 3 naming spec.json and the field, before anything is allocated (layerw
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import layerwise
+from layerwise.bundle import spec as spec_schema
+from layerwise.errors import BundleError
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"train": {"epochs": 2, "patience": None, "seed": 0}, "evaluate": {"report": False, "bootstrap": 10}}
@@ -153,3 +157,80 @@ def test_an_image_bundle_with_a_zero_divisor_is_refused(cli, digits_bundle, digi
     bundle = tampered(digits_bundle, tmp_path, lambda s: s["preprocessing"]["images"].update(divide=[0.0]))
     code, _, err = cli("predict", bundle, digit_folders["new"] / "3")
     assert code == 3 and "preprocessing.images.divide.0" in err
+
+
+def _spec(task: dict, model: dict, preprocessing: dict | None = None) -> dict:
+    """A spec.json with no preprocessing (a Predictor(task, module) bundle) unless given."""
+    task = {"target": "y", "features": ["x"], **task}
+    return {"format": 1, "task": task, "model": {"config": {}, **model}, "preprocessing": preprocessing or {}}
+
+
+TARGET = {"normalize": False, "classes": None, "center": 0.0, "scale": 1.0}
+
+# Each kind that spec.json admits: a consistent spec, and an edit its kind's checks refuse.
+KINDS = {
+    "classification": (
+        _spec({"type": "classification", "classes": ["a", "b", "c"]}, {"input_shape": [1], "output_dim": 3}),
+        lambda s: s["model"].update(output_dim=4),
+        "model.output_dim: 4 outputs for 3 classes in task.classes",
+    ),
+    "regression": (
+        _spec(
+            {"type": "regression"}, {"input_shape": [1], "output_dim": 1}, {"target": {"task": "regression", **TARGET}}
+        ),
+        lambda s: s["preprocessing"]["target"].update(task="classification"),
+        "preprocessing.target.task: 'classification' in a regression bundle",
+    ),
+    "forecast": (
+        _spec({"type": "forecast", "lookback": 4, "horizon": 2}, {"input_shape": [4, 1], "output_dim": 2}),
+        lambda s: s["task"].update(horizon=3),
+        "model.output_dim: 2 outputs for task.horizon 3",
+    ),
+    "generation": (
+        _spec(
+            {"type": "generation", "lookback": 4},
+            {"input_shape": [4], "output_dim": 5},
+            {"vocabulary": {"tokens": ["<pad>", "<s>", "</s>", "a", "b"]}},
+        ),
+        lambda s: s["task"].update(lookback=6),
+        "model.input_shape: [4], but the context is task.lookback 6",
+    ),
+}
+
+
+def test_every_kind_spec_json_admits_has_its_checks():
+    assert set(KINDS) == set(get_args(spec_schema.Task.model_fields["type"].annotation))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_kind_is_checked_by_its_own_rules(kind, tmp_path):
+    spec, edit, message = KINDS[kind]
+    assert spec_schema.check_spec(spec, tmp_path / "spec.json").task.type == kind
+    edited = copy.deepcopy(spec)
+    edit(edited)
+    with pytest.raises(BundleError) as refused:
+        spec_schema.check_spec(edited, tmp_path / "spec.json")
+    assert str(tmp_path / "spec.json") in str(refused.value) and message in str(refused.value)
+
+
+def test_a_classifier_whose_target_encoder_is_another_kind_names_that_alone(tmp_path):
+    # the encoder's classes and the output width are not compared with a regression encoder's
+    spec, _, _ = KINDS["classification"]
+    spec = copy.deepcopy(spec)
+    spec["model"]["output_dim"] = 7
+    spec["preprocessing"]["target"] = {"task": "regression", **TARGET}
+    with pytest.raises(BundleError) as refused:
+        spec_schema.check_spec(spec, tmp_path / "spec.json")
+    assert "preprocessing.target.task: 'regression' in a classification bundle" in str(refused.value)
+    assert "model.output_dim" not in str(refused.value)
+
+
+def test_a_part_another_kind_reads_is_left_to_its_reader(tmp_path):
+    # a regression bundle with a vocabulary that fits no network: only generation reads a vocabulary
+    spec, _, _ = KINDS["regression"]
+    spec = copy.deepcopy(spec)
+    spec["preprocessing"]["vocabulary"] = {"tokens": ["<pad>", "<s>", "</s>", "a", "a"]}
+    assert spec_schema.check_spec(spec, tmp_path / "spec.json").preprocessing.vocabulary is not None
+    spec["task"]["type"] = "generation"
+    with pytest.raises(BundleError, match="preprocessing.vocabulary.tokens: must be distinct"):
+        spec_schema.check_spec(spec, tmp_path / "spec.json")

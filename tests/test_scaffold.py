@@ -405,3 +405,50 @@ def test_write_config_called_without_a_target_on_a_table_names_the_flag(tmp_path
     with pytest.raises(UsageError, match=r"--target is required \(the column to predict\)"):
         write_config(data, target=None, task="regression", out=out)
     assert not out.exists()
+
+
+# --- each kind writes its own sections: a split of rows, a forecast's window, text, images ---------------
+
+
+@pytest.mark.parametrize(
+    ("task", "time", "split"),
+    [
+        ("classification", None, "stratified"),  # each class's share in every part
+        ("regression", None, "random"),
+        ("classification", "day", "time"),  # rows ordered by time are never shuffled, whatever the task
+        ("regression", "day", "time"),
+    ],
+)
+def test_rows_are_split_by_their_task_unless_ordered_by_time(tmp_path, task, time, split):
+    frame = load_diabetes(as_frame=True).frame.rename(columns={"target": "y"})
+    frame["y"] = frame["y"] > frame["y"].median()  # a target either task can read
+    frame.insert(0, "day", pd.date_range("2020-01-01", periods=len(frame)).strftime("%Y-%m-%d"))
+    data = tmp_path / "rows.csv"
+    frame.to_csv(data, index=False)
+    text = write_config(data, target="y", task=task, time=time, out=tmp_path / "rows.yaml")
+    raw = yaml.safe_load(text)
+    assert raw["task"] == {"type": task}
+    assert raw["data"]["split"] == {"method": split, "train": 0.7, "val": 0.15, "test": 0.15}
+    assert "window" not in raw["data"] and "# Lookback:" not in text
+    assert ExperimentConfig.from_yaml(tmp_path / "rows.yaml").task.type == task
+
+
+def test_a_forecast_without_a_time_column_reads_rows_in_file_order(tmp_path):
+    data = tmp_path / "level.csv"
+    pd.DataFrame({"y": np.linspace(1, 2, 1000)}).to_csv(data, index=False)  # room for the full lookback
+    text = write_config(data, target="y", task="forecast", out=tmp_path / "level.yaml")
+    raw = yaml.safe_load(text)
+    assert raw["data"]["window"] == {"lookback": 30, "horizon": 1, "stride": 1}
+    assert raw["data"]["split"]["method"] == "time" and raw["data"]["transform"] == "log_return"
+    assert "# Lookback: no --time, rows are read in file order, so 30." in text.splitlines()
+    assert "# Reading:" not in text  # no time column: no other reading to switch to
+
+
+def test_task_generation_reads_any_file_as_lines_of_text(tmp_path):
+    # --task generation picks the text writer whatever the file's name: a table's lines are its examples
+    data = tmp_path / "lines.csv"
+    data.write_text("first line\nsecond, longer line\n")
+    text = write_config(data, target=None, task="generation", out=tmp_path / "lines.yaml")
+    raw = yaml.safe_load(text)
+    assert raw["task"] == {"type": "generation"} and raw["data"]["text"] == {"mode": "lines"}
+    assert text.startswith("# layerwise experiment: generate text like the 2 lines of lines.csv (longest 19 ")

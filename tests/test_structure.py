@@ -65,19 +65,9 @@ KIND_BRANCH = re.compile(
     r"""["'](forecast|classification|regression|generation|images?|text)["']"""
 )
 KIND_HOMES = ("tasks", "data", "evaluation")  # tasks/ is the kinds; readers and metrics may differ by kind
-INPUT_KIND = "an explanation's kind of *input* (tabular, series, image, text), not the kind of problem"
 ALLOW: dict[str, str] = {  # "src/layerwise/<file>": why it must tell kinds apart. Kept short.
     "src/layerwise/config/schema.py": "the schema's cross-key checks on task.type values when a config is read "
     "(config/ sits below tasks/ and cannot ask one)",
-    "src/layerwise/config/scaffold.py": "`layerwise init` decides which task.type to write from the data and writes "
-    "that kind's YAML (below tasks/)",
-    "src/layerwise/bundle/spec.py": "spec.json's own schema: its saved fields must agree (task.type against the "
-    "preprocessing parts, classes, horizon) before a Task is chosen from them",
-    "src/layerwise/cli.py": INPUT_KIND,
-    "src/layerwise/explain/explanation.py": INPUT_KIND,
-    "src/layerwise/explain/plots.py": INPUT_KIND,
-    "src/layerwise/explain/space.py": "a plain nn.Module's kind of input (image or rows), where there is no task",
-    "src/layerwise/explain/explainer.py": "a plain nn.Module's kind of input (image or rows), where there is no task",
 }
 
 # `trainer._x` is the Trainer's private state: only its own file may touch it.

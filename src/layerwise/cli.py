@@ -456,11 +456,8 @@ def explain(
             progress=True,
         )
     _warn_unseen(model, "explained")
-    if result.kind == "text":
-        from .explain.text import describe
-
-        for line in describe(result):
-            print(line)
+    for line in result.describe():  # one per prompt (text); none otherwise
+        print(line)
     top = result.importance.groupby("method", sort=False).head(3)
     for method_name, part in top.groupby("method", sort=False):
         print(f"{method_name}: " + ", ".join(f"{f} {v:.4g}" for f, v in zip(part["feature"], part["importance"])))

@@ -10,6 +10,7 @@ the saved weights is a BundleError naming spec.json and the field.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -303,45 +304,51 @@ def _input_size(model: Model) -> list[str]:
 def _consistency(spec: Spec) -> list[str]:
     """Fields that must agree with each other, so the network is fed and read as it was trained."""
     # A part may be missing: a bundle saved from any nn.Module (Predictor(task, module)) has no
-    # preprocessing and takes model inputs as they are. The parts present must agree.
-    task, model, pre = spec.task, spec.model, spec.preprocessing
-    problems = _outputs(spec)
-    if pre.features is not None and task.type in ("classification", "regression"):
-        problems += _table(task, model, pre.features)
-    if pre.images is not None:
-        problems += _images(model, pre.images)
-    if pre.series is not None and task.type == "forecast":
-        problems += _series(task, model, pre.series)
-    if pre.vocabulary is not None and task.type == "generation":
-        problems += _vocabulary(task, model, pre.vocabulary)
+    # preprocessing and takes model inputs as they are. The parts present must agree, by the
+    # checks of the bundle's kind, chosen once from task.type (_CHECKS).
+    return [problem for check in _CHECKS[spec.task.type] for problem in check(spec)]
+
+
+def _target(spec: Spec) -> list[str]:
+    """A target encoder's own task, where there is one, against task.type (rows of a table)."""
+    task, target = spec.task, spec.preprocessing.target
+    if target is not None and target.task != task.type:
+        return [f"preprocessing.target.task: '{target.task}' in a {task.type} bundle"]
+    return []
+
+
+def _classes(spec: Spec) -> list[str]:
+    task, model, target = spec.task, spec.model, spec.preprocessing.target
+    other = _target(spec)
+    if other:
+        return other  # the classes of another kind's encoder say nothing more
+    n = len(task.classes)
+    problems = (
+        []
+        if target is None or target.classes == task.classes
+        else [
+            f"preprocessing.target.classes: {_count(target.classes)} class(es), task.classes {n}; "
+            "they must be the same list"
+        ]
+    )
+    if model.output_dim != n and not (n == 2 and model.output_dim == 1):
+        problems.append(f"model.output_dim: {model.output_dim} outputs for {n} classes in task.classes")
+    if n < 2:
+        problems.append(f"task.classes: {n} class(es); a classifier needs at least 2")
     return problems
 
 
-def _outputs(spec: Spec) -> list[str]:
-    task, model, target = spec.task, spec.model, spec.preprocessing.target
-    if target is not None and task.type in ("classification", "regression") and target.task != task.type:
-        return [f"preprocessing.target.task: '{target.task}' in a {task.type} bundle"]
-    if task.type == "classification":
-        n = len(task.classes)
-        problems = (
-            []
-            if target is None or target.classes == task.classes
-            else [
-                f"preprocessing.target.classes: {_count(target.classes)} class(es), task.classes {n}; "
-                "they must be the same list"
-            ]
-        )
-        if model.output_dim != n and not (n == 2 and model.output_dim == 1):
-            problems.append(f"model.output_dim: {model.output_dim} outputs for {n} classes in task.classes")
-        if n < 2:
-            problems.append(f"task.classes: {n} class(es); a classifier needs at least 2")
-        return problems
-    if task.type == "forecast" and model.output_dim != task.horizon:
+def _horizon(spec: Spec) -> list[str]:
+    task, model = spec.task, spec.model
+    if model.output_dim != task.horizon:
         return [f"model.output_dim: {model.output_dim} outputs for task.horizon {task.horizon}"]
     return []
 
 
-def _table(task: Task, model: Model, features: Features) -> list[str]:
+def _table(spec: Spec) -> list[str]:
+    task, model, features = spec.task, spec.model, spec.preprocessing.features
+    if features is None:
+        return []
     kinds, columns = features.kinds, features.columns
     if list(kinds) != list(columns):
         return ["preprocessing.features.columns: must name the columns of preprocessing.features.kinds, in order"]
@@ -361,7 +368,10 @@ def _table(task: Task, model: Model, features: Features) -> list[str]:
     return problems
 
 
-def _images(model: Model, images: Images) -> list[str]:
+def _images(spec: Spec) -> list[str]:
+    model, images = spec.model, spec.preprocessing.images
+    if images is None:
+        return []
     problems = []
     if (images.mode == "grayscale") != (images.channels == 1):
         problems.append(f"preprocessing.images.channels: {images.channels} for mode {images.mode}")
@@ -375,7 +385,10 @@ def _images(model: Model, images: Images) -> list[str]:
     return problems
 
 
-def _series(task: Task, model: Model, series: Series) -> list[str]:
+def _series(spec: Spec) -> list[str]:
+    task, model, series = spec.task, spec.model, spec.preprocessing.series
+    if series is None:
+        return []
     problems = []
     if len(series.inputs) != len(series.columns):
         problems.append(
@@ -389,7 +402,10 @@ def _series(task: Task, model: Model, series: Series) -> list[str]:
     return problems
 
 
-def _vocabulary(task: Task, model: Model, vocabulary: Vocabulary) -> list[str]:
+def _vocabulary(spec: Spec) -> list[str]:
+    task, model, vocabulary = spec.task, spec.model, spec.preprocessing.vocabulary
+    if vocabulary is None:
+        return []
     tokens = vocabulary.tokens
     problems = []
     if len(set(tokens)) != len(tokens) or any(len(t) != 1 for t in tokens[3:]):
@@ -399,6 +415,17 @@ def _vocabulary(task: Task, model: Model, vocabulary: Vocabulary) -> list[str]:
     if task.lookback < 2 or model.input_shape != [task.lookback]:
         problems.append(f"model.input_shape: {model.input_shape}, but the context is task.lookback {task.lookback}")
     return problems
+
+
+# Each kind's checks, in the order their problems are listed: its outputs first, then the
+# preprocessing parts it reads (a part it does not read is left to the reader of the part).
+# A part checked here is skipped where absent. Keys: every task.type that Task.type admits.
+_CHECKS: dict[str, tuple[Callable[[Spec], list[str]], ...]] = {
+    "classification": (_classes, _table, _images),
+    "regression": (_target, _table, _images),
+    "forecast": (_horizon, _images, _series),
+    "generation": (_images, _vocabulary),
+}
 
 
 def _count(values: list | None) -> int:

@@ -6,6 +6,10 @@ Column, class and file names come from the data, and data can be hostile: a head
 
 With `--time`, the table may be one dated series rather than rows to regress: `_read_with_time`
 decides which, and `series_frequency` sizes the forecast's lookback from the time column's step.
+
+The kind is chosen once: `write_config` picks a whole-file kind (text to imitate, a folder of
+images) or reads the table and picks its task.type's writer from `_TABLE_KINDS`; each writer
+adds its own sections to the ones every kind shares.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, get_args
@@ -40,12 +44,13 @@ def chosen_task(data: str | Path, *, target: str | None, task: str | None) -> st
     if task is not None and task not in named:
         raise UsageError(f"--task {task!r}: use {', '.join(named[:-1])} or {named[-1]}")
     if is_image_folder(data) and target is None:
-        task = task or "classification"  # a folder of class folders: image classification
-        if task != "classification":
-            raise UsageError(f"--task {task}: a folder of class folders is classified; use --task classification")
-    elif Path(data).suffix.lower() == ".txt" and task is None and target is None:
-        task = "generation"  # a plain text file with no column to predict: text to imitate
-    if target is None and task != "generation" and not is_image_folder(data):
+        # a folder of class folders: image classification, the one task.type written for one
+        if task is not None and task != _IMAGES.type:
+            raise UsageError(f"--task {task}: a folder of class folders is classified; use --task {_IMAGES.type}")
+        return _IMAGES.type
+    if Path(data).suffix.lower() == ".txt" and task is None and target is None:
+        return _GENERATION.type  # a plain text file with no column to predict: text to imitate
+    if target is None and task not in _WHOLE_FILE:
         raise UsageError("--target is required (the column to predict), except with --task generation")
     return task
 
@@ -60,14 +65,20 @@ def write_config(
     delimiter: str = ",",
 ) -> str:
     """Infer the task and column kinds of `data`, write a commented YAML to `out`, return it."""
-    if task == "generation":
-        text = _render_generation(data, out)
-        write_text(out, text)
-        return text
-    if is_image_folder(data):
-        text = _render_images(data, out)
-        write_text(out, text)
-        return text
+    # the one place the kind is chosen: by --task (generation reads any file as text), by the
+    # data's shape (a folder of class folders), or, for a table, by its target (_write_table)
+    whole = _WHOLE_FILE.get(task) if task is not None else None
+    if whole is None and is_image_folder(data):
+        whole = _IMAGES
+    text = whole.render(data, out) if whole is not None else _write_table(data, target, task, time, out, delimiter)
+    write_text(out, text)
+    return text
+
+
+def _write_table(
+    data: str | Path, target: str | None, task: str | None, time: str | None, out: str | Path, delimiter: str
+) -> str:
+    """A table's config: the task as given, or inferred from the target's values and the time column."""
     if target is None:  # a table needs the column to predict (chosen_task says so before the CLI gets here)
         raise UsageError("--target is required (the column to predict), except with --task generation")
     frame = read_table(data, delimiter=delimiter)
@@ -84,6 +95,7 @@ def write_config(
     values = frame[target].dropna()
     kind = target_kind(values, decimal=decimal)
     reading = _read_with_time(frame, kinds, target=target, time=time, kind=kind, decimal=decimal)
+    chosen = task is not None
     if task is None:
         # Say what the guess rests on, so a wrong guess is easy to spot and to override.
         why = (
@@ -94,30 +106,8 @@ def write_config(
             task, why = reading.task, f"inferred: {reading.why}; override with --task"
     else:
         why = "you chose it with --task"
-    # with other inputs beside the time, say which reading was written and how to switch
-    noted = reading is not None and bool(reading.inputs) and task in ("regression", "forecast")
-    plan = None
-    notes: list[str] = []
-    if task == "forecast" or noted:
-        plan = _plan_series(frame, kinds, data=data, target=target, time=time, decimal=decimal, task=task)
-        if noted and reading is not None:
-            notes = reading.notes(task, plan, chosen=why.startswith("you chose"))
-    text = _render(
-        frame,
-        kinds,
-        data=data,
-        out=out,
-        target=target,
-        task=task,
-        time=time,
-        delimiter=delimiter,
-        why=why,
-        decimal=decimal,
-        plan=plan,
-        notes=notes,
-    )
-    write_text(out, text)
-    return text
+    table = _Table(frame, kinds, data, out, target, time, delimiter, decimal, why, reading, chosen=chosen)
+    return _TABLE_KINDS.get(task, _Rows(task, "random")).write(table)
 
 
 # --- one dated series, or rows to regress? ------------------------------------------------------
@@ -143,31 +133,35 @@ class Reading:
     numeric: list[str]  # of those, the ones a forecast reads the past of
     because: str  # one sentence: why this reading
 
-    def notes(self, task: str, plan: SeriesPlan, *, chosen: bool = False) -> list[str]:
-        """Comment lines naming the reading written and the exact key that switches to the other."""
+    def forecast_notes(self, *, chosen: bool = False) -> list[str]:
+        """Comment lines naming the forecast written and the exact keys that switch to a regression."""
+        target = _shown(self.target)
+        past = f" and the past of {_names(self.numeric)}" if self.numeric else ""
+        return [
+            f"# Reading: forecast {target} from its own past{past} (numeric columns only).",
+            f"#   Why: {self._why(chosen)}.",
+            f"#   Switch: for a regression of {target} on the other columns at the same time, set "
+            "task.type: regression",
+            "#   and data.transform: none (the window is then unused), or rerun init with --task regression.",
+        ]
+
+    def regression_notes(self, plan: SeriesPlan, *, chosen: bool = False) -> list[str]:
+        """Comment lines naming the regression written and the exact keys that switch to a forecast."""
         target, time = _shown(self.target), _shown(self.time)
-        why = self.because
-        if chosen:
-            why = f"you chose it with --task; left to itself init reads it as a {self.task or 'regression'}: {why}"
-        if task == "forecast":
-            past = f" and the past of {_names(self.numeric)}" if self.numeric else ""
-            return [
-                f"# Reading: forecast {target} from its own past{past} (numeric columns only).",
-                f"#   Why: {why}.",
-                f"#   Switch: for a regression of {target} on the other columns at the same time, set "
-                "task.type: regression",
-                "#   and data.transform: none (the window is then unused), or rerun init with --task regression.",
-            ]
-        if task != "regression":
-            return []
         return [
             f"# Reading: regression of {target} on the other columns at the same time ({_names(self.inputs)}); "
             f"rows ordered by {time}.",
-            f"#   Why: {why}.",
+            f"#   Why: {self._why(chosen)}.",
             f"#   Switch: to forecast {target} from its own past and the other numeric columns' past, set "
             "task.type: forecast",
             f"#   {_window_advice(plan)}, or rerun init with --task forecast.",
         ]
+
+    def _why(self, chosen: bool) -> str:
+        if chosen:
+            left = self.task or "regression"
+            return f"you chose it with --task; left to itself init reads it as a {left}: {self.because}"
+        return self.because
 
 
 def _window_advice(plan: SeriesPlan) -> str:
@@ -401,10 +395,9 @@ class SeriesPlan:
     transform: str  # log_return when every input is positive, else diff
 
 
-def _plan_series(
-    frame: pd.DataFrame, kinds: dict[str, str], *, data, target: str, time: str | None, decimal: str, task: str
-) -> SeriesPlan:
-    """The window and transform for a forecast; raises DataError when the series is too short for one."""
+def _plan_series(table: _Table) -> SeriesPlan:
+    """The window and transform a forecast of the table's target would use; lookback None when none fits."""
+    frame, target, time = table.frame, table.target, table.time
     frequency = (
         series_frequency(frame[time])
         if time
@@ -414,15 +407,10 @@ def _plan_series(
     rows = int(kept[time].nunique()) if time else len(kept)
     lookback, windows = _fit_lookback(rows, frequency.lookback)
     # the columns a forecast reads, as the run picks them: the target and the numeric inputs
-    inputs = [target] + [c for c in frame.columns if c not in (target, time) and kinds.get(c) in ("numeric", "boolean")]
-    plan = SeriesPlan(frequency, lookback, rows, windows, _transform(frame[inputs], decimal))
-    if task == "forecast" and lookback is None:
-        raise DataError(
-            f"{_printable(str(data))}: {rows} rows of {_shown(target)} are too few to forecast: a time-ordered "
-            f"split into train, validation and test with 1 past row per window needs at least {_rows_for_one()} rows",
-            hint="gather a longer series (one row per time step)",
-        )
-    return plan
+    inputs = [target] + [
+        c for c in frame.columns if c not in (target, time) and table.kinds.get(c) in ("numeric", "boolean")
+    ]
+    return SeriesPlan(frequency, lookback, rows, windows, _transform(frame[inputs], table.decimal))
 
 
 def _fit_lookback(rows: int, preferred: int) -> tuple[int | None, int]:
@@ -472,48 +460,104 @@ def _transform(inputs: pd.DataFrame, decimal: str) -> str:
     return "log_return"
 
 
-def _render(
-    frame: pd.DataFrame,
-    kinds: dict[str, str],
-    *,
-    data,
-    out,
-    target,
-    task,
-    time,
-    delimiter,
-    why,
-    decimal=".",
-    plan: SeriesPlan | None = None,
-    notes: Sequence[str] = (),
-) -> str:
-    rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
-    columns = [c for c in frame.columns if c not in (target, time)]
-    # each line reads as YAML `name: kind`, so a name shows exactly as a key would hold it
-    kind_lines = "\n".join(f"#   {_quote(str(c))}: {kinds.get(c, '?')}" for c in columns)
-    lookback_notes: list[str] = []
-    window_lines: list[str] = []
-    if task == "forecast":
-        # write_config plans every forecast, and _plan_series raises DataError when not one window fits
-        assert plan is not None and plan.lookback is not None
-        lookback_notes = _lookback_notes(plan, plan.lookback)
+# --- the sections each kind writes: rows to classify or regress, a forecast, images, text -------
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What `init` read from a table, the same whichever task.type it writes."""
+
+    frame: pd.DataFrame
+    kinds: dict[str, str]  # column -> inferred kind
+    data: str | Path
+    out: str | Path
+    target: str
+    time: str | None
+    delimiter: str
+    decimal: str
+    why: str  # why this task.type, for the header
+    reading: Reading | None  # with --time: how the table reads, one series or rows
+    chosen: bool  # the task.type came from --task
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows to classify or regress one by one: split by time when there is a time column, else by `method`."""
+
+    type: str
+    method: str  # stratified keeps each class's share in every part; random for numbers
+
+    def write(self, table: _Table) -> str:
+        method = "time" if table.time else self.method
+        split = f"  split: {{method: {method}, train: 0.7, val: 0.15, test: 0.15}}"
+        return _render(table, self.type, comments=self.comments(table), split=[split])
+
+    def comments(self, table: _Table) -> list[str]:
+        """Comment lines between the header and the column kinds."""
+        return []
+
+
+class _Regression(_Rows):
+    """A regression of a dated table with other inputs says so, and how to forecast it instead."""
+
+    def comments(self, table: _Table) -> list[str]:
+        if table.reading is None or not table.reading.inputs:
+            return []
+        return table.reading.regression_notes(_plan_series(table), chosen=table.chosen)
+
+
+@dataclass(frozen=True)
+class _Forecast:
+    """One series forecast from its past: a window and a transform in place of a split of rows."""
+
+    type: str = "forecast"
+
+    def write(self, table: _Table) -> str:
+        plan = _plan_series(table)
+        if plan.lookback is None:
+            raise DataError(
+                f"{_printable(str(table.data))}: {plan.rows} rows of {_shown(table.target)} are too few to forecast: "
+                "a time-ordered split into train, validation and test with 1 past row per window needs at least "
+                f"{_rows_for_one()} rows",
+                hint="gather a longer series (one row per time step)",
+            )
+        reading = table.reading
+        notes = reading.forecast_notes(chosen=table.chosen) if reading is not None and reading.inputs else []
         why_transform = (
             "every input is positive"
             if plan.transform == "log_return"
             else "some values are <= 0, which a log return cannot take"
         )
-        window_lines = [
+        window = [
             "  split: {method: time, train: 0.7, val: 0.15, test: 0.15}  # gap defaults to lookback + horizon",
             f"  window: {{lookback: {plan.lookback}, horizon: 1, stride: 1}}   "
             f"# {_count(plan.lookback, 'past row')} predict the next one",
             f"  transform: {plan.transform}   # predict the change, not the level ({why_transform}): "
             "none | diff | log_return",
         ]
+        return _render(table, self.type, comments=[*notes, *_lookback_notes(plan, plan.lookback)], split=window)
+
+
+# The kinds a table is written as, by task.type; another name (auto) gets a plain split of rows.
+_TABLE_KINDS: dict[str, _Rows | _Forecast] = {
+    "classification": _Rows("classification", "stratified"),
+    "regression": _Regression("regression", "random"),
+    "forecast": _Forecast(),
+}
+
+
+def _render(table: _Table, task: str, *, comments: Sequence[str], split: Sequence[str]) -> str:
+    """A table's config: the sections every kind shares around its own comments and split lines."""
+    frame, target, time = table.frame, table.target, table.time
+    rel = os.path.relpath(Path(table.data).resolve(), Path(table.out).resolve().parent)
+    columns = [c for c in frame.columns if c not in (target, time)]
+    # each line reads as YAML `name: kind`, so a name shows exactly as a key would hold it
+    kind_lines = "\n".join(f"#   {_quote(str(c))}: {table.kinds.get(c, '?')}" for c in columns)
     lines = [
-        f"# layerwise experiment: {task} of {_shown(target)} from {_printable(Path(data).name)} ({len(frame)} rows).",
-        f"# Task: {task} ({why}). Run it with: layerwise run {_printable(Path(out).name)}",
-        *notes,
-        *lookback_notes,
+        f"# layerwise experiment: {task} of {_shown(target)} from {_printable(Path(table.data).name)} "
+        f"({len(frame)} rows).",
+        f"# Task: {task} ({table.why}). Run it with: layerwise run {_printable(Path(table.out).name)}",
+        *comments,
         "# Column kinds as inferred (id-like, constant and free-text columns are dropped by cleaning):",
         kind_lines,
         "",
@@ -523,15 +567,11 @@ def _render(
     ]
     if time:
         lines.append(f"  time: {_quote(time)}        # rows are ordered by this column; splits never shuffle time")
-    if delimiter != ",":
-        lines.append(f"  delimiter: {_quote(delimiter)}")
-    if decimal != ".":
-        lines.append(f"  decimal: {_quote(decimal)}            # numbers are written 1.234,5: a decimal comma")
-    if task == "forecast":
-        lines += window_lines
-    else:
-        method = "time" if time else ("stratified" if task == "classification" else "random")
-        lines.append(f"  split: {{method: {method}, train: 0.7, val: 0.15, test: 0.15}}")
+    if table.delimiter != ",":
+        lines.append(f"  delimiter: {_quote(table.delimiter)}")
+    if table.decimal != ".":
+        lines.append(f"  decimal: {_quote(table.decimal)}            # numbers are written 1.234,5: a decimal comma")
+    lines += split
     lines += [
         "  normalize: standard      # standard | minmax | robust | none (fitted on the training split only)",
         "",
@@ -665,6 +705,20 @@ def _render_images(data, out) -> str:
             "",
         ]
     )
+
+
+@dataclass(frozen=True)
+class _WholeFile:
+    """A kind written from the whole file or folder, with no column to predict."""
+
+    type: str  # the task.type it writes
+    render: Callable[[str | Path, str | Path], str]  # (data, out) -> the config's text
+
+
+_GENERATION = _WholeFile("generation", _render_generation)
+_IMAGES = _WholeFile("classification", _render_images)  # chosen by the data's shape, a folder of class folders
+# The kinds --task chooses whatever the file is: generation reads any file as lines of text.
+_WHOLE_FILE: dict[str, _WholeFile] = {_GENERATION.type: _GENERATION}
 
 
 # Written bare only when YAML cannot read it as anything else: word characters, dots, slashes, dashes.

@@ -373,10 +373,8 @@ def _explain_module(
     attributions = _local(result, space, output, xs, targets, base, method, steps, shown)
     result.rows = chosen.tolist()
     result.predictions = targets.tolist() if width > 1 else output.values(xs)[:, 0].tolist()
-    if space.kind == "image":
-        result.inputs = xs.mean(axis=1)  # (n, h, w): the picture the heatmap is laid over
-    else:
-        result.inputs = xs.reshape(len(xs), -1) if space.kind == "tabular" else None
+    result.inputs = space.inputs(xs)
+    if space.ranks_features:
         result.importance = mean_abs_importance(attributions, space.names, method, seed=seed)
     if checks:
         _check(

@@ -11,12 +11,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..atomic import write_json, write_table
+from ..errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure, SubFigure
+
+# Per-prediction plots for the first few explained rows; the CSV has them all.
+SHOWN = 3
 
 
 @dataclass
@@ -37,64 +44,21 @@ class Explanation:
     checks: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def layout(self) -> InputKind:
+        """What this kind of input makes of the numbers; chosen here, asked everywhere else."""
+        return INPUT_KINDS[self.kind]
+
     def attributions_frame(self) -> pd.DataFrame:
         """Long format: row, then feature (tabular), step and feature (series), y and x (image) or
         prompt, position and character with the explained next character (text)."""
-        a = self.attributions
-        if a is None:
+        if self.attributions is None:
             return pd.DataFrame(columns=["row", "feature", "attribution"])
-        n = len(a)
-        rows = np.asarray(self.rows, dtype=object)
-        if self.kind == "tabular":
-            f = len(self.names)
-            frame = pd.DataFrame(
-                {
-                    "row": np.repeat(rows, f),
-                    "feature": np.tile(self.names, n),
-                    "value": np.asarray(self.inputs, dtype=object).reshape(-1),
-                    "attribution": a.reshape(-1),
-                }
-            )
-        elif self.kind == "series":
-            steps, f = a.shape[1:]
-            # step 0 is the window's last observed row, -1 the one before it, ...
-            step = np.arange(-(steps - 1), 1)
-            frame = pd.DataFrame(
-                {
-                    "row": np.repeat(rows, steps * f),
-                    "step": np.tile(np.repeat(step, f), n),
-                    "feature": np.tile(self.names, n * steps),
-                    "attribution": a.reshape(-1),
-                }
-            )
-        elif self.kind == "text":
-            assert self.inputs is not None, "a text explanation carries its prompts' characters"
-            # one line per prompt character: NaN marks the positions past a shorter prompt
-            i, j = np.nonzero(np.isfinite(a))
-            prompts = np.array(["".join(row) for row in self.inputs], dtype=object)
-            frame = pd.DataFrame(
-                {
-                    "row": rows[i],
-                    "prompt": prompts[i],
-                    "position": j,
-                    "character": self.inputs[i, j],
-                    "attribution": a[i, j],
-                    "target": np.asarray(self.predictions, dtype=object)[i],
-                }
-            )
-        else:
-            assert self.inputs is not None, "an image explanation carries the pictures it is laid over"
-            h, w = a.shape[1:]
-            frame = pd.DataFrame(
-                {
-                    "row": np.repeat(rows, h * w),
-                    "y": np.tile(np.repeat(np.arange(h), w), n),
-                    "x": np.tile(np.arange(w), n * h),
-                    "value": self.inputs.reshape(-1),
-                    "attribution": a.reshape(-1),
-                }
-            )
-        return frame
+        return self.layout.frame(self, self.attributions, np.asarray(self.rows, dtype=object))
+
+    def describe(self) -> list[str]:
+        """Lines for the terminal beyond the importance table (one per prompt for text), or none."""
+        return self.layout.describe(self)
 
     def summary(self) -> dict[str, Any]:
         per_row = []
@@ -108,10 +72,7 @@ class Explanation:
             }
             if self.delta is not None:
                 item["delta"] = _plain(self.delta[i])
-            if self.kind == "text":
-                assert self.inputs is not None, "a text explanation carries its prompts' characters"
-                item["prompt"] = "".join(self.inputs[i])
-            per_row.append(item)
+            per_row.append(item | self.layout.row_fields(self, i))
         shape = None if self.attributions is None else list(self.attributions.shape[1:])
         return {
             "kind": self.kind,
@@ -143,6 +104,11 @@ class Explanation:
     def read(cls, folder: str | Path) -> Explanation:
         folder = Path(folder)
         meta = json.loads((folder / "explain.json").read_text(encoding="utf-8"))
+        if meta["kind"] not in INPUT_KINDS:
+            raise DataError(
+                f"{folder / 'explain.json'}: kind {meta['kind']!r} is not one of {', '.join(INPUT_KINDS)}",
+                hint="read a folder `layerwise explain` wrote, or explain again",
+            )
         importance = pd.read_csv(folder / "importance.csv")
         self = cls(
             meta["kind"],
@@ -162,25 +128,173 @@ class Explanation:
         if rows and "delta" in rows[0]:
             self.delta = np.array([_num(r["delta"]) for r in rows])
         path = folder / "attributions.csv"
-        if path.is_file() and meta.get("shape") and self.kind == "text":
-            self._read_text(pd.read_csv(path, keep_default_na=False), meta["shape"][0])
-        elif path.is_file() and meta.get("shape"):
-            frame = pd.read_csv(path)
-            self.attributions = frame["attribution"].to_numpy(np.float64).reshape(len(rows), *meta["shape"])
-            if "value" in frame.columns:
-                values = frame["value"].to_numpy()
-                self.inputs = values.reshape(len(rows), *meta["shape"])
+        if path.is_file() and meta.get("shape"):
+            self.layout.read(self, path, tuple(meta["shape"]))
         return self
 
-    def _read_text(self, frame: pd.DataFrame, width: int) -> None:
+
+class InputKind:
+    """What one kind of input makes of an Explanation: its attributions in long format (the CSV),
+    what explain.json adds per row, how the CSV reads back, its plots and terminal lines."""
+
+    name: str
+
+    def frame(self, e: Explanation, a: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def row_fields(self, e: Explanation, i: int) -> dict[str, Any]:
+        """explain.json's extra fields for explained row `i`."""
+        return {}
+
+    def read(self, e: Explanation, path: Path, shape: tuple[int, ...]) -> None:
+        """attributions.csv back into `e.attributions` (n, *shape), and its values, where written, into `e.inputs`."""
+        frame = pd.read_csv(path)
+        e.attributions = frame["attribution"].to_numpy(np.float64).reshape(len(e.rows), *shape)
+        if "value" in frame.columns:
+            e.inputs = frame["value"].to_numpy().reshape(len(e.rows), *shape)
+
+    def figures(self, e: Explanation) -> list[tuple[str, str, Figure | SubFigure]]:
+        """(file name, caption, figure) of the local attributions' plots."""
+        raise NotImplementedError
+
+    def describe(self, e: Explanation) -> list[str]:
+        return []
+
+
+class TabularInput(InputKind):
+    name = "tabular"
+
+    def frame(self, e: Explanation, a: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        n, f = len(a), len(e.names)
+        return pd.DataFrame(
+            {
+                "row": np.repeat(rows, f),
+                "feature": np.tile(e.names, n),
+                "value": np.asarray(e.inputs, dtype=object).reshape(-1),
+                "attribution": a.reshape(-1),
+            }
+        )
+
+    def figures(self, e: Explanation) -> list[tuple[str, str, Figure | SubFigure]]:
+        from .displays import AttributionDisplay
+
+        return [
+            (f"row-{e.rows[i]}.png", f"Why row {e.rows[i]}", AttributionDisplay.from_explanation(e, i).figure_)
+            for i in range(min(SHOWN, len(e.rows)))
+        ]
+
+
+class SeriesInput(InputKind):
+    name = "series"
+
+    def frame(self, e: Explanation, a: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        n, (steps, f) = len(a), a.shape[1:]
+        # step 0 is the window's last observed row, -1 the one before it, ...
+        step = np.arange(-(steps - 1), 1)
+        return pd.DataFrame(
+            {
+                "row": np.repeat(rows, steps * f),
+                "step": np.tile(np.repeat(step, f), n),
+                "feature": np.tile(e.names, n * steps),
+                "attribution": a.reshape(-1),
+            }
+        )
+
+    def figures(self, e: Explanation) -> list[tuple[str, str, Figure | SubFigure]]:
+        from .displays import SeriesAttributionDisplay
+
+        return [
+            (
+                "steps.png",
+                "Time step × feature, mean |attribution|",
+                SeriesAttributionDisplay.from_explanation(e).figure_,
+            ),
+            (
+                f"row-{e.rows[0]}.png",
+                f"Why the forecast from row {e.rows[0]}",
+                SeriesAttributionDisplay.from_explanation(e, 0).figure_,
+            ),
+        ]
+
+
+class ImageInput(InputKind):
+    name = "image"
+
+    def frame(self, e: Explanation, a: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        assert e.inputs is not None, "an image explanation carries the pictures it is laid over"
+        n, (h, w) = len(a), a.shape[1:]
+        return pd.DataFrame(
+            {
+                "row": np.repeat(rows, h * w),
+                "y": np.tile(np.repeat(np.arange(h), w), n),
+                "x": np.tile(np.arange(w), n * h),
+                "value": e.inputs.reshape(-1),
+                "attribution": a.reshape(-1),
+            }
+        )
+
+    def figures(self, e: Explanation) -> list[tuple[str, str, Figure | SubFigure]]:
+        from .displays import ImageAttributionDisplay
+
+        return [
+            ("images.png", "Attribution heatmaps over the images", ImageAttributionDisplay.from_explanation(e).figure_)
+        ]
+
+
+class TextInput(InputKind):
+    name = "text"
+
+    def frame(self, e: Explanation, a: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        assert e.inputs is not None, "a text explanation carries its prompts' characters"
+        # one line per prompt character: NaN marks the positions past a shorter prompt
+        i, j = np.nonzero(np.isfinite(a))
+        prompts = np.array(["".join(row) for row in e.inputs], dtype=object)
+        return pd.DataFrame(
+            {
+                "row": rows[i],
+                "prompt": prompts[i],
+                "position": j,
+                "character": e.inputs[i, j],
+                "attribution": a[i, j],
+                "target": np.asarray(e.predictions, dtype=object)[i],
+            }
+        )
+
+    def row_fields(self, e: Explanation, i: int) -> dict[str, Any]:
+        assert e.inputs is not None, "a text explanation carries its prompts' characters"
+        return {"prompt": "".join(e.inputs[i])}
+
+    def read(self, e: Explanation, path: Path, shape: tuple[int, ...]) -> None:
         """Prompts' characters and attributions back into (n, width) arrays, padded as written."""
-        position = {label: i for i, label in enumerate(self.rows)}
+        # a prompt "NA" or "null" is text here, never a missing value
+        frame = pd.read_csv(path, keep_default_na=False)
+        width = shape[0]
+        position = {label: i for i, label in enumerate(e.rows)}
         i = np.array([position[r] for r in frame["row"]], dtype=np.int64)
         j = frame["position"].to_numpy(np.int64)
-        self.attributions = np.full((len(self.rows), width), np.nan)
-        self.attributions[i, j] = frame["attribution"].to_numpy(np.float64)
-        self.inputs = np.full((len(self.rows), width), "", dtype=object)
-        self.inputs[i, j] = frame["character"].astype(str).to_numpy()
+        e.attributions = np.full((len(e.rows), width), np.nan)
+        e.attributions[i, j] = frame["attribution"].to_numpy(np.float64)
+        e.inputs = np.full((len(e.rows), width), "", dtype=object)
+        e.inputs[i, j] = frame["character"].astype(str).to_numpy()
+
+    def figures(self, e: Explanation) -> list[tuple[str, str, Figure | SubFigure]]:
+        from .displays import TextAttributionDisplay
+
+        return [
+            (
+                "prompts.png",
+                "Why the next character: each prompt character coloured by its attribution",
+                TextAttributionDisplay.from_explanation(e).figure_,
+            )
+        ]
+
+    def describe(self, e: Explanation) -> list[str]:
+        from .text import describe
+
+        return describe(e)
+
+
+INPUT_KINDS: dict[str, InputKind] = {k.name: k for k in (TabularInput(), SeriesInput(), ImageInput(), TextInput())}
 
 
 def empty_importance() -> pd.DataFrame:

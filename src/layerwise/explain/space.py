@@ -15,7 +15,73 @@ import numpy as np
 from ..bundle.predictor import Predictor
 from ..data.transforms import DATE_PARTS
 
-KINDS = ("tabular", "series", "image")
+
+class _Tabular:
+    """(features,) model columns per row, grouped into the user's features."""
+
+    name = "tabular"
+    ranks_features = True  # a global importance per feature
+
+    def width(self, shape: tuple[int, ...]) -> int:
+        return shape[-1]
+
+    def collapse(self, values: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+        return np.stack([values[:, g].sum(axis=1) for g in groups], axis=1)  # (n, features)
+
+    def mask(self, shape: tuple[int, ...], groups: list[list[int]]) -> np.ndarray:
+        ids = np.zeros(shape, dtype=np.int64)
+        for i, group in enumerate(groups):
+            ids[group] = i
+        return ids
+
+    def inputs(self, x: np.ndarray) -> np.ndarray | None:
+        return x.reshape(len(x), -1)  # (n, features): the values beside their attributions
+
+
+class _Series:
+    """(steps, features) windows: every time step of every feature is its own input."""
+
+    name = "series"
+    ranks_features = True
+
+    def width(self, shape: tuple[int, ...]) -> int:
+        return shape[-1]
+
+    def collapse(self, values: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+        return values  # (n, steps, features)
+
+    def mask(self, shape: tuple[int, ...], groups: list[list[int]]) -> np.ndarray:
+        return np.arange(int(np.prod(shape))).reshape(shape)
+
+    def inputs(self, x: np.ndarray) -> np.ndarray | None:
+        return None
+
+
+class _Image:
+    """(channels, height, width) pictures: a pixel, all its channels together, is one input."""
+
+    name = "image"
+    ranks_features = False  # its names are channels: no importance to rank
+
+    def width(self, shape: tuple[int, ...]) -> int:
+        return shape[0]
+
+    def collapse(self, values: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+        return values.sum(axis=1)  # (n, h, w)
+
+    def mask(self, shape: tuple[int, ...], groups: list[list[int]]) -> np.ndarray:
+        c, h, w = shape
+        return np.broadcast_to(np.arange(h * w).reshape(1, h, w), (c, h, w)).copy()
+
+    def inputs(self, x: np.ndarray) -> np.ndarray | None:
+        return x.mean(axis=1)  # (n, h, w): the picture the heatmap is laid over
+
+
+_Layout = _Tabular | _Series | _Image
+LAYOUTS: dict[str, _Layout] = {layout.name: layout for layout in (_Tabular(), _Series(), _Image())}
+KINDS = tuple(LAYOUTS)
+# a plain module's kind of input, from the number of axes of one sample
+_BY_AXES: dict[int, _Layout] = {1: LAYOUTS["tabular"], 2: LAYOUTS["series"], 3: LAYOUTS["image"]}
 
 
 @dataclass
@@ -24,6 +90,16 @@ class FeatureSpace:
     names: list[str]  # tabular, series: the user's features; image: channels
     groups: list[list[int]]  # per name, its model columns (tabular) or last-axis index (series)
     input_shape: tuple[int, ...]
+
+    @property
+    def layout(self) -> _Layout:
+        """What this kind of input does with attributions; chosen here, asked everywhere else."""
+        return LAYOUTS[self.kind]
+
+    @property
+    def ranks_features(self) -> bool:
+        """Whether a global importance per name means something (not for an image's channels)."""
+        return self.layout.ranks_features
 
     @classmethod
     def from_predictor(cls, predictor: Predictor) -> FeatureSpace:
@@ -51,37 +127,29 @@ class FeatureSpace:
     def from_shape(cls, shape: tuple[int, ...], names: list[str] | None = None) -> FeatureSpace:
         """For a plain module: (features,) rows, (steps, features) series, (channels, h, w) images."""
         shape = tuple(shape)
-        kind = {1: "tabular", 2: "series", 3: "image"}.get(len(shape))
-        if kind is None:
+        layout = _BY_AXES.get(len(shape))
+        if layout is None:
             raise ValueError(
                 f"inputs of shape {shape} per sample: expected (features,), (steps, features) "
                 "or (channels, height, width)"
             )
-        width = shape[0] if kind == "image" else shape[-1]
+        width = layout.width(shape)
         names = list(names) if names is not None else [f"x{j}" for j in range(width)]
         if len(names) != width:
             raise ValueError(f"{len(names)} feature names for {width} inputs")
-        return cls(kind, names, [[j] for j in range(width)], shape)
+        return cls(layout.name, names, [[j] for j in range(width)], shape)
 
     def collapse(self, values: np.ndarray) -> np.ndarray:
         """Model-space scores to the user's features: (n, features), (n, steps, features), (n, h, w)."""
-        if self.kind == "tabular":
-            return np.stack([values[:, g].sum(axis=1) for g in self.groups], axis=1)
-        if self.kind == "image":
-            return values.sum(axis=1)
-        return values
+        return self.layout.collapse(values, self.groups)
 
     def mask(self) -> np.ndarray:
         """Captum's feature_mask, (1, *input_shape): model columns of one feature share an id, so
         ablation removes a whole categorical at once; each (step, feature) of a window and each
         pixel (all channels) is its own feature."""
-        if self.kind == "tabular":
-            ids = np.zeros(self.input_shape, dtype=np.int64)
-            for i, group in enumerate(self.groups):
-                ids[group] = i
-        elif self.kind == "series":
-            ids = np.arange(int(np.prod(self.input_shape))).reshape(self.input_shape)
-        else:
-            c, h, w = self.input_shape
-            ids = np.broadcast_to(np.arange(h * w).reshape(1, h, w), (c, h, w)).copy()
-        return ids[None]
+        return self.layout.mask(self.input_shape, self.groups)[None]
+
+    def inputs(self, x: np.ndarray) -> np.ndarray | None:
+        """What an Explanation keeps of the explained inputs `x`, to show beside the attributions:
+        rows' values (n, features), an image's picture (n, h, w), nothing for a window."""
+        return self.layout.inputs(x)
