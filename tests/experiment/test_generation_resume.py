@@ -111,6 +111,64 @@ def test_a_generation_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_pa
         assert weights[name].equal(oracle[name]), name
 
 
+# A real `layerwise run`, held after batch 3 of epoch 2 until the test has sent SIGTERM and says go.
+PAUSED_MID_EPOCH = """
+import sys, pathlib, threading
+from layerwise.experiment import steps
+from layerwise.cli import main
+from layerwise.training import Callback
+
+config, out, folder = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+
+class Hold(Callback):
+    def on_batch_end(self, trainer, epoch, batch, batches):
+        if (epoch, batch) == (2, 3):
+            (folder / "paused").touch()
+            while not (folder / "go").exists():
+                threading.Event().wait(0.01)
+
+build = steps.run_trainer
+def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
+    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
+steps.run_trainer = with_hold
+sys.exit(main(["run", config, "--out", out]))
+"""
+
+
+def test_a_generation_run_stopped_by_sigterm_saves_mid_epoch_and_resumes_to_the_same_weights(tmp_path, names, cli):
+    config = _config(names)
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_MID_EPOCH, str(config), str(out), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until(lambda: (tmp_path / "paused").exists(), proc)
+        proc.send_signal(signal.SIGTERM)  # noted by the Trainer; acted on after the next update
+    finally:
+        (tmp_path / "go").touch()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM at epoch 2" in err and "Traceback" not in err
+    assert not (out / "metrics.json").exists()
+    assert (1, 4) in Checkpoints(out / "checkpoints").names()  # mid-epoch: 1 epoch done, 4 batches of the 2nd
+
+    code, _, err = cli("run", config, "--out", out, "--quiet", "--resume")
+    assert code == 0, err
+    assert _metrics(out)["resumed"]["epochs"] == 1 and _metrics(out)["resumed"]["steps"] == 4
+
+    code, _, err = cli("run", config, "--out", tmp_path / "whole", "--quiet")
+    assert code == 0, err
+    weights = load_file(out / "bundle" / "model.safetensors")
+    oracle = load_file(tmp_path / "whole" / "bundle" / "model.safetensors")
+    assert weights.keys() == oracle.keys()
+    for name in weights:
+        assert weights[name].equal(oracle[name]), name
+    assert _metrics(out)["test"]["cross_entropy"] == _metrics(tmp_path / "whole")["test"]["cross_entropy"]
+
+
 def _generation(names: Path, gates: dict) -> dict:
     return {
         "data": {"path": str(names)},
