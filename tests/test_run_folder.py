@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from held_runs import PYTHON_RUN, held_run
 
 from layerwise.experiment.run_folder import LOCK, lock
 
@@ -126,27 +127,16 @@ def test_concurrent_runs_one_wins_the_other_exits_2(tmp_path, config):
 
 
 # The first run: a callback tells the test it is training, then waits for the test to say go.
-FIRST = """
-import sys, pathlib, threading
-import layerwise
-from layerwise.training import Callback
-from layerwise.experiment import steps
-
-config, out, folder = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
-
-class Hold(Callback):
+FIRST = held_run(
+    """
     def on_epoch_start(self, trainer, epoch):
         if epoch == 1:
             print("training", flush=True)
             while not (folder / "go").exists():
                 threading.Event().wait(0.01)
-
-build = steps.run_trainer
-def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
-    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
-steps.run_trainer = with_hold
-layerwise.Experiment(config).run(out)
-"""
+""",
+    PYTHON_RUN,
+)
 
 
 @pytest.mark.parametrize("under", ["a_file/sub", "a_file"])

@@ -6,19 +6,16 @@ from __future__ import annotations
 import io
 import logging
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from held_runs import held_run, kill_at_second_epoch_checkpoint, start
 from rich.console import Console
 
 from layerwise import experiment
 from layerwise.experiment import steps
-from layerwise.training import Callback, Checkpoints
+from layerwise.training import Callback
 from layerwise.training.runlog import Steps
 
 EPOCHS = 5
@@ -42,36 +39,14 @@ def config(tmp_path):
 
 
 # A real `layerwise run`, held at the start of epoch 3 (epochs 1 and 2 done) until the test kills it.
-HELD = """
-import sys, pathlib, threading
-from layerwise.experiment import steps
-from layerwise.cli import main
-from layerwise.training import Callback
-
-config, out, folder = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
-
-class Hold(Callback):
+HELD = held_run(
+    """
     def on_epoch_start(self, trainer, epoch):
         if epoch == 3:
             (folder / "paused").touch()
             threading.Event().wait()  # for ever: the test kills us here
-
-build = steps.run_trainer
-def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
-    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
-steps.run_trainer = with_hold
-sys.exit(main(["run", config, "--out", out]))
-"""
-
-
-def _wait_until(ready, proc, limit=300.0) -> None:
-    """Wait for `ready()` while the process runs: an event the run produces, never a guess at
-    how long it takes (the limit only stops a hung test)."""
-    start = time.monotonic()
-    while not ready():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() - start < limit, "the event never came"
-        time.sleep(0.01)
+""",
+)
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -81,19 +56,7 @@ def _rows(path: Path) -> list[list[str]]:
 
 def test_a_run_killed_with_sigkill_keeps_its_run_log_and_history(tmp_path, config, cli):
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HELD, str(config), str(out), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_until(lambda: (tmp_path / "paused").exists(), proc)
-        _wait_until(lambda: (2, 0) in Checkpoints(out / "checkpoints").names(), proc)  # written in the background
-    finally:
-        proc.send_signal(signal.SIGKILL)  # held for ever otherwise
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    err = kill_at_second_epoch_checkpoint(start(HELD, config, out, tmp_path), tmp_path, out)
     # off a terminal (a pipe here), one line per epoch went to stderr as it ended
     assert re.search(r"^epoch 2/5 train_loss \S+ val_loss \S+ val_metric \S+ lr 0.001 seconds \S+$", err, re.M), err
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from held_runs import held_run, kill_at_second_epoch_checkpoint, start, wait_until
 from safetensors.torch import load_file
 
 import layerwise
@@ -19,26 +17,14 @@ NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names
 
 # A real `layerwise run`, held at the start of epoch 3 (epochs 1 and 2 done) until the test kills it,
 # as tests/test_runlog.py holds one.
-HELD = """
-import sys, pathlib, threading
-from layerwise.experiment import steps
-from layerwise.cli import main
-from layerwise.training import Callback
-
-config, out, folder = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
-
-class Hold(Callback):
+HELD = held_run(
+    """
     def on_epoch_start(self, trainer, epoch):
         if epoch == 3:
             (folder / "paused").touch()
             threading.Event().wait()  # for ever: the test kills us here
-
-build = steps.run_trainer
-def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
-    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
-steps.run_trainer = with_hold
-sys.exit(main(["run", config, "--out", out]))
-"""
+""",
+)
 
 
 @pytest.fixture
@@ -61,15 +47,6 @@ def _config(names: Path, evaluate: str = "{report: false, bootstrap: 50}") -> Pa
     return path
 
 
-def _wait_until(ready, proc, limit=300.0) -> None:
-    """Wait for an event the run produces (the limit only stops a hung test)."""
-    start = time.monotonic()
-    while not ready():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() - start < limit, "the event never came"
-        time.sleep(0.01)
-
-
 def _metrics(out: Path) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
@@ -77,19 +54,7 @@ def _metrics(out: Path) -> dict:
 def test_a_generation_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_path, names, cli):
     config = _config(names)
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HELD, str(config), str(out), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_until(lambda: (tmp_path / "paused").exists(), proc)
-        _wait_until(lambda: (2, 0) in Checkpoints(out / "checkpoints").names(), proc)  # written in the background
-    finally:
-        proc.send_signal(signal.SIGKILL)  # held for ever otherwise
-    proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    kill_at_second_epoch_checkpoint(start(HELD, config, out, tmp_path), tmp_path, out)
     assert not (out / "metrics.json").exists()
 
     code, _, err = cli("run", config, "--out", out, "--quiet", "--resume")
@@ -112,40 +77,23 @@ def test_a_generation_run_killed_with_sigkill_resumes_to_the_same_weights(tmp_pa
 
 
 # A real `layerwise run`, held after batch 3 of epoch 2 until the test has sent SIGTERM and says go.
-PAUSED_MID_EPOCH = """
-import sys, pathlib, threading
-from layerwise.experiment import steps
-from layerwise.cli import main
-from layerwise.training import Callback
-
-config, out, folder = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
-
-class Hold(Callback):
+PAUSED_MID_EPOCH = held_run(
+    """
     def on_batch_end(self, trainer, epoch, batch, batches):
         if (epoch, batch) == (2, 3):
             (folder / "paused").touch()
             while not (folder / "go").exists():
                 threading.Event().wait(0.01)
-
-build = steps.run_trainer
-def with_hold(cfg, task, prepared, predictor, loss, log, extra=(), **kw):
-    return build(cfg, task, prepared, predictor, loss, log, [*extra, Hold()], **kw)
-steps.run_trainer = with_hold
-sys.exit(main(["run", config, "--out", out]))
-"""
+""",
+)
 
 
 def test_a_generation_run_stopped_by_sigterm_saves_mid_epoch_and_resumes_to_the_same_weights(tmp_path, names, cli):
     config = _config(names)
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_MID_EPOCH, str(config), str(out), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start(PAUSED_MID_EPOCH, config, out, tmp_path)
     try:
-        _wait_until(lambda: (tmp_path / "paused").exists(), proc)
+        wait_until(lambda: (tmp_path / "paused").exists(), proc)
         proc.send_signal(signal.SIGTERM)  # noted by the Trainer; acted on after the next update
     finally:
         (tmp_path / "go").touch()
