@@ -30,20 +30,6 @@ if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never
     from torch import nn
 
 
-def check_finite(predicted: np.ndarray, source: str) -> None:
-    """Refuse rows whose prediction is not finite: finite inputs so far from training that the
-    network's float32 arithmetic overflowed. An empty prediction would pass for an answer."""
-    broken = np.flatnonzero(~np.isfinite(predicted.reshape(len(predicted), -1)).all(axis=1))
-    if broken.size:
-        shown = ", ".join(str(int(r) + 1) for r in broken[:3])
-        shown += f" and {broken.size - 3} more" if broken.size > 3 else ""
-        raise DataError(
-            f"{source}: data row{'s' if broken.size > 1 else ''} {shown}: the model gives no finite "
-            "prediction for these values",
-            hint="the values lie far outside the range the model was trained on; check their units",
-        )
-
-
 class Predictor:
     """Preprocess, run the module, decode to the target's own units or labels."""
 
@@ -174,14 +160,13 @@ class Predictor:
         """Model outputs → predictions in the target's units: (n, outputs) floats, or class codes."""
         return self.kind.decode(self, raw, last)
 
-    check_finite = staticmethod(check_finite)
-
     def predict(self, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Predictions for every row of `frame`, in its order, beside its columns.
 
         Classifiers add one `proba_<class>` column per class. Forecasters predict, at each
         row with `lookback` rows of history, the next `horizon` values.
         """
+        # Images and generation save no feature columns (features=[]): their Task refuses rows below.
         missing = [c for c in self.task.features if c not in frame.columns]
         if missing:
             hints = "; ".join(f"'{c}'{did_you_mean(c, frame.columns)}" for c in missing)

@@ -101,7 +101,7 @@ class Experiment:
         cfg, task = self.config, self.task
         stream = cfg.data.stream
         if stream.enabled is True and (not task.streams or self.data is not None):
-            what = "data= passed in memory" if task.streams else task.name
+            what = "data= passed in memory" if self.data is not None else task.phrase
             raise ConfigError(
                 f"data.stream.enabled: streaming covers tabular classification and regression "
                 f"from a Parquet or CSV data.path, not {what}",

@@ -100,8 +100,13 @@ class Task(ABC):
     name: ClassVar[str]  # the registry's key: rows, forecast, images, text
     types: ClassVar[tuple[str, ...]]  # the task.type values it answers
     unit: ClassVar[str] = "rows"  # what a split counts, in messages
+    phrase: ClassVar[str] = ""  # the kind in a message ("image folders"); its name when left empty
     streams: ClassVar[bool] = False  # data.stream: trains on a table larger than memory
     curve_order: ClassVar[str] = "random"  # which training rows the data curve keeps: random or recent
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.phrase = cls.phrase or getattr(cls, "name", "")
 
     @abstractmethod
     def claims(self, cfg: Any, data: Any) -> bool:

@@ -383,3 +383,17 @@ def watched_metric(cfg: Any, prepared: Prepared) -> str:
             "from tune.metric",
         )
     return name
+
+
+def check_finite(predicted: np.ndarray, source: str) -> None:
+    """Refuse rows whose prediction is not finite: finite inputs so far from training that the
+    network's float32 arithmetic overflowed. An empty prediction would pass for an answer."""
+    broken = np.flatnonzero(~np.isfinite(predicted.reshape(len(predicted), -1)).all(axis=1))
+    if broken.size:
+        shown = ", ".join(str(int(r) + 1) for r in broken[:3])
+        shown += f" and {broken.size - 3} more" if broken.size > 3 else ""
+        raise DataError(
+            f"{source}: data row{'s' if broken.size > 1 else ''} {shown}: the model gives no finite "
+            "prediction for these values",
+            hint="the values lie far outside the range the model was trained on; check their units",
+        )

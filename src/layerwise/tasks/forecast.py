@@ -49,6 +49,7 @@ class Forecast(Task):
     name = "forecast"
     types = ("forecast",)
     unit = "windows"
+    phrase = "forecast"
     curve_order = "recent"  # the data curve keeps the most recent training windows
 
     def claims(self, cfg: Any, data: Any) -> bool:

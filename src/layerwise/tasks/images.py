@@ -42,6 +42,7 @@ class Images(Task):
     name = "images"
     types = ("classification",)
     unit = "images"
+    phrase = "image folders"
 
     def claims(self, cfg: Any, data: Any) -> bool:
         return image_data(cfg, data)

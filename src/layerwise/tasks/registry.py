@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import BundleError, ConfigError, did_you_mean
 from .base import Prepared, Task, TaskInfo
 
 _TASKS: dict[str, Task] = {}
@@ -58,7 +58,13 @@ def resolve(cfg: Any, data: Any = None) -> Task:
 def for_bundle(task: TaskInfo, preprocessing: Any) -> Task:
     """The task a bundle was trained as, from its spec's task and preprocessing state."""
     _loaded()
-    return next(t for t in _TASKS.values() if t.owns(task, preprocessing))
+    found = next((t for t in _TASKS.values() if t.owns(task, preprocessing)), None)
+    if found is None:
+        raise BundleError(
+            f"spec.json task.type {task.type!r}: no kind of problem takes it; the kinds are {', '.join(available())}",
+            hint="use a bundle `layerwise run` wrote",
+        )
+    return found
 
 
 def prepare_again(cfg: Any, data: Any = None) -> tuple[Task, Any, Prepared]:

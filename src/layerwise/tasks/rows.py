@@ -17,6 +17,7 @@ from ..errors import BundleError, DataError
 from .base import Head, Prepared, Task, TaskInfo
 from .common import (
     augment_problems,
+    check_finite,
     class_counts,
     class_table,
     class_weights,
@@ -190,13 +191,13 @@ class Rows(Task):
         out = frame.copy()
         if model.task.type == "classification":
             proba = model.probabilities(raw)
-            model.check_finite(proba, source)
+            check_finite(proba, source)
             out["prediction"] = model.target.decode(proba.argmax(axis=1))
             for j, label in enumerate(model.target.classes):
                 out[f"proba_{label}"] = proba[:, j]
         else:
             values = model.target.decode(raw).reshape(len(raw), -1)
-            model.check_finite(values, source)
+            check_finite(values, source)
             out["prediction"] = values[:, 0]
             for j in range(1, values.shape[1]):
                 out[f"prediction_{j + 1}"] = values[:, j]

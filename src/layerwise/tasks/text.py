@@ -28,6 +28,7 @@ class Text(Task):
     name = "text"
     types = ("generation",)
     unit = "examples"
+    phrase = "generation"
 
     def claims(self, cfg: Any, data: Any) -> bool:
         return cfg.task.type == "generation" and not image_data(cfg, data)
