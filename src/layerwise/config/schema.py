@@ -353,20 +353,7 @@ MetricName = Literal[
     "roc_auc",
 ]
 # What a test split is judged on: the metrics of tables and series, and generation's per character.
-JudgedMetric = Literal[
-    "mae",
-    "rmse",
-    "r2",
-    "mape",
-    "accuracy",
-    "balanced_accuracy",
-    "f1_macro",
-    "log_loss",
-    "roc_auc",
-    "cross_entropy",
-    "perplexity",
-    "bits_per_char",
-]
+JudgedMetric = Literal[MetricName, "cross_entropy", "perplexity", "bits_per_char"]
 
 
 class TrainConfig(_Section):
