@@ -45,13 +45,41 @@ VARIANTS = {
         },
         {"d_model": 12, "heads": 3, "causal": True, "activation": "relu", "readout": "max"},
     ],
+    "text_bag": [
+        {"embedding": 8, "readout": "max", "hidden": [6, 4], "dropout": 0.0},
+        {"hidden": [5], "activation": "tanh"},
+    ],
+    "text_cnn": [
+        {"embedding": 6, "channels": [4, 5], "kernel_size": 5, "readout": "mean"},
+        {"channels": [3], "kernel_size": 1, "activation": "gelu", "dropout": 0.3},
+    ],
+    "text_gru": [
+        {"embedding": 6, "hidden": [5, 4], "readout": "last", "dropout": 0.2},
+        {"hidden": [4], "bidirectional": False, "readout": "mean"},
+    ],
+    "text_lstm": [
+        {"embedding": 6, "hidden": [5, 4], "bidirectional": True, "readout": "last"},
+        {"hidden": [4], "bidirectional": False, "readout": "last", "activation": "tanh"},
+    ],
+    "text_transformer": [
+        {"d_model": 8, "heads": 2, "layers": 1, "positions": "sinusoidal", "readout": "max", "dropout": 0.0},
+        {"d_model": 12, "heads": 3, "hidden": [6, 6], "activation": "gelu"},
+    ],
 }
+
+
+def example_config(name: str) -> dict:
+    """What a block needs beyond {"type": name} to be built at all (a text block's input layout)."""
+    return dict(getattr(get(name), "example_config", {}))
 
 
 def check_block(module: torch.nn.Module, input_shape: tuple[int, ...], tmp_path=None) -> None:
     """Shapes, finite gradients on every parameter, the config round trip, and, with
     `tmp_path`, the bundle round trip: save, load, identical outputs."""
-    x = torch.randn(5, *input_shape, generator=torch.Generator().manual_seed(0))  # (batch, *input_shape)
+    if hasattr(module, "example_input"):  # text blocks: dense features, then valid token ids
+        x = type(module).example_input(5, torch.Generator().manual_seed(0))  # (batch, *input_shape)
+    else:
+        x = torch.randn(5, *input_shape, generator=torch.Generator().manual_seed(0))  # (batch, *input_shape)
     out = module(x)  # train mode: batch norms update their running statistics too
     assert out.shape == (5, OUTPUT_DIM)
     out.square().mean().backward()
@@ -88,7 +116,7 @@ def check_bundle_round_trip(module, input_shape, x, tmp_path) -> None:
 def test_every_registered_block_conforms(name, tmp_path):
     cls = get(name)
     input_shape = cls.example_input_shape
-    module = build({"type": name}, input_shape, OUTPUT_DIM, seed=0)
+    module = build({"type": name, **example_config(name)}, input_shape, OUTPUT_DIM, seed=0)
     assert module.get_config()["type"] == name
     check_block(module, input_shape, tmp_path)
 
@@ -104,7 +132,7 @@ def test_every_registered_block_has_variants_here():
 )
 def test_every_block_variant_conforms(name, cfg, tmp_path):
     input_shape = get(name).example_input_shape
-    module = build({"type": name, **cfg}, input_shape, OUTPUT_DIM, seed=0)
+    module = build({"type": name, **example_config(name), **cfg}, input_shape, OUTPUT_DIM, seed=0)
     assert {k: module.get_config()[k] for k in cfg} == cfg
     check_block(module, input_shape, tmp_path)
 
@@ -112,9 +140,9 @@ def test_every_block_variant_conforms(name, cfg, tmp_path):
 @pytest.mark.parametrize("name", available())
 def test_dumped_schema_section_rebuilds_every_block(name):
     """ModelConfig(type=name).model_dump() carries the other blocks' keys as None."""
-    section = ModelConfig(type=name).model_dump()
+    section = ModelConfig(type=name, **example_config(name)).model_dump()
     module = build(section, get(name).example_input_shape, OUTPUT_DIM)
-    assert module.get_config() == {"type": name, **get(name).defaults}
+    assert module.get_config() == {"type": name, **get(name).defaults, **example_config(name)}
 
 
 @pytest.mark.parametrize(

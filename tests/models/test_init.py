@@ -106,7 +106,8 @@ def test_transformer_layers_get_xavier_uniform_and_norms_ones():
 @pytest.mark.parametrize("name", available())
 def test_same_seed_same_initial_weights_for_every_block(name):
     shape = get(name).example_input_shape
-    a, b = build({"type": name}, shape, 2, seed=7), build({"type": name}, shape, 2, seed=7)
-    c = build({"type": name}, shape, 2, seed=8)
+    section = {"type": name, **getattr(get(name), "example_config", {})}  # text blocks need their input layout
+    a, b = build(section, shape, 2, seed=7), build(section, shape, 2, seed=7)
+    c = build(section, shape, 2, seed=8)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert not all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), c.state_dict().values()))

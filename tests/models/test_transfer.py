@@ -237,7 +237,7 @@ def test_init_mapping_round_trips_and_checks_its_keys():
         },
     }
     cfg = ExperimentConfig.from_dict(raw)
-    assert cfg.to_dict()["model"]["init"] == {**raw["model"]["init"], "strict": True}
+    assert cfg.to_dict()["model"]["init"] == {**raw["model"]["init"], "strict": True, "embedding": None}
     assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError) as err:
         ExperimentConfig.from_dict({"data": {"target": "y"}, "model": {"init": {"unfreeze_after": 2, "scheme": "he"}}})

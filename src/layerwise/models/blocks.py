@@ -10,6 +10,11 @@ so does whoever turns logits into probabilities.
     cnn2d        images (channels, height, width)           cnn.py
     lstm, gru    windows (lookback, features)               recurrent.py
     transformer  windows (lookback, features)               transformer.py
+    text_bag     rows: dense features + token ids (inputs)  text.py
+    text_cnn     the same                                   text.py
+    text_gru     the same                                   text.py
+    text_lstm    the same                                   text.py
+    text_transformer  the same                              text.py
 """
 
 from .cnn import CNN1d as CNN1d
@@ -17,6 +22,23 @@ from .cnn import CNN2d as CNN2d
 from .mlp import MLP as MLP
 from .recurrent import GRU as GRU
 from .recurrent import LSTM as LSTM
+from .text import TextBag as TextBag
+from .text import TextCNN as TextCNN
+from .text import TextGRU as TextGRU
+from .text import TextLSTM as TextLSTM
+from .text import TextTransformer as TextTransformer
 from .transformer import Transformer as Transformer
 
-__all__ = ["CNN1d", "CNN2d", "GRU", "LSTM", "MLP", "Transformer"]
+__all__ = [
+    "CNN1d",
+    "CNN2d",
+    "GRU",
+    "LSTM",
+    "MLP",
+    "TextBag",
+    "TextCNN",
+    "TextGRU",
+    "TextLSTM",
+    "TextTransformer",
+    "Transformer",
+]

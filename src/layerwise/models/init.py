@@ -12,6 +12,8 @@
     gate bias of 1 (Jozefowicz et al. 2015), so memory is kept until learned otherwise.
   - Transformer encoder layers: Xavier-uniform, as torch.nn.Transformer and the
     reference implementation do; learned positions N(0, 0.02^2), as in GPT-2.
+  - Token embeddings (nn.Embedding): N(0, 1), torch's own default, drawn from the
+    seeded generator like every other weight; the padding row stays zero.
   - Biases zeros (except that forget gate); norm layers weight ones, bias zeros.
 
 A named scheme overrides `auto` for every weight matrix of the block, with the
@@ -137,6 +139,13 @@ def initialize(module: nn.Module, scheme: str = "auto", activation: str = "relu"
                     _attention_or_linear(sub, fill)
             elif isinstance(layer, LearnedPositions):
                 fill(layer.weight, "normal", "linear")
+            elif isinstance(layer, nn.Embedding):
+                if scheme == "auto":  # torch's default for token vectors, now from the seeded generator
+                    nn.init.normal_(layer.weight, 0.0, 1.0, generator=generator(layer.weight))
+                else:
+                    fill(layer.weight, scheme, "linear")
+                if layer.padding_idx is not None:
+                    layer.weight[layer.padding_idx].zero_()  # padding adds nothing, before or after training
             elif isinstance(layer, _WEIGHTED) and id(layer) in linear_ids:
                 fill(layer.weight, "xavier_normal", "linear")
                 _zero(layer.bias)

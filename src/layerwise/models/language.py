@@ -15,7 +15,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .block import Block
-from .registry import get
+from .registry import available, get
 
 SEQUENCE_BLOCKS = ("lstm", "gru", "transformer")
 DEFAULT_EMBEDDING = 32
@@ -60,8 +60,16 @@ class LanguageModel(nn.Module):
 
 
 def is_language(cfg: dict) -> bool:
-    """A model section of a generation model: it carries an embedding width."""
-    return cfg.get("embedding") is not None
+    """A model section of a generation model: it carries an embedding width, and its type is not
+    a block that embeds tokens itself (the text encoders, text.py, take `embedding` too).
+
+    Generation bundles hold an lstm, gru or transformer with an embedding; any other type with
+    one (say mlp) is a generation section too, so LanguageModel names the types generation takes.
+    """
+    if cfg.get("embedding") is None:
+        return False
+    block_type = cfg.get("type") or "lstm"
+    return block_type not in available() or not getattr(get(block_type), "embeds_tokens", False)
 
 
 def build_language(cfg: dict, input_shape: Sequence[int], output_dim: int) -> LanguageModel:
