@@ -106,6 +106,7 @@ EXTRAS = {
     ),
     "images": Extra("reading image files"),
     "tensorboard": Extra("train.tensorboard (TensorBoard event files)"),
+    "text": Extra("text columns (Hugging Face tokenizers)"),
 }
 
 

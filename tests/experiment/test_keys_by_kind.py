@@ -27,7 +27,7 @@ from layerwise.training.runlog import RunLog
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
-KINDS = ["rows-classification", "rows-regression", "forecast", "images", "text"]
+KINDS = ["rows-classification", "rows-regression", "forecast", "images", "generation", "text"]
 BASE = {
     "train": {"epochs": 1, "patience": None, "seed": 0, "batch_size": 32, "threads": 1},
     "evaluate": {"bootstrap": 20, "report": False},
@@ -54,6 +54,10 @@ def _toy(kind: str, folder: Path) -> tuple[dict, Any]:
             },
             frame,
         )
+    if kind == "text":
+        return {"data": {"target": "y", "columns": {"review": "text"}}, "model": {"hidden": [8], "embedding": 8}}, (
+            text_toy(200)
+        )
     if kind == "images":
         labels = np.array(["bar", "dot"] * 70)
         x = rng.integers(0, 60, size=(140, 1, 8, 8)).astype(np.uint8)  # (n, channels, height, width)
@@ -71,6 +75,19 @@ def _toy(kind: str, folder: Path) -> tuple[dict, Any]:
         },
         None,
     )
+
+
+def text_toy(n: int, seed: int = 0) -> pd.DataFrame:
+    """A review column whose words say the label (good or bad words among neutral ones), and a number."""
+    rng = np.random.default_rng(seed)
+    good, bad = ["great", "lovely", "superb", "fine"], ["awful", "broken", "poor", "late"]
+    neutral = ["the", "box", "came", "with", "a", "manual", "and", "cable", "today"]
+    labels = rng.choice(["pos", "neg"], size=n)
+    reviews = [
+        " ".join([*rng.choice(neutral, 4), rng.choice(good if y == "pos" else bad), *rng.choice(neutral, 2)])
+        for y in labels
+    ]
+    return pd.DataFrame({"review": reviews, "stars": rng.normal(3, 1, n).round(1), "y": labels})
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -121,7 +138,7 @@ def _groups(trainer) -> dict:
     return trainer.optimizer.param_groups[0]
 
 
-CLASSES = ("rows-classification", "images")
+CLASSES = ("rows-classification", "images", "text")
 VALUES = ("rows-regression", "forecast")
 
 # key -> (settings beyond the toy's, given the kind; the check of what it did, given the Case)
@@ -179,7 +196,7 @@ def _class_weights(c: Case) -> None:
 
 def _explained(c: Case) -> None:
     result = c.run()
-    if c.kind == "text":  # documented: a generation run is explained on prompts, and says so
+    if c.kind == "generation":  # documented: a generation run is explained on prompts, and says so
         assert any("explain: a generation run is explained on prompts" in line for line in result.log)
     else:
         assert (c.folder / "run" / "explain").is_dir()
@@ -214,24 +231,27 @@ def _leakage_off(c: Case, monkeypatch) -> None:
 # Per kind where the value differs: a metric the kind has, a loss it takes.
 METRIC = {
     "rows-classification": "f1_macro",
+    "text": "f1_macro",
     "images": "f1_macro",
     "rows-regression": "rmse",
     "forecast": "rmse",
-    "text": "rmse",
+    "generation": "rmse",
 }
 LOSS = {
     "rows-classification": "cross_entropy",
+    "text": "cross_entropy",
     "images": "bce",
     "rows-regression": "huber",
     "forecast": "mae",
-    "text": "mse",
+    "generation": "mse",
 }
 BOUND = {
     "rows-classification": "accuracy",
+    "text": "accuracy",
     "images": "accuracy",
     "rows-regression": "r2",
     "forecast": "r2",
-    "text": "perplexity",
+    "generation": "perplexity",
 }
 
 TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
@@ -304,9 +324,11 @@ EVALUATE: dict[str, tuple[Callable[[str], dict], Check]] = {
         lambda k: {"gates": {"beat_baseline": False}},
         lambda c: all(ch["gate"] != "beat_baseline" for ch in _metrics(c)["checks"]),
     ),
-    "gates.min": (lambda k: {"gates": {"min": {BOUND[k]: 1e9 if k == "text" else 0.99999}}}, None),
+    "gates.min": (lambda k: {"gates": {"min": {BOUND[k]: 1e9 if k == "generation" else 0.99999}}}, None),
     "gates.max": (
-        lambda k: {"gates": {"max": {"cross_entropy" if k == "text" else "rmse" if k in VALUES else "log_loss": 0.0}}},
+        lambda k: {
+            "gates": {"max": {"cross_entropy" if k == "generation" else "rmse" if k in VALUES else "log_loss": 0.0}}
+        },
         None,
     ),
     "gates.compare_to": (lambda k: {"gates": {"compare_to": "CHAMPION"}}, _champion),
@@ -320,10 +342,10 @@ EVALUATE: dict[str, tuple[Callable[[str], dict], Check]] = {
 
 # (kind, key) refused with a ConfigError naming the key before training; every other pair is honoured.
 REFUSED: set[tuple[str, str]] = {
-    *((kind, "train.class_weights") for kind in ("rows-regression", "forecast", "text")),
+    *((kind, "train.class_weights") for kind in ("rows-regression", "forecast", "generation")),
     *((kind, f"evaluate.{key}") for kind in KINDS if kind != "forecast" for key in ("baseline", "season")),
-    *((kind, "evaluate.gates.compare_to") for kind in ("images", "text")),
-    *(("text", key) for key in ("train.loss", "train.metric", "evaluate.metric")),
+    *((kind, "evaluate.gates.compare_to") for kind in ("images", "generation")),
+    *(("generation", key) for key in ("train.loss", "train.metric", "evaluate.metric")),
 }
 # evaluate.gates.min/max naming a metric the kind lacks are refused before training (test below).
 # Keys honoured through one run per kind with all of them set (SHARED_RUN), not a run each.
@@ -423,7 +445,7 @@ def test_a_key_is_honoured_or_refused(kind, key, tmp_path, monkeypatch, request,
 
 
 @pytest.mark.parametrize(
-    "kind, bound", [("text", "r2"), ("rows-regression", "accuracy"), ("rows-classification", "mae")]
+    "kind, bound", [("generation", "r2"), ("rows-regression", "accuracy"), ("rows-classification", "mae")]
 )
 def test_a_gate_on_a_metric_the_kind_lacks_is_refused_before_training(kind, bound, tmp_path):
     case = Case(kind, "evaluate.gates.min", tmp_path / "case", {"evaluate": {"gates": {"min": {bound: 0.5}}}})

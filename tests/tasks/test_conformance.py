@@ -44,6 +44,16 @@ def _table(n: int = 120) -> pd.DataFrame:
     )
 
 
+def _reviews(tmp_path: Path) -> tuple[dict, Any]:
+    """Free text found by inference (no data.columns): a review whose words say the label, beside a number."""
+    rng = np.random.default_rng(0)
+    good, bad, neutral = ["great", "superb"], ["awful", "broken"], ["the", "box", "came", "with", "a", "cable"]
+    labels = rng.choice(["pos", "neg"], size=120)
+    reviews = [" ".join([*rng.choice(neutral, 3), rng.choice(good if y == "pos" else bad)]) for y in labels]
+    frame = pd.DataFrame({"review": reviews, "stars": rng.normal(3, 1, 120), "label": labels})
+    return {"data": {"target": "label"}, "model": {"hidden": [8], "embedding": 8}}, frame
+
+
 def _series(n: int = 160) -> pd.DataFrame:
     t = np.arange(n)
     return pd.DataFrame(
@@ -114,7 +124,8 @@ TOYS: dict[str, dict[str, Callable[[Path], tuple[dict, Any]]]] = {
     "rows": {"rows-classification": _rows_classification, "rows-regression": _rows_regression},
     "forecast": {"forecast": _forecast},
     "images": {"images": _image_toy},
-    "text": {"text": _text},
+    "generation": {"generation": _text},
+    "text": {"text": _reviews},
 }
 CASES = [(name, toy) for name, toys in TOYS.items() for toy in toys]
 
@@ -125,7 +136,7 @@ def _config(settings: dict) -> ExperimentConfig:
 
 def _fitted(name: str, prepared: tasks.Prepared, source: Any, rows: np.ndarray) -> Any:
     """The transform the task fitted, refitted from scratch on `rows` of its source: a comparable state."""
-    if name == "rows":
+    if name in ("rows", "text"):
         return copy.deepcopy(prepared.features).fit(prepared.frame.iloc[rows]).to_dict()
     if name == "forecast":
         series = copy.deepcopy(prepared.series).fit(prepared.frame.iloc[rows])
@@ -137,7 +148,7 @@ def _fitted(name: str, prepared: tasks.Prepared, source: Any, rows: np.ndarray) 
 
 
 def _state(name: str, prepared: tasks.Prepared) -> Any:
-    if name == "rows":
+    if name in ("rows", "text"):
         return prepared.features.to_dict()
     if name == "forecast":
         return prepared.series.inputs, prepared.series.target_scale
@@ -177,12 +188,14 @@ def test_every_registered_task_conforms(name, toy, tmp_path):
 
     # transforms fitted on the training split only: refitting on its rows gives the same state
     train = (
-        prepared.index["train"] if name != "text" else np.array([source.index(e) for e in prepared.examples["train"]])
+        prepared.index["train"]
+        if name != "generation"
+        else np.array([source.index(e) for e in prepared.examples["train"]])
     )
     assert json.dumps(_state(name, prepared), default=str) == json.dumps(
         _fitted(name, prepared, source, train), default=str
     )
-    if name != "text":  # every character of a few hundred names is in the training split too
+    if name != "generation":  # every character of a few hundred names is in the training split too
         everything = np.arange(len(source.images) if name == "images" else len(prepared.frame))
         assert json.dumps(_state(name, prepared), default=str) != json.dumps(
             _fitted(name, prepared, source, everything), default=str
@@ -226,7 +239,7 @@ def test_every_registered_task_round_trips_its_bundle(name, toy, tmp_path):
     task.head(cfg, prepared)
     for a, b in zip(task.outputs(loaded, prepared, "test"), task.outputs(result.predictor, prepared, "test")):
         np.testing.assert_array_equal(a, b)
-    if name == "text":
+    if name == "generation":
         assert loaded.generate(5, seed=7) == result.predictor.generate(5, seed=7)
     elif name == "images":
         images, _ = data

@@ -7,7 +7,7 @@ from layerwise.errors import BundleError, ConfigError
 
 
 def test_the_built_in_kinds_are_registered_by_name():
-    assert tasks.available() == ["forecast", "images", "rows", "text"]
+    assert tasks.available() == ["forecast", "generation", "images", "rows", "text"]
     assert tasks.get("forecast").types == ("forecast",)
     with pytest.raises(ConfigError, match=r"unknown kind of problem 'row' \(did you mean 'rows'\?\)"):
         tasks.get("row")
@@ -24,5 +24,6 @@ def test_each_kind_names_itself_in_messages():
         "forecast": "forecast",
         "images": "image folders",
         "rows": "rows",
-        "text": "generation",
+        "generation": "generation",
+        "text": "text columns",
     }

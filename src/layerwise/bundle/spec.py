@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from ..data.kinds import TEXT
 from ..errors import BundleError
 
 # Upper bounds, far above any model layerwise trains on one machine, far below what a
@@ -121,6 +122,15 @@ class Datetime(_Part):
     parts: DateParts
 
 
+class Tokenizer(_Part):
+    length: int = Field(ge=1, le=MAX_WIDTH)  # token ids per text; the rest is data.tokenize's to check on load
+
+
+class Text(_Part):
+    kind: Literal["text"]
+    tokenizer: Tokenizer
+
+
 TAG = "kind="  # marks the union's branch in a location, left out of messages
 
 
@@ -134,15 +144,18 @@ Column = Annotated[
         Annotated[Boolean, Tag(TAG + "boolean")],
         Annotated[Categorical, Tag(TAG + "categorical")],
         Annotated[Datetime, Tag(TAG + "datetime")],
+        Annotated[Text, Tag(TAG + "text")],
     ],
     Discriminator(
-        _kind, custom_error_type="kind", custom_error_message="kind must be numeric, categorical, boolean or datetime"
+        _kind,
+        custom_error_type="kind",
+        custom_error_message="kind must be numeric, categorical, boolean, datetime or text",
     ),
 ]
 
 
 class Features(_Part):
-    kinds: dict[str, Literal["numeric", "categorical", "boolean", "datetime"]] = Field(max_length=MAX_COLUMNS)
+    kinds: dict[str, Literal["numeric", "categorical", "boolean", "datetime", "text"]] = Field(max_length=MAX_COLUMNS)
     columns: dict[str, Column] = Field(max_length=MAX_COLUMNS)
     normalize: str
     encode: str
@@ -359,13 +372,19 @@ def _table(spec: Spec) -> list[str]:
     ]
     if set(task.features) != set(kinds):
         problems.append("task.features: must be the columns of preprocessing.features.kinds")
-    width = sum(
-        len(s.categories) if s.kind == "categorical" and s.encoding == "onehot" else 4 if s.kind == "datetime" else 1
-        for s in columns.values()
-    )
+    width = sum(_width(state) for state in columns.values())
     if model.input_shape != [width]:
         problems.append(f"model.input_shape: {model.input_shape}, but the preprocessing makes {width} inputs")
     return problems
+
+
+def _width(state: Any) -> int:
+    """The inputs one column becomes: one-hot categories, four date parts, a text's token ids, else one."""
+    if state.kind == "categorical" and state.encoding == "onehot":
+        return len(state.categories)
+    if state.kind == TEXT:
+        return state.tokenizer.length
+    return 4 if state.kind == "datetime" else 1
 
 
 def _images(spec: Spec) -> list[str]:

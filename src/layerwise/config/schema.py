@@ -28,6 +28,7 @@ from ..errors import ConfigError, did_you_mean
 from .messages import INIT_MAPPING, INIT_NAME, cut, describe, shorten
 
 TaskType = Literal["auto", "classification", "regression", "forecast", "generation"]
+ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "text"]
 Normalize = Literal["standard", "minmax", "robust", "none"]
 
 
@@ -67,7 +68,8 @@ class CleanConfig(_Section):
     drop_duplicates: bool = True  # drop exact duplicate rows
     drop_constant: bool = True  # drop feature columns holding one value
     drop_id: bool = True  # drop columns that look like row identifiers
-    drop_text: bool = True  # drop free-text columns (too many distinct strings to encode)
+    # drop free-text columns instead of reading them with a text encoder (a forecast drops them always)
+    drop_text: bool = False
     impute_numeric: Literal["median", "mean", "zero"] = "median"  # fill missing numbers (statistic of train)
     # fill missing categories: the most frequent one in train, or a category of its own
     impute_categorical: Literal["most_frequent", "missing"] = "most_frequent"
@@ -99,12 +101,22 @@ MISSING_TARGET = "data.target: required key is missing (only task.type: generati
 
 
 class TextConfig(_Section):
-    """Generation: how a text file becomes examples."""
+    """Text: how text columns become token ids (tables), or a text file becomes examples (generation)."""
 
-    # lines: one example per line (names, titles); chunks: running text cut every `chunk` chars.
+    # Text columns: bpe | wordpiece (Hugging Face tokenizers trained on the training texts),
+    # word (whitespace and punctuation) or char; fitted on the training split only.
+    tokenizer: Literal["bpe", "wordpiece", "word", "char"] = "bpe"
+    # text columns: most tokens in the vocabulary (ids travel as float32, exact far beyond the cap)
+    vocab_size: int = Field(default=16000, ge=10, le=1_000_000)
+    min_frequency: int = Field(default=2, ge=1)  # text columns: fewest training occurrences a token needs
+    lowercase: bool = True  # text columns: lower-case before tokenizing
+    normalization: Literal["nfkc", "nfc", "none"] = "nfkc"  # text columns: Unicode normalization
+    # Text columns: most tokens read per text; longer texts are cut (the run log counts them).
+    max_tokens: int = Field(default=256, ge=1)
+    # Generation: lines = one example per line (names, titles); chunks = running text cut every `chunk` chars.
     mode: Literal["lines", "chunks"] = "lines"
-    chunk: int = Field(default=64, ge=2)  # chunks: characters per example
-    # Longest example kept, in characters (longer ones are cut); null = the longest in training.
+    chunk: int = Field(default=64, ge=2)  # generation, chunks: characters per example
+    # Generation: longest example kept, in characters (longer ones are cut); null = the longest in training.
     max_length: int | None = Field(default=None, ge=1)
 
 
@@ -152,6 +164,9 @@ class DataConfig(_Section):
     time: str | None = None  # the column that orders rows (dates); makes the split time-ordered
     features: list[str] | None = None  # the input columns; null = every column but target, time and drop
     drop: list[str] = Field(default_factory=list)  # columns never used as inputs
+    # The kind of a column, overriding what cleaning infers: numeric | categorical | boolean |
+    # datetime | text, e.g. {review: text, zip: categorical}. `init` writes the text columns it finds.
+    columns: dict[str, ColumnKind] = Field(default_factory=dict)
     delimiter: str = ","  # CSV field delimiter
     # Decimal mark of numbers written as text: "." (1,234.5) or "," (1.234,5; 2228,66). The
     # bundle keeps it, so prediction reads numbers as training did. `init` detects ",".
@@ -221,6 +236,9 @@ class InitConfig(_Section):
     # their running statistics are kept too. unfreeze_after N: trainable from epoch N+1.
     freeze: list[str] = Field(default_factory=list)
     unfreeze_after: int | None = Field(default=None, ge=1)  # epochs after which `freeze` is lifted; null = never
+    # Text columns: a local GloVe / word2vec / fastText text file whose vectors start the token
+    # embeddings (matched by token; the coverage is logged). Relative to the config file's folder.
+    embedding: str | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> InitConfig:
@@ -242,7 +260,9 @@ class ModelConfig(_Section):
     it is an error naming it. Shapes come from the data, never from here.
     """
 
-    # mlp | cnn1d | cnn2d | lstm | gru | transformer (layerwise.models.available())
+    # mlp | cnn1d | cnn2d | lstm | gru | transformer; for text columns text_bag | text_cnn |
+    # text_gru | text_lstm | text_transformer (layerwise.models.available()). A run with text
+    # columns and this key unset takes text_bag.
     type: str = "mlp"
     # One width per hidden layer: dense layers (mlp, default [64, 64]) or stacked
     # recurrent layers (lstm, gru, default [64]).
@@ -276,8 +296,12 @@ class ModelConfig(_Section):
     positions: Literal["learned", "sinusoidal"] | None = None
     # transformer: step t attends only to steps <= t (default false).
     causal: bool | None = None
-    # generation: width of the character embedding in front of an lstm, gru or transformer (default 32).
+    # Width of the token embedding: generation's characters (default 32) or text columns' tokens
+    # (text_bag, text_cnn, text_gru, text_lstm: default 64).
     embedding: PositiveInt | None = None
+    # Text models: the layout of their input (dense width, each text column's length and
+    # vocabulary), set by the run from the data; leave it unset.
+    inputs: dict[str, Any] | None = None
     # Initial weights (step 4), the block's override of the per-layer-type default: a scheme
     # name, or a mapping (InitConfig) that also loads weights from an earlier bundle and freezes
     # some. auto picks per layer type (He/Xavier by activation, orthogonal recurrent weights,
@@ -546,7 +570,8 @@ class ExperimentConfig(_Section):
     def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
         """Read a YAML file (safe_load only), apply `--set` overrides, validate.
 
-        A relative `data.path` (and `model.init.from`) is taken relative to the YAML file's folder.
+        A relative `data.path` (and `model.init.from`, `model.init.embedding`) is taken relative to the
+        YAML file's folder.
         """
         path = Path(path)
         if not path.is_file():
@@ -566,7 +591,9 @@ class ExperimentConfig(_Section):
             apply_overrides(raw, overrides or [])
             model = raw.get("model")
             _resolve_relative(raw.get("data"), "path", path.parent)
-            _resolve_relative(model.get("init") if isinstance(model, dict) else None, "from", path.parent)  # a bundle
+            init = model.get("init") if isinstance(model, dict) else None
+            _resolve_relative(init, "from", path.parent)  # a bundle
+            _resolve_relative(init, "embedding", path.parent)  # word vectors
         return cls.from_dict(raw, source=str(path))
 
     def with_overrides(self, overrides: list[str]) -> ExperimentConfig:

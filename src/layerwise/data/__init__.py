@@ -9,6 +9,7 @@ from .cleaning_log import CleaningLog as CleaningLog
 from .kinds import infer_kinds as infer_kinds
 from .kinds import target_kind as target_kind
 from .series import SeriesTransform as SeriesTransform
+from .sources import read_head as read_head
 from .sources import read_table as read_table
 from .split import Split as Split
 from .split import kfold as kfold
@@ -33,6 +34,7 @@ __all__ = [
     "infer_kinds",
     "kfold",
     "read_examples",
+    "read_head",
     "read_table",
     "split",
     "target_kind",

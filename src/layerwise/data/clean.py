@@ -36,7 +36,9 @@ from .scaling import FLOAT32_SAFE
 
 TASKS = ("classification", "regression", "forecast")
 # Kinds a kept feature column may have once clean() is done.
-FEATURE_KINDS = ("numeric", "categorical", "boolean", "datetime")
+FEATURE_KINDS = ("numeric", "categorical", "boolean", "datetime", "text")
+# Kinds a user may declare for a column (data.columns), overriding inference.
+DECLARABLE = FEATURE_KINDS
 EXAMPLES = 3
 
 
@@ -50,7 +52,7 @@ class CleanOptions:
     drop_duplicates: bool = True
     drop_constant: bool = True
     drop_id: bool = True
-    drop_text: bool = True  # free text is not a feature yet
+    drop_text: bool = True  # drop free text not declared in `declared` (a forecast drops it always)
 
 
 def clean(
@@ -63,12 +65,15 @@ def clean(
     options: CleanOptions | None = None,
     source: str = "data",
     decimal: str = ".",
+    declared: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], CleaningLog]:
     """Return (cleaned frame, kinds of the kept feature columns, log).
 
     The frame has a fresh index and the columns: kept features, then target, then time.
     For forecasting, `features` may include the target (its own history as an input).
-    `decimal` is the decimal mark of numbers written as text (data.decimal).
+    `decimal` is the decimal mark of numbers written as text (data.decimal). `declared` maps
+    feature columns to the kind the user gave them (data.columns): inference does not decide
+    those, and the id and text rules do not drop them.
     """
     options = options or CleanOptions()
     if task not in TASKS:
@@ -76,6 +81,7 @@ def clean(
     if decimal not in DECIMALS:
         raise ConfigError(f"data.decimal: {decimal!r} is not a decimal mark; choose '.' or ','")
     features = _choose_columns(df, target, task, time, features, source)
+    declared = _check_declared(declared or {}, features, target, time)
     keep = list(dict.fromkeys([*features, target] + ([time] if time else [])))
     frame = df[keep].reset_index(drop=True)
     rows = np.arange(len(frame))  # original positions, for messages after rows are dropped
@@ -86,7 +92,8 @@ def clean(
             hint="choose another target column, or fill in its values",
         )
     inputs = [c for c in features if c != target]
-    frame = _coerce_numbers(frame, inputs, options, log, decimal)
+    frame = _as_text(frame, [c for c, kind in declared.items() if kind in ("text", "categorical")])
+    frame = _coerce_numbers(frame, inputs, options, log, decimal, declared)
     frame = _coerce_target(frame, target, task, source, decimal)
     if options.inf_to_missing:
         frame = _inf_to_missing(frame, log)
@@ -95,7 +102,7 @@ def clean(
         frame[time] = _parse_time(frame[time], rows, time, source)
     if options.drop_duplicates:
         frame, rows = _drop_duplicates(frame, rows, task, time, log)
-    kinds = _drop_useless_columns(frame, features, target, task, time, options, log, source, decimal)
+    kinds = _drop_useless_columns(frame, features, target, task, time, options, log, source, decimal, declared)
     numeric = [c for c, kind in kinds.items() if kind == "numeric"] + ([target] if task != "classification" else [])
     _check_magnitudes(frame, rows, numeric, source)
     frame = frame[[c for c in keep if c in kinds or c in (target, time)]]
@@ -141,16 +148,58 @@ def _examples(values) -> str:
     return shown + (", …" if len(unique) > EXAMPLES else "")
 
 
-def _coerce_numbers(frame, columns, options, log, decimal) -> pd.DataFrame:
-    if not options.coerce_numeric:
-        return frame
-    kinds = infer_kinds(frame[columns], decimal=decimal)
+def _check_declared(declared: dict[str, str], features: list[str], target: str, time: str | None) -> dict[str, str]:
+    """data.columns against the chosen columns: every problem at once, else the declared kinds of the features."""
+    problems = []
+    for name, kind in declared.items():
+        if kind not in DECLARABLE:
+            problems.append(
+                f"data.columns.{name}: unknown kind {kind!r}{did_you_mean(str(kind), DECLARABLE)}; "
+                f"choose one of {', '.join(DECLARABLE)}"
+            )
+        elif name in (target, time):
+            what = "the target" if name == target else "the time column"
+            problems.append(f"data.columns.{name}: is {what}, not an input; remove it from data.columns")
+        elif name not in features:
+            problems.append(
+                f"data.columns.{name}: not an input column{did_you_mean(name, features)}; "
+                f"the inputs are {', '.join(features)}"
+            )
+    if problems:
+        raise ConfigError(
+            problems, hint="data.columns maps input columns to numeric, categorical, boolean, datetime or text"
+        )
+    return dict(declared)
+
+
+def _as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Columns declared text or categorical read as strings, even where every value is a number."""
     for name in columns:
         column = frame[name]
-        if pd.api.types.is_numeric_dtype(column):
+        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+            frame[name] = column.map(_plain_text, na_action="ignore").astype(object)
+    return frame
+
+
+def _plain_text(value) -> str:
+    # 3.0 read from a CSV column of whole numbers is the text "3", as the file wrote it
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _coerce_numbers(frame, columns, options, log, decimal, declared) -> pd.DataFrame:
+    kinds = {**infer_kinds(frame[columns], decimal=decimal), **{c: declared[c] for c in columns if c in declared}}
+    if not options.coerce_numeric:
+        # a column declared numeric is read as numbers whatever the rule says
+        kinds = {c: k for c, k in kinds.items() if c in declared}
+    for name in columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) or name not in kinds:
             continue
         if kinds[name] != "numeric":
-            _note_other_decimal(column, name, kinds[name], decimal, log)
+            if name not in declared:
+                _note_other_decimal(column, name, kinds[name], decimal, log)
             continue
         numbers = parse_numbers(column, decimal)
         frame[name] = numbers
@@ -277,12 +326,21 @@ def _drop_duplicates(frame, rows, task, time, log):
     return frame[~repeated], rows[~repeated]
 
 
-def _drop_useless_columns(frame, features, target, task, time, options, log, source, decimal) -> dict[str, str]:
+def _drop_useless_columns(
+    frame, features, target, task, time, options, log, source, decimal, declared
+) -> dict[str, str]:
     inputs = [c for c in features if c != time]
     found = infer_kinds(frame[inputs], target=target, decimal=decimal)
     kinds, dropped = {}, []
     for name in inputs:
         kind, why = found[name], None
+        if name in declared and kind == "constant" and frame[name].notna().sum() == 0:
+            raise DataError(
+                f"{source}: column '{name}' is declared {declared[name]} in data.columns, but every value is missing",
+                hint=f"fill in '{name}', or remove it from data.columns and list it in data.drop",
+            )
+        if name in declared:  # the user's word, even for one value repeated (the tokenizer may refuse it)
+            kind = declared[name]
         if name != target and task != "forecast" and frame[name].equals(frame[target]):
             why = ("drop_target_copy", "dropped: identical to the target (it would leak the answer)")
         elif kind == "constant" and options.drop_constant and name != target:
@@ -290,8 +348,10 @@ def _drop_useless_columns(frame, features, target, task, time, options, log, sou
             why = ("drop_constant", "dropped: every value is missing" if many == 0 else "dropped: one value only")
         elif kind == "id" and options.drop_id:
             why = ("drop_id", "dropped: an identifier (a different value on every row)")
-        elif kind == "text" and options.drop_text:
-            why = ("drop_text", "dropped: free text, which is not used as a feature yet")
+        elif kind == "text" and task == "forecast":
+            why = ("drop_text", "dropped: free text, which a forecast does not read")
+        elif kind == "text" and options.drop_text and name not in declared:
+            why = ("drop_text", "dropped: free text; declare it in data.columns as text to read it")
         if why:
             log.add(why[0], name, len(frame), why[1])
             dropped.append(f"{name} ({why[1].removeprefix('dropped: ')})")

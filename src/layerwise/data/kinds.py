@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
+TEXT = "text"  # the column kind of free text (a kind of column, not a kind of problem)
 # Share of non-missing values that must parse for a text column to count as numbers or dates.
 PARSE_SHARE = 0.9
 # Below this many rows, "every value is distinct" says nothing about being an identifier.

@@ -69,6 +69,29 @@ def read_table(source, *, delimiter: str | None = None, name: str | None = None)
     )
 
 
+def read_head(source, *, rows: int, delimiter: str | None = None) -> pd.DataFrame | None:
+    """The first `rows` rows of a table (a DataFrame, or a CSV or Parquet path), cheaply; None where they
+    cannot be read so (the full read then names the problem). What decides a run's kind before reading all."""
+    if isinstance(source, pd.DataFrame):
+        return source.head(rows)
+    if not isinstance(source, (str, Path)):
+        return None
+    path = Path(source)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            import pyarrow.parquet as pq
+
+            batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+            return None if batch is None else batch.to_pandas()
+        if suffix in CSV_SUFFIXES and path.is_file():
+            sep = delimiter or ("\t" if suffix == ".tsv" else ",")
+            return pd.read_csv(path, sep=sep, nrows=rows, encoding="utf-8-sig")
+    except Exception:  # noqa: BLE001  any reason at all: the full read reports it properly
+        return None
+    return None
+
+
 def _from_matrix(x: np.ndarray, label: str) -> pd.DataFrame:
     if x.ndim != 2:
         raise DataError(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .kinds import infer_kinds, parse_numbers, to_boolean
 from .scaling import fit_scale
 from .sources import CSV_SUFFIXES, PARQUET_SUFFIXES
@@ -366,8 +366,20 @@ def open_stream(
     delimiter: str = ",",
     batch_rows: int = 65_536,
     shuffle_buffer: int = 65_536,
+    declared: Mapping[str, str] | None = None,
 ) -> Stream:
-    """A Stream over `path` with the feature kinds inferred from its first record batch (not yet fitted)."""
+    """A Stream over `path` with the feature kinds inferred from its first record batch (not yet fitted);
+    `declared` (data.columns) overrides them with numeric, boolean or categorical."""
+    declared = dict(declared or {})
+    unstreamed = {c: k for c, k in declared.items() if k not in ("numeric", "boolean", "categorical")}
+    if unstreamed:
+        raise ConfigError(
+            [
+                f"data.columns.{c}: a streamed table reads numeric, boolean and categorical columns, not {k}"
+                for c, k in unstreamed.items()
+            ],
+            hint="set data.stream.enabled: false to read the table in memory",
+        )
     dataset = open_dataset(path, delimiter)
     names = list(dataset.schema.names)
     if target not in names:
@@ -379,6 +391,7 @@ def open_stream(
         raise DataError(f"{path}: has columns but no data rows", hint="add data rows")
     frame = head.to_pandas()
     kinds = infer_kinds(frame[[c for c in [*chosen, target] if c in names]], target=target)
+    kinds.update({c: k for c, k in declared.items() if c in kinds})
     kinds = {c: k for c, k in kinds.items() if c != target and k in ("numeric", "boolean", "categorical")}
     return Stream(
         dataset,

@@ -33,7 +33,7 @@ MISSING = "__missing__"
 UNKNOWN_CODE = -1.0
 # Feature-name suffix -> pandas accessor (pandas 3.1 deprecates .dt.dayofweek).
 DATE_PARTS = {"year": "year", "month": "month", "day": "day", "dayofweek": "day_of_week"}
-DTYPES = {"numeric": "float", "categorical": "str", "boolean": "bool", "datetime": "datetime"}
+DTYPES = {"numeric": "float", "categorical": "str", "boolean": "bool", "datetime": "datetime", "text": "str"}
 UNSEEN = ("error", "warn")
 # Values (and rows, and known categories) an error message shows before "and N more".
 SHOWN = 3
@@ -52,8 +52,10 @@ class Preprocessor:
         impute_numeric: str = "median",
         impute_categorical: str = "most_frequent",
         decimal: str = ".",
+        text: dict[str, Any] | None = None,
     ):
         self.kinds = dict(kinds)
+        self.text = dict(text or {})  # the tokenizer's options (data.text) for text columns
         self.normalize = normalize
         self.encode = encode
         self.max_onehot = max_onehot
@@ -62,6 +64,8 @@ class Preprocessor:
         self.decimal = decimal  # the decimal mark of numbers written as text
         self.columns: dict[str, dict] | None = None  # fitted state, one entry per column
         self.last_unknown: dict[str, int] = {}  # unseen category values of the last call, per column
+        self.last_text: dict[str, dict] = {}  # text columns of the last call: tokens, truncated, empty, unknown
+        self.tokenizers: dict[str, Any] = {}  # text column -> its fitted data.tokenize.TextTokenizer
         self.unseen = None
 
     @property
@@ -86,16 +90,40 @@ class Preprocessor:
     def fit(self, df: pd.DataFrame) -> Preprocessor:
         self._check_options()
         self._check_columns(df, "training data")
+        self.tokenizers = {}
         fitters = {
             "numeric": self._fit_numeric,
             "boolean": self._fit_boolean,
             "categorical": self._fit_categorical,
             "datetime": self._fit_datetime,
+            "text": self._fit_text,
         }
         self.columns = {}
         for name, kind in self.kinds.items():
             self.columns[name] = {"kind": kind, **fitters[kind](df[name], name)}
         return self
+
+    @property
+    def layout(self) -> dict[str, Any]:
+        """Where `transform`'s columns come from: {"dense": width of the scaled and encoded features,
+        "texts": [{"name", "length", "vocab"}]}, each text's token ids following the dense columns."""
+        texts = [
+            {"name": name, "length": self.tokenizer(name).length, "vocab": len(self.tokenizer(name).vocab)}
+            for name, state in self._fitted("layout").items()
+            if state["kind"] == "text"
+        ]
+        return {"dense": len(self.feature_names) - sum(t["length"] for t in texts), "texts": texts}
+
+    def tokenizer(self, name: str) -> Any:
+        """The fitted tokenizer of text column `name` (built from the saved state on first use)."""
+        if name not in self.tokenizers:
+            from .tokenize import TextTokenizer
+
+            state = self._fitted("tokenizer")[name]
+            self.tokenizers[name] = TextTokenizer.from_dict(
+                state["tokenizer"], where=f"preprocessing.features.columns.{name}"
+            )
+        return self.tokenizers[name]
 
     def transform(self, df: pd.DataFrame, *, source: str = "input", count_unseen: bool = False):
         """(n_rows, len(feature_names)) float32, with the `unseen` policy applied.
@@ -105,11 +133,15 @@ class Preprocessor:
         """
         columns = self._fitted("transform")
         self._check_columns(df, source)
-        parts, unseen = [], {}
+        parts, unseen, texts = [], {}, []
+        self.last_text = {}
         for name, state in columns.items():
             column = df[name].reset_index(drop=True)
             kind = state["kind"]
-            if kind == "numeric":
+            if kind == "text":  # token ids after every dense column: (rows, length) each
+                ids, self.last_text[name] = self.tokenizer(name).encode(column, column=name, source=source)
+                texts.append(ids.astype(np.float32))
+            elif kind == "numeric":
                 values = _numbers(column, name, source, self.decimal)
                 parts.append(_scaled(values, state, name, source)[:, None])
             elif kind == "boolean":
@@ -121,6 +153,7 @@ class Preprocessor:
                 encoded, unseen[name] = _encode_labels(labels, state)
                 parts.append(encoded)
         counts = self._apply_unseen(unseen, source, len(df))
+        parts += texts
         x = np.hstack(parts).astype(np.float32) if parts else np.zeros((len(df), 0), np.float32)
         return (x, counts) if count_unseen else x
 
@@ -136,7 +169,7 @@ class Preprocessor:
         def general(frame: pd.DataFrame):
             return self.transform(frame, source=source, count_unseen=count_unseen)
 
-        if any(state["kind"] == "datetime" for state in columns.values()):
+        if any(state["kind"] in ("datetime", "text") for state in columns.values()):
             return general(pd.DataFrame.from_records(records, columns=list(self.kinds)))
         missing = [name for name in self.kinds if any(name not in r for r in records)]
         if missing:
@@ -185,15 +218,17 @@ class Preprocessor:
     @property
     def feature_names(self) -> list[str]:
         """Names of the output columns, e.g. 'color=red', 'date.month'."""
-        names = []
+        names, texts = [], []
         for name, state in (self.columns or {}).items():
             if state["kind"] == "categorical" and state["encoding"] == "onehot":
                 names += [f"{name}={c}" for c in state["categories"]]
             elif state["kind"] == "datetime":
                 names += [f"{name}.{part}" for part in DATE_PARTS]
+            elif state["kind"] == "text":  # one column per token position: 'review[0]', 'review[1]', ...
+                texts += [f"{name}[{i}]" for i in range(state["tokenizer"]["length"])]
             else:
                 names.append(name)
-        return names
+        return names + texts
 
     def input_schema(self) -> dict:
         """What a prediction request must hold: {column: {kind, dtype, categories?}}."""
@@ -202,6 +237,8 @@ class Preprocessor:
             schema[name] = {"kind": kind, "dtype": DTYPES[kind]}
             if kind == "categorical" and self.columns is not None:
                 schema[name]["categories"] = list(self.columns[name]["categories"])
+            if kind == "text" and self.columns is not None:
+                schema[name]["max_tokens"] = self.tokenizer(name).length  # longer texts are cut
         return schema
 
     def to_dict(self) -> dict:
@@ -213,6 +250,7 @@ class Preprocessor:
             "impute_numeric": self.impute_numeric,
             "impute_categorical": self.impute_categorical,
             "decimal": self.decimal,
+            "text": dict(self.text),
             "columns": self.columns,
         }
 
@@ -225,7 +263,10 @@ class Preprocessor:
             raise BundleError(
                 f"preprocessing.features.decimal: {str(decimal)[:20]!r} is not a decimal mark; it is '.' or ','"
             )
-        self = cls(d["kinds"], **options, decimal=decimal)
+        text = d.get("text") or {}  # bundles written before text columns have none
+        if not isinstance(text, dict):
+            raise BundleError(f"preprocessing.features.text: {str(text)[:40]!r} is not a mapping of tokenizer options")
+        self = cls(d["kinds"], **options, decimal=decimal, text=text)
         self.columns = None if d["columns"] is None else {k: dict(v) for k, v in d["columns"].items()}
         return self
 
@@ -286,6 +327,12 @@ class Preprocessor:
         categories = sorted(set(labels.fillna(fill)))
         onehot = self.encode == "onehot" or (self.encode == "auto" and len(categories) <= self.max_onehot)
         return {"fill": fill, "categories": categories, "encoding": "onehot" if onehot else "ordinal"}
+
+    def _fit_text(self, column, name) -> dict:
+        from .tokenize import TextTokenizer  # Hugging Face tokenizers: imported where text is read
+
+        self.tokenizers[name] = TextTokenizer(**self.text).fit(column, column=name)
+        return {"tokenizer": self.tokenizers[name].to_dict()}
 
     def _fit_datetime(self, column, name) -> dict:
         parts = _date_parts(column, name, "training data")

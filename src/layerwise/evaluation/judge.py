@@ -32,6 +32,7 @@ def judge(
     champion: dict[str, Any] | None = None,
     baseline_name: str | None = None,
     beside: dict[str, np.ndarray] | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score the model beside the baseline, with intervals, and decide DEPLOY or DO NOT DEPLOY.
 
@@ -49,6 +50,10 @@ def judge(
         baseline_name: what `baseline_out` is (default: score's `default_baseline`).
         beside: other baselines' outputs on the same rows, by name: reported in
             `other_baselines` (their metrics, whether the network beats them); they decide nothing.
+        reference: {"name": str, "out": outputs} of a classical model fitted on the same training
+            rows (TF-IDF + a linear model for text): reported in `reference` with the paired
+            interval of network - reference and said in the headline; it decides nothing, it
+            answers "should another kind of model be considered?".
     """
     out = score(task, y_true, model_out, baseline_out, metric=metric, baseline_name=baseline_name)
     primary = out["primary_metric"]
@@ -108,6 +113,10 @@ def judge(
         short = gate.enough_rows(rows, unit=unit)
         if checks and short is not None:  # a gate is configured: it cannot pass on so little
             checks.insert(0, short)
+    if reference is not None:
+        out["reference"] = _reference(
+            task, y_true, model_out, reference, primary, samples=samples, level=level, block=block, seed=seed
+        )
     decision = gate.decide(checks)
     out.update(verdict=decision.verdict, reasons=decision.reasons, checks=decision.to_dict()["checks"])
     beat = next((c for c in checks if c.gate == "beat_baseline"), None)
@@ -121,10 +130,51 @@ def judge(
 
 
 def headline(decision: gate.Decision, out: dict[str, Any]) -> str:
-    """The verdict in one sentence with the deciding numbers."""
+    """The verdict in one sentence with the deciding numbers (and the classical reference's, where there is one)."""
     if not decision.checks:
-        return f"{decision.verdict}: no gate is configured. {out['finding']}"
-    return f"{decision.verdict}: {'; '.join(decision.reasons)}."
+        text = f"{decision.verdict}: no gate is configured. {out['finding']}"
+    else:
+        text = f"{decision.verdict}: {'; '.join(decision.reasons)}."
+    reference = out.get("reference")
+    return text if reference is None else f"{text} {reference['finding']}"
+
+
+def _reference(
+    task: str,
+    y_true: np.ndarray,
+    model_out: np.ndarray,
+    reference: dict[str, Any],
+    primary: str,
+    **bootstrap: Any,
+) -> dict[str, Any]:
+    """The classical reference on the same rows: its metrics, the paired interval of network - reference on
+    the deciding metric, and one sentence that says plainly when the network does not beat it."""
+    name, other = str(reference["name"]), reference["out"]
+    found = score(task, y_true, model_out, other, metric=primary, baseline_name=name)
+    paired = paired_bootstrap(task, y_true, model_out, other, [primary], **bootstrap)
+    interval = paired.difference.get(primary) if bootstrap.get("samples", 1) >= 1 else None
+    check = gate.beat_baseline(
+        primary, found["test"][primary], found["baseline"][primary], interval, name, bootstrap.get("level", 0.95)
+    )
+    if check.passed:
+        sentence = f"The network {check.detail}."
+    elif found["beats_baseline"]:  # better on these rows, by no more than chance
+        sentence = (
+            f"The network is not shown to beat the classical reference: {check.detail}. "
+            f"Consider {name}: it is simpler and faster, and the network's edge may be chance."
+        )
+    else:
+        sentence = (
+            f"The network does NOT beat the classical reference: {check.detail}. "
+            f"Consider {name} instead: it is simpler, faster and at least as good here."
+        )
+    return {
+        "name": name,
+        "test": found["baseline"],
+        "difference": interval,
+        "beats_reference": check.passed,
+        "finding": sentence,
+    }
 
 
 def _beside(

@@ -53,6 +53,15 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
         "persistence, or persistence beside seasonal naive), each with its name, its metrics on the "
         "same windows (baseline), beats_baseline and a finding; reported only, no gate reads it.",
     ),
+    MetricsKey(
+        "reference",
+        ("classification", "regression"),
+        "Runs with text columns: the classical reference fitted on the same training rows (TF-IDF of word "
+        "1-2-grams, with the other features, + logistic regression or ridge): its name, its metrics on the "
+        "same test rows (test), the paired interval of network - reference on the deciding metric "
+        "(difference), beats_reference and a finding that says plainly when the network does not beat it. "
+        "Reported, not gated.",
+    ),
     MetricsKey("beats_baseline", TASKS, "true when the model's primary metric is better than the baseline's."),
     MetricsKey("finding", TASKS, "One sentence with the deciding numbers: model vs baseline on the primary metric."),
     MetricsKey(

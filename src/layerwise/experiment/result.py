@@ -87,6 +87,15 @@ def summary(m: dict[str, Any], *, table: bool = True) -> str:
     ]
     lines.append(f"baseline: {m['baseline_name']}; * decides; difference = network - baseline; rows {m['rows']}")
     lines += [f"other baseline: {b['finding']}" for b in m.get("other_baselines") or []]
+    reference = m.get("reference")
+    if reference:
+        primary = m["primary_metric"]
+        lines.append(
+            f"classical reference ({reference['name']}): {primary} "
+            f"{reference['test'].get(primary, float('nan')):,.4g}; network - reference "
+            f"{m['test'][primary] - reference['test'].get(primary, float('nan')):+,.4g}, "
+            f"{level} interval {_pair(reference.get('difference'))}"
+        )
     lines += [f"note: {n}" for n in m.get("notes", [])]
     lines += [f"finding: {f}" for f in (m.get("diagnosis") or {}).get("findings", [])]
     lines += [f"leakage: {w['detail']}" for w in m.get("leakage") or []]

@@ -100,6 +100,7 @@ def build_model(
     model_cfg = {**cfg.model.model_dump(), **head.model}
     module = build(model_cfg, input_shape, head.output_dim)
     transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
+    task.initialize(cfg, prepared, module, log)  # model.init.embedding: word vectors, where the kind has tokens
     # The block's resolved settings, not the config's nulls: a bundle must not pick up
     # whatever a later version's block defaults are. Its weights are its own: no `from`.
     resolved = {**cast(Any, module).get_config(), "init": scheme_of(model_cfg["init"])}  # a registered Block

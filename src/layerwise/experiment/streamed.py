@@ -79,6 +79,7 @@ def run_streamed(
         delimiter=data.delimiter,
         batch_rows=data.stream.batch_rows,
         shuffle_buffer=data.stream.shuffle_buffer,
+        declared=data.columns,
     )
     kind = steps.check(cfg, task, stream.head, source)  # the config against the file's columns and first rows
     stream.task = kind

@@ -4,9 +4,10 @@ base.py       the Task contract; TaskInfo (saved in a bundle) and Prepared (a ru
 registry.py   register / get / available / resolve (which kind a run is) / for_bundle
 common.py     helpers the kinds share, as functions
 rows.py       classification and regression on the rows of a table
+text.py       the same on tables with free-text columns, beside a TF-IDF reference
 forecast.py   the next values of a series
 images.py     classification of images
-text.py       text generation, next character by character
+generation.py text generation, next character by character
 """
 
 from .base import Head as Head

@@ -140,6 +140,17 @@ class Task(ABC):
     def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
         """The network's and the deciding baseline's outputs on one split, in the target's own terms."""
 
+    def initialize(self, cfg: Any, prepared: Prepared, module: Any, log: Any) -> dict[str, Any]:
+        """Weights this kind starts from its data (model.init.embedding: word vectors for token embeddings),
+        after the model is built; what it did, for metrics.json. A kind without tokens refuses the key."""
+        init = cfg.model.init
+        if not isinstance(init, str) and init.embedding is not None:
+            raise ConfigError(
+                f"model.init.embedding: word vectors start the embeddings of text columns; {self.phrase} have none",
+                hint="remove model.init.embedding",
+            )
+        return {}
+
     def judged(self, prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
         """`evaluation.judge`'s keyword arguments beyond the arrays (baseline_name, beside, block), by the
         run's evaluate section (config.schema.EvaluateConfig)."""

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import CleaningLog, CleanOptions, Split, clean, read_table
+from ..data import CleaningLog, CleanOptions, Split, clean, infer_kinds, read_head, read_table
 from ..data.images import is_image_folder
 from ..data.kinds import parse_numbers
 from ..errors import BundleError, ConfigError, DataError, did_you_mean
@@ -54,13 +54,18 @@ def read_frame(cfg: Any, data: Any) -> pd.DataFrame:
 
 
 def clean_frame(
-    cfg: Any, frame: pd.DataFrame, task: str, source: str
+    cfg: Any, frame: pd.DataFrame, task: str, source: str, declared: dict[str, str] | None = None
 ) -> tuple[pd.DataFrame, dict[str, str], CleaningLog]:
-    """Clean `frame` as data.clean says, keeping data.features (less data.drop) and the target."""
+    """Clean `frame` as data.clean says, keeping data.features (less data.drop) and the target.
+
+    Column kinds are data.columns' where given, then `declared`'s (the text columns a run that
+    reads text found). Free text declared nowhere is dropped in a run that reads none (`declared`
+    None), or where data.clean.drop_text says so."""
     data = cfg.data
     options = CleanOptions(
         **{k: v for k, v in data.clean.model_dump().items() if k in CleanOptions.__dataclass_fields__}
     )
+    options.drop_text = declared is None or data.clean.drop_text
     features = None if data.features is None else [c for c in data.features if c not in data.drop]
     if features is None and data.drop:
         features = [c for c in frame.columns if c not in data.drop and c not in (data.target, data.time)]
@@ -73,6 +78,7 @@ def clean_frame(
         options=options,
         source=source,
         decimal=data.decimal,
+        declared={**(declared or {}), **data.columns},
     )
 
 
@@ -91,6 +97,12 @@ def column_problems(cfg: Any, frame: pd.DataFrame, source: str) -> list[str]:
         need(f"data.features[{i}]", name)
     for i, name in enumerate(cfg.data.drop):
         need(f"data.drop[{i}]", name)
+    for name in cfg.data.columns:
+        if name in (cfg.data.target, cfg.data.time):
+            what = "the target" if name == cfg.data.target else "the time column"
+            problems.append(f"data.columns.{name}: is {what}, not an input; remove it from data.columns")
+        else:
+            need(f"data.columns.{name}", name)
     return problems
 
 
@@ -355,6 +367,71 @@ def saved_baseline(model: Any) -> dict[str, Any]:
             hint="re-run `layerwise run` with this version of layerwise to save one",
         )
     return fit
+
+
+# Rows read to decide whether a table holds free text, before the whole table is read.
+TEXT_SAMPLE = 2000
+
+
+def text_columns(cfg: Any, data: Any) -> list[str]:
+    """The input columns a table run reads as text: those data.columns declares `text`, then, unless
+    data.clean.drop_text, those whose first rows read as free text (several words, mostly distinct)."""
+    declared = [name for name, kind in cfg.data.columns.items() if kind == "text"]
+    if cfg.data.clean.drop_text or cfg.task.type not in ("auto", "classification", "regression"):
+        return declared
+    if image_data(cfg, data) or (data is None and cfg.data.path is None):
+        return declared
+    head = read_head(cfg.data.path if data is None else data, rows=TEXT_SAMPLE, delimiter=cfg.data.delimiter)
+    if head is None:
+        return declared
+    data_cfg = cfg.data
+    candidates = [
+        str(c)
+        for c in head.columns
+        if c not in (data_cfg.target, data_cfg.time)
+        and c not in data_cfg.drop
+        and c not in data_cfg.columns
+        and (data_cfg.features is None or c in data_cfg.features)
+        and not pd.api.types.is_numeric_dtype(head[c])
+    ]
+    if not candidates:
+        return declared
+    kinds = infer_kinds(head[candidates], decimal=data_cfg.decimal)
+    return declared + [c for c in candidates if kinds[c] == "text"]
+
+
+def reads_text(preprocessing: Any) -> bool:
+    """Whether a bundle's preprocessing reads text columns (its features hold a `text` kind)."""
+    kinds = getattr(getattr(preprocessing, "features", None), "kinds", None) or {}
+    return "text" in kinds.values()
+
+
+def tokenizer_options(cfg: Any) -> dict[str, Any]:
+    """data.text's keys a text column's tokenizer takes (data.tokenize.TextTokenizer)."""
+    text = cfg.data.text
+    return {
+        "kind": text.tokenizer,
+        "vocab_size": text.vocab_size,
+        "min_frequency": text.min_frequency,
+        "lowercase": text.lowercase,
+        "normalization": text.normalization,
+        "max_tokens": text.max_tokens,
+    }
+
+
+def text_notes(pre: Any) -> list[str]:
+    """The last transform's account of its text columns: texts cut to the length, empty texts."""
+    notes = []
+    for column, stats in getattr(pre, "last_text", {}).items():
+        length = pre.tokenizer(column).length
+        if stats.get("truncated"):
+            notes.append(
+                f"{stats['truncated']} of {stats['rows']} texts of '{column}' were longer than {length} tokens "
+                "and were cut (data.text.max_tokens)"
+            )
+        if stats.get("empty"):
+            notes.append(f"{stats['empty']} of {stats['rows']} texts of '{column}' are empty or missing (no tokens)")
+    return notes
 
 
 def image_data(cfg: Any, data: Any) -> bool:

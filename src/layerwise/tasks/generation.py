@@ -24,8 +24,8 @@ BLOCKS = ("lstm", "gru", "transformer")  # the causal sequence blocks a generato
 
 
 @register
-class Text(Task):
-    name = "text"
+class Generation(Task):
+    name = "generation"
     types = ("generation",)
     unit = "examples"
     phrase = "generation"

@@ -23,7 +23,7 @@ def register(cls: type[Task]) -> type[Task]:
 
 
 def _loaded() -> None:
-    from . import forecast, images, rows, text  # noqa: F401  registers the built-in kinds
+    from . import forecast, generation, images, rows, text  # noqa: F401  registers the built-in kinds
 
 
 def available() -> list[str]:

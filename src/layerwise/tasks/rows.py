@@ -35,12 +35,16 @@ from .common import (
     metric_problems,
     parts_of,
     read_frame,
+    reads_text,
     same_task,
     saved_baseline,
     split_method,
     stratify_or_fall_back,
     table_summary,
     target_values,
+    text_columns,
+    text_notes,
+    tokenizer_options,
     value_head,
     watched_metric,
 )
@@ -55,10 +59,12 @@ class Rows(Task):
     streams = True  # data.stream: a table larger than memory (experiment/streamed.py)
 
     def claims(self, cfg: Any, data: Any) -> bool:
-        return cfg.task.type in ("auto", *self.types) and not image_data(cfg, data)
+        return cfg.task.type in ("auto", *self.types) and not image_data(cfg, data) and not text_columns(cfg, data)
 
     def owns(self, task: TaskInfo, preprocessing: Any) -> bool:
-        return task.type in self.types and getattr(preprocessing, "images", None) is None
+        return (
+            task.type in self.types and getattr(preprocessing, "images", None) is None and not reads_text(preprocessing)
+        )
 
     def refused(self, cfg: Any) -> list[str]:
         problems = []
@@ -282,6 +288,7 @@ def prepare_rows(
         )
     train_rows = df.iloc[parts.train]
     encoder.fit(train_rows[target])
+    texts = {c: kinds[c] for c in features if kinds[c] == "text"}
     pre = Preprocessor(
         {c: kinds[c] for c in features},
         normalize=data.normalize,
@@ -290,12 +297,14 @@ def prepare_rows(
         impute_numeric=data.clean.impute_numeric,
         impute_categorical=data.clean.impute_categorical,
         decimal=data.decimal,
+        text=tokenizer_options(cfg) if texts else None,
     ).fit(train_rows[features])
     x, y, actual, rows, index = {}, {}, {}, {}, {}
     for name, idx in parts_of(parts):
         part = df.iloc[idx]
         index[name] = idx
         x[name] = pre.transform(part[features], source=source)
+        notes += [f"{name}: {line}" for line in text_notes(pre)]
         rows[name] = len(idx)
         if task == "classification":
             unseen = sorted(set(part[target]) - set(encoder.classes or []), key=str)

@@ -82,7 +82,9 @@ def settings(cfg: ExperimentConfig, **options: Any) -> TuneConfig:
 
 def check(cfg: ExperimentConfig, tune: TuneConfig, space: Space) -> dict[str, Any]:
     """Every bound and choice must make a valid config: all problems at once, before training."""
-    base = {k: v for k, v in cfg.to_dict().items() if k != "tune"}
+    # the keys the user set, not every default: a trial's config tells set keys from defaults as the
+    # user's does (a kind refuses a key only where it was set)
+    base = {k: v for k, v in cfg.model_dump(mode="json", exclude_unset=True).items() if k != "tune"}
     problems = []
     if tune.cv is None and cfg.data.split.val == 0:
         problems.append(
