@@ -10,6 +10,7 @@ _LAZY = {
     "create_app": (".app", "create_app"),
     "Limits": (".app", "Limits"),
     "export": (".export", "export"),
+    "ExportError": (".export", "ExportError"),
     "predict_file": (".batch", "predict_file"),
 }
 __all__ = ["onnx_predict", *_LAZY]

@@ -10,7 +10,8 @@ run in the thread pool, at most `max_in_flight` at a time
 (more get 503) and for at most `timeout_s` seconds each (longer get 503). A classifier's or
 regressor's request of up to INLINE_ROWS records is predicted on the event loop instead, from
 arrays built straight from the validated records: for one row, a DataFrame and a thread hop
-cost more than the network (benchmarks/serve_load.py).
+cost more than the network (benchmarks/serve_load.py). A bundle with text columns always uses
+the thread pool: its records are tokenized, at a cost that grows with the text sent.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoint signatures, whose types
@@ -34,7 +35,7 @@ from . import answers, problems
 from .auth import bearer, public_paths
 from .guards import Guard
 from .media import require_json
-from .records import GenerateBody, generate_model, record_model, record_schema
+from .records import MAX_TEXT_CHARS, GenerateBody, generate_model, record_model, record_schema
 
 with needs_extra("serve"):
     from fastapi import Body, Depends, FastAPI, Request
@@ -55,6 +56,7 @@ class Limits:
     max_in_flight: int = 64  # predictions running or queued; beyond, 503
     max_samples: int = 1_000  # texts per /generate request
     max_image_pixels: int = 4096 * 4096  # width x height of one uploaded image, read from its header
+    max_text_chars: int = MAX_TEXT_CHARS  # characters in one text field (records.py says why this bound)
 
 
 def create_app(
@@ -72,7 +74,7 @@ def create_app(
     """
     generation = predictor.vocabulary is not None
     images = predictor.images is not None
-    Record = record_model(predictor)
+    Record = record_model(predictor, max_text_chars=limits.max_text_chars)
     # A callable discriminator picks the shape first, so a bad record is reported once, by
     # its fields, not once more as "not a list". (Record is built at run time from the bundle:
     # FastAPI reads it, a static checker cannot.)
@@ -93,6 +95,8 @@ def create_app(
     # classifiers and regressors of rows (a fitted table preprocessor) take the array path;
     # forecasts (a series transform) need the rows' order in time
     rows_direct = predictor.features is not None and predictor.series is None
+    # text is tokenized through a DataFrame, at a cost that grows with the characters sent: never on the event loop
+    texts = any(info["kind"] == "text" for info in record_schema(predictor).values())
 
     def predict_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if rows_direct:
@@ -211,7 +215,7 @@ def create_app(
     async def predict(request: Request, records: Annotated[Records, Body()]) -> dict[str, Any]:
         """Predict one record (an object) or a batch (a list of objects), in order."""
         many = records if isinstance(records, list) else [records]
-        inline = rows_direct and len(many) <= INLINE_ROWS
+        inline = rows_direct and not texts and len(many) <= INLINE_ROWS
         predicted = await run(request, predict_rows, [r.model_dump(by_alias=True) for r in many], inline=inline)
         if not isinstance(predicted, list):
             return predicted  # a refusal

@@ -10,6 +10,14 @@ For a runtime other than layerwise, the file's interface is written beside it (F
 into the ONNX metadata (`layerwise.interface`): the input tensor's name, shape and layout, what
 the output means, the classes, and for an image model each preprocessing step in order (decode
 mode, resize, pixel scale, per-channel normalization with its fitted numbers).
+
+A model with text columns exports like any table model: the graph takes the packed row
+(the scaled features, then each text's token ids as float32), and tokenizing stays in the
+preprocessing (Hugging Face `tokenizers`, its JSON in the spec), which `onnx_predict` runs
+before the graph; the interface lists each text's slice of the row. Every text encoder
+(text_bag, text_cnn, text_gru, text_lstm, text_transformer) exports and verifies within
+1e-5 (tests/test_text_predict.py). A network the exporter cannot trace is an ExportError
+naming its block and the exporter's reason; a failed export writes nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +37,11 @@ import pandas as pd
 from ..atomic import write_bytes, write_json
 from ..bundle.predictor import Predictor
 from ..errors import LayerwiseError, UsageError, needs_extra
-from .inputs import model_inputs, random_inputs
+from .inputs import model_inputs, random_inputs, text_slices
 from .onnx_runtime import SPEC_KEY
 
 INTERFACE_KEY = "layerwise.interface"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the exporters colour their messages
 
 FORMATS = ("onnx", "torchscript")
 TOLERANCE = 1e-4
@@ -46,6 +56,10 @@ TORCH_NOISE = (
     # dynamo probes tensors while tracing the RNN's time loop; nothing here reads gradients
     r"The \.grad attribute of a Tensor that is not a leaf Tensor is being accessed",
 )
+
+
+class ExportError(LayerwiseError):
+    """The network cannot be written in the chosen format: names the block and the exporter's reason."""
 
 
 @dataclass
@@ -101,16 +115,39 @@ def export(
     sequence = len(predictor.model["input_shape"]) == 2 and predictor.model["config"].get("type") != "mlp"
     described = interface(predictor, sequence)
     with _quiet_torch():
-        if format == "onnx":
-            data_bytes = _onnx_bytes(module, trace, sequence, spec or predictor.spec(), described)
-            run = _onnx_runner(data_bytes)
-        else:
-            data_bytes = _torchscript_bytes(module, trace)
-            run = _torchscript_runner(data_bytes)
+        try:
+            if format == "onnx":
+                data_bytes = _onnx_bytes(module, trace, sequence, spec or predictor.spec(), described)
+                run = _onnx_runner(data_bytes)
+            else:
+                data_bytes = _torchscript_bytes(module, trace)
+                run = _torchscript_runner(data_bytes)
+        except LayerwiseError:
+            raise
+        except Exception as err:  # the exporters raise many kinds, each about an operation they cannot trace
+            raise _cannot_export(predictor, format, err) from err
         checked = _verify(module, run, held_out, sequence, tolerance)
     write_bytes(path, data_bytes)
-    write_json(sidecar(path), described)
+    try:
+        write_json(sidecar(path), described)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)  # a file without its interface is half-written
+        raise
     return Verified(Path(path), format, *checked)
+
+
+def _cannot_export(predictor: Predictor, format: str, err: Exception) -> ExportError:
+    block = predictor.model["config"].get("type", "mlp")
+    root: BaseException = err
+    while root.__cause__ is not None:  # torch.onnx wraps torch.export's error, which says what failed
+        root = root.__cause__
+    lines = [line.strip() for line in ANSI.sub("", str(root)).splitlines() if line.strip()]
+    reason = f"{type(root).__name__}: {lines[0][:300]}" if lines else type(root).__name__
+    other = "--format torchscript" if format == "onnx" else "--format onnx"
+    return ExportError(
+        f"export: the '{block}' block cannot be exported to {format}: the exporter stopped at {reason}",
+        hint=f"no file was written; try {other}, or serve the bundle itself with `layerwise serve BUNDLE`",
+    )
 
 
 def sidecar(path: str | Path) -> Path:
@@ -140,6 +177,8 @@ def interface(predictor: Predictor, sequence: bool = False) -> dict[str, Any]:
         )
     if predictor.images is not None:
         described["preprocessing"] = image_steps(predictor.images.to_dict())
+    elif text_slices(predictor):
+        described["preprocessing"] = text_steps(predictor)
     else:
         described["preprocessing"] = [
             {
@@ -149,6 +188,33 @@ def interface(predictor: Predictor, sequence: bool = False) -> dict[str, Any]:
             }
         ]
     return described
+
+
+def text_steps(predictor: Predictor) -> list[dict]:
+    """A bundle with text columns: the fitted preprocessing, then where each text's ids sit in x."""
+    assert predictor.features is not None  # text_slices found text columns in it
+    layout = predictor.features.layout
+    dense = layout["dense"]
+    texts = [
+        {"column": text["name"], "offset": offset, "length": length, "vocab": vocab}
+        for text, (offset, length, vocab) in zip(layout["texts"], text_slices(predictor))
+    ]
+    return [
+        {
+            "step": "layerwise",
+            "detail": f"the fitted preprocessing is JSON in the ONNX metadata '{SPEC_KEY}' (spec.json's "
+            "'preprocessing'): the other columns are scaled and encoded, and each text column is tokenized by "
+            "its Hugging Face tokenizer (the JSON under columns.<name>.tokenizer.tokenizer)",
+        },
+        {
+            "step": "layout",
+            "dense": dense,
+            "texts": texts,
+            "detail": "x[:, :dense] are the scaled and encoded features; x[:, offset:offset + length] are a "
+            "text's token ids as float32: its tokens from the left, then 0 (padding); 1 is an unknown token; "
+            "a text longer than `length` tokens is cut",
+        },
+    ]
 
 
 def image_steps(state: dict) -> list[dict]:
@@ -253,7 +319,7 @@ def _verify(module, run, x: np.ndarray, sequence: bool, tolerance: float):
                 worst = max(worst, float(np.abs(run(batch) - expected).max()))
                 steps.advance(detail=f"batch {size}" + (f", {length} steps" if sequence else ""))
     if not worst <= tolerance:
-        raise LayerwiseError(
+        raise ExportError(
             f"the exported file differs from the torch model by {worst:.3g} (tolerance {tolerance:g})",
             hint="no file was written; report this with the bundle's model section",
         )

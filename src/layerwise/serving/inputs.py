@@ -43,9 +43,36 @@ def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, sour
 
 
 def random_inputs(predictor: Predictor, rows: int, seed: int = 0) -> np.ndarray:
-    """Standard-normal inputs of the network's shape: how standardized features are spread."""
+    """Standard-normal inputs of the network's shape: how standardized features are spread.
+
+    A text column's slice holds token ids instead, as the tokenizer writes them: real ids from
+    the left, then padding (0), each row a random number of tokens; rows 2 and 3 (the first that
+    export holds out from tracing) are an empty text and a full one, the two edges a text
+    encoder treats apart.
+    """
     shape = (rows, *predictor.model["input_shape"])
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    for offset, length, vocab in text_slices(predictor):
+        counts = rng.integers(0, length + 1, rows)
+        counts[2:3], counts[3:4] = 0, length
+        ids = rng.integers(1, vocab, (rows, length))  # (rows, length): [UNK] and real tokens
+        ids[np.arange(length)[None, :] >= counts[:, None]] = 0
+        x[:, offset : offset + length] = ids
+    return x
+
+
+def text_slices(predictor: Predictor) -> list[tuple[int, int, int]]:
+    """(offset, length, vocabulary size) of each text column's token ids in a model-space row."""
+    features = predictor.features
+    if features is None or "text" not in features.kinds.values():
+        return []
+    layout = features.layout
+    slices, offset = [], layout["dense"]
+    for text in layout["texts"]:
+        slices.append((offset, text["length"], text["vocab"]))
+        offset += text["length"]
+    return slices
 
 
 def _image_inputs(images: ImagePreprocessor, path: Path, source: str) -> np.ndarray:

@@ -6,6 +6,8 @@ SeriesTransform, which are NumPy and pandas code reading that JSON; only the net
 onnxruntime. So `onnx_predict(path, frame)` gives what `layerwise.load(bundle).predict(frame)`
 gives, to within float32 rounding, on a machine without torch. An image model's files are
 decoded with Pillow and normalized by the bundle's ImagePreprocessor, as `predict_images` does.
+A model with text columns tokenizes them here too, with the bundle's Hugging Face tokenizer
+(the `tokenizers` package, the extra [text]): the graph takes the token ids, never the text.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..bundle.predictor import Predictor
-from ..errors import BundleError, needs_extra
+from ..errors import BundleError, MissingExtra, needs_extra
 
 SPEC_KEY = "layerwise.spec"
 
@@ -40,6 +42,10 @@ class OnnxPredictor(Predictor):
         )
         self.session = session
         self.input_name = session.get_inputs()[0].name
+        columns = {} if self.features is None else self.features.kinds  # column -> its kind of values
+        texts = [name for name in columns if columns[name] == "text"]
+        if texts:
+            _require_tokenizers(texts)
 
     def raw_outputs(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
@@ -58,6 +64,23 @@ class OnnxPredictor(Predictor):
             return np.stack([1 - p, p], axis=1)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _require_tokenizers(columns: list[str]) -> None:
+    """Refuse a model with text columns, before any row is read, where `tokenizers` is missing."""
+    try:
+        import tokenizers  # noqa: F401
+    except ImportError:
+        # installed as layerwise-onnx, this source is the package `layerwise_onnx`
+        onnx_only = __name__.partition(".")[0] == "layerwise_onnx"
+        command = "pip install 'layerwise-onnx[text]'" if onnx_only else 'pip install "layerwise[text]"'
+        raise MissingExtra(
+            f"this model reads the text column(s) {', '.join(map(repr, columns))}, which are tokenized with "
+            "Hugging Face tokenizers: the module 'tokenizers' is not installed",
+            extra="text",
+            module="tokenizers",
+            hint=command,
+        ) from None
 
 
 def load_onnx(path: str | Path) -> OnnxPredictor:

@@ -14,6 +14,19 @@ cells, where every value is text. The value a number stands for is predicted ali
 A categorical field follows the bundle's `unseen` policy, as `predict` does: under "error"
 (serve's default) it accepts only the categories seen in training (a 422 naming the field
 and record otherwise); under "warn" any text, predicted as an unknown category and counted.
+
+A text field (a column of kind `text`) is a JSON string of at most `max_text_chars`
+characters (Limits.max_text_chars, MAX_TEXT_CHARS by default). A number or a boolean there is
+a 422 (strict: 5 is not "5"); `null` and "" are a text with no tokens, as an empty CSV cell
+is. The limit is a fixed server setting rather than one derived from the tokenizer's width on
+purpose: the network reads only the first `max_tokens` tokens, and a longer text is cut to
+them exactly as `layerwise predict` cuts it, so any limit derived from the width (so many
+characters per token) would refuse texts that `predict` answers, and serve and predict would
+disagree. What the limit guards is the work before the cut: the tokenizer reads the whole
+text, so its cost grows with the characters sent. 100,000 characters (a long article) keeps
+every real text and refuses a 1 MB string with a 422 naming the field and the limit. A string
+that is no valid Unicode (a lone surrogate escape, "\\udce9") is a 422 naming its field; a body
+that is not UTF-8 is not JSON (a 400).
 """
 
 from __future__ import annotations
@@ -34,6 +47,9 @@ from ..bundle.predictor import Predictor
 from ..data.scaling import FLOAT32_SAFE
 from ..errors import UsageError
 
+# The most characters a text field may hold (the module docstring says why this bound).
+MAX_TEXT_CHARS = 100_000
+
 
 def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:
     """{column: {kind, dtype, categories?}} a request record must hold, in the bundle's order."""
@@ -47,8 +63,11 @@ def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:
     return schema
 
 
-def record_model(predictor: Predictor, name: str = "Record") -> type[BaseModel]:
-    """A pydantic model with one required, nullable field per input column."""
+def record_model(
+    predictor: Predictor, name: str = "Record", *, max_text_chars: int = MAX_TEXT_CHARS
+) -> type[BaseModel]:
+    """A pydantic model with one required, nullable field per input column; a text field holds
+    at most `max_text_chars` characters."""
     fields: dict[str, Any] = {}
     known_only = predictor.unseen != "warn"
     for i, (column, info) in enumerate(record_schema(predictor).items()):
@@ -56,8 +75,11 @@ def record_model(predictor: Predictor, name: str = "Record") -> type[BaseModel]:
         if kind is float:
             low, high = _bounds(predictor, column)
             kind = Annotated[float, Field(ge=low, le=high)]
+        elif info["kind"] == "text":
+            kind = Annotated[str, Field(max_length=max_text_chars)]
         # Column names need not be identifiers ("petal length (cm)"): the alias is the name.
-        fields[f"f{i}"] = (Optional[kind], Field(alias=column, description=_describe(info, known_only)))
+        described = _describe(info, known_only, max_text_chars)
+        fields[f"f{i}"] = (Optional[kind], Field(alias=column, description=described))
     config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=False)
     return create_model(name, __config__=config, **fields)
 
@@ -85,7 +107,12 @@ def _field_type(info: dict[str, Any], known_only: bool = True) -> Any:
     return Literal[tuple(categories)] if categories and known_only else str
 
 
-def _describe(info: dict[str, Any], known_only: bool = True) -> str:
+def _describe(info: dict[str, Any], known_only: bool = True, max_text_chars: int = MAX_TEXT_CHARS) -> str:
+    if info["kind"] == "text":
+        return (
+            f"text of at most {max_text_chars} characters; the model reads its first {info.get('max_tokens')} "
+            'tokens (a longer text is cut, as `layerwise predict` cuts it); null or "" is a text with no tokens'
+        )
     text = f"{info['kind']}; null means missing and is filled as in training"
     if info.get("categories"):
         text += f"; one of {info['categories']}"
