@@ -3,7 +3,8 @@
 For a bundle it comes from training statistics saved in the bundle, so explaining needs no
 training data: every tabular column at the value it is imputed with (the training median, or
 mean, and the most frequent category), every series input at its fitted centre (the training
-mean of its scaled steps under `normalize: standard`).
+mean of its scaled steps under `normalize: standard`). A text column has no text: every token id
+[PAD] (explain/tokens.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..bundle.predictor import Predictor
+from ..data.kinds import TEXT
 from ..data.transforms import DATE_PARTS
+from ..models.text import PAD
 
 
 def training_baseline(predictor: Predictor) -> tuple[np.ndarray, str]:
@@ -25,6 +28,8 @@ def training_baseline(predictor: Predictor) -> tuple[np.ndarray, str]:
     parts = []
     for state in predictor.features.columns.values():
         kind = state["kind"]
+        if kind == TEXT:  # its ids follow every dense column: added below
+            continue
         if kind == "numeric":
             parts.append([_scaled(state["fill"], state)])
         elif kind == "boolean":
@@ -38,8 +43,11 @@ def training_baseline(predictor: Predictor) -> tuple[np.ndarray, str]:
                 parts.append([float(i == code) for i in range(len(categories))])
             else:
                 parts.append([code / max(len(categories) - 1, 1) if code >= 0 else -1.0])
+    texts = predictor.features.layout["texts"]
+    parts.append([float(PAD)] * sum(t["length"] for t in texts))  # no text: every id [PAD]
     row = np.array([v for part in parts for v in part], dtype=np.float32)
-    return row, "every feature at its training fill value: the median (numeric), the most frequent category"
+    described = "every feature at its training fill value: the median (numeric), the most frequent category"
+    return row, described + ("; every text empty (each token [PAD])" if texts else "")
 
 
 def data_baseline(x: np.ndarray, how: str | np.ndarray | float = "zeros") -> tuple[np.ndarray, str]:

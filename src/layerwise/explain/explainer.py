@@ -6,6 +6,7 @@
 
 Image bundles get a heatmap per image against a black image (images.py), generation bundles
 an attribution per prompt character (text.py); neither has a global permutation importance.
+A table with text columns gets, beside its features' attributions, one per token (tokens.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .output import Output, of_module, of_predictor
 from .permutation import mean_abs_importance, permutation_importance
 from .space import FeatureSpace
 from .text import explain_prompts, read_prompts
+from .tokens import TokenAttribution, attribute_tokens, text_inputs, texts_of, token_table
 
 ALL_METHODS = (*METHODS, "permutation")
 # The randomization check re-explains this many of the explained rows with a random model.
@@ -338,15 +340,26 @@ def _explain_predictor(
     base, result.baseline = training_baseline(predictor)
     # classification: the predicted class unless one is named; otherwise output (horizon step) 0
     targets = output.target(x, target if task.classes else (target or 0))
-    attributions = _local(result, space, output, x, targets, base, method, steps, shown)
     result.rows = inputs.labels[chosen].tolist()
+    tokens = None
+    if text_inputs(predictor):
+        assert inputs.raw is not None, "a table's inputs keep the user's values"
+        tokens = _local_tokens(result, space, predictor, x, inputs.raw[chosen], targets, base, method, steps, shown)
+        attributions = result.attributions
+        assert attributions is not None, "_local_tokens fills them"
+    else:
+        attributions = _local(result, space, output, x, targets, base, method, steps, shown)
     result.inputs = None if inputs.raw is None else inputs.raw[chosen]
     result.predictions = _predictions(predictor, x, None if inputs.last is None else inputs.last[chosen])
     mean_abs = mean_abs_importance(attributions, space.names, method, seed=seed)
     result.importance = (
         mean_abs if result.importance.empty else pd.concat([result.importance, mean_abs], ignore_index=True)
     )
-    if checks:
+    if checks and tokens is not None:
+        _check_tokens(
+            result, space, predictor, _random(predictor, seed), x, targets, base, method, steps, shown, tokens
+        )
+    elif checks:
         _check(result, space, of_predictor(predictor, _random(predictor, seed)), x, targets, base, method, steps, shown)
     return result
 
@@ -420,6 +433,80 @@ def _check(
     shown.advance(1, "randomization check")
     assert result.attributions is not None, "_local ran first"
     result.checks.append(randomization(result.attributions[:n], space.collapse(a.values)))
+
+
+def _local_tokens(
+    result: Explanation,
+    space: FeatureSpace,
+    predictor: Predictor,
+    x: np.ndarray,
+    raw: np.ndarray,
+    targets: np.ndarray,
+    base: np.ndarray,
+    method: str,
+    steps: int,
+    shown: Steps,
+) -> TokenAttribution:
+    """A table with text columns: `result`'s per-feature attributions (a text column's is its tokens'
+    sum plus its presence), its tokens and texts; returns the model-space attribution."""
+    a = attribute_tokens(predictor, predictor.module, x, targets, method=method, baseline=base, steps=steps)
+    shown.advance(1, f"{method} attributions of {len(x)} rows, per token")
+    texts = text_inputs(predictor)
+    result.attributions = _with_presence(space, texts, a)
+    result.output, result.baseline_output, result.delta = a.output, a.baseline_output, a.delta
+    if a.delta is not None:
+        result.checks.append(completeness(a.delta, a.output, a.baseline_output))
+    values = texts_of(predictor, raw, predictor.task.features)
+    result.tokens = token_table(predictor, x, a.values, values, result.rows)
+    result.texts = [{name: column[i] for name, column in values.items()} for i in range(len(x))]
+    if method == "ig":
+        result.presence = [{t.name: float(a.presence[i, j]) for j, t in enumerate(texts)} for i in range(len(x))]
+    result.notes.append(
+        "tokens: each text column's attribution is split per token (tokens.csv); padding gets none"
+        + (
+            "; a text's presence (the effect of where its tokens are, apart from which) is added to its "
+            "column's attribution"
+            if method == "ig"
+            else ""
+        )
+    )
+    return a
+
+
+def _with_presence(space: FeatureSpace, texts: list, a: TokenAttribution) -> np.ndarray:
+    features = space.collapse(a.values)  # (n, features): a text column sums its tokens
+    for j, t in enumerate(texts):
+        features[:, space.names.index(t.name)] += a.presence[:, j]
+    return features
+
+
+def _check_tokens(
+    result: Explanation,
+    space: FeatureSpace,
+    predictor: Predictor,
+    random: nn.Module,
+    x: np.ndarray,
+    targets: np.ndarray,
+    base: np.ndarray,
+    method: str,
+    steps: int,
+    shown: Steps,
+    trained: TokenAttribution,
+) -> None:
+    """The randomization check over every row's features and real tokens together."""
+    n = min(len(x), CHECK_ROWS)
+    a = attribute_tokens(predictor, random, x[:n], targets[:n], method=method, baseline=base, steps=steps)
+    shown.advance(1, "randomization check")
+    dense = text_inputs(predictor)[0].offset
+    real = x[:n, dense:] != 0  # (n, token positions): padding is never a token
+
+    def per_row(features: np.ndarray, values: np.ndarray) -> list[np.ndarray]:
+        return [np.concatenate([features[i], values[i, dense:][real[i]]]) for i in range(n)]
+
+    assert result.attributions is not None, "_local_tokens ran first"
+    mine = per_row(result.attributions[:n], trained.values[:n])
+    other = per_row(_with_presence(space, text_inputs(predictor), a), a.values)
+    result.checks.append(randomization(mine, other))
 
 
 def _scorer(predictor: Predictor, inputs: Inputs, metric: str) -> Callable[[np.ndarray], float]:

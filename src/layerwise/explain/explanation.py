@@ -4,6 +4,9 @@ DIR/importance.csv     feature, importance, ci_low, ci_high, method (most import
 DIR/attributions.csv   one line per explained row and feature (and time step, or pixel), or
                        per prompt character (generation)
 DIR/explain.json       method, units, baseline, per-row outputs and deltas, honesty checks
+DIR/tokens.csv, DIR/token_importance.csv
+                       a table with text columns: per token of each explained row, and per token
+                       over them (tokens.py says what each holds)
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ class Explanation:
     baseline: str = ""
     checks: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # a table with text columns (tokens.py): row, column, position, token, start, end, attribution
+    tokens: pd.DataFrame | None = None
+    texts: list[dict[str, Any]] | None = None  # per explained row, {text column: its text}
+    presence: list[dict[str, float]] | None = None  # ig: per row, {text column: its token positions' effect}
+
+    def token_importance(self, top: int | None = None) -> pd.DataFrame:
+        """Mean |attribution| per token over the explained rows, most important first (tokens.py)."""
+        from .tokens import TOP_TOKENS, token_importance
+
+        assert self.tokens is not None, "only a table with text columns has tokens"
+        return token_importance(self.tokens, TOP_TOKENS if top is None else top)
 
     @property
     def layout(self) -> InputKind:
@@ -72,6 +86,10 @@ class Explanation:
             }
             if self.delta is not None:
                 item["delta"] = _plain(self.delta[i])
+            if self.texts is not None:
+                item["texts"] = {k: _plain(v) for k, v in self.texts[i].items()}
+            if self.presence is not None:
+                item["presence"] = {k: _plain(v) for k, v in self.presence[i].items()}
             per_row.append(item | self.layout.row_fields(self, i))
         shape = None if self.attributions is None else list(self.attributions.shape[1:])
         return {
@@ -93,6 +111,9 @@ class Explanation:
         write_table(self.importance, folder / "importance.csv")
         if self.attributions is not None:
             write_table(self.attributions_frame(), folder / "attributions.csv")
+        if self.tokens is not None:
+            write_table(self.tokens, folder / "tokens.csv")
+            write_table(self.token_importance(), folder / "token_importance.csv")
         write_json(folder / "explain.json", self.summary())
         if plots:
             from .plots import write_plots
@@ -127,9 +148,16 @@ class Explanation:
         self.baseline_output = np.array([_num(r.get("baseline_output")) for r in rows])
         if rows and "delta" in rows[0]:
             self.delta = np.array([_num(r["delta"]) for r in rows])
+        if rows and "texts" in rows[0]:
+            self.texts = [r["texts"] for r in rows]
+        if rows and "presence" in rows[0]:
+            self.presence = [{k: _num(v) for k, v in r["presence"].items()} for r in rows]
         path = folder / "attributions.csv"
         if path.is_file() and meta.get("shape"):
             self.layout.read(self, path, tuple(meta["shape"]))
+        if (folder / "tokens.csv").is_file():
+            # a token "NA" or "1" is text, never a missing value or a number
+            self.tokens = pd.read_csv(folder / "tokens.csv", dtype={"column": str, "token": str}, keep_default_na=False)
         return self
 
 
@@ -181,6 +209,18 @@ class TabularInput(InputKind):
         return [
             (f"row-{e.rows[i]}.png", f"Why row {e.rows[i]}", AttributionDisplay.from_explanation(e, i).figure_)
             for i in range(min(SHOWN, len(e.rows)))
+        ]
+
+    def describe(self, e: Explanation) -> list[str]:
+        """A table with text columns: the tokens that matter most over the explained rows."""
+        if e.tokens is None or e.tokens.empty:
+            return []
+        top = e.token_importance(10)
+        return [
+            "tokens by mean |attribution|: "
+            + ", ".join(
+                f"{r['column']}:{r['token']!r} {r['importance']:.3g} ({r['count']}x)" for r in top.to_dict("records")
+            )
         ]
 
 

@@ -110,8 +110,16 @@ class FeatureSpace:
         if predictor.features is None:
             return cls.from_shape(shape, predictor.task.features)
         assert predictor.features.columns is not None, "a Predictor's preprocessor is fitted"
-        names, groups, start = [], [], 0
+        # a text column's ids follow every dense column: its group is its slice there (tokens.py)
+        packed = predictor.features.layout
+        texts = {t["name"]: t["length"] for t in packed["texts"]}
+        names, groups, start, text_start = [], [], 0, packed["dense"]
         for name, state in predictor.features.columns.items():
+            if state["kind"] == "text":
+                names.append(name)
+                groups.append(list(range(text_start, text_start + texts[name])))
+                text_start += texts[name]
+                continue
             if state["kind"] == "categorical" and state["encoding"] == "onehot":
                 width = len(state["categories"])
             elif state["kind"] == "datetime":

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .run import RunRecord
 from .sections import html_figure, html_section, html_table
+from .tokens import tokens_part
 
 if TYPE_CHECKING:
     from ..explain.explanation import Explanation
@@ -51,4 +52,4 @@ def section(e: Explanation) -> str:
         )
     notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in e.notes)
     plots = '<div class="grid">' + "".join(html_figure(f, caption) for _, caption, f in figures(e)) + "</div>"
-    return html_section("explanations", "Explanations", text + plots + checks + notes)
+    return html_section("explanations", "Explanations", text + plots + tokens_part(e) + checks + notes)

@@ -191,6 +191,7 @@ def results(run: RunRecord) -> str:
     )
     if ci.get("difference"):
         body += html_figure(DifferenceDisplay.from_metrics(m).figure_, "Primary metric with intervals")
+    body += _reference(m)
     if m.get("champion"):
         c = m["champion"]
         body += (
@@ -219,6 +220,29 @@ def results(run: RunRecord) -> str:
         )
     body += "".join(f"<p class='note'>{escape(n)}</p>" for n in m.get("notes", []))
     return html_section("results", "Results", body)
+
+
+def _reference(m: dict[str, Any]) -> str:
+    """The classical reference (text runs: TF-IDF + a linear model) beside the network, where the run has one."""
+    ref = m.get("reference")
+    if not ref:
+        return ""
+    level = f"{(m.get('ci') or {}).get('level', 0.95):.0%}"
+    primary = m["primary_metric"]
+    rows = [("metric", "network", str(ref.get("name", "reference")))]
+    rows += [
+        (name + (" (decides)" if name == primary else ""), _num(m["test"].get(name)), _num(value))
+        for name, value in (ref.get("test") or {}).items()
+    ]
+    beats = ref.get("beats_reference")
+    said = "" if beats is None else (" The network beats it." if beats else " The network does not beat it.")
+    return (
+        f"<h3>Classical reference</h3><p>{escape(str(ref.get('name', '')))}, fitted on the same training rows "
+        f"and scored on the same test rows. Difference in {escape(primary)} (network − reference), {level} "
+        f"interval: {_pair(ref.get('difference'))}.{said}</p>"
+        + html_table(rows)
+        + (f'<p class="finding">{escape(ref["finding"])}</p>' if ref.get("finding") else "")
+    )
 
 
 def plots(run: RunRecord) -> str:
