@@ -23,7 +23,7 @@ from ..data import Preprocessor, TargetEncoder, split
 from ..models import build
 from ..tasks import TaskInfo
 from ..training import EpochLog, Trainer
-from .params import Settings, check_params, parameter_errors, seed_from
+from .params import PARAMS, Settings, check_params, parameter_errors, seed_from
 
 
 class NeuralEstimator(BaseEstimator):
@@ -32,6 +32,7 @@ class NeuralEstimator(BaseEstimator):
     _multi_output = False  # passed to validate_data: may y be 2-D?
     _y_numeric = False
     _stratify = False  # split the early-stopping validation rows by class
+    _names = PARAMS  # parameter -> the config key it sets (for messages in parameter names)
 
     # -- subclass hooks ---------------------------------------------------------------------
     def _fit_target(self, y: np.ndarray, classes=None) -> tuple[np.ndarray, int, str]:
@@ -70,21 +71,30 @@ class NeuralEstimator(BaseEstimator):
         target, output_dim, loss = self._fit_target(y)
         self._start(X, settings, seed, output_dim, loss)
         val_x = val_y = None
-        if settings.early_stopping:
-            fraction = settings.validation_fraction
-            parts = split(
-                len(X),
-                method="stratified" if self._stratify else "random",
-                train=1 - fraction,
-                val=fraction,
-                test=0.0,
-                y=target.reshape(len(X), -1)[:, 0] if self._stratify else None,
-                seed=seed,
-            )
-            X, target, val_x, val_y = X[parts.train], target[parts.train], X[parts.val], target[parts.val]
-        self._trainer.fit(_tensor(X), _tensor(target), _tensor(val_x), _tensor(val_y))
+        held = self.holdout(settings, seed, target)
+        if held is not None:
+            train, val = held
+            X, target, val_x, val_y = X[train], target[train], X[val], target[val]
+        self._trainer.fit(as_tensor(X), as_tensor(target), as_tensor(val_x), as_tensor(val_y))
         self._record()
         return self
+
+    def holdout(self, settings: Settings, seed: int, target: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(train rows, validation rows) for early stopping, stratified by class for a classifier;
+        None without early stopping (every row trains)."""
+        if not settings.early_stopping:
+            return None
+        fraction, n = settings.validation_fraction, len(target)
+        parts = split(
+            n,
+            method="stratified" if self._stratify else "random",
+            train=1 - fraction,
+            val=fraction,
+            test=0.0,
+            y=target.reshape(n, -1)[:, 0] if self._stratify else None,
+            seed=seed,
+        )
+        return parts.train, parts.val
 
     def _partial_fit(self, X, y, classes=None):
         first = not hasattr(self, "_trainer")
@@ -96,24 +106,29 @@ class NeuralEstimator(BaseEstimator):
         else:
             target = self._encode_target(y)
         self._trainer.epochs = 1  # one pass over this batch of rows, as scikit-learn's partial_fit does
-        self._trainer.fit(_tensor(X), _tensor(target), resume=not first)
+        self._trainer.fit(as_tensor(X), as_tensor(target), resume=not first)
         self._record()
         return self
 
     def _start(self, X: np.ndarray, settings: Settings, seed: int, output_dim: int, loss: str) -> None:
         """Build the network and its Trainer; fit the bundle's feature state on X."""
-        self._settings, self._seed, self._output_dim, self._loss = settings, seed, output_dim, loss
-        module = build(settings.model, (X.shape[1],), output_dim, seed=seed)
-        self._trainer = self._make_trainer(module)
+        self.begin(settings, seed, output_dim, loss, width=X.shape[1])
         # A bundle takes named columns; numeric, unscaled (the estimator saw X as it is), with
         # missing values filled by the training median, as an Experiment's bundle does.
         names = self._feature_names()
         kinds = {name: "numeric" for name in names}
         self._features = Preprocessor(kinds, normalize="none").fit(pd.DataFrame(X, columns=names))
 
+    def begin(self, settings: Settings, seed: int, output_dim: int, loss: str, *, width: int) -> None:
+        """Build the network for rows of `width` features, and the Trainer that trains it."""
+        self._settings, self._seed, self._output_dim, self._loss = settings, seed, output_dim, loss
+        with parameter_errors(type(self).__name__, self._names):
+            module = _built(settings.model, width, output_dim, seed)
+        self._trainer = self._make_trainer(module)
+
     def _make_trainer(self, module: torch.nn.Module) -> Trainer:
         t = self._settings.train
-        with parameter_errors(type(self).__name__):
+        with parameter_errors(type(self).__name__, self._names):
             return Trainer(
                 module,
                 loss=self._loss,
@@ -147,7 +162,7 @@ class NeuralEstimator(BaseEstimator):
         runs in float32 and agrees to float32 precision.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = self.inputs(X)
         module = self.module_
         device = next(module.parameters()).device
         weights = {k: v.double() if v.is_floating_point() else v for k, v in module.state_dict().items()}
@@ -155,7 +170,7 @@ class NeuralEstimator(BaseEstimator):
         module.eval()
         try:
             with torch.no_grad():
-                x = _tensor(X).to(device)  # (n, features) float64
+                x = as_tensor(X).to(device)  # (n, features) float64
                 outs = [
                     torch.func.functional_call(module, weights, (x[i : i + batch_size],))
                     for i in range(0, len(x), batch_size)
@@ -163,6 +178,14 @@ class NeuralEstimator(BaseEstimator):
         finally:
             module.train(was_training)
         return torch.cat(outs).cpu().numpy()
+
+    def inputs(self, X) -> np.ndarray:
+        """The network's input rows for X, (n, width) float64: X checked against the fitted columns."""
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def width(self) -> int:
+        """Features per input row of the network."""
+        return self.n_features_in_
 
     def _validate(self, X, y, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         # float32, the network's dtype; sparse input is refused with scikit-learn's own message
@@ -182,7 +205,7 @@ class NeuralEstimator(BaseEstimator):
 
     def _predictor(self) -> Predictor:
         names = self._feature_names()
-        model = {"config": self._settings.model, "input_shape": [len(names)], "output_dim": self._output_dim}
+        model = {"config": self._settings.model, "input_shape": [self.width()], "output_dim": self._output_dim}
         config = {"estimator": type(self).__name__, "params": _plain(self.get_params(deep=False))}
         return Predictor(
             self._task(names),
@@ -219,7 +242,7 @@ class NeuralEstimator(BaseEstimator):
         batch_order = state.pop("_batch_order", None)
         super().__setstate__(state)
         if weights is not None:
-            module = build(self._settings.model, (self.n_features_in_,), self._output_dim, seed=self._seed)
+            module = _built(self._settings.model, self.width(), self._output_dim, self._seed)
             module.load_state_dict(weights)
             self._trainer = self._make_trainer(module)
             self._trainer.optimizer.load_state_dict(optimizer_state)
@@ -230,11 +253,20 @@ class NeuralEstimator(BaseEstimator):
             self.module_ = self._trainer.module
 
 
+def _built(model: dict[str, Any], width: int, output_dim: int, seed: int) -> torch.nn.Module:
+    """The network, the same for the same seed. `build` draws the weights it initializes from the
+    seed; a layer it leaves as constructed (a text block's token embeddings) draws from torch's
+    global generator, so construction runs on a fork of it seeded too (the caller's is untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build(model, (width,), output_dim, seed=seed)
+
+
 @overload
-def _tensor(a: np.ndarray) -> torch.Tensor: ...
+def as_tensor(a: np.ndarray) -> torch.Tensor: ...
 @overload
-def _tensor(a: None) -> None: ...
-def _tensor(a: np.ndarray | None) -> torch.Tensor | None:
+def as_tensor(a: None) -> None: ...
+def as_tensor(a: np.ndarray | None) -> torch.Tensor | None:
     """A tensor over a writable, contiguous copy where needed (torch warns on read-only arrays,
     which scikit-learn hands over as memory maps)."""
     if a is None:

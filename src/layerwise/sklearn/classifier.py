@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -11,7 +14,61 @@ from ..tasks import TaskInfo
 from .base import NeuralEstimator
 
 
-class NeuralClassifier(ClassifierMixin, NeuralEstimator):
+class ClassTargets:
+    """How a classifier's labels become targets, and its outputs probabilities and labels; shared by
+    NeuralClassifier and the text classifier (sklearn/text.py). Mixed in before NeuralEstimator."""
+
+    classes_: np.ndarray
+    _raw: Callable[..., np.ndarray]
+    _predictor: Callable[[], Any]
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits: (n,) for two classes (positive means classes_[1]), else (n, n_classes)."""
+        raw = self._raw(X)
+        return raw[:, 0] if len(self.classes_) == 2 else raw
+
+    def predict_proba(self, X) -> np.ndarray:
+        """(n, n_classes) class probabilities, in the order of `classes_`."""
+        raw = self._raw(X)  # first: it checks that the estimator is fitted
+        return self._predictor().probabilities(raw)
+
+    def predict(self, X) -> np.ndarray:
+        proba = self.predict_proba(X)  # first: it checks that the estimator is fitted
+        return self.classes_[proba.argmax(axis=1)]
+
+    def _fit_target(self, y, classes=None):
+        check_classification_targets(y)
+        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        k = len(self.classes_)
+        if k < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs rows of at least 2 classes; got 1 class ({self.classes_[0]!r})"
+            )
+        return self._encode_target(y), (1 if k == 2 else k), ("bce" if k == 2 else "cross_entropy")
+
+    def _encode_target(self, y) -> np.ndarray:
+        """Class codes: (n, 1) float32 for bce, (n,) int64 for cross-entropy."""
+        check_classification_targets(y)
+        codes = np.searchsorted(self.classes_, y)
+        known = (codes < len(self.classes_)) & (self.classes_[np.minimum(codes, len(self.classes_) - 1)] == y)
+        if not known.all():
+            raise ValueError(
+                f"y holds the label {y[~known][:1].tolist()[0]!r}, which is not in classes_ {self.classes_.tolist()}"
+            )
+        if len(self.classes_) == 2:
+            return codes.astype(np.float32).reshape(-1, 1)
+        return codes.astype(np.int64)
+
+    def _task(self, features):
+        return TaskInfo(type="classification", target="target", features=features, classes=self.classes_.tolist())
+
+    def _target_encoder(self):
+        encoder = TargetEncoder("classification")
+        encoder.classes = self.classes_.tolist()
+        return encoder
+
+
+class NeuralClassifier(ClassifierMixin, ClassTargets, NeuralEstimator):
     """A multilayer perceptron classifier with scikit-learn's API.
 
     Two classes train one logit with binary cross-entropy; more train k logits with
@@ -84,48 +141,3 @@ class NeuralClassifier(ClassifierMixin, NeuralEstimator):
                 "e.g. partial_fit(X, y, classes=np.unique(y_all))"
             )
         return self._partial_fit(X, y, classes)
-
-    def decision_function(self, X) -> np.ndarray:
-        """Logits: (n,) for two classes (positive means classes_[1]), else (n, n_classes)."""
-        raw = self._raw(X)
-        return raw[:, 0] if len(self.classes_) == 2 else raw
-
-    def predict_proba(self, X) -> np.ndarray:
-        """(n, n_classes) class probabilities, in the order of `classes_`."""
-        raw = self._raw(X)  # first: it checks that the estimator is fitted
-        return self._predictor().probabilities(raw)
-
-    def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)  # first: it checks that the estimator is fitted
-        return self.classes_[proba.argmax(axis=1)]
-
-    def _fit_target(self, y, classes=None):
-        check_classification_targets(y)
-        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-        k = len(self.classes_)
-        if k < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs rows of at least 2 classes; got 1 class ({self.classes_[0]!r})"
-            )
-        return self._encode_target(y), (1 if k == 2 else k), ("bce" if k == 2 else "cross_entropy")
-
-    def _encode_target(self, y) -> np.ndarray:
-        """Class codes: (n, 1) float32 for bce, (n,) int64 for cross-entropy."""
-        check_classification_targets(y)
-        codes = np.searchsorted(self.classes_, y)
-        known = (codes < len(self.classes_)) & (self.classes_[np.minimum(codes, len(self.classes_) - 1)] == y)
-        if not known.all():
-            raise ValueError(
-                f"y holds the label {y[~known][:1].tolist()[0]!r}, which is not in classes_ {self.classes_.tolist()}"
-            )
-        if len(self.classes_) == 2:
-            return codes.astype(np.float32).reshape(-1, 1)
-        return codes.astype(np.int64)
-
-    def _task(self, features):
-        return TaskInfo(type="classification", target="target", features=features, classes=self.classes_.tolist())
-
-    def _target_encoder(self):
-        encoder = TargetEncoder("classification")
-        encoder.classes = self.classes_.tolist()
-        return encoder

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,21 +51,28 @@ class Settings:
     train: dict[str, Any]  # TrainConfig's fields
     early_stopping: bool
     validation_fraction: float
+    text: dict[str, Any] = field(default_factory=dict)  # data.text's fields (text estimators)
 
 
-def check_params(params: dict[str, Any], owner: str) -> Settings:
-    """Validate an estimator's `get_params()`, raising one InvalidParameter that lists every problem."""
-    sections: dict[str, dict[str, Any]] = {"model": {"type": "mlp"}, "train": {}}
-    for name, path in PARAMS.items():
+def check_params(params: dict[str, Any], owner: str, names: dict[str, str] = PARAMS) -> Settings:
+    """Validate an estimator's `get_params()`, raising one InvalidParameter that lists every problem.
+
+    `names` maps each parameter to the config key it sets (PARAMS, or a text estimator's); the
+    model type is mlp unless one of them sets model.type."""
+    raw: dict[str, Any] = {"data": {"target": "y"}, "model": {"type": "mlp"}, "train": {}}
+    for name, path in names.items():
         if name in params:
-            section, key = path.split(".")
-            sections[section][key] = params[name]
+            *sections, key = path.split(".")
+            section = raw
+            for part in sections:
+                section = section.setdefault(part, {})
+            section[key] = params[name]
     problems = []
     cfg = None
     try:
-        cfg = ExperimentConfig.from_dict({"data": {"target": "y"}, **sections})
+        cfg = ExperimentConfig.from_dict(raw)
     except ConfigError as error:
-        problems += [renamed(p) for p in error.problems]
+        problems += [renamed(p, names) for p in error.problems]
     early, fraction = params["early_stopping"], params["validation_fraction"]
     if not isinstance(early, (bool, np.bool_)):
         problems.append(f"early_stopping: {early!r} must be True or False")
@@ -74,25 +81,27 @@ def check_params(params: dict[str, Any], owner: str) -> Settings:
     if problems:
         raise InvalidParameter(problems, hint=f"fix the parameters above in {owner}(...)")
     assert cfg is not None  # from_dict returned it, or raised the problems above
-    return Settings(cfg.model.model_dump(), cfg.train.model_dump(), bool(early), float(fraction))
+    return Settings(
+        cfg.model.model_dump(), cfg.train.model_dump(), bool(early), float(fraction), cfg.data.text.model_dump()
+    )
 
 
-def renamed(problem: str) -> str:
+def renamed(problem: str, names: dict[str, str] = PARAMS) -> str:
     """'train.lr: ...' -> 'lr: ...': a config problem told in the estimator's parameter names."""
-    for name, path in PARAMS.items():
+    for name, path in names.items():
         if problem == path or problem.startswith((f"{path}:", f"{path}.")):
             return name + problem[len(path) :]
     return problem
 
 
 @contextmanager
-def parameter_errors(owner: str) -> Iterator[None]:
-    """Re-raise a ConfigError from below (the Trainer's checks) in parameter names."""
+def parameter_errors(owner: str, names: dict[str, str] = PARAMS) -> Iterator[None]:
+    """Re-raise a ConfigError from below (the model's and the Trainer's checks) in parameter names."""
     try:
         yield
     except ConfigError as error:
         raise InvalidParameter(
-            [renamed(p) for p in error.problems], hint=f"fix the parameters above in {owner}(...)"
+            [renamed(p, names) for p in error.problems], hint=f"fix the parameters above in {owner}(...)"
         ) from None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.base import RegressorMixin
 
@@ -13,7 +15,61 @@ from .base import NeuralEstimator
 from .params import InvalidParameter
 
 
-class NeuralRegressor(RegressorMixin, NeuralEstimator):
+class NumberTargets:
+    """How a regressor's targets are standardized and its outputs mapped back to the target's units;
+    shared by NeuralRegressor and the text regressor (sklearn/text.py). Mixed in before NeuralEstimator."""
+
+    loss: str
+    _y_center: np.ndarray
+    _y_scale: np.ndarray
+    _y_1d: bool
+    _raw: Callable[..., np.ndarray]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()  # type: ignore[misc]  # the estimator's, further along the MRO
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X) -> np.ndarray:
+        """(n,) predictions, or (n, n_targets) when y had two dimensions, in the target's units."""
+        values = self._raw(X) * self._y_scale + self._y_center  # as TargetEncoder.decode does
+        return values[:, 0] if self._y_1d else values
+
+    def _fit_target(self, y, classes=None):
+        if self.loss in ("cross_entropy", "bce"):
+            raise InvalidParameter(f"loss: '{self.loss}' is a classification loss; use mse, mae or huber (or auto)")
+        columns = y.reshape(len(y), -1).astype(np.float64)
+        stats = [fit_scale(column, "standard") for column in columns.T]
+        self._y_center = np.array([center for center, _ in stats])
+        self._y_scale = np.array([scale for _, scale in stats])
+        self._y_1d = y.ndim == 1
+        loss = "mse" if self.loss == "auto" else self.loss
+        return self._encode_target(y), columns.shape[1], loss
+
+    def _encode_target(self, y) -> np.ndarray:
+        """(n, n_targets) float32, standardized."""
+        columns = y.reshape(len(y), -1).astype(np.float64)
+        if columns.shape[1] != len(self._y_center):
+            raise ValueError(
+                f"y has {columns.shape[1]} target columns, but this regressor was fitted on {len(self._y_center)}"
+            )
+        return ((columns - self._y_center) / self._y_scale).astype(np.float32)
+
+    def _task(self, features):
+        return TaskInfo(type="regression", target="target", features=features)
+
+    def _target_encoder(self):
+        if len(self._y_center) != 1:
+            raise LayerwiseError(
+                f"a bundle predicts one target; this regressor was fitted on {len(self._y_center)}",
+                hint="fit one NeuralRegressor per target column to save each as a bundle",
+            )
+        encoder = TargetEncoder("regression")
+        encoder.center, encoder.scale = float(self._y_center[0]), float(self._y_scale[0])
+        return encoder
+
+
+class NeuralRegressor(RegressorMixin, NumberTargets, NeuralEstimator):
     """A multilayer perceptron regressor with scikit-learn's API; y may have several columns.
 
     Each target column is standardized with the training rows' mean and std, as an
@@ -79,52 +135,9 @@ class NeuralRegressor(RegressorMixin, NeuralEstimator):
         self.device = device
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
     def partial_fit(self, X, y):
         """One epoch over X, y, continuing the network (a new one on the first call).
 
         The target's standardization is fitted on the first call's rows.
         """
         return self._partial_fit(X, y)
-
-    def predict(self, X) -> np.ndarray:
-        """(n,) predictions, or (n, n_targets) when y had two dimensions, in the target's units."""
-        values = self._raw(X) * self._y_scale + self._y_center  # as TargetEncoder.decode does
-        return values[:, 0] if self._y_1d else values
-
-    def _fit_target(self, y, classes=None):
-        if self.loss in ("cross_entropy", "bce"):
-            raise InvalidParameter(f"loss: '{self.loss}' is a classification loss; use mse, mae or huber (or auto)")
-        columns = y.reshape(len(y), -1).astype(np.float64)
-        stats = [fit_scale(column, "standard") for column in columns.T]
-        self._y_center = np.array([center for center, _ in stats])
-        self._y_scale = np.array([scale for _, scale in stats])
-        self._y_1d = y.ndim == 1
-        loss = "mse" if self.loss == "auto" else self.loss
-        return self._encode_target(y), columns.shape[1], loss
-
-    def _encode_target(self, y) -> np.ndarray:
-        """(n, n_targets) float32, standardized."""
-        columns = y.reshape(len(y), -1).astype(np.float64)
-        if columns.shape[1] != len(self._y_center):
-            raise ValueError(
-                f"y has {columns.shape[1]} target columns, but this regressor was fitted on {len(self._y_center)}"
-            )
-        return ((columns - self._y_center) / self._y_scale).astype(np.float32)
-
-    def _task(self, features):
-        return TaskInfo(type="regression", target="target", features=features)
-
-    def _target_encoder(self):
-        if len(self._y_center) != 1:
-            raise LayerwiseError(
-                f"a bundle predicts one target; this regressor was fitted on {len(self._y_center)}",
-                hint="fit one NeuralRegressor per target column to save each as a bundle",
-            )
-        encoder = TargetEncoder("regression")
-        encoder.center, encoder.scale = float(self._y_center[0]), float(self._y_scale[0])
-        return encoder
