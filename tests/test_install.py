@@ -30,6 +30,7 @@ EXTRA_PACKAGES = {
     "tune-postgres-binary": {"psycopg"},
     "images": {"pillow"},
     "tensorboard": {"tensorboard"},
+    "text": {"tokenizers"},
 }
 # The import names of those packages (and of what they alone bring), absent from a core install.
 EXTRA_MODULES = [
@@ -45,6 +46,7 @@ EXTRA_MODULES = [
     "psycopg",
     "psycopg_binary",
     "tensorboard",
+    "tokenizers",
 ]
 
 
@@ -178,6 +180,14 @@ def test_each_missing_extra_is_one_usage_error_naming_its_pip_install(table, dig
     def run(out: str) -> list[str]:
         return ["run", str(config), "--out", str(tmp_path / out), "--quiet", "--set", "train.epochs=1"]
 
+    reviews = tmp_path / "reviews.csv"
+    words = ["great value", "broke in a week", "arrived late and damaged", "works as described"]
+    pd.DataFrame({"review": [words[i % 4] + f" order {i}" for i in range(60)], "y": [i % 2 for i in range(60)]}).to_csv(
+        reviews, index=False
+    )
+    text_config = tmp_path / "text.yaml"
+    text_config.write_text(f"data: {{path: {reviews}, target: y, columns: {{review: text}}}}\n", encoding="utf-8")
+
     cases = {
         "serve": ["serve", str(tmp_path / "bundle")],
         "explain": ["explain", str(tmp_path / "bundle")],
@@ -185,6 +195,7 @@ def test_each_missing_extra_is_one_usage_error_naming_its_pip_install(table, dig
         "tune-postgres": ["tune", str(config), "--storage", "postgresql://u@127.0.0.1:9/db", "--trials", "1"],
         "images": ["init", str(digit_folders["train"]), "-o", str(tmp_path / "digits.yaml")],
         "tensorboard": [*run("tensorboard"), "--set", "train.tensorboard=true"],
+        "text": ["run", str(text_config), "--out", str(tmp_path / "text"), "--quiet"],
     }
     assert set(cases) == set(EXTRAS)
     bundle = tmp_path / "made" / "bundle"

@@ -504,6 +504,14 @@ def serve(
     max_image_pixels: Annotated[
         int, typer.Option("--max-image-pixels", min=1, help="An image bundle: most pixels per image (413 beyond).")
     ] = 4096 * 4096,
+    max_text_chars: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-text-chars",
+            min=1,
+            help="A bundle with text columns: most characters per text (422 beyond); default 100,000.",
+        ),
+    ] = None,
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Accept model.pt weights, read with torch.load(weights_only=True).")
     ] = False,
@@ -530,6 +538,7 @@ def serve(
         timeout_s=timeout,
         max_samples=max_samples,
         max_image_pixels=max_image_pixels,
+        **({} if max_text_chars is None else {"max_text_chars": max_text_chars}),
     )
     bundle = _bundle_path(bundle)
     keyed = ", with the API key" if api_key_env and not public_docs else ""

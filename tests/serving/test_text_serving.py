@@ -176,3 +176,16 @@ def test_no_request_drawn_from_the_schema_gets_a_500(bundle, mode):
         assert response.status_code < 500, (case.body, response.status_code, response.text)
 
     check()
+
+
+def test_the_cli_passes_max_text_chars_to_the_server(cli, bundle, monkeypatch):
+    seen = {}
+
+    def fake_serve(*args, **kwargs):  # stands in for binding a port: what `serve` would run with
+        seen.update(kwargs)
+
+    monkeypatch.setattr("layerwise.serving.server.serve", fake_serve)
+    assert cli("serve", bundle, "--max-text-chars", "500")[0] == 0
+    assert seen["limits"].max_text_chars == 500
+    assert cli("serve", bundle)[0] == 0
+    assert seen["limits"].max_text_chars == MAX_TEXT_CHARS == Limits().max_text_chars

@@ -427,7 +427,7 @@ def text_notes(pre: Any) -> list[str]:
         if stats.get("truncated"):
             notes.append(
                 f"{stats['truncated']} of {stats['rows']} texts of '{column}' were longer than {length} tokens "
-                "and were cut (data.text.max_tokens)"
+                "and were cut (the longest training text, at most data.text.max_tokens)"
             )
         if stats.get("empty"):
             notes.append(f"{stats['empty']} of {stats['rows']} texts of '{column}' are empty or missing (no tokens)")
