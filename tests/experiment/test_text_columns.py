@@ -202,3 +202,48 @@ def test_a_search_tries_encoders_and_tokenizers(tmp_path):
     tried = {(t, k) for t, k in zip(trials["model.type"], trials["data.text.tokenizer"])}
     assert tried == {("text_bag", "word"), ("text_bag", "bpe"), ("text_cnn", "word"), ("text_cnn", "bpe")}
     assert result.metrics["reference"]["name"] == "TF-IDF + logistic regression"
+
+
+def test_column_names_that_are_not_strings_are_read_as_their_text():
+    frame = reviews().rename(columns={"shop": 7})
+    assert tasks.resolve(config(), frame) is tasks.get("text")
+
+
+@pytest.mark.parametrize(
+    ("settings", "data", "named"),
+    [
+        # a plain table (its text dropped) given tokenizer settings
+        (
+            {"data": {"target": "y", "clean": {"drop_text": True}, "text": {"tokenizer": "word"}}},
+            "reviews",
+            "data.text.tokenizer",
+        ),
+        # a forecast told to read a text column
+        (
+            {"task": {"type": "forecast"}, "data": {"target": "stars", "columns": {"review": "text"}}},
+            "reviews",
+            "data.columns.review",
+        ),
+        # generation reads a file, not columns
+        (
+            {"task": {"type": "generation"}, "data": {"path": "names.txt", "columns": {"x": "text"}}},
+            None,
+            "data.columns.x",
+        ),
+    ],
+)
+def test_text_settings_a_kind_cannot_honour_are_refused(settings, data, named, tmp_path):
+    if data is None:
+        (tmp_path / "names.txt").write_text("ann\nbob\ncleo\n", encoding="utf-8")
+        settings["data"]["path"] = str(tmp_path / "names.txt")
+    raw = {**FAST, **settings, "model": {"hidden": [8]}}
+    if settings.get("task", {}).get("type") == "generation":
+        raw["model"] = {"type": "lstm", "hidden": [8], "embedding": 8}
+    with pytest.raises(ConfigError, match=named):
+        layerwise.Experiment(ExperimentConfig.from_dict(raw), data=reviews() if data else None).run(tmp_path / "r")
+
+
+def test_the_refusal_of_a_model_that_reads_no_text_says_how_to_leave_the_text_out():
+    with pytest.raises(ConfigError) as caught:
+        layerwise.Experiment(config(model={"type": "mlp", "hidden": [8]}), data=reviews()).run()
+    assert "data.clean.drop_text: true" in str(caught.value)

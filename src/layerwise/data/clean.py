@@ -33,6 +33,7 @@ from .kinds import (
     share_numeric,
 )
 from .scaling import FLOAT32_SAFE
+from .transforms import as_text
 
 TASKS = ("classification", "regression", "forecast")
 # Kinds a kept feature column may have once clean() is done.
@@ -173,19 +174,11 @@ def _check_declared(declared: dict[str, str], features: list[str], target: str, 
 
 
 def _as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Columns declared text or categorical read as strings, even where every value is a number."""
+    """Columns declared text or categorical read as strings, even where every value is a number
+    (3.0 read from a CSV column of whole numbers is the text "3", as the file wrote it)."""
     for name in columns:
-        column = frame[name]
-        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
-            frame[name] = column.map(_plain_text, na_action="ignore").astype(object)
+        frame[name] = as_text(frame[name])
     return frame
-
-
-def _plain_text(value) -> str:
-    # 3.0 read from a CSV column of whole numbers is the text "3", as the file wrote it
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _coerce_numbers(frame, columns, options, log, decimal, declared) -> pd.DataFrame:

@@ -72,21 +72,21 @@ def read_table(source, *, delimiter: str | None = None, name: str | None = None)
 def read_head(source, *, rows: int, delimiter: str | None = None) -> pd.DataFrame | None:
     """The first `rows` rows of a table (a DataFrame, or a CSV or Parquet path), cheaply; None where they
     cannot be read so (the full read then names the problem). What decides a run's kind before reading all."""
-    if isinstance(source, pd.DataFrame):
-        return source.head(rows)
-    if not isinstance(source, (str, Path)):
-        return None
-    path = Path(source)
-    suffix = path.suffix.lower()
     try:
+        if isinstance(source, pd.DataFrame):
+            return _named_columns(source.head(rows).copy(), "data")
+        if not isinstance(source, (str, Path)):
+            return None
+        path = Path(source)
+        suffix = path.suffix.lower()
         if suffix in PARQUET_SUFFIXES:
             import pyarrow.parquet as pq
 
             batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
-            return None if batch is None else batch.to_pandas()
+            return None if batch is None else _named_columns(batch.to_pandas(), str(path))
         if suffix in CSV_SUFFIXES and path.is_file():
             sep = delimiter or ("\t" if suffix == ".tsv" else ",")
-            return pd.read_csv(path, sep=sep, nrows=rows, encoding="utf-8-sig")
+            return _named_columns(pd.read_csv(path, sep=sep, nrows=rows, encoding="utf-8-sig"), str(path))
     except Exception:  # noqa: BLE001  any reason at all: the full read reports it properly
         return None
     return None

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import BundleError, ConfigError, DataError, UsageError, did_you_mean
+from ..errors import BundleError, ConfigError, DataError, UsageError, did_you_mean, needs_extra
 from .kinds import DECIMALS, is_missing_word, parse_dates, parse_numbers, to_boolean
 from .scaling import FLOAT32_SAFE, check_normalize, fit_scale
 from .target import (
@@ -117,7 +117,8 @@ class Preprocessor:
     def tokenizer(self, name: str) -> Any:
         """The fitted tokenizer of text column `name` (built from the saved state on first use)."""
         if name not in self.tokenizers:
-            from .tokenize import TextTokenizer
+            with needs_extra("text"):
+                from .tokenize import TextTokenizer
 
             state = self._fitted("tokenizer")[name]
             self.tokenizers[name] = TextTokenizer.from_dict(
@@ -139,6 +140,7 @@ class Preprocessor:
             column = df[name].reset_index(drop=True)
             kind = state["kind"]
             if kind == "text":  # token ids after every dense column: (rows, length) each
+                column = as_text(column)
                 ids, self.last_text[name] = self.tokenizer(name).encode(column, column=name, source=source)
                 texts.append(ids.astype(np.float32))
             elif kind == "numeric":
@@ -329,9 +331,10 @@ class Preprocessor:
         return {"fill": fill, "categories": categories, "encoding": "onehot" if onehot else "ordinal"}
 
     def _fit_text(self, column, name) -> dict:
-        from .tokenize import TextTokenizer  # Hugging Face tokenizers: imported where text is read
+        with needs_extra("text"):
+            from .tokenize import TextTokenizer  # Hugging Face tokenizers: imported where text is read
 
-        self.tokenizers[name] = TextTokenizer(**self.text).fit(column, column=name)
+        self.tokenizers[name] = TextTokenizer(**self.text).fit(as_text(column), column=name)
         return {"tokenizer": self.tokenizers[name].to_dict()}
 
     def _fit_datetime(self, column, name) -> dict:
@@ -485,6 +488,18 @@ def _boolean(value) -> float:
 def _labels(column: pd.Series) -> pd.Series:
     """Category labels as text, so 3, 3.0 and '3' (read differently from two files) all match."""
     return pd.Series([None if pd.isna(v) else category_label(v) for v in column.tolist()], dtype=object)
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """A text column as text: a file typed anew (a prediction CSV, a chunk of a large one) may read
+    digits-only texts as numbers or true/false as booleans; they are the text the file holds ("5",
+    "10.5", "True"), as training read them. Missing values stay missing. A JSON request keeps its
+    types: serving refuses a number where text belongs (serving/records.py)."""
+    if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
+        return column
+    return column.map(lambda v: v if isinstance(v, (str, bytes)) else category_label(v), na_action="ignore").astype(
+        object
+    )
 
 
 def category_label(value) -> str:

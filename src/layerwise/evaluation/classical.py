@@ -21,6 +21,10 @@ TEXT_REFERENCE = {
 MAX_FEATURES = 200_000  # n-grams kept per text column, the most frequent first
 
 
+class NoWords(ValueError):
+    """The training texts of a column hold no word of two characters or more: TF-IDF has nothing to count."""
+
+
 def text_reference(
     task: str,
     train: tuple[Mapping[str, Sequence[str]], np.ndarray, np.ndarray],
@@ -34,7 +38,7 @@ def text_reference(
     Args:
         train: (texts by column, dense features (n, F), targets: class codes or values).
         test: (texts by column, dense features (m, F)).
-    Raises ValueError when the texts hold no word at all (the vectorizer's vocabulary is empty).
+    Raises NoWords when a column's training texts hold no word at all (the vectorizer's vocabulary is empty).
     """
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -50,7 +54,10 @@ def text_reference(
             fitted.append(vectorizer.fit_transform(words))
         except ValueError:  # too few documents for min_df 2 to keep any n-gram
             vectorizer = _vectorizer(TfidfVectorizer, min_df=1)
-            fitted.append(vectorizer.fit_transform(words))
+            try:
+                fitted.append(vectorizer.fit_transform(words))
+            except ValueError:
+                raise NoWords(f"the training texts of '{column}' hold no word TF-IDF can count") from None
         applied.append(vectorizer.transform([_plain(v) for v in texts_test[column]]))
     if dense_train.shape[1]:
         fitted.append(sparse.csr_matrix(dense_train.astype(np.float64)))

@@ -71,7 +71,7 @@ def check(cfg: ExperimentConfig, task: Task, source: Any, name: str) -> str:
     try:
         kind = task.check(cfg, source, name)
     except ConfigError as err:
-        raise ConfigError([*problems, *err.problems]) from None
+        raise ConfigError([*problems, *err.problems], hint=err.hint) from None
     if problems:
         raise ConfigError(problems)
     return kind

@@ -31,7 +31,7 @@ def model_inputs(predictor: Predictor, frame: pd.DataFrame | str | Path, *, sour
     if predictor.series is None:
         # every bundle of rows that is neither images nor a series holds a fitted table preprocessor
         assert predictor.features is not None
-        return predictor.features.transform(frame[task.features], source=source)
+        return predictor.features.transform(frame, source=source)  # names the columns a file lacks
     if task.time is not None and task.time in frame.columns:
         frame = frame.sort_values(task.time, kind="stable", key=lambda c: pd.to_datetime(c, errors="coerce"))
     inputs, _ = predictor.series.transform(frame.reset_index(drop=True), source=source)

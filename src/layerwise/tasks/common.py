@@ -419,6 +419,32 @@ def tokenizer_options(cfg: Any) -> dict[str, Any]:
     }
 
 
+# data.text's keys for text columns (the rest of the section is generation's)
+TOKENIZER_KEYS = ("tokenizer", "vocab_size", "min_frequency", "lowercase", "normalization", "max_tokens")
+
+
+def text_key_problems(cfg: Any, why: str) -> list[str]:
+    """The tokenizer keys of data.text set away from their defaults, in a run that reads no text column."""
+    defaults = type(cfg.data.text)()
+    return [
+        f"data.text.{key}: tokenizes text columns; {why}"
+        for key in TOKENIZER_KEYS
+        if getattr(cfg.data.text, key) != getattr(defaults, key)
+    ]
+
+
+def table_problems(cfg: Any) -> list[str]:
+    """What a table of rows (with or without text) cannot honour."""
+    if cfg.data.transform != "none":
+        return [f"data.transform: '{cfg.data.transform}' applies to forecasting only"]
+    return []
+
+
+def declared_problems(cfg: Any, kinds: tuple[str, ...], why: str) -> list[str]:
+    """data.columns entries of a kind this run cannot read (`kinds`: those it can)."""
+    return [f"data.columns.{name}: {kind} {why}" for name, kind in cfg.data.columns.items() if kind not in kinds]
+
+
 def text_notes(pre: Any) -> list[str]:
     """The last transform's account of its text columns: texts cut to the length, empty texts."""
     notes = []

@@ -20,6 +20,7 @@ from .common import (
     augment_problems,
     clean_frame,
     column_problems,
+    declared_problems,
     evaluate_settings,
     finish,
     image_data,
@@ -34,6 +35,7 @@ from .common import (
     split_method,
     table_summary,
     target_values,
+    text_key_problems,
     value_columns,
     value_head,
     watched_metric,
@@ -67,6 +69,10 @@ class Forecast(Task):
             )
         if cfg.train.class_weights != "none":
             problems.append("train.class_weights: weights classes in the loss; a forecast has none (remove it)")
+        problems += text_key_problems(cfg, "a forecast reads no text")
+        problems += declared_problems(
+            cfg, ("numeric", "categorical", "boolean", "datetime"), "is not read by a forecast (list it in data.drop)"
+        )
         return problems
 
     def read(self, cfg: Any, data: Any, log: Any) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from .common import (
     class_counts,
     class_table,
     class_weights,
+    declared_problems,
     finish,
     image_data,
     labelled_metric,
@@ -30,6 +31,7 @@ from .common import (
     saved_baseline,
     split_method,
     stratify_or_fall_back,
+    text_key_problems,
     watched_metric,
 )
 from .registry import register
@@ -67,6 +69,8 @@ class Images(Task):
             )
         if cfg.data.transform != "none":
             problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
+        problems += text_key_problems(cfg, "images have no text columns")
+        problems += declared_problems(cfg, (), "is a column kind; images have no columns (remove data.columns)")
         return problems
 
     def read(self, cfg: Any, data: Any, log: Any) -> ImageSet:

@@ -40,9 +40,11 @@ from .common import (
     saved_baseline,
     split_method,
     stratify_or_fall_back,
+    table_problems,
     table_summary,
     target_values,
     text_columns,
+    text_key_problems,
     text_notes,
     tokenizer_options,
     value_head,
@@ -67,10 +69,9 @@ class Rows(Task):
         )
 
     def refused(self, cfg: Any) -> list[str]:
-        problems = []
-        if cfg.data.transform != "none":
-            problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
-        return problems
+        # claimed only where no column reads as text (tasks/text.py takes the others)
+        why = "no column of this table reads as text (declare one in data.columns as text)"
+        return table_problems(cfg) + text_key_problems(cfg, why)
 
     def read(self, cfg: Any, data: Any, log: Any) -> pd.DataFrame:
         return read_frame(cfg, data)

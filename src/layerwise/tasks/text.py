@@ -28,6 +28,7 @@ from .common import (
     image_data,
     read_frame,
     reads_text,
+    table_problems,
     text_columns,
 )
 from .registry import get, register
@@ -53,7 +54,7 @@ class Text(Task):
         return task.type in self.types and reads_text(preprocessing)
 
     def refused(self, cfg: Any) -> list[str]:
-        problems = get("rows").refused(cfg)
+        problems = table_problems(cfg)
         if cfg.data.stream.enabled is True:
             problems.append("data.stream.enabled: text columns are read in memory; a streamed table holds no text")
         defaults = type(cfg.data.text)()
@@ -88,9 +89,13 @@ class Text(Task):
         try:
             kind = get("rows").check(cfg, source, name)
         except ConfigError as err:
-            raise ConfigError([*problems, *err.problems]) from None
+            raise ConfigError([*problems, *err.problems], hint=err.hint) from None
         if problems:
-            raise ConfigError(problems)
+            raise ConfigError(
+                problems,
+                hint="to read the table without its text, set data.clean.drop_text: true, or list the text "
+                "columns in data.drop",
+            )
         return kind
 
     def prepare(self, cfg: Any, source: pd.DataFrame, kind: str, name: str, parts: Split | None = None) -> Prepared:
@@ -145,7 +150,7 @@ class Text(Task):
 
     def judged(self, prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
         """The classical reference beside the baseline: TF-IDF + a linear model fitted on the training rows."""
-        from ..evaluation.classical import text_reference
+        from ..evaluation.classical import NoWords, text_reference
 
         pre, frame, task = prepared.features, prepared.table, prepared.task
         dense = pre.layout["dense"]
@@ -162,7 +167,7 @@ class Text(Task):
                 (texts(test), prepared.x[part][:, :dense]),
                 classes=task.n_classes,
             )
-        except ValueError as err:  # no word in any training text: no reference to stand beside
+        except NoWords as err:  # no word in any training text: no reference to stand beside
             prepared.notes.append(f"no classical reference: {err}")
             return {}
         return {"reference": {"name": name, "out": out}}
