@@ -214,7 +214,7 @@ def test_column_names_that_are_not_strings_are_read_as_their_text():
     [
         # a plain table (its text dropped) given tokenizer settings
         (
-            {"data": {"target": "y", "clean": {"drop_text": True}, "text": {"tokenizer": "word"}}},
+            {"data": {"target": "y", "clean": {"drop_text": True}, "text": {"tokenizer": "bpe"}}},
             "reviews",
             "data.text.tokenizer",
         ),

@@ -88,8 +88,11 @@ def test_serve_and_predict_agree_on_the_same_rows(client, bundle):
     assert [p["prediction"] for p in served] == expected["prediction"].tolist()
     for answer, (_, row) in zip(served, expected.iterrows()):
         assert answer["probabilities"]["pos"] == pytest.approx(row["proba_pos"], abs=1e-6)
-    # one record alone gets what it gets inside a batch
-    assert predict(client, records[4])[0] == served[4]
+    # one record alone gets what it gets inside a batch (float32 sums of another batch size may differ
+    # in the last bits: BLAS takes another path)
+    alone = predict(client, records[4])[0]
+    assert alone["prediction"] == served[4]["prediction"]
+    assert alone["probabilities"]["pos"] == pytest.approx(served[4]["probabilities"]["pos"], abs=1e-6)
 
 
 def test_empty_and_null_texts_are_predicted_as_texts_without_tokens(client, bundle):

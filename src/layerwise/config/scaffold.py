@@ -500,14 +500,17 @@ class TextPlan:
     """The data.text settings `init` writes for a table's free-text columns, and why."""
 
     columns: list[TextColumn]
-    tokenizer: str  # bpe, or char for text not split by spaces
+    tokenizer: str  # word, or char for text not split by spaces
     max_tokens: int
     words: int  # distinct words (characters for `char`) seen at least twice, over every text column
 
     def tokenizer_note(self) -> str:
         if self.tokenizer == "char":
             return "the texts are not split by spaces (median under 2 words): one token per character"
-        return "sub-word pieces learned on the training texts: unseen and misspelled words still map to known pieces"
+        return (
+            "words and punctuation marks, as TF-IDF counts them; bpe splits words unseen in training into "
+            "known pieces instead of reading them as unknown"
+        )
 
     def max_tokens_note(self) -> str:
         unit = "characters" if self.tokenizer == "char" else "words and marks"
@@ -526,7 +529,7 @@ class TextPlan:
 
     @property
     def _factor(self) -> float:
-        return 1.0 if self.tokenizer == "char" else _PIECES
+        return _PIECES if self.tokenizer in ("bpe", "wordpiece") else 1.0
 
 
 def plan_text(frame: pd.DataFrame, kinds: dict[str, str]) -> TextPlan | None:
@@ -551,10 +554,9 @@ def plan_text(frame: pd.DataFrame, kinds: dict[str, str]) -> TextPlan | None:
         )
         pieces = values.map(list) if char else words  # what the vocabulary counts: characters or words
         counts = counts.add(pieces.explode().dropna().str.lower().value_counts(), fill_value=0)
-    factor = 1.0 if char else _PIECES
-    wanted = max(c.tokens for c in columns) * factor
+    wanted = max(c.tokens for c in columns)  # words and marks, or characters: one token each
     max_tokens = next((n for n in _ROUND_TOKENS if n >= wanted), _ROUND_TOKENS[-1])
-    return TextPlan(columns, "char" if char else "bpe", max_tokens, int((counts >= 2).sum()))
+    return TextPlan(columns, "char" if char else "word", max_tokens, int((counts >= 2).sum()))
 
 
 # --- the sections each kind writes: rows to classify or regress, a forecast, images, text -------
@@ -745,7 +747,7 @@ _TEXT_MODEL = [
     "  readout: mean            # mean | max of a text's token vectors",
     "  hidden: [64]             # dense layers over the pooled texts and the other columns",
     "  activation: relu",
-    "  dropout: 0.2",
+    "  dropout: 0.3             # token embeddings are most of the weights, each seen by few rows",
     "  init: auto               # He for the ReLU family",
     "",
     "train:",

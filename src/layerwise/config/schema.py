@@ -103,9 +103,9 @@ MISSING_TARGET = "data.target: required key is missing (only task.type: generati
 class TextConfig(_Section):
     """Text: how text columns become token ids (tables), or a text file becomes examples (generation)."""
 
-    # Text columns: bpe | wordpiece (Hugging Face tokenizers trained on the training texts),
-    # word (whitespace and punctuation) or char; fitted on the training split only.
-    tokenizer: Literal["bpe", "wordpiece", "word", "char"] = "bpe"
+    # Text columns: word (words and punctuation marks), bpe | wordpiece (sub-word pieces, Hugging
+    # Face tokenizers trained on the training texts) or char; fitted on the training split only.
+    tokenizer: Literal["bpe", "wordpiece", "word", "char"] = "word"
     # text columns: most tokens in the vocabulary (ids travel as float32, exact far beyond the cap)
     vocab_size: int = Field(default=16000, ge=10, le=1_000_000)
     min_frequency: int = Field(default=2, ge=1)  # text columns: fewest training occurrences a token needs

@@ -57,7 +57,8 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
         "reference",
         ("classification", "regression"),
         "Runs with text columns: the classical reference fitted on the same training rows (TF-IDF of word "
-        "1-2-grams, with the other features, + logistic regression or ridge): its name, its metrics on the "
+        "1-2-grams, with the other features, + logistic regression or ridge, its regularization chosen on the "
+        "validation rows): its name, its metrics on the "
         "same test rows (test), the paired interval of network - reference on the deciding metric "
         "(difference), beats_reference and a finding that says plainly when the network does not beat it. "
         "Reported, not gated.",

@@ -210,7 +210,11 @@ def _list(value: Any) -> Any:
 
 @register("text_bag")
 class TextBag(TextBlock):
-    """The mean (or max) of each text's token embeddings: fast, and a strong baseline."""
+    """The mean (or max) of each text's token embeddings: fast, and a strong baseline.
+
+    Dropout 0.3 by default, here and in text_cnn: token embeddings are most of the parameters and
+    few rows see each token (Kim 2014 used 0.5); on the Debian descriptions benchmark 0.3 gave
+    +0.02 to +0.03 test accuracy over 0.1 in each of four seeds (benchmarks/text_classification.py)."""
 
     defaults = {
         "inputs": None,
@@ -218,7 +222,7 @@ class TextBag(TextBlock):
         "readout": "mean",
         "hidden": [64],
         "activation": "relu",
-        "dropout": 0.1,
+        "dropout": 0.3,
     }
 
     def __init__(
@@ -230,7 +234,7 @@ class TextBag(TextBlock):
         readout: str = "mean",
         hidden: Sequence[int] = (64,),
         activation: str = "relu",
-        dropout: float = 0.1,
+        dropout: float = 0.3,
     ):
         super().__init__()
         self.embedding, self.readout, self.hidden = embedding, readout, _list(hidden)
@@ -263,7 +267,7 @@ class TextCNN(TextBlock):
         "readout": "max",
         "hidden": [64],
         "activation": "relu",
-        "dropout": 0.1,
+        "dropout": 0.3,
     }
 
     def __init__(
@@ -277,7 +281,7 @@ class TextCNN(TextBlock):
         readout: str = "max",
         hidden: Sequence[int] = (64,),
         activation: str = "relu",
-        dropout: float = 0.1,
+        dropout: float = 0.3,
     ):
         super().__init__()
         self.embedding, self.channels, self.kernel_size = embedding, _list(channels), kernel_size

@@ -159,12 +159,13 @@ class Text(Task):
         def texts(rows: np.ndarray) -> dict[str, list[Any]]:
             return {c: frame[c].iloc[rows].tolist() for c in columns}
 
-        train, test = prepared.index["train"], prepared.index[part]
+        train, val, test = prepared.index["train"], prepared.index["val"], prepared.index[part]
         try:
             out, name = text_reference(
                 task.type,
                 (texts(train), prepared.x["train"][:, :dense], prepared.actual["train"]),
                 (texts(test), prepared.x[part][:, :dense]),
+                val=(texts(val), prepared.x["val"][:, :dense], prepared.actual["val"]),
                 classes=task.n_classes,
             )
         except NoWords as err:  # no word in any training text: no reference to stand beside
