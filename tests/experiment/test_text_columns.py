@@ -247,3 +247,15 @@ def test_the_refusal_of_a_model_that_reads_no_text_says_how_to_leave_the_text_ou
     with pytest.raises(ConfigError) as caught:
         layerwise.Experiment(config(model={"type": "mlp", "hidden": [8]}), data=reviews()).run()
     assert "data.clean.drop_text: true" in str(caught.value)
+
+
+def test_word_vectors_start_the_embeddings_and_the_log_says_how_many_tokens_they_cover(tmp_path):
+    vectors = tmp_path / "glove.txt"
+    rng = np.random.default_rng(0)
+    words = ["great", "lovely", "superb", "awful", "broken", "poor", "the", "box"]  # 8 of the toy's 14 words
+    vectors.write_text("".join(f"{w} {' '.join(f'{v:.4f}' for v in rng.normal(size=6))}\n" for w in words))
+    cfg = config(model={"hidden": [8], "embedding": None, "init": {"embedding": str(vectors)}})
+    result = layerwise.Experiment(cfg, data=reviews()).run(tmp_path / "run")
+    line = next(line for line in result.log if line.startswith("model.init.embedding:"))
+    assert "8 of " in line and "tokens of 'review' found in glove.txt" in line
+    assert result.predictor.module.get_config()["embedding"] == 6  # the file's width, model.embedding unset

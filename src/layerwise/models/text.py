@@ -38,11 +38,11 @@ from .activations import make_activation
 from .mlp import MLP
 from .positions import POSITIONS
 from .registry import register
+from .transformer import encoder_stack
 
 PAD, UNKNOWN = 0, 1
 POOLED_READOUTS = ("mean", "max")
 RECURRENT_READOUTS = ("last", "mean", "max")
-FF_RATIO = 4  # the transformer's feed-forward width / d_model (Vaswani et al. 2017)
 INPUTS_PROBLEM = "model.inputs: set by the run from the data's text columns"
 
 
@@ -474,21 +474,7 @@ class TextTransformer(TextBlock):
         self._setup(inputs, input_shape, output_dim)
         self._embeddings(d_model)
         self.position = nn.ModuleList(POSITIONS[positions](t.length, d_model) for t in self.texts)
-        encoders = []
-        for _ in self.texts:
-            layer = nn.TransformerEncoderLayer(
-                d_model,
-                heads,
-                FF_RATIO * d_model,
-                self.dropout,
-                make_activation(activation),
-                batch_first=True,
-                norm_first=True,
-            )
-            # pre-norm layers cannot use nested tensors; asking for them only warns
-            encoders.append(
-                nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
-            )
+        encoders = [encoder_stack(d_model, heads, layers, self.dropout, activation) for _ in self.texts]
         self.encoders = nn.ModuleList(encoders)
         self._fusion(d_model, self.hidden, output_dim)
 

@@ -61,17 +61,7 @@ class Transformer(b.Block):
         self.embed = nn.Linear(features, d_model)
         self.position = POSITIONS[positions](length, d_model)
         self.drop = nn.Dropout(self.dropout) if self.dropout > 0 else nn.Identity()
-        layer = nn.TransformerEncoderLayer(
-            d_model,
-            heads,
-            FF_RATIO * d_model,
-            self.dropout,
-            make_activation(activation),
-            batch_first=True,
-            norm_first=True,
-        )
-        # nested tensors only speed up padded batches, and pre-norm layers cannot use them
-        self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
+        self.encoder = encoder_stack(d_model, heads, layers, self.dropout, activation)
         # -inf above the diagonal: step t may not attend to t + 1, ...; not saved, it is computed
         mask = nn.Transformer.generate_square_subsequent_mask(length) if causal else torch.zeros(0, 0)
         self.register_buffer("mask", mask, persistent=False)  # (length, length) when causal
@@ -119,3 +109,18 @@ class Transformer(b.Block):
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, min(n, 16) + 1) if n % d == 0]
+
+
+def encoder_stack(d_model: int, heads: int, layers: int, dropout: float, activation: str) -> nn.TransformerEncoder:
+    """`layers` pre-norm encoder layers (feed-forward FF_RATIO x d_model) and a final LayerNorm."""
+    layer = nn.TransformerEncoderLayer(
+        d_model,
+        heads,
+        FF_RATIO * d_model,
+        dropout,
+        make_activation(activation),
+        batch_first=True,
+        norm_first=True,
+    )
+    # nested tensors only speed up padded batches, and pre-norm layers cannot use them (asking only warns)
+    return nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
