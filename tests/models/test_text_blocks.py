@@ -218,8 +218,10 @@ def test_the_transformer_reads_a_padded_text_as_the_text_alone():
         assert torch.allclose(model(row([], ([4, 5], 6))), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", TEXT_BLOCKS)
-def test_every_text_block_exports_to_onnx_with_the_same_outputs(name):
+# Every block is exported through `layerwise export` on a real bundle in tests/test_text_predict.py;
+# here the block alone, for the two ends of the family (pooling only; masked attention).
+@pytest.mark.parametrize("name", ["text_bag", "text_transformer"])
+def test_text_blocks_export_to_onnx_with_the_same_outputs(name):
     cls = get(name)
     module = build({"type": name, **cls.example_config}, cls.example_input_shape, 3, seed=0).eval()
     x = cls.example_input(9, torch.Generator().manual_seed(1))  # an empty text, a full one, others
