@@ -311,6 +311,11 @@ class ModelConfig(_Section):
         Discriminator(lambda v: INIT_MAPPING if isinstance(v, (dict, InitConfig)) else INIT_NAME),
     ] = "auto"
 
+    @property
+    def word_vectors(self) -> str | None:
+        """model.init.embedding: the word-vector file that starts token embeddings, or None."""
+        return None if isinstance(self.init, str) else self.init.embedding
+
     @field_validator("type")
     @classmethod
     def _registered(cls, value: str) -> str:

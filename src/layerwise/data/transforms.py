@@ -497,6 +497,8 @@ def as_text(column: pd.Series) -> pd.Series:
     types: serving refuses a number where text belongs (serving/records.py)."""
     if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
         return column
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column  # text already (the usual case): no Python call per value on the prediction path
     return column.map(lambda v: v if isinstance(v, (str, bytes)) else category_label(v), na_action="ignore").astype(
         object
     )

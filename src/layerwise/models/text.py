@@ -172,8 +172,8 @@ class TextBlock(b.Block):
 
     def embed(self, i: int, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(batch, length) ids -> (batch, length, width) vectors, zero at padding."""
-        h = self.embeddings[i](ids) * mask.unsqueeze(-1).to(torch.float32)
-        return self.drop(h)
+        h = self.embeddings[i](ids)
+        return self.drop(h * mask.unsqueeze(-1).to(h.dtype))  # the table's own dtype (a half model stays half)
 
     def fuse(self, x: torch.Tensor, encodings: list[torch.Tensor]) -> torch.Tensor:
         """[dense (batch, F), each (batch, encoded)] -> (batch, output_dim)."""

@@ -143,8 +143,7 @@ class Task(ABC):
     def initialize(self, cfg: Any, prepared: Prepared, module: Any, log: Any) -> dict[str, Any]:
         """Weights this kind starts from its data (model.init.embedding: word vectors for token embeddings),
         after the model is built; what it did, for metrics.json. A kind without tokens refuses the key."""
-        init = cfg.model.init
-        if not isinstance(init, str) and init.embedding is not None:
+        if cfg.model.word_vectors is not None:
             raise ConfigError(
                 f"model.init.embedding: word vectors start the embeddings of text columns; {self.phrase} have none",
                 hint="remove model.init.embedding",

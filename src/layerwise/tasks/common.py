@@ -423,14 +423,15 @@ def tokenizer_options(cfg: Any) -> dict[str, Any]:
 TOKENIZER_KEYS = ("tokenizer", "vocab_size", "min_frequency", "lowercase", "normalization", "max_tokens")
 
 
+def changed_text_keys(cfg: Any, keys: tuple[str, ...]) -> list[str]:
+    """Those of `keys` (in data.text) set away from their defaults: the keys a kind that reads them not refuses."""
+    defaults = type(cfg.data.text)()
+    return [key for key in keys if getattr(cfg.data.text, key) != getattr(defaults, key)]
+
+
 def text_key_problems(cfg: Any, why: str) -> list[str]:
     """The tokenizer keys of data.text set away from their defaults, in a run that reads no text column."""
-    defaults = type(cfg.data.text)()
-    return [
-        f"data.text.{key}: tokenizes text columns; {why}"
-        for key in TOKENIZER_KEYS
-        if getattr(cfg.data.text, key) != getattr(defaults, key)
-    ]
+    return [f"data.text.{key}: tokenizes text columns; {why}" for key in changed_text_keys(cfg, TOKENIZER_KEYS)]
 
 
 def table_problems(cfg: Any) -> list[str]:

@@ -23,6 +23,8 @@ from ..data import Split
 from ..errors import ConfigError, needs_extra
 from .base import Head, Prepared, Task, TaskInfo
 from .common import (
+    TOKENIZER_KEYS,
+    changed_text_keys,
     clean_frame,
     explicit,
     image_data,
@@ -57,12 +59,10 @@ class Text(Task):
         problems = table_problems(cfg)
         if cfg.data.stream.enabled is True:
             problems.append("data.stream.enabled: text columns are read in memory; a streamed table holds no text")
-        defaults = type(cfg.data.text)()
         problems += [
-            f"data.text.{key}: reads a text file for generation; a table's text columns take tokenizer, "
-            "vocab_size, min_frequency, lowercase, normalization and max_tokens"
-            for key in GENERATION_KEYS
-            if getattr(cfg.data.text, key) != getattr(defaults, key)
+            f"data.text.{key}: reads a text file for generation; a table's text columns take "
+            f"{', '.join(TOKENIZER_KEYS)}"
+            for key in changed_text_keys(cfg, GENERATION_KEYS)
         ]
         if cfg.model.inputs is not None:
             problems.append("model.inputs: set by the run from the data's text columns; remove it")
@@ -83,7 +83,7 @@ class Text(Task):
                 f"model.type: '{cfg.model.type}' reads no text; a table with text columns "
                 f"({', '.join(text_columns(cfg, source))}) takes one of {', '.join(TEXT_MODELS)}"
             )
-        vectors = cfg.model.init.embedding if not isinstance(cfg.model.init, str) else None
+        vectors = cfg.model.word_vectors
         if vectors is not None and not Path(vectors).is_file():
             problems.append(f"model.init.embedding: no such file {vectors} (tried {Path(vectors).resolve()})")
         try:
@@ -117,7 +117,7 @@ class Text(Task):
         model: dict[str, Any] = {"inputs": prepared.features.layout}
         if not explicit(cfg, "model.type"):
             model["type"] = TEXT_MODELS[0]
-        vectors = cfg.model.init.embedding if not isinstance(cfg.model.init, str) else None
+        vectors = cfg.model.word_vectors
         if (
             vectors is not None
             and cfg.model.embedding is None
@@ -130,7 +130,7 @@ class Text(Task):
 
     def initialize(self, cfg: Any, prepared: Prepared, module: Any, log: Any) -> dict[str, Any]:
         """Token embeddings started from model.init.embedding's word vectors, matched by token; the coverage."""
-        vectors = cfg.model.init.embedding if not isinstance(cfg.model.init, str) else None
+        vectors = cfg.model.word_vectors
         if vectors is None:
             return {}
         from ..models.vectors import fill_embeddings
@@ -196,7 +196,7 @@ class Text(Task):
         pre = prepared.features
         summary["text"] = {
             t["name"]: {
-                "tokenizer": pre.tokenizer(t["name"]).to_dict().get("kind"),
+                "tokenizer": pre.tokenizer(t["name"]).kind,
                 "vocabulary": t["vocab"],
                 "length": t["length"],
             }
