@@ -29,8 +29,11 @@ def bundle(tmp_path_factory):
     pd.DataFrame({"x": x, "city": city, "y": x + 2 * (city == "Oslo") + rng.normal(scale=0.1, size=200)}).to_csv(
         folder / "d.csv", index=False
     )
+    # normalize standard: a linear scaling, under which a huge value overflows float32 and is
+    # refused (normalize: auto bounds every value)
     (folder / "exp.yaml").write_text(
-        "data: {path: d.csv, target: y}\ntrain: {epochs: 5, seed: 0}\nevaluate: {bootstrap: 20, report: false}\n"
+        "data: {path: d.csv, target: y, normalize: standard}\ntrain: {epochs: 5, seed: 0}\n"
+        "evaluate: {bootstrap: 20, report: false}\n"
     )
     assert main(["run", str(folder / "exp.yaml"), "--out", str(folder / "run"), "--quiet"]) == 0
     return folder / "run" / "bundle"

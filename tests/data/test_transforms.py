@@ -50,7 +50,8 @@ def test_encoding_imputation_and_names():
     out = pre.transform(df)
     names = pre.feature_names
     assert names[:4] == ["num", "color=blue", "color=green", "color=red"]
-    assert names[4:] == ["city", "flag", "day.year", "day.month", "day.day", "day.dayofweek"]
+    cycles = [f"day.{c}_{f}" for c in ("month", "dayofweek", "day", "hour") for f in ("sin", "cos")]
+    assert names[4:] == ["city", "flag", "day.year", *cycles]  # every 37 hours: a time of day, so an hour cycle
     assert out.shape == (60, len(names))
     median = (np.nanmedian(df["num"]) - np.nanmean(df["num"])) / np.nanstd(df["num"])
     assert out[3, 0] == pytest.approx(median, rel=1e-5)  # missing -> training median, scaled

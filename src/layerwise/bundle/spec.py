@@ -22,10 +22,11 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 
-from ..data.kinds import TEXT
+from ..data.transforms import column_width
 from ..errors import BundleError
 
 # Upper bounds, far above any model layerwise trains on one machine, far below what a
@@ -35,6 +36,7 @@ MAX_INPUT = 1 << 26  # numbers in one sample (3 x 4096 x 4096 images fit)
 MAX_LAYERS = 1_000  # entries of a list in model.config, and model.config.layers
 MAX_COLUMNS = 100_000  # input columns of a table or series
 MAX_CATEGORIES = 1_000_000  # values of one categorical column
+MAX_QUANTILES = 10_000  # points of one column's quantile transform (layerwise stores at most 256)
 MAX_CLASSES = 100_000
 MAX_VOCABULARY = 1_114_112 + 3  # every Unicode code point, and <pad> <s> </s>
 MAX_LOOKBACK = 100_000
@@ -96,6 +98,22 @@ class Statistics(_Part):
 
 class Numeric(Statistics):
     kind: Literal["numeric"]
+    # normalize: auto (data/scaling.py fit_auto); absent: (x - center) / scale
+    method: Literal["quantile", "robust_clip"] | None = None
+    quantiles: list[Finite] | None = Field(None, min_length=2, max_length=MAX_QUANTILES)
+    normals: list[Finite] | None = Field(None, min_length=2, max_length=MAX_QUANTILES)
+    missing: bool = False  # a 0/1 missing-value indicator follows the value
+
+    @model_validator(mode="after")
+    def _quantile_points(self) -> Numeric:
+        if self.method != "quantile":
+            return self
+        q, z = self.quantiles, self.normals
+        if q is None or z is None or len(q) != len(z):
+            raise ValueError("a quantile transform needs as many quantiles as normal scores")
+        if any(b <= a for a, b in zip(q, q[1:])) or any(b < a for a, b in zip(z, z[1:])):
+            raise ValueError("a quantile transform's quantiles must increase, and its normal scores not decrease")
+        return self
 
 
 class Boolean(_Part):
@@ -107,19 +125,29 @@ class Categorical(_Part):
     kind: Literal["categorical"]
     fill: str
     categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES)
-    encoding: Literal["onehot", "ordinal"]
+    encoding: Literal["onehot", "ordinal", "embed"]
 
 
 class DateParts(_Part):
     year: Statistics
-    month: Statistics
-    day: Statistics
-    dayofweek: Statistics
+    # bundles written before cyclic date parts: each scaled as a number
+    month: Statistics | None = None
+    day: Statistics | None = None
+    dayofweek: Statistics | None = None
 
 
 class Datetime(_Part):
     kind: Literal["datetime"]
     parts: DateParts
+    # sin and cos of each, after the year; absent: the four scaled parts of older bundles
+    cycles: list[Literal["month", "dayofweek", "day", "hour"]] | None = Field(None, max_length=4)
+    missing: bool = False
+
+    @model_validator(mode="after")
+    def _parts(self) -> Datetime:
+        if self.cycles is None and None in (self.parts.month, self.parts.day, self.parts.dayofweek):
+            raise ValueError("a date without cycles needs its month, day and dayofweek parts")
+        return self
 
 
 class Tokenizer(_Part):
@@ -167,6 +195,9 @@ class Features(_Part):
 class Target(_Part):
     task: Literal["classification", "regression", "forecast"]
     normalize: bool
+    transform: Literal["auto", "standard", "log", "none"] | None = None
+    log: bool = False  # predictions are exp of the scaled output, clipped to `clip` first
+    clip: list[Finite] | None = Field(None, min_length=2, max_length=2)
     classes: list[Label] | None = Field(None, max_length=MAX_CLASSES)
     center: Finite
     scale: Scale
@@ -379,12 +410,9 @@ def _table(spec: Spec) -> list[str]:
 
 
 def _width(state: Any) -> int:
-    """The inputs one column becomes: one-hot categories, four date parts, a text's token ids, else one."""
-    if state.kind == "categorical" and state.encoding == "onehot":
-        return len(state.categories)
-    if state.kind == TEXT:
-        return state.tokenizer.length
-    return 4 if state.kind == "datetime" else 1
+    """The inputs one column becomes, by the Preprocessor's own rule (one-hot categories, date parts,
+    a text's token ids, else one; plus a missing-value indicator)."""
+    return column_width(state.model_dump())
 
 
 def _images(spec: Spec) -> list[str]:

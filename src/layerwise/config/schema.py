@@ -29,7 +29,7 @@ from .messages import INIT_MAPPING, INIT_NAME, cut, describe, shorten
 
 TaskType = Literal["auto", "classification", "regression", "forecast", "generation"]
 ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "text"]
-Normalize = Literal["standard", "minmax", "robust", "none"]
+Normalize = Literal["auto", "standard", "minmax", "robust", "none"]
 
 
 class _Section(BaseModel):
@@ -172,10 +172,21 @@ class DataConfig(_Section):
     # bundle keeps it, so prediction reads numbers as training did. `init` detects ",".
     decimal: Literal[".", ","] = "."
     split: SplitConfig = Field(default_factory=SplitConfig)
-    normalize: Normalize = "standard"  # scaling of numeric inputs, fitted on the training split only
-    # Categories: auto = one-hot up to max_onehot distinct values, ordinal codes beyond.
-    encode: Literal["auto", "onehot", "ordinal"] = "auto"
+    # Scaling of numeric inputs, fitted on the training split only. auto: per table column, a
+    # quantile transform to a normal shape for skewed columns, else robust scaling (median, IQR)
+    # with smooth clipping of outliers (data/transforms.py says the rule); standard for series
+    # and images.
+    normalize: Normalize = "auto"
+    # Categories: auto = one-hot up to max_onehot distinct values; beyond, learned embeddings
+    # where the model has them (model.type tabular), else ordinal codes. embed: always embedded.
+    encode: Literal["auto", "onehot", "ordinal", "embed"] = "auto"
     max_onehot: int = Field(default=20, ge=2)  # most distinct values a column may have for one-hot (encode: auto)
+    # Tables: a 0/1 column beside each numeric column that has missing values in the training
+    # split, so the network can tell an imputed value from an observed one.
+    missing_indicators: bool = True
+    # Regression targets: auto = log, then standardized, when every training value is positive
+    # and the values are skewed; else standardized. Predictions and metrics are in the target's units.
+    target_transform: Literal["auto", "standard", "log", "none"] = "auto"
     clean: CleanConfig = Field(default_factory=CleanConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)
     # Forecasting: predict the value itself or its change relative to the last observed value.
@@ -268,7 +279,7 @@ class ModelConfig(_Section):
     # recurrent layers (lstm, gru, default [64]).
     hidden: list[PositiveInt] | None = None
     # After each dense or conv layer (mlp, cnn*: relu); inside the feed-forward (transformer: gelu).
-    activation: Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"] | None = None
+    activation: Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "prelu"] | None = None
     # Dropout rate: after each dense layer (mlp), between recurrent layers and before the
     # head (lstm, gru), before the head (cnn*), inside every encoder layer (transformer). Default 0.
     dropout: float | None = Field(default=None, ge=0, lt=1)
@@ -297,8 +308,16 @@ class ModelConfig(_Section):
     # transformer: step t attends only to steps <= t (default false).
     causal: bool | None = None
     # Width of the token embedding: generation's characters (default 32) or text columns' tokens
-    # (text_bag, text_cnn, text_gru, text_lstm: default 64).
+    # (text_bag, text_cnn, text_gru, text_lstm: default 64); tabular: of each numeric and
+    # categorical column's embedding.
     embedding: PositiveInt | None = None
+    # tabular: predictions from one network (TabM-style parameter-efficient ensemble), averaged.
+    members: PositiveInt | None = None
+    # tabular: how a numeric column becomes a vector: periodic (sin/cos of learned frequencies,
+    # then linear), piecewise (piecewise-linear over bins from the training split) or none.
+    numeric_embedding: Literal["none", "periodic", "piecewise"] | None = None
+    # tabular: bins of the piecewise-linear embedding (quantiles of the training split).
+    bins: PositiveInt | None = None
     # Text models: the layout of their input (dense width, each text column's length and
     # vocabulary), set by the run from the data; leave it unset.
     inputs: dict[str, Any] | None = None
@@ -344,6 +363,9 @@ class ModelConfig(_Section):
         "layers",
         "positions",
         "causal",
+        "members",
+        "numeric_embedding",
+        "bins",
     )
     @classmethod
     def _taken_by_the_type(cls, value: Any, info: ValidationInfo) -> Any:
@@ -362,12 +384,14 @@ class ScheduleConfig(_Section):
     """A learning-rate schedule (layerwise.training.schedules): per-epoch step, exponential,
     plateau; per-update cosine (with linear warm-up) and one-cycle."""
 
-    type: Literal["none", "step", "exponential", "cosine", "onecycle", "plateau"] = "none"  # none: constant lr
+    # none: constant lr; flat_cosine: constant for the first `flat` share of the epochs, then cosine to min_lr.
+    type: Literal["none", "step", "exponential", "cosine", "flat_cosine", "onecycle", "plateau"] = "none"
     step_size: int | None = Field(default=None, ge=1)  # step: epochs between decays (default epochs // 3)
     gamma: float | None = Field(default=None, gt=0)  # step, plateau: 0.1; exponential: 0.95
     warmup: int = Field(default=0, ge=0)  # cosine: warm-up epochs
     patience: int = Field(default=5, ge=0)  # plateau: epochs without improvement
-    min_lr: float = Field(default=0.0, ge=0)  # cosine: the floor
+    min_lr: float = Field(default=0.0, ge=0)  # cosine, flat_cosine: the floor
+    flat: float = Field(default=0.5, ge=0, lt=1)  # flat_cosine: share of the epochs at the starting lr
 
 
 MetricName = Literal[
@@ -396,6 +420,9 @@ class TrainConfig(_Section):
     loss: Literal["auto", "mse", "mae", "huber", "cross_entropy", "bce"] = "auto"
     # classification: balanced weighs classes inversely to their training frequency, or {class: weight}.
     class_weights: Literal["none", "balanced"] | dict[str, float] = "none"
+    # classification: the share of each target's probability spread over the other classes
+    # (0.1: the true class's target is 0.9 + 0.1 / classes); regularizes overconfident logits.
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     weight_decay: float = Field(default=0.0, ge=0)  # L2 penalty (decoupled for adamw)
     l1: float = Field(default=0.0, ge=0)  # L1 penalty on the weights, added to the loss
     clip_grad: float | None = Field(default=None, gt=0)  # clip the gradient norm to this; null = no clipping
@@ -433,6 +460,9 @@ class GatesConfig(_Section):
     # The paired-bootstrap interval of (model - baseline) on the primary metric must exclude
     # zero in the model's favour.
     beat_baseline: bool = True
+    # The same against the classical reference (evaluate.reference: gradient-boosted trees for
+    # tables, TF-IDF + a linear model for text); refused for a kind without one.
+    beat_reference: bool = False
     min: dict[JudgedMetric, float] = Field(default_factory=dict)  # e.g. {accuracy: 0.9}: test value >= bound
     max: dict[JudgedMetric, float] = Field(default_factory=dict)  # e.g. {mae: 100}: test value <= bound
     # A champion bundle folder: the new model must score at least as well on the same test rows.
@@ -460,6 +490,12 @@ class EvaluateConfig(_Section):
     # Set, seasonal naive is reported beside persistence; it decides with baseline: seasonal_naive.
     season: int | None = Field(default=None, ge=2)
     gates: GatesConfig = Field(default_factory=GatesConfig)
+    # The classical reference beside the network: auto = the kind's own (scikit-learn's
+    # HistGradientBoosting with defaults for tables, TF-IDF + a linear model for text), fitted on
+    # the same training rows and scored on the same test rows; none = no reference.
+    reference: Literal["auto", "none"] = "auto"
+    # Seconds the reference may take to fit; past them it is stopped and left out, with a note.
+    reference_seconds: float = Field(default=120, gt=0)
     # Resamples of the test rows for the intervals; 0 = none (the gate then judges point estimates).
     bootstrap: int = Field(default=1000, ge=0)
     level: float = Field(default=0.95, gt=0.5, lt=1)  # confidence level of the intervals

@@ -340,7 +340,7 @@ def _drop_useless_columns(
             many = frame[name].dropna().nunique()
             why = ("drop_constant", "dropped: every value is missing" if many == 0 else "dropped: one value only")
         elif kind == "id" and options.drop_id:
-            why = ("drop_id", "dropped: an identifier (a different value on every row)")
+            why = ("drop_id", f"dropped: an identifier ({_distinct(frame[name])})")
         elif kind == "text" and task == "forecast":
             why = ("drop_text", "dropped: free text, which a forecast does not read")
         elif kind == "text" and options.drop_text and name not in declared:
@@ -361,6 +361,15 @@ def _drop_useless_columns(
             "removed them",
         )
     return kinds
+
+
+def _distinct(column: pd.Series) -> str:
+    """How distinct an identifier's values are, in words."""
+    unique, rows = int(column.nunique()), len(column)
+    if unique == rows:
+        return "a different value on every row"
+    share = np.floor(1000 * unique / rows) / 10  # rounded down: never "100%" short of every row
+    return f"{unique} distinct values in {rows} rows: {share:g}% distinct"
 
 
 def _warn_measured_id(column, name, decimal, log) -> None:

@@ -24,6 +24,10 @@ TEXT = "text"  # the column kind of free text (a kind of column, not a kind of p
 PARSE_SHARE = 0.9
 # Below this many rows, "every value is distinct" says nothing about being an identifier.
 MIN_ROWS_FOR_ID = 10
+# A category column whose distinct values are at least this share of its rows is an identifier
+# (names, order numbers, e-mail addresses): nearly every category is seen once, so neither one-hot
+# nor a learned embedding can learn anything from it that carries over to new rows.
+NEAR_UNIQUE = 0.95
 TRUE_WORDS = frozenset({"true", "yes", "y", "t"})
 FALSE_WORDS = frozenset({"false", "no", "n", "f"})
 ID_NAME = re.compile(r"(^(id|uuid|guid|key)$)|(_(id|uuid|key)$)|([a-z0-9]Id$)|(^ID$)")
@@ -90,7 +94,7 @@ def column_kind(column: pd.Series, *, max_categories: int = 50, name: str = "", 
     unique = as_text.nunique()
     if (unique > max_categories or unique > len(values) / 2) and _looks_like_prose(as_text):
         return "text"
-    if unique == len(column) and len(column) >= MIN_ROWS_FOR_ID:
+    if unique >= NEAR_UNIQUE * len(column) and len(column) >= MIN_ROWS_FOR_ID:
         return "id"
     return "categorical"
 

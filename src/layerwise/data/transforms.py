@@ -9,6 +9,29 @@ the rows, naming column, values and rows; "warn" encodes it as unknown (a row of
 UNKNOWN_CODE) and counts it; None (the default, used while training and evaluating) only
 counts it in `last_unknown`. `predict`, `explain` and `serve` set the policy (--unseen).
 A number that does not fit float32 once scaled is an error naming its row and column.
+
+`normalize: auto` (the default of data.normalize) chooses per numeric column, on its training
+values (scaling.fit_auto):
+- more than 20 distinct values and |sample skewness| > 2: a quantile transform to a standard
+  normal (at most 256 training quantiles and their normal scores, applied with np.interp, tied
+  quantiles merged; outputs within +-5, values beyond the training range at the extremes);
+- else robust scaling, z = (x - median) / (IQR / 1.349) (the standard deviation, then 1, where
+  the IQR is 0), smoothly clipped: z / sqrt(1 + (z / 3)^2) (RealMLP's), so outliers stay finite
+  and in order. Both are bounded: no value overflows float32, however large.
+Measured with scikit-learn's MLP (64, 64), 5-fold: breast cancer (7 of 30 columns skewed above 2,
+e.g. area error 5.4) 0.975 accuracy standard, 0.975 robust-clip everywhere, 0.972 quantile
+everywhere, 0.974 auto; a 2,000-row regression on log-normal columns (skew 3.6, 4.7) R2 0.970
+standard, 0.970 robust-clip, 0.978 quantile, 0.977 auto: the quantile transform helps where a
+column is skewed and costs a little where it is not.
+
+`missing_indicators`: each numeric or date column with a missing training value gets a 0/1
+column `name.missing` beside it (1 where the value was missing before imputation).
+`embed`: categories beyond max_onehot (encode auto), or every category column (encode embed),
+become one code each, 0 for a missing or unseen value and 1..K for the training categories in
+sorted order, after every dense column (`table_layout`), for a model that learns embeddings.
+A date column is its year (scaled as a number) and sin/cos of its month, weekday, day of the
+month and, where the training values carry a time of day, hour. States written before any of
+these (no "method", "missing", "cycles" key; encoding onehot or ordinal) transform as they did.
 """
 
 from __future__ import annotations
@@ -20,19 +43,24 @@ import pandas as pd
 
 from ..errors import BundleError, ConfigError, DataError, UsageError, did_you_mean, needs_extra
 from .kinds import DECIMALS, is_missing_word, parse_dates, parse_numbers, to_boolean
-from .scaling import FLOAT32_SAFE, check_normalize, fit_scale
+from .scaling import FLOAT32_SAFE, apply_auto, check_normalize, fit_auto, fit_scale, smooth_clip
 from .target import (
     TargetEncoder as TargetEncoder,  # re-exported: the brief places it here
 )
 
-ENCODE = ("auto", "onehot", "ordinal")
+ENCODE = ("auto", "onehot", "ordinal", "embed")
 IMPUTE_NUMERIC = ("median", "mean", "zero")
 IMPUTE_CATEGORICAL = ("most_frequent", "missing")
 MISSING = "__missing__"
 # Ordinal codes of known categories lie in [0, 1]; a category unseen in training gets this.
 UNKNOWN_CODE = -1.0
-# Feature-name suffix -> pandas accessor (pandas 3.1 deprecates .dt.dayofweek).
+# Feature-name suffix -> pandas accessor (pandas 3.1 deprecates .dt.dayofweek): the date parts
+# of bundles written before cyclic parts (a datetime state without "cycles").
 DATE_PARTS = {"year": "year", "month": "month", "day": "day", "dayofweek": "day_of_week"}
+# Cyclic date parts: name -> period. A value v of the part becomes sin and cos of 2 pi v / period,
+# v counted from 0 (January, the 1st, Monday, midnight), so December sits beside January.
+CYCLES = {"month": 12, "dayofweek": 7, "day": 31, "hour": 24}
+INDICATOR = ".missing"  # suffix of a missing-value indicator's feature name
 DTYPES = {"numeric": "float", "categorical": "str", "boolean": "bool", "datetime": "datetime", "text": "str"}
 UNSEEN = ("error", "warn")
 # Values (and rows, and known categories) an error message shows before "and N more".
@@ -53,6 +81,8 @@ class Preprocessor:
         impute_categorical: str = "most_frequent",
         decimal: str = ".",
         text: dict[str, Any] | None = None,
+        embed: bool = False,
+        missing_indicators: bool = False,
     ):
         self.kinds = dict(kinds)
         self.text = dict(text or {})  # the tokenizer's options (data.text) for text columns
@@ -62,6 +92,11 @@ class Preprocessor:
         self.impute_numeric = impute_numeric
         self.impute_categorical = impute_categorical
         self.decimal = decimal  # the decimal mark of numbers written as text
+        # categories beyond max_onehot (encode auto), or all of them (encode embed), become one
+        # code each for a model that learns their embeddings (table_layout)
+        self.embed = bool(embed)
+        # a 0/1 column beside each numeric or date column with missing training values
+        self.missing_indicators = bool(missing_indicators)
         self.columns: dict[str, dict] | None = None  # fitted state, one entry per column
         self.last_unknown: dict[str, int] = {}  # unseen category values of the last call, per column
         self.last_text: dict[str, dict] = {}  # text columns of the last call: tokens, truncated, empty, unknown
@@ -114,6 +149,70 @@ class Preprocessor:
         ]
         return {"dense": len(self.feature_names) - sum(t["length"] for t in texts), "texts": texts}
 
+    @property
+    def table_layout(self) -> dict[str, Any]:
+        """Where a tabular model finds its inputs in `transform`'s columns: {"dense": D (the scaled
+        and encoded columns), "numeric": [position in 0..D-1 of each numeric column's scaled
+        value], "categories": [{"name", "cardinality": K}, ...]}: one code per embedded column
+        follows the D dense columns, in this order (0 missing or unseen, 1..K the training
+        categories in sorted order); text ids, if any, come last."""
+        columns = self._fitted("table_layout")
+        dense = sum(column_width(state) for state in columns.values() if not _after_dense(state))
+        positions = self.positions
+        return {
+            "dense": dense,
+            "numeric": [positions[name][0] for name, state in columns.items() if state["kind"] == "numeric"],
+            "categories": [
+                {"name": name, "cardinality": len(state["categories"])}
+                for name, state in columns.items()
+                if state["kind"] == "categorical" and state["encoding"] == "embed"
+            ],
+        }
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        """Each column's positions in `transform`'s output (a one-hot column's categories, a
+        date's parts, a missing-value indicator with its column, a text's token ids)."""
+        columns = self._fitted("positions")
+        out, start = {}, 0
+        for late in (False, True):  # the dense columns, then embedded codes and text ids
+            for name, state in columns.items():
+                if _after_dense(state) == late and not (late and state["kind"] == "text"):
+                    out[name] = list(range(start, start + column_width(state)))
+                    start += column_width(state)
+        for name, state in columns.items():
+            if state["kind"] == "text":
+                out[name] = list(range(start, start + column_width(state)))
+                start += column_width(state)
+        return {name: out[name] for name in columns}
+
+    def fill_row(self) -> np.ndarray:
+        """(width of the dense and embedded columns,) float32: every column at the value a
+        missing one is filled with (numbers at the training median or mean, the most frequent
+        category, a date's parts at their centre), its indicator 0. Text ids are not included."""
+        columns = self._fitted("fill_row")
+        dense: list[float] = []
+        late: list[float] = []
+        for state in columns.values():
+            kind = state["kind"]
+            if kind == "text":
+                continue
+            if kind == "numeric":
+                values = [float(_apply_numeric(np.array([state["fill"]]), state)[0])]
+                values += [0.0] if state.get("missing") else []
+            elif kind == "boolean":
+                values = [state["fill"]]
+            elif kind == "datetime" and "cycles" not in state:
+                values = [_scaled_fill(state["parts"][p]) for p in DATE_PARTS]
+            elif kind == "datetime":
+                values = [_scaled_fill(state["parts"]["year"])] + [0.0] * (2 * len(state["cycles"]))
+                values += [0.0] if state.get("missing") else []
+            else:
+                encoded, _ = _encode_labels(np.array([state["fill"]], dtype=object), state)
+                values = encoded[0].tolist()
+            (late if _after_dense(state) else dense).extend(values)
+        return np.array(dense + late, dtype=np.float32)
+
     def tokenizer(self, name: str) -> Any:
         """The fitted tokenizer of text column `name` (built from the saved state on first use)."""
         if name not in self.tokenizers:
@@ -134,7 +233,9 @@ class Preprocessor:
         """
         columns = self._fitted("transform")
         self._check_columns(df, source)
-        parts, unseen, texts = [], {}, []
+        parts: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        unseen, texts = {}, []
         self.last_text = {}
         for name, state in columns.items():
             column = df[name].reset_index(drop=True)
@@ -145,17 +246,18 @@ class Preprocessor:
                 texts.append(ids.astype(np.float32))
             elif kind == "numeric":
                 values = _numbers(column, name, source, self.decimal)
-                parts.append(_scaled(values, state, name, source)[:, None])
+                parts.append(_numeric_block(values, _scaled(values, state, name, source), state))
             elif kind == "boolean":
                 parts.append(_booleans(column, name, source, state["fill"])[:, None])
             elif kind == "datetime":
                 parts.append(self._transform_datetime(column, name, source, state))
             else:
-                labels = _labels(column).fillna(state["fill"]).to_numpy(dtype=object)
-                encoded, unseen[name] = _encode_labels(labels, state)
-                parts.append(encoded)
+                labels = _labels(column)
+                filled = labels.fillna(state["fill"]).to_numpy(dtype=object)
+                encoded, unseen[name] = _encode_labels(filled, state, labels.isna().to_numpy())
+                (codes if _after_dense(state) else parts).append(encoded)
         counts = self._apply_unseen(unseen, source, len(df))
-        parts += texts
+        parts += codes + texts  # (rows, dense), then one code per embedded column, then the texts' ids
         x = np.hstack(parts).astype(np.float32) if parts else np.zeros((len(df), 0), np.float32)
         return (x, counts) if count_unseen else x
 
@@ -190,25 +292,27 @@ class Preprocessor:
         fitted = [columns[name] for name in numeric]
         numbers = np.array([[record[name] for name in numeric] for record in records], dtype=np.float64)
         numbers = np.where(np.isinf(numbers), np.nan, numbers.reshape(len(records), len(numeric)))
-        scaled = _apply_numeric(
-            numbers, {key: np.array([state[key] for state in fitted]) for key in ("fill", "center", "scale")}
-        )
+        scaled = _apply_numeric_columns(numbers, fitted)
         where = {name: j for j, name in enumerate(numeric)}
-        parts, unseen = [], {}
+        parts: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        unseen = {}
         for name, state in columns.items():
             values = [record[name] for record in records]
             kind = state["kind"]
             if kind == "numeric":
                 j = where[name]
                 _check_scaled(numbers[:, j], scaled[:, j], name, source, state)
-                parts.append(scaled[:, j, None])
+                parts.append(_numeric_block(numbers[:, j], scaled[:, j], state))
             elif kind == "boolean":
                 parts.append(np.array([state["fill"] if v is None else _boolean(v) for v in values])[:, None])
             else:
                 labels = np.array([state["fill"] if v is None else category_label(v) for v in values], dtype=object)
-                encoded, unseen[name] = _encode_labels(labels, state)
-                parts.append(encoded)
+                missing = np.array([v is None for v in values], dtype=bool)
+                encoded, unseen[name] = _encode_labels(labels, state, missing)
+                (codes if _after_dense(state) else parts).append(encoded)
         counts = self._apply_unseen(unseen, source, len(records))
+        parts += codes
         x = np.hstack(parts).astype(np.float32) if parts else np.zeros((len(records), 0), np.float32)
         return x, counts
 
@@ -219,18 +323,25 @@ class Preprocessor:
 
     @property
     def feature_names(self) -> list[str]:
-        """Names of the output columns, e.g. 'color=red', 'date.month'."""
-        names, texts = [], []
+        """Names of the output columns, e.g. 'color=red', 'date.month_sin', 'income.missing'; an
+        embedded column's code is named by its column, after every dense column."""
+        names, codes, texts = [], [], []
         for name, state in (self.columns or {}).items():
             if state["kind"] == "categorical" and state["encoding"] == "onehot":
                 names += [f"{name}={c}" for c in state["categories"]]
-            elif state["kind"] == "datetime":
+            elif state["kind"] == "categorical" and state["encoding"] == "embed":
+                codes.append(name)
+            elif state["kind"] == "datetime" and "cycles" not in state:
                 names += [f"{name}.{part}" for part in DATE_PARTS]
+            elif state["kind"] == "datetime":
+                names += [f"{name}.year"] + [f"{name}.{c}_{f}" for c in state["cycles"] for f in ("sin", "cos")]
             elif state["kind"] == "text":  # one column per token position: 'review[0]', 'review[1]', ...
                 texts += [f"{name}[{i}]" for i in range(state["tokenizer"]["length"])]
             else:
                 names.append(name)
-        return names + texts
+            if state.get("missing"):
+                names.append(f"{name}{INDICATOR}")
+        return names + codes + texts
 
     def input_schema(self) -> dict:
         """What a prediction request must hold: {column: {kind, dtype, categories?}}."""
@@ -253,6 +364,8 @@ class Preprocessor:
             "impute_categorical": self.impute_categorical,
             "decimal": self.decimal,
             "text": dict(self.text),
+            "embed": self.embed,
+            "missing_indicators": self.missing_indicators,
             "columns": self.columns,
         }
 
@@ -268,7 +381,12 @@ class Preprocessor:
         text = d.get("text") or {}  # bundles written before text columns have none
         if not isinstance(text, dict):
             raise BundleError(f"preprocessing.features.text: {str(text)[:40]!r} is not a mapping of tokenizer options")
-        self = cls(d["kinds"], **options, decimal=decimal, text=text)
+        # bundles written before embeddings and missing-value indicators have neither
+        flags = {key: d.get(key, False) for key in ("embed", "missing_indicators")}
+        for key, value in flags.items():
+            if not isinstance(value, bool):
+                raise BundleError(f"preprocessing.features.{key}: {str(value)[:20]!r} is not true or false")
+        self = cls(d["kinds"], **options, decimal=decimal, text=text, **flags)
         self.columns = None if d["columns"] is None else {k: dict(v) for k, v in d["columns"].items()}
         return self
 
@@ -305,11 +423,21 @@ class Preprocessor:
 
     def _fit_numeric(self, column, name) -> dict:
         values = _numbers(column, name, "training data", self.decimal)
+        state = self._fit_scaled(values)
+        if self.missing_indicators and np.isnan(values).any():
+            state["missing"] = True
+        return state
+
+    def _fit_scaled(self, values: np.ndarray) -> dict:
+        """{fill, center, scale} of one column's values (NaN where missing); `normalize: auto`
+        adds its method (scaling.fit_auto). A state without "method" is (x - center) / scale."""
         observed = values[np.isfinite(values)]
         if observed.size == 0 or self.impute_numeric == "zero":
             fill = 0.0
         else:
             fill = float(np.median(observed) if self.impute_numeric == "median" else observed.mean())
+        if self.normalize == "auto":
+            return {"fill": fill, **fit_auto(observed)}
         center, scale = fit_scale(observed, self.normalize)
         return {"fill": fill, "center": center, "scale": scale}
 
@@ -327,8 +455,15 @@ class Preprocessor:
             counts = observed.value_counts()
             fill = sorted(counts.index[counts == counts.max()])[0]  # ties: the first in order
         categories = sorted(set(labels.fillna(fill)))
-        onehot = self.encode == "onehot" or (self.encode == "auto" and len(categories) <= self.max_onehot)
-        return {"fill": fill, "categories": categories, "encoding": "onehot" if onehot else "ordinal"}
+        return {"fill": fill, "categories": categories, "encoding": self._encoding(len(categories))}
+
+    def _encoding(self, count: int) -> str:
+        """onehot, ordinal or embed for a column of `count` training categories."""
+        if self.encode in ("onehot", "ordinal", "embed"):
+            return self.encode
+        if count <= self.max_onehot:
+            return "onehot"
+        return "embed" if self.embed else "ordinal"
 
     def _fit_text(self, column, name) -> dict:
         with needs_extra("text"):
@@ -338,12 +473,31 @@ class Preprocessor:
         return {"tokenizer": self.tokenizers[name].to_dict()}
 
     def _fit_datetime(self, column, name) -> dict:
-        parts = _date_parts(column, name, "training data")
-        return {"parts": {part: self._fit_numeric(pd.Series(values), name) for part, values in parts.items()}}
+        dates = _dates(column, name, "training data")
+        cycles = [c for c in CYCLES if c != "hour"]
+        present = dates.dropna()
+        if ((present - present.dt.normalize()) != pd.Timedelta(0)).any():
+            cycles.append("hour")  # the training values carry a time of day
+        year = dates.dt.year.to_numpy(dtype=np.float64, na_value=np.nan)
+        state: dict[str, Any] = {"parts": {"year": self._fit_scaled(year)}, "cycles": cycles}
+        if self.missing_indicators and dates.isna().any():
+            state["missing"] = True
+        return state
 
     def _transform_datetime(self, column, name, source, state) -> np.ndarray:
-        parts = _date_parts(column, name, source)
-        return np.column_stack([_apply_numeric(parts[p], state["parts"][p]) for p in DATE_PARTS])
+        if "cycles" not in state:  # a bundle written before cyclic parts: its four scaled parts
+            parts = _date_parts(column, name, source)
+            return np.column_stack([_apply_numeric(parts[p], state["parts"][p]) for p in DATE_PARTS])
+        dates = _dates(column, name, source)
+        year = dates.dt.year.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = [_apply_numeric(year, state["parts"]["year"])]
+        for cycle in state["cycles"]:
+            angle = 2 * np.pi * _cycle_position(dates, cycle) / CYCLES[cycle]
+            # a missing date sits at the circle's centre: (0, 0)
+            out += [np.nan_to_num(np.sin(angle)), np.nan_to_num(np.cos(angle))]
+        if state.get("missing"):
+            out.append(np.isnan(year).astype(np.float64))
+        return np.column_stack(out)
 
     def _apply_unseen(self, unseen: dict[str, tuple[np.ndarray, np.ndarray]], source: str, rows: int) -> np.ndarray:
         """Apply the policy to each categorical column's (mask of unseen values, labels); return
@@ -388,11 +542,43 @@ def check_unseen(policy: str | None) -> str | None:
     return policy
 
 
-def _encode_labels(labels: np.ndarray, state: dict) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """(encoded labels, (mask of the labels unseen in training, the labels))."""
+def column_width(state: dict) -> int:
+    """How many of `transform`'s columns one fitted column state becomes: one-hot categories, a
+    date's parts, a text's token ids, else one; plus one for a missing-value indicator."""
+    kind = state["kind"]
+    if kind == "categorical" and state["encoding"] == "onehot":
+        width = len(state["categories"])
+    elif kind == "text":
+        width = int(state["tokenizer"]["length"])
+    elif kind == "datetime":
+        width = 1 + 2 * len(state["cycles"]) if "cycles" in state else len(DATE_PARTS)
+    else:
+        width = 1
+    return width + int(bool(state.get("missing")))
+
+
+def _after_dense(state: dict) -> bool:
+    """Whether a column's output follows the dense columns: an embedded code, a text's ids."""
+    return state["kind"] == "text" or (state["kind"] == "categorical" and state["encoding"] == "embed")
+
+
+def _encode_labels(
+    labels: np.ndarray, state: dict, missing: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(encoded labels, (mask of the labels unseen in training, the labels)).
+
+    `labels` are filled already; `missing` marks where they were missing, which an embedded
+    column codes 0, as an unseen category: the model learns one vector for "not a known category".
+    """
     index = {c: i for i, c in enumerate(state["categories"])}
     codes = np.array([index.get(label, -1) for label in labels], dtype=np.int64)
     unseen = (codes < 0, labels)
+    if state["encoding"] == "embed":
+        # (rows, 1): 1..K the training categories in sorted order, 0 missing or unseen
+        out = codes + 1.0
+        if missing is not None:
+            out[missing] = 0.0
+        return out[:, None], unseen
     if state["encoding"] == "onehot":
         # (rows, categories); an unseen category is a row of zeros
         out = np.zeros((len(codes), len(index)))
@@ -443,7 +629,35 @@ def _check_scaled(values: np.ndarray, scaled: np.ndarray, name: str, source: str
 
 def _apply_numeric(values: np.ndarray, state: dict) -> np.ndarray:
     filled = np.where(np.isfinite(values), values, state["fill"])
+    if "method" in state:  # normalize: auto
+        return apply_auto(filled, state)
     return (filled - state["center"]) / state["scale"]
+
+
+def _apply_numeric_columns(numbers: np.ndarray, states: list[dict]) -> np.ndarray:
+    """`_apply_numeric` of every column of (rows, columns) at once, with the same arithmetic
+    (so the same bits) as one column at a time: serving's one-row path."""
+    stats = {key: np.array([state[key] for state in states], dtype=np.float64) for key in ("fill", "center", "scale")}
+    filled = np.where(np.isfinite(numbers), numbers, stats["fill"])
+    scaled = (filled - stats["center"]) / stats["scale"]
+    clipped = np.array([state.get("method") == "robust_clip" for state in states], dtype=bool)
+    if clipped.any():
+        scaled[:, clipped] = smooth_clip(scaled[:, clipped])
+    for j, state in enumerate(states):
+        if state.get("method") == "quantile":
+            scaled[:, j] = apply_auto(filled[:, j], state)
+    return scaled
+
+
+def _numeric_block(values: np.ndarray, scaled: np.ndarray, state: dict) -> np.ndarray:
+    """(rows, 1 or 2): the scaled values, then 1 where the raw value was missing, if the column has an indicator."""
+    if state.get("missing"):
+        return np.column_stack([scaled, np.isnan(values).astype(np.float64)])
+    return scaled[:, None]
+
+
+def _scaled_fill(state: dict) -> float:
+    return float(_apply_numeric(np.array([state["fill"]], dtype=np.float64), state)[0])
 
 
 def _first_bad(column: pd.Series, bad: np.ndarray, name: str, source: str, expected: str) -> DataError:
@@ -510,11 +724,31 @@ def category_label(value) -> str:
     return str(value)
 
 
-def _date_parts(column: pd.Series, name: str, source: str) -> dict[str, np.ndarray]:
+def _dates(column: pd.Series, name: str, source: str) -> pd.Series:
+    """The column as datetimes (NaT where missing); a value that is not a date is an error."""
     parsed = parse_dates(column.reset_index(drop=True))
     bad = (column.reset_index(drop=True).notna() & parsed.isna()).to_numpy()
     if bad.any():
         raise _first_bad(column, bad, name, source, "dates")
+    return parsed
+
+
+def _date_parts(column: pd.Series, name: str, source: str) -> dict[str, np.ndarray]:
+    parsed = _dates(column, name, source)
     return {
         part: getattr(parsed.dt, attr).to_numpy(dtype=np.float64, na_value=np.nan) for part, attr in DATE_PARTS.items()
     }
+
+
+def _cycle_position(dates: pd.Series, cycle: str) -> np.ndarray:
+    """Where each date is in a cycle, from 0 (NaN where missing): month 0..11, day 0..30,
+    weekday 0..6 (Monday 0), hour 0..24 with its minutes and seconds as a fraction."""
+
+    def part(attr: str) -> np.ndarray:
+        return getattr(dates.dt, attr).to_numpy(dtype=np.float64, na_value=np.nan)
+
+    if cycle == "hour":
+        return part("hour") + part("minute") / 60 + part("second") / 3600
+    if cycle == "dayofweek":
+        return part("day_of_week")
+    return part("month" if cycle == "month" else "day") - 1

@@ -84,7 +84,9 @@ def run_streamed(
     kind = steps.check(cfg, task, stream.head, source)  # the config against the file's columns and first rows
     stream.task = kind
     stream.fit(
-        normalize=data.normalize,
+        # auto chooses per column from the whole training column, which one pass does not hold:
+        # a stream standardizes (exact running mean and variance)
+        normalize="standard" if data.normalize == "auto" else data.normalize,
         encode=data.encode,
         max_onehot=data.max_onehot,
         impute_numeric=data.clean.impute_numeric,

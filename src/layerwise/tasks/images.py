@@ -28,9 +28,11 @@ from .common import (
     labelled_metric,
     loss_problems,
     parts_of,
+    reference_problems,
     saved_baseline,
     split_method,
     stratify_or_fall_back,
+    table_key_problems,
     text_key_problems,
     watched_metric,
 )
@@ -70,6 +72,8 @@ class Images(Task):
         if cfg.data.transform != "none":
             problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
         problems += text_key_problems(cfg, "images have no text columns")
+        problems += table_key_problems(cfg, "images have no columns")
+        problems += reference_problems(cfg, False, "an image folder")
         problems += declared_problems(cfg, (), "is a column kind; images have no columns (remove data.columns)")
         return problems
 
@@ -121,7 +125,7 @@ class Images(Task):
             mode=source.mode,
             channels=int(source.images.shape[1]),
             scale=source.scale,
-            normalize=data.normalize,
+            normalize="standard" if data.normalize == "auto" else data.normalize,  # auto: per channel, standard
         ).fit(source.images[parts.train])
         x, y, rows, index, files = {}, {}, {}, {}, {}
         for part, idx in parts_of(parts):
