@@ -61,6 +61,11 @@ VARIANTS = {
         {"embedding": 6, "hidden": [5, 4], "bidirectional": True, "readout": "last"},
         {"hidden": [4], "bidirectional": False, "readout": "last", "activation": "tanh"},
     ],
+    "tabular": [
+        {"numeric_embedding": "piecewise", "bins": 4, "embedding": 3, "hidden": [8, 6], "members": 3},
+        {"numeric_embedding": "none", "hidden": [], "members": 1, "activation": "relu", "dropout": 0.0},
+        {"embedding": 4, "hidden": [6], "members": 1, "activation": "tanh"},
+    ],
     "text_transformer": [
         {"d_model": 8, "heads": 2, "layers": 1, "positions": "sinusoidal", "readout": "max", "dropout": 0.0},
         {"d_model": 12, "heads": 3, "hidden": [6, 6], "activation": "gelu"},
@@ -81,7 +86,8 @@ def check_block(module: torch.nn.Module, input_shape: tuple[int, ...], tmp_path=
     else:
         x = torch.randn(5, *input_shape, generator=torch.Generator().manual_seed(0))  # (batch, *input_shape)
     out = module(x)  # train mode: batch norms update their running statistics too
-    assert out.shape == (5, OUTPUT_DIM)
+    members = getattr(module, "members", 1)  # tabular: one prediction per member while training
+    assert out.shape == ((5, members, OUTPUT_DIM) if members > 1 else (5, OUTPUT_DIM))
     out.square().mean().backward()
     for name, p in module.named_parameters():
         assert p.grad is not None, f"{name} got no gradient"

@@ -1,5 +1,7 @@
 """Learning-rate schedules, gradient accumulation and mixed precision in the Trainer."""
 
+import math
+
 import pytest
 import torch
 from training_toys import data, mlp
@@ -68,3 +70,29 @@ def test_mixed_precision_trains(precision):
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert (t.scaler is not None) == (precision == "16-mixed")
     assert all(p.dtype == torch.float32 for p in t.module.parameters())
+
+
+def test_flat_cosine_holds_the_rate_then_decays_to_the_floor():
+    from layerwise.training.schedules import check_schedule, make_schedule
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    spec = {"type": "flat_cosine", "flat": 0.5, "min_lr": 0.1, "warmup": 0}
+    scheduler, every = make_schedule(spec, optimizer, epochs=4, updates_per_epoch=5)  # 20 updates
+    assert every == "update"
+    seen = []
+    for _ in range(20):
+        seen.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    cosine = [0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * u / 10)) for u in range(10)]
+    assert seen == pytest.approx([1.0] * 10 + cosine)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)  # the floor after the last update
+    assert check_schedule({"type": "flat_cosine", "flat": 1.5})[0].startswith("train.schedule.flat:")
+    assert check_schedule({"type": "cosine", "flat": 0.5}) == []  # the schema's dump carries every key
+
+
+def test_flat_cosine_in_a_fit_keeps_the_first_half_of_the_epochs_at_the_rate():
+    seen, t = lrs({"type": "flat_cosine", "min_lr": 0.001}, epochs=6)  # 4 updates an epoch, flat 0.5
+    # a row's lr is the one at the epoch's end: after epoch 3's 12 updates the cosine starts at 1
+    assert seen[:3] == pytest.approx([0.1] * 3) and 0.1 > seen[3] > seen[4] > seen[5]
+    assert t.optimizer.param_groups[0]["lr"] == pytest.approx(0.001)

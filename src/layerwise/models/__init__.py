@@ -6,6 +6,7 @@ from .blocks import LSTM as LSTM
 from .blocks import MLP as MLP
 from .blocks import CNN1d as CNN1d
 from .blocks import CNN2d as CNN2d
+from .blocks import Tabular as Tabular
 from .blocks import Transformer as Transformer
 from .build import build as build
 from .init import initialize as initialize
@@ -22,6 +23,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "MLP",
+    "Tabular",
     "Transformer",
     "TransferReport",
     "available",

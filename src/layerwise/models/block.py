@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
+import torch
 from torch import nn
 
 from ..errors import ConfigError, did_you_mean
@@ -26,6 +27,9 @@ class Block(nn.Module):
     """A model body ending in a Linear `head` of width `output_dim` (raw scores)."""
 
     defaults: ClassVar[dict[str, Any]] = {}
+    # a table's rows with embedded categories (data.encode auto embeds past max_onehot; the run sets
+    # model.inputs to the Preprocessor's table_layout)
+    reads_table: ClassVar[bool] = False
     # one sample's shape for the conformance harness: a window (lookback, features)
     example_input_shape: ClassVar[tuple[int, ...]] = (6, 3)
     block_type: ClassVar[str]  # set by @register
@@ -46,6 +50,11 @@ class Block(nn.Module):
     def get_config(self) -> dict:
         """The model section that rebuilds this architecture (shapes are passed apart)."""
         return {"type": self.block_type, **{k: _plain(getattr(self, k)) for k in self.defaults}}
+
+    def fit_data(self, x: torch.Tensor) -> None:
+        """Data-dependent initialization from the training split's inputs `x` (n, *input_shape),
+        after `build` and before any transferred weights are loaded; a no-op unless a block needs
+        one (tabular: the piecewise embedding's bins)."""
 
     def linear_layers(self) -> list[nn.Module]:
         """Layers whose output no nonlinearity follows; initialization gives them gain 1."""

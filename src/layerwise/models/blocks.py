@@ -6,6 +6,7 @@ scores (regression values, logits): losses apply sigmoid/softmax themselves, and
 so does whoever turns logits into probabilities.
 
     mlp          rows (features,) or windows, flattened     mlp.py
+    tabular      rows: dense features + category codes      tabular.py
     cnn1d        windows (lookback, features)               cnn.py
     cnn2d        images (channels, height, width)           cnn.py
     lstm, gru    windows (lookback, features)               recurrent.py
@@ -22,6 +23,7 @@ from .cnn import CNN2d as CNN2d
 from .mlp import MLP as MLP
 from .recurrent import GRU as GRU
 from .recurrent import LSTM as LSTM
+from .tabular import Tabular as Tabular
 from .text import TextBag as TextBag
 from .text import TextCNN as TextCNN
 from .text import TextGRU as TextGRU
@@ -35,6 +37,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "MLP",
+    "Tabular",
     "TextBag",
     "TextCNN",
     "TextGRU",

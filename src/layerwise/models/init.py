@@ -15,6 +15,10 @@
   - Token embeddings (nn.Embedding): N(0, 1), torch's own default, drawn from the
     seeded generator like every other weight; the padding row stays zero.
   - Biases zeros (except that forget gate); norm layers weight ones, bias zeros.
+  - A layer with an `initialize_own(generator)` method (the tabular block's numeric and
+    category embeddings, its input scaling and member adapters, its member heads) draws its
+    own parameters, from the seeded generator, under every scheme: their scales are part of
+    the recipe (a frequency's spread, a scale of 1, adapters of +-1), not a layer's fan-in.
 
 A named scheme overrides `auto` for every weight matrix of the block, with the
 gain of the activation that follows it (1 where none does); the bias rules stay.
@@ -54,7 +58,8 @@ SCHEMES = (
 )
 
 # He et al. derived their gain for ReLU; ELU, GELU and SiLU are ReLU-like (zero
-# or near zero on the left, identity on the right), so they take ReLU's gain.
+# or near zero on the left, identity on the right), so they take ReLU's gain, and so does
+# PReLU (He et al. 2015 draw its layers as ReLU's; its slopes start at 0.25 and are learned).
 # the names torch's calculate_gain and kaiming_* take that this module passes
 Nonlinearity = Literal["linear", "relu", "leaky_relu", "tanh", "sigmoid"]
 _NONLINEARITY: dict[str, Nonlinearity] = {
@@ -63,6 +68,7 @@ _NONLINEARITY: dict[str, Nonlinearity] = {
     "elu": "relu",
     "gelu": "relu",
     "silu": "relu",
+    "prelu": "relu",
     "tanh": "tanh",
     "sigmoid": "sigmoid",
 }
@@ -127,7 +133,13 @@ def initialize(module: nn.Module, scheme: str = "auto", activation: str = "relu"
         for layer in module.modules():
             if id(layer) in done:
                 continue
-            if isinstance(layer, _RECURRENT):
+            own = getattr(layer, "initialize_own", None)
+            if callable(own):  # a layer with its own recipe (tabular.py's embeddings, adapters, heads)
+                done.update(id(sub) for sub in layer.modules())
+                first = next(layer.parameters(), None)
+                if first is not None:
+                    own(generator(first))
+            elif isinstance(layer, _RECURRENT):
                 _recurrent(layer, fill)
             elif isinstance(layer, nn.TransformerEncoderLayer):
                 for sub in layer.modules():  # attention and feed-forward; its norms below

@@ -52,6 +52,9 @@ class LanguageModel(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.body(self.embed(ids))  # (batch, steps) -> (batch, steps, embedding) -> (batch, steps, vocab)
 
+    def fit_data(self, x: torch.Tensor) -> None:
+        """No data-dependent start: embeddings and layers are drawn (models.init), as a Block's are."""
+
     def get_config(self) -> dict:
         return {**self.body.get_config(), "embedding": self.embedding}
 

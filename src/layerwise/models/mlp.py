@@ -52,7 +52,7 @@ class MLP(b.Block):
                 layers.append(nn.BatchNorm1d(h))
             elif norm == "layer":
                 layers.append(nn.LayerNorm(h))
-            layers.append(make_activation(activation))
+            layers.append(make_activation(activation, h))  # prelu: a slope per neuron
             if self.dropout > 0:
                 layers.append(nn.Dropout(self.dropout))
             width = h

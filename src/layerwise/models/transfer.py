@@ -82,15 +82,18 @@ def head_names(module: nn.Module) -> set[str]:
 
 
 def zero_head(module: nn.Module) -> bool:
-    """Set the head's last Linear layer to zero (a new head on a trained body); False when there is none."""
+    """Set the head's last Linear layer (or a head with its own `weight`, such as the tabular
+    block's member heads) to zero (a new head on a trained body); False when there is none."""
     head = head_of(module)
     linears = [m for m in head.modules() if isinstance(m, nn.Linear)] if head is not None else []
-    if not linears:
+    last = linears[-1] if linears else head
+    tensors = [getattr(last, name, None) for name in ("weight", "bias")]
+    if not isinstance(tensors[0], torch.Tensor):
         return False
     with torch.no_grad():
-        linears[-1].weight.zero_()
-        if linears[-1].bias is not None:
-            linears[-1].bias.zero_()
+        for t in tensors:
+            if isinstance(t, torch.Tensor):
+                t.zero_()
     return True
 
 

@@ -55,7 +55,7 @@ from .checkpoint import (
     unpack,
 )
 from .epoch import ValOutputs
-from .losses import make_loss
+from .losses import MemberLoss, make_loss
 from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
 from .optim import check_optimizer, make_optimizer
 from .precision import autocast, check_precision, grad_scaler
@@ -79,6 +79,9 @@ class Trainer:
     With `checkpoint_dir`, the full training state is saved there every
     `checkpoint_every` epochs and on SIGTERM / SIGINT (the `keep` newest and the best
     are kept), and `fit(..., resume=True)` continues from the newest readable one.
+    `label_smoothing` (cross_entropy, bce) spreads that share of each target over the classes
+    (losses.py). A module with `members` > 1 (the tabular block) gives one output per member
+    while training, (batch, members, out); the loss is then the mean of the members' losses.
     `schedule` is a name or {"type": ..., settings} (schedules.py); `on_nan` is
     stop | skip_batch | reduce_lr (nonfinite.py); `precision` is 32 | bf16 | 16-mixed;
     `compile=True` runs the module through `torch.compile`. Under torchrun the
@@ -128,6 +131,7 @@ class Trainer:
         patience: int | None = None,
         min_delta: float = 0.0,
         class_weights: Sequence[float] | torch.Tensor | None = None,
+        label_smoothing: float = 0.0,
         seed: int = 0,
         device: str | torch.device = "auto",
         threads: int | str = "auto",
@@ -164,11 +168,15 @@ class Trainer:
         if isinstance(optimizer, str):
             problems += check_optimizer(optimizer)
         try:
-            loss_fn = make_loss(loss, class_weights=class_weights)
+            loss_fn = make_loss(loss, class_weights=class_weights, label_smoothing=label_smoothing)
         except ConfigError as error:
             problems += error.problems
         if problems:
             raise ConfigError(problems)
+        members = getattr(module, "members", 1)
+        if isinstance(members, int) and members > 1:  # (batch, members, out) while training
+            loss_fn = MemberLoss(loss_fn, members)
+        self.label_smoothing = float(label_smoothing)
         self.device = resolve_device(device)
         self.world = distributed.world_size()
         if self.world > 1:
