@@ -211,6 +211,11 @@ def _champion(c: Case) -> None:
     assert any(check["gate"] == "champion" or check["gate"].startswith("compare") for check in checks), checks
 
 
+def _reference_left_out(c: Case) -> None:
+    m = _metrics(c)
+    assert "reference" not in m and any("evaluate.reference_seconds" in n for n in m["notes"]), m["notes"]
+
+
 def _failed(gate: str) -> Check:
     def check(c: Case) -> None:
         metrics = _metrics(c)
@@ -266,6 +271,7 @@ TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
     "epochs": (lambda k: {"epochs": 3}, lambda c: len(c.run().history) == 3),
     "loss": (lambda k: {"loss": LOSS[k]}, lambda c: c.trainer()[1].loss == LOSS[c.kind]),
     "class_weights": (lambda k: {"class_weights": "balanced"}, _class_weights),
+    "label_smoothing": (lambda k: {"label_smoothing": 0.1}, lambda c: c.trainer()[0].label_smoothing == 0.1),
     "weight_decay": (lambda k: {"weight_decay": 0.01}, lambda c: _groups(c.trainer()[0])["weight_decay"] == 0.01),
     "l1": (lambda k: {"l1": 0.001}, lambda c: c.trainer()[0].l1 == 0.001),
     "clip_grad": (lambda k: {"clip_grad": 0.5}, lambda c: c.trainer()[0].clip_grad == 0.5),
@@ -300,6 +306,10 @@ TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
         lambda k: {"schedule": {"type": "plateau", "patience": 2}},
         lambda c: c.trainer()[0].schedule["patience"] == 2,
     ),
+    "schedule.flat": (
+        lambda k: {"schedule": {"type": "flat_cosine", "flat": 0.3}},
+        lambda c: c.trainer()[0].schedule["flat"] == 0.3,
+    ),
     "schedule.min_lr": (
         lambda k: {"schedule": {"type": "cosine", "min_lr": 1e-5}},
         lambda c: c.trainer()[0].schedule["min_lr"] == 1e-5,
@@ -332,6 +342,12 @@ EVALUATE: dict[str, tuple[Callable[[str], dict], Check]] = {
         None,
     ),
     "gates.compare_to": (lambda k: {"gates": {"compare_to": "CHAMPION"}}, _champion),
+    "gates.beat_reference": (
+        lambda k: {"gates": {"beat_reference": True}},
+        lambda c: any(ch["gate"] == "beat_reference" for ch in _metrics(c)["checks"]),
+    ),
+    "reference": (lambda k: {"reference": "none"}, lambda c: "reference" not in _metrics(c)),
+    "reference_seconds": (lambda k: {"reference_seconds": 1e-9}, _reference_left_out),
     "bootstrap": (lambda k: {"bootstrap": 0}, lambda c: _metrics(c)["ci"].get("samples", 0) == 0),
     "level": (lambda k: {"level": 0.8}, lambda c: _metrics(c)["ci"]["level"] == 0.8),
     "data_curve": (lambda k: {"data_curve": True}, lambda c: _metrics(c)["data_curve"] is not None),
@@ -340,12 +356,16 @@ EVALUATE: dict[str, tuple[Callable[[str], dict], Check]] = {
     "explain": (lambda k: {"explain": {"method": "saliency", "rows": 2}}, _explained),
 }
 
+# The kinds without a classical reference (tables have gradient-boosted trees, text TF-IDF).
+NO_REFERENCE = ("forecast", "images", "generation")
 # (kind, key) refused with a ConfigError naming the key before training; every other pair is honoured.
 REFUSED: set[tuple[str, str]] = {
     *((kind, "train.class_weights") for kind in ("rows-regression", "forecast", "generation")),
     *((kind, f"evaluate.{key}") for kind in KINDS if kind != "forecast" for key in ("baseline", "season")),
     *((kind, "evaluate.gates.compare_to") for kind in ("images", "generation")),
     *(("generation", key) for key in ("train.loss", "train.metric", "evaluate.metric")),
+    *((kind, "train.label_smoothing") for kind in ("rows-regression", "forecast", "generation")),
+    *((kind, f"evaluate.{key}") for kind in NO_REFERENCE for key in ("gates.beat_reference", "reference_seconds")),
 }
 # evaluate.gates.min/max naming a metric the kind lacks are refused before training (test below).
 # Keys honoured through one run per kind with all of them set (SHARED_RUN), not a run each.

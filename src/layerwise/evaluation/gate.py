@@ -6,7 +6,10 @@ Checks, each configured under `evaluate.gates`:
   `evaluate.bootstrap: 0` there is no interval; the check then compares the point estimates
   and says so, since chance is not ruled out;
 - min / max: a metric's test value at least / at most a bound;
-- compare_to: the model (challenger) at least as good as a champion bundle on the same test rows.
+- compare_to: the model (challenger) at least as good as a champion bundle on the same test rows;
+- beat_reference: as beat_baseline, against the classical reference fitted on the same training
+  rows (gradient-boosted trees for tables, TF-IDF + a linear model for text); without one it fails
+  and says why there is none.
 
 Whatever the gates, a test split of fewer than MIN_TEST_ROWS rows (windows, for a series;
 examples, for generation) is no evidence: a bootstrap over a handful of rows gives an interval
@@ -16,7 +19,7 @@ of nearly one value, which would look decisive. Below it the `test_rows` check f
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .metrics import HIGHER_IS_BETTER
@@ -71,12 +74,20 @@ def favours(metric: str, interval: list[float]) -> str:
 
 
 def beat_baseline(
-    metric: str, model: float, baseline: float, interval: list[float] | None, baseline_name: str, level: float = 0.95
+    metric: str,
+    model: float,
+    baseline: float,
+    interval: list[float] | None,
+    baseline_name: str,
+    level: float = 0.95,
+    *,
+    other: str = "baseline",
 ) -> Check:
     """Passes when the paired interval of the difference excludes zero in the model's favour.
 
     `interval` None means no resampling was asked for (bootstrap 0): the point estimates decide.
     An interval of NaNs (the metric undefined on most resamples) decides nothing, so it fails.
+    `other` is what the other side is called when the interval excludes zero on its side.
     """
     if interval is None:
         return _beat_on_points(metric, model, baseline, baseline_name)
@@ -96,9 +107,30 @@ def beat_baseline(
         return Check("beat_baseline", True, f"beats {baseline_name}: {figures}, which excludes zero")
     if side == "baseline":
         return Check(
-            "beat_baseline", False, f"worse than {baseline_name}: {figures}, which excludes zero on the baseline's side"
+            "beat_baseline", False, f"worse than {baseline_name}: {figures}, which excludes zero on the {other}'s side"
         )
     return Check("beat_baseline", False, f"not shown to beat {baseline_name}: {figures}, which includes zero")
+
+
+def beat_reference(
+    metric: str, model: float, reference: float, interval: list[float] | None, name: str, level: float = 0.95
+) -> Check:
+    """beat_baseline's rule against the classical reference named `name` (evaluate.gates.beat_reference)."""
+    check = beat_baseline(metric, model, reference, interval, name, level, other="reference")
+    return replace(check, gate="beat_reference")
+
+
+def no_reference(why: str | None = None) -> Check:
+    """The failed beat_reference check of a run that has no classical reference to beat; `why` when known."""
+    if why:
+        return Check("beat_reference", False, f"no classical reference to beat: {why}")
+    return Check(
+        "beat_reference",
+        False,
+        "no classical reference to beat: evaluate.reference is none, or this kind of data has none "
+        "(forecasts, images and generation), or its fit ran past evaluate.reference_seconds; "
+        "remove evaluate.gates.beat_reference, or give the run a reference",
+    )
 
 
 def _beat_on_points(metric: str, model: float, baseline: float, baseline_name: str) -> Check:

@@ -33,6 +33,8 @@ def judge(
     baseline_name: str | None = None,
     beside: dict[str, np.ndarray] | None = None,
     reference: dict[str, Any] | None = None,
+    reference_missing: str | None = None,
+    beat_reference: bool = False,
 ) -> dict[str, Any]:
     """Score the model beside the baseline, with intervals, and decide DEPLOY or DO NOT DEPLOY.
 
@@ -51,9 +53,16 @@ def judge(
         beside: other baselines' outputs on the same rows, by name: reported in
             `other_baselines` (their metrics, whether the network beats them); they decide nothing.
         reference: {"name": str, "out": outputs} of a classical model fitted on the same training
-            rows (TF-IDF + a linear model for text): reported in `reference` with the paired
-            interval of network - reference and said in the headline; it decides nothing, it
-            answers "should another kind of model be considered?".
+            rows (gradient-boosted trees for tables, TF-IDF + a linear model for text): reported in
+            `reference` with the paired interval of network - reference and said in the headline;
+            it answers "should another kind of model be considered?", and decides only with
+            `beat_reference`.
+        reference_missing: why a run that would have a reference has none (its fit ran past the
+            budget, its texts hold no word, the table was streamed): a note, and the reason of a
+            failed beat_reference check.
+        beat_reference: the gate's `beat_reference` check: the paired interval of network -
+            reference on the deciding metric must exclude zero in the network's favour; with no
+            reference, it fails and says why.
     """
     out = score(task, y_true, model_out, baseline_out, metric=metric, baseline_name=baseline_name)
     primary = out["primary_metric"]
@@ -98,6 +107,17 @@ def judge(
                 str(champion["path"]),
             )
         )
+    if reference is not None:
+        out["reference"], versus_reference = _reference(
+            task, y_true, model_out, reference, primary, samples=samples, level=level, block=block, seed=seed
+        )
+        if beat_reference:
+            checks.append(versus_reference)
+    else:
+        if reference_missing:
+            out["notes"].append(f"no classical reference: {reference_missing}")
+        if beat_reference:
+            checks.append(gate.no_reference(reference_missing))
     if beside:
         out["other_baselines"] = [
             _beside(task, y_true, model_out, name, other, primary) for name, other in beside.items()
@@ -113,10 +133,6 @@ def judge(
         short = gate.enough_rows(rows, unit=unit)
         if checks and short is not None:  # a gate is configured: it cannot pass on so little
             checks.insert(0, short)
-    if reference is not None:
-        out["reference"] = _reference(
-            task, y_true, model_out, reference, primary, samples=samples, level=level, block=block, seed=seed
-        )
     decision = gate.decide(checks)
     out.update(verdict=decision.verdict, reasons=decision.reasons, checks=decision.to_dict()["checks"])
     beat = next((c for c in checks if c.gate == "beat_baseline"), None)
@@ -146,14 +162,16 @@ def _reference(
     reference: dict[str, Any],
     primary: str,
     **bootstrap: Any,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], gate.Check]:
     """The classical reference on the same rows: its metrics, the paired interval of network - reference on
-    the deciding metric, and one sentence that says plainly when the network does not beat it."""
+    the deciding metric, and one sentence that says plainly when the network does not beat it; the
+    beat_reference check on the same interval."""
     name, other = str(reference["name"]), reference["out"]
     found = score(task, y_true, model_out, other, metric=primary, baseline_name=name)
     paired = paired_bootstrap(task, y_true, model_out, other, [primary], **bootstrap)
-    interval = paired.difference.get(primary) if bootstrap.get("samples", 1) >= 1 else None
-    check = gate.beat_baseline(
+    # as beside the baseline: no resamples, no interval; resamples that gave none, NaNs
+    interval = paired.difference.get(primary, [float("nan")] * 2) if bootstrap.get("samples", 1) >= 1 else None
+    check = gate.beat_reference(
         primary, found["test"][primary], found["baseline"][primary], interval, name, bootstrap.get("level", 0.95)
     )
     if check.passed:
@@ -161,12 +179,12 @@ def _reference(
     elif found["beats_baseline"]:  # better on these rows, by no more than chance
         sentence = (
             f"The network is not shown to beat the classical reference: {check.detail}. "
-            f"Consider {name}: it is simpler and faster, and the network's edge may be chance."
+            f"Consider the simpler model, {name}: the network's edge may be chance."
         )
     else:
         sentence = (
             f"The network does NOT beat the classical reference: {check.detail}. "
-            f"Consider {name} instead: it is simpler, faster and at least as good here."
+            f"Consider the simpler model instead: {name}, faster to fit and at least as good here."
         )
     return {
         "name": name,
@@ -174,7 +192,7 @@ def _reference(
         "difference": interval,
         "beats_reference": check.passed,
         "finding": sentence,
-    }
+    }, check
 
 
 def _beside(

@@ -56,12 +56,17 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
     MetricsKey(
         "reference",
         ("classification", "regression"),
-        "Runs with text columns: the classical reference fitted on the same training rows (TF-IDF of word "
+        "Tables and runs with text columns (evaluate.reference: auto): the classical reference fitted on the "
+        "same training rows and scored on the same test rows. Tables: gradient-boosted trees "
+        "(scikit-learn's HistGradientBoosting with its defaults: categories as native categorical splits, "
+        "missing values as the trees' own branch, dates as year, month, day and weekday), stopped and left out "
+        "with a note past evaluate.reference_seconds; a streamed table has none. Text: TF-IDF of word "
         "1-2-grams, with the other features, + logistic regression or ridge, its regularization chosen on the "
-        "validation rows): its name, its metrics on the "
-        "same test rows (test), the paired interval of network - reference on the deciding metric "
-        "(difference), beats_reference and a finding that says plainly when the network does not beat it. "
-        "Reported, not gated.",
+        "validation rows. Its name, its metrics on the same test rows (test), the paired interval of "
+        "network - reference on the deciding metric (difference), beats_reference and a finding that says "
+        "plainly when the network does not beat it (consider the simpler model). Decides only with "
+        "evaluate.gates.beat_reference. Fitted once per run, at training time: `layerwise evaluate` does not "
+        "refit it.",
     ),
     MetricsKey("beats_baseline", TASKS, "true when the model's primary metric is better than the baseline's."),
     MetricsKey("finding", TASKS, "One sentence with the deciding numbers: model vs baseline on the primary metric."),
@@ -77,8 +82,8 @@ METRICS_KEYS: tuple[MetricsKey, ...] = (
     MetricsKey(
         "checks",
         TASKS,
-        "Each gate check (beat the baseline, evaluate.gates.min / max, the champion, and test_rows "
-        "when the test split is under 20 rows) with its numbers and whether it passed.",
+        "Each gate check (beat the baseline, evaluate.gates.min / max, the champion, beat_reference, and "
+        "test_rows when the test split is under 20 rows) with its numbers and whether it passed.",
     ),
     MetricsKey("headline", TASKS, "The verdict in one sentence with its reasons."),
     MetricsKey("notes", TASKS, "Caveats met while scoring (e.g. a metric left out and why)."),

@@ -12,6 +12,7 @@ import torch
 
 from ..bundle.predictor import Predictor
 from ..config.schema import ExperimentConfig
+from ..evaluation.gate import favours
 
 
 @dataclass
@@ -63,23 +64,25 @@ class Result:
 
 
 def summary(m: dict[str, Any], *, table: bool = True) -> str:
-    """metrics.json as text: the metrics table with intervals, the findings, then the verdict."""
+    """metrics.json as text: the metrics table with intervals (network, naive baseline and, where the run
+    has one, the classical reference), the findings, then the verdict."""
     if not table:
         return m["headline"]
     ci = m.get("ci") or {}
     level = f"{ci.get('level', 0.95):.0%}"
-    rows = [("metric", "network", f"{level} interval", "baseline", "difference interval")]
+    reference = m.get("reference")
+    rows: list[tuple[str, ...]] = [("metric", "network", f"{level} interval", "baseline", "difference interval")]
+    rows[0] += ("reference",) if reference else ()
     for name, value in m["test"].items():
         mark = " *" if name == m["primary_metric"] else ""
-        rows.append(
-            (
-                name + mark,
-                f"{value:,.4g}",
-                _pair(ci.get("model", {}).get(name)),
-                f"{m['baseline'].get(name, float('nan')):,.4g}",
-                _pair(ci.get("difference", {}).get(name)),
-            )
+        row = (
+            name + mark,
+            f"{value:,.4g}",
+            _pair(ci.get("model", {}).get(name)),
+            f"{m['baseline'].get(name, float('nan')):,.4g}",
+            _pair(ci.get("difference", {}).get(name)),
         )
+        rows.append(row + ((f"{reference['test'].get(name, float('nan')):,.4g}",) if reference else ()))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
@@ -87,14 +90,13 @@ def summary(m: dict[str, Any], *, table: bool = True) -> str:
     ]
     lines.append(f"baseline: {m['baseline_name']}; * decides; difference = network - baseline; rows {m['rows']}")
     lines += [f"other baseline: {b['finding']}" for b in m.get("other_baselines") or []]
-    reference = m.get("reference")
     if reference:
         primary = m["primary_metric"]
         lines.append(
-            f"classical reference ({reference['name']}): {primary} "
+            f"classical reference: {reference['name']}, fitted on the same training rows: {primary} "
             f"{reference['test'].get(primary, float('nan')):,.4g}; network - reference "
             f"{m['test'][primary] - reference['test'].get(primary, float('nan')):+,.4g}, "
-            f"{level} interval {_pair(reference.get('difference'))}"
+            f"{level} interval {_pair(reference.get('difference'))}: {_versus(primary, reference)}"
         )
     lines += [f"note: {n}" for n in m.get("notes", [])]
     lines += [f"finding: {f}" for f in (m.get("diagnosis") or {}).get("findings", [])]
@@ -102,6 +104,16 @@ def summary(m: dict[str, Any], *, table: bool = True) -> str:
     if m.get("data_curve"):
         lines.append(f"data: {m['data_curve']['finding']}")
     return "\n".join([*lines, "", m["finding"], m["headline"]])
+
+
+def _versus(primary: str, reference: dict[str, Any]) -> str:
+    """The network against the classical reference, in words, from the paired interval."""
+    if reference.get("beats_reference"):
+        return "the network beats it"
+    interval = reference.get("difference")
+    if interval and all(v is not None for v in interval) and favours(primary, interval) == "baseline":
+        return "it beats the network: consider the simpler model"
+    return "the network is not shown to beat it"
 
 
 def _pair(interval: list[float] | None) -> str:

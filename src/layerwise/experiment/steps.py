@@ -99,6 +99,9 @@ def build_model(
     torch.manual_seed(cfg.train.seed)
     model_cfg = {**cfg.model.model_dump(), **head.model}
     module = build(model_cfg, input_shape, head.output_dim)
+    # data-dependent starting values (the tabular block's bins), from the training split only; a
+    # bundle's weights (model.init.from) replace them where it has them
+    cast(Any, module).fit_data(torch.from_numpy(np.ascontiguousarray(prepared.x["train"])))
     transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
     task.initialize(cfg, prepared, module, log)  # model.init.embedding: word vectors, where the kind has tokens
     # The block's resolved settings, not the config's nulls: a bundle must not pick up
@@ -148,6 +151,7 @@ def trainer_for(
         clip_grad=t.clip_grad,
         patience=t.patience if has_val else None,
         class_weights=class_weights,
+        label_smoothing=t.label_smoothing,
         seed=t.seed,
         device=t.device,
         threads=t.threads,
@@ -287,6 +291,7 @@ def judge(
         level=ev.level,
         seed=cfg.train.seed,
         beat_baseline=gates.beat_baseline,
+        beat_reference=gates.beat_reference,
         minimum={str(k): v for k, v in gates.min.items()},
         maximum={str(k): v for k, v in gates.max.items()},
         champion=champion,

@@ -11,6 +11,7 @@ from typing import Any
 
 from matplotlib.figure import Figure, SubFigure
 
+from ..evaluation.gate import favours
 from .architecture import layers
 from .data_curve import DataCurveDisplay
 from .distribution import TargetDisplay
@@ -223,22 +224,35 @@ def results(run: RunRecord) -> str:
 
 
 def _reference(m: dict[str, Any]) -> str:
-    """The classical reference (text runs: TF-IDF + a linear model) beside the network, where the run has one."""
+    """The classical reference (tables: gradient-boosted trees; text: TF-IDF + a linear model) beside the
+    network and the naive baseline, where the run has one; what it means for the choice of model."""
     ref = m.get("reference")
     if not ref:
         return ""
     level = f"{(m.get('ci') or {}).get('level', 0.95):.0%}"
     primary = m["primary_metric"]
-    rows = [("metric", "network", str(ref.get("name", "reference")))]
+    name = str(ref.get("name", "reference"))
+    rows = [("metric", "network", str(m.get("baseline_name", "baseline")), name)]
     rows += [
-        (name + (" (decides)" if name == primary else ""), _num(m["test"].get(name)), _num(value))
-        for name, value in (ref.get("test") or {}).items()
+        (
+            metric + (" (decides)" if metric == primary else ""),
+            _num(m["test"].get(metric)),
+            _num(m["baseline"].get(metric)),
+            _num(value),
+        )
+        for metric, value in (ref.get("test") or {}).items()
     ]
-    beats = ref.get("beats_reference")
-    said = "" if beats is None else (" The network beats it." if beats else " The network does not beat it.")
+    interval = ref.get("difference")
+    if ref.get("beats_reference"):
+        said = " The network beats it."
+    elif interval and all(v is not None for v in interval) and favours(primary, interval) == "baseline":
+        said = " It beats the network: consider the simpler model."
+    else:
+        said = " The network is not shown to beat it."
     return (
-        f"<h3>Classical reference</h3><p>{escape(str(ref.get('name', '')))}, fitted on the same training rows "
-        f"and scored on the same test rows. Difference in {escape(primary)} (network − reference), {level} "
+        f"<h3>Classical reference</h3><p>{escape(name)}, fitted on the same training rows "
+        f"and scored on the same test rows: what a practitioner would try first without a network. "
+        f"Difference in {escape(primary)} (network − reference), {level} "
         f"interval: {_pair(ref.get('difference'))}.{said}</p>"
         + html_table(rows)
         + (f'<p class="finding">{escape(ref["finding"])}</p>' if ref.get("finding") else "")

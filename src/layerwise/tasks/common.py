@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..data import CleaningLog, CleanOptions, Split, clean, infer_kinds, read_head, read_table
 from ..data.images import is_image_folder
-from ..data.kinds import parse_numbers
+from ..data.kinds import parse_dates, parse_numbers, to_boolean
+from ..data.transforms import category_label
 from ..errors import BundleError, ConfigError, DataError, did_you_mean
 from .base import Head, Prepared, TaskInfo
 
@@ -136,6 +137,102 @@ def metric_problems(cfg: Any, task: str, frame: pd.DataFrame) -> list[str]:
     return problems
 
 
+def reference_problems(cfg: Any, has_reference: bool, what: str = "this kind of data") -> list[str]:
+    """evaluate.gates.beat_reference where there is no classical reference to beat: evaluate.reference
+    none, or a kind (`has_reference` False; `what` names it) that has none."""
+    # compared with the default, not `explicit`: a config read back from a bundle sets every key
+    if (
+        not has_reference
+        and cfg.evaluate.reference_seconds != type(cfg.evaluate).model_fields["reference_seconds"].default
+    ):
+        return [f"evaluate.reference_seconds: {what} has no classical reference to time; remove it"]
+    if not cfg.evaluate.gates.beat_reference:
+        return []
+    if cfg.evaluate.reference == "none":
+        return [
+            "evaluate.gates.beat_reference: needs the classical reference, and evaluate.reference is none; "
+            "set evaluate.reference: auto, or remove the gate"
+        ]
+    if not has_reference:
+        return [
+            f"evaluate.gates.beat_reference: {what} has no classical reference to beat (tables have "
+            "gradient-boosted trees, text columns TF-IDF + a linear model); remove the gate"
+        ]
+    return []
+
+
+# A date as the trees read it, the parts the network's preprocessing reads too: part -> pandas' attribute.
+TREE_DATE_PARTS = {"year": "year", "month": "month", "day": "day", "dayofweek": "day_of_week"}
+
+
+def tree_frame(frame: pd.DataFrame, kinds: dict[str, str], decimal: str = ".") -> tuple[pd.DataFrame, dict[str, str]]:
+    """A table's input columns as gradient-boosted trees read them (evaluation.classical.table_reference),
+    with their kinds: numbers by the run's reading rule and booleans as 0/1 (missing: NaN), each date
+    as its year, month, day and weekday, categories as labels; text columns left out (TF-IDF reads text)."""
+    columns: dict[str, Any] = {}
+    read: dict[str, str] = {}
+    for name in frame.columns:
+        column, kind = frame[name], kinds.get(name, "numeric")
+        if kind == "categorical":
+            columns[name] = [None if pd.isna(v) else category_label(v) for v in column.tolist()]
+        elif kind == "boolean":
+            columns[name] = [np.nan if pd.isna(v) or to_boolean(v) is None else to_boolean(v) for v in column.tolist()]
+        elif kind == "datetime":
+            dates = parse_dates(column.reset_index(drop=True))
+            for part, attribute in TREE_DATE_PARTS.items():
+                columns[f"{name}.{part}"] = getattr(dates.dt, attribute).to_numpy(dtype=np.float64, na_value=np.nan)
+                read[f"{name}.{part}"] = "numeric"
+            continue
+        elif kind == "numeric":
+            columns[name] = parse_numbers(column, decimal).to_numpy(dtype=np.float64, na_value=np.nan)
+        else:  # text
+            continue
+        read[name] = "categorical" if kind == "categorical" else "numeric"
+    return pd.DataFrame(columns, index=range(len(frame))), read
+
+
+def tree_reference(prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
+    """judge's reference keywords for a table: {"reference": {"name", "out"}} with the gradient-boosted
+    trees' outputs on `part`, fitted on the training rows; {"reference_missing": why} where it could
+    not be; {} with evaluate.reference none. Fitted where a run is judged, once per run."""
+    if evaluate.reference == "none":
+        return {}
+    if prepared.frame is None:  # experiment/streamed.py: the table is never whole in memory
+        return {"reference_missing": "a streamed table (data.stream) is read in chunks; the trees need it whole"}
+    from ..evaluation.classical import TABLE_REFERENCE, OverBudget, table_reference
+
+    task, kinds, rows = prepared.task, prepared.kinds, prepared.index
+    columns = [c for c in task.features if kinds.get(c) != "text"]
+    if not columns:
+        return {"reference_missing": "no input column besides text for the trees to read"}
+    decimal = getattr(prepared.features, "decimal", ".")
+    train, read = tree_frame(prepared.table.iloc[rows["train"]][columns], kinds, decimal)
+    test = tree_frame(prepared.table.iloc[rows[part]][columns], kinds, decimal)[0]
+    try:
+        out, name = table_reference(
+            task.type,
+            train,
+            prepared.actual["train"],
+            test,
+            kinds=read,
+            classes=task.n_classes,
+            seed=0,  # HistGradientBoosting draws only for early stopping's split (> 10,000 rows): one fixed draw
+            seconds=evaluate.reference_seconds,
+        )
+    except OverBudget as err:
+        return over_budget(TABLE_REFERENCE, err)
+    return {"reference": {"name": name, "out": out}}
+
+
+def over_budget(name: str, err: Any) -> dict[str, str]:
+    """judge's `reference_missing` for a reference stopped past evaluate.reference_seconds
+    (`err`: evaluation.classical.OverBudget)."""
+    return {
+        "reference_missing": f"{name} took longer than evaluate.reference_seconds ({err.seconds:g} s) and was "
+        f"left out, stopped after {err.iterations} {err.unit}; raise evaluate.reference_seconds to have it"
+    }
+
+
 def evaluate_settings(config: dict[str, Any] | None) -> Any:
     """A run's evaluate section (from a bundle's config, or ExperimentConfig.to_dict()) read back through
     the schema, so its defaults are the schema's and nowhere else."""
@@ -242,6 +339,34 @@ def class_weights(cfg: Any, prepared: Prepared) -> list[float] | None:
     if unknown:
         raise ConfigError(f"train.class_weights: unknown classes {unknown}; the classes are {classes}")
     return [by_name.get(str(c), 1.0) for c in classes]
+
+
+# Settings only the rows of a table use, with their defaults: another kind refuses them set otherwise.
+TABLE_KEYS = {"data.target_transform": "auto", "data.missing_indicators": True}
+
+
+def table_key_problems(cfg: Any, what: str) -> list[str]:
+    """The table-only keys set away from their defaults, and a model that embeds categories, for a kind
+    (`what`) whose inputs are not the rows of a table."""
+    problems = []
+    for key, default in TABLE_KEYS.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value != default:
+            problems.append(f"{key}: applies to the rows of a table; {what} (remove it)")
+    if cfg.data.encode == "embed":
+        problems.append(f"data.encode: 'embed' embeds the categories of a table's columns; {what} (remove it)")
+    return problems
+
+
+def smoothing_problems(cfg: Any, task: str) -> list[str]:
+    """train.label_smoothing for a task without classes (regression, forecast)."""
+    if cfg.train.label_smoothing > 0 and task != "classification":
+        return [
+            f"train.label_smoothing: spreads a share of each target over the other classes; a {task} has no "
+            "classes (remove it)"
+        ]
+    return []
 
 
 def explicit(cfg: Any, path: str) -> bool:

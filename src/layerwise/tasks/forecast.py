@@ -31,8 +31,11 @@ from .common import (
     metric_problems,
     parts_of,
     read_frame,
+    reference_problems,
     same_task,
+    smoothing_problems,
     split_method,
+    table_key_problems,
     table_summary,
     target_values,
     text_key_problems,
@@ -70,6 +73,9 @@ class Forecast(Task):
         if cfg.train.class_weights != "none":
             problems.append("train.class_weights: weights classes in the loss; a forecast has none (remove it)")
         problems += text_key_problems(cfg, "a forecast reads no text")
+        problems += table_key_problems(cfg, "a forecast reads a series (data.transform scales its target)")
+        problems += smoothing_problems(cfg, "forecast")
+        problems += reference_problems(cfg, False, "a forecast")
         problems += declared_problems(
             cfg, ("numeric", "categorical", "boolean", "datetime"), "is not read by a forecast (list it in data.drop)"
         )

@@ -15,7 +15,16 @@ import pandas as pd
 from ..data import CleaningLog, Split, Vocabulary, read_examples, split
 from ..errors import ConfigError, DataError
 from .base import Head, Prepared, Task, TaskInfo
-from .common import augment_problems, declared_problems, finish, image_data, parts_of, text_key_problems
+from .common import (
+    augment_problems,
+    declared_problems,
+    finish,
+    image_data,
+    parts_of,
+    reference_problems,
+    table_key_problems,
+    text_key_problems,
+)
 from .registry import register
 
 SAMPLES = 200  # drawn after training to measure novelty
@@ -48,12 +57,15 @@ class Generation(Task):
             "train.class_weights": (cfg.train.class_weights, "none", "characters are not weighted classes"),
             "evaluate.season": (cfg.evaluate.season, None, "it applies to forecasting only"),
             "evaluate.baseline": (cfg.evaluate.baseline, "auto", "the baseline of generation is the bigram"),
+            "train.label_smoothing": (cfg.train.label_smoothing, 0.0, "it trains on the characters as they are"),
         }
         for key, (value, honoured, why) in settings.items():
             if value not in (honoured if isinstance(honoured, tuple) else (honoured,)):
                 problems.append(f"{key}: {value!r} is not used by text generation ({why}); remove it")
         problems += text_key_problems(cfg, "generation reads characters (data.text.mode, chunk, max_length)")
         problems += declared_problems(cfg, (), "is a column kind; generation reads a text file (remove data.columns)")
+        problems += table_key_problems(cfg, "generation reads a text file")
+        problems += reference_problems(cfg, False, "text generation")
         if cfg.train.loss not in ("auto", "cross_entropy"):
             problems.append(f"train.loss: '{cfg.train.loss}': generation trains on next-character cross-entropy (auto)")
         if cfg.train.metric not in ("auto", "loss"):

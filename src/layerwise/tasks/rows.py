@@ -36,8 +36,10 @@ from .common import (
     parts_of,
     read_frame,
     reads_text,
+    reference_problems,
     same_task,
     saved_baseline,
+    smoothing_problems,
     split_method,
     stratify_or_fall_back,
     table_problems,
@@ -47,6 +49,7 @@ from .common import (
     text_key_problems,
     text_notes,
     tokenizer_options,
+    tree_reference,
     value_head,
     watched_metric,
 )
@@ -71,7 +74,15 @@ class Rows(Task):
     def refused(self, cfg: Any) -> list[str]:
         # claimed only where no column reads as text (tasks/text.py takes the others)
         why = "no column of this table reads as text (declare one in data.columns as text)"
-        return table_problems(cfg) + text_key_problems(cfg, why)
+        problems = table_problems(cfg) + text_key_problems(cfg, why)
+        if cfg.model.inputs is not None:
+            problems.append("model.inputs: set by the run from the table's columns; remove it")
+        if cfg.data.encode == "embed" and not embeds(cfg):
+            problems.append(
+                f"data.encode: 'embed' needs a model that embeds categories (model.type: tabular); "
+                f"{cfg.model.type} reads one-hot or ordinal codes"
+            )
+        return problems + reference_problems(cfg, cfg.data.stream.enabled is not True, "a streamed table")
 
     def read(self, cfg: Any, data: Any, log: Any) -> pd.DataFrame:
         return read_frame(cfg, data)
@@ -92,6 +103,12 @@ class Rows(Task):
         if task != "classification" and cfg.data.split.method == "stratified":
             problems.append(f"data.split.method: 'stratified' needs a classification task, not {task}")
         problems += loss_problems(task, cfg.train.loss)
+        problems += smoothing_problems(cfg, task)
+        if task != "regression" and cfg.data.target_transform != "auto":
+            problems.append(
+                f"data.target_transform: transforms the values of a regression target; a {task} target is "
+                "classes (remove it)"
+            )
         problems += augment_problems(cfg, "table")
         problems += metric_problems(cfg, task, source)  # before any training, a search's too
         return finish(problems, task)
@@ -109,12 +126,15 @@ class Rows(Task):
         return refitted
 
     def head(self, cfg: Any, prepared: Prepared) -> Head:
+        # a model that embeds categories reads where each column lies in a row (model.inputs)
+        model = {"inputs": prepared.features.table_layout} if embeds(cfg) else {}
         if prepared.task.type == "classification":
             binary_bce = prepared.task.n_classes == 2 and cfg.train.loss in ("auto", "bce")
             if binary_bce:
                 prepared.y = {k: v.astype(np.float32).reshape(-1, 1) for k, v in prepared.y.items()}
-            return Head(1 if binary_bce else prepared.task.n_classes, "bce" if binary_bce else "cross_entropy")
-        return value_head(cfg, prepared)
+            return Head(1 if binary_bce else prepared.task.n_classes, "bce" if binary_bce else "cross_entropy", model)
+        head = value_head(cfg, prepared)
+        return Head(head.output_dim, head.loss, model)
 
     def class_weights(self, cfg: Any, prepared: Prepared) -> list[float] | None:
         return class_weights(cfg, prepared) if prepared.task.type == "classification" else None
@@ -135,6 +155,11 @@ class Rows(Task):
             return model.probabilities(raw), majority_baseline(prepared.actual["train"], task.n_classes, n)
         metric = resolve(task.type, evaluate_settings(model.config).metric)
         return model.decode(raw), constant_baseline(self.baseline_fit(prepared), metric, n)[0]
+
+    def judged(self, prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
+        """The classical reference beside the baseline (evaluate.reference): gradient-boosted trees fitted on
+        the training rows, within evaluate.reference_seconds; a streamed table has none, and a note says so."""
+        return tree_reference(prepared, evaluate, part)
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
         from ..evaluation import majority_baseline
@@ -216,6 +241,12 @@ class Rows(Task):
         from ..evaluation.metrics import resolve
 
         task, notes = model.task, []
+        reference = (model.metrics.get("reference") or {}).get("name")
+        if reference:  # the trees (or text's TF-IDF) the run stood beside; evaluate does not refit them
+            notes.append(
+                f"the classical reference ({reference}) was fitted on the training rows at training time; "
+                "`layerwise evaluate` judges the bundle beside the baseline only"
+            )
         frame = labelled(model, data, source)
         fit = saved_baseline(model)
         if task.type == "classification":
@@ -265,6 +296,13 @@ class Rows(Task):
         }
 
 
+def embeds(cfg: Any) -> bool:
+    """Whether the run's model embeds categorical columns (reads the table's layout, model.inputs)."""
+    from ..models import get  # torch: the registry of blocks
+
+    return bool(getattr(get(cfg.model.type), "reads_table", False))
+
+
 def prepare_rows(
     cfg: Any, df: pd.DataFrame, kinds: dict[str, str], task: str, source: str, parts: Split | None = None
 ) -> Prepared:
@@ -272,7 +310,7 @@ def prepare_rows(
     data = cfg.data
     target = data.target
     features = [c for c in df.columns if c not in (target, data.time)]
-    encoder = TargetEncoder(task)
+    encoder = TargetEncoder(task, transform=data.target_transform)
     # Stratification needs labels before the encoder is fitted; their text does for that.
     labels = df[target].astype(str).to_numpy()
     method, notes = stratify_or_fall_back(cfg, labels, split_method(cfg, task), "row")
@@ -299,6 +337,8 @@ def prepare_rows(
         impute_categorical=data.clean.impute_categorical,
         decimal=data.decimal,
         text=tokenizer_options(cfg) if texts else None,
+        embed=embeds(cfg) or data.encode == "embed",
+        missing_indicators=data.missing_indicators,
     ).fit(train_rows[features])
     x, y, actual, rows, index = {}, {}, {}, {}, {}
     for name, idx in parts_of(parts):

@@ -28,8 +28,10 @@ from .common import (
     clean_frame,
     explicit,
     image_data,
+    over_budget,
     read_frame,
     reads_text,
+    reference_problems,
     table_problems,
     text_columns,
 )
@@ -66,7 +68,9 @@ class Text(Task):
         ]
         if cfg.model.inputs is not None:
             problems.append("model.inputs: set by the run from the data's text columns; remove it")
-        return problems
+        if cfg.data.encode == "embed":
+            problems.append("data.encode: 'embed' needs model.type tabular, which reads no text; remove it")
+        return problems + reference_problems(cfg, has_reference=True)
 
     def read(self, cfg: Any, data: Any, log: Any) -> pd.DataFrame:
         return read_frame(cfg, data)
@@ -149,8 +153,11 @@ class Text(Task):
         return get("rows").outputs(model, prepared, part)
 
     def judged(self, prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
-        """The classical reference beside the baseline: TF-IDF + a linear model fitted on the training rows."""
-        from ..evaluation.classical import NoWords, text_reference
+        """The classical reference beside the baseline (evaluate.reference): TF-IDF + a linear model fitted on
+        the training rows."""
+        if evaluate.reference == "none":
+            return {}
+        from ..evaluation.classical import TEXT_REFERENCE, NoWords, OverBudget, text_reference
 
         pre, frame, task = prepared.features, prepared.table, prepared.task
         dense = pre.layout["dense"]
@@ -167,10 +174,12 @@ class Text(Task):
                 (texts(test), prepared.x[part][:, :dense]),
                 val=(texts(val), prepared.x["val"][:, :dense], prepared.actual["val"]),
                 classes=task.n_classes,
+                seconds=evaluate.reference_seconds,
             )
         except NoWords as err:  # no word in any training text: no reference to stand beside
-            prepared.notes.append(f"no classical reference: {err}")
-            return {}
+            return {"reference_missing": str(err)}
+        except OverBudget as err:
+            return over_budget(TEXT_REFERENCE[task.type], err)
         return {"reference": {"name": name, "out": out}}
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
@@ -217,9 +226,4 @@ class Text(Task):
         return get("rows").predict(model, frame, source)
 
     def rejudge(self, model: Any, data: Any, source: str, progress: bool = False) -> dict[str, Any]:
-        out = get("rows").rejudge(model, data, source, progress)
-        out["notes"].append(
-            "the classical reference (TF-IDF + a linear model) is fitted on the training rows at training "
-            "time; `layerwise evaluate` judges the bundle beside the baseline only"
-        )
-        return out
+        return get("rows").rejudge(model, data, source, progress)  # its note names the bundle's reference
