@@ -31,9 +31,10 @@ from ..evaluation.metrics import (
     regression_metrics,
 )
 from ..training.runlog import Steps
-from .attribute import METHODS, attribute
+from .attribute import METHODS
 from .baseline import data_baseline, training_baseline
 from .checks import completeness, randomization, reinitialized
+from .codes import EXACT_CODES, SAMPLED_ORDERS, attribute_table, saliency_refused
 from .explanation import Explanation, empty_importance
 from .images import black, image_inputs
 from .inputs import Inputs, model_inputs, select_rows, test_split
@@ -187,6 +188,10 @@ def explain_run(
             "or ablation"
         )
         return None
+    table = result.predictor.features is not None  # embedded category codes come with a table's columns
+    if options.method == "saliency" and table and FeatureSpace.from_predictor(result.predictor).codes:
+        note(f"explain: skipped: {saliency_refused().message}; set evaluate.explain.method to ig or ablation")
+        return None
     rows = f"0:{options.rows}" if isinstance(options.rows, int) else options.rows
     start = time.perf_counter()
     e = explain(
@@ -297,6 +302,8 @@ def _explain_predictor(
 ) -> Explanation:
     task = predictor.task
     space = FeatureSpace.from_predictor(predictor)
+    if method == "saliency" and space.codes:
+        raise saliency_refused()
     inputs = model_inputs(predictor, frame)
     output = of_predictor(predictor)
     result = Explanation(space.kind, method, space.names, output.unit, empty_importance())
@@ -338,6 +345,8 @@ def _explain_predictor(
     chosen = select_rows(rows, len(inputs.x))
     x = inputs.x[chosen]
     base, result.baseline = training_baseline(predictor)
+    if space.codes and method == "ig":
+        result.notes.append(_codes_note(space.embedded))
     # classification: the predicted class unless one is named; otherwise output (horizon step) 0
     targets = output.target(x, target if task.classes else (target or 0))
     result.rows = inputs.labels[chosen].tolist()
@@ -408,13 +417,28 @@ def _local(
     shown: Steps,
 ) -> np.ndarray:
     """Fill `result` with the local attributions of `x` and return them."""
-    a = attribute(output, x, targets, method=method, baseline=base, steps=steps, mask=space.mask())
+    a = attribute_table(
+        output, x, targets, method=method, baseline=base, steps=steps, mask=space.mask(), codes=space.codes
+    )
     shown.advance(1, f"{method} attributions of {len(x)} rows")
     result.attributions = space.collapse(a.values)
     result.output, result.baseline_output, result.delta = a.output, a.baseline_output, a.delta
     if a.delta is not None:
         result.checks.append(completeness(a.delta, a.output, a.baseline_output))
     return result.attributions
+
+
+def _codes_note(embedded: list[str]) -> str:
+    """What an Integrated Gradients explanation of a table with embedded category codes did (codes.py)."""
+    named = ", ".join(repr(name) for name in embedded)
+    orders = "every order of them" if len(embedded) <= EXACT_CODES else f"{SAMPLED_ORDERS} random orders of them"
+    return (
+        f"embedded categories ({named}): no gradient reaches a category code (it is rounded to pick its "
+        "embedding), so each of these columns is attributed by ablation: its Shapley value of putting the row's "
+        f"own code back in place of the baseline's ({orders}), the other columns stay at the row's values; "
+        "the other columns get Integrated Gradients from the baseline to the row with these codes at the "
+        "baseline's. Together they add up to f(row) - f(baseline)"
+    )
 
 
 def _check(
@@ -429,7 +453,9 @@ def _check(
     shown: Steps,
 ) -> None:
     n = min(len(x), CHECK_ROWS)
-    a = attribute(random, x[:n], targets[:n], method=method, baseline=base, steps=steps, mask=space.mask())
+    a = attribute_table(
+        random, x[:n], targets[:n], method=method, baseline=base, steps=steps, mask=space.mask(), codes=space.codes
+    )
     shown.advance(1, "randomization check")
     assert result.attributions is not None, "_local ran first"
     result.checks.append(randomization(result.attributions[:n], space.collapse(a.values)))

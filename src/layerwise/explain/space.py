@@ -1,6 +1,7 @@
 """Where attributions land: the model's input columns grouped back into the user's features.
 
-A one-hot categorical spreads over k model columns and a date over four; a method scores
+A one-hot categorical spreads over k model columns, a date over its parts, a number with
+missing values over its value and its indicator (Preprocessor.positions); a method scores
 model columns, so a group's scores are summed back into its feature (attributions add up,
 so IG's completeness holds for the sums too). Series keep two axes, time step and feature;
 images keep their pixels, summed over channels.
@@ -8,12 +9,11 @@ images keep their pixels, summed over channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..bundle.predictor import Predictor
-from ..data.transforms import DATE_PARTS
 
 
 class _Tabular:
@@ -90,6 +90,8 @@ class FeatureSpace:
     names: list[str]  # tabular, series: the user's features; image: channels
     groups: list[list[int]]  # per name, its model columns (tabular) or last-axis index (series)
     input_shape: tuple[int, ...]
+    # tabular: the positions of embedded category codes (no gradient reaches them: codes.py)
+    codes: list[int] = field(default_factory=list)
 
     @property
     def layout(self) -> _Layout:
@@ -110,26 +112,18 @@ class FeatureSpace:
         if predictor.features is None:
             return cls.from_shape(shape, predictor.task.features)
         assert predictor.features.columns is not None, "a Predictor's preprocessor is fitted"
-        # a text column's ids follow every dense column: its group is its slice there (tokens.py)
-        packed = predictor.features.layout
-        texts = {t["name"]: t["length"] for t in packed["texts"]}
-        names, groups, start, text_start = [], [], 0, packed["dense"]
-        for name, state in predictor.features.columns.items():
-            if state["kind"] == "text":
-                names.append(name)
-                groups.append(list(range(text_start, text_start + texts[name])))
-                text_start += texts[name]
-                continue
-            if state["kind"] == "categorical" and state["encoding"] == "onehot":
-                width = len(state["categories"])
-            elif state["kind"] == "datetime":
-                width = len(DATE_PARTS)
-            else:
-                width = 1
-            names.append(name)
-            groups.append(list(range(start, start + width)))
-            start += width
-        return cls("tabular", names, groups, shape)
+        # every output position of a column is summed into it: a number and its missing-value
+        # indicator, a date's parts, a one-hot's categories, an embedded code (after the dense
+        # columns), a text's token ids (after those; tokens.py splits them per token)
+        positions = predictor.features.positions
+        names = list(predictor.features.columns)
+        codes = [positions[name][0] for name in names if _embedded(predictor.features.columns[name])]
+        return cls("tabular", names, [positions[name] for name in names], shape, codes)
+
+    @property
+    def embedded(self) -> list[str]:
+        """The features read as embedded category codes."""
+        return [name for name, group in zip(self.names, self.groups) if group and group[0] in self.codes]
 
     @classmethod
     def from_shape(cls, shape: tuple[int, ...], names: list[str] | None = None) -> FeatureSpace:
@@ -161,3 +155,7 @@ class FeatureSpace:
         """What an Explanation keeps of the explained inputs `x`, to show beside the attributions:
         rows' values (n, features), an image's picture (n, h, w), nothing for a window."""
         return self.layout.inputs(x)
+
+
+def _embedded(state: dict) -> bool:
+    return state["kind"] == "categorical" and state.get("encoding") == "embed"

@@ -5,7 +5,11 @@ json module reads `NaN`, `Infinity` and `1e999` as floats; pydantic's allow_inf_
 rejects them), and extra fields are refused. `null` means missing and is filled as in
 training, like an empty CSV cell. A number must stay inside float32's range once
 standardized (the network computes in float32): 1e300 is a 422 naming its field, as
-`layerwise predict` exits 3 naming its row and column (the same bound, FLOAT32_SAFE).
+`layerwise predict` exits 3 naming its row and column (the same bound, FLOAT32_SAFE). A column
+scaled by a bounded method (normalize: auto's quantile or smoothly clipped robust scaling) takes
+any finite number, as `predict` does (however large, its scaled form stays within a few units),
+short of where (x - center) / scale itself would overflow a float64 (beyond 8e307 times the
+scale, where that is below 1).
 
 JSON has a number type, so "1,040" in a numeric field is a 422 (send 1040): the reading rules
 for numbers written as text (thousands separators, data.decimal) are for CSV and Parquet
@@ -34,6 +38,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Optional, Protocol
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -49,6 +54,10 @@ from ..errors import UsageError
 
 # The most characters a text field may hold (the module docstring says why this bound).
 MAX_TEXT_CHARS = 100_000
+# normalize: auto's per-column methods (data/scaling.py fit_auto) whose output is bounded for any input
+BOUNDED = ("quantile", "robust_clip")
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+FLOAT64_HALF = FLOAT64_MAX / 2
 
 
 def record_schema(predictor: Predictor) -> dict[str, dict[str, Any]]:
@@ -85,12 +94,19 @@ def record_model(
 
 
 def _bounds(predictor: Predictor, column: str) -> tuple[float, float]:
-    """The raw values whose standardized form (x - center) / scale fits float32."""
+    """The raw values the Preprocessor takes. Under a linear state, those whose scaled form
+    (x - center) / scale fits float32 (FLOAT32_SAFE). Under a bounded one (normalize: auto's
+    quantile or robust_clip "method", whose outputs stay within a few units) any finite value
+    whose (x - center) / scale, computed on the way, stays a float64: every value a float64
+    holds when the scale is 1 or more, so in practice any finite number."""
     columns = (predictor.features.columns or {}) if predictor.features is not None else {}
     state = columns.get(column, {})
     if state.get("kind") != "numeric":
         return -FLOAT32_SAFE, FLOAT32_SAFE
     center, scale = state["center"], abs(state["scale"])
+    if state.get("method") in BOUNDED:
+        reach = FLOAT64_HALF * min(scale, 1.0)  # |x - center| / scale <= FLOAT64_HALF: no overflow
+        return max(-FLOAT64_MAX, center - reach), min(FLOAT64_MAX, center + reach)
     return max(-FLOAT32_SAFE, center - scale * FLOAT32_SAFE), min(FLOAT32_SAFE, center + scale * FLOAT32_SAFE)
 
 
