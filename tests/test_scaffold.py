@@ -173,8 +173,14 @@ def test_random_column_names_round_trip_through_init(cli, tmp_path, names, with_
     forecast = {"window", "transform"} if raw["task"]["type"] == "forecast" else set()
     assert set(raw["data"]) == DATA_KEYS | ({"time"} if time else set()) | forecast
     assert set(raw["task"]) == {"type"}
-    assert set(raw["model"]) == {"type", "hidden", "activation", "dropout", "init"}
-    assert set(raw["train"]) == {"optimizer", "lr", "batch_size", "epochs", "patience", "weight_decay", "seed"}
+    train = {"optimizer", "lr", "batch_size", "epochs", "patience", "weight_decay", "seed"}
+    if raw["task"]["type"] == "forecast":  # an MLP over the window
+        assert set(raw["model"]) == {"type", "hidden", "activation", "dropout", "init"}
+        assert set(raw["train"]) == train
+    else:  # the table recipe
+        assert set(raw["model"]) == {"type", "hidden", "members", "numeric_embedding", "embedding", "dropout"}
+        smoothing = {"label_smoothing"} if raw["task"]["type"] == "classification" else set()
+        assert set(raw["train"]) == train | {"schedule"} | smoothing
     assert raw["data"]["target"] == target and raw["data"].get("time") == time
     # the kind comments: one line per feature, each itself YAML `name: kind` naming the column exactly
     features = [c for c in columns if c not in (target, time)]
@@ -428,7 +434,8 @@ def test_rows_are_split_by_their_task_unless_ordered_by_time(tmp_path, task, tim
     text = write_config(data, target="y", task=task, time=time, out=tmp_path / "rows.yaml")
     raw = yaml.safe_load(text)
     assert raw["task"] == {"type": task}
-    assert raw["data"]["split"] == {"method": split, "train": 0.7, "val": 0.15, "test": 0.15}
+    # 442 rows: below SMALL_TABLE, a fifth each to validate and to test
+    assert raw["data"]["split"] == {"method": split, "train": 0.6, "val": 0.2, "test": 0.2}
     assert "window" not in raw["data"] and "# Lookback:" not in text
     assert ExperimentConfig.from_yaml(tmp_path / "rows.yaml").task.type == task
 

@@ -97,7 +97,7 @@ def test_a_table_without_text_writes_no_text_settings(cli, tmp_path):
     _reviews(100).drop(columns="review").to_csv(data, index=False)
     raw, text = _init(cli, data, "--target", "label")
     assert "columns" not in raw["data"] and "text" not in raw["data"]
-    assert raw["model"]["type"] == "mlp"
+    assert raw["model"]["type"] == "tabular"  # the table recipe
 
 
 def test_a_forecast_reads_no_text(cli, tmp_path):

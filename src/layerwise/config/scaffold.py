@@ -589,8 +589,30 @@ class _Rows:
 
     def write(self, table: _Table) -> str:
         method = "time" if table.time else self.method
-        split = f"  split: {{method: {method}, train: 0.7, val: 0.15, test: 0.15}}"
-        return _render(table, self.type, comments=self.comments(table), split=[split])
+        why = ""
+        if method == "stratified":  # each class's share in every part needs two rows of it at least
+            counts = table.frame[table.target].dropna().astype(str).value_counts()
+            single = list(counts.index[counts < 2])
+            if single:
+                classes = "1 class" if len(single) == 1 else f"{len(single)} classes"
+                method, why = "random", f"# random: {classes} with one row cannot be stratified"
+        rows = len(table.frame)
+        if rows < SMALL_TABLE:
+            # a larger validation and test share: early stopping and the intervals need rows to stand on
+            split = (
+                f"  split: {{method: {method}, train: 0.6, val: 0.2, test: 0.2}}   "
+                f"{why or f'# {rows} rows: a fifth each to validate and to test'}"
+            )
+        else:
+            split = f"  split: {{method: {method}, train: 0.7, val: 0.15, test: 0.15}}   {why}".rstrip()
+        return _render(
+            table,
+            self.type,
+            comments=self.comments(table),
+            split=[split],
+            normalize=_AUTO_SCALING,
+            model=_table_recipe(self.type, rows),
+        )
 
     def comments(self, table: _Table) -> list[str]:
         """Comment lines between the header and the column kinds."""
@@ -646,7 +668,15 @@ _TABLE_KINDS: dict[str, _Rows | _Forecast] = {
 }
 
 
-def _render(table: _Table, task: str, *, comments: Sequence[str], split: Sequence[str]) -> str:
+def _render(
+    table: _Table,
+    task: str,
+    *,
+    comments: Sequence[str],
+    split: Sequence[str],
+    normalize: str = "",
+    model: Sequence[str] = (),
+) -> str:
     """A table's config: the sections every kind shares around its own comments and split lines."""
     frame, target, time = table.frame, table.target, table.time
     rel = os.path.relpath(Path(table.data).resolve(), Path(table.out).resolve().parent)
@@ -684,13 +714,13 @@ def _render(table: _Table, task: str, *, comments: Sequence[str], split: Sequenc
         lines.append(f"  decimal: {_quote(table.decimal)}            # numbers are written 1.234,5: a decimal comma")
     lines += split
     lines += [
-        "  normalize: standard      # standard | minmax | robust | none (fitted on the training split only)",
+        normalize or _STANDARD_SCALING,
         *(_text_lines(text) if text is not None else []),
         "",
         "task:",
         f"  type: {task}",
         "",
-        *(_TEXT_MODEL if text is not None else _TABLE_MODEL),
+        *(_TEXT_MODEL if text is not None else model or _FORECAST_MODEL),
     ]
     return "\n".join(lines)
 
@@ -717,8 +747,75 @@ def _commented(line: str, comment: str) -> str:
     return f"{line:<26} # {comment}"
 
 
-# The model and train sections of a table without text: an MLP, trained to convergence.
-_TABLE_MODEL = [
+SMALL_TABLE = 500  # rows below which `init` splits 60/20/20 instead of 70/15/15
+# The table recipe's budget: about this many optimizer updates in all, in batches of a size
+# that grows with the training rows (a step's cost is mostly fixed on a CPU), within bounds.
+TABLE_UPDATES = 2500
+TABLE_BATCH = (32, 256)
+TABLE_EPOCHS = (30, 300)
+# Members (TabM-style) below this many training rows, one network from there: on the suite
+# (benchmarks/tabular_suite.py) 8 members helped on small noisy tables (Boston housing, diabetes,
+# Vehicle: 3 seeds) and not measurably on 4,500+ training rows (Satellite, nlschools), where they
+# cost 3x the time.
+MEMBERS_BELOW = 5000
+
+
+def _members_line(train: int) -> str:
+    if train < MEMBERS_BELOW:
+        return _commented("  members: 8", "predictions of one network with 8 light adapters, averaged")
+    return _commented("  members: 1", f"one network: {train} training rows; 8 members cost 3x the time")
+
+
+def table_budget(rows: int, train_share: float) -> tuple[int, int, int]:
+    """(batch_size, epochs, patience) for a table of `rows` rows, `train_share` of them trained on."""
+    train = max(int(rows * train_share), 1)
+    low, high = TABLE_BATCH
+    batch = int(min(max(2 ** round(math.log2(max(train / 64, 1))), low), high))
+    epochs = int(min(max(TABLE_UPDATES // math.ceil(train / batch), TABLE_EPOCHS[0]), TABLE_EPOCHS[1]))
+    return batch, epochs, max(epochs // 4, 10)
+
+
+_STANDARD_SCALING = "  normalize: standard      # standard | minmax | robust | none (fitted on the training split only)"
+_AUTO_SCALING = _commented(
+    "  normalize: auto", "auto (quantile or robust per column) | standard | minmax | robust | none; fitted on train"
+)
+
+
+def _table_recipe(task: str, rows: int) -> list[str]:
+    """The model and train sections of rows to classify or regress: the table recipe, sized to the rows."""
+    share = 0.6 if rows < SMALL_TABLE else 0.7
+    batch, epochs, patience = table_budget(rows, share)
+    train = max(int(rows * share), 1)
+    smoothing = _SMOOTHING.get(task, [])
+    return [
+        "model:",
+        _commented("  type: tabular", "the table recipe (the guide's tables page); mlp for a plain network"),
+        _commented("  hidden: [128, 128]", "widths of the hidden layers the members share"),
+        _members_line(train),
+        _commented("  numeric_embedding: periodic", "periodic | piecewise | none: a number as a vector"),
+        _commented("  embedding: 8", "width of each numeric and categorical column's vector"),
+        "  dropout: 0.1",
+        "",
+        "train:",
+        "  optimizer: adamw         # sgd | adam | adamw | rmsprop",
+        "  lr: 0.002",
+        _commented(f"  batch_size: {batch}", f"scaled to the {train} training rows"),
+        _commented(f"  epochs: {epochs}", f"about {TABLE_UPDATES} updates in all"),
+        _commented(f"  patience: {patience}", "early stopping on validation loss; best weights restored"),
+        _commented("  schedule: {type: flat_cosine, flat: 0.5}", "the lr held for half the epochs, then cosine"),
+        "  weight_decay: 0.0003",
+        *smoothing,
+        "  seed: 0",
+        "",
+    ]
+
+
+# Classes only: a share of each target spread over the other classes.
+_SMOOTHING = {
+    "classification": [_commented("  label_smoothing: 0.1", "0.1 of each target spread over the other classes")]
+}
+# The model and train sections of a forecast: an MLP over the window, trained to convergence.
+_FORECAST_MODEL = [
     "model:",
     "  type: mlp",
     "  hidden: [128, 64]        # widths of the hidden layers; add entries for depth",
