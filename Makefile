@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install demo test lint bench docs clean bench-tables
 
 install: $(STAMP)
 
@@ -41,3 +41,20 @@ docs: install
 
 clean:
 	rm -rf $(VENV) build site *.egg-info src/*.egg-info
+
+# The tabular suite (benchmarks/tabular_suite.py, issue 17): layerwise's init defaults beside
+# scikit-learn and pytabkit on 17 real tables, same splits. pyreadr reads the R data sets (Debian:
+# r-cran-mlbench; MASS and nlme come with R); pytabkit gets its own environment, torch pinned first
+# as above, so neither is ever a dependency of layerwise. Over an hour on 2 CPU cores, most of it
+# pytabkit's two models; `--skip-peers` (run the script by hand) takes minutes.
+BENCH_VENV := build/bench-venv
+
+$(BENCH_VENV)/.installed:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(BENCH_VENV)/bin/python -m pip install --quiet pytabkit==1.8.0
+	touch $@
+
+bench-tables: install $(BENCH_VENV)/.installed
+	$(PY) -m pip install --quiet pyreadr
+	$(PY) benchmarks/tabular_suite.py --out build/tabular_suite/results.json
