@@ -112,6 +112,15 @@ TABLE_EDITS = {
     # today: an index error (exit 1) once a prediction picks a class past the list
     "fewer classes than outputs": (lambda s: s["task"].update(classes=["high", "low"]), "task.classes"),
     "a number written as text": (lambda s: s["model"].update(output_dim="3"), "model.output_dim"),
+    # normalize auto's quantile map: a KeyError, or silently wrong numbers, at prediction
+    "a quantile map without its points": (
+        lambda s: _numeric(s).update(method="quantile", quantiles=None, normals=None),
+        "columns.amount",
+    ),
+    "quantiles out of order": (
+        lambda s: _numeric(s).update(method="quantile", quantiles=[3.0, 1.0, 2.0], normals=[-1.0, 0.0, 1.0]),
+        "columns.amount",
+    ),
 }
 
 

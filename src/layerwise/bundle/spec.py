@@ -96,16 +96,16 @@ class Statistics(_Part):
     scale: Scale
 
 
-class Numeric(Statistics):
-    kind: Literal["numeric"]
-    # normalize: auto (data/scaling.py fit_auto); absent: (x - center) / scale
+class Scaled(Statistics):
+    """A number's scaling: (x - center) / scale, or, under normalize auto (data/scaling.py fit_auto),
+    a quantile map or robust scaling with smooth clipping."""
+
     method: Literal["quantile", "robust_clip"] | None = None
     quantiles: list[Finite] | None = Field(None, min_length=2, max_length=MAX_QUANTILES)
     normals: list[Finite] | None = Field(None, min_length=2, max_length=MAX_QUANTILES)
-    missing: bool = False  # a 0/1 missing-value indicator follows the value
 
     @model_validator(mode="after")
-    def _quantile_points(self) -> Numeric:
+    def _quantile_points(self) -> Scaled:
         if self.method != "quantile":
             return self
         q, z = self.quantiles, self.normals
@@ -114,6 +114,11 @@ class Numeric(Statistics):
         if any(b <= a for a, b in zip(q, q[1:])) or any(b < a for a, b in zip(z, z[1:])):
             raise ValueError("a quantile transform's quantiles must increase, and its normal scores not decrease")
         return self
+
+
+class Numeric(Scaled):
+    kind: Literal["numeric"]
+    missing: bool = False  # a 0/1 missing-value indicator follows the value
 
 
 class Boolean(_Part):
@@ -129,7 +134,7 @@ class Categorical(_Part):
 
 
 class DateParts(_Part):
-    year: Statistics
+    year: Scaled
     # bundles written before cyclic date parts: each scaled as a number
     month: Statistics | None = None
     day: Statistics | None = None
@@ -198,6 +203,13 @@ class Target(_Part):
     transform: Literal["auto", "standard", "log", "none"] | None = None
     log: bool = False  # predictions are exp of the scaled output, clipped to `clip` first
     clip: list[Finite] | None = Field(None, min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _clip_order(self) -> Target:
+        if self.clip is not None and self.clip[0] > self.clip[1]:
+            raise ValueError("clip: the low bound is above the high one")
+        return self
+
     classes: list[Label] | None = Field(None, max_length=MAX_CLASSES)
     center: Finite
     scale: Scale
@@ -323,8 +335,10 @@ def _model_config(config: dict[str, Any]) -> list[str]:
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(f"{path}: not a finite number")
         elif isinstance(value, list):
-            if len(value) > MAX_LAYERS:
-                problems.append(f"{path}: {len(value)} entries, at most {MAX_LAYERS}")
+            # a tabular model's inputs list the table's columns (numeric positions, categories)
+            most = MAX_COLUMNS if ".inputs." in path else MAX_LAYERS
+            if len(value) > most:
+                problems.append(f"{path}: {len(value)} entries, at most {most}")
             else:
                 for i, item in enumerate(value):
                     walk(item, f"{path}.{i}")
@@ -412,7 +426,7 @@ def _table(spec: Spec) -> list[str]:
 def _width(state: Any) -> int:
     """The inputs one column becomes, by the Preprocessor's own rule (one-hot categories, date parts,
     a text's token ids, else one; plus a missing-value indicator)."""
-    return column_width(state.model_dump())
+    return column_width(state.model_dump(exclude_none=True))
 
 
 def _images(spec: Spec) -> list[str]:

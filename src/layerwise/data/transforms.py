@@ -187,9 +187,10 @@ class Preprocessor:
         return {name: out[name] for name in columns}
 
     def fill_row(self) -> np.ndarray:
-        """(width of the dense and embedded columns,) float32: every column at the value a
-        missing one is filled with (numbers at the training median or mean, the most frequent
-        category, a date's parts at their centre), its indicator 0. Text ids are not included."""
+        """(width of the dense and embedded columns,) float32: every column at its training fill
+        value (numbers at the training median or mean, the most frequent category, an embedded one
+        as that category's code, a date's parts at their centre), its indicator 0. Text ids are not
+        included."""
         columns = self._fitted("fill_row")
         dense: list[float] = []
         late: list[float] = []
@@ -551,7 +552,8 @@ def column_width(state: dict) -> int:
     elif kind == "text":
         width = int(state["tokenizer"]["length"])
     elif kind == "datetime":
-        width = 1 + 2 * len(state["cycles"]) if "cycles" in state else len(DATE_PARTS)
+        cycles = state.get("cycles")  # None or absent: a bundle written before cyclic parts
+        width = 1 + 2 * len(cycles) if cycles is not None else len(DATE_PARTS)
     else:
         width = 1
     return width + int(bool(state.get("missing")))

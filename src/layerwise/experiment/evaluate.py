@@ -57,6 +57,14 @@ def judged(predictor: Predictor, y, model_out, baseline_out, notes: list[str], *
         level=ev.level,
         seed=seed,
         beat_baseline=gates.beat_baseline,
+        # the trees are fitted with the training rows at training time: a gate on them cannot pass here
+        beat_reference=gates.beat_reference,
+        reference_missing=(
+            "the classical reference is fitted on the training rows at training time; `layerwise evaluate` "
+            "does not refit it (see the run's metrics.json)"
+            if gates.beat_reference
+            else None
+        ),
         minimum={str(k): v for k, v in gates.min.items()},
         maximum={str(k): v for k, v in gates.max.items()},
         **{"block": 1, **named},

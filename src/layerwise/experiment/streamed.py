@@ -40,6 +40,23 @@ if TYPE_CHECKING:
     from .run import Experiment, Result
 
 
+def stream_problems(cfg: Any) -> list[str]:
+    """The table settings one pass over batches cannot honour, each named."""
+    from ..models import get
+
+    data, problems = cfg.data, []
+    if getattr(get(cfg.model.type), "reads_table", False):
+        problems.append(
+            f"model.type: {cfg.model.type} fits its bins and embeddings from the training rows in memory; "
+            "a streamed table takes mlp"
+        )
+    if data.target_transform not in ("auto", "standard"):
+        problems.append(f"data.target_transform: {data.target_transform} is read in memory; a stream standardizes")
+    if data.encode == "embed":
+        problems.append("data.encode: embed needs model.type tabular, which a stream does not train")
+    return problems
+
+
 def run_streamed(
     experiment: Experiment,
     task: Task,
@@ -63,6 +80,9 @@ def run_streamed(
             "a streamed run does not hold them",
             hint="set data.stream.enabled: false to compare",
         )
+    problems = stream_problems(cfg)
+    if problems:
+        raise ConfigError(problems, hint="set data.stream.enabled: false to read the table in memory")
     data, source = cfg.data, str(cfg.data.path)
     split = data.split
     if data.path is None or data.target is None:  # the recipe streams a data.path only; the schema needs a target
@@ -95,6 +115,11 @@ def run_streamed(
     log.write(
         f"read {source} as a stream of record batches: {stream.total} rows, "
         f"{len(stream.kinds) + 1} columns used; task {kind}"
+    )
+    log.write(
+        "a stream standardizes numeric columns and a regression target (data.normalize and "
+        "data.target_transform auto choose from a whole training column) and adds no missing-value "
+        "indicators (data.missing_indicators)"
     )
     cleaning = _cleaning(stream)
     for line in cleaning.lines():
