@@ -11,7 +11,7 @@ import pandas as pd
 from ..data import CleaningLog, CleanOptions, Split, clean, infer_kinds, read_head, read_table
 from ..data.images import is_image_folder
 from ..data.kinds import parse_dates, parse_numbers, to_boolean
-from ..data.transforms import category_label
+from ..data.transforms import DATE_PARTS, category_label
 from ..errors import BundleError, ConfigError, DataError, did_you_mean
 from .base import Head, Prepared, TaskInfo
 
@@ -161,10 +161,6 @@ def reference_problems(cfg: Any, has_reference: bool, what: str = "this kind of 
     return []
 
 
-# A date as the trees read it, the parts the network's preprocessing reads too: part -> pandas' attribute.
-TREE_DATE_PARTS = {"year": "year", "month": "month", "day": "day", "dayofweek": "day_of_week"}
-
-
 def tree_frame(frame: pd.DataFrame, kinds: dict[str, str], decimal: str = ".") -> tuple[pd.DataFrame, dict[str, str]]:
     """A table's input columns as gradient-boosted trees read them (evaluation.classical.table_reference),
     with their kinds: numbers by the run's reading rule and booleans as 0/1 (missing: NaN), each date
@@ -176,10 +172,11 @@ def tree_frame(frame: pd.DataFrame, kinds: dict[str, str], decimal: str = ".") -
         if kind == "categorical":
             columns[name] = [None if pd.isna(v) else category_label(v) for v in column.tolist()]
         elif kind == "boolean":
-            columns[name] = [np.nan if pd.isna(v) or to_boolean(v) is None else to_boolean(v) for v in column.tolist()]
+            truths = [None if pd.isna(v) else to_boolean(v) for v in column.tolist()]
+            columns[name] = [np.nan if t is None else t for t in truths]
         elif kind == "datetime":
             dates = parse_dates(column.reset_index(drop=True))
-            for part, attribute in TREE_DATE_PARTS.items():
+            for part, attribute in DATE_PARTS.items():  # as plain numbers: the trees split them
                 columns[f"{name}.{part}"] = getattr(dates.dt, attribute).to_numpy(dtype=np.float64, na_value=np.nan)
                 read[f"{name}.{part}"] = "numeric"
             continue
