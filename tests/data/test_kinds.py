@@ -150,7 +150,10 @@ def test_target_kind_on_real_data(load, expected):
 def test_target_kind_thresholds():
     assert target_kind(pd.Series(["a", "b", "a"])) == "binary"
     assert target_kind(pd.Series(["a", "b", "c"] * 30)) == "multiclass"
-    assert target_kind(pd.Series(np.arange(30))) == "multiclass"  # few whole numbers: classes
+    assert target_kind(pd.Series(np.arange(20))) == "multiclass"  # few whole numbers: classes
+    # more whole numbers than that are amounts: Ozone's daily maximum in ppb (1 to 38)
+    assert target_kind(pd.Series(np.arange(21))) == "continuous"
+    assert target_kind(pd.Series(np.arange(30))) == "continuous"
     assert target_kind(pd.Series(np.arange(30) + 0.5)) == "continuous"
     assert target_kind(pd.Series(np.arange(60))) == "continuous"
     assert target_kind(pd.Series([str(v) for v in np.arange(60) + 0.5])) == "continuous"

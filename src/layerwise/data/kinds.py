@@ -28,6 +28,8 @@ MIN_ROWS_FOR_ID = 10
 # (names, order numbers, e-mail addresses): nearly every category is seen once, so neither one-hot
 # nor a learned embedding can learn anything from it that carries over to new rows.
 NEAR_UNIQUE = 0.95
+# A numeric target with more distinct values than this is read as amounts to regress.
+MAX_CLASS_NUMBERS = 20
 TRUE_WORDS = frozenset({"true", "yes", "y", "t"})
 FALSE_WORDS = frozenset({"false", "no", "n", "f"})
 ID_NAME = re.compile(r"(^(id|uuid|guid|key)$)|(_(id|uuid|key)$)|([a-z0-9]Id$)|(^ID$)")
@@ -105,16 +107,17 @@ def target_kind(series: pd.Series, *, decimal: str = ".") -> str:
     unique = values.nunique()
     if unique == 2:
         return "binary"
-    numbers = values
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        numbers = parse_numbers(values.astype(str), decimal)
-        if pd.api.types.is_bool_dtype(values) or numbers.isna().mean() > 1 - PARSE_SHARE:
-            return "multiclass"
-        numbers = numbers.dropna()
-    all_integers = bool(np.all(np.mod(numbers.to_numpy(dtype=float), 1) == 0))
-    if unique > 50 or (unique > 20 and not all_integers):
-        return "continuous"
-    return "multiclass"
+    if pd.api.types.is_bool_dtype(values):
+        return "multiclass"
+    if (
+        not pd.api.types.is_numeric_dtype(values)
+        and parse_numbers(values.astype(str), decimal).isna().mean() > 1 - PARSE_SHARE
+    ):
+        return "multiclass"  # words: class labels, however many
+    # More than MAX_CLASS_NUMBERS distinct numbers, whole or not, are amounts (counts, scores,
+    # ozone in ppb), not class labels: a regression. Labels past it are usually words; numbered
+    # classes past it are a `--task classification` away.
+    return "continuous" if unique > MAX_CLASS_NUMBERS else "multiclass"
 
 
 def is_boolean(values: pd.Series) -> bool:
