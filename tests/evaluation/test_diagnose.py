@@ -11,7 +11,7 @@ def _history(train, val):
 
 
 def test_rising_validation_with_falling_training_is_overfitting():
-    d = diagnose(_history([1.0, 0.6, 0.4, 0.3, 0.2, 0.1], [0.9, 0.5, 0.6, 0.7, 0.8, 0.9]), restored=True)
+    d = diagnose(_history([1.0, 0.6, 0.4, 0.3, 0.2, 0.1], [0.9, 0.5, 0.6, 0.7, 0.8, 0.9]), restored=2)
     assert d.overfitting and d.best_epoch == 2
     assert d.findings[0].startswith("validation loss rose after epoch 2 (0.5 to 0.8, +60%)")
     assert "early stopping restored epoch 2" in d.findings[0]

@@ -427,9 +427,12 @@ class TrainConfig(_Section):
     l1: float = Field(default=0.0, ge=0)  # L1 penalty on the weights, added to the loss
     clip_grad: float | None = Field(default=None, gt=0)  # clip the gradient norm to this; null = no clipping
     patience: int | None = Field(default=10, ge=1)  # early stopping: epochs without validation gain; null = off
+    # What early stopping and the kept epoch rank by: the validation loss, or the validation
+    # metric below (train.metric), the loss breaking its ties (init writes metric for classification tables).
+    stop_on: Literal["loss", "metric"] = "loss"
     # The validation metric computed each epoch (history's val_metric, what tune.metric: auto
     # optimizes): auto = evaluate.metric's (accuracy, or MAE in the target's units); or any
-    # test metric of the task. It is only watched: early stopping reads the validation loss.
+    # test metric of the task. Early stopping reads it with stop_on: metric.
     metric: Literal["auto", MetricName] = "auto"
     seed: int = 0  # seeds weights, shuffling and dropout: same seed, same run
     device: str = "auto"  # auto: cuda, then mps, then cpu

@@ -36,11 +36,12 @@ class Diagnosis:
         return asdict(self)
 
 
-def diagnose(history: list[dict[str, Any]], *, restored: bool = False) -> Diagnosis:
+def diagnose(history: list[dict[str, Any]], *, restored: int | None = None) -> Diagnosis:
     """Read the curves in `history` (the Trainer's rows: epoch, train_loss, val_loss).
 
     Args:
-        restored: the best epoch's weights were restored at the end (early stopping).
+        restored: the epoch whose weights early stopping restored at the end (by the validation
+            loss, or by the metric under train.stop_on: metric), None when none was.
     """
     train = [_num(r.get("train_loss")) for r in history]
     val = [_num(r.get("val_loss")) for r in history]
@@ -78,14 +79,14 @@ def diagnose(history: list[dict[str, Any]], *, restored: bool = False) -> Diagno
     return result
 
 
-def _overfitting(epoch: int, best: float, recent: float, t_best: float, t_end: float, restored: bool) -> str:
+def _overfitting(epoch: int, best: float, recent: float, t_best: float, t_end: float, restored: int | None) -> str:
     rise = (recent - best) / abs(best) * 100 if best else float("inf")
     text = (
         f"validation loss rose after epoch {epoch} ({_f(best)} to {_f(recent)}, +{rise:.0f}%) "
         f"while training loss kept falling ({_f(t_best)} to {_f(t_end)}): overfitting; "
     )
-    if restored:
-        text += f"early stopping restored epoch {epoch}; "
+    if restored is not None:
+        text += f"early stopping restored epoch {restored}; "
     return text + "try more dropout or weight decay, or more data"
 
 

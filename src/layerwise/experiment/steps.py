@@ -24,7 +24,7 @@ from ..bundle.predictor import Predictor
 from ..config.schema import ExperimentConfig, TrainConfig
 from ..data import augment
 from ..errors import ConfigError, did_you_mean
-from ..evaluation import data_curve, diagnose, score
+from ..evaluation import HIGHER_IS_BETTER, data_curve, diagnose, score
 from ..evaluation import judge as judge_arrays
 from ..evaluation.batched import BATCHED
 from ..evaluation.data_curve import FRACTIONS
@@ -131,6 +131,7 @@ def trainer_for(
     quiet: bool = True,
     class_weights: list[float] | None = None,
     metric: Callable | None = None,
+    maximize: bool = True,
     augment_fn: Any = None,
     checkpoints: Path | None = None,
     fingerprint: dict[str, Any] | None = None,
@@ -150,6 +151,8 @@ def trainer_for(
         l1=t.l1,
         clip_grad=t.clip_grad,
         patience=t.patience if has_val else None,
+        stop_on=t.stop_on if metric is not None else "loss",  # no validation split: nothing to rank
+        maximize=maximize,
         class_weights=class_weights,
         label_smoothing=t.label_smoothing,
         seed=t.seed,
@@ -189,10 +192,17 @@ def run_trainer(
     callbacks = [*log.callbacks(), *extra]
     if cfg.train.tensorboard and checkpoints is not None:  # beside the checkpoints, in the run folder
         callbacks.append(TensorBoard(checkpoints.parent / "tensorboard"))
-    metric = None
+    metric, maximize = None, True
     if has_val:
         name = task.watched(cfg, prepared)
         metric = None if name is None else task.validation_metric(predictor, prepared, BATCHED[name])
+        maximize = name is None or HIGHER_IS_BETTER[name]
+        if metric is None and cfg.train.stop_on == "metric":
+            raise ConfigError(
+                f"train.stop_on: 'metric' ranks epochs by a validation metric, and this {prepared.task.type} run "
+                "computes none (its kind watches the loss, or train.metric is 'loss')",
+                hint="set train.stop_on: loss",
+            )
     fingerprint_ = (
         None
         if checkpoints is None
@@ -211,6 +221,7 @@ def run_trainer(
         quiet=log.quiet,
         class_weights=task.class_weights(cfg, prepared),
         metric=metric,
+        maximize=maximize,
         augment_fn=augmentation(cfg, task, prepared, log),
         checkpoints=checkpoints,
         fingerprint=fingerprint_,
@@ -245,15 +256,23 @@ def fit(
     )
     seconds = time.perf_counter() - started
     log_resume(trainer, log)
-    if trainer.best_epoch is not None:
-        log.write(
-            f"training: {len(trainer.history)} epochs in {seconds:.1f}s; best validation loss at "
-            f"epoch {trainer.best_epoch} (weights restored)"
-        )
-    else:
-        log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s")
+    log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s{kept_line(cfg, trainer)}")
     trainer.module.to("cpu")
     return predictor, trainer, seconds
+
+
+def restored_epoch(cfg: ExperimentConfig, trainer: Trainer) -> int | None:
+    """The epoch whose weights early stopping restored; None when nothing was restored."""
+    return trainer.best_epoch if cfg.train.patience is not None else None
+
+
+def kept_line(cfg: ExperimentConfig, trainer: Trainer) -> str:
+    """The training log line's end: which epoch was kept, and by what."""
+    epoch = restored_epoch(cfg, trainer)
+    if epoch is None:
+        return ""
+    by = "metric (train.stop_on)" if trainer.stop_on == "metric" else "loss"
+    return f"; best validation {by} at epoch {epoch} (weights restored)"
 
 
 def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog) -> Any:
@@ -314,14 +333,13 @@ def run_metrics(
     """metrics.json, for every kind: the judgement, then what the run was (rows, epochs, diagnosis,
     leakage, data, data curve, the baseline's fit, the Task's own entries)."""
     metrics = judge(cfg, task, prepared, model_out, baseline_out)
-    restored = trainer.best_epoch is not None and cfg.train.patience is not None
     metrics.update(
         cleaning=prepared.cleaning.to_dict(),
         rows=prepared.rows,
         seconds=round(seconds, 3),
         best_epoch=trainer.best_epoch,
         epochs=len(trainer.history),
-        diagnosis=diagnose(trainer.history, restored=restored).to_dict(),
+        diagnosis=diagnose(trainer.history, restored=restored_epoch(cfg, trainer)).to_dict(),
         leakage=task.audit(prepared) if cfg.evaluate.leakage else [],
         data=task.summary(prepared),
         data_curve=curve() if cfg.evaluate.data_curve else None,

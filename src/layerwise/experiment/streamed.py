@@ -159,11 +159,7 @@ def run_streamed(
     steps.log_resume(trainer, log)
     log.write(
         f"training: {len(trainer.history)} epochs in {seconds:.1f}s (streamed; checkpoints at epoch ends)"
-        + (
-            f"; best validation loss at epoch {trainer.best_epoch} (weights restored)"
-            if trainer.best_epoch is not None and cfg.train.patience is not None
-            else ""
-        )
+        + steps.kept_line(cfg, trainer)
     )
     trainer.module.to("cpu")
 
@@ -184,7 +180,6 @@ def run_streamed(
         baseline_out = constant_baseline(fit, resolve(kind, cfg.evaluate.metric), n)[0]
     metrics = steps.judge(cfg, task, prepared, model_out, baseline_out)
     metrics["notes"] += _median_note(stream, kind, cfg.evaluate.metric)
-    restored = trainer.best_epoch is not None and cfg.train.patience is not None
     summary: dict[str, Any] = {"kinds": dict(stream.kinds)}
     if classes:
         summary["classes"] = {p: {str(k): int(v) for k, v in sorted(c.items())} for p, c in stream.classes.items()}
@@ -194,7 +189,7 @@ def run_streamed(
         seconds=round(seconds, 3),
         best_epoch=trainer.best_epoch,
         epochs=len(trainer.history),
-        diagnosis=diagnose(trainer.history, restored=restored).to_dict(),
+        diagnosis=diagnose(trainer.history, restored=steps.restored_epoch(cfg, trainer)).to_dict(),
         leakage=None,
         data=summary,
         data_curve=None,

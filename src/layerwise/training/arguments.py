@@ -21,10 +21,6 @@ def has_embedding(module: nn.Module) -> bool:
     return any(isinstance(m, nn.Embedding) for m in module.modules())
 
 
-def nan_last(value: float | None) -> float:
-    return value if value is not None and math.isfinite(value) else math.inf
-
-
 def resolve_device(device: str | torch.device) -> torch.device:
     """`auto` picks cuda, then mps (Apple silicon), then cpu."""
     if device == "auto":

@@ -55,26 +55,58 @@ class Callback:
         pass
 
 
+STOP_ON = ("loss", "metric")
+
+
+def standing(logs: dict, stop_on: str = "loss", maximize: bool = True) -> tuple[float, float] | None:
+    """An epoch's rank for early stopping and the kept weights, lower is better: (validation loss,
+    0) for stop_on="loss"; for "metric", (val_metric, negated when `maximize`, then the validation
+    loss, which breaks ties: on a small validation split accuracy moves in steps). None when
+    what it reads was not measured or is not finite."""
+    loss = logs.get("val_loss")
+    if loss is None or not math.isfinite(loss):
+        return None
+    if stop_on == "loss":
+        return (loss, 0.0)
+    metric = logs.get("val_metric")
+    if metric is None or not math.isfinite(metric):
+        return None
+    return (-metric if maximize else metric, loss)
+
+
+def improves(new: tuple[float, float], best: tuple[float, float], min_delta: float = 0.0) -> bool:
+    """`new` (a `standing`) is better than `best` by `min_delta` on its first entry, or as good
+    there and better on the tie-break."""
+    return new[0] < best[0] - min_delta or (new[0] <= best[0] and new[1] < best[1])
+
+
+def best_row(history: list[dict], stop_on: str = "loss", maximize: bool = True) -> dict | None:
+    """The history row early stopping would keep (the first of equals), None when no row ranks."""
+    ranked = [(rank, i) for i, row in enumerate(history) if (rank := standing(row, stop_on, maximize)) is not None]
+    return history[min(ranked)[1]] if ranked else None
+
+
 class EarlyStopping(Callback):
-    """Stop when validation loss has not improved by `min_delta` for `patience` epochs,
-    and restore the weights of the best epoch when fit ends."""
+    """Stop when the trainer's `stop_on` has not improved by `min_delta` for `patience` epochs
+    (validation loss; or its validation metric, loss breaking ties), and restore the weights of
+    the best epoch when fit ends."""
 
     def __init__(self, patience: int, min_delta: float = 0.0):
         self.patience = patience
         self.min_delta = min_delta
-        self.best_loss = math.inf
+        self.best: tuple[float, float] = (math.inf, math.inf)
         self.best_state: dict[str, torch.Tensor] | None = None
         self.wait = 0
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        self.best_loss, self.best_state, self.wait = math.inf, None, 0
+        self.best, self.best_state, self.wait = (math.inf, math.inf), None, 0
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
-        loss = logs.get("val_loss")
-        if loss is None or not math.isfinite(loss):
+        rank = standing(logs, trainer.stop_on, trainer.maximize)
+        if rank is None:
             return
-        if loss < self.best_loss - self.min_delta:
-            self.best_loss, self.wait = loss, 0
+        if improves(rank, self.best, self.min_delta):
+            self.best, self.wait = rank, 0
             trainer.best_epoch = epoch
             # a CPU copy: device memory stays free for training, and later steps
             # cannot overwrite it in place
@@ -89,11 +121,13 @@ class EarlyStopping(Callback):
             trainer.module.load_state_dict(self.best_state)
 
     def state_dict(self) -> dict:
-        return {"best_loss": self.best_loss, "wait": self.wait, "best_state": self.best_state}
+        return {"best": list(self.best), "wait": self.wait, "best_state": self.best_state}
 
     def load_state_dict(self, state: dict) -> None:
         if state:
-            self.best_loss, self.wait, self.best_state = state["best_loss"], state["wait"], state["best_state"]
+            # a checkpoint from before stop_on kept the loss alone
+            best = state["best"] if "best" in state else (state["best_loss"], 0.0)
+            self.best, self.wait, self.best_state = (best[0], best[1]), state["wait"], state["best_state"]
 
 
 class Checkpoint(Callback):

@@ -43,8 +43,8 @@ from torch import nn
 from ..errors import ConfigError, DataError, UsageError
 from . import distributed
 from . import epoch as epoch_loop
-from .arguments import as_tensor, check_args, has_embedding, nan_last, resolve_device
-from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from .arguments import as_tensor, check_args, has_embedding, resolve_device
+from .callbacks import STOP_ON, Callback, Checkpoint, EarlyStopping, ProgressBar, best_row
 from .checkpoint import (
     Checkpoints,
     CheckpointWarning,
@@ -99,8 +99,10 @@ class Trainer:
 
     After fit: `history` has one row per epoch, {"epoch", "train_loss" (mean data
     loss over the epoch's batches, without the L1 term), "val_loss", "val_metric",
-    "lr", "seconds"}; `best_epoch` is the epoch of lowest validation loss (its
-    weights are the module's when `patience` is set), None without validation data.
+    "lr", "seconds"}; `best_epoch` is the best epoch by `stop_on` (its weights are the
+    module's when `patience` is set), None without validation data. `stop_on="loss"` ranks
+    epochs by validation loss; `"metric"` by `metric` (higher is better when `maximize`),
+    the validation loss breaking ties (callbacks.standing).
 
     The step, public for your own loop and for subclasses (skorch's `train_step`): a fresh
     `fit` is `start_fit(n_rows)`, then for each epoch `start_epoch()`, `train_step(xb, yb, ...)`
@@ -130,6 +132,8 @@ class Trainer:
         clip_grad: float | None = None,
         patience: int | None = None,
         min_delta: float = 0.0,
+        stop_on: str = "loss",
+        maximize: bool = True,
         class_weights: Sequence[float] | torch.Tensor | None = None,
         label_smoothing: float = 0.0,
         seed: int = 0,
@@ -165,6 +169,10 @@ class Trainer:
             on_nan,
         )
         problems += check_schedule(schedule) + check_precision(precision)
+        if stop_on not in STOP_ON:
+            problems.append(f"stop_on: {stop_on!r} is not one of {', '.join(STOP_ON)}")
+        elif stop_on == "metric" and metric is None:
+            problems.append("stop_on: 'metric' ranks epochs by the validation metric; pass metric=...")
         if isinstance(optimizer, str):
             problems += check_optimizer(optimizer)
         try:
@@ -200,6 +208,7 @@ class Trainer:
             self.optimizer = optimizer(self.module.parameters())
         self.batch_size, self.epochs, self.l1, self.clip_grad = batch_size, epochs, l1, clip_grad
         self.seed, self.threads, self.metric = seed, threads, metric
+        self.stop_on, self.maximize = stop_on, maximize
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
         self.augment = augment
         self.scheduler: Any = None  # a torch lr_scheduler, made at fit start (schedules.py)
@@ -382,7 +391,8 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_fit_end(self)
         if self.best_epoch is None and val is not None and self.history:
-            self.best_epoch = min(self.history, key=lambda row: nan_last(row["val_loss"]))["epoch"]
+            best = best_row(self.history, self.stop_on, self.maximize)
+            self.best_epoch = (best or self.history[0])["epoch"]
 
     # ------------------------------------------------------------- the step
     @property
@@ -531,8 +541,8 @@ class Trainer:
             return None
         tensors: dict[str, torch.Tensor] = {}
         info = pack(state if state is not None else capture(self, generator_state, losses), tensors, "state")
-        rows = [r for r in self.history if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
-        best = (min(rows, key=lambda r: r["val_loss"])["epoch"], 0) if rows else None
+        row = best_row(self.history, self.stop_on, self.maximize)
+        best = None if row is None else (row["epoch"], 0)
         return self.checkpoints.save(epochs, steps, info, tensors, best=best, fingerprint=self.fingerprint)
 
     def _resume(self, allow_changed: Collection[str]) -> list[torch.Tensor]:

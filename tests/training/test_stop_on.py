@@ -1,0 +1,169 @@
+"""train.stop_on: early stopping and the kept epoch ranked by the validation metric, loss breaking ties."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_diabetes, load_iris
+
+import layerwise
+from layerwise.errors import ConfigError
+from layerwise.models import build
+from layerwise.training import Callback, EarlyStopping, Trainer
+from layerwise.training.callbacks import best_row, improves, standing
+
+NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
+
+
+def data():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 4, generator=g)
+    return x, x.sum(1, keepdim=True)
+
+
+class Scripted:
+    """A validation metric that returns the next of `scores` each epoch, whatever the outputs."""
+
+    def __init__(self, scores):
+        self.scores = list(scores)
+        self.calls = 0
+
+    def __call__(self, preds, target):
+        score = self.scores[min(self.calls, len(self.scores) - 1)]
+        self.calls += 1
+        return score
+
+
+class Weights(Callback):
+    """Each epoch's weights, to compare with the ones fit leaves in the module."""
+
+    def __init__(self):
+        self.by_epoch = {}
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.by_epoch[epoch] = {k: v.clone() for k, v in trainer.module.state_dict().items()}
+
+
+def test_standing_ranks_by_loss_or_by_the_metric_with_loss_breaking_ties():
+    row = {"val_loss": 0.4, "val_metric": 0.8}
+    assert standing(row) == (0.4, 0.0)
+    assert standing(row, "metric", maximize=True) == (-0.8, 0.4)
+    assert standing(row, "metric", maximize=False) == (0.8, 0.4)
+    assert standing({"val_loss": None, "val_metric": 0.8}, "metric") is None
+    assert standing({"val_loss": 0.4, "val_metric": math.nan}, "metric") is None
+    assert improves((-0.8, 0.3), (-0.8, 0.4))  # same accuracy, lower loss: better
+    assert not improves((-0.8, 0.5), (-0.8, 0.4))
+    assert not improves((0.39, 0.0), (0.4, 0.0), min_delta=0.05)  # the loss: min_delta counts
+    history = [
+        {"epoch": 1, "val_loss": 0.5, "val_metric": 0.7},
+        {"epoch": 2, "val_loss": 0.3, "val_metric": 0.6},
+        {"epoch": 3, "val_loss": 0.4, "val_metric": 0.7},
+    ]
+    assert best_row(history)["epoch"] == 2
+    assert best_row(history, "metric")["epoch"] == 3  # 0.7 twice; epoch 3 has the lower loss
+    assert best_row(history, "metric", maximize=False)["epoch"] == 2
+    assert best_row([{"epoch": 1, "val_loss": None, "val_metric": None}]) is None
+
+
+def test_stop_on_metric_keeps_the_best_metric_epoch_and_counts_patience_from_it():
+    x, y = data()
+    seen = Weights()
+    trainer = Trainer(
+        build({"hidden": [8]}, (4,), 1, seed=0),
+        epochs=20,
+        lr=0.01,
+        device="cpu",
+        patience=2,
+        stop_on="metric",
+        metric=Scripted([0.5, 0.9, 0.6, 0.7, 0.95]),
+        callbacks=[seen],
+    )
+    history = trainer.fit(x, y, x, y)
+    assert len(history) == 4  # no gain at epochs 3 and 4 after the best, epoch 2: stopped
+    assert trainer.best_epoch == 2
+    for key, value in trainer.module.state_dict().items():
+        assert torch.equal(value, seen.by_epoch[2][key]), key
+    # the validation loss fell every epoch here: ranked by loss, epoch 4 would have been kept
+    assert best_row(history)["epoch"] == 4
+
+
+def test_a_lower_is_better_metric_is_minimized():
+    x, y = data()
+    trainer = Trainer(
+        build({"hidden": [8]}, (4,), 1, seed=0),
+        epochs=5,
+        device="cpu",
+        patience=10,
+        stop_on="metric",
+        maximize=False,
+        metric=Scripted([3.0, 1.0, 2.0, 2.5, 4.0]),
+    )
+    trainer.fit(x, y, x, y)
+    assert trainer.best_epoch == 2
+
+
+def test_stop_on_is_checked():
+    module = build({"hidden": [8]}, (4,), 1)
+    with pytest.raises(ConfigError, match="stop_on: 'metric' ranks epochs by the validation metric"):
+        Trainer(module, stop_on="metric")
+    with pytest.raises(ConfigError, match="stop_on: 'accuracy' is not one of loss, metric"):
+        Trainer(module, stop_on="accuracy", metric=lambda p, t: 0.0)
+
+
+def test_early_stopping_reads_a_checkpoint_from_before_stop_on():
+    stopper = EarlyStopping(patience=3)
+    stopper.load_state_dict({"best_loss": 0.25, "wait": 1, "best_state": None})
+    assert stopper.best == (0.25, 0.0) and stopper.wait == 1
+    again = EarlyStopping(patience=3)
+    again.load_state_dict(stopper.state_dict())
+    assert again.best == (0.25, 0.0)
+
+
+def _run(cfg, frame, tmp_path):
+    return layerwise.Experiment(cfg, data=frame).run(tmp_path / "run")
+
+
+def test_a_classification_run_keeps_the_epoch_of_best_validation_accuracy(tmp_path):
+    frame = load_iris(as_frame=True).frame
+    cfg = {
+        "data": {"target": "target"},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 30, "patience": 5, "lr": 0.01, "stop_on": "metric"},
+        "evaluate": {"bootstrap": 0, "report": False, "reference": "none"},
+    }
+    result = _run(cfg, frame, tmp_path)
+    history = pd.read_csv(tmp_path / "run" / "history.csv").to_dict("records")
+    best = result.metrics["best_epoch"]
+    assert best == best_row(history, "metric", maximize=True)["epoch"]
+    assert max(r["val_metric"] for r in history) == history[best - 1]["val_metric"]
+    log = (tmp_path / "run" / "run.log").read_text()
+    assert f"best validation metric (train.stop_on) at epoch {best} (weights restored)" in log
+
+
+def test_a_regression_run_on_mae_keeps_the_epoch_of_lowest_validation_mae(tmp_path):
+    frame = load_diabetes(as_frame=True).frame
+    cfg = {
+        "data": {"target": "target"},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 30, "patience": 5, "lr": 0.01, "stop_on": "metric", "metric": "mae"},
+        "evaluate": {"bootstrap": 0, "report": False, "reference": "none"},
+    }
+    result = _run(cfg, frame, tmp_path)
+    history = pd.read_csv(tmp_path / "run" / "history.csv").to_dict("records")
+    best = result.metrics["best_epoch"]
+    assert min(r["val_metric"] for r in history) == history[best - 1]["val_metric"]
+
+
+def test_stop_on_metric_is_refused_where_no_metric_is_computed(tmp_path):
+    cfg = {
+        "data": {"path": str(NAMES), "split": {"method": "random", "train": 0.8, "val": 0.1, "test": 0.1}},
+        "task": {"type": "generation"},
+        "model": {"type": "gru", "hidden": [16], "embedding": 8},
+        "train": {"epochs": 1, "stop_on": "metric"},
+    }
+    with pytest.raises(ConfigError, match="train.stop_on: 'metric' ranks epochs by a validation metric"):
+        layerwise.Experiment(cfg).run(tmp_path / "run")
