@@ -180,7 +180,7 @@ def test_random_column_names_round_trip_through_init(cli, tmp_path, names, with_
     else:  # the table recipe
         assert set(raw["model"]) == {"type", "hidden", "members", "numeric_embedding", "embedding", "dropout"}
         smoothing = {"label_smoothing"} if raw["task"]["type"] == "classification" else set()
-        assert set(raw["train"]) == train | {"schedule"} | smoothing
+        assert set(raw["train"]) == train | {"schedule", "stop_on"} | smoothing
     assert raw["data"]["target"] == target and raw["data"].get("time") == time
     # the kind comments: one line per feature, each itself YAML `name: kind` naming the column exactly
     features = [c for c in columns if c not in (target, time)]

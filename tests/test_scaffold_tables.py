@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from layerwise.config.scaffold import (
+    EMBED_FROM,
     MEMBERS_BELOW,
     SMALL_TABLE,
     TABLE_BATCH,
@@ -38,6 +39,8 @@ def test_init_writes_the_table_recipe(tmp_path, classes):
     assert raw["train"]["schedule"] == {"type": "flat_cosine", "flat": 0.5}
     # label smoothing is for classes; a regression refuses it, so init writes it only for classes
     assert ("label_smoothing" in raw["train"]) is classes
+    # classes keep the epoch of best validation accuracy; values, of lowest validation loss
+    assert raw["train"]["stop_on"] == ("metric" if classes else "loss")
     assert raw["data"]["split"]["train"] == 0.7
     assert (raw["train"]["batch_size"], raw["train"]["epochs"], raw["train"]["patience"]) == table_budget(1200, 0.7)
 
@@ -78,3 +81,13 @@ def test_members_are_written_for_small_tables_and_one_network_for_large_ones(tmp
         _table(tmp_path / "t.csv", rows, classes=False)
         raw = yaml.safe_load(write_config(tmp_path / "t.csv", target="y", out=tmp_path / "t.yaml"))
         assert raw["model"]["members"] == members
+
+
+def test_numeric_embeddings_are_written_from_a_thousand_training_rows(tmp_path):
+    below, above = int(EMBED_FROM / 0.7) - 20, int(EMBED_FROM / 0.7) + 20
+    for rows, embedding in ((200, "none"), (below, "none"), (above, "periodic")):
+        _table(tmp_path / "t.csv", rows, classes=True)
+        text = write_config(tmp_path / "t.csv", target="y", out=tmp_path / "t.yaml")
+        assert yaml.safe_load(text)["model"]["numeric_embedding"] == embedding, rows
+        # the comment says why, so a user can switch them on for a table that has the rows
+        assert (f"embeddings overfit; periodic from {EMBED_FROM}" in text) is (embedding == "none")
