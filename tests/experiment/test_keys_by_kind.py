@@ -18,6 +18,7 @@ import layerwise
 from layerwise import tasks
 from layerwise.config.schema import EvaluateConfig, ExperimentConfig, TrainConfig
 from layerwise.errors import ConfigError
+from layerwise.evaluation import HIGHER_IS_BETTER
 from layerwise.experiment import steps
 from layerwise.training import Checkpoints
 from layerwise.training.callbacks import EarlyStopping
@@ -279,6 +280,10 @@ TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
         lambda k: {"patience": 1},
         lambda c: [cb.patience for cb in c.trainer()[0].callbacks if isinstance(cb, EarlyStopping)] == [1],
     ),
+    "stop_on": (
+        lambda k: {"stop_on": "metric", "metric": METRIC[k]},
+        lambda c: (lambda t: (t.stop_on, t.maximize))(c.trainer()[0]) == ("metric", HIGHER_IS_BETTER[METRIC[c.kind]]),
+    ),
     "metric": (
         lambda k: {"metric": METRIC[k]},
         lambda c: (lambda t: t[3].watched(c.cfg, t[2]) == METRIC[c.kind] and t[0].metric is not None)(c.trainer()),
@@ -365,6 +370,7 @@ REFUSED: set[tuple[str, str]] = {
     *((kind, "evaluate.gates.compare_to") for kind in ("images", "generation")),
     *(("generation", key) for key in ("train.loss", "train.metric", "evaluate.metric")),
     *((kind, "train.label_smoothing") for kind in ("rows-regression", "forecast", "generation")),
+    ("generation", "train.stop_on"),
     *((kind, f"evaluate.{key}") for kind in NO_REFERENCE for key in ("gates.beat_reference", "reference_seconds")),
 }
 # evaluate.gates.min/max naming a metric the kind lacks are refused before training (test below).

@@ -51,6 +51,8 @@ def _resume(cli, folder, *args):
         ("train.batch_size=16", "train.batch_size: changed since the checkpoint was made (32 -> 16)"),
         ("model.hidden=[16]", "model.hidden: changed since the checkpoint was made ([8] -> [16])"),
         ("train.epochs=4", "train.epochs: changed since the checkpoint was made (2 -> 4)"),
+        # a key the checkpoint's fingerprint leaves out at its default: set, it is a change
+        ("train.stop_on=metric", 'train.stop_on: changed since the checkpoint was made ((not set) -> "metric")'),
     ],
 )
 def test_a_changed_setting_is_refused_naming_it(cli, folder, change, named):

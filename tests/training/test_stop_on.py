@@ -11,10 +11,13 @@ import torch
 from sklearn.datasets import load_diabetes, load_iris
 
 import layerwise
-from layerwise.errors import ConfigError
+from layerwise.config.schema import ExperimentConfig
+from layerwise.errors import ConfigError, DataError
+from layerwise.experiment.steps import fingerprint
 from layerwise.models import build
 from layerwise.training import Callback, EarlyStopping, Trainer
 from layerwise.training.callbacks import best_row, improves, standing
+from layerwise.training.checkpoint import differences
 
 NAMES = Path(__file__).resolve().parents[2] / "examples" / "data" / "first-names.txt"
 
@@ -79,12 +82,13 @@ def test_stop_on_metric_keeps_the_best_metric_epoch_and_counts_patience_from_it(
         device="cpu",
         patience=2,
         stop_on="metric",
+        maximize=True,
         metric=Scripted([0.5, 0.9, 0.6, 0.7, 0.95]),
         callbacks=[seen],
     )
     history = trainer.fit(x, y, x, y)
     assert len(history) == 4  # no gain at epochs 3 and 4 after the best, epoch 2: stopped
-    assert trainer.best_epoch == 2
+    assert trainer.best_epoch == trainer.restored_epoch == 2
     for key, value in trainer.module.state_dict().items():
         assert torch.equal(value, seen.by_epoch[2][key]), key
     # the validation loss fell every epoch here: ranked by loss, epoch 4 would have been kept
@@ -109,18 +113,55 @@ def test_a_lower_is_better_metric_is_minimized():
 def test_stop_on_is_checked():
     module = build({"hidden": [8]}, (4,), 1)
     with pytest.raises(ConfigError, match="stop_on: 'metric' ranks epochs by the validation metric"):
-        Trainer(module, stop_on="metric")
+        Trainer(module, stop_on="metric", maximize=True)
+    with pytest.raises(ConfigError, match="maximize: stop_on='metric' needs the metric's direction"):
+        Trainer(module, stop_on="metric", metric=lambda p, t: 0.0)  # an MAE would be maximized otherwise
     with pytest.raises(ConfigError, match="stop_on: 'accuracy' is not one of loss, metric"):
         Trainer(module, stop_on="accuracy", metric=lambda p, t: 0.0)
 
 
-def test_early_stopping_reads_a_checkpoint_from_before_stop_on():
+def test_an_undefined_metric_is_an_error_not_a_silent_end_of_early_stopping():
+    x, y = data()
+    trainer = Trainer(
+        build({"hidden": [8]}, (4,), 1, seed=0),
+        epochs=5,
+        device="cpu",
+        patience=2,
+        stop_on="metric",
+        maximize=True,
+        metric=Scripted([0.5, math.nan]),
+    )
+    with pytest.raises(DataError, match="the validation metric is undefined at epoch 2") as caught:
+        trainer.fit(x, y, x, y)
+    assert "train.stop_on: loss" in caught.value.hint
+
+
+def test_without_patience_nothing_is_restored():
+    x, y = data()
+    trainer = Trainer(build({"hidden": [8]}, (4,), 1, seed=0), epochs=3, device="cpu", lr=0.01)
+    trainer.fit(x, y, x, y)
+    assert trainer.best_epoch is not None and trainer.restored_epoch is None
+
+
+def _stopper(stop_on: str, maximize: bool = True) -> EarlyStopping:
     stopper = EarlyStopping(patience=3)
-    stopper.load_state_dict({"best_loss": 0.25, "wait": 1, "best_state": None})
-    assert stopper.best == (0.25, 0.0) and stopper.wait == 1
-    again = EarlyStopping(patience=3)
-    again.load_state_dict(stopper.state_dict())
+    metric = None if stop_on == "loss" else (lambda p, t: 0.0)
+    stopper.on_fit_start(Trainer(build({"hidden": [8]}, (4,), 1), stop_on=stop_on, maximize=maximize, metric=metric))
+    return stopper
+
+
+def test_early_stopping_state_keeps_its_rule_and_refuses_another():
+    old = _stopper("loss")
+    old.load_state_dict({"best_loss": 0.25, "wait": 1, "best_state": None})  # made before stop_on
+    assert old.best == (0.25, 0.0) and old.wait == 1
+    again = _stopper("loss")
+    again.load_state_dict(old.state_dict())
     assert again.best == (0.25, 0.0)
+    with pytest.raises(ConfigError, match="by the validation loss; this trainer by the validation metric"):
+        _stopper("metric").load_state_dict(old.state_dict())
+    accuracy = _stopper("metric", maximize=True)
+    with pytest.raises(ConfigError, match="higher is better; this trainer by the validation metric, lower is better"):
+        _stopper("metric", maximize=False).load_state_dict(accuracy.state_dict())
 
 
 def _run(cfg, frame, tmp_path):
@@ -141,7 +182,7 @@ def test_a_classification_run_keeps_the_epoch_of_best_validation_accuracy(tmp_pa
     assert best == best_row(history, "metric", maximize=True)["epoch"]
     assert max(r["val_metric"] for r in history) == history[best - 1]["val_metric"]
     log = (tmp_path / "run" / "run.log").read_text()
-    assert f"best validation metric (train.stop_on) at epoch {best} (weights restored)" in log
+    assert f"best validation accuracy (train.stop_on: metric) at epoch {best} (weights restored)" in log
 
 
 def test_a_regression_run_on_mae_keeps_the_epoch_of_lowest_validation_mae(tmp_path):
@@ -165,5 +206,21 @@ def test_stop_on_metric_is_refused_where_no_metric_is_computed(tmp_path):
         "model": {"type": "gru", "hidden": [16], "embedding": 8},
         "train": {"epochs": 1, "stop_on": "metric"},
     }
-    with pytest.raises(ConfigError, match="train.stop_on: 'metric' ranks epochs by a validation metric"):
-        layerwise.Experiment(cfg).run(tmp_path / "run")
+    # refused before any data is read, with or without a validation split
+    for split in ({"val": 0.1, "test": 0.1}, {"train": 0.9, "val": 0.0, "test": 0.1}):
+        cfg["data"]["split"] = {"method": "random", "train": 0.8, **split}
+        with pytest.raises(ConfigError, match="train.stop_on.*generation ranks its epochs by the validation loss"):
+            layerwise.Experiment(cfg).run(tmp_path / "run")
+        assert not (tmp_path / "run").exists()
+
+
+def test_the_fingerprint_holds_stop_on_and_the_metric_only_when_the_metric_decides():
+    base = {"data": {"path": "d.csv", "target": "y"}}
+    plain = fingerprint(ExperimentConfig.from_dict(base), "digest", watched="accuracy")
+    # at its default, stop_on is left out: a checkpoint made before the key existed still matches
+    assert "stop_on" not in plain["train"] and "metric" not in plain["train"]
+    metric = fingerprint(ExperimentConfig.from_dict({**base, "train": {"stop_on": "metric"}}), "digest", watched="mae")
+    assert metric["train"]["stop_on"] == "metric" and metric["train"]["metric"] == "mae"
+    # train.metric auto follows evaluate.metric: what is compared is the metric it resolved to
+    other = fingerprint(ExperimentConfig.from_dict({**base, "train": {"stop_on": "metric"}}), "digest", watched="rmse")
+    assert differences(metric, other) == [("train.metric", "mae", "rmse")]

@@ -428,7 +428,8 @@ class TrainConfig(_Section):
     clip_grad: float | None = Field(default=None, gt=0)  # clip the gradient norm to this; null = no clipping
     patience: int | None = Field(default=10, ge=1)  # early stopping: epochs without validation gain; null = off
     # What early stopping and the kept epoch rank by: the validation loss, or the validation
-    # metric below (train.metric), the loss breaking its ties (init writes metric for classification tables).
+    # metric below (train.metric; a search sets it from tune.metric), the loss breaking its ties
+    # (init writes metric for classification tables). A plateau schedule follows the loss either way.
     stop_on: Literal["loss", "metric"] = "loss"
     # The validation metric computed each epoch (history's val_metric, what tune.metric: auto
     # optimizes): auto = evaluate.metric's (accuracy, or MAE in the target's units); or any

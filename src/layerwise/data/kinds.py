@@ -116,7 +116,7 @@ def target_kind(series: pd.Series, *, decimal: str = ".") -> str:
         return "multiclass"  # words: class labels, however many
     # More than MAX_CLASS_NUMBERS distinct numbers, whole or not, are amounts (counts, scores,
     # ozone in ppb), not class labels: a regression. Labels past it are usually words; numbered
-    # classes past it are a `--task classification` away.
+    # classes past it are `init --task classification` or `task.type: classification` away.
     return "continuous" if unique > MAX_CLASS_NUMBERS else "multiclass"
 
 

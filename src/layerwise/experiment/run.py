@@ -201,7 +201,7 @@ class Experiment:
         kept, epochs = [], 0
         for part in parts:
             trainer = steps.fit(cfg, task, part, log, callbacks)[1]
-            best = steps.restored_epoch(cfg, trainer)
+            best = trainer.restored_epoch
             kept.append(trainer.history[best - 1] if best is not None else trainer.history[-1])
             epochs += len(trainer.history)
         return Validation(kind, kept, epochs)

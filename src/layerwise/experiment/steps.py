@@ -46,6 +46,9 @@ RESUMABLE = ("train.epochs", "train.patience")
 # validation metric is watched (train.metric) change nothing that is learned; data.path is
 # stood for by the digest of the data it names.
 UNCOMPARED = {"data": ("path",), "train": ("checkpoint_every", "keep", "tensorboard", "threads", "metric")}
+# Settings added after checkpoints carried fingerprints, at the value that trains as before they
+# existed: left out there, so a checkpoint made before them still resumes.
+ADDED = {"train": {"stop_on": "loss"}}
 
 
 def read(cfg: ExperimentConfig, task: Task, data: Any, log: RunLog) -> tuple[Any, str]:
@@ -131,7 +134,7 @@ def trainer_for(
     quiet: bool = True,
     class_weights: list[float] | None = None,
     metric: Callable | None = None,
-    maximize: bool = True,
+    maximize: bool | None = None,
     augment_fn: Any = None,
     checkpoints: Path | None = None,
     fingerprint: dict[str, Any] | None = None,
@@ -151,7 +154,7 @@ def trainer_for(
         l1=t.l1,
         clip_grad=t.clip_grad,
         patience=t.patience if has_val else None,
-        stop_on=t.stop_on if metric is not None else "loss",  # no validation split: nothing to rank
+        stop_on=t.stop_on if has_val else "loss",  # no validation split: no epoch to rank or keep
         maximize=maximize,
         class_weights=class_weights,
         label_smoothing=t.label_smoothing,
@@ -192,15 +195,15 @@ def run_trainer(
     callbacks = [*log.callbacks(), *extra]
     if cfg.train.tensorboard and checkpoints is not None:  # beside the checkpoints, in the run folder
         callbacks.append(TensorBoard(checkpoints.parent / "tensorboard"))
-    metric, maximize = None, True
+    metric, maximize, name = None, None, None
     if has_val:
         name = task.watched(cfg, prepared)
         metric = None if name is None else task.validation_metric(predictor, prepared, BATCHED[name])
-        maximize = name is None or HIGHER_IS_BETTER[name]
-        if metric is None and cfg.train.stop_on == "metric":
+        maximize = None if name is None else HIGHER_IS_BETTER[name]
+        if metric is None and cfg.train.stop_on == "metric":  # Task.refused says so first, where it can
             raise ConfigError(
                 f"train.stop_on: 'metric' ranks epochs by a validation metric, and this {prepared.task.type} run "
-                "computes none (its kind watches the loss, or train.metric is 'loss')",
+                "computes none",
                 hint="set train.stop_on: loss",
             )
     fingerprint_ = (
@@ -210,6 +213,7 @@ def run_trainer(
             cfg,
             digest
             or data_digest(*(prepared.x[k] for k in ("train", "val")), *(prepared.y[k] for k in ("train", "val"))),
+            watched=name,
         )
     )
     return trainer_for(
@@ -256,22 +260,17 @@ def fit(
     )
     seconds = time.perf_counter() - started
     log_resume(trainer, log)
-    log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s{kept_line(cfg, trainer)}")
+    log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s{kept_line(cfg, task, prepared, trainer)}")
     trainer.module.to("cpu")
     return predictor, trainer, seconds
 
 
-def restored_epoch(cfg: ExperimentConfig, trainer: Trainer) -> int | None:
-    """The epoch whose weights early stopping restored; None when nothing was restored."""
-    return trainer.best_epoch if cfg.train.patience is not None else None
-
-
-def kept_line(cfg: ExperimentConfig, trainer: Trainer) -> str:
-    """The training log line's end: which epoch was kept, and by what."""
-    epoch = restored_epoch(cfg, trainer)
+def kept_line(cfg: ExperimentConfig, task: Task, prepared: Prepared, trainer: Trainer) -> str:
+    """The training log line's end: which epoch's weights early stopping put back, and by what."""
+    epoch = trainer.restored_epoch
     if epoch is None:
         return ""
-    by = "metric (train.stop_on)" if trainer.stop_on == "metric" else "loss"
+    by = f"{task.watched(cfg, prepared)} (train.stop_on: metric)" if trainer.stop_on == "metric" else "loss"
     return f"; best validation {by} at epoch {epoch} (weights restored)"
 
 
@@ -339,7 +338,7 @@ def run_metrics(
         seconds=round(seconds, 3),
         best_epoch=trainer.best_epoch,
         epochs=len(trainer.history),
-        diagnosis=diagnose(trainer.history, restored=restored_epoch(cfg, trainer)).to_dict(),
+        diagnosis=diagnose(trainer.history, restored=trainer.restored_epoch, stopped=trainer.stop).to_dict(),
         leakage=task.audit(prepared) if cfg.evaluate.leakage else [],
         data=task.summary(prepared),
         data_curve=curve() if cfg.evaluate.data_curve else None,
@@ -416,13 +415,21 @@ def write_run_folder(out: Path, cfg: ExperimentConfig, result: Any, log: RunLog,
     return out
 
 
-def fingerprint(cfg: ExperimentConfig, digest: str) -> dict[str, Any]:
-    """What a run's checkpoints are made from: the settings that shape training, and the data's sha256."""
+def fingerprint(cfg: ExperimentConfig, digest: str, *, watched: str | None = None) -> dict[str, Any]:
+    """What a run's checkpoints are made from: the settings that shape training, and the data's
+    sha256. Under train.stop_on: metric the validation metric decides the kept epoch, so its
+    resolved name (`watched`; train.metric auto follows evaluate.metric) is compared too."""
     settings = cfg.to_dict()
     found = {section: settings[section] for section in ("task", "data", "model", "train")}
     for section, keys in UNCOMPARED.items():
         for key in keys:
             found[section].pop(key, None)
+    for section, defaults in ADDED.items():
+        for key, default in defaults.items():
+            if found[section].get(key) == default:
+                found[section].pop(key)
+    if cfg.train.stop_on == "metric":
+        found["train"]["metric"] = watched
     found["data"]["sha256"] = digest
     return found
 

@@ -159,7 +159,7 @@ def run_streamed(
     steps.log_resume(trainer, log)
     log.write(
         f"training: {len(trainer.history)} epochs in {seconds:.1f}s (streamed; checkpoints at epoch ends)"
-        + steps.kept_line(cfg, trainer)
+        + steps.kept_line(cfg, task, prepared, trainer)
     )
     trainer.module.to("cpu")
 
@@ -189,7 +189,7 @@ def run_streamed(
         seconds=round(seconds, 3),
         best_epoch=trainer.best_epoch,
         epochs=len(trainer.history),
-        diagnosis=diagnose(trainer.history, restored=steps.restored_epoch(cfg, trainer)).to_dict(),
+        diagnosis=diagnose(trainer.history, restored=trainer.restored_epoch, stopped=trainer.stop).to_dict(),
         leakage=None,
         data=summary,
         data_curve=None,

@@ -141,7 +141,11 @@ def training(run: RunRecord) -> str:
     lr = {r.get("lr") for r in run.history}
     text = f"<p>{m.get('epochs', len(run.history))} epochs"
     text += f" at a constant learning rate of {_num(lr.pop())}" if len(lr) == 1 else ""
-    text += f"; best validation loss {_num(d.get('best_val_loss'))} at epoch {best}." if best else "."
+    if best and d.get("best_epoch") not in (None, best):  # kept by the validation metric (train.stop_on)
+        text += f"; weights of epoch {best} kept (best validation metric); lowest validation loss "
+        text += f"{_num(d.get('best_val_loss'))} at epoch {d['best_epoch']}."
+    else:
+        text += f"; best validation loss {_num(d.get('best_val_loss'))} at epoch {best}." if best else "."
     text += "</p>"
     plot = html_figure(LossCurveDisplay.from_history(run.history, best_epoch=best).figure_, "Loss per epoch")
     findings = d.get("findings") or []

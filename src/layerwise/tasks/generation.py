@@ -58,6 +58,7 @@ class Generation(Task):
             "evaluate.season": (cfg.evaluate.season, None, "it applies to forecasting only"),
             "evaluate.baseline": (cfg.evaluate.baseline, "auto", "the baseline of generation is the bigram"),
             "train.label_smoothing": (cfg.train.label_smoothing, 0.0, "it trains on the characters as they are"),
+            "train.stop_on": (cfg.train.stop_on, "loss", "generation ranks its epochs by the validation loss"),
         }
         for key, (value, honoured, why) in settings.items():
             if value not in (honoured if isinstance(honoured, tuple) else (honoured,)):

@@ -23,6 +23,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import torch
 
+from ..errors import ConfigError, DataError
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -89,7 +91,11 @@ def best_row(history: list[dict], stop_on: str = "loss", maximize: bool = True) 
 class EarlyStopping(Callback):
     """Stop when the trainer's `stop_on` has not improved by `min_delta` for `patience` epochs
     (validation loss; or its validation metric, loss breaking ties), and restore the weights of
-    the best epoch when fit ends."""
+    the best epoch when fit ends (`trainer.restored_epoch` says which; None when none was).
+
+    Under stop_on="metric" an epoch whose metric is undefined (NaN: roc_auc on a validation
+    split of one class, r2 on a constant one) raises a DataError: it cannot be ranked, and
+    quietly training to the end would not be early stopping."""
 
     def __init__(self, patience: int, min_delta: float = 0.0):
         self.patience = patience
@@ -97,13 +103,22 @@ class EarlyStopping(Callback):
         self.best: tuple[float, float] = (math.inf, math.inf)
         self.best_state: dict[str, torch.Tensor] | None = None
         self.wait = 0
+        self.rule: tuple[str, bool] = ("loss", True)  # (stop_on, maximize) of the trainer this fit
 
     def on_fit_start(self, trainer: Trainer) -> None:
         self.best, self.best_state, self.wait = (math.inf, math.inf), None, 0
+        self.rule = (trainer.stop_on, trainer.maximize)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
         rank = standing(logs, trainer.stop_on, trainer.maximize)
         if rank is None:
+            if trainer.stop_on == "metric" and standing(logs) is not None:
+                raise DataError(
+                    f"stop_on: 'metric': the validation metric is undefined at epoch {epoch} "
+                    f"({logs.get('val_metric')}), so epochs cannot be ranked by it",
+                    hint="the validation split may hold one class (roc_auc) or one value (r2): stop on the "
+                    "loss (train.stop_on: loss) or watch another metric (train.metric)",
+                )
             return
         if improves(rank, self.best, self.min_delta):
             self.best, self.wait = rank, 0
@@ -117,17 +132,41 @@ class EarlyStopping(Callback):
                 trainer.stop = True
 
     def on_fit_end(self, trainer: Trainer) -> None:
+        trainer.restored_epoch = None
         if self.best_state is not None:
             trainer.module.load_state_dict(self.best_state)
+            trainer.restored_epoch = trainer.best_epoch
 
     def state_dict(self) -> dict:
-        return {"best": list(self.best), "wait": self.wait, "best_state": self.best_state}
+        stop_on, maximize = self.rule
+        return {
+            "best": list(self.best),
+            "wait": self.wait,
+            "best_state": self.best_state,
+            "stop_on": stop_on,
+            "maximize": maximize,
+        }
 
     def load_state_dict(self, state: dict) -> None:
-        if state:
-            # a checkpoint from before stop_on kept the loss alone
-            best = state["best"] if "best" in state else (state["best_loss"], 0.0)
-            self.best, self.wait, self.best_state = (best[0], best[1]), state["wait"], state["best_state"]
+        if not state:
+            return
+        # a checkpoint from before stop_on ranked by the loss alone
+        made = (state.get("stop_on", "loss"), state.get("maximize", True))
+        if made[0] != self.rule[0] or (made[0] == "metric" and made[1] != self.rule[1]):
+            raise ConfigError(
+                f"stop_on: the checkpoint's early stopping ranked epochs by {_rule(made)}; this trainer by "
+                f"{_rule(self.rule)}: its best epoch and weights mean something else here",
+                hint="resume with the stop_on (and maximize) the checkpoint was made with, or start afresh",
+            )
+        best = state["best"] if "best" in state else (state["best_loss"], 0.0)
+        self.best, self.wait, self.best_state = (best[0], best[1]), state["wait"], state["best_state"]
+
+
+def _rule(rule: tuple[str, bool]) -> str:
+    stop_on, maximize = rule
+    if stop_on == "loss":
+        return "the validation loss"
+    return f"the validation metric, {'higher' if maximize else 'lower'} is better"
 
 
 class Checkpoint(Callback):

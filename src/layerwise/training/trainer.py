@@ -35,7 +35,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, Literal, NoReturn, cast
 
 import torch
 from torch import nn
@@ -99,10 +99,11 @@ class Trainer:
 
     After fit: `history` has one row per epoch, {"epoch", "train_loss" (mean data
     loss over the epoch's batches, without the L1 term), "val_loss", "val_metric",
-    "lr", "seconds"}; `best_epoch` is the best epoch by `stop_on` (its weights are the
-    module's when `patience` is set), None without validation data. `stop_on="loss"` ranks
-    epochs by validation loss; `"metric"` by `metric` (higher is better when `maximize`),
-    the validation loss breaking ties (callbacks.standing).
+    "lr", "seconds"}; `best_epoch` is the best epoch by `stop_on`, None without validation
+    data; `restored_epoch` is the epoch whose weights early stopping (`patience`) put back in
+    the module, None when none was. `stop_on="loss"` ranks epochs by validation loss;
+    `"metric"` by `metric`, higher being better when `maximize` (required then), the
+    validation loss breaking ties (callbacks.standing).
 
     The step, public for your own loop and for subclasses (skorch's `train_step`): a fresh
     `fit` is `start_fit(n_rows)`, then for each epoch `start_epoch()`, `train_step(xb, yb, ...)`
@@ -132,8 +133,8 @@ class Trainer:
         clip_grad: float | None = None,
         patience: int | None = None,
         min_delta: float = 0.0,
-        stop_on: str = "loss",
-        maximize: bool = True,
+        stop_on: Literal["loss", "metric"] = "loss",
+        maximize: bool | None = None,
         class_weights: Sequence[float] | torch.Tensor | None = None,
         label_smoothing: float = 0.0,
         seed: int = 0,
@@ -173,6 +174,8 @@ class Trainer:
             problems.append(f"stop_on: {stop_on!r} is not one of {', '.join(STOP_ON)}")
         elif stop_on == "metric" and metric is None:
             problems.append("stop_on: 'metric' ranks epochs by the validation metric; pass metric=...")
+        elif stop_on == "metric" and maximize is None:
+            problems.append("maximize: stop_on='metric' needs the metric's direction (True: higher is better)")
         if isinstance(optimizer, str):
             problems += check_optimizer(optimizer)
         try:
@@ -208,7 +211,7 @@ class Trainer:
             self.optimizer = optimizer(self.module.parameters())
         self.batch_size, self.epochs, self.l1, self.clip_grad = batch_size, epochs, l1, clip_grad
         self.seed, self.threads, self.metric = seed, threads, metric
-        self.stop_on, self.maximize = stop_on, maximize
+        self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
         self.augment = augment
         self.scheduler: Any = None  # a torch lr_scheduler, made at fit start (schedules.py)
@@ -226,6 +229,7 @@ class Trainer:
             self.callbacks.append(Checkpoint(checkpoint_every))  # last: it saves what the others decided
         self.history: list[dict] = []
         self.best_epoch: int | None = None
+        self.restored_epoch: int | None = None  # the epoch whose weights early stopping put back
         self.stop = False
         self.last_epoch = epochs
         self.nan_skipped = 0  # updates dropped by on_nan: skip_batch | reduce_lr
@@ -356,7 +360,7 @@ class Trainer:
         self.resumed = None
         if not (resume and not from_disk and self.generator is not None):  # not an in-memory continuation
             self.start_fit(n)
-        self.stop = False
+        self.stop, self.restored_epoch = False, None
         self._bad_run = 0  # a run of bad updates does not carry over from another fit (or lr_find)
         for callback in self.callbacks:
             callback.on_fit_start(self)
@@ -392,7 +396,7 @@ class Trainer:
                 callback.on_fit_end(self)
         if self.best_epoch is None and val is not None and self.history:
             best = best_row(self.history, self.stop_on, self.maximize)
-            self.best_epoch = (best or self.history[0])["epoch"]
+            self.best_epoch = None if best is None else best["epoch"]
 
     # ------------------------------------------------------------- the step
     @property
