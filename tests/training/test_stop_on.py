@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,8 @@ from layerwise.config.schema import ExperimentConfig
 from layerwise.errors import ConfigError, DataError
 from layerwise.experiment.steps import fingerprint
 from layerwise.models import build
+from layerwise.report import sections
+from layerwise.report.run import RunRecord
 from layerwise.training import Callback, EarlyStopping, Trainer
 from layerwise.training.callbacks import best_row, improves, standing
 from layerwise.training.checkpoint import differences
@@ -224,3 +227,18 @@ def test_the_fingerprint_holds_stop_on_and_the_metric_only_when_the_metric_decid
     # train.metric auto follows evaluate.metric: what is compared is the metric it resolved to
     other = fingerprint(ExperimentConfig.from_dict({**base, "train": {"stop_on": "metric"}}), "digest", watched="rmse")
     assert differences(metric, other) == [("train.metric", "mae", "rmse")]
+
+
+def _training_text(best_epoch: int, loss_epoch: int, tmp_path) -> str:
+    history = [
+        {"epoch": e, "train_loss": 1.0 / e, "val_loss": 0.5 + abs(e - loss_epoch) / 10, "lr": 0.001} for e in (1, 2, 3)
+    ]
+    diagnosis = {"best_epoch": loss_epoch, "best_val_loss": 0.5, "findings": []}
+    run = RunRecord(tmp_path, {"best_epoch": best_epoch, "epochs": 3, "diagnosis": diagnosis}, history)
+    return re.sub(r"<[^>]+>", " ", sections.training(run).split("<figure")[0])
+
+
+def test_the_report_names_the_kept_epoch_apart_from_the_loss_minimum(tmp_path):
+    assert "best validation loss 0.5 at epoch 2" in _training_text(2, 2, tmp_path)
+    text = _training_text(3, 2, tmp_path)  # kept by the metric at 3, the loss lowest at 2
+    assert "weights of epoch 3 kept (best validation metric); lowest validation loss 0.5 at epoch 2" in text
