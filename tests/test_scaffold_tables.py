@@ -39,8 +39,8 @@ def test_init_writes_the_table_recipe(tmp_path, classes):
     assert raw["train"]["schedule"] == {"type": "flat_cosine", "flat": 0.5}
     # label smoothing is for classes; a regression refuses it, so init writes it only for classes
     assert ("label_smoothing" in raw["train"]) is classes
-    # classes keep the epoch of best validation accuracy; values, of lowest validation loss
-    assert raw["train"]["stop_on"] == ("metric" if classes else "loss")
+    # both keep the epoch of lowest validation loss (stop_on: metric measured no better), said in the file
+    assert raw["train"]["stop_on"] == "loss"
     assert raw["data"]["split"]["train"] == 0.7
     assert (raw["train"]["batch_size"], raw["train"]["epochs"], raw["train"]["patience"]) == table_budget(1200, 0.7)
 

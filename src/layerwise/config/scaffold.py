@@ -799,6 +799,13 @@ _AUTO_SCALING = _commented(
 )
 
 
+# Early stopping on the validation loss for classes too: ranking epochs by validation accuracy
+# (train.stop_on: metric, the loss breaking ties) measured no better on the suite's small
+# classification tables (3 seeds, mean accuracy over 5 tables: 0.797 by the loss, 0.792 by accuracy;
+# 0.816 and 0.817 without numeric embeddings) and worse on
+# Satellite (0.914 against 0.920): accuracy moves in steps, the loss sees every row's confidence.
+
+
 def _table_recipe(task: str, rows: int) -> list[str]:
     """The model and train sections of rows to classify or regress: the table recipe, sized to the rows."""
     share = 0.6 if rows < SMALL_TABLE else 0.7
@@ -820,9 +827,7 @@ def _table_recipe(task: str, rows: int) -> list[str]:
         _commented(f"  batch_size: {batch}", f"scaled to the {train} training rows"),
         _commented(f"  epochs: {epochs}", f"about {TABLE_UPDATES} updates in all"),
         _commented(f"  patience: {patience}", "early stopping; the best epoch's weights restored"),
-        *_STOP_ON.get(
-            task, [_commented("  stop_on: loss", "the validation loss (MSE of the standardized or log target)")]
-        ),
+        _commented("  stop_on: loss", "loss | metric: rank epochs by validation loss or by train.metric"),
         _commented("  schedule: {type: flat_cosine, flat: 0.5}", "the lr held for half the epochs, then cosine"),
         "  weight_decay: 0.0003",
         *smoothing,
@@ -831,8 +836,6 @@ def _table_recipe(task: str, rows: int) -> list[str]:
     ]
 
 
-# Classes: the epoch of best validation accuracy, the loss breaking ties (what the test is judged on).
-_STOP_ON = {"classification": [_commented("  stop_on: metric", "validation accuracy (train.metric), ties by loss")]}
 # Classes only: a share of each target spread over the other classes.
 _SMOOTHING = {
     "classification": [_commented("  label_smoothing: 0.1", "0.1 of each target spread over the other classes")]

@@ -429,7 +429,7 @@ class TrainConfig(_Section):
     patience: int | None = Field(default=10, ge=1)  # early stopping: epochs without validation gain; null = off
     # What early stopping and the kept epoch rank by: the validation loss, or the validation
     # metric below (train.metric; a search sets it from tune.metric), the loss breaking its ties
-    # (init writes metric for classification tables). A plateau schedule follows the loss either way.
+    # (a table's init writes loss: it measured better). A plateau schedule follows the loss either way.
     stop_on: Literal["loss", "metric"] = "loss"
     # The validation metric computed each epoch (history's val_metric, what tune.metric: auto
     # optimizes): auto = evaluate.metric's (accuracy, or MAE in the target's units); or any
