@@ -43,10 +43,12 @@ Run (from the repository root; `make bench-tables` installs what it needs and ru
     .venv/bin/python benchmarks/tabular_suite.py --out build/tabular_suite/results.json
     .venv/bin/python benchmarks/tabular_suite.py --quick --skip-peers    # small tables, no pytabkit
     .venv/bin/python benchmarks/tabular_suite.py --tables Sonar,cpus --seeds 3
+    .venv/bin/python benchmarks/tabular_suite.py --seeds 2 --first-seed 3 --out more.json  # seeds 3, 4
 
 Time on 2 CPU cores shared with other work (load 4): 1 to 8 minutes a small table with the peers
 (TabM-D is the slowest), far more for Satellite, MathAchieve and LetterRecognition; with
-`--skip-peers` seconds a table. `--render results.json` prints a saved run's table again.
+`--skip-peers` seconds a table. `--render a.json b.json` prints saved runs' table again (seeds of
+several runs together).
 
 Not a test: it prints figures and asserts nothing, except that each split is the run's.
 """
@@ -514,6 +516,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the small tables only")
     parser.add_argument("--skip-peers", action="store_true", help="leave out the pytabkit models")
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1: splits and models (default 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="start there: seeds F..F+N-1 (more of them later)")
     parser.add_argument("--out", type=Path, help="write every figure as JSON here")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "tabular_suite", help="CSVs and run folders")
     parser.add_argument("--threads", type=int, default=2, help="threads per process (default 2)")
@@ -540,7 +543,7 @@ def main() -> None:
     records, started = [], time.perf_counter()
     with threadpool_limits(args.threads):
         for name in names:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 clock = time.perf_counter()
                 try:
                     record = run_table(name, seed, args)
