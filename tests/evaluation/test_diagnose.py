@@ -53,7 +53,7 @@ def test_a_large_network_on_tiny_data_overfits_and_a_regularized_one_does_not():
 def test_a_loss_still_falling_when_early_stopping_on_the_metric_ended_the_run_is_not_told_to_train_longer():
     history = _history([1.0, 0.8, 0.6, 0.5], [0.9, 0.8, 0.7, 0.6])
     assert "try more epochs" in diagnose(history).findings[0]
-    stopped = diagnose(history, restored=1, stopped=True)
+    stopped = diagnose(history, restored=1, metric_stopped=True)
     assert stopped.still_improving and "try more epochs" not in stopped.findings[0]
     assert (
         "early stopping ended the run on the validation metric (train.stop_on: metric), best at epoch 1"

@@ -36,13 +36,13 @@ class Diagnosis:
         return asdict(self)
 
 
-def diagnose(history: list[dict[str, Any]], *, restored: int | None = None, stopped: bool = False) -> Diagnosis:
+def diagnose(history: list[dict[str, Any]], *, restored: int | None = None, metric_stopped: bool = False) -> Diagnosis:
     """Read the curves in `history` (the Trainer's rows: epoch, train_loss, val_loss).
 
     Args:
         restored: the epoch whose weights early stopping restored at the end (by the validation
             loss, or by the metric under train.stop_on: metric), None when none was.
-        stopped: early stopping ended the run before its last epoch.
+        metric_stopped: early stopping on the validation metric (train.stop_on: metric) ended the run.
     """
     train = [_num(r.get("train_loss")) for r in history]
     val = [_num(r.get("val_loss")) for r in history]
@@ -77,7 +77,7 @@ def diagnose(history: list[dict[str, Any]], *, restored: int | None = None, stop
                 f"validation loss was still falling at the last epoch ({epochs}): {_f(first)} at the start, "
                 f"{_f(best)} at the end; "
             )
-            if stopped:  # the loss fell while what early stopping watches (the metric) did not improve
+            if metric_stopped:  # the loss fell while the metric early stopping watches did not improve
                 result.findings.append(
                     falling + f"early stopping ended the run on the validation metric (train.stop_on: metric), "
                     f"best at epoch {restored}; more epochs would stop the same way (stop_on: loss follows the loss)"

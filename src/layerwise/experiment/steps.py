@@ -338,7 +338,11 @@ def run_metrics(
         seconds=round(seconds, 3),
         best_epoch=trainer.best_epoch,
         epochs=len(trainer.history),
-        diagnosis=diagnose(trainer.history, restored=trainer.restored_epoch, stopped=trainer.stop).to_dict(),
+        diagnosis=diagnose(
+            trainer.history,
+            restored=trainer.restored_epoch,
+            metric_stopped=trainer.stop and trainer.stop_on == "metric",
+        ).to_dict(),
         leakage=task.audit(prepared) if cfg.evaluate.leakage else [],
         data=task.summary(prepared),
         data_curve=curve() if cfg.evaluate.data_curve else None,

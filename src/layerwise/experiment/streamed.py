@@ -189,7 +189,11 @@ def run_streamed(
         seconds=round(seconds, 3),
         best_epoch=trainer.best_epoch,
         epochs=len(trainer.history),
-        diagnosis=diagnose(trainer.history, restored=trainer.restored_epoch, stopped=trainer.stop).to_dict(),
+        diagnosis=diagnose(
+            trainer.history,
+            restored=trainer.restored_epoch,
+            metric_stopped=trainer.stop and trainer.stop_on == "metric",
+        ).to_dict(),
         leakage=None,
         data=summary,
         data_curve=None,
