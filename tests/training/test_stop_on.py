@@ -54,6 +54,20 @@ class Weights(Callback):
         self.by_epoch[epoch] = {k: v.clone() for k, v in trainer.module.state_dict().items()}
 
 
+def _ranked_by(scores, *, maximize=True, epochs=5, patience=2, **settings) -> Trainer:
+    """A small regression Trainer whose epochs are ranked by `scores`, one an epoch."""
+    return Trainer(
+        build({"hidden": [8]}, (4,), 1, seed=0),
+        epochs=epochs,
+        device="cpu",
+        patience=patience,
+        stop_on="metric",
+        maximize=maximize,
+        metric=Scripted(scores),
+        **settings,
+    )
+
+
 def test_standing_ranks_by_loss_or_by_the_metric_with_loss_breaking_ties():
     row = {"val_loss": 0.4, "val_metric": 0.8}
     assert standing(row) == (0.4, 0.0)
@@ -78,17 +92,7 @@ def test_standing_ranks_by_loss_or_by_the_metric_with_loss_breaking_ties():
 def test_stop_on_metric_keeps_the_best_metric_epoch_and_counts_patience_from_it():
     x, y = data()
     seen = Weights()
-    trainer = Trainer(
-        build({"hidden": [8]}, (4,), 1, seed=0),
-        epochs=20,
-        lr=0.01,
-        device="cpu",
-        patience=2,
-        stop_on="metric",
-        maximize=True,
-        metric=Scripted([0.5, 0.9, 0.6, 0.7, 0.95]),
-        callbacks=[seen],
-    )
+    trainer = _ranked_by([0.5, 0.9, 0.6, 0.7, 0.95], epochs=20, lr=0.01, callbacks=[seen])
     history = trainer.fit(x, y, x, y)
     assert len(history) == 4  # no gain at epochs 3 and 4 after the best, epoch 2: stopped
     assert trainer.best_epoch == trainer.restored_epoch == 2
@@ -100,15 +104,7 @@ def test_stop_on_metric_keeps_the_best_metric_epoch_and_counts_patience_from_it(
 
 def test_a_lower_is_better_metric_is_minimized():
     x, y = data()
-    trainer = Trainer(
-        build({"hidden": [8]}, (4,), 1, seed=0),
-        epochs=5,
-        device="cpu",
-        patience=10,
-        stop_on="metric",
-        maximize=False,
-        metric=Scripted([3.0, 1.0, 2.0, 2.5, 4.0]),
-    )
+    trainer = _ranked_by([3.0, 1.0, 2.0, 2.5, 4.0], maximize=False, patience=10)
     trainer.fit(x, y, x, y)
     assert trainer.best_epoch == 2
 
@@ -125,15 +121,7 @@ def test_stop_on_is_checked():
 
 def test_an_undefined_metric_is_an_error_not_a_silent_end_of_early_stopping():
     x, y = data()
-    trainer = Trainer(
-        build({"hidden": [8]}, (4,), 1, seed=0),
-        epochs=5,
-        device="cpu",
-        patience=2,
-        stop_on="metric",
-        maximize=True,
-        metric=Scripted([0.5, math.nan]),
-    )
+    trainer = _ranked_by([0.5, math.nan])
     with pytest.raises(DataError, match="the validation metric is undefined at epoch 2") as caught:
         trainer.fit(x, y, x, y)
     assert "train.stop_on: loss" in caught.value.hint
