@@ -818,7 +818,7 @@ def _table_recipe(task: str, rows: int) -> list[str]:
         _commented("  hidden: [128, 128]", "widths of the hidden layers the members share"),
         _members_line(train),
         _embedding_line(train),
-        _commented("  embedding: 8", "width of each numeric and categorical column's vector"),
+        _commented("  embedding: 8", f"width of each {'numeric and ' * (train >= EMBED_FROM)}category column's vector"),
         "  dropout: 0.1",
         "",
         "train:",
