@@ -253,14 +253,13 @@ def _boost(cls: Any, categorical: np.ndarray, seed: int, x: np.ndarray, y: np.nd
     """Fit in chunks of CHUNK iterations up to the default MAX_ITER, as one fit would (warm start keeps
     the trees, the bins and the early-stopping split), looking at the clock between chunks."""
     model = cls(categorical_features=categorical if categorical.any() else None, random_state=seed, warm_start=True)
-    started = time.perf_counter()
+    clock = Budget(seconds, "boosting iterations")
     for stop in range(CHUNK, MAX_ITER + 1, CHUNK):
         model.set_params(max_iter=stop)
         model.fit(x, y)
         if model.n_iter_ < stop or stop == MAX_ITER:  # early stopping ended it, or every iteration is done
             return model
-        if time.perf_counter() - started > seconds:
-            raise OverBudget(seconds, model.n_iter_)
+        clock.check(model.n_iter_)
     return model
 
 

@@ -60,14 +60,16 @@ INPUTS_PROBLEM = "model.inputs: set by the run from the table's columns"
 class ColumnLinear(nn.Module):
     """One linear map per column: (batch, columns, d_in) -> (batch, columns, d_out)."""
 
+    axis = "columns"  # what the first dimension counts, as printed
+
     def __init__(self, columns: int, d_in: int, d_out: int):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(columns, d_in, d_out))
         self.bias = nn.Parameter(torch.empty(columns, d_out))
 
     def extra_repr(self) -> str:
-        columns, d_in, d_out = self.weight.shape
-        return f"columns={columns}, d_in={d_in}, d_out={d_out}"
+        count, d_in, d_out = self.weight.shape
+        return f"{self.axis}={count}, d_in={d_in}, d_out={d_out}"
 
     def initialize_own(self, generator: torch.Generator | None) -> None:
         """torch's nn.Linear default, U(-1/sqrt(d_in), 1/sqrt(d_in)), for each column."""
@@ -205,19 +207,15 @@ class InputScaling(nn.Module):
         return h.unsqueeze(1) * self.adapters  # (batch, members, d)
 
 
-class MemberHeads(nn.Module):
+class MemberHeads(ColumnLinear):
     """Each member's own Linear head: (batch, members, width) -> (batch, members, out);
-    one member: (batch, width) -> (batch, out)."""
+    one member: (batch, width) -> (batch, out). A ColumnLinear over members instead of columns."""
+
+    axis = "members"
 
     def __init__(self, members: int, width: int, out: int):
-        super().__init__()
+        super().__init__(members, width, out)
         self.members = members
-        self.weight = nn.Parameter(torch.empty(members, width, out))
-        self.bias = nn.Parameter(torch.empty(members, out))
-
-    def extra_repr(self) -> str:
-        members, width, out = self.weight.shape
-        return f"members={members}, width={width}, out={out}"
 
     def initialize_own(self, generator: torch.Generator | None) -> None:
         """Xavier-normal with gain 1 per member (a head: no activation follows), biases zero."""
@@ -228,7 +226,7 @@ class MemberHeads(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if self.members == 1:
             return h @ self.weight[0] + self.bias[0]
-        return torch.einsum("bkw,kwo->bko", h, self.weight) + self.bias
+        return super().forward(h)
 
 
 @register("tabular")
