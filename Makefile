@@ -9,14 +9,21 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# torch is pinned first, alone, so the CPU build on disk is taken and nothing upgrades it.
+# torch and torchvision are pinned first, together, so the builds on this machine's disk are
+# taken and nothing upgrades them: on x86_64 torch 2.14.1 with torchvision 0.29.1 (a CUDA build,
+# which runs on the CPU too). The CPU build of torch 2.13.0 on disk cannot be used once the images
+# extra needs torchvision: PyPI's torchvision 0.28.0 beside it fails to import ("operator
+# torchvision::nms does not exist"; its extension links libtorch_cuda). On aarch64 the pair on
+# disk is torch 2.9.1 with torchvision 0.24.1, a CPU build.
 # Then every extra (`pip install layerwise` alone is the slim core; see README, Install),
 # psycopg's self-contained binary build (this is an application's choice, not the library's)
-# and the test tools.
-$(STAMP): pyproject.toml
+# and the test tools. Changing these pins here reinstalls .venv (the stamp depends on this file).
+TORCH := $(if $(filter aarch64,$(shell uname -m)),torch==2.9.1 torchvision==0.24.1,torch==2.14.1 torchvision==0.29.1)
+
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e '.[all,tune-postgres-binary,test]'
 	touch $(STAMP)
 

@@ -28,7 +28,7 @@ EXTRA_PACKAGES = {
     "explain": {"captum"},
     "tune-postgres": {"psycopg"},
     "tune-postgres-binary": {"psycopg"},
-    "images": {"pillow"},
+    "images": {"pillow", "torchvision"},
     "tensorboard": {"tensorboard"},
     "text": {"tokenizers"},
 }
@@ -47,6 +47,7 @@ EXTRA_MODULES = [
     "psycopg_binary",
     "tensorboard",
     "tokenizers",
+    "torchvision",
 ]
 
 

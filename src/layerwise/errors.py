@@ -104,7 +104,7 @@ EXTRAS = {
         "a study stored in PostgreSQL (postgresql:// storage)",
         note='or "layerwise[tune-postgres-binary]" where the system has no libpq',
     ),
-    "images": Extra("reading image files"),
+    "images": Extra("reading image files and torchvision models (model.type: backbone)"),
     "tensorboard": Extra("train.tensorboard (TensorBoard event files)"),
     "text": Extra("text columns (Hugging Face tokenizers)"),
 }

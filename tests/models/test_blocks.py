@@ -18,6 +18,7 @@ OUTPUT_DIM = 3
 
 # Settings beyond the defaults, so the harness also sees every optional layer.
 VARIANTS = {
+    "backbone": [{"name": "mobilenet_v3_small", "dropout": 0.2}],
     "mlp": [{"hidden": [8, 4], "norm": "layer", "dropout": 0.2}],
     "cnn1d": [
         {"channels": [4, 6], "residual": True, "norm": "layer", "readout": "max", "dropout": 0.1},

@@ -271,9 +271,9 @@ class ModelConfig(_Section):
     it is an error naming it. Shapes come from the data, never from here.
     """
 
-    # mlp | cnn1d | cnn2d | lstm | gru | transformer; for text columns text_bag | text_cnn |
-    # text_gru | text_lstm | text_transformer (layerwise.models.available()). A run with text
-    # columns and this key unset takes text_bag.
+    # mlp | cnn1d | cnn2d | lstm | gru | transformer | tabular | backbone (images: a torchvision
+    # model); for text columns text_bag | text_cnn | text_gru | text_lstm | text_transformer
+    # (layerwise.models.available()). A run with text columns and this key unset takes text_bag.
     type: str = "mlp"
     # One width per hidden layer: dense layers (mlp, default [64, 64]) or stacked
     # recurrent layers (lstm, gru, default [64]).
@@ -318,6 +318,16 @@ class ModelConfig(_Section):
     numeric_embedding: Literal["none", "periodic", "piecewise"] | None = None
     # tabular: bins of the piecewise-linear embedding (quantiles of the training split).
     bins: PositiveInt | None = None
+    # backbone: the torchvision classification model (resnet18, resnet50, mobilenet_v3_small,
+    # efficientnet_b0, convnext_tiny, vit_b_16, ...: any of torchvision.models.list_models()).
+    name: str | None = None
+    # backbone: its starting weights: none (torchvision's initialization), DEFAULT (torchvision's
+    # weights API: the hub cache, or a download), or the path of a .safetensors / .pth state dict.
+    weights: str | None = None
+    # backbone with weights: epochs the body stays frozen while the head learns (default 1).
+    freeze_epochs: int | None = Field(default=None, ge=0)
+    # backbone with weights: the body's learning rate as a share of train.lr (default 0.1).
+    body_lr: float | None = Field(default=None, gt=0, le=1)
     # Text models: the layout of their input (dense width, each text column's length and
     # vocabulary), set by the run from the data; leave it unset.
     inputs: dict[str, Any] | None = None
@@ -366,6 +376,10 @@ class ModelConfig(_Section):
         "members",
         "numeric_embedding",
         "bins",
+        "name",
+        "weights",
+        "freeze_epochs",
+        "body_lr",
     )
     @classmethod
     def _taken_by_the_type(cls, value: Any, info: ValidationInfo) -> Any:
@@ -378,6 +392,18 @@ class ModelConfig(_Section):
         if value is not None and defaults is not None and info.field_name not in defaults:
             raise ValueError(f"not a setting of model type '{block_type}'; it takes {', '.join(defaults)}")
         return value
+
+    @model_validator(mode="after")
+    def _fine_tuning_needs_weights(self) -> ModelConfig:
+        """A backbone's fine-tuning schedule changes nothing without weights: refused, not ignored."""
+        if self.type == "backbone" and self.weights in (None, "none"):
+            set_ = [key for key in ("freeze_epochs", "body_lr") if getattr(self, key) is not None]
+            if set_:
+                raise ValueError(
+                    f"{' and '.join(set_)} apply to a backbone with weights (model.weights: DEFAULT or a "
+                    "file); without them every layer trains from the first epoch at train.lr"
+                )
+        return self
 
 
 class ScheduleConfig(_Section):

@@ -194,8 +194,10 @@ def image_array(images: Any, labels: Any, *, source: str = "data") -> ImageSet:
 class ImagePreprocessor:
     """Reads files as training did (mode, size, pixel scale), then normalizes each channel.
 
-    `normalize`: standard (mean 0, std 1 per channel), minmax (0..1 per channel) or none;
-    fitted on the training split only and saved in the bundle as JSON.
+    `normalize`: standard (mean 0, std 1 per channel), minmax (0..1 per channel) or none,
+    fitted on the training split only; or weights: the given per-channel mean and std that
+    pretrained weights were trained with (models/backbone.py), fitted on nothing. Saved in the
+    bundle as JSON.
     """
 
     size: list[int]
@@ -206,7 +208,15 @@ class ImagePreprocessor:
     shift: list[float] = field(default_factory=list)
     divide: list[float] = field(default_factory=list)
 
-    def fit(self, images: np.ndarray) -> ImagePreprocessor:
+    def fit(self, images: np.ndarray, weights: tuple[list[float], list[float]] | None = None) -> ImagePreprocessor:
+        """Fit the normalization on the training images; with `weights` ((mean, std) of RGB
+        channels), use those instead (a grayscale channel takes their averages)."""
+        if weights is not None:
+            mean, std = (np.asarray(v, dtype=np.float64) for v in weights)
+            if self.channels == 1:
+                mean, std = mean.mean(keepdims=True), std.mean(keepdims=True)
+            self.normalize, self.shift, self.divide = "weights", mean.tolist(), std.tolist()
+            return self
         per_channel = images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1).astype(np.float64)
         if self.normalize == "standard":
             shift, divide = per_channel.mean(axis=1), per_channel.std(axis=1)

@@ -34,7 +34,7 @@ from ..tasks import Head, Prepared, Task
 from ..tasks.common import augment_settings, subset
 from ..training import Callback, Trainer
 from ..training.checkpoint import data_digest, link_checkpoints
-from ..training.freeze import transfer
+from ..training.freeze import Freeze, transfer
 from ..training.runlog import RunLog
 from ..training.tensorboard import TensorBoard
 
@@ -106,6 +106,10 @@ def build_model(
     # bundle's weights (model.init.from) replace them where it has them
     cast(Any, module).fit_data(torch.from_numpy(np.ascontiguousarray(prepared.x["train"])))
     transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
+    load_weights = getattr(module, "load_weights", None)  # a backbone's own pretrained weights
+    frozen = load_weights(log.write) if callable(load_weights) else None
+    if frozen is not None:  # (patterns, last frozen epoch): the fine-tuning schedule
+        transferred.append(Freeze(frozen[0], frozen[1], write=log.write, key="model.freeze_epochs"))
     task.initialize(cfg, prepared, module, log)  # model.init.embedding: word vectors, where the kind has tokens
     # The block's resolved settings, not the config's nulls: a bundle must not pick up
     # whatever a later version's block defaults are. Its weights are its own: no `from`.

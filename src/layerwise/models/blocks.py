@@ -16,8 +16,10 @@ so does whoever turns logits into probabilities.
     text_gru     the same                                   text.py
     text_lstm    the same                                   text.py
     text_transformer  the same                              text.py
+    backbone     images: a torchvision classification model's body  backbone.py
 """
 
+from .backbone import Backbone as Backbone
 from .cnn import CNN1d as CNN1d
 from .cnn import CNN2d as CNN2d
 from .mlp import MLP as MLP
@@ -32,6 +34,7 @@ from .text import TextTransformer as TextTransformer
 from .transformer import Transformer as Transformer
 
 __all__ = [
+    "Backbone",
     "CNN1d",
     "CNN2d",
     "GRU",

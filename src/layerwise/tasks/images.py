@@ -120,13 +120,15 @@ class Images(Task):
             seed=cfg.train.seed,
         )
         encoder = TargetEncoder("classification").fit(pd.Series(source.labels[parts.train]))
+        # auto: the pretrained weights' own normalization where the model has one, else per channel, standard
+        weights = model_normalization(cfg) if data.normalize == "auto" else None
         pre = ImagePreprocessor(
             size=source.size,
             mode=source.mode,
             channels=int(source.images.shape[1]),
             scale=source.scale,
-            normalize="standard" if data.normalize == "auto" else data.normalize,  # auto: per channel, standard
-        ).fit(source.images[parts.train])
+            normalize="standard" if data.normalize == "auto" else data.normalize,
+        ).fit(source.images[parts.train], weights)
         x, y, rows, index, files = {}, {}, {}, {}, {}
         for part, idx in parts_of(parts):
             unseen = sorted(set(source.labels[idx].tolist()) - set(encoder.classes or []), key=str)
@@ -276,3 +278,12 @@ class Images(Task):
 
 def described(pre: ImagePreprocessor) -> dict[str, Any]:
     return {"size": list(pre.size), "mode": pre.mode, "channels": pre.channels, "normalize": pre.normalize}
+
+
+def model_normalization(cfg: Any) -> tuple[list[float], list[float]] | None:
+    """The (mean, std) the model's pretrained weights read images with (a backbone with weights), or None."""
+    from ..models import get  # torch: imported where a run builds its model
+
+    block = get(cfg.model.type)
+    normalization = getattr(block, "normalization", None)
+    return None if normalization is None else normalization(cfg.model.model_dump())

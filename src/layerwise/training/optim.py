@@ -10,7 +10,7 @@ both CPU and CUDA (torch >= 2.4); RMSprop has no fused kernel, so it gets
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import torch
 
@@ -27,9 +27,16 @@ class _Fast(TypedDict, total=False):
     foreach: bool
 
 
+def param_groups(module: torch.nn.Module) -> list[dict[str, Any]]:
+    """The module's parameter groups, each {"params": [...], "lr_scale": share of the learning rate}:
+    its own (`param_groups()`, a backbone's discriminative rates), or one group of every parameter."""
+    own = getattr(module, "param_groups", None)
+    return own() if callable(own) else [{"params": list(module.parameters()), "lr_scale": 1.0}]
+
+
 def make_optimizer(
     name: str,
-    params: Iterable[torch.nn.Parameter],
+    params: Iterable[torch.nn.Parameter] | list[dict[str, Any]],
     *,
     lr: float,
     weight_decay: float = 0.0,
@@ -40,11 +47,18 @@ def make_optimizer(
 
     `momentum` applies to sgd and rmsprop; `nesterov` to sgd only. Adam's
     weight decay is coupled L2; AdamW's is decoupled (Loshchilov & Hutter).
+    `params` may be groups (`param_groups`): each trains at lr times its `lr_scale`.
     """
     unknown = check_optimizer(name)
     if unknown:
         raise ConfigError(unknown)
-    params = [p for p in params if p.requires_grad]
+    given: list[Any] = list(params)
+    groups: list[dict[str, Any]] = given if given and isinstance(given[0], dict) else [{"params": given}]
+    chosen = [
+        {"params": [p for p in g["params"] if p.requires_grad], "lr": lr * g.get("lr_scale", 1.0)} for g in groups
+    ]
+    chosen = [g for g in chosen if g["params"]]
+    flat = [p for g in chosen for p in g["params"]]
     problems = []
     if not lr > 0:
         problems.append(f"train.lr: {lr} must be > 0")
@@ -56,14 +70,15 @@ def make_optimizer(
         problems.append("train.nesterov: needs optimizer 'sgd' with momentum > 0")
     if problems:
         raise ConfigError(problems)
-    fast = _fast_flag(params)
+    fast = _fast_flag(flat)
+    params_: Any = chosen if len(chosen) > 1 else flat  # one group: as torch builds it from a list
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **fast)
+        return torch.optim.SGD(params_, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **fast)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fast)
+        return torch.optim.Adam(params_, lr=lr, weight_decay=weight_decay, **fast)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fast)
-    return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+        return torch.optim.AdamW(params_, lr=lr, weight_decay=weight_decay, **fast)
+    return torch.optim.RMSprop(params_, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
 
 
 def check_optimizer(name: str) -> list[str]:

@@ -57,7 +57,7 @@ from .checkpoint import (
 from .epoch import ValOutputs
 from .losses import MemberLoss, make_loss
 from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
-from .optim import check_optimizer, make_optimizer
+from .optim import check_optimizer, make_optimizer, param_groups
 from .precision import autocast, check_precision, grad_scaler
 from .schedules import check_schedule, make_schedule
 from .signals import Interrupted, SignalFlag
@@ -201,7 +201,7 @@ class Trainer:
         if isinstance(optimizer, str):
             self.optimizer = make_optimizer(
                 optimizer,
-                self.module.parameters(),
+                param_groups(self.module),  # a backbone's body at a share of lr
                 lr=lr,
                 weight_decay=weight_decay,
                 momentum=momentum,
