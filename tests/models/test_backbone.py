@@ -261,3 +261,13 @@ def test_a_fine_tuning_setting_without_weights_is_refused(key):
     with pytest.raises(ValueError, match="apply to a backbone with weights"):
         ModelConfig(type="backbone", **key)
     assert ModelConfig(type="backbone", weights="DEFAULT", **key).weights == "DEFAULT"
+
+
+def test_the_backbone_bundle_is_explained_with_heatmaps(backbone_run, digit_folders, cli, tmp_path):
+    code, _, err = cli(
+        "explain", backbone_run / "bundle", digit_folders["new"] / "2", "--rows", "0:3", "--steps", "8",
+        "-o", tmp_path / "explain",
+    )  # fmt: skip
+    assert code == 0, err
+    found = json.loads((tmp_path / "explain" / "explain.json").read_text())
+    assert found["method"] == "ig" and (tmp_path / "explain" / "images.png").is_file()
