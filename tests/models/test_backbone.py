@@ -271,3 +271,23 @@ def test_the_backbone_bundle_is_explained_with_heatmaps(backbone_run, digit_fold
     assert code == 0, err
     found = json.loads((tmp_path / "explain" / "explain.json").read_text())
     assert found["method"] == "ig" and (tmp_path / "explain" / "images.png").is_file()
+
+
+def test_a_search_over_backbones_and_their_fine_tuning(digit_folders, tmp_path):
+    torch.save(get_model(SMALL, weights=None).state_dict(), tmp_path / "small.pth")
+    cfg = {
+        "data": {"path": str(digit_folders["train"]), "image": {"size": [8, 8], "mode": "grayscale"}},
+        "model": {"type": "backbone", "name": SMALL, "weights": str(tmp_path / "small.pth")},
+        "train": {"epochs": 2, "lr": 3e-3, "patience": None, "seed": 0, "batch_size": 64},
+        "evaluate": {"bootstrap": 0, "report": False},
+        "tune": {
+            "trials": 2,
+            "method": "random",
+            "pruner": "none",
+            "space": {"model.body_lr": {"log_uniform": [0.01, 1.0]}, "model.freeze_epochs": [0, 1]},
+        },
+    }
+    found = Experiment(cfg).tune(tmp_path / "search")
+    assert len(found.study.trials) == 2
+    assert found.config.model.type == "backbone" and 0.01 <= found.config.model.body_lr <= 1.0
+    assert (tmp_path / "search" / "best" / "bundle" / "spec.json").is_file()
