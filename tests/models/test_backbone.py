@@ -18,7 +18,7 @@ from torchvision.models import get_model, get_model_weights
 
 import layerwise
 from layerwise import Experiment
-from layerwise.config import ModelConfig
+from layerwise.config import ExperimentConfig, ModelConfig
 from layerwise.errors import ConfigError
 from layerwise.models import build
 from layerwise.serving.app import app_from_bundle
@@ -291,3 +291,14 @@ def test_a_search_over_backbones_and_their_fine_tuning(digit_folders, tmp_path):
     assert len(found.study.trials) == 2
     assert found.config.model.type == "backbone" and 0.01 <= found.config.model.body_lr <= 1.0
     assert (tmp_path / "search" / "best" / "bundle" / "spec.json").is_file()
+
+
+def test_a_weights_file_is_found_beside_the_config_wherever_the_run_starts(tmp_path, monkeypatch):
+    (tmp_path / "project").mkdir()
+    config = tmp_path / "project" / "exp.yaml"
+    config.write_text("data: {path: photos}\nmodel: {type: backbone, weights: weights/r18.pth}\n")
+    named = tmp_path / "project" / "named.yaml"
+    named.write_text("data: {path: photos}\nmodel: {type: backbone, weights: DEFAULT}\n")
+    monkeypatch.chdir(tmp_path)
+    assert ExperimentConfig.from_yaml(config).model.weights == str(tmp_path / "project" / "weights" / "r18.pth")
+    assert ExperimentConfig.from_yaml(named).model.weights == "DEFAULT"  # a weight name, not a file

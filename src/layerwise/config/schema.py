@@ -322,7 +322,8 @@ class ModelConfig(_Section):
     # efficientnet_b0, convnext_tiny, vit_b_16, ...: any of torchvision.models.list_models()).
     name: str | None = None
     # backbone: its starting weights: none (torchvision's initialization), DEFAULT (torchvision's
-    # weights API: the hub cache, or a download), or the path of a .safetensors / .pth state dict.
+    # weights API: the hub cache, or a download), or the path of a .safetensors / .pth state dict
+    # (relative to the config file's folder).
     weights: str | None = None
     # backbone with weights: epochs the body stays frozen while the head learns (default 1).
     freeze_epochs: int | None = Field(default=None, ge=0)
@@ -641,8 +642,8 @@ class ExperimentConfig(_Section):
     def from_yaml(cls, path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
         """Read a YAML file (safe_load only), apply `--set` overrides, validate.
 
-        A relative `data.path` (and `model.init.from`, `model.init.embedding`) is taken relative to the
-        YAML file's folder.
+        A relative `data.path` (and `model.init.from`, `model.init.embedding`, a `model.weights`
+        file) is taken relative to the YAML file's folder.
         """
         path = Path(path)
         if not path.is_file():
@@ -665,6 +666,12 @@ class ExperimentConfig(_Section):
             init = model.get("init") if isinstance(model, dict) else None
             _resolve_relative(init, "from", path.parent)  # a bundle
             _resolve_relative(init, "embedding", path.parent)  # word vectors
+            weights = model.get("weights") if isinstance(model, dict) else None
+            if isinstance(weights, str):
+                from ..models.backbone import names_a_file  # torch: only where a config names weights
+
+                if names_a_file(weights):  # a backbone's weights file, not none / DEFAULT
+                    _resolve_relative(model, "weights", path.parent)
         return cls.from_dict(raw, source=str(path))
 
     def with_overrides(self, overrides: list[str]) -> ExperimentConfig:

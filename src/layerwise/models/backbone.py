@@ -69,7 +69,8 @@ def classification_models() -> list[str]:
     return sorted(models.list_models(module=models))
 
 
-def _is_path(weights: str) -> bool:
+def names_a_file(weights: str) -> bool:
+    """Whether model.weights names a file (a weights suffix or a folder in it), not none or a weight name."""
     return weights.endswith(STATE_SUFFIXES) or "/" in weights or "\\" in weights
 
 
@@ -186,7 +187,7 @@ class Backbone(b.Block):
         return list(IMAGENET_MEAN), list(IMAGENET_STD)
 
     def _state(self) -> tuple[dict[str, torch.Tensor], str]:
-        if _is_path(self.weights) or Path(self.weights).exists():
+        if names_a_file(self.weights) or Path(self.weights).exists():
             return read_state(Path(self.weights)), self.weights
         return _download(self.name, self.weights)
 
