@@ -19,7 +19,7 @@ from torchvision.models import get_model, get_model_weights
 import layerwise
 from layerwise import Experiment
 from layerwise.config import ExperimentConfig, ModelConfig
-from layerwise.errors import ConfigError
+from layerwise.errors import ConfigError, DataError
 from layerwise.models import build
 from layerwise.serving.app import app_from_bundle
 from layerwise.training import Callback, Trainer
@@ -66,7 +66,8 @@ def test_weights_from_a_file_fill_the_body_bit_identical_and_the_head_starts_at_
     path, state = _saved(tmp_path, suffix=suffix)
     module = build({"type": "backbone", "name": "resnet18", "weights": str(path)}, (3, 32, 32), 5, seed=0)
     lines: list[str] = []
-    assert module.load_weights(lines.append) == (["body"], 1)  # frozen through epoch 1
+    module.load_weights(lines.append)
+    assert module.freeze_plan() == (["body"], 1)  # frozen through epoch 1
     body = module.body.state_dict()
     assert all(torch.equal(body[k], v) for k, v in state.items() if not k.startswith("fc."))
     assert not module.head.weight.any() and not module.head.bias.any()
@@ -158,6 +159,13 @@ def test_default_weights_that_cannot_be_fetched_are_an_error_never_random_weight
         ({"weights": "IMAGENET_V9"}, (3, 32, 32), None),  # refused when loading, below
         ({"body_lr": 2}, (3, 32, 32), "model.body_lr: 2 must be in (0, 1]"),
         ({"init": "xavier_uniform"}, (3, 32, 32), "model.init: 'xavier_uniform' does not apply to a backbone"),
+        (
+            {"weights": "w.pth", "init": {"from": "runs/a"}},
+            (3, 32, 32),
+            "model.init.from: a backbone with model.weights",
+        ),
+        ({"weights": "w.pth", "init": {"freeze": ["body"]}}, (3, 32, 32), "model.init.freeze: a backbone with"),
+        ({"name": "googlenet"}, (3, 64, 64), "googlenet trains with auxiliary classifiers"),
         ({}, (4, 32, 32), "backbone reads images of 1 or 3 channels"),
     ],
 )
@@ -186,7 +194,8 @@ class Watch(Callback):
 def test_fine_tuning_freezes_the_body_then_trains_it_at_its_share_of_the_rate(tmp_path):
     path, _ = _saved(tmp_path)
     module = build({"type": "backbone", "name": "resnet18", "weights": str(path)}, (3, 16, 16), 3, seed=0)
-    patterns, last = module.load_weights(lambda line: None)
+    module.load_weights(lambda line: None)
+    patterns, last = module.freeze_plan()
     freeze = [Freeze(patterns, last)]
     before = module.body.conv1.weight.detach().clone()
     stats = module.body.bn1.running_mean.clone()
@@ -203,7 +212,7 @@ def test_fine_tuning_freezes_the_body_then_trains_it_at_its_share_of_the_rate(tm
 def test_without_weights_one_group_trains_everything_at_train_lr():
     module = build({"type": "backbone", "name": "resnet18"}, (3, 16, 16), 3)
     groups = param_groups(module)
-    assert [g["lr_scale"] for g in groups] == [1.0, 1.0] and module.load_weights(lambda line: None) is None
+    assert [g["lr_scale"] for g in groups] == [1.0, 1.0] and module.freeze_plan() is None
     trainer = Trainer(module, loss="cross_entropy", lr=1e-2, epochs=1, batch_size=8)
     assert [g["lr"] for g in trainer.optimizer.param_groups] == [1e-2, 1e-2]
 
@@ -232,8 +241,8 @@ def test_a_run_fine_tunes_frozen_then_unfrozen_and_saves_the_weights_normalizati
     assert "init: unfroze" in log and log.index("epoch 1/3") < log.index("init: unfroze") < log.index("epoch 2/3")
     spec = json.loads((backbone_run / "bundle" / "spec.json").read_text())
     images = spec["preprocessing"]["images"]
-    assert images["normalize"] == "weights" and images["channels"] == 1
-    assert images["shift"] == pytest.approx([np.mean([0.485, 0.456, 0.406])])
+    # a weights file's training statistics are unknown: standardized on the training split, as without weights
+    assert images["normalize"] == "standard" and images["channels"] == 1
     assert spec["model"]["config"]["weights"].endswith("weights.pth")
     # the bundle holds its own weights: it loads where the weights file no longer is
     (backbone_run.parent / "weights.pth").unlink()
@@ -258,7 +267,7 @@ def test_the_backbone_bundle_predicts_serves_and_exports(backbone_run, digit_fol
 
 @pytest.mark.parametrize("key", [{"freeze_epochs": 2}, {"body_lr": 0.5}])
 def test_a_fine_tuning_setting_without_weights_is_refused(key):
-    with pytest.raises(ValueError, match="apply to a backbone with weights"):
+    with pytest.raises(ValueError, match=f"model.{next(iter(key))} applies to a backbone with weights"):
         ModelConfig(type="backbone", **key)
     assert ModelConfig(type="backbone", weights="DEFAULT", **key).weights == "DEFAULT"
 
@@ -302,3 +311,39 @@ def test_a_weights_file_is_found_beside_the_config_wherever_the_run_starts(tmp_p
     monkeypatch.chdir(tmp_path)
     assert ExperimentConfig.from_yaml(config).model.weights == str(tmp_path / "project" / "weights" / "r18.pth")
     assert ExperimentConfig.from_yaml(named).model.weights == "DEFAULT"  # a weight name, not a file
+
+
+def test_torchvisions_weights_read_imagenet_statistics_and_a_file_the_datas():
+    from layerwise.models.backbone import IMAGENET_MEAN, IMAGENET_STD, Backbone
+
+    assert Backbone.normalization({"weights": "DEFAULT"}) == (list(IMAGENET_MEAN), list(IMAGENET_STD))
+    assert Backbone.normalization({"weights": "IMAGENET1K_V1"}) == (list(IMAGENET_MEAN), list(IMAGENET_STD))
+    assert Backbone.normalization({"weights": "weights/r18.pth"}) is None
+    assert Backbone.normalization({"weights": "none"}) is None
+
+
+def test_pixels_outside_0_1_are_refused_under_imagenet_statistics():
+    from layerwise.data.images import ImagePreprocessor
+
+    pre = ImagePreprocessor(size=[4, 4], mode="rgb", channels=3, scale=1.0)
+    with pytest.raises(DataError, match=r"pixels range over \[0, 255\]"):
+        pre.fit(np.linspace(0, 255, 96, dtype=np.float32).reshape(2, 3, 4, 4), ([0.5] * 3, [0.2] * 3))
+    gray = ImagePreprocessor(size=[4, 4], mode="grayscale", channels=1, scale=255.0)
+    fitted = gray.fit(np.full((2, 1, 4, 4), 0.5, dtype=np.float32), ([0.4, 0.5, 0.6], [0.1, 0.2, 0.3]))
+    assert (
+        fitted.normalize == "weights" and fitted.shift == [pytest.approx(0.5)] and fitted.divide == [pytest.approx(0.2)]
+    )  # one gray channel: the RGB statistics' means
+
+
+def test_one_surviving_group_keeps_its_share_and_lr_find_sweeps_by_it():
+    from layerwise.training.lr_find import lr_find
+
+    module = build({"type": "backbone", "name": "resnet18", "weights": "w.pth"}, (3, 16, 16), 3)
+    for p in module.head.parameters():
+        p.requires_grad_(False)
+    trainer = Trainer(module, loss="cross_entropy", lr=1e-2, epochs=1, batch_size=8, schedule={"type": "cosine"})
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == pytest.approx([1e-3])  # the body's 0.1 share
+    x, y = torch.rand(16, 3, 16, 16).numpy(), np.arange(16) % 3
+    trainer.fit(x, y)  # the cosine schedule ends at 0
+    found = lr_find(trainer, x, y, steps=10)
+    assert len(found.lrs) >= 1

@@ -187,3 +187,30 @@ def test_killed_worker_is_restarted_and_resumes_from_its_checkpoint(tmp_path):
     for a, b in zip(oracle.history, result["history"]):
         assert a["epoch"] == b["epoch"]
         assert (a["train_loss"], a["val_loss"]) == pytest.approx((b["train_loss"], b["val_loss"]), rel=RTOL)
+
+
+FROZEN = """
+import torch
+from layerwise.models import build
+from layerwise.training import Trainer
+from layerwise.training.freeze import Freeze
+
+g = torch.Generator().manual_seed(0)
+x = torch.randn(200, 8, generator=g)  # (n, features)
+y = x[:, :1] + 0.1 * torch.randn(200, 1, generator=g)  # (n, 1)
+model = build({"type": "mlp", "hidden": [16, 16], "dropout": 0.0}, (8,), 1, seed=0)
+first = model.layers[1].weight.detach().clone()  # frozen in epoch 1: no gradient for DDP to wait on
+trainer = Trainer(model, lr=3e-3, batch_size=20, epochs=2, seed=1, device="cpu", threads=1,
+                  callbacks=[Freeze(["layers.1"], 1)])
+trainer.fit(x, y)
+assert not torch.equal(model.layers[1].weight, first)  # trained from epoch 2
+open(f"trained-{trainer.rank}", "w").close()
+"""
+
+
+def test_ddp_trains_a_model_whose_layers_are_frozen_for_some_epochs(tmp_path):
+    # a backbone with weights freezes its body for its first epoch by default; DDP must know
+    (tmp_path / "frozen.py").write_text(FROZEN)
+    done = _torchrun(["--standalone", "--nproc-per-node", 2, "frozen.py"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "trained-0").is_file() and (tmp_path / "trained-1").is_file()

@@ -398,11 +398,12 @@ class ModelConfig(_Section):
     def _fine_tuning_needs_weights(self) -> ModelConfig:
         """A backbone's fine-tuning schedule changes nothing without weights: refused, not ignored."""
         if self.type == "backbone" and self.weights in (None, "none"):
-            set_ = [key for key in ("freeze_epochs", "body_lr") if getattr(self, key) is not None]
+            set_ = [f"model.{key}" for key in ("freeze_epochs", "body_lr") if getattr(self, key) is not None]
             if set_:
                 raise ValueError(
-                    f"{' and '.join(set_)} apply to a backbone with weights (model.weights: DEFAULT or a "
-                    "file); without them every layer trains from the first epoch at train.lr"
+                    f"{' and '.join(set_)} {'apply' if len(set_) > 1 else 'applies'} to a backbone with weights "
+                    "(model.weights: DEFAULT or a file); without them every layer trains from the first epoch at "
+                    "train.lr"
                 )
         return self
 

@@ -212,6 +212,13 @@ class ImagePreprocessor:
         """Fit the normalization on the training images; with `weights` ((mean, std) of RGB
         channels), use those instead (a grayscale channel takes their averages)."""
         if weights is not None:
+            low, high = (float(images.min()), float(images.max())) if images.size else (0.0, 1.0)
+            if low < 0 or high > 1 + 1e-6:  # the weights' statistics are of pixels in [0, 1]
+                raise DataError(
+                    f"data: pixels range over [{low:g}, {high:g}]; pretrained weights read pixels scaled to [0, 1]",
+                    hint="pass uint8 images, or float images divided by their maximum (255 for 8 bits); "
+                    "or set data.normalize: standard",
+                )
             mean, std = (np.asarray(v, dtype=np.float64) for v in weights)
             if self.channels == 1:
                 mean, std = mean.mean(keepdims=True), std.mean(keepdims=True)

@@ -92,11 +92,11 @@ def prepare(cfg: ExperimentConfig, task: Task, source: Any, kind: str, name: str
 
 
 def build_model(
-    cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog
+    cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog, *, resume: bool = False
 ) -> tuple[Predictor, Head, list[Callback]]:
-    """The model built from model.* for this Task's head, initialized (model.init, transfer), wrapped in the
-    Predictor that will be saved; the head (loss); the callbacks transfer asks for (freezing). May reshape
-    prepared.y."""
+    """The model built from model.* for this Task's head, initialized (model.init, transfer, a backbone's
+    weights unless `resume`), wrapped in the Predictor that will be saved; the head (loss); the callbacks
+    transfer and fine-tuning ask for (freezing). May reshape prepared.y."""
     head = task.head(cfg, prepared)
     input_shape = tuple(prepared.x["train"].shape[1:])
     torch.manual_seed(cfg.train.seed)
@@ -106,8 +106,9 @@ def build_model(
     # bundle's weights (model.init.from) replace them where it has them
     cast(Any, module).fit_data(torch.from_numpy(np.ascontiguousarray(prepared.x["train"])))
     transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
-    load_weights = getattr(module, "load_weights", None)  # a backbone's own pretrained weights
-    frozen = load_weights(log.write) if callable(load_weights) else None
+    if hasattr(module, "load_weights") and not resume:  # a backbone's own weights; a checkpoint holds them on resume
+        cast(Any, module).load_weights(log.write)
+    frozen = cast(Any, module).freeze_plan() if hasattr(module, "freeze_plan") else None
     if frozen is not None:  # (patterns, last frozen epoch): the fine-tuning schedule
         transferred.append(Freeze(frozen[0], frozen[1], write=log.write, key="model.freeze_epochs"))
     task.initialize(cfg, prepared, module, log)  # model.init.embedding: word vectors, where the kind has tokens
@@ -248,7 +249,7 @@ def fit(
     allow_changed: tuple[str, ...] = (),
 ) -> tuple[Predictor, Trainer, float]:
     """Build, train (resuming when asked) and leave on the CPU: the Predictor, its Trainer, the seconds."""
-    predictor, head, transferred = build_model(cfg, task, prepared, log)
+    predictor, head, transferred = build_model(cfg, task, prepared, log, resume=resume)
     trainer = run_trainer(
         cfg, task, prepared, predictor, head.loss, log, [*transferred, *extra], checkpoints=checkpoints
     )

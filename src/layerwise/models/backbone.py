@@ -19,9 +19,11 @@ body ends in its feature vector, and this block's own `head` (dropout, then Line
 
 Weights are loaded when a run builds its model (`load_weights`, from experiment/steps.py), not
 when a bundle is rebuilt: a bundle holds its own trained weights and never reads PATH again.
-With weights, the head starts at zero (as for a transferred body, see transfer.py) and the images
-are normalized as the weights were trained (`normalization`: torchvision's ImageNet mean and std),
-a setting saved in the bundle's preprocessing.
+With weights, the head starts at zero (as for a transferred body, see transfer.py). Under
+data.normalize: auto, torchvision's weights (DEFAULT or a weight name) read images normalized as
+they were trained (`normalization`: ImageNet's mean and std, saved in the bundle's preprocessing);
+a weights file, whose training statistics only its maker knows, reads them standardized on the
+training split, as a model without weights does.
 
 Fine-tuning: with weights, the body is frozen for the first `freeze_epochs` epochs (default 1;
 training/freeze.py: its BatchNorm layers keep their running statistics while frozen), then trained
@@ -35,6 +37,7 @@ so every backbone reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,6 +57,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 NO_WEIGHTS = "none"
 STATE_SUFFIXES = (".safetensors", ".pth", ".pt")
 SHOWN = 8  # mismatched tensors named in one message
+# Models whose training forward returns auxiliary outputs (aux_logits), refused by name.
+AUXILIARY = ("googlenet", "inception_v3")
+# torchvision's densenet weights were published with older layer names; its loader renames them so.
+_DENSENET_KEY = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+)
 
 
 def _models() -> Any:
@@ -110,13 +119,27 @@ class Backbone(b.Block):
 
     @classmethod
     def from_config(cls, cfg: dict, input_shape: Sequence[int], output_dim: int) -> b.Block:
-        scheme = scheme_of(cfg.get("init"))
-        if scheme != "auto":  # a setting this block cannot honour is refused, never ignored
-            raise ConfigError(
+        init = cfg.get("init")
+        scheme = scheme_of(init)
+        problems = []  # settings this block cannot honour are refused, never ignored
+        if scheme != "auto":
+            problems.append(
                 f"model.init: {scheme!r} does not apply to a backbone, which starts from torchvision's "
-                "initialization of its architecture or from model.weights",
-                hint="remove model.init's scheme (auto)",
+                "initialization of its architecture or from model.weights"
             )
+        weighted = (cfg.get("weights") or NO_WEIGHTS) != NO_WEIGHTS
+        if weighted and isinstance(init, dict) and init.get("from"):
+            problems.append(
+                "model.init.from: a backbone with model.weights takes its body from the weights; both would "
+                "load it (remove one)"
+            )
+        if weighted and isinstance(init, dict) and init.get("freeze"):
+            problems.append(
+                "model.init.freeze: a backbone with model.weights freezes its body by model.freeze_epochs "
+                "(remove model.init.freeze)"
+            )
+        if problems:
+            raise ConfigError(problems, hint="see the backbone's settings in docs/steps/4-initialize.md")
         return super().from_config(cfg, input_shape, output_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -145,19 +168,18 @@ class Backbone(b.Block):
         every block's head."""
         if generator is not None:
             seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
+            with torch.random.fork_rng(devices=[]):  # built on the CPU: its generator alone, restored after
+                torch.default_generator.manual_seed(seed)
                 fresh, _ = _torchvision_body(self.name)
             self.body.load_state_dict(fresh.state_dict())
         nn.init.xavier_normal_(self.head.weight, generator=generator)
         nn.init.zeros_(self.head.bias)
 
-    def load_weights(self, write: Callable[[str], None]) -> tuple[list[str], int] | None:
-        """Load `weights` into the body (a run's model, never a bundle's). Returns what to freeze
-        and the last frozen epoch (experiment/steps.py makes the Freeze callback), or None."""
+    def load_weights(self, write: Callable[[str], None]) -> None:
+        """Load `weights` into the body, when a run builds its model (never a bundle's, never a resumed
+        run's: its checkpoint holds every tensor), and say so with the fine-tuning schedule."""
         if not self.pretrained:
-            write(f"init: {self.name} from torchvision's initialization (model.weights: none)")
-            return None
+            return
         state, source = self._state()
         loaded = load_body(self.body, state, self.classifier, source)
         nn.init.zeros_(self.head.weight)  # every class equally likely at first (transfer.py says why)
@@ -166,9 +188,12 @@ class Backbone(b.Block):
         share = self.body_share
         if self.frozen_epochs == 0:
             write(f"{line}; body trained from the first epoch at {share:g} x train.lr")
-            return None
-        write(f"{line}; body frozen for {self.frozen_epochs} epoch(s), then trained at {share:g} x train.lr")
-        return ["body"], self.frozen_epochs
+        else:
+            write(f"{line}; body frozen for {self.frozen_epochs} epoch(s), then trained at {share:g} x train.lr")
+
+    def freeze_plan(self) -> tuple[list[str], int] | None:
+        """What to freeze and the last frozen epoch (experiment/steps.py makes the Freeze callback), or None."""
+        return (["body"], self.frozen_epochs) if self.frozen_epochs > 0 else None
 
     def param_groups(self) -> list[dict[str, Any]]:
         """The optimizer's groups: the head at train.lr, the body at body_lr times it (with weights)."""
@@ -180,14 +205,16 @@ class Backbone(b.Block):
     @classmethod
     def normalization(cls, cfg: dict[str, Any]) -> tuple[list[float], list[float]] | None:
         """(mean, std) per RGB channel the images are normalized with under data.normalize: auto:
-        the weights' own (ImageNet's), or None (fitted on the training split) without weights."""
+        torchvision's weights' own (ImageNet's) for DEFAULT or a weight name; None (standard,
+        fitted on the training split) without weights or for a file, whose statistics only its
+        maker knows."""
         weights = cfg.get("weights") or NO_WEIGHTS
-        if weights == NO_WEIGHTS:
+        if weights == NO_WEIGHTS or names_a_file(weights):
             return None
         return list(IMAGENET_MEAN), list(IMAGENET_STD)
 
     def _state(self) -> tuple[dict[str, torch.Tensor], str]:
-        if names_a_file(self.weights) or Path(self.weights).exists():
+        if names_a_file(self.weights):
             return read_state(Path(self.weights)), self.weights
         return _download(self.name, self.weights)
 
@@ -195,6 +222,11 @@ class Backbone(b.Block):
         problems = b.fraction("dropout", self.dropout)
         if not isinstance(self.name, str) or not self.name:
             problems.append(f"model.name: {self.name!r} must be a torchvision model name, e.g. resnet18")
+        elif self.name in AUXILIARY:
+            problems.append(
+                f"model.name: {self.name} trains with auxiliary classifiers and a transformed input that this "
+                "block does not set up; choose another model (resnet50, efficientnet_b0, convnext_tiny, ...)"
+            )
         elif self.name not in (known := classification_models()):
             problems.append(
                 f"model.name: {self.name!r} is not a torchvision classification model"
@@ -327,7 +359,9 @@ def _download(name: str, weights: str) -> tuple[dict[str, torch.Tensor], str]:
         )
     entry = enum.DEFAULT if weights == "DEFAULT" else enum[weights]
     try:
-        state = torch.hub.load_state_dict_from_url(entry.url, progress=False, map_location="cpu", weights_only=True)
+        state = torch.hub.load_state_dict_from_url(
+            entry.url, progress=False, map_location="cpu", check_hash=True, weights_only=True
+        )
     except Exception as error:  # offline, a proxy, a partial file: say where they are
         raise ConfigError(
             f"model.weights: {weights} of {name} could not be read from torch's cache or downloaded from "
@@ -335,4 +369,6 @@ def _download(name: str, weights: str) -> tuple[dict[str, torch.Tensor], str]:
             hint=f"download it where there is a network and give its path (model.weights: PATH), or put it in "
             f"{torch.hub.get_dir()}/checkpoints",
         ) from None
+    if name.startswith("densenet"):
+        state = {_DENSENET_KEY.sub(r"\1\2", key): value for key, value in state.items()}
     return state, f"torchvision {name} {entry}"

@@ -59,7 +59,7 @@ class Images(Task):
         if cfg.task.type not in ("auto", "classification"):
             problems.append(f"task.type: images are classified; '{cfg.task.type}' does not apply (use classification)")
         if cfg.data.normalize == "robust":
-            problems.append("data.normalize: 'robust' is for tables; images take standard, minmax or none")
+            problems.append("data.normalize: 'robust' is for tables; images take auto, standard, minmax or none")
         if cfg.data.split.method == "time":
             problems.append("data.split.method: images have no time order; use stratified or random (or auto)")
         if cfg.evaluate.gates.compare_to is not None:

@@ -52,9 +52,11 @@ def leave() -> None:
         dist.destroy_process_group()
 
 
-def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+def wrap(module: torch.nn.Module, device: torch.device, *, freezes: bool = False) -> torch.nn.Module:
+    """DDP over `module`; `freezes`: some parameters get no gradient in some epochs (a Freeze
+    callback), which DDP must be told, or its reduction waits for them and fails."""
     ids = [device.index] if device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+    return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids, find_unused_parameters=freezes)
 
 
 def shard(batch: torch.Tensor, size: int, this_rank: int) -> tuple[torch.Tensor, float]:

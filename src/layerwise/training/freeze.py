@@ -32,11 +32,15 @@ if TYPE_CHECKING:
 class Freeze(Callback):
     """Keep the parameters `patterns` selects fixed; from epoch `unfreeze_after + 1`, train them.
 
+    `freezes` tells the Trainer that some parameters get no gradient in some epochs (DDP must know).
+
     Args:
         patterns: globs over parameter names (`stages.*`) or module prefixes (`stages.0`).
         unfreeze_after: the last frozen epoch; None = frozen for the whole fit.
         write: where to say when they are unfrozen (a run log's `write`).
     """
+
+    freezes = True
 
     def __init__(
         self,

@@ -85,8 +85,6 @@ def lr_find(
     # a last fit's schedule: reduce_lr's guard halves its base rates when it drops an update
     schedule_state = copy.deepcopy(trainer.scheduler.state_dict()) if trainer.scheduler is not None else None
     g = torch.Generator(device=trainer.device).manual_seed(trainer.seed)
-    first = optimizer.param_groups[0]["lr"]  # the swept rate is the first group's (the head's)
-    shares = [group["lr"] / first for group in optimizer.param_groups]
     n, bs, k = x.shape[0], min(trainer.batch_size, x.shape[0]), trainer.accumulate
     lrs, losses, avg, best, stopped = [], [], 0.0, math.inf, False
     order = torch.randperm(n, generator=g, device=trainer.device)
@@ -95,8 +93,8 @@ def lr_find(
     try:
         for i in range(steps):
             lr = start * (end / start) ** (i / (steps - 1))
-            for group, share in zip(optimizer.param_groups, shares, strict=True):
-                group["lr"] = lr * share  # a backbone's body keeps its share of the head's rate
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)  # a backbone's body keeps its share
             group_losses = []
             for step in range(i * k, (i + 1) * k):  # the sweep is one long epoch of steps * k batches
                 if at + bs > n:  # a new pass over the split

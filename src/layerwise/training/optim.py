@@ -54,10 +54,13 @@ def make_optimizer(
         raise ConfigError(unknown)
     given: list[Any] = list(params)
     groups: list[dict[str, Any]] = given if given and isinstance(given[0], dict) else [{"params": given}]
-    chosen = [
-        {"params": [p for p in g["params"] if p.requires_grad], "lr": lr * g.get("lr_scale", 1.0)} for g in groups
-    ]
-    chosen = [g for g in chosen if g["params"]]
+    # each group keeps its lr_scale (torch keeps extra keys, in its state_dict too): lr_find sweeps by it
+    chosen: list[dict[str, Any]] = []
+    for group in groups:
+        trained = [p for p in group["params"] if p.requires_grad]
+        scale = float(group.get("lr_scale", 1.0))
+        if trained:
+            chosen.append({"params": trained, "lr": lr * scale, "lr_scale": scale})
     flat = [p for g in chosen for p in g["params"]]
     problems = []
     if not lr > 0:
@@ -71,14 +74,13 @@ def make_optimizer(
     if problems:
         raise ConfigError(problems)
     fast = _fast_flag(flat)
-    params_: Any = chosen if len(chosen) > 1 else flat  # one group: as torch builds it from a list
     if name == "sgd":
-        return torch.optim.SGD(params_, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **fast)
+        return torch.optim.SGD(chosen, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, **fast)
     if name == "adam":
-        return torch.optim.Adam(params_, lr=lr, weight_decay=weight_decay, **fast)
+        return torch.optim.Adam(chosen, lr=lr, weight_decay=weight_decay, **fast)
     if name == "adamw":
-        return torch.optim.AdamW(params_, lr=lr, weight_decay=weight_decay, **fast)
-    return torch.optim.RMSprop(params_, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+        return torch.optim.AdamW(chosen, lr=lr, weight_decay=weight_decay, **fast)
+    return torch.optim.RMSprop(chosen, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
 
 
 def check_optimizer(name: str) -> list[str]:

@@ -194,7 +194,8 @@ class Trainer:
             self.device = distributed.join(self.device)
         self.rank = distributed.rank()
         self.module = module.to(self.device)
-        net = distributed.wrap(self.module, self.device) if self.world > 1 else self.module
+        freezes = any(getattr(c, "freezes", False) for c in callbacks)  # layers without gradients some epochs
+        net = distributed.wrap(self.module, self.device, freezes=freezes) if self.world > 1 else self.module
         # what the training steps call (torch.compile of a module is a module)
         self._net: nn.Module = cast(nn.Module, torch.compile(net)) if compile else net
         self.loss_fn = loss_fn.to(self.device)
