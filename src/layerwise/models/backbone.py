@@ -11,11 +11,11 @@ body ends in its feature vector, and this block's own `head` (dropout, then Line
   DEFAULT   torchvision's weights API: the model's default weights (or any other of its weight
             names, e.g. IMAGENET1K_V1), from torch's hub cache or downloaded into it; a failed
             download is an error naming the URL, never random weights in their place
-  PATH      a local `.safetensors` or `.pth`/`.pt` state dict of the same torchvision model (as
-            `torch.save(model.state_dict(), PATH)` writes it; read with `weights_only=True`,
-            never as a pickle of code). Strict: every tensor of the body must be in the file with
-            the same shape, and the file may hold nothing else but the replaced classifier; every
-            mismatch is named in one error.
+  PATH      a local `.safetensors` or `.pth`/`.pt` state dict of the same torchvision model
+            (`model.state_dict()` saved by safetensors' save_file, or by torch's save; a .pth is
+            read with `weights_only=True`, tensors only, never as a pickle of code). Strict: every
+            tensor of the body must be in the file with the same shape, and the file may hold
+            nothing else but the replaced classifier; every mismatch is named in one error.
 
 Weights are loaded when a run builds its model (`load_weights`, from experiment/steps.py), not
 when a bundle is rebuilt: a bundle holds its own trained weights and never reads PATH again.
@@ -308,7 +308,7 @@ def read_state(path: Path) -> dict[str, torch.Tensor]:
     except Exception as error:  # a truncated file, a pickle of code, not a state dict at all
         raise ConfigError(
             f"{where}: cannot be read as a state dict ({type(error).__name__}: {str(error).splitlines()[0][:200]})",
-            hint="save it with torch.save(model.state_dict(), PATH) or safetensors' save_file",
+            hint="save model.state_dict() with safetensors' save_file (a .safetensors file)",
         ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ConfigError(
