@@ -132,7 +132,9 @@ class Predictor:
         device = next(self.module.parameters()).device
         outs = []
         # token ids (generation) stay integers for the embedding; everything else is float32
-        dtype = torch.long if np.issubdtype(np.asarray(x).dtype, np.integer) else torch.float32
+        # (read `dtype` first: np.asarray would decode images left on disk, data.images.LazyImages)
+        found = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+        dtype = torch.long if np.issubdtype(found, np.integer) else torch.float32
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
                 xb = torch.as_tensor(x[i : i + batch_size], dtype=dtype, device=device)

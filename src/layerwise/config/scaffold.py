@@ -29,7 +29,7 @@ import yaml
 
 from ..atomic import write_text
 from ..data import infer_kinds, read_examples, read_table, split, target_kind
-from ..data.images import is_image_folder, read_image_folder
+from ..data.images import header_choice, is_image_folder, list_image_folder, read_headers
 from ..data.kinds import TEXT, detect_decimal, parse_dates, parse_numbers
 from ..errors import DataError, LayerwiseError, UsageError, did_you_mean
 from ..evaluation.gate import MIN_TEST_ROWS
@@ -956,26 +956,27 @@ def image_stages(h: int, w: int) -> list[int]:
 
 
 def _render_images(data, out) -> str:
-    images = read_image_folder(data, max_corrupt=1.0)
+    listing = list_image_folder(data)
+    headers, bad = read_headers(listing.paths)  # headers only: a folder of any size is surveyed in seconds
+    mode, (h, w) = header_choice(headers)
     rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
-    h, w = images.size
-    classes = sorted(set(images.labels.tolist()), key=str)
-    skipped = images.log.rows_in - images.log.rows_out
+    readable = [label for p, label in zip(listing.paths, listing.labels) if p in headers]
+    classes = sorted(set(readable), key=str)
+    skipped = len(bad)
     channels = image_stages(h, w)
     shown = ", ".join(_printable(str(c)) for c in classes[:10]) + (" ..." if len(classes) > 10 else "")
     return "\n".join(
         [
-            f"# layerwise experiment: classify the {images.log.rows_out} images of {_printable(Path(data).name)} into "
+            f"# layerwise experiment: classify the {len(readable)} images of {_printable(Path(data).name)} into "
             f"{len(classes)} classes ({shown}).",
-            f"# Most common size {h}x{w}, {images.mode}"
-            + (f"; {skipped} unreadable file(s) skipped." if skipped else "."),
+            f"# Most common size {h}x{w}, {mode}" + (f"; {skipped} unreadable file(s) skipped." if skipped else "."),
             f"# Run it with: layerwise run {_printable(Path(out).name)} --out runs/images; "
             "then layerwise predict runs/images/bundle FOLDER",
             "# Judged against the majority class on a stratified test split.",
             "",
             "data:",
             f"  path: {_quote(rel)}",
-            f"  image: {{size: [{h}, {w}], mode: {images.mode}, max_corrupt: 0.05}}   # every image is resized to size",
+            f"  image: {{size: [{h}, {w}], mode: {mode}, max_corrupt: 0.05}}   # every image is resized to size",
             "  split: {method: stratified, train: 0.7, val: 0.15, test: 0.15}",
             "  normalize: standard      # per channel, fitted on the training split only: standard | minmax | none",
             "  # Training batches only, new draws every epoch: moved by up to a tenth of the image and turned by up",

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    NonNegativeInt,
     PositiveInt,
     Tag,
     ValidationError,
@@ -121,7 +122,8 @@ class TextConfig(_Section):
 
 
 class ImageConfig(_Section):
-    """Image classification from a folder of class folders (or NumPy arrays passed as data=)."""
+    """Image classification from a folder of class folders, a table of image files and labels,
+    or NumPy arrays passed as data=."""
 
     # (height, width) every image is resized to; null = the most common size in the folder.
     size: list[PositiveInt] | None = Field(default=None, min_length=2, max_length=2)
@@ -129,12 +131,25 @@ class ImageConfig(_Section):
     mode: Literal["auto", "grayscale", "rgb"] = "auto"
     # Unreadable files are skipped and logged up to this share of all image files; above it, an error.
     max_corrupt: float = Field(default=0.05, ge=0, le=1)
+    # A CSV or Parquet data.path lists the images: this column holds each file's path (relative
+    # to the table's folder), data.target its class. Null: data.path is a folder of class folders.
+    files: str | None = None
+    # Decode images as training reads them (true), or all into memory first (false); auto: in
+    # memory when the decoded images fit `memory_mb`, lazily otherwise (the run log says which).
+    lazy: Literal["auto"] | bool = "auto"
+    # What decoded images may take in memory, in MB (they are held twice: as read and
+    # normalized); null = half the memory available when the run starts.
+    memory_mb: float | None = Field(default=None, gt=0)
+    # Processes decoding images for training when they are read lazily (torch DataLoader
+    # workers); auto = one per usable CPU but one, at most 8 (0: decode in the training process).
+    workers: Literal["auto"] | NonNegativeInt = "auto"
 
 
 class AugmentConfig(_Section):
     """Random changes to training batches only (layerwise.data.augment); every key off by default.
 
-    Images: flip, shift, rotate, brightness. Series windows (forecast): jitter, scale, slice.
+    Images: flip, shift, rotate, brightness (on batches); crop, color, policy (per image, with
+    torchvision.transforms.v2 where images are loaded). Series windows (forecast): jitter, scale, slice.
     Tables: jitter, on the numeric feature columns only.
     """
 
@@ -146,6 +161,13 @@ class AugmentConfig(_Section):
     rotate: float = Field(default=0.0, ge=0, le=180)
     # Images: largest relative change of the raw pixel values (0.2: multiplied by 0.8 .. 1.2).
     brightness: float = Field(default=0.0, ge=0, lt=1)
+    # Images, per image (torchvision.transforms.v2, in the loading workers): a random crop of
+    # `crop` to all of the image's area, resized back (RandomResizedCrop; 1: off).
+    crop: float = Field(default=1.0, gt=0, le=1)
+    # Images, per image: random brightness, contrast and saturation changes of up to this share (ColorJitter).
+    color: float = Field(default=0.0, ge=0, lt=1)
+    # Images, per image: an automatic augmentation policy, trivialaugment | randaugment | autoaugment.
+    policy: Literal["none", "trivialaugment", "randaugment", "autoaugment"] = "none"
     # Series and tables: std of Gaussian noise added to the scaled inputs (tables: numeric columns only).
     jitter: float = Field(default=0.0, ge=0)
     # Series: std s of each window's factor 1 + N(0, s), applied about the window's last value

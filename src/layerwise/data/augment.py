@@ -12,6 +12,8 @@ Images, (batch, channels, H, W) in normalized pixel space z = (p - shift) / divi
                 (padding then randomly cropping back to size is the same thing)
     rotate      turn by up to +-degrees about the centre (affine_grid + grid_sample), black corners
     brightness  multiply raw pixels by 1 + U(-b, b)
+The per-image keys crop, color and policy (ITEM_KEYS) are torchvision.transforms.v2 transforms
+applied where images are loaded, one image at a time (data/image_loader.py), not here.
 "Black" means a raw pixel of 0, which normalization moved to `zero` = -shift / divide per
 channel; shifting, rotating and brightening work relative to it, so a normalized image
 behaves as its raw pixels would.
@@ -49,8 +51,13 @@ OFF: dict[str, Any] = {
     "jitter": 0.0,
     "scale": 0.0,
     "slice": 1.0,
+    "crop": 1.0,
+    "color": 0.0,
+    "policy": "none",
 }
-IMAGE_KEYS = ("flip", "shift", "rotate", "brightness")
+# Per-image transforms (torchvision.transforms.v2), applied where images are loaded (data/image_loader.py)
+ITEM_KEYS = ("crop", "color", "policy")
+IMAGE_KEYS = ("flip", "shift", "rotate", "brightness", *ITEM_KEYS)
 SERIES_KEYS = ("jitter", "scale", "slice")
 TABLE_KEYS = ("jitter",)
 TAKES = {"images": IMAGE_KEYS, "series": SERIES_KEYS, "table": TABLE_KEYS, "text": ()}
@@ -262,7 +269,7 @@ def from_config(
     table: `columns` marks the numeric feature columns that jitter may touch.
     Order: geometry first (flip, shift, rotate; slice), then values (brightness; scale, jitter).
     """
-    on = active(settings)
+    on = {k: v for k, v in active(settings).items() if k not in ITEM_KEYS}  # those are per image, not per batch
     problems = check(settings, kind)
     if problems:
         raise ConfigError(problems, hint="remove those keys from data.augment (or set them to their off values)")
@@ -297,6 +304,9 @@ def describe(settings: dict[str, Any] | None) -> str:
         "jitter": lambda v: f"jitter std {v:g}",
         "scale": lambda v: f"scale std {v:g}",
         "slice": lambda v: f"slice {v * 100:g}-100% of the lookback",
+        "crop": lambda v: f"random crops of {v * 100:g}-100% of the area",
+        "color": lambda v: f"colour jitter ±{v * 100:g}%",
+        "policy": lambda v: f"{v} policy",
     }
     return ", ".join(words[k](v) for k, v in active(settings).items())
 

@@ -1,23 +1,32 @@
-"""Images for classification: a folder of class folders, or NumPy arrays, as (n, channels, height, width).
+"""Images for classification: a folder of class folders, a table listing image files, or NumPy
+arrays, as (n, channels, height, width).
 
-    folder/
-      cat/  a.png  b.jpg ...        one sub-folder per class, named as the class
-      dog/  ...
+    folder/                          images.csv (data.image.files: path, data.target: label)
+      cat/  a.png  b.jpg ...           path,label
+      dog/  ...                        photos/a.jpg,cat     (relative to the table's folder)
 
 Files are decoded with Pillow, converted to one mode (grayscale: 1 channel, rgb: 3) and resized
 to one size; a file Pillow cannot read is skipped and written to the cleaning log, and too many
 of them is an error. Pixels of files (and of uint8 arrays) are scaled to [0, 1]; per-channel
 normalization is fitted on the training split by `ImagePreprocessor`, which also reads new
 files the same way at prediction time.
+
+Held in memory, or left on disk (`data.image.lazy`; auto decides by the decoded size against a
+memory budget): `FilePixels` and `LazyImages` are then array-likes that decode when indexed, and
+data/image_loader.py feeds training from them through a DataLoader, so memory does not grow
+with the number of images. Either way every file is decoded once before training, so
+unreadable files are found, skipped and counted alike.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +39,47 @@ SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 CHANNELS = {"grayscale": 1, "rgb": 3}
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 SHOWN = 5  # corrupt files named in a message
+MOST_WORKERS = 8  # data.image.workers: auto
 
 
 @dataclass
 class ImageSet:
-    """Decoded images and their labels; `files` relative to the folder (None for arrays)."""
+    """Images and their labels; `files` relative to the folder or table (None for arrays).
 
-    images: np.ndarray  # (n, channels, height, width) float32
+    `images` is the decoded (n, channels, h, w) float32 array, or a `FilePixels` that decodes
+    them when indexed (data.image.lazy); `stats` then holds what normalization is fitted from,
+    measured as the files were checked: per image and channel, the sum of pixels, of their
+    squares, the least and the largest, (n, channels, 4) float64.
+    """
+
+    images: Any  # np.ndarray (n, channels, height, width) float32, or FilePixels
     labels: np.ndarray  # (n,) class labels
     log: CleaningLog
     files: list[str] | None = None
     mode: str = "grayscale"
     scale: float = 1.0  # what pixels were divided by: 255 for files and uint8 arrays
+    stats: np.ndarray | None = None
+    reading: str = ""  # how the images are held, and why (the run log's line)
 
     @property
     def size(self) -> list[int]:
         return list(self.images.shape[2:])
+
+    @property
+    def lazy(self) -> bool:
+        return isinstance(self.images, FilePixels)
+
+
+@dataclass
+class Listing:
+    """Image files and their class labels, found but not yet opened."""
+
+    root: Path  # what `files` are named relative to, in messages and predictions.csv
+    paths: list[Path]
+    labels: list[str]
+    log: CleaningLog
+    classes: list[str]  # every class named, to check each keeps a readable image
+    where: dict[str, Path] = field(default_factory=dict)  # a class's folder, for its messages
 
 
 def is_image_folder(path: str | Path | None) -> bool:
@@ -72,28 +106,14 @@ def list_images(path: str | Path) -> list[Path]:
     )
 
 
-def read_image_folder(
-    path: str | Path,
-    *,
-    size: Sequence[int] | None = None,
-    mode: str = "auto",
-    max_corrupt: float = 0.05,
-    progress: Callable[[int, int], None] | None = None,
-) -> ImageSet:
-    """Read every image of every class folder under `path`.
-
-    Args:
-        size: (height, width) every image is resized to; None = the most common size.
-        mode: grayscale, rgb, or auto (rgb when any image has colour).
-        max_corrupt: the largest share of unreadable files that is skipped rather than refused.
-        progress: called as progress(done, total) as the image files are decoded (the slow
-            part; their headers are read first, quickly).
-    """
+def list_image_folder(path: str | Path) -> Listing:
+    """The image files of every class folder under `path`, by class; nothing is opened."""
     path = Path(path)
     if not path.is_dir():
         raise DataError(f"{path}: not a folder", hint="pass a folder with one sub-folder of images per class")
     classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files: list[tuple[Path, str]] = []
+    paths: list[Path] = []
+    labels: list[str] = []
     ignored = 0
     for folder in classes:
         found = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
@@ -104,54 +124,353 @@ def read_image_folder(
                 f"{folder}: class folder '{folder.name}' holds no image files ({', '.join(SUFFIXES)})",
                 hint="add its images, or remove the empty folder",
             )
-        files += [(p, folder.name) for p in pictures]
+        paths += pictures
+        labels += [folder.name] * len(pictures)
     if len(classes) < 2:
         raise DataError(
             f"{path}: {len(classes)} class folder(s); classification needs at least 2",
             hint="put each class's images in a sub-folder named after the class",
         )
-    log = CleaningLog(rows_in=len(files))
+    log = CleaningLog(rows_in=len(paths))
     if ignored:
         log.add("not_an_image", None, ignored, f"ignored {ignored} file(s) without an image extension")
+    names = [f.name for f in classes]
+    return Listing(path, paths, labels, log, names, {f.name: f for f in classes})
+
+
+def list_image_table(path: str | Path, column: str, target: str | None, delimiter: str = ",") -> Listing:
+    """The image files a CSV or Parquet table lists in `column`, with their classes in `target`.
+
+    A relative path is taken from the table's folder. Rows without a path or a label are skipped
+    and logged; a path to no file counts as an unreadable image (data.image.max_corrupt)."""
+    from .sources import read_table
+
+    path = Path(path)
+    if target is None:
+        raise DataError(
+            f"{path}: data.target is missing; a table of images needs the column holding each image's class",
+            hint=f"set data.target to the label column (data.image.files: {column} names the files)",
+        )
+    table = read_table(path, delimiter=delimiter)
+    for key, name, holds in (("data.image.files", column, "each image file"), ("data.target", target, "its class")):
+        if name not in table.columns:
+            raise DataError(
+                f"{path}: {key}: no column '{name}' (columns: {', '.join(map(str, table.columns[:12]))})",
+                hint=f"set {key} to the column that holds {holds}",
+            )
+    named, labels = table[column], table[target]
+    kept = named.notna() & (named.astype(str).str.strip() != "") & labels.notna()
+    log = CleaningLog(rows_in=int(kept.sum()))
+    if not kept.all():
+        first = int(np.flatnonzero(~kept.to_numpy())[0]) + 2  # a line of the file: the header is line 1
+        log.add(
+            "missing_target",
+            None,
+            int((~kept).sum()),
+            f"skipped {int((~kept).sum())} row(s) without a file or a label (the first on line {first})",
+        )
+    root = path.parent
+    paths = [Path(str(v).strip()) for v in named[kept]]
+    paths = [p if p.is_absolute() else root / p for p in paths]
+    classes = sorted({str(v) for v in labels[kept]})
+    if len(classes) < 2:
+        raise DataError(
+            f"{path}: column '{target}' holds {len(classes)} class(es); classification needs at least 2",
+            hint="check data.target names the label column",
+        )
+    return Listing(root, paths, [str(v) for v in labels[kept]], log, classes)
+
+
+def read_image_folder(
+    path: str | Path,
+    *,
+    size: Sequence[int] | None = None,
+    mode: str = "auto",
+    max_corrupt: float = 0.05,
+    progress: Callable[[int, int], None] | None = None,
+    lazy: bool | str = False,
+    memory_mb: float | None = None,
+    workers: int = 1,
+) -> ImageSet:
+    """Read every image of every class folder under `path` (see `read_listing` for the options)."""
+    return read_listing(
+        list_image_folder(path),
+        size=size,
+        mode=mode,
+        max_corrupt=max_corrupt,
+        progress=progress,
+        lazy=lazy,
+        memory_mb=memory_mb,
+        workers=workers,
+    )
+
+
+def read_listing(
+    listing: Listing,
+    *,
+    size: Sequence[int] | None = None,
+    mode: str = "auto",
+    max_corrupt: float = 0.05,
+    progress: Callable[[int, int], None] | None = None,
+    lazy: bool | str = False,
+    memory_mb: float | None = None,
+    workers: int = 1,
+) -> ImageSet:
+    """Check and read the listed images: decoded into memory, or (lazy) left on disk.
+
+    Args:
+        size: (height, width) every image is resized to; None = the most common size.
+        mode: grayscale, rgb, or auto (rgb when any image has colour).
+        max_corrupt: the largest share of unreadable files that is skipped rather than refused.
+        progress: called as progress(done, total) as the image files are decoded (the slow
+            part; their headers are read first, quickly).
+        lazy: True, False, or "auto": lazily when the decoded images, held twice (as read and
+            normalized), would not fit `memory_mb` (None: half the memory available now).
+        workers: threads decoding at once.
+    Lazily, every file is still decoded once here, in `workers` threads, and dropped: an
+    unreadable file is found before training as it is in memory, and the statistics
+    normalization needs are measured on the way (`ImageSet.stats`).
+    """
+    paths, labels, log = listing.paths, listing.labels, listing.log
+    headers, bad = read_headers(paths)
+    found_mode, found_size = header_choice(headers)
+    mode = found_mode if mode == "auto" else mode
+    shape = tuple(int(s) for s in size) if size is not None else found_size
+    good = [i for i, p in enumerate(paths) if p in headers]
+    held, reading = holding(lazy, len(good), CHANNELS[mode], shape, memory_mb)
+    pixels = FilePixels([paths[i] for i in good], shape, mode, 255.0, workers)
+    tell = progress or (lambda done, total: None)
+    results = _decoded_all(pixels, held, workers, tell, len(paths))
+    arrays, kept, resized = [], [], 0
+    kept_labels: list[str] = []
+    for i, found in zip(good, results):
+        p = paths[i]
+        if found is None:
+            bad.append(p)
+            continue
+        arrays.append(found)
+        resized += headers[p][1] != shape
+        kept_labels.append(labels[i])
+        kept.append(i)
+    _check_corrupt(listing.root, bad, len(paths), max_corrupt, log)
+    if resized:
+        log.add("resized", None, resized, f"resized {resized} image(s) of another size to {shape[0]}x{shape[1]}")
+    for name in listing.classes:
+        if name not in kept_labels:
+            folder = listing.where.get(name)
+            raise DataError(
+                f"{folder}: class folder '{name}' holds no readable image"
+                if folder is not None
+                else f"{listing.root}: class '{name}' has no readable image file",
+                hint="replace its corrupt files, or remove the folder" if folder is not None else "replace its files",
+            )
+    log.rows_out = len(kept)
+    files = [_relative(paths[i], listing.root) for i in kept]
+    out_labels = np.asarray(kept_labels, dtype=object)
+    if held == "lazy":
+        lazy_pixels = FilePixels([paths[i] for i in kept], shape, mode, 255.0, workers)
+        return ImageSet(lazy_pixels, out_labels, log, files, mode, 255.0, np.stack(arrays), reading)
+    images = np.stack(arrays).astype(np.float32) / 255.0  # (n, channels, height, width)
+    return ImageSet(images, out_labels, log, files, mode, 255.0, None, reading)
+
+
+def read_headers(paths: Sequence[Path]) -> tuple[dict[Path, tuple[str, tuple[int, int]]], list[Path]]:
+    """({file: (Pillow mode, (height, width))}, the files whose header cannot be read): quick, no pixels."""
     headers, bad = {}, []
-    for p, _ in files:
+    for p in paths:
         try:
             with _quiet(), _open(p) as img:
                 headers[p] = (img.mode, (img.height, img.width))
         except UNREADABLE:
             bad.append(p)
-    if mode == "auto":
-        mode = "rgb" if any(m not in GRAY_MODES for m, _ in headers.values()) else "grayscale"
-    if size is None and headers:
-        size = Counter(s for _, s in headers.values()).most_common(1)[0][0]
-    size = tuple(int(s) for s in size) if size is not None else (1, 1)
-    arrays, labels, kept, resized = [], [], [], 0
-    tell = progress or (lambda done, total: None)
-    for i, (p, label) in enumerate(files):
-        tell(i, len(files))
-        if p in bad:
-            continue
+    return headers, bad
+
+
+def header_choice(headers: dict[Path, tuple[str, tuple[int, int]]]) -> tuple[str, tuple[int, int]]:
+    """(mode, size) of mode and size auto: rgb when any image has colour; the most common size."""
+    mode = "rgb" if any(m not in GRAY_MODES for m, _ in headers.values()) else "grayscale"
+    size = Counter(s for _, s in headers.values()).most_common(1)[0][0] if headers else (1, 1)
+    return mode, size
+
+
+def holding(lazy: bool | str, n: int, channels: int, size: Sequence[int], memory_mb: float | None) -> tuple[str, str]:
+    """("memory" | "lazy", the run log's reason) for n decoded images of (channels, *size)."""
+    need = 2 * n * channels * int(np.prod(size)) * 4 / 2**20  # MB, float32, as read and normalized
+    what = f"{n:,} images of {channels}x{size[0]}x{size[1]} take {need:,.0f} MB decoded (held twice: read, normalized)"
+    if lazy is True:
+        return "lazy", f"{what}; read from disk as training goes (data.image.lazy: true)"
+    if lazy is False:
+        return "memory", f"{what}; decoded into memory (data.image.lazy: false)"
+    budget = memory_mb if memory_mb is not None else available_mb() / 2
+    source = "data.image.memory_mb" if memory_mb is not None else "half the memory available"
+    if need <= budget:
+        return "memory", f"{what}, within {budget:,.0f} MB ({source}): decoded into memory"
+    return "lazy", f"{what}, more than {budget:,.0f} MB ({source}): read from disk as training goes"
+
+
+def worker_count(setting: int | str) -> int:
+    """data.image.workers: a count, or auto = one per usable CPU but one, at most 8."""
+    if setting != "auto":
+        return int(setting)
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MOST_WORKERS, usable - 1))
+
+
+def available_mb() -> float:
+    """Memory this process may still take, in MB: the system's available memory, or less under a
+    cgroup (container) limit."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            found.append((int(limit) - used) / 2**20)
+    except (OSError, ValueError):
+        pass
+    if not found:  # not Linux: the physical memory
+        found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
+    return max(min(found), 1.0)
+
+
+def _decoded_all(
+    pixels: FilePixels, held: str, workers: int, tell: Callable[[int, int], None], total: int
+) -> list[np.ndarray | None]:
+    """Each file decoded (in memory: its uint8 pixels; lazily: its statistics only), or None when
+    unreadable; in `workers` threads (Pillow decodes outside the GIL)."""
+
+    def one(i: int) -> np.ndarray | None:
         try:
-            arrays.append(decode_image(p, size, mode))
+            raw = decode_image(pixels.paths[i], pixels.size, pixels.mode)
         except UNREADABLE:
-            bad.append(p)
-            continue
-        resized += headers[p][1] != size
-        labels.append(label)
-        kept.append(p.relative_to(path).as_posix())
-    tell(len(files), len(files))
-    _check_corrupt(path, bad, len(files), max_corrupt, log)
-    if resized:
-        log.add("resized", None, resized, f"resized {resized} image(s) of another size to {size[0]}x{size[1]}")
-    for folder in classes:
-        if folder.name not in labels:
+            return None
+        return raw if held == "memory" else pixel_stats(raw.astype(np.float32) / np.float32(pixels.scale))
+
+    n = len(pixels.paths)
+    if workers <= 1:
+        out = []
+        for i in range(n):
+            tell(i, total)
+            out.append(one(i))
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            out = []
+            for i, found in enumerate(pool.map(one, range(n), chunksize=64)):
+                tell(i, total)
+                out.append(found)
+    tell(total, total)
+    return out
+
+
+def pixel_stats(image: np.ndarray) -> np.ndarray:
+    """(channels, 4): per channel the sum of one image's pixels, of their squares, the least, the largest."""
+    flat = image.reshape(image.shape[0], -1).astype(np.float64)
+    return np.stack([flat.sum(axis=1), (flat * flat).sum(axis=1), flat.min(axis=1), flat.max(axis=1)], axis=1)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # a table may name a file outside its folder
+        return path.as_posix()
+
+
+@dataclass
+class FilePixels:
+    """Images left on disk, decoded when indexed: (n, channels, h, w) float32 pixels / `scale`.
+
+    Indexing with an int gives one image (channels, h, w); a slice or index array gives a stacked
+    batch, decoded in `workers` threads. `take(rows)` is the same images' subset, still on disk.
+    A file unreadable now (it was readable when the run checked it) is a DataError naming it.
+    """
+
+    paths: list[Path]
+    size: tuple[int, ...]
+    mode: str
+    scale: float = 255.0
+    workers: int = 1
+    dtype: np.dtype = field(default=np.dtype(np.float32), repr=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.paths), CHANNELS[self.mode], *self.size)
+
+    @property
+    def ndim(self) -> int:
+        return 4
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def take(self, rows: Any) -> FilePixels:
+        return replace(self, paths=[self.paths[int(i)] for i in np.asarray(rows).reshape(-1)])
+
+    def image(self, i: int) -> np.ndarray:
+        path = self.paths[i]
+        try:
+            raw = decode_image(path, self.size, self.mode)
+        except UNREADABLE as err:
             raise DataError(
-                f"{folder}: class folder '{folder.name}' holds no readable image",
-                hint="replace its corrupt files, or remove the folder",
-            )
-    log.rows_out = len(kept)
-    images = np.stack(arrays).astype(np.float32) / 255.0  # (n, channels, height, width)
-    return ImageSet(images, np.asarray(labels, dtype=object), log, kept, mode, 255.0)
+                f"{path}: cannot be read as an image now ({type(err).__name__}), though it was when the run began",
+                hint="the file changed during the run: restore it, or start the run again",
+            ) from err
+        return raw.astype(np.float32) / np.float32(self.scale)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if isinstance(index, (int, np.integer)):
+            return self.image(int(index))
+        rows = np.arange(len(self))[index]
+        if len(rows) == 0:
+            return np.zeros((0, *self.shape[1:]), dtype=np.float32)
+        if self.workers <= 1 or len(rows) < 2:
+            return np.stack([self.image(int(i)) for i in rows])
+        with ThreadPoolExecutor(min(self.workers, len(rows))) as pool:
+            return np.stack(list(pool.map(self.image, (int(i) for i in rows))))
+
+
+@dataclass
+class LazyImages:
+    """Model inputs of images left on disk: `FilePixels` through a fitted `ImagePreprocessor`.
+
+    Array-like where the run reads inputs (shape, len, slices and index arrays give normalized
+    float32 batches); `take(rows)` is a subset, still on disk. What the DataLoader of a lazy run
+    reads (data/image_loader.py)."""
+
+    pixels: FilePixels
+    pre: ImagePreprocessor
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.pixels.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32)
+
+    @property
+    def ndim(self) -> int:
+        return 4
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def take(self, rows: Any) -> LazyImages:
+        return LazyImages(self.pixels.take(rows), self.pre)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if isinstance(index, (int, np.integer)):
+            return self.pre.transform(self.pixels[int(index)][None])[0]
+        return self.pre.transform(self.pixels[index])
+
+
+def rows_of(x: Any, rows: np.ndarray) -> Any:
+    """`x[rows]` for arrays; a subset left on disk for LazyImages."""
+    return x.take(rows) if isinstance(x, LazyImages) else x[rows]
 
 
 def image_array(images: Any, labels: Any, *, source: str = "data") -> ImageSet:
@@ -208,9 +527,19 @@ class ImagePreprocessor:
     shift: list[float] = field(default_factory=list)
     divide: list[float] = field(default_factory=list)
 
-    def fit(self, images: np.ndarray, weights: tuple[list[float], list[float]] | None = None) -> ImagePreprocessor:
+    def fit(
+        self,
+        images: np.ndarray | None,
+        weights: tuple[list[float], list[float]] | None = None,
+        *,
+        stats: np.ndarray | None = None,
+    ) -> ImagePreprocessor:
         """Fit the normalization on the training images; with `weights` ((mean, std) of RGB
-        channels), use those instead (a grayscale channel takes their averages)."""
+        channels), use those instead (a grayscale channel takes their averages). `stats`, the
+        training images' `pixel_stats` (n, channels, 4), stand for images left on disk."""
+        if stats is not None:
+            return self._fit_stats(stats, weights)
+        assert images is not None, "fit reads the training images, or their statistics"
         if weights is not None:
             low, high = (float(images.min()), float(images.max())) if images.size else (0.0, 1.0)
             if low < 0 or high > 1 + 1e-6:  # the weights' statistics are of pixels in [0, 1]
@@ -219,11 +548,7 @@ class ImagePreprocessor:
                     hint="pass uint8 images, or float images divided by their maximum (255 for 8 bits); "
                     "or set data.normalize: standard",
                 )
-            mean, std = (np.asarray(v, dtype=np.float64) for v in weights)
-            if self.channels == 1:
-                mean, std = mean.mean(keepdims=True), std.mean(keepdims=True)
-            self.normalize, self.shift, self.divide = "weights", mean.tolist(), std.tolist()
-            return self
+            return self._weights(weights)
         per_channel = images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1).astype(np.float64)
         if self.normalize == "standard":
             shift, divide = per_channel.mean(axis=1), per_channel.std(axis=1)
@@ -231,8 +556,35 @@ class ImagePreprocessor:
             shift, divide = per_channel.min(axis=1), np.ptp(per_channel, axis=1)
         else:
             shift, divide = np.zeros(len(per_channel)), np.ones(len(per_channel))
+        return self._set(shift, divide)
+
+    def _fit_stats(self, stats: np.ndarray, weights: tuple[list[float], list[float]] | None) -> ImagePreprocessor:
+        """As `fit`, from per-image sums (float64): the same mean and std up to rounding."""
+        low, high = stats[:, :, 2].min(axis=0), stats[:, :, 3].max(axis=0)  # (channels,)
+        if weights is not None:
+            if low.min() < 0 or high.max() > 1 + 1e-6:  # files are read in [0, 1]: only a bug gets here
+                raise DataError(f"data: pixels range over [{low.min():g}, {high.max():g}], not [0, 1]")
+            return self._weights(weights)
+        count = len(stats) * int(np.prod(self.size))
+        mean = stats[:, :, 0].sum(axis=0) / count
+        if self.normalize == "standard":
+            shift, divide = mean, np.sqrt(np.maximum(stats[:, :, 1].sum(axis=0) / count - mean * mean, 0.0))
+        elif self.normalize == "minmax":
+            shift, divide = low, high - low
+        else:
+            shift, divide = np.zeros(len(mean)), np.ones(len(mean))
+        return self._set(shift, divide)
+
+    def _weights(self, weights: tuple[list[float], list[float]]) -> ImagePreprocessor:
+        mean, std = (np.asarray(v, dtype=np.float64) for v in weights)
+        if self.channels == 1:
+            mean, std = mean.mean(keepdims=True), std.mean(keepdims=True)
+        self.normalize, self.shift, self.divide = "weights", mean.tolist(), std.tolist()
+        return self
+
+    def _set(self, shift: np.ndarray, divide: np.ndarray) -> ImagePreprocessor:
         divide = np.where(divide > 1e-12, divide, 1.0)  # a constant channel stays put
-        self.shift, self.divide = shift.tolist(), divide.tolist()
+        self.shift, self.divide = np.asarray(shift).tolist(), divide.tolist()
         return self
 
     def transform(self, images: np.ndarray, *, source: str = "data") -> np.ndarray:
@@ -324,7 +676,7 @@ UNREADABLE = _unreadable()
 def _check_corrupt(path: Path, bad: list[Path], total: int, max_corrupt: float, log: CleaningLog) -> None:
     if not bad:
         return
-    names = ", ".join(p.relative_to(path).as_posix() for p in bad[:SHOWN]) + (" ..." if len(bad) > SHOWN else "")
+    names = ", ".join(_relative(p, path) for p in bad[:SHOWN]) + (" ..." if len(bad) > SHOWN else "")
     share = len(bad) / max(total, 1)
     if share > max_corrupt:
         raise DataError(

@@ -29,6 +29,8 @@ from .result import Result, summary
 from .run_folder import claim, locked
 from .steps import RESUMABLE, fingerprint
 
+LR_FIND_IMAGES = 4096  # images decoded for the learning-rate range test when a run reads them from disk
+
 __all__ = ["RESUMABLE", "Experiment", "Result", "fingerprint", "run_config", "summary", "validate_config"]
 
 
@@ -151,8 +153,9 @@ class Experiment:
         return result
 
     @staticmethod
-    def test_images(source: Any, rows: np.ndarray) -> np.ndarray:
-        return source.images[rows]  # (n, c, h, w) test pixels, for explanations
+    def test_images(source: Any, rows: np.ndarray) -> Any:
+        """(n, c, h, w) test pixels, for explanations; left on disk (FilePixels) when the run read them so."""
+        return source.images.take(rows) if source.lazy else source.images[rows]
 
     def tune(self, out: str | Path | None = None, *, quiet: bool = True, resume_study: bool = False, **options: Any):
         """Search `tune.space` on validation scores, then run the best configuration into OUT/best.
@@ -216,7 +219,11 @@ class Experiment:
         prepared = task.prepare(cfg, source, steps.check(cfg, task, source, name), name)
         predictor, head, transferred = steps.build_model(cfg, task, prepared, log)
         trainer = steps.run_trainer(cfg, task, prepared, predictor, head.loss, log, transferred)
-        return lr_find(trainer, prepared.x["train"], prepared.y["train"], **options)
+        x, y = prepared.x["train"], prepared.y["train"]
+        if not isinstance(x, np.ndarray):  # images on disk: the range test reads a sample decoded into memory
+            rows = np.sort(np.random.default_rng(cfg.train.seed).permutation(len(x))[:LR_FIND_IMAGES])
+            x, y = x[rows], y[rows]
+        return lr_find(trainer, x, y, **options)
 
 
 def validate_config(cfg: ExperimentConfig, callbacks=(), *, folds: int | None = None, data: Any = None):

@@ -104,7 +104,8 @@ def build_model(
     module = build(model_cfg, input_shape, head.output_dim)
     # data-dependent starting values (the tabular block's bins), from the training split only; a
     # bundle's weights (model.init.from) replace them where it has them
-    cast(Any, module).fit_data(torch.from_numpy(np.ascontiguousarray(prepared.x["train"])))
+    if isinstance(prepared.x["train"], np.ndarray):  # (images left on disk feed no block that fits on data)
+        cast(Any, module).fit_data(torch.from_numpy(np.ascontiguousarray(prepared.x["train"])))
     transferred = transfer(module, model_cfg["init"], log.write)  # model.init.from / freeze
     if hasattr(module, "load_weights") and not resume:  # a backbone's own weights; a checkpoint holds them on resume
         cast(Any, module).load_weights(log.write)
@@ -217,6 +218,7 @@ def run_trainer(
         else fingerprint(
             cfg,
             digest
+            or task.digest(prepared)
             or data_digest(*(prepared.x[k] for k in ("train", "val")), *(prepared.y[k] for k in ("train", "val"))),
             watched=name,
         )
@@ -254,15 +256,21 @@ def fit(
         cfg, task, prepared, predictor, head.loss, log, [*transferred, *extra], checkpoints=checkpoints
     )
     has_val = len(prepared.x["val"]) > 0
+    feed = task.feed(cfg, prepared, trainer.device)
+    if feed is not None:
+        log.write(f"training: {feed.describe}")
     started = time.perf_counter()
-    trainer.fit(
-        prepared.x["train"],
-        prepared.y["train"],
-        prepared.x["val"] if has_val else None,
-        prepared.y["val"] if has_val else None,
-        resume=resume,
-        allow_changed=allow_changed,
-    )
+    if feed is not None:  # batches from a DataLoader (images on disk, or augmented one by one)
+        trainer.fit_stream(feed.train, feed.n_train, feed.val, resume=resume, allow_changed=allow_changed)
+    else:
+        trainer.fit(
+            prepared.x["train"],
+            prepared.y["train"],
+            prepared.x["val"] if has_val else None,
+            prepared.y["val"] if has_val else None,
+            resume=resume,
+            allow_changed=allow_changed,
+        )
     seconds = time.perf_counter() - started
     log_resume(trainer, log)
     log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s{kept_line(cfg, task, prepared, trainer)}")
@@ -285,9 +293,10 @@ def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: Run
     if settings is None or not augment.active(settings):
         return None
     fn = task.augmentation(settings, prepared)
+    per_image = any(key in augment.ITEM_KEYS for key in augment.active(settings))  # applied where images load
     log.write(
         "augmentation (training split only): "
-        + (augment.describe(settings) if fn is not None else "none, no numeric feature column to jitter")
+        + (augment.describe(settings) if fn is not None or per_image else "none, no numeric feature column to jitter")
     )
     return fn
 

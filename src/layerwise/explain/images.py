@@ -20,7 +20,7 @@ import numpy as np
 
 from ..bundle.predictor import Predictor
 from ..config.schema import ExperimentConfig
-from ..data.images import SUFFIXES, ImagePreprocessor, image_array, list_images
+from ..data.images import SUFFIXES, FilePixels, ImagePreprocessor, LazyImages, image_array, list_images
 from ..errors import DataError, UsageError
 
 SHOWN = 5  # unreadable files named in a message
@@ -28,9 +28,9 @@ SHOWN = 5  # unreadable files named in a message
 
 @dataclass
 class ImageInputs:
-    x: np.ndarray  # (n, channels, h, w) normalized model inputs
+    x: Any  # (n, channels, h, w) normalized model inputs: an array, or LazyImages for images on disk
     labels: list[Any]  # (n,) each image's file (relative to DATA) or index
-    pixels: np.ndarray  # (n, h, w) the images as read, channels averaged: what heatmaps lie over
+    pixels: Any  # (n, h, w) the images as read, channels averaged, what heatmaps lie over (or a ChannelMean)
 
 
 def image_inputs(
@@ -38,8 +38,9 @@ def image_inputs(
 ) -> ImageInputs:
     """Model inputs for `data` (None: the run's test split)."""
     labels: list[Any]
+    pixels: Any
     if data is None and test_images is not None:
-        pixels = np.asarray(test_images, dtype=np.float32)
+        pixels = test_images if isinstance(test_images, FilePixels) else np.asarray(test_images, dtype=np.float32)
         labels = list(test_labels) if test_labels is not None else list(range(len(pixels)))
         source = "the run's test split"
     elif data is None:
@@ -57,8 +58,24 @@ def image_inputs(
             f"not a {type(data).__name__}",
             hint="pass what `layerwise predict` takes",
         )
+    if isinstance(pixels, FilePixels):  # left on disk: only the images explained are decoded
+        pre = _preprocessor(predictor)
+        return ImageInputs(LazyImages(pixels, pre), labels, ChannelMean(pixels))
     x = _preprocessor(predictor).transform(pixels, source=source)  # the shape check and message of predict
     return ImageInputs(x, labels, pixels.mean(axis=1))
+
+
+@dataclass
+class ChannelMean:
+    """The (h, w) pictures of images left on disk, channels averaged, decoded when indexed."""
+
+    pixels: FilePixels
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return self.pixels[index].mean(axis=-3)
 
 
 def black(predictor: Predictor) -> tuple[np.ndarray, str]:
@@ -109,4 +126,4 @@ def _test_split(predictor: Predictor) -> tuple[np.ndarray, list[Any]]:
     _, images, prepared = prepare_again(cfg)
     index = prepared.index["test"]
     labels = [images.files[i] for i in index] if images.files is not None else index.tolist()
-    return images.images[index], labels
+    return (images.images.take(index) if images.lazy else images.images[index]), labels

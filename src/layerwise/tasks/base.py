@@ -56,7 +56,8 @@ class Prepared:
     """A run's data after step 3: model-space arrays per split, and what judging needs."""
 
     task: TaskInfo
-    x: dict[str, np.ndarray]  # split name -> model inputs
+    # split name -> model inputs: arrays, or data.images.LazyImages for images read from disk
+    x: dict[str, Any]
     y: dict[str, np.ndarray]  # split name -> model targets (codes, scaled values or next ids)
     actual: dict[str, np.ndarray]  # split name -> targets in original units or class codes
     rows: dict[str, int]  # rows, windows, images or examples per split
@@ -172,6 +173,16 @@ class Task(ABC):
     @abstractmethod
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         """The report's data section."""
+
+    def feed(self, cfg: Any, prepared: Prepared, device: Any) -> Any:
+        """A data/image_loader.Feed that training reads batches from (Trainer.fit_stream), or None
+        to train on the arrays in `prepared.x`."""
+        return None
+
+    def digest(self, prepared: Prepared) -> str | None:
+        """The sha256 standing for the training data in a resume's fingerprint, where hashing the
+        arrays of `prepared.x` would not do (None: they are hashed)."""
+        return None
 
     def audit(self, prepared: Prepared) -> list[dict[str, Any]]:
         """The leakage audit's warnings (evaluate.leakage) where this kind has one."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import CleaningLog, CleanOptions, Split, clean, infer_kinds, read_head, read_table
-from ..data.images import is_image_folder
+from ..data.images import is_image_folder, rows_of
 from ..data.kinds import parse_dates, parse_numbers, to_boolean
 from ..data.transforms import DATE_PARTS, category_label
 from ..errors import BundleError, ConfigError, DataError, did_you_mean
@@ -309,7 +309,7 @@ def subset(prepared: Prepared, rows: np.ndarray) -> Prepared:
     """The same splits with the training split cut to `rows` (positions within it)."""
 
     def cut(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {**d, "train": d["train"][rows]} if "train" in d else d
+        return {**d, "train": rows_of(d["train"], rows)} if "train" in d else d
 
     return replace(
         prepared,

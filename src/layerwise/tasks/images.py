@@ -7,6 +7,8 @@ folder of class folders | (images, labels) arrays -> ImageSet -> stratified spli
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,19 @@ import numpy as np
 import pandas as pd
 
 from ..data import Split, TargetEncoder, split
-from ..data.images import ImagePreprocessor, ImageSet, image_array, read_image_folder
-from ..errors import DataError
+from ..data.images import (
+    ImagePreprocessor,
+    ImageSet,
+    LazyImages,
+    image_array,
+    list_image_folder,
+    list_image_table,
+    read_image_folder,
+    read_listing,
+    worker_count,
+)
+from ..data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES
+from ..errors import ConfigError, DataError
 from .base import Head, Prepared, Task, TaskInfo
 from .common import (
     augment_problems,
@@ -39,6 +52,7 @@ from .common import (
 from .registry import register
 
 TARGET = "label"  # what the class is called where a column name is expected (predictions, spec)
+LAZY_BATCH = 256  # images decoded at once for outputs when they are read from disk
 
 
 @register
@@ -69,6 +83,17 @@ class Images(Task):
                 f"tune.cv: {cfg.tune.cv}: k-fold validation is for tables and series; an image run is "
                 "tuned on its validation split (remove tune.cv)"
             )
+        image = cfg.data.image
+        if image is not None and image.files is not None and not _is_table(cfg.data.path):
+            problems.append(
+                f"data.image.files: names the column of a CSV or Parquet data.path that lists image files; "
+                f"data.path is {cfg.data.path!r}"
+            )
+        if image is not None and image.files is None and cfg.data.target is not None and cfg.data.path is not None:
+            problems.append(
+                "data.target: a folder of class folders takes its classes from the folder names "
+                "(remove data.target, or list the images in a table with data.image.files)"
+            )
         if cfg.data.transform != "none":
             problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
         problems += text_key_problems(cfg, "images have no text columns")
@@ -81,17 +106,31 @@ class Images(Task):
         """The run's images (`data.image` settings), with the progress of decoding on the log."""
         if data is None and cfg.data.path is None:
             finish(["data.path: required key is missing (a folder with one sub-folder per class)"], "")
+        image = _image(cfg)
         if data is not None:
+            if image.lazy is True:
+                raise ConfigError(
+                    "data.image.lazy: true reads image files as training goes; images passed as data= are in memory",
+                    hint="remove data.image.lazy, or pass a folder as data.path",
+                )
             return image_array(data[0], data[1])
-        image = cfg.data.image
+        if image.files is not None:
+            listing = list_image_table(cfg.data.path, image.files, cfg.data.target, cfg.data.delimiter)
+        else:
+            listing = list_image_folder(cfg.data.path)
         with log.steps("reading images") as steps:
-            return read_image_folder(
-                cfg.data.path,
-                size=None if image is None else image.size,
-                mode="auto" if image is None else image.mode,
-                max_corrupt=0.05 if image is None else image.max_corrupt,
+            found = read_listing(
+                listing,
+                size=image.size,
+                mode=image.mode,
+                max_corrupt=image.max_corrupt,
                 progress=steps,
+                lazy=image.lazy,
+                memory_mb=image.memory_mb,
+                workers=max(1, worker_count(image.workers)),
             )
+        log.write(f"images: {found.reading}")
+        return found
 
     def describe(self, source: ImageSet, name: str, kind: str) -> str:
         c, h, w = source.images.shape[1:]
@@ -128,7 +167,12 @@ class Images(Task):
             channels=int(source.images.shape[1]),
             scale=source.scale,
             normalize="standard" if data.normalize == "auto" else data.normalize,
-        ).fit(source.images[parts.train], weights)
+        )
+        if source.lazy:  # left on disk: fitted from the statistics measured as the files were checked
+            assert source.stats is not None, "a lazy ImageSet carries its images' statistics"
+            pre.fit(None, weights, stats=source.stats[parts.train])
+        else:
+            pre.fit(source.images[parts.train], weights)
         x, y, rows, index, files = {}, {}, {}, {}, {}
         for part, idx in parts_of(parts):
             unseen = sorted(set(source.labels[idx].tolist()) - set(encoder.classes or []), key=str)
@@ -137,7 +181,8 @@ class Images(Task):
                 notes.append(f"{part}: {int((~keep).sum())} images of classes absent from training dropped: {unseen}")
                 idx = idx[keep]
             index[part] = idx
-            x[part] = pre.transform(source.images[idx])  # (n, channels, height, width)
+            # (n, channels, height, width), or the same left on disk
+            x[part] = LazyImages(source.images.take(idx), pre) if source.lazy else pre.transform(source.images[idx])
             y[part] = encoder.encode(pd.Series(source.labels[idx]))
             rows[part] = len(idx)
             if source.files is not None:
@@ -179,8 +224,51 @@ class Images(Task):
     def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
         from ..evaluation import majority_baseline
 
-        raw = model.raw_outputs(prepared.x[part])
+        x = prepared.x[part]
+        # images on disk are decoded a batch at a time: a few hundred, not 4096, held at once
+        raw = model.raw_outputs(x, batch_size=LAZY_BATCH if isinstance(x, LazyImages) else 4096)
         return model.probabilities(raw), majority_baseline(prepared.actual["train"], prepared.task.n_classes, len(raw))
+
+    def feed(self, cfg: Any, prepared: Prepared, device: Any) -> Any:
+        """A DataLoader feed for training (data/image_loader.py) when the images are on disk or are
+        augmented per image; None trains on the arrays in memory."""
+        from ..data.image_loader import image_feed, item_settings
+        from .common import augment_settings
+
+        settings = augment_settings(cfg)
+        lazy = isinstance(prepared.x["train"], LazyImages)
+        if not lazy and not item_settings(settings):
+            return None
+        image = _image(cfg)
+        pre = prepared.images
+        return image_feed(
+            prepared.x,
+            prepared.y,
+            batch_size=cfg.train.batch_size,
+            seed=cfg.train.seed,
+            augment=settings,
+            shift=pre.shift,
+            divide=pre.divide,
+            # arrays in memory are augmented in the training process unless workers are asked for
+            workers=worker_count(image.workers) if lazy or image.workers != "auto" else 0,
+            device=device,
+        )
+
+    def digest(self, prepared: Prepared) -> str | None:
+        """What stands for images left on disk in a resume's fingerprint: each file's name, size and
+        modification time, its class, its split, and the fitted normalization (hashing the pixels
+        would cost another pass over them)."""
+        if not isinstance(prepared.x["train"], LazyImages):
+            return None
+        seen: list[Any] = []
+        for part in ("train", "val"):
+            x = prepared.x[part]
+            files = x.pixels.paths if isinstance(x, LazyImages) else []
+            for path, code in zip(files, prepared.actual[part].tolist()):
+                stat = path.stat()
+                seen.append((part, str(path), stat.st_size, stat.st_mtime_ns, code))
+        seen.append(("images", json.dumps(prepared.images.to_dict(), sort_keys=True)))
+        return hashlib.sha256(json.dumps(seen).encode()).hexdigest()
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
         from ..evaluation import majority_baseline
@@ -287,3 +375,14 @@ def model_normalization(cfg: Any) -> tuple[list[float], list[float]] | None:
     block = get(cfg.model.type)
     normalization = getattr(block, "normalization", None)
     return None if normalization is None else normalization(cfg.model.model_dump())
+
+
+def _is_table(path: Any) -> bool:
+    return path is not None and Path(str(path)).suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES
+
+
+def _image(cfg: Any) -> Any:
+    """The data.image section, its defaults where the config has none."""
+    from ..config.schema import ImageConfig  # pydantic: not where only a bundle predicts
+
+    return cfg.data.image or ImageConfig()
