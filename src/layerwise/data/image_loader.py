@@ -192,7 +192,8 @@ def image_feed(
 
     val_batches = None
     if len(x.get("val", ())) > 0:
-        val, _ = loader("val", None, False, max(batch_size, 256))
+        # the training batch size: a larger one's activations (n x channels x h x w, per layer) dwarf the images
+        val, _ = loader("val", None, False, batch_size)
 
         def val_batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
             yield from val

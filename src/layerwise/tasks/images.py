@@ -52,7 +52,9 @@ from .common import (
 from .registry import register
 
 TARGET = "label"  # what the class is called where a column name is expected (predictions, spec)
-LAZY_BATCH = 256  # images decoded at once for outputs when they are read from disk
+# images decoded at once for outputs when they are read from disk: the first layers' activations
+# (n x channels x h x w each) take far more than the images, and they are large images
+LAZY_BATCH = 64
 
 
 @register
@@ -225,7 +227,7 @@ class Images(Task):
         from ..evaluation import majority_baseline
 
         x = prepared.x[part]
-        # images on disk are decoded a batch at a time: a few hundred, not 4096, held at once
+        # images on disk are decoded a batch at a time: tens, not 4096, held at once
         raw = model.raw_outputs(x, batch_size=LAZY_BATCH if isinstance(x, LazyImages) else 4096)
         return model.probabilities(raw), majority_baseline(prepared.actual["train"], prepared.task.n_classes, len(raw))
 
