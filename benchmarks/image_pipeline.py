@@ -43,18 +43,23 @@ CLASSES = 10
 SIDE = 128
 
 
+# one colour per class, (r, g, b) added to the disc
+PALETTE = [(120, 0, 0), (0, 120, 0), (0, 0, 120), (120, 120, 0), (120, 0, 120), (0, 120, 120),
+           (120, 60, 0), (60, 0, 120), (0, 120, 60), (90, 90, 90)]  # fmt: skip
+
+
 def _make(args: tuple[Path, int]) -> None:
-    """Image i: class i % 10 is a bright disc at one of ten places, on textured noise, as a JPEG."""
+    """Image i: class i % 10 is a disc of the class's colour, of random place and size, on noise, as a JPEG."""
     from PIL import Image
 
     folder, i = args
     label = i % CLASSES
     rng = np.random.default_rng(i)
     yy, xx = np.mgrid[0:SIDE, 0:SIDE]
-    cy, cx = 24 + 20 * (label // 5) * 2, 16 + 24 * (label % 5)
-    disc = ((yy - cy - rng.integers(-6, 7)) ** 2 + (xx - cx - rng.integers(-6, 7)) ** 2) < rng.integers(80, 200)
+    cy, cx = rng.integers(24, SIDE - 24, 2)
+    disc = ((yy - cy) ** 2 + (xx - cx) ** 2) < rng.integers(150, 500)
     pixels = rng.integers(0, 120, (SIDE, SIDE, 3)).astype(np.int16)
-    pixels[disc] += rng.integers(80, 135, 3).astype(np.int16)
+    pixels[disc] += np.asarray(PALETTE[label], dtype=np.int16) + rng.integers(-15, 16, 3).astype(np.int16)
     path = folder / f"c{label}" / f"{i:06d}.jpg"
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=85)
 

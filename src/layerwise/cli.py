@@ -377,9 +377,24 @@ def predict(
 
 
 def _predict_images(model, source: Path, output: Optional[Path]) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     from .atomic import write_table
 
-    table = model.predict_images(source, source=str(source))
+    bar = Progress(
+        TextColumn("predicting images"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=_err,
+        transient=True,
+        disable=not _err.is_terminal,
+    )
+    with bar:
+        shown = bar.add_task("predict", total=None)
+        table = model.predict_images(
+            source, source=str(source), progress=lambda done, total: bar.update(shown, completed=done, total=total)
+        )
     if output is None:
         sys.stdout.write(table.to_csv(index=False))
         return

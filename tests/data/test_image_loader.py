@@ -235,3 +235,14 @@ def test_settings_a_run_cannot_honour_are_refused(tmp_path):
     x = np.zeros((20, 8, 8), dtype=np.uint8)
     with pytest.raises(ConfigError, match="data.image.lazy: true reads image files"):
         layerwise.Experiment(_config(None, data__image={"lazy": True}), data=(x, np.arange(20) % 2)).run()
+
+
+def test_channels_last_trains_as_the_usual_layout_and_the_bundle_is_saved_in_it(tmp_path):
+    folder = _folder(tmp_path / "pics")
+    usual = layerwise.Experiment(_config(folder, train__channels_last=False)).run(tmp_path / "usual")
+    last = layerwise.Experiment(_config(folder, train__channels_last=True)).run(tmp_path / "last")
+    for a, b in zip(usual.history, last.history):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+    weights = bundle.load(tmp_path / "last" / "bundle").module.state_dict()
+    assert all(w.is_contiguous() for w in weights.values())
+    assert last.metrics["test"] == pytest.approx(usual.metrics["test"], rel=1e-3)

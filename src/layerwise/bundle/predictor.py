@@ -13,6 +13,7 @@ A row whose values give no finite prediction is an error naming it, never an emp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,9 @@ from ..data.images import ImagePreprocessor, list_images
 from ..data.transforms import check_unseen
 from ..errors import DataError, UsageError, did_you_mean
 from ..tasks import Task, TaskInfo, for_bundle
+
+IMAGE_BATCH = 256  # image files decoded and predicted at a time by predict_images
+EVAL_ELEMENTS = 1 << 22  # input numbers a batch of raw_outputs holds at most, beyond 64 rows
 
 if TYPE_CHECKING:  # torch is imported where it runs, so an ONNX Predictor never loads it
     from torch import nn
@@ -135,6 +139,8 @@ class Predictor:
         # (read `dtype` first: np.asarray would decode images left on disk, data.images.LazyImages)
         found = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
         dtype = torch.long if np.issubdtype(found, np.integer) else torch.float32
+        # large samples (images) in fewer rows at a time: 4096 of 3x128x128 would hold 800 MB
+        batch_size = min(batch_size, max(64, EVAL_ELEMENTS // max(1, int(np.prod(x.shape[1:])))))
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
                 xb = torch.as_tensor(x[i : i + batch_size], dtype=dtype, device=device)
@@ -178,12 +184,15 @@ class Predictor:
             )
         return self.kind.predict(self, frame, source)
 
-    def predict_images(self, images: Any, *, source: str = "input") -> pd.DataFrame:
+    def predict_images(
+        self, images: Any, *, source: str = "input", progress: Callable[[int, int], None] | None = None
+    ) -> pd.DataFrame:
         """One row per image: `file` (or `index` for an array), `prediction`, `proba_<class>`.
 
         `images` is a folder (searched recursively), an image file, a list of files, or a NumPy
         array shaped like the training images. An unreadable file gets empty predictions and
-        its reason in an `error` column.
+        its reason in an `error` column. Files are decoded and predicted `IMAGE_BATCH` at a time,
+        so a folder of any size takes the memory of one batch; `progress(done, total)` hears of each.
         """
         if self.images is None:
             raise DataError(f"this bundle is a {self.task.type} model on rows; predict_images needs an image bundle")
@@ -195,6 +204,7 @@ class Predictor:
                 "TargetEncoder as target=",
             )
         errors: list[str | None]
+        pixels: np.ndarray | None
         if isinstance(images, np.ndarray):
             from ..data.images import image_array
 
@@ -204,9 +214,20 @@ class Predictor:
             files = list_images(images) if isinstance(images, (str, Path)) else [Path(p) for p in images]
             if not files:
                 raise DataError(f"{source}: no image files found", hint="pass an image file or a folder of them")
-            pixels, errors = self.images.read(files)
             out = pd.DataFrame({"file": [str(p) for p in files]})
-        proba = self.probabilities(self.raw_outputs(self.images.transform(pixels, source=source)))
+            pixels, errors = None, []
+        if pixels is None:  # files: a batch at a time
+            tell = progress or (lambda done, total: None)
+            parts = []
+            for start in range(0, len(files), IMAGE_BATCH):
+                tell(start, len(files))
+                batch, found = self.images.read(files[start : start + IMAGE_BATCH])
+                parts.append(self.raw_outputs(self.images.transform(batch, source=source), batch_size=IMAGE_BATCH))
+                errors += found
+            tell(len(files), len(files))
+            proba = self.probabilities(np.concatenate(parts))
+        else:
+            proba = self.probabilities(self.raw_outputs(self.images.transform(pixels, source=source)))
         ok = np.array([e is None for e in errors], dtype=bool)
         proba[~ok] = np.nan
         labels = target.decode(proba.argmax(axis=1))

@@ -495,6 +495,9 @@ class TrainConfig(_Section):
     accumulate: int = Field(default=1, ge=1)  # batches per optimizer step
     precision: Literal["32", "bf16", "16-mixed"] = "32"  # float32, bfloat16, or float16 mixed precision
     compile: bool = False  # torch.compile the model
+    # Images (4-D inputs) and the model's weights in channels-last memory order, which CUDA's conv
+    # kernels (tensor cores) run fastest on; auto: on CUDA for a model with 2-D convolutions.
+    channels_last: Literal["auto"] | bool = "auto"
     tensorboard: bool = False  # TensorBoard event files in OUT/tensorboard (pip install tensorboard)
 
     @field_validator("precision", mode="before")

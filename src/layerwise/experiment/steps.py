@@ -175,6 +175,7 @@ def trainer_for(
         on_nan=t.on_nan,
         precision=t.precision,
         compile=t.compile,
+        channels_last=t.channels_last,
         checkpoint_dir=checkpoints,
         checkpoint_every=t.checkpoint_every,
         keep=t.keep,
@@ -274,7 +275,7 @@ def fit(
     seconds = time.perf_counter() - started
     log_resume(trainer, log)
     log.write(f"training: {len(trainer.history)} epochs in {seconds:.1f}s{kept_line(cfg, task, prepared, trainer)}")
-    trainer.module.to("cpu")
+    trainer.module.to("cpu").to(memory_format=torch.contiguous_format)  # (train.channels_last: back to the usual order)
     return predictor, trainer, seconds
 
 

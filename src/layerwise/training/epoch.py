@@ -109,6 +109,16 @@ def train_stream_epoch(
     return losses[: len(sizes)], sizes_t
 
 
+EVAL_ELEMENTS = 1 << 22  # input numbers an evaluation batch holds at most (16 MB of float32)
+
+
+def eval_rows(x: torch.Tensor, batch_size: int) -> int:
+    """Rows per evaluation batch: 4096 (at least `batch_size`), fewer for large samples. A batch of
+    4096 images of 3x128x128 would hold 800 MB, and each early layer's activations more than that."""
+    per_row = max(1, math.prod(x.shape[1:]))
+    return max(batch_size, min(4096, EVAL_ELEMENTS // per_row))
+
+
 def batch_hooks(trainer: Trainer) -> list[Callable[[Trainer, int, int, int], None]]:
     """The `on_batch_end` of the callbacks that override it: asked once an epoch, so a step
     with no callback watching batches pays for an empty loop only."""
@@ -120,7 +130,7 @@ def stream_outputs(trainer: Trainer, batches: Iterable) -> tuple[torch.Tensor, t
     outs, ys = [], []
     for xb, yb in batches:
         xt, yt = trainer.to_device(xb, yb, "val")
-        outs.append(trainer.predict_outputs(xt, max(4096, trainer.batch_size)))  # (batch, output_dim)
+        outs.append(trainer.predict_outputs(xt, eval_rows(xt, trainer.batch_size)))  # (batch, output_dim)
         ys.append(yt)
     if not outs:
         raise DataError("the streamed validation split has no rows", hint="check the split fractions")

@@ -54,7 +54,7 @@ from .checkpoint import (
     pack,
     unpack,
 )
-from .epoch import ValOutputs
+from .epoch import ValOutputs, eval_rows
 from .losses import MemberLoss, make_loss
 from .nonfinite import PATIENCE, halve_lr, nonfinite_error, updates_are_finite
 from .optim import check_optimizer, make_optimizer, param_groups
@@ -84,7 +84,9 @@ class Trainer:
     while training, (batch, members, out); the loss is then the mean of the members' losses.
     `schedule` is a name or {"type": ..., settings} (schedules.py); `on_nan` is
     stop | skip_batch | reduce_lr (nonfinite.py); `precision` is 32 | bf16 | 16-mixed;
-    `compile=True` runs the module through `torch.compile`. Under torchrun the
+    `compile=True` runs the module through `torch.compile`. `channels_last` (auto: on CUDA,
+    for a module with 2-D convolutions) lays its weights and 4-D inputs out channels-last;
+    inputs in pinned memory are copied to the device without blocking. Under torchrun the
     module is wrapped in DistributedDataParallel (distributed.py); `batch_size` is then the
     global batch, and a worker torchrun restarts resumes from `checkpoint_dir` by itself.
     `augment(x_batch, generator) -> x_batch` changes training batches only (never
@@ -148,6 +150,7 @@ class Trainer:
         on_nan: str = "stop",
         precision: str | int = "32",
         compile: bool = False,
+        channels_last: bool | str = "auto",
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: int = 1,
         keep: int = 2,
@@ -194,6 +197,13 @@ class Trainer:
             self.device = distributed.join(self.device)
         self.rank = distributed.rank()
         self.module = module.to(self.device)
+        convolves = any(isinstance(m, nn.Conv2d) for m in module.modules())
+        # channels-last: what CUDA's conv kernels run fastest on; the weights and 4-D inputs are laid out so
+        self.channels_last = convolves and (
+            channels_last is True or (channels_last == "auto" and self.device.type == "cuda")
+        )
+        if self.channels_last:
+            self.module = self.module.to(memory_format=torch.channels_last)
         freezes = any(getattr(c, "freezes", False) for c in callbacks)  # layers without gradients some epochs
         net = distributed.wrap(self.module, self.device, freezes=freezes) if self.world > 1 else self.module
         # what the training steps call (torch.compile of a module is a module)
@@ -269,7 +279,7 @@ class Trainer:
             yv_cpu = yv.cpu() if self.metric is not None else None  # targets for the metric, once
 
             def val() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-                return self.predict_outputs(xv, max(4096, self.batch_size)), yv, yv_cpu
+                return self.predict_outputs(xv, eval_rows(xv, self.batch_size)), yv, yv_cpu
 
         n, bs = x.shape[0], self.batch_size
         # (n_batches,) the size of each batch, to weight batch means into an epoch mean
@@ -688,7 +698,11 @@ class Trainer:
         # integer inputs are features, unless the model looks tokens up in an embedding
         if t.is_floating_point() or t.dtype == torch.bool or not has_embedding(self.module):
             t = t.to(self._float_dtype())
-        return t.to(self.device)
+        # from pinned memory (the image DataLoader pins batches on CUDA) the copy runs beside the work queued
+        t = t.to(self.device, non_blocking=self.device.type == "cuda" and t.is_pinned())
+        if self.channels_last and t.dim() == 4:
+            t = t.contiguous(memory_format=torch.channels_last)
+        return t
 
     def to_device(self, x, y, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
         """(x, y) as tensors on the device, as the steps take them: features in the module's float
@@ -704,4 +718,4 @@ class Trainer:
             raise DataError(f"x_{split} has no rows", hint="check the split fractions and the data")
         if xt.shape[0] != yt.shape[0]:
             raise DataError(f"x_{split} has {xt.shape[0]} rows but y_{split} has {yt.shape[0]}")
-        return xt, yt.to(self.device)
+        return xt, yt.to(self.device, non_blocking=self.device.type == "cuda" and yt.is_pinned())
