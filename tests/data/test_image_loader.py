@@ -76,6 +76,10 @@ def test_lazy_reading_finds_the_same_images_files_and_statistics(tmp_path):
         summed = ImagePreprocessor([10, 10], "rgb", 3, normalize=normalize).fit(None, stats=lazy.stats[rows])
         np.testing.assert_allclose(summed.shift, exact.shift, rtol=1e-12)
         np.testing.assert_allclose(summed.divide, exact.divide, rtol=1e-10)
+    pixels = held.images[rows].astype(np.float64)  # numpy's own, over every pixel at once
+    standard = ImagePreprocessor([10, 10], "rgb", 3).fit(None, stats=lazy.stats[rows])
+    np.testing.assert_allclose(standard.shift, pixels.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(standard.divide, pixels.std(axis=(0, 2, 3)), rtol=1e-10)
     pre = ImagePreprocessor([10, 10], "rgb", 3).fit(held.images)
     inputs = LazyImages(lazy.images, pre)
     assert np.array_equal(inputs[[3, 0, 7]], pre.transform(held.images[[3, 0, 7]]))

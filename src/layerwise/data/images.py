@@ -40,6 +40,7 @@ CHANNELS = {"grayscale": 1, "rgb": 3}
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 SHOWN = 5  # corrupt files named in a message
 MOST_WORKERS = 8  # data.image.workers: auto
+STATS_CHUNK = 256  # images whose pixels are summed at a time when normalization is fitted
 
 
 @dataclass
@@ -270,7 +271,9 @@ def read_listing(
     if held == "lazy":
         lazy_pixels = FilePixels([paths[i] for i in kept], shape, mode, 255.0, workers)
         return ImageSet(lazy_pixels, out_labels, log, files, mode, 255.0, np.stack(arrays), reading)
-    images = np.stack(arrays).astype(np.float32) / 255.0  # (n, channels, height, width)
+    images = np.empty((len(arrays), CHANNELS[mode], *shape), dtype=np.float32)  # (n, channels, height, width)
+    for j, raw in enumerate(arrays):  # filled one image at a time: no second full-size temporary
+        np.divide(raw, np.float32(255.0), out=images[j], dtype=np.float32)
     return ImageSet(images, out_labels, log, files, mode, 255.0, None, reading)
 
 
@@ -369,8 +372,13 @@ def _decoded_all(
 
 def pixel_stats(image: np.ndarray) -> np.ndarray:
     """(channels, 4): per channel the sum of one image's pixels, of their squares, the least, the largest."""
-    flat = image.reshape(image.shape[0], -1).astype(np.float64)
-    return np.stack([flat.sum(axis=1), (flat * flat).sum(axis=1), flat.min(axis=1), flat.max(axis=1)], axis=1)
+    return batch_stats(image[None])[0]
+
+
+def batch_stats(images: np.ndarray) -> np.ndarray:
+    """(n, channels, 4): `pixel_stats` of each of (n, channels, h, w) images."""
+    flat = images.reshape(images.shape[0], images.shape[1], -1).astype(np.float64)
+    return np.stack([flat.sum(axis=2), (flat * flat).sum(axis=2), flat.min(axis=2), flat.max(axis=2)], axis=2)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -549,17 +557,15 @@ class ImagePreprocessor:
                     "or set data.normalize: standard",
                 )
             return self._weights(weights)
-        per_channel = images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1).astype(np.float64)
-        if self.normalize == "standard":
-            shift, divide = per_channel.mean(axis=1), per_channel.std(axis=1)
-        elif self.normalize == "minmax":
-            shift, divide = per_channel.min(axis=1), np.ptp(per_channel, axis=1)
-        else:
-            shift, divide = np.zeros(len(per_channel)), np.ones(len(per_channel))
-        return self._set(shift, divide)
+        # per-image sums, a chunk at a time: a float64 copy of every training pixel at once
+        # would take twice the memory the images do
+        chunks = [batch_stats(images[i : i + STATS_CHUNK]) for i in range(0, len(images), STATS_CHUNK)]
+        return self._fit_stats(np.concatenate(chunks) if chunks else np.zeros((0, self.channels, 4)), None)
 
     def _fit_stats(self, stats: np.ndarray, weights: tuple[list[float], list[float]] | None) -> ImagePreprocessor:
         """As `fit`, from per-image sums (float64): the same mean and std up to rounding."""
+        if not len(stats):  # no training image: nothing to fit, the pixels stay as they are
+            return self._set(np.zeros(self.channels), np.ones(self.channels))
         low, high = stats[:, :, 2].min(axis=0), stats[:, :, 3].max(axis=0)  # (channels,)
         if weights is not None:
             if low.min() < 0 or high.max() > 1 + 1e-6:  # files are read in [0, 1]: only a bug gets here
@@ -596,7 +602,8 @@ class ImagePreprocessor:
             )
         shift = np.asarray(self.shift, dtype=np.float32)[None, :, None, None]
         divide = np.asarray(self.divide, dtype=np.float32)[None, :, None, None]
-        return ((images - shift) / divide).astype(np.float32)
+        out = np.subtract(images, shift, dtype=np.float32)  # one new array, divided in place
+        return np.divide(out, divide, out=out)
 
     def read(self, files: Sequence[str | Path]) -> tuple[np.ndarray, list[str | None]]:
         """Decode `files` as in training: (n, channels, h, w) scaled pixels (zeros where a file is

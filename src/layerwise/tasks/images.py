@@ -241,6 +241,15 @@ class Images(Task):
         lazy = isinstance(prepared.x["train"], LazyImages)
         if not lazy and not item_settings(settings):
             return None
+        from ..training.distributed import world_size
+
+        if world_size() > 1:
+            why = "images read from disk (data.image.lazy)" if lazy else "per-image augmentation (crop, color, policy)"
+            raise ConfigError(
+                f"{why} trains in one process; this run was started under torchrun with {world_size()} processes",
+                hint="run it without torchrun, or hold the images in memory (data.image.lazy: false) "
+                "with batch augmentation only (flip, shift, rotate, brightness)",
+            )
         image = _image(cfg)
         pre = prepared.images
         return image_feed(
