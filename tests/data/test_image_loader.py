@@ -180,7 +180,7 @@ def test_a_lazy_run_trains_as_the_in_memory_run_and_its_bundle_predicts(tmp_path
 def test_a_lazy_run_with_per_image_augmentation_resumes_bit_identically(tmp_path):
     folder = _folder(tmp_path / "pics")
     image = {"lazy": True, "workers": 1}
-    augment = {"crop": 0.6, "color": 0.2, "shift": 0.1}
+    augment = {"crop": 0.6, "color": 0.2, "shift": 0.1, "mixup": 0.4, "cutmix": 1.0}
     whole = _config(folder, data__image=image, data__augment=augment, train__epochs=3)
     layerwise.Experiment(whole).run(tmp_path / "whole")
     layerwise.Experiment({**whole, "train": {**whole["train"], "epochs": 2}}).run(tmp_path / "parts")
@@ -188,6 +188,7 @@ def test_a_lazy_run_with_per_image_augmentation_resumes_bit_identically(tmp_path
     assert resumed.metrics["resumed"]["epochs"] == 2
     log = (tmp_path / "whole" / "run.log").read_text()
     assert "per-image augmentation in the workers" in log and "random crops of 60-100% of the area" in log
+    assert "mixup Beta(0.4, 0.4), cutmix Beta(1, 1)" in log
     a = bundle.load(tmp_path / "whole" / "bundle").module.state_dict()
     b = bundle.load(tmp_path / "parts" / "bundle").module.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -250,3 +251,41 @@ def test_channels_last_trains_as_the_usual_layout_and_the_bundle_is_saved_in_it(
     weights = bundle.load(tmp_path / "last" / "bundle").module.state_dict()
     assert all(w.is_contiguous() for w in weights.values())
     assert last.metrics["test"] == pytest.approx(usual.metrics["test"], rel=1e-3)
+
+
+def test_mixup_and_cutmix_blend_images_and_labels_by_the_same_share():
+    from layerwise.data.augment import mixer
+
+    x = torch.arange(6, dtype=torch.float32).repeat_interleave(64).reshape(6, 1, 8, 8)  # image i: every pixel i
+    y = torch.arange(6)  # image i is class i: a blended label names both images and their shares
+    mixed_x, mixed_y = mixer({"mixup": 0.4}, 6)(x, y, torch.Generator().manual_seed(0))
+    assert mixed_y.shape == (6, 6) and torch.allclose(mixed_y.sum(dim=1), torch.ones(6))
+    for i in range(6):
+        share = float(mixed_y[i, i])
+        partner = [k for k in range(6) if k != i and mixed_y[i, k] > 0]
+        expected = i if not partner else share * i + (1 - share) * partner[0]
+        assert len(partner) <= 1 and torch.allclose(mixed_x[i], torch.full((1, 8, 8), float(expected)))
+    cut_x, cut_y = mixer({"cutmix": 1.0}, 6)(x, y, torch.Generator().manual_seed(1))
+    pasted = 0
+    for i in range(6):
+        own = float((cut_x[i] == i).float().mean())  # the share of its own pixels left
+        others = cut_x[i][cut_x[i] != i].unique().tolist()
+        assert len(others) <= 1 and cut_y[i, i].item() == pytest.approx(own)
+        if others:
+            pasted += 1
+            assert cut_y[i, int(others[0])].item() == pytest.approx(1 - own)
+    assert pasted > 0
+    again = mixer({"cutmix": 1.0}, 6)(x, y, torch.Generator().manual_seed(1))
+    assert torch.equal(again[0], cut_x) and torch.equal(again[1], cut_y)  # the generator decides it all
+    binary = mixer({"mixup": 0.4}, 2)(x, torch.tensor([[0.0], [1.0]] * 3), torch.Generator().manual_seed(0))[1]
+    assert binary.shape == (6, 1) and bool(((binary >= 0) & (binary <= 1)).all())
+
+
+def test_mixup_trains_in_memory_runs_of_two_classes_and_many(tmp_path):
+    folder = _folder(tmp_path / "pics")
+    many = layerwise.Experiment(_config(folder, data__augment={"mixup": 0.2, "cutmix": 1.0})).run(tmp_path / "many")
+    assert "mixup Beta(0.2, 0.2), cutmix Beta(1, 1)" in (tmp_path / "many" / "run.log").read_text()
+    x = np.random.default_rng(0).integers(0, 256, (40, 8, 8)).astype(np.uint8)
+    two = layerwise.Experiment(_config(None, data__augment={"mixup": 0.2}), data=(x, np.arange(40) % 2)).run()
+    for result in (many, two):
+        assert all(np.isfinite(row["train_loss"]) for row in result.history)

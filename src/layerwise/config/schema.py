@@ -148,8 +148,8 @@ class ImageConfig(_Section):
 class AugmentConfig(_Section):
     """Random changes to training batches only (layerwise.data.augment); every key off by default.
 
-    Images: flip, shift, rotate, brightness (on batches); crop, color, policy (per image, with
-    torchvision.transforms.v2 where images are loaded). Series windows (forecast): jitter, scale, slice.
+    Images: flip, shift, rotate, brightness, mixup, cutmix (on batches); crop, color, policy (per
+    image, with torchvision.transforms.v2 where images are loaded). Series windows (forecast): jitter, scale, slice.
     Tables: jitter, on the numeric feature columns only.
     """
 
@@ -168,6 +168,12 @@ class AugmentConfig(_Section):
     color: float = Field(default=0.0, ge=0, lt=1)
     # Images, per image: an automatic augmentation policy, trivialaugment | randaugment | autoaugment.
     policy: Literal["none", "trivialaugment", "randaugment", "autoaugment"] = "none"
+    # Images, per batch: mixup, each image blended with another of the batch by a share drawn from
+    # Beta(mixup, mixup), its label too (0: off; 0.2 is usual). Training loss on blended labels.
+    mixup: float = Field(default=0.0, ge=0)
+    # Images, per batch: cutmix, a box of another image of the batch pasted in, the labels blended
+    # by the box's area, drawn from Beta(cutmix, cutmix) (0: off; 1.0 is usual). With mixup: one or the other a batch.
+    cutmix: float = Field(default=0.0, ge=0)
     # Series and tables: std of Gaussian noise added to the scaled inputs (tables: numeric columns only).
     jitter: float = Field(default=0.0, ge=0)
     # Series: std s of each window's factor 1 + N(0, s), applied about the window's last value

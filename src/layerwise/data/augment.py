@@ -14,6 +14,7 @@ Images, (batch, channels, H, W) in normalized pixel space z = (p - shift) / divi
     brightness  multiply raw pixels by 1 + U(-b, b)
 The per-image keys crop, color and policy (ITEM_KEYS) are torchvision.transforms.v2 transforms
 applied where images are loaded, one image at a time (data/image_loader.py), not here.
+mixup and cutmix blend images and their labels (`mixer`): the Trainer's `mix`, after `augment`.
 "Black" means a raw pixel of 0, which normalization moved to `zero` = -shift / divide per
 channel; shifting, rotating and brightening work relative to it, so a normalized image
 behaves as its raw pixels would.
@@ -35,6 +36,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -54,10 +56,14 @@ OFF: dict[str, Any] = {
     "crop": 1.0,
     "color": 0.0,
     "policy": "none",
+    "mixup": 0.0,
+    "cutmix": 0.0,
 }
 # Per-image transforms (torchvision.transforms.v2), applied where images are loaded (data/image_loader.py)
 ITEM_KEYS = ("crop", "color", "policy")
-IMAGE_KEYS = ("flip", "shift", "rotate", "brightness", *ITEM_KEYS)
+# Batch transforms that blend images and their labels: the Trainer's `mix` (`mixer` here)
+MIX_KEYS = ("mixup", "cutmix")
+IMAGE_KEYS = ("flip", "shift", "rotate", "brightness", *ITEM_KEYS, *MIX_KEYS)
 SERIES_KEYS = ("jitter", "scale", "slice")
 TABLE_KEYS = ("jitter",)
 TAKES = {"images": IMAGE_KEYS, "series": SERIES_KEYS, "table": TABLE_KEYS, "text": ()}
@@ -269,7 +275,8 @@ def from_config(
     table: `columns` marks the numeric feature columns that jitter may touch.
     Order: geometry first (flip, shift, rotate; slice), then values (brightness; scale, jitter).
     """
-    on = {k: v for k, v in active(settings).items() if k not in ITEM_KEYS}  # those are per image, not per batch
+    # per image (ITEM_KEYS) and label-blending (MIX_KEYS, `mixer`) transforms are made elsewhere
+    on = {k: v for k, v in active(settings).items() if k not in ITEM_KEYS + MIX_KEYS}
     problems = check(settings, kind)
     if problems:
         raise ConfigError(problems, hint="remove those keys from data.augment (or set them to their off values)")
@@ -307,8 +314,50 @@ def describe(settings: dict[str, Any] | None) -> str:
         "crop": lambda v: f"random crops of {v * 100:g}-100% of the area",
         "color": lambda v: f"colour jitter ±{v * 100:g}%",
         "policy": lambda v: f"{v} policy",
+        "mixup": lambda v: f"mixup Beta({v:g}, {v:g})",
+        "cutmix": lambda v: f"cutmix Beta({v:g}, {v:g})",
     }
     return ", ".join(words[k](v) for k, v in active(settings).items())
+
+
+# -- blending images and labels ---------------------------------------------------------------
+Mix = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+
+def mixer(settings: dict[str, Any] | None, classes: int) -> Mix | None:
+    """mixup (Zhang et al. 2018) and cutmix (Yun et al. 2019) of (batch, channels, H, W) images with
+    their labels, or None when both are off; with both on, each batch takes one, chosen at random.
+
+    Labels become class probabilities (batch, classes) blended by the same share (class indices
+    are one-hot first; a binary model's (batch, 1) float labels are blended as they are). The
+    share is drawn from Beta(alpha, alpha); cutmix's box covers 1 - share of the image, clipped at
+    the edges, and the labels follow the area actually pasted."""
+    on = {k: float(v) for k, v in active(settings).items() if k in MIX_KEYS}
+    if not on:
+        return None
+    kinds = sorted(on)
+
+    def mix(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        draw = torch.randint(0, 2**62, (2,), generator=generator, device=generator.device).tolist()
+        rng = np.random.default_rng(draw[0])  # Beta has no torch generator argument
+        kind = kinds[draw[1] % len(kinds)]
+        share = float(rng.beta(on[kind], on[kind]))
+        partner = torch.randperm(x.shape[0], generator=generator, device=generator.device)  # (batch,)
+        if kind == "mixup":
+            x = share * x + (1 - share) * x[partner]
+        else:
+            h, w = x.shape[-2:]
+            side = math.sqrt(1 - share)
+            cy, cx = int(rng.integers(h)), int(rng.integers(w))
+            top, bottom = max(cy - round(h * side / 2), 0), min(cy + round(h * side / 2), h)
+            left, right = max(cx - round(w * side / 2), 0), min(cx + round(w * side / 2), w)
+            x = x.clone()
+            x[..., top:bottom, left:right] = x[partner][..., top:bottom, left:right]
+            share = 1 - (bottom - top) * (right - left) / (h * w)
+        soft = y.to(x.dtype) if y.is_floating_point() else F.one_hot(y.reshape(-1).long(), classes).to(x.dtype)
+        return x, share * soft + (1 - share) * soft[partner]
+
+    return mix
 
 
 # -- small pieces ----------------------------------------------------------------------------

@@ -142,6 +142,7 @@ def trainer_for(
     metric: Callable | None = None,
     maximize: bool | None = None,
     augment_fn: Any = None,
+    mix_fn: Any = None,
     checkpoints: Path | None = None,
     fingerprint: dict[str, Any] | None = None,
 ) -> Trainer:
@@ -180,6 +181,7 @@ def trainer_for(
         checkpoint_every=t.checkpoint_every,
         keep=t.keep,
         augment=augment_fn,
+        mix=mix_fn,
         fingerprint=fingerprint,
     )
 
@@ -235,6 +237,7 @@ def run_trainer(
         metric=metric,
         maximize=maximize,
         augment_fn=augmentation(cfg, task, prepared, log),
+        mix_fn=task.mixing(augment_settings(cfg), prepared),
         checkpoints=checkpoints,
         fingerprint=fingerprint_,
     )
@@ -294,7 +297,8 @@ def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: Run
     if settings is None or not augment.active(settings):
         return None
     fn = task.augmentation(settings, prepared)
-    per_image = any(key in augment.ITEM_KEYS for key in augment.active(settings))  # applied where images load
+    # applied where images load (per image), or with the labels (mixup, cutmix)
+    per_image = any(key in augment.ITEM_KEYS + augment.MIX_KEYS for key in augment.active(settings))
     log.write(
         "augmentation (training split only): "
         + (augment.describe(settings) if fn is not None or per_image else "none, no numeric feature column to jitter")

@@ -205,6 +205,11 @@ class Task(ABC):
         """The training batches' augmentation (data.augment, active) for this kind, or None."""
         return None
 
+    def mixing(self, settings: dict[str, Any] | None, prepared: Prepared) -> Any:
+        """The training batches' blending of inputs with their labels (data.augment mixup, cutmix)
+        for this kind, or None."""
+        return None
+
     def class_weights(self, cfg: Any, prepared: Prepared) -> list[float] | None:
         """Per-class loss weights (train.class_weights) where this kind has classes."""
         return None

@@ -223,6 +223,11 @@ class Images(Task):
         pre = prepared.images  # a raw 0 pixel after normalization: what "black" is
         return augment.from_config(settings, "images", zero=[-s / d for s, d in zip(pre.shift, pre.divide)])
 
+    def mixing(self, settings: dict[str, Any] | None, prepared: Prepared) -> Any:
+        from ..data import augment  # torch: imported where a run trains
+
+        return augment.mixer(settings, prepared.task.n_classes)
+
     def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
         from ..evaluation import majority_baseline
 

@@ -39,9 +39,12 @@ class RegressionLoss(nn.Module):
 
 
 class CrossEntropy(nn.CrossEntropyLoss):
-    """Softmax cross-entropy on (n, k) logits and (n,) int64 class indices."""
+    """Softmax cross-entropy on (n, k) logits and (n,) int64 class indices, or (n, k) class
+    probabilities (blended labels: mixup, cutmix)."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if target.is_floating_point() and target.shape == output.shape and output.dim() == 2:
+            return super().forward(output, target.to(output.dtype))  # class probabilities (mixup, cutmix)
         # (n, 1) labels -> (n,); float labels from a CSV -> int64 class indices
         return super().forward(output, target.reshape(-1).long())
 

@@ -91,7 +91,9 @@ class Trainer:
     global batch, and a worker torchrun restarts resumes from `checkpoint_dir` by itself.
     `augment(x_batch, generator) -> x_batch` changes training batches only (never
     validation or predictions); its generator is seeded from (seed, epoch, step, rank), so
-    augmented runs stay reproducible and resume bit-identically.
+    augmented runs stay reproducible and resume bit-identically. `mix(x_batch, y_batch,
+    generator) -> (x, y)` then blends training batches with their labels (mixup, cutmix:
+    data/augment.py's `mixer`; the loss then reads class probabilities), seeded alike.
 
     `fingerprint` (JSON values, nested dicts allowed) says what this training is made from:
     settings and a digest of the data (`layerwise.training.checkpoint.data_digest`). It is saved
@@ -155,6 +157,7 @@ class Trainer:
         checkpoint_every: int = 1,
         keep: int = 2,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        mix: Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]] | None = None,
         fingerprint: Mapping[str, Any] | None = None,
     ):
         problems = check_args(
@@ -225,6 +228,7 @@ class Trainer:
         self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
         self.augment = augment
+        self.mix = mix
         self.scheduler: Any = None  # a torch lr_scheduler, made at fit start (schedules.py)
         self._schedule_every: str | None = None
         self.scaler = grad_scaler(precision, self.device)
@@ -459,6 +463,8 @@ class Trainer:
             with self._autocast():
                 if self.augment is not None:
                     xb = self.augment(xb, self._augment_generator(epoch, step))
+                if self.mix is not None:  # images and their labels blended (mixup, cutmix)
+                    xb, yb = self.mix(xb, yb, self._augment_generator(epoch, step, 1))
                 out = net(xb)  # (batch, output_dim)
                 # an empty shard (a last batch smaller than the world) still joins DDP's all-reduce
                 loss = self.loss_fn(out, yb) if share else out.sum() * 0.0
@@ -522,9 +528,9 @@ class Trainer:
             )
         return self._trained
 
-    def _augment_generator(self, epoch: int, step: int) -> torch.Generator:
-        """A fresh generator per batch, so a resumed epoch draws the same augmentations."""
-        seed = hash((self.seed, epoch, step, self.rank)) & 0x7FFF_FFFF_FFFF_FFFF
+    def _augment_generator(self, epoch: int, step: int, *stream: int) -> torch.Generator:
+        """A fresh generator per batch (and `stream`), so a resumed epoch draws the same augmentations."""
+        seed = hash((self.seed, epoch, step, self.rank, *stream)) & 0x7FFF_FFFF_FFFF_FFFF
         return torch.Generator(device=self.device).manual_seed(seed)
 
     def end_epoch(self, logs: dict) -> None:
