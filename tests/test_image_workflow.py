@@ -53,6 +53,20 @@ def test_evaluate_judges_a_folder_of_class_folders_beside_the_majority_class(dig
     assert (tmp_path / "ev" / "report.html").is_file() and (tmp_path / "ev" / "spec.json").is_file()
 
 
+def test_evaluate_reads_a_folder_beyond_the_memory_budget_from_disk_with_the_same_answers(
+    digits_bundle, new_images, cli, tmp_path, monkeypatch
+):
+    code, _, err = cli("evaluate", digits_bundle, new_images, "--out", tmp_path / "held")
+    assert code == 0, err
+    monkeypatch.setattr("layerwise.data.images.available_mb", lambda: 1e-3)  # nothing fits: read from disk
+    code, _, err = cli("evaluate", digits_bundle, new_images, "--out", tmp_path / "disk")
+    assert code == 0, err
+    held, disk = (pd.read_csv(tmp_path / name / "predictions.csv") for name in ("held", "disk"))
+    pd.testing.assert_frame_equal(held, disk)
+    metrics = [json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("held", "disk")]
+    assert metrics[0]["test"] == metrics[1]["test"] and metrics[0]["cleaning"] == metrics[1]["cleaning"]
+
+
 def test_evaluate_gate_exits_4_when_the_labels_are_not_what_the_model_learnt(digits_bundle, tmp_path, cli):
     # every class folder named after the next digit: the network is now wrong on nearly every image
     write_digits(tmp_path / "shifted", 5, start=30)

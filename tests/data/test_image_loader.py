@@ -97,7 +97,7 @@ def test_a_file_changed_during_a_lazy_run_is_a_data_error_naming_it(tmp_path):
 
 def test_auto_holds_images_in_memory_within_the_budget_and_reads_them_lazily_beyond():
     where, why = holding("auto", 1000, 3, (32, 32), memory_mb=100)
-    assert where == "memory" and "1,000 images of 3x32x32 take 23 MB decoded" in why and "within 100 MB" in why
+    assert where == "memory" and "1,000 images of 3x32x32 take 26 MB in memory" in why and "within 100 MB" in why
     where, why = holding("auto", 100_000, 3, (128, 128), memory_mb=4096)
     assert where == "lazy" and "more than 4,096 MB (data.image.memory_mb)" in why and "from disk" in why
     where, why = holding("auto", 10, 1, (8, 8), memory_mb=None)
@@ -238,7 +238,7 @@ def test_settings_a_run_cannot_honour_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="data.image.files: names the column of a CSV or Parquet data.path"):
         layerwise.Experiment(cfg).run()
     x = np.zeros((20, 8, 8), dtype=np.uint8)
-    with pytest.raises(ConfigError, match="data.image.lazy: true reads image files"):
+    with pytest.raises(ConfigError, match="data.image.lazy: says how image files are read; images passed as data= are in memory"):
         layerwise.Experiment(_config(None, data__image={"lazy": True}), data=(x, np.arange(20) % 2)).run()
 
 
@@ -289,3 +289,44 @@ def test_mixup_trains_in_memory_runs_of_two_classes_and_many(tmp_path):
     two = layerwise.Experiment(_config(None, data__augment={"mixup": 0.2}), data=(x, np.arange(40) % 2)).run()
     for result in (many, two):
         assert all(np.isfinite(row["train_loss"]) for row in result.history)
+
+
+def test_keys_added_for_images_leave_an_older_checkpoints_fingerprint_as_it_was():
+    from layerwise.config import ExperimentConfig
+    from layerwise.experiment import fingerprint
+
+    before = {  # what a checkpoint of an image run made before these keys existed compared
+        "data": {"image": {"size": [8, 8], "mode": "rgb", "max_corrupt": 0.05}, "augment": {"shift": 0.1}},
+        "train": {"epochs": 3},
+    }
+    found = fingerprint(ExperimentConfig.from_dict({**before, "data": {"path": "pics", **before["data"]}}), "d")
+    assert set(found["data"]["image"]) == {"size", "mode", "max_corrupt"}
+    assert "crop" not in found["data"]["augment"] and "mixup" not in found["data"]["augment"]
+    assert "channels_last" not in found["train"]
+    # where images are held and who decodes them never makes a resume refuse: the same batches either way
+    held = {"image": {"lazy": True, "workers": 3}, "augment": {"crop": 0.5}}
+    changed = fingerprint(ExperimentConfig.from_dict({"data": {"path": "pics", **held}}), "d")
+    assert "lazy" not in changed["data"]["image"] and changed["data"]["augment"]["crop"] == 0.5
+
+
+def test_a_file_unreadable_in_a_worker_is_the_data_error_with_its_hint(tmp_path):
+    lazy = read_image_folder(_folder(tmp_path / "pics", per_class=4), lazy=True)
+    pre = ImagePreprocessor([10, 10], "rgb", 3).fit(None, stats=lazy.stats)
+    y = np.arange(12) % 3
+    x = {"train": LazyImages(lazy.images, pre), "val": LazyImages(lazy.images.take(np.arange(2)), pre)}
+    feed = image_feed(
+        x, {"train": y, "val": y[:2]}, batch_size=4, seed=0, augment=None, shift=pre.shift, divide=pre.divide,
+        workers=1,
+    )  # fmt: skip
+    lazy.images.paths[5].write_bytes(b"gone")
+    with pytest.raises(DataError, match=r"cannot be read as an image now") as caught:
+        list(feed.train(1))
+    assert caught.value.hint.startswith("the file changed during the run") and "Traceback" not in str(caught.value)
+
+
+def test_under_torchrun_a_dataloader_feed_is_refused_before_any_image_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr("layerwise.training.distributed.world_size", lambda: 2)
+    folder = tmp_path / "pics"  # never read: the refusal comes first
+    for changes in ({"data__image": {"lazy": True}}, {"data__augment": {"policy": "randaugment"}}):
+        with pytest.raises(ConfigError, match="train in one process; this run was started under torchrun"):
+            layerwise.Experiment(_config(folder, **changes)).run()

@@ -137,8 +137,11 @@ class Predictor:
         outs = []
         # token ids (generation) stay integers for the embedding; everything else is float32
         # (read `dtype` first: np.asarray would decode images left on disk, data.images.LazyImages)
-        found = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
-        dtype = torch.long if np.issubdtype(found, np.integer) else torch.float32
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        elif not hasattr(x, "shape"):  # a list; images left on disk (LazyImages) stay as they are
+            x = np.asarray(x)
+        dtype = torch.long if np.issubdtype(x.dtype, np.integer) else torch.float32
         # large samples (images) in fewer rows at a time: 4096 of 3x128x128 would hold 800 MB
         batch_size = min(batch_size, max(64, EVAL_ELEMENTS // max(1, int(np.prod(x.shape[1:])))))
         with torch.no_grad():

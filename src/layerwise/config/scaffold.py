@@ -962,6 +962,12 @@ def _render_images(data, out) -> str:
     rel = os.path.relpath(Path(data).resolve(), Path(out).resolve().parent)
     readable = [label for p, label in zip(listing.paths, listing.labels) if p in headers]
     classes = sorted(set(readable), key=str)
+    silent = sorted(set(listing.classes) - set(classes))
+    if silent:
+        raise DataError(
+            f"{listing.where[silent[0]]}: class folder '{silent[0]}' holds no readable image",
+            hint="replace its corrupt files, or remove the folder",
+        )
     skipped = len(bad)
     channels = image_stages(h, w)
     shown = ", ".join(_printable(str(c)) for c in classes[:10]) + (" ..." if len(classes) > 10 else "")

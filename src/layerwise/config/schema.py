@@ -142,6 +142,8 @@ class ImageConfig(_Section):
     memory_mb: float | None = Field(default=None, gt=0)
     # Processes decoding images for training when they are read lazily (torch DataLoader
     # workers); auto = one per usable CPU but one, at most 8 (0: decode in the training process).
+    # Images in memory augmented per image (data.augment crop, color, policy): auto = in the
+    # training process, a number = that many workers.
     workers: Literal["auto"] | NonNegativeInt = "auto"
 
 

@@ -62,12 +62,9 @@ def check_pixels(x: Any, settings: dict[str, Any] | None, shift: list[float], di
     """Per-image transforms read raw pixels in [0, 1]: a DataError for arrays (normalized `x`) outside it."""
     if not item_settings(settings) or isinstance(x, LazyImages) or len(x) == 0:
         return  # files are read in [0, 1]
-    per_channel = np.moveaxis(x, 1, 0).reshape(x.shape[1], -1)  # (channels, pixels), normalized
     scale, offset = np.asarray(divide), np.asarray(shift)  # divide > 0: the order of values is kept
-    low, high = (
-        float((per_channel.min(axis=1) * scale + offset).min()),
-        float((per_channel.max(axis=1) * scale + offset).max()),
-    )
+    low = float((x.min(axis=(0, 2, 3)) * scale + offset).min())  # per channel, back to raw pixels
+    high = float((x.max(axis=(0, 2, 3)) * scale + offset).max())
     if low < -1e-6 or high > 1 + 1e-6:
         raise DataError(
             f"data: pixels range over [{low:.3g}, {high:.3g}]; "
@@ -92,15 +89,24 @@ class ImageItems(Dataset):
     def __len__(self) -> int:
         return len(self.x)
 
-    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, str]:
+        """(image, target, ""), or (zeros, target, why) for a file unreadable now: an exception in a
+        worker process reaches the training process as a traceback, not the message and hint."""
         epoch, i = key
+        try:
+            return (*self._item(epoch, i), "")
+        except DataError as err:
+            return torch.zeros(self.x.shape[1:]), torch.as_tensor(self.y[i]), str(err)
+
+    def _item(self, epoch: int, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         lazy = isinstance(self.x, LazyImages)
         if self.transform is None:
             image = ((self.x.pixels.image(i) - self.shift) / self.divide) if lazy else self.x[i]
             return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)), torch.as_tensor(self.y[i])
         raw = self.x.pixels.image(i) if lazy else self.x[i] * self.divide + self.shift  # (channels, h, w) in [0, 1]
-        with torch.random.fork_rng(devices=[]):  # the process's own generator is left as it was
-            torch.manual_seed(item_seed(self.seed, epoch, i))
+        with torch.random.fork_rng(devices=[]):  # the process's CPU generator is left as it was
+            # the CPU generator only: torch.manual_seed would reseed CUDA's too, which fork_rng does not restore
+            torch.default_generator.manual_seed(item_seed(self.seed, epoch, i))
             changed = self.transform(torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32)))
         image = (changed - torch.from_numpy(self.shift)) / torch.from_numpy(self.divide)
         return image.contiguous(), torch.as_tensor(self.y[i])
@@ -114,11 +120,23 @@ def item_seed(seed: int, epoch: int, i: int) -> int:
 def permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     """Epoch `epoch`'s (from 1) order of n rows: the e-th randperm of a generator seeded with
     `seed`, as Trainer.fit draws them on the CPU."""
-    generator = torch.Generator().manual_seed(seed)
+    return orders(n, seed, epoch, None)[0]
+
+
+def orders(n: int, seed: int, epoch: int, after: tuple[int, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(`permutation`, the generator's state after it); `after` (an earlier epoch, the state after
+    it) saves drawing those epochs' permutations again."""
+    generator = torch.Generator()
+    done = 0
+    if after is not None and after[0] < epoch:
+        done = after[0]
+        generator.set_state(after[1])
+    else:
+        generator.manual_seed(seed)
     order = torch.arange(n)
-    for _ in range(epoch):
+    for _ in range(done, epoch):
         order = torch.randperm(n, generator=generator)
-    return order
+    return order, generator.get_state()
 
 
 class EpochBatches(Sampler):
@@ -127,9 +145,13 @@ class EpochBatches(Sampler):
 
     def __init__(self, n: int, batch_size: int, seed: int, *, shuffle: bool):
         self.n, self.batch_size, self.seed, self.shuffle, self.epoch = n, batch_size, seed, shuffle, 1
+        self._after: tuple[int, torch.Tensor] | None = None  # (an epoch, the generator's state after it)
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        order = permutation(self.n, self.seed, self.epoch) if self.shuffle else torch.arange(self.n)
+        order = torch.arange(self.n)
+        if self.shuffle:
+            order, state = orders(self.n, self.seed, self.epoch, self._after)
+            self._after = (self.epoch, state)
         for start in range(0, self.n, self.batch_size):
             yield [(self.epoch, int(i)) for i in order[start : start + self.batch_size]]
 
@@ -145,6 +167,7 @@ class Feed:
     n_train: int
     val: Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]] | None
     describe: str
+    workers: int = 0  # decoding processes beside training (they take CPUs of their own)
 
 
 def image_feed(
@@ -188,7 +211,7 @@ def image_feed(
 
     def train_batches(epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         train_order.epoch = epoch
-        yield from train
+        yield from _checked(train)
 
     val_batches = None
     if len(x.get("val", ())) > 0:
@@ -196,10 +219,20 @@ def image_feed(
         val, _ = loader("val", None, False, batch_size)
 
         def val_batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-            yield from val
+            yield from _checked(val)
 
     where = "from disk" if isinstance(train_x, LazyImages) else "from memory"
     how = f"{workers} worker process(es)" if workers else "the training process"
-    extra = ", per-image augmentation in the workers" if transform is not None else ""
+    extra = f", per-image augmentation {'in the workers' if workers else 'there'}" if transform is not None else ""
     describe = f"images read {where} by a DataLoader with {how}{extra}" + (", pinned memory" if pin else "")
-    return Feed(train_batches, len(train_x), val_batches, describe)
+    return Feed(train_batches, len(train_x), val_batches, describe, workers)
+
+
+def _checked(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(x, y) batches; the first image a worker could not read is raised here as its DataError."""
+    for x, y, errors in loader:
+        failed = next((e for e in errors if e), None)
+        if failed:
+            message, _, hint = failed.partition("\n  hint: ")
+            raise DataError(message, hint=hint or None)
+        yield x, y

@@ -25,7 +25,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -160,15 +160,17 @@ def list_image_table(path: str | Path, column: str, target: str | None, delimite
                 hint=f"set {key} to the column that holds {holds}",
             )
     named, labels = table[column], table[target]
+    if labels.dtype.kind == "f" and bool((labels.dropna() % 1 == 0).all()):
+        labels = labels.astype("Int64")  # whole-number classes a missing value turned into floats: 1, not 1.0
     kept = named.notna() & (named.astype(str).str.strip() != "") & labels.notna()
-    log = CleaningLog(rows_in=int(kept.sum()))
+    log = CleaningLog(rows_in=len(table))
     if not kept.all():
-        first = int(np.flatnonzero(~kept.to_numpy())[0]) + 2  # a line of the file: the header is line 1
+        first = int(np.flatnonzero(~kept.to_numpy())[0]) + 1  # the header is not a row
         log.add(
             "missing_target",
             None,
             int((~kept).sum()),
-            f"skipped {int((~kept).sum())} row(s) without a file or a label (the first on line {first})",
+            f"skipped {int((~kept).sum())} row(s) without a file or a label (the first: data row {first})",
         )
     root = path.parent
     paths = [Path(str(v).strip()) for v in named[kept]]
@@ -298,8 +300,9 @@ def header_choice(headers: dict[Path, tuple[str, tuple[int, int]]]) -> tuple[str
 
 def holding(lazy: bool | str, n: int, channels: int, size: Sequence[int], memory_mb: float | None) -> tuple[str, str]:
     """("memory" | "lazy", the run log's reason) for n decoded images of (channels, *size)."""
-    need = 2 * n * channels * int(np.prod(size)) * 4 / 2**20  # MB, float32, as read and normalized
-    what = f"{n:,} images of {channels}x{size[0]}x{size[1]} take {need:,.0f} MB decoded (held twice: read, normalized)"
+    # MB: float32 as read and as normalized, and the 8-bit pixels while they are read
+    need = n * channels * int(np.prod(size)) * (4 + 4 + 1) / 2**20
+    what = f"{n:,} images of {channels}x{size[0]}x{size[1]} take {need:,.0f} MB in memory (read and normalized)"
     if lazy is True:
         return "lazy", f"{what}; read from disk as training goes (data.image.lazy: true)"
     if lazy is False:
@@ -329,13 +332,16 @@ def available_mb() -> float:
                 found.append(int(line.split()[1]) / 1024)
     except OSError:
         pass
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max":
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
-            found.append((int(limit) - used) / 2**20)
-    except (OSError, ValueError):
-        pass
+    for limit_file, used_file in (  # a container's limit: cgroup v2, then v1
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        try:
+            limit = Path(limit_file).read_text().strip()
+            if limit != "max" and int(limit) < 2**60:  # v1 writes a huge number for "no limit"
+                found.append((int(limit) - int(Path(used_file).read_text())) / 2**20)
+        except (OSError, ValueError):
+            continue
     if not found:  # not Linux: the physical memory
         found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
     return max(min(found), 1.0)
@@ -349,23 +355,19 @@ def _decoded_all(
 
     def one(i: int) -> np.ndarray | None:
         try:
-            raw = decode_image(pixels.paths[i], pixels.size, pixels.mode)
+            raw = decode_image(pixels.paths[i], pixels.size, pixels.mode, quiet=False)
         except UNREADABLE:
             return None
         return raw if held == "memory" else pixel_stats(raw.astype(np.float32) / np.float32(pixels.scale))
 
     n = len(pixels.paths)
-    if workers <= 1:
-        out = []
-        for i in range(n):
-            tell(i, total)
-            out.append(one(i))
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            out = []
-            for i, found in enumerate(pool.map(one, range(n), chunksize=64)):
-                tell(i, total)
-                out.append(found)
+    out: list[np.ndarray | None] = []
+    step = max(1, workers) * 64  # submitted at a time: a pool given every file at once holds a task for each
+    with _quiet(), ThreadPoolExecutor(max(1, workers)) as pool:
+        for start in range(0, n, step):
+            tell(start, total)
+            chunk = range(start, min(start + step, n))
+            out += pool.map(one, chunk) if workers > 1 else map(one, chunk)
     tell(total, total)
     return out
 
@@ -416,12 +418,13 @@ class FilePixels:
         return len(self.paths)
 
     def take(self, rows: Any) -> FilePixels:
-        return replace(self, paths=[self.paths[int(i)] for i in np.asarray(rows).reshape(-1)])
+        """The images at `rows` (positions, or a boolean mask), still on disk."""
+        return replace(self, paths=[self.paths[int(i)] for i in np.arange(len(self))[np.asarray(rows)].reshape(-1)])
 
-    def image(self, i: int) -> np.ndarray:
+    def image(self, i: int, *, quiet: bool = True) -> np.ndarray:
         path = self.paths[i]
         try:
-            raw = decode_image(path, self.size, self.mode)
+            raw = decode_image(path, self.size, self.mode, quiet=quiet)
         except UNREADABLE as err:
             raise DataError(
                 f"{path}: cannot be read as an image now ({type(err).__name__}), though it was when the run began",
@@ -437,8 +440,8 @@ class FilePixels:
             return np.zeros((0, *self.shape[1:]), dtype=np.float32)
         if self.workers <= 1 or len(rows) < 2:
             return np.stack([self.image(int(i)) for i in rows])
-        with ThreadPoolExecutor(min(self.workers, len(rows))) as pool:
-            return np.stack(list(pool.map(self.image, (int(i) for i in rows))))
+        with _quiet(), ThreadPoolExecutor(min(self.workers, len(rows))) as pool:
+            return np.stack(list(pool.map(lambda i: self.image(int(i), quiet=False), rows)))
 
 
 @dataclass
@@ -645,12 +648,13 @@ def _open(path: Path):
     return Image.open(path)
 
 
-def decode_image(path: Path, size: tuple[int, ...], mode: str) -> np.ndarray:
-    """One file as uint8 (channels, height, width), converted and resized (bilinear)."""
+def decode_image(path: Path, size: tuple[int, ...], mode: str, *, quiet: bool = True) -> np.ndarray:
+    """One file as uint8 (channels, height, width), converted and resized (bilinear). `quiet=False`
+    where the caller holds `_quiet()` around a pool of threads decoding."""
     with needs_extra("images"):
         from PIL import Image
 
-    with _quiet(), Image.open(path) as opened:
+    with _quiet() if quiet else nullcontext(), Image.open(path) as opened:
         img = opened.convert("L" if mode == "grayscale" else "RGB")
         if (img.height, img.width) != tuple(size):
             img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
@@ -661,10 +665,13 @@ def decode_image(path: Path, size: tuple[int, ...], mode: str) -> np.ndarray:
 @contextmanager
 def _quiet() -> Iterator[None]:
     # Pillow warns on odd but readable files (palette transparency, large images); the file is
-    # still read, so the warning must not stop a run where warnings are errors.
+    # still read, so the warning must not stop a run where warnings are errors. Only Pillow's
+    # own: the filters are the process's, and other threads (a checkpoint writer) warn too.
+    # Entered once around a pool of decoding threads, never inside them (catch_warnings is not
+    # thread-safe).
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"PIL(\.|$)")
         yield
 
 

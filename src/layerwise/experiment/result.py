@@ -26,7 +26,8 @@ class Result:
     config: ExperimentConfig | None = None
     log: list[str] = field(default_factory=list)
     test_rows: pd.DataFrame | None = field(default=None, repr=False)  # the test split's cleaned rows
-    test_images: np.ndarray | None = field(default=None, repr=False)  # image runs: (n, c, h, w) test pixels
+    # image runs: (n, c, h, w) test pixels, or a data.images.FilePixels when they were read from disk
+    test_images: Any = field(default=None, repr=False)
 
     @property
     def bundle_path(self) -> Path | None:

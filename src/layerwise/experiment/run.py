@@ -29,7 +29,9 @@ from .result import Result, summary
 from .run_folder import claim, locked
 from .steps import RESUMABLE, fingerprint
 
-LR_FIND_IMAGES = 4096  # images decoded for the learning-rate range test when a run reads them from disk
+# images decoded for the learning-rate range test when a run reads them from disk: 4096, fewer
+# of large images (at most 2**27 pixel values, 512 MB of float32)
+LR_FIND_IMAGES, LR_FIND_ELEMENTS = 4096, 1 << 27
 
 __all__ = ["RESUMABLE", "Experiment", "Result", "fingerprint", "run_config", "summary", "validate_config"]
 
@@ -221,7 +223,8 @@ class Experiment:
         trainer = steps.run_trainer(cfg, task, prepared, predictor, head.loss, log, transferred)
         x, y = prepared.x["train"], prepared.y["train"]
         if not isinstance(x, np.ndarray):  # images on disk: the range test reads a sample decoded into memory
-            rows = np.sort(np.random.default_rng(cfg.train.seed).permutation(len(x))[:LR_FIND_IMAGES])
+            most = max(cfg.train.batch_size, min(LR_FIND_IMAGES, LR_FIND_ELEMENTS // int(np.prod(x.shape[1:]))))
+            rows = np.sort(np.random.default_rng(cfg.train.seed).permutation(len(x))[:most])
             x, y = x[rows], y[rows]
         return lr_find(trainer, x, y, **options)
 

@@ -45,10 +45,25 @@ RESUMABLE = ("train.epochs", "train.patience")
 # Never compared: how often state is saved or shown, how many CPU threads compute it and which
 # validation metric is watched (train.metric) change nothing that is learned; data.path is
 # stood for by the digest of the data it names.
-UNCOMPARED = {"data": ("path",), "train": ("checkpoint_every", "keep", "tensorboard", "threads", "metric")}
+# data.image.lazy, workers and memory_mb say where images are held and who decodes them: the same
+# batches either way (data/image_loader.py). Dotted keys reach into a section's sub-section.
+UNCOMPARED = {
+    "data": ("path", "image.lazy", "image.workers", "image.memory_mb"),
+    "train": ("checkpoint_every", "keep", "tensorboard", "threads", "metric"),
+}
 # Settings added after checkpoints carried fingerprints, at the value that trains as before they
 # existed: left out there, so a checkpoint made before them still resumes.
-ADDED = {"train": {"stop_on": "loss"}}
+ADDED: dict[str, dict[str, Any]] = {
+    "train": {"stop_on": "loss", "channels_last": "auto"},
+    "data": {
+        "image.files": None,
+        "augment.crop": 1.0,
+        "augment.color": 0.0,
+        "augment.policy": "none",
+        "augment.mixup": 0.0,
+        "augment.cutmix": 0.0,
+    },
+}
 
 
 def read(cfg: ExperimentConfig, task: Task, data: Any, log: RunLog) -> tuple[Any, str]:
@@ -262,7 +277,12 @@ def fit(
     has_val = len(prepared.x["val"]) > 0
     feed = task.feed(cfg, prepared, trainer.device)
     if feed is not None:
-        log.write(f"training: {feed.describe}")
+        # decoding workers busy beside training: intra-op threads on the CPUs they leave (threads: auto)
+        spare = torch.get_num_threads() - feed.workers
+        if feed.workers and cfg.train.threads == "auto" and trainer.device.type == "cpu":
+            trainer.threads = max(1, spare)
+        threads = f", {trainer.threads} training thread(s)" if isinstance(trainer.threads, int) else ""
+        log.write(f"training: {feed.describe}{threads}")
     started = time.perf_counter()
     if feed is not None:  # batches from a DataLoader (images on disk, or augmented one by one)
         trainer.fit_stream(feed.train, feed.n_train, feed.val, resume=resume, allow_changed=allow_changed)
@@ -446,15 +466,27 @@ def fingerprint(cfg: ExperimentConfig, digest: str, *, watched: str | None = Non
     found = {section: settings[section] for section in ("task", "data", "model", "train")}
     for section, keys in UNCOMPARED.items():
         for key in keys:
-            found[section].pop(key, None)
+            _drop(found[section], key)
     for section, defaults in ADDED.items():
         for key, default in defaults.items():
-            if found[section].get(key) == default:
-                found[section].pop(key)
+            _drop(found[section], key, only=default)
     if cfg.train.stop_on == "metric":
         found["train"]["metric"] = watched
     found["data"]["sha256"] = digest
     return found
+
+
+_ANY = object()
+
+
+def _drop(settings: dict[str, Any], dotted: str, only: Any = _ANY) -> None:
+    """Remove `dotted` (a key, or sub.key) from settings, where it is (and, given `only`, holds it)."""
+    *outer, key = dotted.split(".")
+    node: Any = settings
+    for name in outer:
+        node = node.get(name) if isinstance(node, dict) else None
+    if isinstance(node, dict) and key in node and (only is _ANY or node[key] == only):
+        node.pop(key)
 
 
 def resumed(trainer: Trainer) -> dict[str, Any]:

@@ -34,9 +34,9 @@ class ImageInputs:
 
 
 def image_inputs(
-    predictor: Predictor, data: Any, *, test_images: np.ndarray | None = None, test_labels: list[Any] | None = None
+    predictor: Predictor, data: Any, *, test_images: Any = None, test_labels: list[Any] | None = None
 ) -> ImageInputs:
-    """Model inputs for `data` (None: the run's test split)."""
+    """Model inputs for `data` (None: the run's test split; `test_images` an array, or FilePixels)."""
     labels: list[Any]
     pixels: Any
     if data is None and test_images is not None:

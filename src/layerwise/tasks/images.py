@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ..errors import ConfigError, DataError
 from .base import Head, Prepared, Task, TaskInfo
 from .common import (
     augment_problems,
+    augment_settings,
     class_counts,
     class_table,
     class_weights,
@@ -91,11 +93,17 @@ class Images(Task):
                 f"data.image.files: names the column of a CSV or Parquet data.path that lists image files; "
                 f"data.path is {cfg.data.path!r}"
             )
-        if image is not None and image.files is None and cfg.data.target is not None and cfg.data.path is not None:
+        if (image is None or image.files is None) and cfg.data.target is not None and cfg.data.path is not None:
             problems.append(
                 "data.target: a folder of class folders takes its classes from the folder names "
                 "(remove data.target, or list the images in a table with data.image.files)"
             )
+        if image is not None and image.memory_mb is not None and image.lazy != "auto":
+            problems.append(
+                f"data.image.memory_mb: the budget data.image.lazy: auto decides by; lazy is {image.lazy} "
+                "(remove memory_mb, or set lazy: auto)"
+            )
+        problems += _torchrun_problems(cfg)
         if cfg.data.transform != "none":
             problems.append(f"data.transform: '{cfg.data.transform}' applies to forecasting only")
         problems += text_key_problems(cfg, "images have no text columns")
@@ -110,16 +118,25 @@ class Images(Task):
             finish(["data.path: required key is missing (a folder with one sub-folder per class)"], "")
         image = _image(cfg)
         if data is not None:
-            if image.lazy is True:
+            given = [
+                k
+                for k, on in (("lazy", image.lazy is True), ("files", image.files), ("memory_mb", image.memory_mb))
+                if on
+            ]
+            if given:
                 raise ConfigError(
-                    "data.image.lazy: true reads image files as training goes; images passed as data= are in memory",
-                    hint="remove data.image.lazy, or pass a folder as data.path",
+                    f"data.image.{given[0]}: says how image files are read; images passed as data= are in memory",
+                    hint=f"remove data.image.{given[0]}, or pass a folder as data.path",
                 )
             return image_array(data[0], data[1])
         if image.files is not None:
             listing = list_image_table(cfg.data.path, image.files, cfg.data.target, cfg.data.delimiter)
         else:
             listing = list_image_folder(cfg.data.path)
+        from ..training.distributed import world_size
+
+        # under torchrun a DataLoader feed is refused (refused()): auto holds the images in memory there
+        lazy = False if world_size() > 1 and image.lazy == "auto" else image.lazy
         with log.steps("reading images") as steps:
             found = read_listing(
                 listing,
@@ -127,7 +144,7 @@ class Images(Task):
                 mode=image.mode,
                 max_corrupt=image.max_corrupt,
                 progress=steps,
-                lazy=image.lazy,
+                lazy=lazy,
                 memory_mb=image.memory_mb,
                 workers=max(1, worker_count(image.workers)),
             )
@@ -240,21 +257,11 @@ class Images(Task):
         """A DataLoader feed for training (data/image_loader.py) when the images are on disk or are
         augmented per image; None trains on the arrays in memory."""
         from ..data.image_loader import image_feed, item_settings
-        from .common import augment_settings
 
         settings = augment_settings(cfg)
         lazy = isinstance(prepared.x["train"], LazyImages)
         if not lazy and not item_settings(settings):
             return None
-        from ..training.distributed import world_size
-
-        if world_size() > 1:
-            why = "images read from disk (data.image.lazy)" if lazy else "per-image augmentation (crop, color, policy)"
-            raise ConfigError(
-                f"{why} trains in one process; this run was started under torchrun with {world_size()} processes",
-                hint="run it without torchrun, or hold the images in memory (data.image.lazy: false) "
-                "with batch augmentation only (flip, shift, rotate, brightness)",
-            )
         image = _image(cfg)
         pre = prepared.images
         return image_feed(
@@ -271,18 +278,24 @@ class Images(Task):
         )
 
     def digest(self, prepared: Prepared) -> str | None:
-        """What stands for images left on disk in a resume's fingerprint: each file's name, size and
-        modification time, its class, its split, and the fitted normalization (hashing the pixels
-        would cost another pass over them)."""
+        """What stands for images left on disk in a resume's fingerprint: each file's name (relative
+        to the folder or table, so a moved folder still resumes), size in bytes, class and split,
+        and the normalization fitted from their pixels (hashing the pixels would cost another pass)."""
         if not isinstance(prepared.x["train"], LazyImages):
             return None
         seen: list[Any] = []
         for part in ("train", "val"):
             x = prepared.x[part]
-            files = x.pixels.paths if isinstance(x, LazyImages) else []
-            for path, code in zip(files, prepared.actual[part].tolist()):
-                stat = path.stat()
-                seen.append((part, str(path), stat.st_size, stat.st_mtime_ns, code))
+            paths = x.pixels.paths if isinstance(x, LazyImages) else []
+            for name, path, code in zip(prepared.files.get(part, []), paths, prepared.actual[part].tolist()):
+                try:
+                    size = path.stat().st_size
+                except OSError as err:
+                    raise DataError(
+                        f"{path}: cannot be read now ({type(err).__name__}), though it was when the run began",
+                        hint="restore the file, or start the run again",
+                    ) from err
+                seen.append((part, name, size, code))
         seen.append(("images", json.dumps(prepared.images.to_dict(), sort_keys=True)))
         return hashlib.sha256(json.dumps(seen).encode()).hexdigest()
 
@@ -335,9 +348,12 @@ class Images(Task):
         from ..training.runlog import Steps
 
         pre = model.images
-        # max_corrupt=1: unreadable files are left out and counted here; too few left is still an error
+        # max_corrupt=1: unreadable files are left out and counted here; too few left is still an error;
+        # a folder larger than the memory budget is read from disk a batch at a time
         with Steps("reading images", quiet=not progress) as shown:
-            images = read_image_folder(folder, size=pre.size, mode=pre.mode, max_corrupt=1.0, progress=shown)
+            images = read_image_folder(
+                folder, size=pre.size, mode=pre.mode, max_corrupt=1.0, progress=shown, lazy="auto", workers=2
+            )
         notes = list(images.log.lines())
         known = {str(c): c for c in model.target.classes}
         labels = np.array([str(v) for v in images.labels], dtype=object)
@@ -351,8 +367,13 @@ class Images(Task):
             unseen = sorted(set(labels[~keep].tolist()))
             notes.append(f"{int((~keep).sum())} images of classes the model never saw were left out: {unseen}")
         # read_image_folder divides by 255; the bundle divides file pixels by its own scale, as predict does
-        pixels = images.images[keep] * np.float32(255.0 / pre.scale)  # (n, channels, h, w)
-        proba = model.probabilities(model.raw_outputs(pre.transform(pixels, source=source)))
+        if images.lazy:
+            on_disk = replace(images.images.take(np.flatnonzero(keep)), scale=pre.scale)
+            raw = model.raw_outputs(LazyImages(on_disk, pre), batch_size=LAZY_BATCH)
+        else:
+            pixels = images.images[keep] * np.float32(255.0 / pre.scale)  # (n, channels, h, w)
+            raw = model.raw_outputs(pre.transform(pixels, source=source))
+        proba = model.probabilities(raw)
         actual = [known[v] for v in labels[keep]]
         y = model.target.encode(pd.Series(actual, dtype=object))
         baseline_out = np.repeat(np.asarray(fit["priors"], dtype=np.float64)[None, :], len(y), axis=0)
@@ -402,3 +423,21 @@ def _image(cfg: Any) -> Any:
     from ..config.schema import ImageConfig  # pydantic: not where only a bundle predicts
 
     return cfg.data.image or ImageConfig()
+
+
+def _torchrun_problems(cfg: Any) -> list[str]:
+    """A DataLoader feed (images read from disk, or augmented one by one) trains in one process."""
+    from ..data.augment import ITEM_KEYS, active  # torch: imported where a run is checked
+    from ..training.distributed import world_size
+
+    if world_size() <= 1:
+        return []
+    image = cfg.data.image
+    asked = ["data.image.lazy: true"] if image is not None and image.lazy is True else []
+    asked += [f"data.augment.{k}" for k in active(augment_settings(cfg)) if k in ITEM_KEYS]
+    return [
+        f"{key}: images fed by a DataLoader (read from disk, or augmented one by one) train in one process; "
+        f"this run was started under torchrun with {world_size()} processes (run it without torchrun, or hold "
+        "the images in memory with batch augmentation only: flip, shift, rotate, brightness, mixup, cutmix)"
+        for key in asked
+    ]

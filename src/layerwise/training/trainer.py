@@ -201,7 +201,12 @@ class Trainer:
         self.rank = distributed.rank()
         self.module = module.to(self.device)
         convolves = any(isinstance(m, nn.Conv2d) for m in module.modules())
-        # channels-last: what CUDA's conv kernels run fastest on; the weights and 4-D inputs are laid out so
+        if channels_last is True and not convolves:
+            raise ConfigError(
+                "train.channels_last: true lays out images for 2-D convolutions; this model has none",
+                hint="set train.channels_last: auto (or false)",
+            )
+        # channels-last: what CUDA's conv kernels run fastest on; the weights, and each batch, are laid out so
         self.channels_last = convolves and (
             channels_last is True or (channels_last == "auto" and self.device.type == "cuda")
         )
@@ -459,6 +464,7 @@ class Trainer:
             if self.world > 1 and not boundary
             else contextlib.nullcontext()
         )
+        xb = self._laid_out(xb)  # per batch: a whole split laid out again would be a second copy
         with sync:
             with self._autocast():
                 if self.augment is not None:
@@ -687,11 +693,16 @@ class Trainer:
         self.module.eval()
         try:
             with torch.no_grad():
-                return torch.cat([self.module(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+                outs = [self.module(self._laid_out(x[i : i + batch_size])) for i in range(0, x.shape[0], batch_size)]
+                return torch.cat(outs)
         finally:
             self.module.train(was_training)
 
     # -------------------------------------------------------------- tensors
+    def _laid_out(self, xb: torch.Tensor) -> torch.Tensor:
+        """A batch in the memory layout the module's weights are in (train.channels_last)."""
+        return xb.contiguous(memory_format=torch.channels_last) if self.channels_last and xb.dim() == 4 else xb
+
     def _threads(self, batch_size: int) -> int | None:
         n_params = sum(p.numel() for p in self.module.parameters())
         return choose_threads(self.threads, self.device, n_params, batch_size, dense=is_dense(self.module))
@@ -705,10 +716,7 @@ class Trainer:
         if t.is_floating_point() or t.dtype == torch.bool or not has_embedding(self.module):
             t = t.to(self._float_dtype())
         # from pinned memory (the image DataLoader pins batches on CUDA) the copy runs beside the work queued
-        t = t.to(self.device, non_blocking=self.device.type == "cuda" and t.is_pinned())
-        if self.channels_last and t.dim() == 4:
-            t = t.contiguous(memory_format=torch.channels_last)
-        return t
+        return t.to(self.device, non_blocking=self.device.type == "cuda" and t.is_pinned())
 
     def to_device(self, x, y, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
         """(x, y) as tensors on the device, as the steps take them: features in the module's float
