@@ -14,9 +14,10 @@ workers together (the sum of their proportional set sizes, PSS, sampled every 0.
 pages counted once, which a sum of RSS over forked workers would count again per worker).
 The issue's bar: the 1-epoch lazy run on all the images within 1.5 GB.
 
-`--device cuda` (when a GPU is there) runs the lazy set-up again with each of: fp32; bf16
-autocast (train.precision: bf16); and reports images/s; pinned memory and non-blocking copies
-are on for every CUDA run (the DataLoader pins batches when the device is CUDA).
+`--device cuda` (when a GPU is there) runs each set-up four ways: fp32 in the usual layout,
+channels-last (train.channels_last: true), bf16 autocast (train.precision: bf16), and both,
+and reports images/s for each; pinned memory and non-blocking copies are on in every CUDA run
+(the DataLoader pins batches whenever the device is CUDA).
 
 Run: `.venv/bin/python benchmarks/image_pipeline.py [--images 50000] [--workers auto] [--device cpu]`.
 Prints a table and one JSON line. Asserts nothing.
@@ -117,11 +118,20 @@ def tree_pss_kb(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def run(folder: Path, lazy: bool, workers: str, device: str, precision: str, work: Path, tag: str) -> dict:
+def run(
+    folder: Path, lazy: bool, workers: str, device: str, precision: str, layout: bool, work: Path, tag: str
+) -> dict:
     cfg = {
         "data": {"path": str(folder), "image": {"lazy": lazy, "workers": workers}},
         "model": {"type": "cnn2d", "channels": [8, 16]},
-        "train": {"epochs": 1, "batch_size": 64, "lr": 0.003, "device": device, "precision": precision},
+        "train": {
+            "epochs": 1,
+            "batch_size": 64,
+            "lr": 0.003,
+            "device": device,
+            "precision": precision,
+            "channels_last": layout,
+        },
         "evaluate": {"data_curve": False, "report": False, "leakage": False, "bootstrap": 100},
     }
     path = work / f"{tag}.yaml"
@@ -183,15 +193,18 @@ def main() -> None:
             (int(n), True) for n in args.lazy_sizes.split(",") if n
         ]
         plan.append((args.images, True))
-        precisions = ["32", "bf16"] if args.device == "cuda" else ["32"]
+        ways = [("32", False)]
+        if args.device == "cuda":  # (precision, channels-last)
+            ways += [("32", True), ("bf16", False), ("bf16", True)]
         for n, lazy in plan:
-            for precision in precisions:
+            for precision, layout in ways:
                 source = folder if n == args.images else subset(folder, n, work)
-                tag = f"{'lazy' if lazy else 'memory'}-{n}" + (f"-{precision}" if len(precisions) > 1 else "")
-                row = run(source, lazy, args.workers, args.device, precision, work, tag)
+                way = f"-{precision}" + ("-channels-last" if layout else "") if len(ways) > 1 else ""
+                tag = f"{'lazy' if lazy else 'memory'}-{n}{way}"
+                row = run(source, lazy, args.workers, args.device, precision, layout, work, tag)
                 rows.append(row)
                 print(
-                    f"{tag:>16}: {row['images_per_s']:>7.1f} images/s trained, wall {row['wall_seconds']:>6.1f} s, "
+                    f"{tag:>28}: {row['images_per_s']:>7.1f} images/s trained, wall {row['wall_seconds']:>6.1f} s, "
                     f"peak RSS {row['peak_rss_mb']:>5} MB, with workers (PSS) {row['peak_tree_pss_mb']:>5} MB, "
                     f"accuracy {row['accuracy']:.3f}",
                     flush=True,

@@ -236,3 +236,18 @@ def _checked(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
             message, _, hint = failed.partition("\n  hint: ")
             raise DataError(message, hint=hint or None)
         yield x, y
+
+
+def disk_outputs(model: Any, x: LazyImages, workers: int, batch_size: int = 64) -> np.ndarray:
+    """`model.raw_outputs` of images left on disk, decoded `batch_size` at a time by a DataLoader's
+    worker processes: decoding in threads of this process left each thread's heap holding its
+    largest batch (a 7,500-image test split took 900 MB more that way)."""
+    items = ImageItems(x, np.zeros(len(x), dtype=np.int64), shift=x.pre.shift, divide=x.pre.divide)
+    loader = DataLoader(
+        items,
+        batch_sampler=EpochBatches(len(x), batch_size, 0, shuffle=False),
+        num_workers=workers,
+        generator=torch.Generator().manual_seed(0),
+    )
+    outs = [model.raw_outputs(xb.numpy(), batch_size=batch_size) for xb, _ in _checked(loader)]
+    return np.concatenate(outs) if outs else np.zeros((0, model.model["output_dim"]), dtype=np.float32)

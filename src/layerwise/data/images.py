@@ -314,12 +314,16 @@ def holding(lazy: bool | str, n: int, channels: int, size: Sequence[int], memory
     return "lazy", f"{what}, more than {budget:,.0f} MB ({source}): read from disk as training goes"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def worker_count(setting: int | str) -> int:
     """data.image.workers: a count, or auto = one per usable CPU but one, at most 8."""
     if setting != "auto":
         return int(setting)
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(MOST_WORKERS, usable - 1))
+    return max(1, min(MOST_WORKERS, usable_cpus() - 1))
 
 
 def available_mb() -> float:

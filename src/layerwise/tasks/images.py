@@ -26,6 +26,7 @@ from ..data.images import (
     list_image_table,
     read_image_folder,
     read_listing,
+    usable_cpus,
     worker_count,
 )
 from ..data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES
@@ -146,7 +147,8 @@ class Images(Task):
                 progress=steps,
                 lazy=lazy,
                 memory_mb=image.memory_mb,
-                workers=max(1, worker_count(image.workers)),
+                # the one pass before training has the CPUs to itself: a decoding thread on each
+                workers=max(1, usable_cpus(), worker_count(image.workers)),
             )
         log.write(f"images: {found.reading}")
         return found
@@ -249,8 +251,12 @@ class Images(Task):
         from ..evaluation import majority_baseline
 
         x = prepared.x[part]
-        # images on disk are decoded a batch at a time: tens, not 4096, held at once
-        raw = model.raw_outputs(x, batch_size=LAZY_BATCH if isinstance(x, LazyImages) else 4096)
+        if isinstance(x, LazyImages):  # images on disk: decoded a batch at a time by worker processes
+            from ..data.image_loader import disk_outputs
+
+            raw = disk_outputs(model, x, worker_count("auto"), LAZY_BATCH)
+        else:
+            raw = model.raw_outputs(x)
         return model.probabilities(raw), majority_baseline(prepared.actual["train"], prepared.task.n_classes, len(raw))
 
     def feed(self, cfg: Any, prepared: Prepared, device: Any) -> Any:
@@ -368,8 +374,10 @@ class Images(Task):
             notes.append(f"{int((~keep).sum())} images of classes the model never saw were left out: {unseen}")
         # read_image_folder divides by 255; the bundle divides file pixels by its own scale, as predict does
         if images.lazy:
+            from ..data.image_loader import disk_outputs
+
             on_disk = replace(images.images.take(np.flatnonzero(keep)), scale=pre.scale)
-            raw = model.raw_outputs(LazyImages(on_disk, pre), batch_size=LAZY_BATCH)
+            raw = disk_outputs(model, LazyImages(on_disk, pre), worker_count("auto"), LAZY_BATCH)
         else:
             pixels = images.images[keep] * np.float32(255.0 / pre.scale)  # (n, channels, h, w)
             raw = model.raw_outputs(pre.transform(pixels, source=source))
