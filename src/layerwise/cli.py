@@ -342,7 +342,6 @@ def predict(
     """Apply BUNDLE's saved preprocessing and model to INPUT.
 
     Files over 64 MiB are read, predicted and written in chunks (forecasts are read whole)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .bundle.store import load
     from .serving.batch import predict_file
@@ -353,15 +352,7 @@ def predict(
     if model.images is not None:  # an image bundle: INPUT is an image file or a folder of them
         _predict_images(model, input, output)
         return
-    bar = Progress(
-        TextColumn("predicting"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=_err,
-        transient=True,
-        disable=not _err.is_terminal,
-    )
+    bar = _bar("predicting", "{task.percentage:>3.0f}%")
     with bar:
         task = bar.add_task("predict", total=None)
         rows = predict_file(
@@ -376,20 +367,25 @@ def predict(
         _err.print(f"wrote {rows} rows to {output}")
 
 
-def _predict_images(model, source: Path, output: Optional[Path]) -> None:
+def _bar(label: str, count: str):
+    """A transient progress bar on stderr (off where stderr is not a terminal)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .atomic import write_table
-
-    bar = Progress(
-        TextColumn("predicting images"),
+    return Progress(
+        TextColumn(label),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn(count),
         TimeRemainingColumn(),
         console=_err,
         transient=True,
         disable=not _err.is_terminal,
     )
+
+
+def _predict_images(model, source: Path, output: Optional[Path]) -> None:
+    from .atomic import write_table
+
+    bar = _bar("predicting images", "{task.completed}/{task.total}")
     with bar:
         shown = bar.add_task("predict", total=None)
         table = model.predict_images(

@@ -238,7 +238,9 @@ def test_settings_a_run_cannot_honour_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="data.image.files: names the column of a CSV or Parquet data.path"):
         layerwise.Experiment(cfg).run()
     x = np.zeros((20, 8, 8), dtype=np.uint8)
-    with pytest.raises(ConfigError, match="data.image.lazy: says how image files are read; images passed as data= are in memory"):
+    with pytest.raises(
+        ConfigError, match="data.image.lazy: says how image files are read; images passed as data= are in memory"
+    ):
         layerwise.Experiment(_config(None, data__image={"lazy": True}), data=(x, np.arange(20) % 2)).run()
 
 
@@ -303,7 +305,8 @@ def test_keys_added_for_images_leave_an_older_checkpoints_fingerprint_as_it_was(
     assert set(found["data"]["image"]) == {"size", "mode", "max_corrupt"}
     assert "crop" not in found["data"]["augment"] and "mixup" not in found["data"]["augment"]
     assert "channels_last" not in found["train"]
-    # where images are held and who decodes them never makes a resume refuse: the same batches either way
+    # which processes decode them, and how the memory budget is set, are not compared; where the
+    # images are held is (as `data.held` and the digest), since a checkpoint's state belongs to one path
     held = {"image": {"lazy": True, "workers": 3}, "augment": {"crop": 0.5}}
     changed = fingerprint(ExperimentConfig.from_dict({"data": {"path": "pics", **held}}), "d")
     assert "lazy" not in changed["data"]["image"] and changed["data"]["augment"]["crop"] == 0.5
@@ -330,3 +333,12 @@ def test_under_torchrun_a_dataloader_feed_is_refused_before_any_image_is_read(tm
     for changes in ({"data__image": {"lazy": True}}, {"data__augment": {"policy": "randaugment"}}):
         with pytest.raises(ConfigError, match="train in one process; this run was started under torchrun"):
             layerwise.Experiment(_config(folder, **changes)).run()
+
+
+def test_a_resume_holds_the_images_where_the_checkpoint_did(tmp_path):
+    folder = _folder(tmp_path / "pics", per_class=6)
+    lazy = _config(folder, data__image={"lazy": True, "workers": 0}, train__epochs=1)
+    layerwise.Experiment(lazy).run(tmp_path / "run")
+    held = _config(folder, data__image={"lazy": False}, train__epochs=2)
+    with pytest.raises(ConfigError, match="data.held"):
+        layerwise.Experiment(held).run(tmp_path / "run", resume=True, allow_changed=("train.epochs",))

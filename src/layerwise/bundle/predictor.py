@@ -137,8 +137,8 @@ class Predictor:
         outs = []
         # token ids (generation) stay integers for the embedding; everything else is float32
         # (read `dtype` first: np.asarray would decode images left on disk, data.images.LazyImages)
-        if isinstance(x, torch.Tensor):
-            x = x.detach().cpu().numpy()
+        if isinstance(x, torch.Tensor):  # (bfloat16 has no NumPy type: float32 first)
+            x = (x.detach().float() if x.is_floating_point() else x.detach()).cpu().numpy()
         elif not hasattr(x, "shape"):  # a list; images left on disk (LazyImages) stay as they are
             x = np.asarray(x)
         dtype = torch.long if np.issubdtype(x.dtype, np.integer) else torch.float32

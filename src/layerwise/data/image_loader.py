@@ -19,6 +19,7 @@ The batch transforms (flip, shift, rotate, brightness) stay the Trainer's, as in
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -204,6 +205,7 @@ def image_feed(
             # the workers' base seed from a generator of their own, not the process's: drawing it
             # must not move the generator dropout reads (items reseed per (seed, epoch, index))
             generator=torch.Generator().manual_seed(seed),
+            worker_init_fn=_own_group if workers > 0 else None,
         )
         return made, order
 
@@ -228,6 +230,14 @@ def image_feed(
     return Feed(train_batches, len(train_x), val_batches, describe, workers)
 
 
+def _own_group(worker: int) -> None:
+    """A worker in a process group of its own: a SIGTERM sent to the run's group (a scheduler
+    stopping a job) reaches the training process, which saves a checkpoint and then stops its
+    workers, rather than killing them under it. torch ends them if the training process dies."""
+    if hasattr(os, "setpgid"):
+        os.setpgid(0, 0)
+
+
 def _checked(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(x, y) batches; the first image a worker could not read is raised here as its DataError."""
     for x, y, errors in loader:
@@ -242,12 +252,15 @@ def disk_outputs(model: Any, x: LazyImages, workers: int, batch_size: int = 64) 
     """`model.raw_outputs` of images left on disk, decoded `batch_size` at a time by a DataLoader's
     worker processes: decoding in threads of this process left each thread's heap holding its
     largest batch (a 7,500-image test split took 900 MB more that way)."""
+    if len(x) == 0:
+        return np.zeros((0, model.model["output_dim"]), dtype=np.float32)
     items = ImageItems(x, np.zeros(len(x), dtype=np.int64), shift=x.pre.shift, divide=x.pre.divide)
     loader = DataLoader(
         items,
         batch_sampler=EpochBatches(len(x), batch_size, 0, shuffle=False),
         num_workers=workers,
         generator=torch.Generator().manual_seed(0),
+        worker_init_fn=_own_group if workers else None,
     )
     outs = [model.raw_outputs(xb.numpy(), batch_size=batch_size) for xb, _ in _checked(loader)]
     return np.concatenate(outs) if outs else np.zeros((0, model.model["output_dim"]), dtype=np.float32)

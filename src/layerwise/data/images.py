@@ -184,28 +184,9 @@ def list_image_table(path: str | Path, column: str, target: str | None, delimite
     return Listing(root, paths, [str(v) for v in labels[kept]], log, classes)
 
 
-def read_image_folder(
-    path: str | Path,
-    *,
-    size: Sequence[int] | None = None,
-    mode: str = "auto",
-    max_corrupt: float = 0.05,
-    progress: Callable[[int, int], None] | None = None,
-    lazy: bool | str = False,
-    memory_mb: float | None = None,
-    workers: int = 1,
-) -> ImageSet:
-    """Read every image of every class folder under `path` (see `read_listing` for the options)."""
-    return read_listing(
-        list_image_folder(path),
-        size=size,
-        mode=mode,
-        max_corrupt=max_corrupt,
-        progress=progress,
-        lazy=lazy,
-        memory_mb=memory_mb,
-        workers=workers,
-    )
+def read_image_folder(path: str | Path, **options: Any) -> ImageSet:
+    """Read every image of every class folder under `path`; `options` as `read_listing` takes them."""
+    return read_listing(list_image_folder(path), **options)
 
 
 def read_listing(
@@ -423,7 +404,9 @@ class FilePixels:
 
     def take(self, rows: Any) -> FilePixels:
         """The images at `rows` (positions, or a boolean mask), still on disk."""
-        return replace(self, paths=[self.paths[int(i)] for i in np.arange(len(self))[np.asarray(rows)].reshape(-1)])
+        rows = np.asarray(rows)
+        rows = rows if rows.dtype == bool else rows.astype(np.intp)  # an empty list is float64 to numpy
+        return replace(self, paths=[self.paths[int(i)] for i in np.arange(len(self))[rows].reshape(-1)])
 
     def image(self, i: int, *, quiet: bool = True) -> np.ndarray:
         path = self.paths[i]
@@ -458,6 +441,7 @@ class LazyImages:
 
     pixels: FilePixels
     pre: ImagePreprocessor
+    workers: int | None = None  # data.image.workers resolved: DataLoader processes reading them; None = auto
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -475,7 +459,7 @@ class LazyImages:
         return len(self.pixels)
 
     def take(self, rows: Any) -> LazyImages:
-        return LazyImages(self.pixels.take(rows), self.pre)
+        return LazyImages(self.pixels.take(rows), self.pre, self.workers)
 
     def __getitem__(self, index: Any) -> np.ndarray:
         if isinstance(index, (int, np.integer)):
@@ -676,6 +660,7 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"PIL(\.|$)")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"PIL(\.|$)")  # DecompressionBombWarning
         yield
 
 

@@ -37,6 +37,7 @@ from ..training.checkpoint import data_digest, link_checkpoints
 from ..training.freeze import Freeze, transfer
 from ..training.runlog import RunLog
 from ..training.tensorboard import TensorBoard
+from ..training.threads import choose_threads, is_dense
 
 # The keys `--allow-changed` may let through on resume: they say how long training goes on,
 # not what the checkpoint's state means. Every other key of task, data, model and train, and
@@ -241,6 +242,10 @@ def run_trainer(
             watched=name,
         )
     )
+    if fingerprint_ is not None and not isinstance(prepared.x["train"], np.ndarray):
+        # images read from disk train on the same batches, but a checkpoint's mid-epoch state and the data's
+        # digest are not those of images held in memory: a resume must hold them as the checkpoint did
+        fingerprint_["data"]["held"] = "disk"
     return trainer_for(
         cfg.train,
         predictor.module,
@@ -276,16 +281,24 @@ def fit(
     )
     has_val = len(prepared.x["val"]) > 0
     feed = task.feed(cfg, prepared, trainer.device)
+    chosen = trainer.threads
     if feed is not None:
-        # decoding workers busy beside training: intra-op threads on the CPUs they leave (threads: auto)
-        spare = torch.get_num_threads() - feed.workers
+        # decoding workers busy beside training: intra-op threads on the CPUs they leave (threads: auto),
+        # never more than auto would choose without them; for this fit only
         if feed.workers and cfg.train.threads == "auto" and trainer.device.type == "cpu":
-            trainer.threads = max(1, spare)
+            module = trainer.module
+            n_params = sum(p.numel() for p in module.parameters())
+            auto = choose_threads("auto", trainer.device, n_params, cfg.train.batch_size, dense=is_dense(module))
+            usual = auto or torch.get_num_threads()
+            trainer.threads = max(1, min(usual, torch.get_num_threads() - feed.workers))
         threads = f", {trainer.threads} training thread(s)" if isinstance(trainer.threads, int) else ""
         log.write(f"training: {feed.describe}{threads}")
     started = time.perf_counter()
     if feed is not None:  # batches from a DataLoader (images on disk, or augmented one by one)
-        trainer.fit_stream(feed.train, feed.n_train, feed.val, resume=resume, allow_changed=allow_changed)
+        try:
+            trainer.fit_stream(feed.train, feed.n_train, feed.val, resume=resume, allow_changed=allow_changed)
+        finally:
+            trainer.threads = chosen
     else:
         trainer.fit(
             prepared.x["train"],

@@ -203,7 +203,12 @@ class Images(Task):
                 idx = idx[keep]
             index[part] = idx
             # (n, channels, height, width), or the same left on disk
-            x[part] = LazyImages(source.images.take(idx), pre) if source.lazy else pre.transform(source.images[idx])
+            on_disk = source.lazy  # read by worker_count(data.image.workers) DataLoader processes
+            x[part] = (
+                LazyImages(source.images.take(idx), pre, worker_count(_image(cfg).workers))
+                if on_disk
+                else pre.transform(source.images[idx])
+            )
             y[part] = encoder.encode(pd.Series(source.labels[idx]))
             rows[part] = len(idx)
             if source.files is not None:
@@ -254,7 +259,7 @@ class Images(Task):
         if isinstance(x, LazyImages):  # images on disk: decoded a batch at a time by worker processes
             from ..data.image_loader import disk_outputs
 
-            raw = disk_outputs(model, x, worker_count("auto"), LAZY_BATCH)
+            raw = disk_outputs(model, x, worker_count("auto") if x.workers is None else x.workers, LAZY_BATCH)
         else:
             raw = model.raw_outputs(x)
         return model.probabilities(raw), majority_baseline(prepared.actual["train"], prepared.task.n_classes, len(raw))
