@@ -322,6 +322,7 @@ TRAIN: dict[str, tuple[Callable[[str], dict], Check]] = {
     "accumulate": (lambda k: {"accumulate": 3}, lambda c: c.trainer()[0].accumulate == 3),
     "precision": (lambda k: {"precision": "bf16", "device": "cpu"}, _autocast_on),
     "compile": (lambda k: {"compile": True}, lambda c: (lambda t: t.net is not t.module)(c.trainer()[0])),
+    "channels_last": (lambda k: {"channels_last": True}, lambda c: c.trainer()[0].channels_last),
     "tensorboard": (lambda k: {"tensorboard": True}, _tensorboard),
 }
 
@@ -371,6 +372,8 @@ REFUSED: set[tuple[str, str]] = {
     *(("generation", key) for key in ("train.loss", "train.metric", "evaluate.metric")),
     *((kind, "train.label_smoothing") for kind in ("rows-regression", "forecast", "generation")),
     ("generation", "train.stop_on"),
+    # channels-last lays out images for 2-D convolutions, which only the image models have
+    *((kind, "train.channels_last") for kind in KINDS if kind != "images"),
     *((kind, f"evaluate.{key}") for kind in NO_REFERENCE for key in ("gates.beat_reference", "reference_seconds")),
 }
 # evaluate.gates.min/max naming a metric the kind lacks are refused before training (test below).

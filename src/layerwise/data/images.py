@@ -350,9 +350,10 @@ def _decoded_all(
     step = max(1, workers) * 64  # submitted at a time: a pool given every file at once holds a task for each
     with _quiet(), ThreadPoolExecutor(max(1, workers)) as pool:
         for start in range(0, n, step):
-            tell(start, total)
             chunk = range(start, min(start + step, n))
-            out += pool.map(one, chunk) if workers > 1 else map(one, chunk)
+            for i, found in zip(chunk, pool.map(one, chunk) if workers > 1 else map(one, chunk)):
+                tell(i, total)  # as each result arrives: the progress line moves file by file
+                out.append(found)
     tell(total, total)
     return out
 
