@@ -202,11 +202,10 @@ class Images(Task):
                 notes.append(f"{part}: {int((~keep).sum())} images of classes absent from training dropped: {unseen}")
                 idx = idx[keep]
             index[part] = idx
-            # (n, channels, height, width), or the same left on disk
-            on_disk = source.lazy  # read by worker_count(data.image.workers) DataLoader processes
+            # (n, channels, height, width), or the same left on disk, read by data.image.workers processes
             x[part] = (
                 LazyImages(source.images.take(idx), pre, worker_count(_image(cfg).workers))
-                if on_disk
+                if source.lazy
                 else pre.transform(source.images[idx])
             )
             y[part] = encoder.encode(pd.Series(source.labels[idx]))
@@ -363,7 +362,13 @@ class Images(Task):
         # a folder larger than the memory budget is read from disk a batch at a time
         with Steps("reading images", quiet=not progress) as shown:
             images = read_image_folder(
-                folder, size=pre.size, mode=pre.mode, max_corrupt=1.0, progress=shown, lazy="auto", workers=2
+                folder,
+                size=pre.size,
+                mode=pre.mode,
+                max_corrupt=1.0,
+                progress=shown,
+                lazy="auto",
+                workers=usable_cpus(),
             )
         notes = list(images.log.lines())
         known = {str(c): c for c in model.target.classes}
