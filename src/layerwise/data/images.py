@@ -208,8 +208,8 @@ def read_listing(
         max_corrupt: the largest share of unreadable files that is skipped rather than refused.
         progress: called as progress(done, total) as the image files are decoded (the slow
             part; their headers are read first, quickly).
-        lazy: True, False, or "auto": lazily when the decoded images, held twice (as read and
-            normalized), would not fit `memory_mb` (None: half the memory available now).
+        lazy: True, False, or "auto": lazily when the decoded images, as read and normalized,
+            would not fit `memory_mb` (None: half the memory available now); see `holding`.
         workers: threads decoding at once.
     Lazily, every file is still decoded once here, in `workers` threads, and dropped: an
     unreadable file is found before training as it is in memory, and the statistics
@@ -239,8 +239,9 @@ def read_listing(
     _check_corrupt(listing.root, bad, len(paths), max_corrupt, log)
     if resized:
         log.add("resized", None, resized, f"resized {resized} image(s) of another size to {shape[0]}x{shape[1]}")
+    present = set(kept_labels)
     for name in listing.classes:
-        if name not in kept_labels:
+        if name not in present:
             folder = listing.where.get(name)
             raise DataError(
                 f"{folder}: class folder '{name}' holds no readable image"
