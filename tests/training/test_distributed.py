@@ -193,6 +193,7 @@ FROZEN = """
 import torch
 from layerwise.models import build
 from layerwise.training import Trainer
+from layerwise.training.distributed import leave
 from layerwise.training.freeze import Freeze
 
 g = torch.Generator().manual_seed(0)
@@ -205,6 +206,7 @@ trainer = Trainer(model, lr=3e-3, batch_size=20, epochs=2, seed=1, device="cpu",
 trainer.fit(x, y)
 assert not torch.equal(model.layers[1].weight, first)  # trained from epoch 2
 open(f"trained-{trainer.rank}", "w").close()
+leave()  # as the CLI does: exiting with the gloo group still joined can abort in its threads' teardown
 """
 
 
