@@ -37,7 +37,6 @@ from ..training.checkpoint import data_digest, link_checkpoints
 from ..training.freeze import Freeze, transfer
 from ..training.runlog import RunLog
 from ..training.tensorboard import TensorBoard
-from ..training.threads import choose_threads, is_dense
 
 # The keys `--allow-changed` may let through on resume: they say how long training goes on,
 # not what the checkpoint's state means. Every other key of task, data, model and train, and
@@ -46,8 +45,9 @@ RESUMABLE = ("train.epochs", "train.patience")
 # Never compared: how often state is saved or shown, how many CPU threads compute it and which
 # validation metric is watched (train.metric) change nothing that is learned; data.path is
 # stood for by the digest of the data it names.
-# data.image.lazy, workers and memory_mb say where images are held and who decodes them: the same
-# batches either way (data/image_loader.py). Dotted keys reach into a section's sub-section.
+# data.image.lazy, workers and memory_mb: the same batches whoever decodes them (data/image_loader.py);
+# where the images ended up held is compared as data.held (run_trainer). Dotted keys reach into a
+# section's sub-section.
 UNCOMPARED = {
     "data": ("path", "image.lazy", "image.workers", "image.memory_mb"),
     "train": ("checkpoint_every", "keep", "tensorboard", "threads", "metric"),
@@ -281,24 +281,14 @@ def fit(
     )
     has_val = len(prepared.x["val"]) > 0
     feed = task.feed(cfg, prepared, trainer.device)
-    chosen = trainer.threads
     if feed is not None:
-        # decoding workers busy beside training: intra-op threads on the CPUs they leave (threads: auto),
-        # never more than auto would choose without them; for this fit only
-        if feed.workers and cfg.train.threads == "auto" and trainer.device.type == "cpu":
-            module = trainer.module
-            n_params = sum(p.numel() for p in module.parameters())
-            auto = choose_threads("auto", trainer.device, n_params, cfg.train.batch_size, dense=is_dense(module))
-            usual = auto or torch.get_num_threads()
-            trainer.threads = max(1, min(usual, torch.get_num_threads() - feed.workers))
-        threads = f", {trainer.threads} training thread(s)" if isinstance(trainer.threads, int) else ""
-        log.write(f"training: {feed.describe}{threads}")
+        log.write(f"training: {feed.describe}")
     started = time.perf_counter()
     if feed is not None:  # batches from a DataLoader (images on disk, or augmented one by one)
-        try:
-            trainer.fit_stream(feed.train, feed.n_train, feed.val, resume=resume, allow_changed=allow_changed)
-        finally:
-            trainer.threads = chosen
+        # the decoding workers' CPUs are left to them (threads: auto)
+        trainer.fit_stream(
+            feed.train, feed.n_train, feed.val, resume=resume, allow_changed=allow_changed, busy=feed.workers
+        )
     else:
         trainer.fit(
             prepared.x["train"],

@@ -38,15 +38,19 @@ def is_dense(module: nn.Module) -> bool:
 
 
 def choose_threads(
-    threads: int | str, device: torch.device, n_params: int, batch_size: int, *, dense: bool = True
+    threads: int | str, device: torch.device, n_params: int, batch_size: int, *, dense: bool = True, busy: int = 0
 ) -> int | None:
-    """The thread count to set for a fit or predict; None leaves torch's setting alone."""
+    """The thread count to set for a fit or predict; None leaves torch's setting alone. Under auto,
+    `busy` CPUs (data-loading worker processes beside the fit) are left to them, one thread kept."""
     if isinstance(threads, int):
         return threads
     if device.type != "cpu":
         return None  # the accelerator does the work; CPU threads only feed it
     small = n_params < SINGLE_THREAD_MAX_PARAMS and n_params * batch_size < SINGLE_THREAD_MAX_WORK
-    return 1 if dense and small else None
+    chosen = 1 if dense and small else None
+    if busy > 0:
+        return max(1, min(chosen or torch.get_num_threads(), torch.get_num_threads() - busy))
+    return chosen
 
 
 @contextmanager

@@ -230,6 +230,7 @@ class Trainer:
             self.optimizer = optimizer(self.module.parameters())
         self.batch_size, self.epochs, self.l1, self.clip_grad = batch_size, epochs, l1, clip_grad
         self.seed, self.threads, self.metric = seed, threads, metric
+        self._busy = 0  # CPUs a fit's data loading keeps busy (fit_stream's `busy`)
         self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
         self.augment = augment
@@ -306,6 +307,7 @@ class Trainer:
         *,
         resume: bool = False,
         allow_changed: Collection[str] = (),
+        busy: int = 0,
     ) -> list[dict]:
         """Train on data that does not fit in memory; returns `history`.
 
@@ -317,6 +319,7 @@ class Trainer:
         mid-epoch saves the state of the last epoch end, and `resume=True` continues from there
         (with `allow_changed` as in `fit`).
         """
+        self._busy = busy  # CPUs `batches` takes (DataLoader workers): threads: auto leaves them be
         if self.world > 1:
             raise ConfigError(
                 f"streaming training runs in one process; it was started under torchrun with {self.world} processes",
@@ -333,7 +336,10 @@ class Trainer:
                 self._epoch_start = copy.deepcopy(capture(self, self.batch_generator().get_state(), []))
             return epoch_loop.train_stream_epoch(self, batches(epoch), epoch, n_batches)
 
-        self._run(n_rows, run_epoch, val, resume, allow_changed)
+        try:
+            self._run(n_rows, run_epoch, val, resume, allow_changed)
+        finally:
+            self._busy = 0
         return self.history
 
     def _run(
@@ -705,7 +711,8 @@ class Trainer:
 
     def _threads(self, batch_size: int) -> int | None:
         n_params = sum(p.numel() for p in self.module.parameters())
-        return choose_threads(self.threads, self.device, n_params, batch_size, dense=is_dense(self.module))
+        dense = is_dense(self.module)
+        return choose_threads(self.threads, self.device, n_params, batch_size, dense=dense, busy=self._busy)
 
     def _float_dtype(self) -> torch.dtype:
         return next((p.dtype for p in self.module.parameters() if p.is_floating_point()), torch.float32)
