@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..errors import ConfigError, DataError, needs_extra
+from ..errors import DataError, needs_extra
 from .augment import ITEM_KEYS, OFF
 from .images import LazyImages
 
@@ -188,8 +188,6 @@ def image_feed(
     check_pixels(train_x, augment, shift, divide)
     size, channels = tuple(train_x.shape[2:]), int(train_x.shape[1])
     transform = item_transform(augment or {}, size, channels)
-    if transform is not None and size[0] * size[1] == 0:
-        raise ConfigError("data.augment: per-image transforms need images of at least 1x1 pixels")
     pin = torch.device(device).type == "cuda"  # pinned pages let the copy to the GPU run beside the next batch
 
     def loader(part: str, transform: Any, shuffle: bool, rows: int) -> tuple[DataLoader, EpochBatches]:
