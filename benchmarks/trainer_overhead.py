@@ -153,7 +153,7 @@ def main() -> None:
         n_params = sum(p.numel() for p in template.parameters())
         x, y = x.to(args.device), y.to(args.device)
         epochs = args.epochs * (10 if name.startswith("DIGITS") else 1)  # 1,797 rows: more epochs per timing
-        threads = choose_threads("auto", x.device, n_params, batch_size, dense=is_dense(template))
+        threads = choose_threads("auto", x.device, n_params, batch_size, dense=is_dense(template)).n
         variants = ["layerwise", "plain", "plain_fused"]
         if args.sweep:
             variants += ["layerwise_t1", "layerwise_t2"]

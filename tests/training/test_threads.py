@@ -5,12 +5,17 @@ from layerwise.training.threads import choose_threads, thread_count
 CPU = torch.device("cpu")
 
 
+def n(*args, **kwargs) -> int | None:
+    return choose_threads(*args, **kwargs).n
+
+
 def test_rule_one_thread_for_small_models_default_for_large():
-    assert choose_threads("auto", CPU, n_params=15_000, batch_size=32) == 1
-    assert choose_threads("auto", CPU, n_params=206_081, batch_size=32) is None
-    assert choose_threads("auto", CPU, n_params=60_000, batch_size=1024) is None  # big batch divides well
-    assert choose_threads("auto", torch.device("cuda"), n_params=100, batch_size=1) is None
-    assert choose_threads(3, CPU, n_params=100, batch_size=1) == 3
+    assert n("auto", CPU, n_params=15_000, batch_size=32, default=4) == 1
+    assert n("auto", CPU, n_params=206_081, batch_size=32, default=4) == 4
+    assert n("auto", CPU, n_params=60_000, batch_size=1024, default=4) == 4  # big batch divides well
+    assert n("auto", CPU, n_params=206_081, batch_size=32) == torch.get_num_threads()  # torch's own count
+    assert n("auto", torch.device("cuda"), n_params=100, batch_size=1) is None
+    assert n(3, CPU, n_params=100, batch_size=1) == 3
 
 
 def test_thread_count_restores_the_previous_setting():
@@ -30,13 +35,108 @@ def test_convolutions_and_recurrent_layers_keep_every_thread():
     assert not is_dense(build({"type": "lstm", "hidden": [8]}, (5, 3), 1))
     assert not is_dense(build({"type": "cnn2d", "channels": [4]}, (1, 8, 8), 3))
     assert not is_dense(nn.Sequential(nn.Embedding(10, 4)))
-    assert choose_threads("auto", CPU, n_params=15_000, batch_size=32, dense=False) is None
+    assert n("auto", CPU, n_params=15_000, batch_size=32, dense=False, default=2) == 2
 
 
 def test_busy_cpus_of_data_loading_workers_are_left_to_them_under_auto_only():
-    cores = torch.get_num_threads()
-    assert choose_threads("auto", CPU, n_params=206_081, batch_size=32, busy=1) == max(1, cores - 1)
-    assert choose_threads("auto", CPU, n_params=206_081, batch_size=32, busy=cores + 4) == 1  # one thread kept
-    assert choose_threads("auto", CPU, n_params=15_000, batch_size=32, busy=1) == 1  # never above auto's choice
-    assert choose_threads(3, CPU, n_params=100, batch_size=1, busy=2) == 3  # an explicit count is the user's
-    assert choose_threads("auto", torch.device("cuda"), n_params=100, batch_size=1, busy=2) is None
+    big = {"n_params": 206_081, "batch_size": 32, "default": 4}
+    assert n("auto", CPU, **big, busy=1) == 3
+    assert n("auto", CPU, **big, busy=8) == 1  # one thread kept
+    assert n("auto", CPU, n_params=15_000, batch_size=32, default=4, busy=1) == 1  # never above auto's choice
+    assert n(3, CPU, n_params=100, batch_size=1, busy=2) == 3  # an explicit count is the user's
+    assert n("auto", torch.device("cuda"), n_params=100, batch_size=1, busy=2) is None
+
+
+def test_cpus_other_processes_keep_busy_are_left_to_them():
+    big = {"n_params": 206_081, "batch_size": 32, "default": 2, "capacity": 2.0}
+    assert n("auto", CPU, **big, others=0.0) == 2  # quiet
+    assert n("auto", CPU, **big, others=0.2) == 2  # background noise: 80% of the second CPU is idle
+    assert n("auto", CPU, **big, others=1.0) == 1  # one busy process beside the fit
+    assert n("auto", CPU, **big, others=2.0) == 1  # two: one thread is still kept
+    assert n("auto", CPU, **big, others=None) == 2  # not measured (not Linux): torch's count
+    wide = {"n_params": 206_081, "batch_size": 32, "default": 16, "capacity": 16.0}
+    assert n("auto", CPU, **wide, others=3.5) == 12
+    assert n("auto", CPU, **wide, others=3.5, busy=2) == 10  # and the fit's own data-loading workers
+    choice = choose_threads("auto", CPU, **big, others=1.0)
+    assert "1 of 2 CPUs free" in choice.reason and "other processes keep 1.0 CPUs busy" in choice.reason
+
+
+def test_a_quota_or_an_affinity_mask_caps_the_count_torch_would_take():
+    big = {"n_params": 206_081, "batch_size": 32, "default": 64}
+    assert n("auto", CPU, **big, capacity=1.5) == 1  # a container allowed 1.5 CPUs of a 64-core host
+    assert n("auto", CPU, **big, capacity=4.0) == 4
+    assert n("auto", CPU, **big, capacity=4.0, others=1.0) == 3
+    assert n("auto", CPU, **big, capacity=128.0) == 64  # never above torch's own count
+    assert "may use 1.5" in choose_threads("auto", CPU, **big, capacity=1.5).reason
+
+
+def test_an_explicit_thread_count_is_never_overridden():
+    for load in ({"others": 2.0}, {"capacity": 1.0}, {"busy": 4}, {"others": 0.0, "capacity": 64.0}):
+        choice = choose_threads(3, CPU, n_params=206_081, batch_size=32, default=2, **load)
+        assert choice.n == 3 and choice.reason == "train.threads"
+
+
+class FakeLoad:
+    """CpuLoad's seam for the Trainer: two CPUs, and the loads it is told to report, in turn."""
+
+    def __init__(self, loads):
+        self.capacity, self.loads, self.looks = 2.0, list(loads), 0
+        self.last = type("Sample", (), {"at": float("-inf")})()  # an old sample: the fit start looks
+
+    def others(self):
+        self.looks += 1
+        return self.loads[min(self.looks, len(self.loads)) - 1]
+
+
+def _fit_lstm(monkeypatch, threads, loads, epochs=4):
+    from layerwise.models import build
+    from layerwise.training import Callback, Trainer
+    from layerwise.training.callbacks import EpochLog
+
+    fake = FakeLoad(loads)
+    monkeypatch.setattr("layerwise.training.trainer.CpuLoad", lambda: fake)
+    monkeypatch.setattr("layerwise.training.trainer.RECHECK_SECONDS", 0.0)  # a look before every step
+    seen, lines = [], []
+
+    class Seen(Callback):
+        def on_batch_end(self, trainer, epoch, batch, batches):
+            seen.append(torch.get_num_threads())
+
+    x, y = torch.randn(64, 5, 1), torch.randn(64, 1)  # 4 batches an epoch
+    model = build({"type": "lstm", "hidden": [8]}, (5, 1), 1, seed=0)  # not dense: every thread divides work
+    with thread_count(2):
+        trainer = Trainer(
+            model, epochs=epochs, batch_size=16, threads=threads, callbacks=[Seen(), EpochLog(lines.append)]
+        )
+        trainer.fit(x, y)
+        after = torch.get_num_threads()
+    return fake, seen, lines, after
+
+
+def test_the_trainer_follows_the_load_as_it_trains(monkeypatch):
+    # busy at the start and through epochs 1 and 2 (1 + 8 looks), then quiet
+    fake, seen, lines, after = _fit_lstm(monkeypatch, "auto", [1.0] * 9 + [0.0])
+    assert seen == [1] * 8 + [2] * 8
+    notes = [line for line in lines if line.startswith("threads")]
+    assert notes == [
+        "threads: 1 (1 of 2 CPUs free: other processes keep 1.0 CPUs busy)",
+        "threads: 2 from epoch 3 (torch's default, one per core)",
+    ]
+    assert lines.index(notes[1]) == 3  # after epochs 1 and 2, before epoch 3's line
+    assert after == 2  # the count before the fit is put back
+
+
+def test_an_explicit_count_is_kept_whatever_the_load(monkeypatch):
+    fake, seen, lines, _ = _fit_lstm(monkeypatch, 2, [2.0])
+    assert seen == [2] * 16 and fake.looks == 0  # never measured
+    assert lines[0] == "threads: 2 (train.threads)"
+
+
+def test_a_small_dense_model_is_not_measured(monkeypatch):
+    from layerwise.training import Trainer
+
+    fake = FakeLoad([2.0])
+    monkeypatch.setattr("layerwise.training.trainer.CpuLoad", lambda: fake)
+    trainer = Trainer(torch.nn.Linear(4, 1), epochs=1, batch_size=8)
+    trainer.fit(torch.randn(32, 4), torch.randn(32, 1))
+    assert fake.looks == 0 and trainer.thread_notes[0].startswith("threads: 1 (a small dense model")

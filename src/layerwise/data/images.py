@@ -20,7 +20,6 @@ unreadable files are found, skipped and counted alike.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +33,7 @@ import numpy as np
 
 from ..errors import DataError, needs_extra
 from .cleaning_log import CleaningLog
+from .resources import available_mb, usable_cpus
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 CHANNELS = {"grayscale": 1, "rgb": 3}
@@ -296,41 +296,11 @@ def holding(lazy: bool | str, n: int, channels: int, size: Sequence[int], memory
     return "lazy", f"{what}, more than {budget:,.0f} MB ({source}): read from disk as training goes"
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the system has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def worker_count(setting: int | str) -> int:
     """data.image.workers: a count, or auto = one per usable CPU but one, at most 8."""
     if setting != "auto":
         return int(setting)
     return max(1, min(MOST_WORKERS, usable_cpus() - 1))
-
-
-def available_mb() -> float:
-    """Memory this process may still take, in MB: the system's available memory, or less under a
-    cgroup (container) limit."""
-    found = []
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                found.append(int(line.split()[1]) / 1024)
-    except OSError:
-        pass
-    for limit_file, used_file in (  # a container's limit: cgroup v2, then v1
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
-    ):
-        try:
-            limit = Path(limit_file).read_text().strip()
-            if limit != "max" and int(limit) < 2**60:  # v1 writes a huge number for "no limit"
-                found.append((int(limit) - int(Path(used_file).read_text())) / 2**20)
-        except (OSError, ValueError):
-            continue
-    if not found:  # not Linux: the physical memory
-        found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
-    return max(min(found), 1.0)
 
 
 def _decoded_all(

@@ -26,9 +26,9 @@ from ..data.images import (
     list_image_table,
     read_image_folder,
     read_listing,
-    usable_cpus,
     worker_count,
 )
+from ..data.resources import usable_cpus
 from ..data.sources import CSV_SUFFIXES, PARQUET_SUFFIXES
 from ..errors import ConfigError, DataError
 from .base import Head, Prepared, Task, TaskInfo

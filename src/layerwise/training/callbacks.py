@@ -275,13 +275,27 @@ def epoch_line(epoch: int, epochs: int, logs: dict) -> str:
 
 class EpochLog(Callback):
     """Write one line per epoch (`epoch_line`), e.g. to a run.log:
-    `epoch 3/10 train_loss 0.1234 val_loss 0.2345 val_metric 0.91 lr 0.001 seconds 1.20`."""
+    `epoch 3/10 train_loss 0.1234 val_loss 0.2345 val_metric 0.91 lr 0.001 seconds 1.20`,
+    and the thread counts the fit chooses as it chooses them (trainer.thread_notes)."""
 
     def __init__(self, write: Callable[[str], None]):
         self.write = write
+        self._noted = 0  # trainer.thread_notes written so far
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self._noted = 0
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        self._notes(trainer)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
+        self._notes(trainer)
         self.write(epoch_line(epoch, trainer.last_epoch, logs))
+
+    def _notes(self, trainer: Trainer) -> None:
+        for note in trainer.thread_notes[self._noted :]:  # a thread count chosen, and why
+            self.write(note)
+        self._noted = len(trainer.thread_notes)
 
 
 class HistoryCSV(Callback):

@@ -5,12 +5,20 @@ per-op work is a few microseconds, and waking and joining threads costs more
 than it saves; a big batch through a wide model divides well. The rule below
 comes from a sweep of widths and batch sizes (figures beside it);
 `benchmarks/trainer_overhead.py --sweep` re-checks it on the benchmark model.
+
+Real machines are rarely quiet. Under `threads: auto` the Trainer measures how busy other
+processes keep its CPUs (data/resources.py) when a fit starts and every few seconds at epoch
+ends, and leaves them theirs; `benchmarks/threads_under_load.py` measures the effect. A count
+set by the user is always kept. The thread count can change the last bits of a result (torch
+splits reductions by thread), so runs that must be bit-identical whatever else the machine does
+set `train.threads`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -29,6 +37,10 @@ from torch import nn
 # and an LSTM 64x2 (50k parameters) at 0.71x the default (make bench, 2026-11-27).
 SINGLE_THREAD_MAX_PARAMS = 100_000
 SINGLE_THREAD_MAX_WORK = 10_000_000  # parameters x batch size
+# a CPU counts as free for a thread when this share of it is idle
+FREE_SHARE = 0.75
+# how often (seconds, at epoch ends) a fit looks at the load again
+RECHECK_SECONDS = 2.0
 _PER_POSITION = (nn.modules.conv._ConvNd, nn.RNNBase, nn.MultiheadAttention, nn.Embedding)
 
 
@@ -37,20 +49,61 @@ def is_dense(module: nn.Module) -> bool:
     return not any(isinstance(m, _PER_POSITION) for m in module.modules())
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A thread count for a fit or predict (None: torch's setting is left alone) and why, for the run log."""
+
+    n: int | None
+    reason: str
+
+
 def choose_threads(
-    threads: int | str, device: torch.device, n_params: int, batch_size: int, *, dense: bool = True, busy: int = 0
-) -> int | None:
-    """The thread count to set for a fit or predict; None leaves torch's setting alone. Under auto,
-    `busy` CPUs (data-loading worker processes beside the fit) are left to them, one thread kept."""
+    threads: int | str,
+    device: torch.device,
+    n_params: int,
+    batch_size: int,
+    *,
+    dense: bool = True,
+    busy: int = 0,
+    default: int | None = None,
+    capacity: float | None = None,
+    others: float | None = None,
+) -> Choice:
+    """The intra-op thread count for a fit or predict under `threads` (auto, or a count that is
+    always kept).
+
+    auto starts from torch's `default` (one thread per core; torch.get_num_threads() when not
+    given), or one thread for a small dense model, and never goes above it. Then it leaves what
+    others take: `capacity` is the CPUs this process may use (affinity mask, container quota),
+    `others` how many of them other processes keep busy (data/resources.py measures both), and
+    `busy` the CPUs taken by this fit's own data-loading worker processes. A CPU counts as free
+    when at least 3/4 of it is: an op split over a thread that shares its core with another
+    busy process waits for that thread (on 2 cores with one busy process, 2 threads trained the
+    W2 MLP at a third the speed of 1)."""
     if isinstance(threads, int):
-        return threads
+        return Choice(threads, "train.threads")
     if device.type != "cpu":
-        return None  # the accelerator does the work; CPU threads only feed it
+        return Choice(None, "the accelerator computes; CPU threads only feed it")
+    default = torch.get_num_threads() if default is None else default
     small = n_params < SINGLE_THREAD_MAX_PARAMS and n_params * batch_size < SINGLE_THREAD_MAX_WORK
-    chosen = 1 if dense and small else None
+    if dense and small:
+        n, why = 1, f"a small dense model ({n_params:,} parameters at batch {batch_size}) runs fastest on one"
+    else:
+        n, why = default, "torch's default, one per core"
+    room = min(capacity, default) if capacity is not None else float(default)
+    taken = []
+    if capacity is not None and capacity < default:
+        taken.append(f"this process may use {capacity:g} (affinity mask or quota)")
+    if others is not None and others > 0:
+        room -= others
+        taken.append(f"other processes keep {others:.1f} CPUs busy")
     if busy > 0:
-        return max(1, min(chosen or torch.get_num_threads(), torch.get_num_threads() - busy))
-    return chosen
+        room -= busy
+        taken.append(f"{busy} data-loading workers")
+    free = max(1, int(room + 1 - FREE_SHARE))
+    if free < n:
+        return Choice(free, f"{free} of {default} CPUs free: " + ", ".join(taken))
+    return Choice(n, why)
 
 
 @contextmanager

@@ -40,6 +40,7 @@ from typing import Any, Literal, NoReturn, cast
 import torch
 from torch import nn
 
+from ..data.resources import LOAD_WINDOW, CpuLoad
 from ..errors import ConfigError, DataError, UsageError
 from . import distributed
 from . import epoch as epoch_loop
@@ -62,7 +63,7 @@ from .precision import autocast, check_precision, grad_scaler
 from .schedules import check_schedule, make_schedule
 from .signals import Interrupted, SignalFlag
 from .state import capture, restore
-from .threads import choose_threads, is_dense, thread_count
+from .threads import RECHECK_SECONDS, Choice, choose_threads, is_dense, thread_count
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
@@ -231,6 +232,13 @@ class Trainer:
         self.batch_size, self.epochs, self.l1, self.clip_grad = batch_size, epochs, l1, clip_grad
         self.seed, self.threads, self.metric = seed, threads, metric
         self._busy = 0  # CPUs a fit's data loading keeps busy (fit_stream's `busy`)
+        # threads: auto on a CPU leaves other processes the CPUs they keep busy (threads.py)
+        self._load = CpuLoad() if threads == "auto" and self.device.type == "cpu" else None
+        self._default_threads: int | None = None  # torch's count when the fit started
+        self._measuring = False  # whether this fit looks at the load (not for a count of one)
+        self._look_at = 0.0  # time.monotonic() of the next look
+        self._others: float | None = None  # CPUs the last measurement found busy with other work
+        self.thread_notes: list[str] = []  # the thread counts a fit chose, and why (run.log)
         self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
         self.augment = augment
@@ -350,16 +358,19 @@ class Trainer:
         watch = self.checkpoints is not None and self.world == 1
         if self.checkpoints is not None and distributed.restarted():
             resume = True  # a worker torchrun restarted goes on from the last checkpoint
-        with thread_count(self._threads(self.batch_size)), self._signal.watch() if watch else contextlib.nullcontext():
+        choice = self._start_threads()
+        with thread_count(choice.n), self._signal.watch() if watch else contextlib.nullcontext():
             try:
                 self._fit(n, run_epoch, val, resume, allow_changed)
             except BaseException as error:
+                self._measuring = False
                 self._await_checkpoint(error)
                 compiled = isinstance(error, Exception) and self._net is not self.module
                 failure = epoch_loop.compile_failure(error) if compiled else None
                 if failure is None:
                     raise
                 raise failure from error
+            self._measuring = False
             self._await_checkpoint(None)
 
     def _await_checkpoint(self, error: BaseException | None) -> None:
@@ -461,6 +472,8 @@ class Trainer:
         group may be shorter). `augment` gets a generator seeded from (seed, epoch, step, rank).
         `share` is this rank's part of a global batch under DDP (epoch.py shards it)."""
         self._started()
+        if self._measuring and time.monotonic() >= self._look_at:
+            self._adapt_threads(epoch)
         net, k = self._net, self.accumulate
         boundary = (step + 1) % k == 0 or step + 1 == n_batches
         # DDP all-reduces gradients on every backward unless told to wait for the boundary
@@ -685,7 +698,7 @@ class Trainer:
     def predict(self, x, *, batch_size: int = 4096) -> torch.Tensor:
         """Raw outputs (regression values, logits) for `x`, on the CPU; (n, output_dim)."""
         x = self._x_tensor(x)
-        with thread_count(self._threads(batch_size)):
+        with thread_count(self._threads(batch_size).n):
             return self.predict_outputs(x, batch_size).cpu()
 
     def autocast(self) -> Any:
@@ -709,10 +722,47 @@ class Trainer:
         """A batch in the memory layout the module's weights are in (train.channels_last)."""
         return xb.contiguous(memory_format=torch.channels_last) if self.channels_last and xb.dim() == 4 else xb
 
-    def _threads(self, batch_size: int) -> int | None:
-        n_params = sum(p.numel() for p in self.module.parameters())
-        dense = is_dense(self.module)
-        return choose_threads(self.threads, self.device, n_params, batch_size, dense=dense, busy=self._busy)
+    def _threads(self, batch_size: int) -> Choice:
+        """The thread count under `threads`, for the load last measured."""
+        capacity = None if self._load is None else self._load.capacity
+        return choose_threads(
+            self.threads,
+            self.device,
+            sum(p.numel() for p in self.module.parameters()),
+            batch_size,
+            dense=is_dense(self.module),
+            busy=self._busy,
+            default=self._default_threads or torch.get_num_threads(),
+            capacity=capacity,
+            others=self._others,
+        )
+
+    def _start_threads(self) -> Choice:
+        """The thread count a fit starts with. Under auto on a CPU, where the load could lower it,
+        the load is measured: now, when the last sample is LOAD_WINDOW old, else at the first
+        step after it; then every RECHECK_SECONDS (`_adapt_threads`)."""
+        self._default_threads, self._others = torch.get_num_threads(), None
+        choice = self._threads(self.batch_size)
+        self._measuring = self._load is not None and (choice.n or self._default_threads) > 1
+        if self._measuring and self._load is not None:
+            self._look_at = self._load.last.at + LOAD_WINDOW
+            if time.monotonic() >= self._look_at:
+                self._others = self._load.others()
+                choice = self._threads(self.batch_size)
+                self._look_at = time.monotonic() + RECHECK_SECONDS
+        self.thread_notes = [] if choice.n is None else [f"threads: {choice.n} ({choice.reason})"]
+        return choice
+
+    def _adapt_threads(self, epoch: int) -> None:
+        """Before a step, when a look is due: the thread count for the load since the last look."""
+        assert self._load is not None
+        before = torch.get_num_threads()
+        self._others = self._load.others()
+        self._look_at = time.monotonic() + RECHECK_SECONDS
+        choice = self._threads(self.batch_size)
+        if choice.n is not None and choice.n != before:
+            torch.set_num_threads(choice.n)  # thread_count puts the count before the fit back at its end
+            self.thread_notes.append(f"threads: {choice.n} from epoch {epoch} ({choice.reason})")
 
     def _float_dtype(self) -> torch.dtype:
         return next((p.dtype for p in self.module.parameters() if p.is_floating_point()), torch.float32)
