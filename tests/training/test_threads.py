@@ -23,6 +23,9 @@ def test_thread_count_restores_the_previous_setting():
     with thread_count(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+    with thread_count(None):  # left as it is, then changed inside the block: put back too
+        torch.set_num_threads(1)
+    assert torch.get_num_threads() == before
 
 
 def test_convolutions_and_recurrent_layers_keep_every_thread():
@@ -124,6 +127,11 @@ def test_the_trainer_follows_the_load_as_it_trains(monkeypatch):
     ]
     assert lines.index(notes[1]) == 3  # after epochs 1 and 2, before epoch 3's line
     assert after == 2  # the count before the fit is put back
+
+
+def test_the_count_before_the_fit_is_put_back_when_the_fit_lowered_it(monkeypatch):
+    fake, seen, _, after = _fit_lstm(monkeypatch, "auto", [0.0, 0.0, 1.0], epochs=2)  # quiet, then busy
+    assert seen == [2, 1, 1, 1, 1, 1, 1, 1] and after == 2
 
 
 def test_an_explicit_count_is_kept_whatever_the_load(monkeypatch):

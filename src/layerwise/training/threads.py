@@ -108,13 +108,13 @@ def choose_threads(
 
 @contextmanager
 def thread_count(n: int | None) -> Iterator[None]:
-    """Run the block with `n` intra-op threads, then restore the previous count."""
+    """Run the block with `n` intra-op threads (None: as they are), then put the count before it
+    back, also when the block changed it (a fit adapting to the load)."""
     previous = torch.get_num_threads()
-    if n is None or n == previous:
-        yield
-        return
-    torch.set_num_threads(n)
+    if n is not None and n != previous:
+        torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
