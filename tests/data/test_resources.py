@@ -115,3 +115,19 @@ def test_this_machine_can_be_measured():
     assert load.capacity >= 1
     busy = load.others()
     assert busy is None or 0.0 <= busy <= load.capacity
+
+
+def test_before_any_window_the_other_running_threads_are_a_first_guess(machine, monkeypatch):
+    proc, cgroup = machine
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    stat = _stat({0: (1, 1), 1: (1, 1)})
+    # 3 threads runnable on the machine, one of them this process's (task 11, state R)
+    _files(proc, {"stat": stat.replace("procs_running 2", "procs_running 3")})
+    _files(proc, {"self/task/11/stat": "11 (python) R 1 1\n", "self/task/12/stat": "12 (pt_main (x)) S 1 1\n"})
+    load = CpuLoad(proc, cgroup)
+    assert load.running() == 2.0
+    _files(proc, {"stat": stat.replace("procs_running 2", "procs_running 9")})
+    assert load.running() == 2.0  # never more than the CPUs it may use
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a mask of 2 of 64 CPUs: the machine's count says nothing
+    assert CpuLoad(proc, cgroup).running() is None

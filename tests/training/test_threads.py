@@ -86,6 +86,9 @@ class FakeLoad:
         self.capacity, self.loads, self.looks = 2.0, list(loads), 0
         self.last = type("Sample", (), {"at": float("-inf")})()  # an old sample: the fit start looks
 
+    def running(self):
+        return self.loads[0]
+
     def others(self):
         self.looks += 1
         return self.loads[min(self.looks, len(self.loads)) - 1]

@@ -155,6 +155,27 @@ class CpuLoad:
         busy, self.last = others_busy(self.last, now), now
         return None if busy is None else min(busy, self.capacity)
 
+    def running(self) -> float | None:
+        """A first guess, before any window has passed: the threads of other processes runnable at
+        this instant (/proc/stat's procs_running, less this process's own running threads). The
+        count is the whole machine's, so only where this process may use every CPU and no quota
+        binds; None elsewhere."""
+        if self.cpus is None or len(self.cpus) != os.cpu_count() or self.capacity < len(self.cpus):
+            return None
+        try:
+            stat = (self.proc / "stat").read_text()
+            running = next(int(line.split()[1]) for line in stat.splitlines() if line.startswith("procs_running"))
+            tasks = list((self.proc / "self" / "task").iterdir())
+        except (OSError, StopIteration, ValueError):
+            return None
+        mine = 0
+        for task in tasks:
+            try:
+                mine += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+            except (OSError, IndexError):
+                continue
+        return float(min(max(running - mine, 0), self.capacity))
+
     def _stat_busy(self) -> float | None:
         """Seconds the measured CPUs spent on anything but idle and I/O wait (steal included: time a
         hypervisor gave to another machine is not this process's either)."""

@@ -740,7 +740,8 @@ class Trainer:
     def _start_threads(self) -> Choice:
         """The thread count a fit starts with. Under auto on a CPU, where the load could lower it,
         the load is measured: now, when the last sample is LOAD_WINDOW old, else at the first
-        step after it; then every RECHECK_SECONDS (`_adapt_threads`)."""
+        step after it (from the processes running at the start until then); then every
+        RECHECK_SECONDS (`_adapt_threads`)."""
         self._default_threads, self._others = torch.get_num_threads(), None
         choice = self._threads(self.batch_size)
         self._measuring = self._load is not None and (choice.n or self._default_threads) > 1
@@ -748,8 +749,10 @@ class Trainer:
             self._look_at = self._load.last.at + LOAD_WINDOW
             if time.monotonic() >= self._look_at:
                 self._others = self._load.others()
-                choice = self._threads(self.batch_size)
                 self._look_at = time.monotonic() + RECHECK_SECONDS
+            else:  # until the first look: the processes running now (a fit's first steps beside them are slow)
+                self._others = self._load.running()
+            choice = self._threads(self.batch_size)
         self.thread_notes = [] if choice.n is None else [f"threads: {choice.n} ({choice.reason})"]
         return choice
 
