@@ -17,8 +17,8 @@ with the order rotated each repeat. Printed: samples/s (median of the repeats), 
 chose, and auto's ratio to the best fixed count. Targets (issue 19): >= 0.8x the best fixed count
 under load, >= 0.98x when quiet.
 
-Run: `.venv/bin/python benchmarks/threads_under_load.py [--repeats 3] [--seconds 3]`. Takes about
-8 minutes on 2 cores with the defaults. Not a test: it prints figures, asserts nothing. Run it on
+Run: `.venv/bin/python benchmarks/threads_under_load.py [--repeats 5] [--seconds 2.5]`. Takes about
+12 minutes on 2 cores with the defaults. Not a test: it prints figures, asserts nothing. Run it on
 an otherwise idle machine: other work on it is load the quiet rows do not expect.
 """
 
@@ -98,8 +98,8 @@ def timed_fit(template, x, y, loss: str, batch_size: int, epochs: int, threads) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=3.0, help="about how long one quiet fit takes")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=2.5, help="about how long one quiet fit takes")
     parser.add_argument("--only", default=None, help="comma-separated workloads (W1,W2,LSTM,CNN)")
     parser.add_argument("--busy", default="0,1,2", help="comma-separated counts of busy processes")
     args = parser.parse_args()

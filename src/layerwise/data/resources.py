@@ -155,13 +155,25 @@ class CpuLoad:
         busy, self.last = others_busy(self.last, now), now
         return None if busy is None else min(busy, self.capacity)
 
-    def running(self) -> float | None:
+    def running(self, looks: int = 3) -> float | None:
         """A first guess, before any window has passed: the threads of other processes runnable at
-        this instant (/proc/stat's procs_running, less this process's own running threads). The
-        count is the whole machine's, so only where this process may use every CPU and no quota
-        binds; None elsewhere."""
+        this instant (/proc/stat's procs_running, less this process's own running threads), the
+        least of `looks` a millisecond apart (a busy process is runnable at each; a passing one is
+        not). The count is the whole machine's, so only where this process may use every CPU and
+        no quota binds; None elsewhere."""
         if self.cpus is None or len(self.cpus) != os.cpu_count() or self.capacity < len(self.cpus):
             return None
+        seen = []
+        for look in range(looks):
+            if look:
+                time.sleep(0.001)
+            others = self._running_now()
+            if others is None:
+                return None
+            seen.append(others)
+        return float(min(min(seen), self.capacity))
+
+    def _running_now(self) -> int | None:
         try:
             stat = (self.proc / "stat").read_text()
             running = next(int(line.split()[1]) for line in stat.splitlines() if line.startswith("procs_running"))
@@ -174,7 +186,7 @@ class CpuLoad:
                 mine += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
             except (OSError, IndexError):
                 continue
-        return float(min(max(running - mine, 0), self.capacity))
+        return max(running - mine, 0)
 
     def _stat_busy(self) -> float | None:
         """Seconds the measured CPUs spent on anything but idle and I/O wait (steal included: time a
