@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from .errors import GATE_FAILED, LayerwiseError, UsageError
+
+if TYPE_CHECKING:
+    from .experiment.run import Experiment
 
 app = typer.Typer(
     add_completion=False,
@@ -53,6 +56,27 @@ def _root(
     ] = False,
 ) -> None:
     """From raw data to an honestly evaluated, saved neural network."""
+
+
+def _experiment() -> type[Experiment]:
+    """`Experiment`, for the commands that train. Imported with the garbage collector paused, and
+    torch._dynamo with it (every torch optimizer imports it when first made); the first time in a
+    process, everything imported is then frozen (gc.freeze): those objects live as long as the
+    process, and the collector need not walk them again, in a run or at its exit. This took about
+    2.5 s off a short `layerwise run` on 2 cores (benchmarks/run_overhead.py)."""
+    import gc
+
+    first = "layerwise.experiment.run" not in sys.modules
+    gc.disable()
+    try:
+        import torch._dynamo  # noqa: F401
+
+        from .experiment.run import Experiment as Loaded
+    finally:
+        gc.enable()
+    if first:
+        gc.freeze()
+    return Loaded
 
 
 @app.command()
@@ -114,7 +138,8 @@ def run(
     holding other files, or an earlier run without --overwrite or --resume, is refused before any work.
     Under `torchrun --nproc-per-node N` it trains with DistributedDataParallel; rank 0 writes and prints."""
     from .config.schema import ExperimentConfig
-    from .experiment.run import Experiment
+
+    Experiment = _experiment()
     from .training.distributed import leave, rank
 
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
@@ -149,7 +174,8 @@ def lr_find(
     """Sweep the learning rate exponentially over STEPS batches of the training split, stop when the
     loss diverges, suggest one (steepest descent of the smoothed loss) and save the loss-vs-lr PNG."""
     from .config.schema import ExperimentConfig
-    from .experiment.run import Experiment
+
+    Experiment = _experiment()
 
     if steps < 10 or not 0 < start < end:
         raise UsageError(f"lr-find: need --steps >= 10 and 0 < --start < --end (got {steps}, {start}, {end})")
@@ -192,7 +218,8 @@ def tune(
     Every process given the same --storage and --study joins one search.
     """
     from .config.schema import ExperimentConfig
-    from .experiment.run import Experiment
+
+    Experiment = _experiment()
     from .tuning.storage import check_storage
 
     if storage is not None:
@@ -644,7 +671,8 @@ def demo(
 ) -> None:
     """Forecast tomorrow's bitcoin close from its history, beside "tomorrow = today"."""
     from .config.schema import ExperimentConfig
-    from .experiment.run import Experiment
+
+    Experiment = _experiment()
 
     config = _example("bitcoin.yaml")
     # the demo's own folder: rerunning the demo replaces its earlier run (never other files)

@@ -25,6 +25,19 @@ def test_regression_metrics_match_sklearn():
     assert notes == []
 
 
+def test_several_outputs_and_a_constant_output_are_scored_as_sklearn_scores_them():
+    rng = np.random.default_rng(2)
+    y, p = rng.uniform(1, 10, (40, 3)), rng.uniform(1, 10, (40, 3))  # a forecast of 3 steps
+    y[:, 2] = 5.0  # a constant target column: R² 0 unless predicted exactly
+    got, _ = regression_metrics(y, p)
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, p))
+    assert got["rmse"] == pytest.approx(skm.root_mean_squared_error(y, p))
+    assert got["r2"] == pytest.approx(skm.r2_score(y, p))
+    assert got["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y, p))
+    p[:, 2] = 5.0
+    assert regression_metrics(y, p)[0]["r2"] == pytest.approx(skm.r2_score(y, p))
+
+
 def test_mape_is_skipped_with_a_note_when_the_target_crosses_zero():
     got, notes = regression_metrics(np.array([-1.0, 2.0, 3.0]), np.array([0.0, 2.0, 2.0]))
     assert "mape" not in got

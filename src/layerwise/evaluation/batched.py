@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import rankdata
 
 Batched = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -76,6 +75,8 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
 
 def roc_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """Binary ROC AUC as the Mann-Whitney statistic, ties counted half (as scikit-learn)."""
+    from scipy.stats import rankdata  # scipy.stats takes most of a second to import: only here
+
     score = proba[..., 1]
     ranks = rankdata(score, axis=1)  # (B, n), average ranks for ties
     positive = y == 1

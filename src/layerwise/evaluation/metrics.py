@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
 
 # Which way is better for each metric; the primary metric decides "beats the baseline".
 HIGHER_IS_BETTER = {
@@ -72,19 +71,32 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[dict[str
     per_step rmse), not the root of the pooled mean squared error, which weighs the far steps'
     larger errors more. Returns the metrics and notes explaining any metric left out.
     """
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    # NumPy, as scikit-learn computes them (tested against it): importing sklearn.metrics (and scipy)
+    # would take a small run's second
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)  # (n, outputs)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    error = y_true - y_pred
     out = {
-        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
-        "rmse": float(skm.root_mean_squared_error(y_true, y_pred)),
-        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+        "mae": float(np.abs(error).mean()),
+        "rmse": float(np.sqrt((error**2).mean(axis=0)).mean()),
+        "r2": _r2(y_true, error) if len(y_true) > 1 else float("nan"),
     }
     notes = []
     if y_true.min() <= 0 <= y_true.max():
         notes.append("MAPE skipped: the target takes zero or changes sign, where a percentage error is undefined")
     else:
-        out["mape"] = float(skm.mean_absolute_percentage_error(y_true, y_pred))
+        out["mape"] = float((np.abs(error) / np.maximum(np.abs(y_true), np.finfo(np.float64).eps)).mean())
     return out, notes
+
+
+def _r2(y_true: np.ndarray, error: np.ndarray) -> float:
+    """R² per output, averaged; an output whose target is constant scores 1 when predicted exactly,
+    else 0 (scikit-learn's force_finite)."""
+    sse = (error**2).sum(axis=0)
+    sst = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(sst > 0, 1 - sse / sst, np.where(sse == 0, 1.0, 0.0))
+    return float(scores.mean())
 
 
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> tuple[dict[str, float], list[str]]:
@@ -92,6 +104,8 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> tuple[dict[
 
     `y_true` holds class codes 0..k-1; `proba` is (n, k) class probabilities.
     """
+    from sklearn import metrics as skm
+
     y_true = np.asarray(y_true, dtype=np.int64)
     proba = np.asarray(proba, dtype=np.float64)
     k = proba.shape[1]

@@ -8,13 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure, SubFigure
-from sklearn.calibration import CalibrationDisplay
-from sklearn.metrics import (
-    ConfusionMatrixDisplay,
-    PrecisionRecallDisplay,
-    PredictionErrorDisplay,
-    RocCurveDisplay,
-)
 
 from .figure import new_axes
 from .forecast import ForecastDisplay
@@ -34,6 +27,9 @@ def task_plots(
 
 
 def classification_plots(p: pd.DataFrame, classes: list[Any]) -> list[Plot]:
+    from sklearn.calibration import CalibrationDisplay  # scikit-learn (and scipy) only for the kinds that plot with it
+    from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+
     labels = [str(c) for c in classes]
     actual, predicted = p["actual"].astype(str), p["prediction"].astype(str)
     ax = new_axes(size=(5.2, 4.4))
@@ -68,6 +64,8 @@ def classification_plots(p: pd.DataFrame, classes: list[Any]) -> list[Plot]:
 
 
 def regression_plots(p: pd.DataFrame) -> list[Plot]:
+    from sklearn.metrics import PredictionErrorDisplay
+
     actual, predicted = _first(p, "actual"), _first(p, "prediction")
     plots = []
     for kind, title in (("actual_vs_predicted", "Predicted vs actual"), ("residual_vs_predicted", "Residuals")):
