@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench docs clean bench-tables
+.PHONY: install demo test lint bench docs clean bench-tables bench-peers
 
 install: $(STAMP)
 
@@ -65,3 +65,21 @@ $(BENCH_VENV)/.installed:
 bench-tables: install $(BENCH_VENV)/.installed
 	$(PY) -m pip install --quiet pyreadr
 	$(PY) benchmarks/tabular_suite.py --out build/tabular_suite/results.json
+
+# Peers (benchmarks/peers.py, issue 19): the same MLP and LSTM, same data, trained by a plain
+# PyTorch loop, layerwise's Trainer, Lightning, Keras 3 (torch backend) and skorch, each with its
+# own defaults, each run in a fresh process. The peers live only in this environment, torch
+# pinned first as above, then layerwise's core; none of them is ever a dependency of layerwise.
+# About 10 to 15 minutes on 2 CPU cores.
+PEERS_VENV := build/peers-venv
+
+$(PEERS_VENV)/.installed: pyproject.toml Makefile
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet $(TORCH)
+	$(PEERS_VENV)/bin/python -m pip install --quiet -e .
+	$(PEERS_VENV)/bin/python -m pip install --quiet lightning==2.6.6 keras==3.15.1 skorch==1.4.0
+	touch $@
+
+bench-peers: $(PEERS_VENV)/.installed
+	$(PEERS_VENV)/bin/python benchmarks/peers.py
