@@ -126,7 +126,15 @@ def train_layerwise(template, x, y, batch_size: int, epochs: int, seen: dict) ->
     model = copy.deepcopy(template)
     record_threads(model, seen)
     trainer = Trainer(
-        model, loss="mse", optimizer="adam", lr=LR, batch_size=batch_size, epochs=epochs, threads="auto", seed=0
+        model,
+        loss="mse",
+        optimizer="adam",
+        lr=LR,
+        batch_size=batch_size,
+        epochs=epochs,
+        threads="auto",
+        seed=0,
+        device="cpu",
     )
     start = time.perf_counter()
     trainer.fit(x, y)
@@ -259,7 +267,10 @@ def one(variant: str, name: str, epochs: int) -> dict:
 def run_one(variant: str, name: str, epochs: int) -> tuple[dict, str]:
     """One variant in a fresh process: its timings and its stderr."""
     command = [sys.executable, __file__, "--one", variant, "--workload", name, "--epochs", str(epochs)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # every framework on the CPU, also on a machine with a GPU (Keras and layerwise would take it)
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=os.environ | {"CUDA_VISIBLE_DEVICES": ""}
+    )
     if done.returncode != 0:
         sys.exit(f"{variant} on {name} failed (exit {done.returncode}):\n{done.stderr}")
     last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]

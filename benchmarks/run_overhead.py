@@ -16,8 +16,11 @@ to the process's end, measured outside it). Medians over the repeats. The target
 wall <= training x 1.1 + 1 s, checked for the whole process and for the run itself (from
 Experiment.run's start: what the run does, without Python's and torch's start-up).
 
-Run: `.venv/bin/python benchmarks/run_overhead.py [--repeats 3] [--only table,forecast,images]`.
-Takes about 2 minutes on 2 cores. Not a test: it prints figures, asserts nothing.
+`--gc` also runs each the way layerwise imported before issue 19 (the garbage collector left
+running through the imports, nothing frozen), interleaved, for the difference.
+
+Run: `.venv/bin/python benchmarks/run_overhead.py [--repeats 3] [--only table,forecast,images] [--gc]`.
+Takes about 2 minutes on 2 cores (4 with --gc). Not a test: it prints figures, asserts nothing.
 """
 
 from __future__ import annotations
@@ -71,8 +74,9 @@ def make_data(work: Path) -> dict[str, Path]:
     return configs
 
 
-def child(config: str, out: str, marks_path: str) -> None:
-    """One `layerwise run`, its phases timed; the marks go to `marks_path` as JSON."""
+def child(config: str, out: str, marks_path: str, gc_mode: str) -> None:
+    """One `layerwise run`, its phases timed; the marks go to `marks_path` as JSON. `gc_mode`
+    "plain" imports as before issue 19, without pausing and freezing the garbage collector."""
     marks: dict[str, float] = {"start": time.time()}
     spans: dict[str, float] = {}
 
@@ -91,50 +95,50 @@ def child(config: str, out: str, marks_path: str) -> None:
 
     import layerwise.cli as cli
 
-    load = cli._experiment
+    if gc_mode == "frozen":
+        cli.start_up(["run"])  # what the `layerwise` command does first
+    else:
+        import torch._dynamo  # noqa: F401  the same imports, the collector left as it is
 
-    def experiment():
-        found = load()
-        from layerwise import bundle
-        from layerwise.experiment import steps
-        from layerwise.training import Trainer
+        import layerwise.experiment.run  # noqa: F401
+    from layerwise import bundle
+    from layerwise.experiment import steps
+    from layerwise.experiment.run import Experiment
+    from layerwise.training import Trainer
 
-        for name, phase in (("read", "read"), ("check", "check"), ("prepare", "prepare"), ("fit", "fit")):
-            timed(steps, name, phase)
-        timed(steps, "run_metrics", "metrics")
-        timed(bundle, "save", "bundle")
-        timed(Trainer, "fit", "train")
-        timed(Trainer, "fit_stream", "train")
-        write_folder = steps.write_run_folder
+    for name, phase in (("read", "read"), ("check", "check"), ("prepare", "prepare"), ("fit", "fit")):
+        timed(steps, name, phase)
+    timed(steps, "run_metrics", "metrics")
+    timed(bundle, "save", "bundle")
+    timed(Trainer, "fit", "train")
+    timed(Trainer, "fit_stream", "train")
+    write_folder = steps.write_run_folder
 
-        def write_run_folder(*args, **kwargs):
-            started = time.time()
-            import layerwise.report  # matplotlib: the report's import, timed with it
+    def write_run_folder(*args, **kwargs):
+        started = time.time()
+        import layerwise.report  # matplotlib: the report's import, timed with it
 
-            timed(layerwise.report, "write_report", "report_figures")
-            spans["report_import"] = time.time() - started
-            started = time.time()
-            try:
-                return write_folder(*args, **kwargs)
-            finally:
-                spans["write_run_folder"] = time.time() - started
+        timed(layerwise.report, "write_report", "report_figures")
+        spans["report_import"] = time.time() - started
+        started = time.time()
+        try:
+            return write_folder(*args, **kwargs)
+        finally:
+            spans["write_run_folder"] = time.time() - started
 
-        steps.write_run_folder = write_run_folder
-        timed(found, "run", "run")
-        marks["imported"] = time.time()
-        return found
-
-    cli._experiment = experiment
+    steps.write_run_folder = write_run_folder
+    timed(Experiment, "run", "run")
+    marks["imported"] = time.time()
     code = cli.main(["run", config, "--out", out, "--overwrite", "-q"])
     marks["returned"] = time.time()
     Path(marks_path).write_text(json.dumps({"code": code, "marks": marks, "spans": spans}))
 
 
-def one_run(config: Path, repeat: int) -> dict[str, float]:
+def one_run(config: Path, repeat: int, gc_mode: str) -> dict[str, float]:
     """The phases of one run in a fresh process, in seconds."""
     out, marks_path = WORK / f"out-{config.stem}", WORK / f"marks-{config.stem}-{repeat}.json"
     started = time.time()
-    child_args = [sys.executable, __file__, "--child", str(config), str(out), str(marks_path)]
+    child_args = [sys.executable, __file__, "--child", str(config), str(out), str(marks_path), gc_mode]
     subprocess.run(child_args, check=True, stdout=subprocess.DEVNULL)  # the summary a run prints
     ended = time.time()
     got = json.loads(marks_path.read_text())
@@ -162,25 +166,31 @@ def one_run(config: Path, repeat: int) -> dict[str, float]:
     return phases
 
 
+def modes(args: argparse.Namespace) -> list[str]:
+    return ["frozen", "plain"] if args.gc else ["frozen"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default=None, help="comma-separated runs (table,forecast,images)")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--gc", action="store_true", help="also run each without the paused, frozen collector")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
     configs = make_data(WORK)
-    names = [n for n in configs if not args.only or n in args.only.split(",")]
-    results: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    runs = [(n, mode) for n in configs if not args.only or n in args.only.split(",") for mode in modes(args)]
+    results: dict[tuple[str, str], list[dict[str, float]]] = {run: [] for run in runs}
     for repeat in range(args.repeats):
-        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
-            results[name].append(one_run(configs[name], repeat))
-    for name in names:
-        med = {k: round(statistics.median(r[k] for r in results[name]), 2) for k in results[name][0]}
+        for name, mode in runs[repeat % len(runs) :] + runs[: repeat % len(runs)]:
+            results[name, mode].append(one_run(configs[name], repeat, mode))
+    for name, mode in runs:
+        done = results[name, mode]
+        med = {k: round(statistics.median(r[k] for r in done), 2) for k in done[0]}
         allowed = round(med["train"] * 1.1 + 1, 2)
-        row = {"run": name, **med, "allowed": allowed}
+        row = {"run": name, "gc": mode, **med, "allowed": allowed}
         row["process_within_target"] = med["process_wall"] <= allowed
         row["run_within_target"] = med["run_wall"] <= allowed
         print(json.dumps(row), flush=True)

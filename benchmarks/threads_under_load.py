@@ -87,6 +87,7 @@ def timed_fit(template, x, y, loss: str, batch_size: int, epochs: int, threads) 
         batch_size=batch_size,
         epochs=epochs,
         threads=threads,
+        device="cpu",  # the figures are about CPU threads, on a machine with a GPU too
         seed=0,
         callbacks=[seen],
     )

@@ -191,3 +191,17 @@ def test_evaluate_judges_a_bundle_on_new_labelled_data(cli, tmp_path, btc_slice)
     assert cli("run", btc_config, "--out", tmp_path / "btc", "--quiet", *FAST)[0] == 0
     code, stdout, _ = cli("evaluate", tmp_path / "btc" / "bundle", btc_slice, "--gate", "--quiet")
     assert code == 4 and stdout.startswith("DO NOT DEPLOY")
+
+
+def test_the_training_commands_start_up_with_their_imports_frozen():
+    script = (
+        "import gc, sys\n"
+        "from layerwise.cli import start_up\n"
+        "start_up(['predict', 'b', 'x.csv'])\n"
+        "print('layerwise.experiment.run' in sys.modules, gc.get_freeze_count() > 0)\n"
+        "gc.disable()\n"  # a caller's own setting is left as it was
+        "start_up(['--debug', 'run', 'exp.yaml'])\n"
+        "print('layerwise.experiment.run' in sys.modules, gc.get_freeze_count() > 0, gc.isenabled())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["False False", "True True False"]

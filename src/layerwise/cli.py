@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from .errors import GATE_FAILED, LayerwiseError, UsageError
-
-if TYPE_CHECKING:
-    from .experiment.run import Experiment
 
 app = typer.Typer(
     add_completion=False,
@@ -56,27 +53,6 @@ def _root(
     ] = False,
 ) -> None:
     """From raw data to an honestly evaluated, saved neural network."""
-
-
-def _experiment() -> type[Experiment]:
-    """`Experiment`, for the commands that train. Imported with the garbage collector paused, and
-    torch._dynamo with it (every torch optimizer imports it when first made); the first time in a
-    process, everything imported is then frozen (gc.freeze): those objects live as long as the
-    process, and the collector need not walk them again, in a run or at its exit. This took about
-    2.5 s off a short `layerwise run` on 2 cores (benchmarks/run_overhead.py)."""
-    import gc
-
-    first = "layerwise.experiment.run" not in sys.modules
-    gc.disable()
-    try:
-        import torch._dynamo  # noqa: F401
-
-        from .experiment.run import Experiment as Loaded
-    finally:
-        gc.enable()
-    if first:
-        gc.freeze()
-    return Loaded
 
 
 @app.command()
@@ -138,8 +114,7 @@ def run(
     holding other files, or an earlier run without --overwrite or --resume, is refused before any work.
     Under `torchrun --nproc-per-node N` it trains with DistributedDataParallel; rank 0 writes and prints."""
     from .config.schema import ExperimentConfig
-
-    Experiment = _experiment()
+    from .experiment.run import Experiment
     from .training.distributed import leave, rank
 
     cfg = ExperimentConfig.from_yaml(config, overrides=set_ or [])
@@ -174,8 +149,7 @@ def lr_find(
     """Sweep the learning rate exponentially over STEPS batches of the training split, stop when the
     loss diverges, suggest one (steepest descent of the smoothed loss) and save the loss-vs-lr PNG."""
     from .config.schema import ExperimentConfig
-
-    Experiment = _experiment()
+    from .experiment.run import Experiment
 
     if steps < 10 or not 0 < start < end:
         raise UsageError(f"lr-find: need --steps >= 10 and 0 < --start < --end (got {steps}, {start}, {end})")
@@ -218,8 +192,7 @@ def tune(
     Every process given the same --storage and --study joins one search.
     """
     from .config.schema import ExperimentConfig
-
-    Experiment = _experiment()
+    from .experiment.run import Experiment
     from .tuning.storage import check_storage
 
     if storage is not None:
@@ -671,8 +644,7 @@ def demo(
 ) -> None:
     """Forecast tomorrow's bitcoin close from its history, beside "tomorrow = today"."""
     from .config.schema import ExperimentConfig
-
-    Experiment = _experiment()
+    from .experiment.run import Experiment
 
     config = _example("bitcoin.yaml")
     # the demo's own folder: rerunning the demo replaces its earlier run (never other files)
@@ -689,8 +661,40 @@ def _example(name: str) -> Path:
     raise UsageError(f"examples/{name} not found", hint="run `layerwise demo` from the layerwise repository")
 
 
+# the commands that train: their process imports torch, pandas and scikit-learn's trees
+TRAINING_COMMANDS = ("run", "tune", "lr-find", "demo")
+
+
+def start_up(argv: list[str]) -> None:
+    """For the `layerwise` command, a process of its own: when it trains, import what training
+    uses with the garbage collector paused, then freeze the imported objects (gc.freeze). They
+    live as long as the process, and the collector need not walk them again, during the run or at
+    its exit: 1.1 to 1.5 s of collections and 1.4 to 1.8 s of exit in a short run before
+    (benchmarks/run_overhead.py --gc). Not for `main(argv)` called from Python, whose process
+    goes on: freezing there would keep its garbage of the moment for good."""
+    import gc
+
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in TRAINING_COMMANDS or "layerwise.experiment.run" in sys.modules:
+        return
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        import torch._dynamo  # noqa: F401  every torch optimizer imports it when first made
+
+        from .experiment import run  # noqa: F401
+    except Exception:  # noqa: S110  the command imports it again and reports what failed
+        pass
+    finally:
+        if was:
+            gc.enable()
+    gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app and turns errors into one message and an exit code."""
+    if argv is None:  # the console command
+        start_up(sys.argv[1:])
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:

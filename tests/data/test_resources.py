@@ -131,3 +131,23 @@ def test_before_any_window_the_other_running_threads_are_a_first_guess(machine, 
     assert load.running() == 2.0  # never more than the CPUs it may use
     monkeypatch.setattr(os, "cpu_count", lambda: 64)  # a mask of 2 of 64 CPUs: the machine's count says nothing
     assert CpuLoad(proc, cgroup).running() is None
+
+
+def test_cpus_missing_from_proc_stat_leave_the_load_unknown_not_quiet(machine, monkeypatch):
+    proc, cgroup = machine
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {6, 7})
+    _files(proc, {"stat": _stat({0: (5, 5), 1: (5, 5)})})  # a container numbering its CPUs 0 and 1
+    load = CpuLoad(proc, cgroup)
+    assert load.sample().busy is None and load.others() is None
+    _files(proc, {"stat": "cpu0 1 2\n", "self/cgroup": "garbled\n"})  # unreadable lines: unknown, no error
+    assert CpuLoad(proc, cgroup).sample().busy is None
+
+
+def test_the_first_guess_leaves_out_this_process_children(machine, monkeypatch):
+    proc, cgroup = machine
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    stat = _stat({0: (1, 1), 1: (1, 1)}).replace("procs_running 2", "procs_running 3")
+    _files(proc, {"stat": stat, "self/task/11/stat": "11 (python) R 1\n", "self/task/11/children": "77\n"})
+    _files(proc, {"77/stat": "77 (pt_data_worker) R 11\n"})  # a DataLoader worker: the fit's own `busy`
+    assert CpuLoad(proc, cgroup).running() == 1.0

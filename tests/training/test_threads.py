@@ -70,6 +70,10 @@ def test_a_quota_or_an_affinity_mask_caps_the_count_torch_would_take():
     assert n("auto", CPU, **big, capacity=4.0) == 4
     assert n("auto", CPU, **big, capacity=4.0, others=1.0) == 3
     assert n("auto", CPU, **big, capacity=128.0) == 64  # never above torch's own count
+    # torch set below the CPUs (OMP_NUM_THREADS, a worker of a process pool): what others take
+    # comes off all the CPUs, not off torch's count
+    assert n("auto", CPU, n_params=206_081, batch_size=32, default=4, capacity=8.0, others=4.0) == 4
+    assert n("auto", CPU, n_params=206_081, batch_size=32, default=4, capacity=8.0, others=5.0) == 3
     assert "may use 1.5" in choose_threads("auto", CPU, **big, capacity=1.5).reason
 
 
@@ -112,7 +116,12 @@ def _fit_lstm(monkeypatch, threads, loads, epochs=4):
     model = build({"type": "lstm", "hidden": [8]}, (5, 1), 1, seed=0)  # not dense: every thread divides work
     with thread_count(2):
         trainer = Trainer(
-            model, epochs=epochs, batch_size=16, threads=threads, callbacks=[Seen(), EpochLog(lines.append)]
+            model,
+            epochs=epochs,
+            batch_size=16,
+            threads=threads,
+            device="cpu",
+            callbacks=[Seen(), EpochLog(lines.append)],
         )
         trainer.fit(x, y)
         after = torch.get_num_threads()
@@ -148,6 +157,6 @@ def test_a_small_dense_model_is_not_measured(monkeypatch):
 
     fake = FakeLoad([2.0])
     monkeypatch.setattr("layerwise.training.trainer.CpuLoad", lambda: fake)
-    trainer = Trainer(torch.nn.Linear(4, 1), epochs=1, batch_size=8)
+    trainer = Trainer(torch.nn.Linear(4, 1), epochs=1, batch_size=8, device="cpu")
     trainer.fit(torch.randn(32, 4), torch.randn(32, 1))
     assert fake.looks == 0 and trainer.thread_notes[0].startswith("threads: 1 (a small dense model")

@@ -495,7 +495,7 @@ class TrainConfig(_Section):
     metric: Literal["auto", MetricName] = "auto"
     seed: int = 0  # seeds weights, shuffling and dropout: same seed, same run
     device: str = "auto"  # auto: cuda, then mps, then cpu
-    threads: Literal["auto"] | int = "auto"  # CPU threads; auto: from the model and batch size
+    threads: Literal["auto"] | int = "auto"  # CPU threads; auto: from the model, batch size and the CPUs free
     checkpoint_every: int = Field(default=1, ge=0)  # epochs between checkpoints (0: only on SIGTERM/SIGINT)
     keep: int = Field(default=2, ge=1)  # newest checkpoints kept, besides the best
     on_nan: Literal["stop", "skip_batch", "reduce_lr"] = "stop"  # what a NaN or inf loss does to training

@@ -92,7 +92,10 @@ def _cgroup_folders(proc: Path, cgroup: Path) -> list[tuple[Path, Path]]:
         return []
     folders = []
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
         if controllers == "":
             mount = cgroup
         elif "cpu" in controllers.split(","):
@@ -180,10 +183,12 @@ class CpuLoad:
             tasks = list((self.proc / "self" / "task").iterdir())
         except (OSError, StopIteration, ValueError):
             return None
+        # this process's running threads, and its children's (a DataLoader's workers, counted as `busy`)
+        stats = [task / "stat" for task in tasks] + [self.proc / pid / "stat" for pid in self._children()]
         mine = 0
-        for task in tasks:
+        for stat_file in stats:
             try:
-                mine += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+                mine += stat_file.read_text().rsplit(")", 1)[1].split()[0] == "R"
             except (OSError, IndexError):
                 continue
         return max(running - mine, 0)
@@ -196,14 +201,19 @@ class CpuLoad:
         except OSError:
             return None
         wanted = None if self.cpus is None else {f"cpu{i}" for i in self.cpus}
-        ticks = 0
+        ticks, seen = 0, 0
         for line in lines:
-            name, *fields = line.split()
+            name, *fields = line.split() or [""]
             if not name.startswith("cpu") or name == "cpu" or (wanted is not None and name not in wanted):
                 continue
-            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+            try:
+                user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+            except ValueError:
+                return None
             ticks += user + nice + system + irq + softirq + steal
-        return ticks / self.tick
+            seen += 1
+        # none of this process's CPUs listed (a container that numbers them its own way): unknown, not quiet
+        return ticks / self.tick if seen else None
 
     def _cgroup_usage(self) -> float | None:
         """Seconds the quota's cgroup has used."""

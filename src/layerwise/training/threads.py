@@ -7,8 +7,8 @@ comes from a sweep of widths and batch sizes (figures beside it);
 `benchmarks/trainer_overhead.py --sweep` re-checks it on the benchmark model.
 
 Real machines are rarely quiet. Under `threads: auto` the Trainer measures how busy other
-processes keep its CPUs (data/resources.py) when a fit starts and every few seconds at epoch
-ends, and leaves them theirs; `benchmarks/threads_under_load.py` measures the effect. A count
+processes keep its CPUs (data/resources.py) when a fit starts and every few seconds before a
+training step, and leaves them theirs; `benchmarks/threads_under_load.py` measures the effect. A count
 set by the user is always kept. The thread count can change the last bits of a result (torch
 splits reductions by thread), so runs that must be bit-identical whatever else the machine does
 set `train.threads`.
@@ -39,7 +39,7 @@ SINGLE_THREAD_MAX_PARAMS = 100_000
 SINGLE_THREAD_MAX_WORK = 10_000_000  # parameters x batch size
 # a CPU counts as free for a thread when this share of it is idle
 FREE_SHARE = 0.75
-# how often (seconds, at epoch ends) a fit looks at the load again
+# how often (seconds, checked before each training step) a fit looks at the load again
 RECHECK_SECONDS = 2.0
 _PER_POSITION = (nn.modules.conv._ConvNd, nn.RNNBase, nn.MultiheadAttention, nn.Embedding)
 
@@ -90,7 +90,8 @@ def choose_threads(
         n, why = 1, f"a small dense model ({n_params:,} parameters at batch {batch_size}) runs fastest on one"
     else:
         n, why = default, "torch's default, one per core"
-    room = min(capacity, default) if capacity is not None else float(default)
+    # the CPUs left, of all this process may use; torch's own count caps the answer below
+    room = capacity if capacity is not None else float(default)
     taken = []
     if capacity is not None and capacity < default:
         taken.append(f"this process may use {capacity:g} (affinity mask or quota)")
@@ -102,7 +103,8 @@ def choose_threads(
         taken.append(f"{busy} data-loading workers")
     free = max(1, int(room + 1 - FREE_SHARE))
     if free < n:
-        return Choice(free, f"{free} of {default} CPUs free: " + ", ".join(taken))
+        of = capacity if capacity is not None else default
+        return Choice(free, f"{free} of {of:g} CPUs free: " + ", ".join(taken))
     return Choice(n, why)
 
 

@@ -75,7 +75,8 @@ class Trainer:
     `nn.Module` loss, or a callable `params -> torch.optim.Optimizer`.
     `metric(y_pred, y_true) -> float` gets the whole validation split as CPU
     tensors (raw outputs, targets) once per epoch. `threads="auto"` picks the
-    CPU thread count from the model and batch size (see threads.py).
+    CPU thread count from the model, the batch size and the CPUs other processes leave free,
+    measured as it trains (see threads.py); each choice is in `thread_notes`.
 
     With `checkpoint_dir`, the full training state is saved there every
     `checkpoint_every` epochs and on SIGTERM / SIGINT (the `keep` newest and the best
@@ -217,6 +218,7 @@ class Trainer:
         net = distributed.wrap(self.module, self.device, freezes=freezes) if self.world > 1 else self.module
         # what the training steps call (torch.compile of a module is a module)
         self._net: nn.Module = cast(nn.Module, torch.compile(net)) if compile else net
+        self._compiled = compile
         self.loss_fn = loss_fn.to(self.device)
         if isinstance(optimizer, str):
             self.optimizer = make_optimizer(
@@ -363,14 +365,14 @@ class Trainer:
             try:
                 self._fit(n, run_epoch, val, resume, allow_changed)
             except BaseException as error:
-                self._measuring = False
+                self._measuring, self._others = False, None  # a predict after the fit: no stale load
                 self._await_checkpoint(error)
                 compiled = isinstance(error, Exception) and self._net is not self.module
                 failure = epoch_loop.compile_failure(error) if compiled else None
                 if failure is None:
                     raise
                 raise failure from error
-            self._measuring = False
+            self._measuring, self._others = False, None
             self._await_checkpoint(None)
 
     def _await_checkpoint(self, error: BaseException | None) -> None:
@@ -744,7 +746,8 @@ class Trainer:
         RECHECK_SECONDS (`_adapt_threads`)."""
         self._default_threads, self._others = torch.get_num_threads(), None
         choice = self._threads(self.batch_size)
-        self._measuring = self._load is not None and (choice.n or self._default_threads) > 1
+        # torch.compile writes the thread count of its first step into its kernels: no adapting there
+        self._measuring = self._load is not None and (choice.n or self._default_threads) > 1 and not self._compiled
         if self._measuring and self._load is not None:
             self._look_at = self._load.last.at + LOAD_WINDOW
             if time.monotonic() >= self._look_at:
