@@ -244,4 +244,5 @@ def test_verbose_prints_one_line_per_epoch(diabetes, capsys):
     x, y = diabetes
     NeuralRegressor(**{**SMALL, "epochs": 2}, verbose=True).fit(x, y)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and lines[1].startswith("epoch 2/2 train_loss")
+    assert lines[0].startswith("threads: ")  # the thread count the fit chose, and why
+    assert len(lines) == 3 and lines[2].startswith("epoch 2/2 train_loss")
