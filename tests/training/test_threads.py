@@ -106,6 +106,7 @@ def _fit_lstm(monkeypatch, threads, loads, epochs=4):
     fake = FakeLoad(loads)
     monkeypatch.setattr("layerwise.training.trainer.CpuLoad", lambda: fake)
     monkeypatch.setattr("layerwise.training.trainer.RECHECK_SECONDS", 0.0)  # a look before every step
+    monkeypatch.setattr("layerwise.training.trainer.LOAD_WINDOW", 0.0)  # and the confirming look too
     seen, lines = [], []
 
     class Seen(Callback):
@@ -129,9 +130,10 @@ def _fit_lstm(monkeypatch, threads, loads, epochs=4):
 
 
 def test_the_trainer_follows_the_load_as_it_trains(monkeypatch):
-    # busy at the start and through epochs 1 and 2 (1 + 8 looks), then quiet
+    # busy at the start and through epochs 1 and 2 (1 + 8 looks), then quiet: the look before
+    # epoch 3's first step finds it, the next confirms it
     fake, seen, lines, after = _fit_lstm(monkeypatch, "auto", [1.0] * 9 + [0.0])
-    assert seen == [1] * 8 + [2] * 8
+    assert seen == [1] * 9 + [2] * 7
     notes = [line for line in lines if line.startswith("threads")]
     assert notes == [
         "threads: 1 (1 of 2 CPUs free: other processes keep 1.0 CPUs busy)",
@@ -143,7 +145,14 @@ def test_the_trainer_follows_the_load_as_it_trains(monkeypatch):
 
 def test_the_count_before_the_fit_is_put_back_when_the_fit_lowered_it(monkeypatch):
     fake, seen, _, after = _fit_lstm(monkeypatch, "auto", [0.0, 0.0, 1.0], epochs=2)  # quiet, then busy
-    assert seen == [2, 1, 1, 1, 1, 1, 1, 1] and after == 2
+    assert seen == [2, 2, 1, 1, 1, 1, 1, 1] and after == 2
+
+
+def test_one_look_alone_does_not_change_the_count(monkeypatch):
+    fake, seen, lines, _ = _fit_lstm(monkeypatch, "auto", [0.0, 0.0, 1.0, 0.0], epochs=2)  # one busy window
+    assert seen == [2] * 8 and [line for line in lines if line.startswith("threads")] == [
+        "threads: 2 (torch's default, one per core)"
+    ]
 
 
 def test_an_explicit_count_is_kept_whatever_the_load(monkeypatch):

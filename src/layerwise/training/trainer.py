@@ -239,6 +239,7 @@ class Trainer:
         self._default_threads: int | None = None  # torch's count when the fit started
         self._measuring = False  # whether this fit looks at the load (not for a count of one)
         self._look_at = 0.0  # time.monotonic() of the next look
+        self._pending: int | None = None  # a thread count one look found, for the next to confirm
         self._others: float | None = None  # CPUs the last measurement found busy with other work
         self.thread_notes: list[str] = []  # the thread counts a fit chose, and why (run.log)
         self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
@@ -744,7 +745,7 @@ class Trainer:
         the load is measured: now, when the last sample is LOAD_WINDOW old, else at the first
         step after it (from the processes running at the start until then); then every
         RECHECK_SECONDS (`_adapt_threads`)."""
-        self._default_threads, self._others = torch.get_num_threads(), None
+        self._default_threads, self._others, self._pending = torch.get_num_threads(), None, None
         choice = self._threads(self.batch_size)
         # torch.compile writes the thread count of its first step into its kernels: no adapting there
         self._measuring = self._load is not None and (choice.n or self._default_threads) > 1 and not self._compiled
@@ -760,13 +761,19 @@ class Trainer:
         return choice
 
     def _adapt_threads(self, epoch: int) -> None:
-        """Before a step, when a look is due: the thread count for the load since the last look."""
+        """Before a step, when a look is due: the thread count for the load since the last look. A new
+        count is taken when a second look, LOAD_WINDOW x 2 later, finds it too: one short window can
+        catch a process passing by, or the hypervisor's steal, and a fit then loses seconds."""
         assert self._load is not None
         before = torch.get_num_threads()
         self._others = self._load.others()
-        self._look_at = time.monotonic() + RECHECK_SECONDS
         choice = self._threads(self.batch_size)
-        if choice.n is not None and choice.n != before:
+        if choice.n is None or choice.n == before:
+            self._pending, self._look_at = None, time.monotonic() + RECHECK_SECONDS
+        elif self._pending != choice.n:
+            self._pending, self._look_at = choice.n, time.monotonic() + 2 * LOAD_WINDOW
+        else:
+            self._pending, self._look_at = None, time.monotonic() + RECHECK_SECONDS
             torch.set_num_threads(choice.n)  # thread_count puts the count before the fit back at its end
             self.thread_notes.append(f"threads: {choice.n} from epoch {epoch} ({choice.reason})")
 
