@@ -240,6 +240,7 @@ class Trainer:
         self._measuring = False  # whether this fit looks at the load (not for a count of one)
         self._look_at = 0.0  # time.monotonic() of the next look
         self._pending: int | None = None  # a thread count one look found, for the next to confirm
+        self._model_size: tuple[int, bool] | None = None  # (parameters, dense) during a fit
         self._others: float | None = None  # CPUs the last measurement found busy with other work
         self.thread_notes: list[str] = []  # the thread counts a fit chose, and why (run.log)
         self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
@@ -366,14 +367,14 @@ class Trainer:
             try:
                 self._fit(n, run_epoch, val, resume, allow_changed)
             except BaseException as error:
-                self._measuring, self._others = False, None  # a predict after the fit: no stale load
+                self._measuring, self._others, self._model_size = False, None, None  # no stale load after
                 self._await_checkpoint(error)
                 compiled = isinstance(error, Exception) and self._net is not self.module
                 failure = epoch_loop.compile_failure(error) if compiled else None
                 if failure is None:
                     raise
                 raise failure from error
-            self._measuring, self._others = False, None
+            self._measuring, self._others, self._model_size = False, None, None
             self._await_checkpoint(None)
 
     def _await_checkpoint(self, error: BaseException | None) -> None:
@@ -728,12 +729,13 @@ class Trainer:
     def _threads(self, batch_size: int) -> Choice:
         """The thread count under `threads`, for the load last measured."""
         capacity = None if self._load is None else self._load.capacity
+        n_params, dense = self._model_size or (sum(p.numel() for p in self.module.parameters()), is_dense(self.module))
         return choose_threads(
             self.threads,
             self.device,
-            sum(p.numel() for p in self.module.parameters()),
+            n_params,
             batch_size,
-            dense=is_dense(self.module),
+            dense=dense,
             busy=self._busy,
             default=self._default_threads or torch.get_num_threads(),
             capacity=capacity,
@@ -746,6 +748,8 @@ class Trainer:
         step after it (from the processes running at the start until then); then every
         RECHECK_SECONDS (`_adapt_threads`)."""
         self._default_threads, self._others, self._pending = torch.get_num_threads(), None, None
+        # what the rule reads of the model, once a fit rather than at every look
+        self._model_size = (sum(p.numel() for p in self.module.parameters()), is_dense(self.module))
         choice = self._threads(self.batch_size)
         # torch.compile writes the thread count of its first step into its kernels: no adapting there
         self._measuring = self._load is not None and (choice.n or self._default_threads) > 1 and not self._compiled
