@@ -56,7 +56,7 @@ def make_data(work: Path) -> dict[str, Path]:
     t = np.arange(len(days))
     value = 100 + 0.01 * t + 5 * np.sin(2 * np.pi * t / 7) + 10 * np.sin(2 * np.pi * t / 365.25)
     pd.DataFrame({"date": days, "value": value + rng.normal(0, 2, len(t))}).to_csv(work / "series.csv", index=False)
-    made["forecast"] = (work / "series.csv", ["--target", "value"])
+    made["forecast"] = (work / "series.csv", ["--target", "value", "--time", "date"])
     from PIL import Image
 
     digits = load_digits()

@@ -52,3 +52,12 @@ def test_roc_auc_counts_ties_half_and_is_nan_with_one_class():
     flat = np.full((1, 4, 2), 0.5)
     assert batched.roc_auc(y, flat)[0] == pytest.approx(0.5)
     assert np.isnan(batched.roc_auc(np.zeros((1, 4), dtype=int), flat))[0]
+
+
+def test_average_ranks_match_scipy_rankdata_with_ties():
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 6, size=(7, 40)).astype(np.float64) / 5  # many ties
+    scores[0] = 0.5  # one row all tied
+    assert np.array_equal(batched.average_ranks(scores), rankdata(scores, axis=1))

@@ -56,6 +56,31 @@ def test_classification_metrics_match_sklearn():
     assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba[:, 1]))
 
 
+@pytest.mark.parametrize("k", [2, 4])
+def test_classification_metrics_match_sklearn_with_absent_classes_ties_and_float32(k):
+    rng = np.random.default_rng(k)
+    y = rng.integers(0, k - 1, 60)  # the last class never occurs in the test split
+    proba = rng.dirichlet([1] * k, 60).astype(np.float32)
+    proba[:10] = np.float32(1 / k)  # tied scores (and argmax ties to class 0)
+    labels = np.arange(k)
+    pred = proba.argmax(1)
+    got, notes = classification_metrics(y, proba)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert got["f1_macro"] == pytest.approx(skm.f1_score(y, pred, labels=labels, average="macro", zero_division=0))
+    as64 = np.clip(proba.astype(np.float64), 1e-15, 1.0)
+    as64 /= as64.sum(1, keepdims=True)
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y, as64, labels=labels), rel=1e-12)
+    if k == 2:  # y holds one class only: no ROC AUC, and a note says why
+        assert "roc_auc" not in got and "one class" in notes[0]
+
+
+def test_roc_auc_matches_sklearn_with_tied_scores():
+    y = np.array([0, 1, 1, 0, 1, 0, 0, 1])
+    p1 = np.array([0.2, 0.2, 0.9, 0.5, 0.5, 0.5, 0.1, 0.9])
+    got, _ = classification_metrics(y, np.stack([1 - p1, p1], axis=1))
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p1))
+
+
 def test_baselines():
     assert mean_baseline(np.array([1.0, 3.0]), 3).tolist() == [[2.0]] * 3
     priors = majority_baseline(np.array([0, 1, 1, 1]), 3, 2)

@@ -75,10 +75,7 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
 
 def roc_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """Binary ROC AUC as the Mann-Whitney statistic, ties counted half (as scikit-learn)."""
-    from scipy.stats import rankdata  # scipy.stats takes most of a second to import: only here
-
-    score = proba[..., 1]
-    ranks = rankdata(score, axis=1)  # (B, n), average ranks for ties
+    ranks = average_ranks(proba[..., 1])
     positive = y == 1
     n_pos = positive.sum(axis=1)
     n_neg = y.shape[1] - n_pos
@@ -86,6 +83,24 @@ def roc_auc(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         auc = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
+
+
+def average_ranks(score: np.ndarray) -> np.ndarray:
+    """Each row's ranks from 1, tied values sharing their mean rank (scipy.stats.rankdata's "average",
+    whose import alone takes most of a second): (B, n) -> (B, n)."""
+    order = np.argsort(score, axis=1, kind="stable")
+    ordered = np.take_along_axis(score, order, axis=1)
+    n = ordered.shape[1]
+    position = np.broadcast_to(np.arange(n), ordered.shape)
+    starts = np.ones(ordered.shape, dtype=bool)  # where a run of equal values begins
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(ordered.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty(ordered.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=1)
+    return ranks
 
 
 # -- generation: y_true (B, n) targets per example, losses (B, n) summed per example -------------

@@ -1,8 +1,10 @@
-"""Test-set metrics (step 8), computed with scikit-learn on plain arrays."""
+"""Test-set metrics (step 8) on plain arrays, in NumPy as scikit-learn computes them (the tests compare)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .batched import BATCHED
 
 # Which way is better for each metric; the primary metric decides "beats the baseline".
 HIGHER_IS_BETTER = {
@@ -102,28 +104,21 @@ def _r2(y_true: np.ndarray, error: np.ndarray) -> float:
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> tuple[dict[str, float], list[str]]:
     """Accuracy, balanced accuracy, macro F1, log loss, and ROC AUC for two classes.
 
-    `y_true` holds class codes 0..k-1; `proba` is (n, k) class probabilities.
+    `y_true` holds class codes 0..k-1; `proba` is (n, k) class probabilities. NumPy, the bootstrap's
+    metrics (batched.py) on one sample, as scikit-learn computes them (tested against it): macro F1
+    over all k classes (a class neither present nor predicted scores 0), balanced accuracy over the
+    classes present, ROC AUC with ties counted half.
     """
-    from sklearn import metrics as skm
-
-    y_true = np.asarray(y_true, dtype=np.int64)
-    proba = np.asarray(proba, dtype=np.float64)
-    k = proba.shape[1]
-    labels = np.arange(k)
-    y_pred = proba.argmax(axis=1)
+    y_true = np.asarray(y_true, dtype=np.int64)[None]  # (1, n): one "resample", the test split itself
     # Probabilities renormalised in float64: float32 softmax rows may sum to 1 ± 1e-7.
-    proba = np.clip(proba, 1e-15, 1.0)
-    proba /= proba.sum(axis=1, keepdims=True)
-    out = {
-        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "balanced_accuracy": float(_balanced_accuracy(y_true, y_pred)),
-        "f1_macro": float(skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-        "log_loss": float(skm.log_loss(y_true, proba, labels=labels)),
-    }
+    proba = np.clip(np.asarray(proba, dtype=np.float64), 1e-15, 1.0)
+    proba = (proba / proba.sum(axis=1, keepdims=True))[None]  # (1, n, k)
+    names = ("accuracy", "balanced_accuracy", "f1_macro", "log_loss")
+    out = {name: float(BATCHED[name](y_true, proba)[0]) for name in names}
     notes = []
-    if k == 2:
+    if proba.shape[2] == 2:
         if len(np.unique(y_true)) == 2:
-            out["roc_auc"] = float(skm.roc_auc_score(y_true, proba[:, 1]))
+            out["roc_auc"] = float(BATCHED["roc_auc"](y_true, proba)[0])
         else:
             notes.append("ROC AUC skipped: the test split holds only one class")
     return out, notes
@@ -143,13 +138,6 @@ def generation_metrics(losses: np.ndarray, targets: np.ndarray) -> dict[str, flo
     """
     ce = per_char(losses, targets)
     return {"cross_entropy": ce, "perplexity": float(np.exp(ce)), "bits_per_char": ce / float(np.log(2))}
-
-
-def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    # Mean recall over the classes present in y_true; sklearn's version warns when a
-    # predicted class is absent from y_true, which is routine on small test splits.
-    present = np.unique(y_true)
-    return float(np.mean([(y_pred[y_true == c] == c).mean() for c in present]))
 
 
 def better(metric: str, a: float, b: float) -> bool:
