@@ -12,6 +12,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BTC = ROOT / "examples" / "data" / "btc-usd-daily.csv"
 
 
+@pytest.fixture(autouse=True)
+def one_process(request, monkeypatch):
+    """Runs in this process train and judge without a second process (experiment/offload.py): hundreds
+    of runs would each start one, importing torch, scikit-learn and matplotlib beside the suite on 2
+    cores. Tests marked `second_process` have it, and so do the runs of a `layerwise` subprocess."""
+    if request.node.get_closest_marker("second_process") is None:
+        from layerwise.experiment.offload import Offload
+
+        monkeypatch.setattr(Offload, "start", classmethod(lambda cls, modules: None))
+
+
 @pytest.fixture
 def cli(capsys):
     """Run `layerwise ARGS...` in-process; return (exit code, stdout, stderr)."""

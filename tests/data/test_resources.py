@@ -151,3 +151,20 @@ def test_the_first_guess_leaves_out_this_process_children(machine, monkeypatch):
     _files(proc, {"stat": stat, "self/task/11/stat": "11 (python) R 1\n", "self/task/11/children": "77\n"})
     _files(proc, {"77/stat": "77 (pt_data_worker) R 11\n"})  # a DataLoader worker: the fit's own `busy`
     assert CpuLoad(proc, cgroup).running() == 1.0
+
+
+def test_a_child_leading_its_own_session_counts_as_another_process(machine, monkeypatch):
+    # a run's second process (experiment/offload.py) starts its own session: its work is not this fit's
+    proc, cgroup = machine
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    stat = _stat({0: (1, 1), 1: (1, 1)}).replace("procs_running 2", "procs_running 3")
+    _files(proc, {"stat": stat, "self/task/11/stat": "11 (python) R 1\n", "self/task/11/children": "77 78\n"})
+    _files(proc, {"77/stat": "77 (pt_data_worker) R 11 11 5 0 -1 0 0 0 0 0 300 200\n"})
+    _files(proc, {"78/stat": "78 (python) R 11 78 78 0 -1 0 0 0 0 0 900 100\n"})  # pgrp and session 78
+    load = CpuLoad(proc, cgroup)
+    assert load.running() == 1.0  # the session leader is runnable and someone else's
+    mine = os.times()
+    before = mine.user + mine.system + mine.children_user + mine.children_system  # (children that ended too)
+    own = load.sample().own
+    assert before + 500 / load.tick <= own < before + 1000 / load.tick  # the worker's 500 ticks, not the 1000

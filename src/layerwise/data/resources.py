@@ -4,7 +4,8 @@ how busy other processes keep them, and the memory it may still take.
 Linux tells all three under /proc and /sys/fs/cgroup; elsewhere the CPUs are os.cpu_count(),
 none is known to be busy and the memory is the physical memory. `CpuLoad` measures the load
 between two samples: the CPU time its CPUs (or, under a quota, its cgroup) spent busy, less the
-time this process and its children spent, is the work of other processes.
+time this process and its children spent, is the work of other processes (a child that leads a
+session of its own counts as another process).
 """
 
 from __future__ import annotations
@@ -242,6 +243,9 @@ class CpuLoad:
         return total
 
     def _children(self) -> set[str]:
+        """This process's children (a DataLoader's workers), but for those that lead a session of their own:
+        work apart from this process's (a run's second process, experiment/offload.py), counted as
+        another process's."""
         try:
             tasks = list((self.proc / "self" / "task").iterdir())
         except OSError:
@@ -252,4 +256,11 @@ class CpuLoad:
                 pids.update((task / "children").read_text().split())
             except OSError:
                 continue
-        return pids
+        return {pid for pid in pids if not self._leads_session(pid)}
+
+    def _leads_session(self, pid: str) -> bool:
+        try:
+            # /proc/PID/stat after the name: state, ppid, pgrp, session, ...
+            return (self.proc / pid / "stat").read_text().rsplit(")", 1)[1].split()[3] == pid
+        except (OSError, IndexError):
+            return False

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,15 +58,18 @@ class OverBudget(RuntimeError):
         self.unit = unit
 
 
+Clock = Callable[[], float]  # seconds so far: the wall clock, or (in a second process) its CPU time
+
+
 class Budget:
     """The clock of a reference's fit: `check(done)` raises OverBudget once `seconds` have passed."""
 
-    def __init__(self, seconds: float | None, unit: str):
-        self.seconds, self.unit = seconds, unit
-        self.started = time.perf_counter()
+    def __init__(self, seconds: float | None, unit: str, clock: Clock = time.perf_counter):
+        self.seconds, self.unit, self.clock = seconds, unit, clock
+        self.started = clock()
 
     def check(self, done: int) -> None:
-        if self.seconds is not None and time.perf_counter() - self.started > self.seconds:
+        if self.seconds is not None and self.clock() - self.started > self.seconds:
             raise OverBudget(self.seconds, done, self.unit)
 
 
@@ -82,6 +86,7 @@ def text_reference(
     classes: int = 0,
     seed: int = 0,
     seconds: float | None = None,
+    clock: Clock = time.perf_counter,
 ) -> tuple[np.ndarray, str]:
     """(outputs on the test rows, name): (n, classes) probabilities or (n, 1) values in the target's units.
 
@@ -94,16 +99,16 @@ def text_reference(
     Raises NoWords when a column's training texts hold no word at all (the vectorizer's vocabulary is empty),
     OverBudget past `seconds`.
     """
-    clock = Budget(seconds, "fits of the linear model")
+    budget = Budget(seconds, "fits of the linear model", clock)
     texts_train, dense_train, y = train
     vectorizers = [_fit_vectorizer(column, values) for column, values in texts_train.items()]
     x_train = _features(vectorizers, texts_train, dense_train)
     x_test = _features(vectorizers, test[0], test[1])
     held = None if val is None or len(val[2]) == 0 else (_features(vectorizers, val[0], val[1]), val[2])
-    clock.check(0)
+    budget.check(0)
     if task == "classification":
-        return _classify(x_train, y, x_test, held, classes, seed, clock), TEXT_REFERENCE[task]
-    return _regress(x_train, y, x_test, held, clock), TEXT_REFERENCE[task]
+        return _classify(x_train, y, x_test, held, classes, seed, budget), TEXT_REFERENCE[task]
+    return _regress(x_train, y, x_test, held, budget), TEXT_REFERENCE[task]
 
 
 def _classify(
@@ -158,7 +163,7 @@ def _regress(x_train: Any, y: np.ndarray, x_test: Any, held: Any, clock: Budget)
 def _fit_vectorizer(column: str, values: Sequence[Any]) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    words = [_plain(v) for v in values]
+    words = [as_text(v) for v in values]
     try:
         return _vectorizer(TfidfVectorizer, min_df=2 if len(words) >= 50 else 1).fit(words)
     except ValueError:  # too few documents for min_df 2 to keep any n-gram
@@ -172,7 +177,7 @@ def _features(vectorizers: list[Any], texts: Texts, dense: np.ndarray) -> Any:
     """(rows, n-grams of every text column + dense features), sparse."""
     from scipy import sparse
 
-    blocks = [v.transform([_plain(t) for t in texts[c]]) for v, c in zip(vectorizers, texts)]
+    blocks = [v.transform([as_text(t) for t in texts[c]]) for v, c in zip(vectorizers, texts)]
     if dense.shape[1]:
         blocks.append(sparse.csr_matrix(dense.astype(np.float64)))
     return sparse.hstack(blocks).tocsr()
@@ -188,8 +193,8 @@ def _vectorizer(cls: Any, *, min_df: int) -> Any:
     return cls(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, max_features=MAX_FEATURES, dtype=np.float64)
 
 
-def _plain(value: Any) -> str:
-    # a missing text is an empty one, as the tokenizer reads it
+def as_text(value: Any) -> str:
+    """A text cell as the reference reads it: a missing text is an empty one, as the tokenizer reads it."""
     return value if isinstance(value, str) else ""
 
 
@@ -204,9 +209,10 @@ def table_reference(
     seed: int = 0,
     seconds: float = 120.0,
     threads: int | None = TREE_THREADS,
+    clock: Clock = time.perf_counter,
 ) -> tuple[np.ndarray, str]:
     """(outputs on the test rows, name): (n, classes) probabilities (a column for every class code, 0
-    for those absent from training) or (n, 1) values in the target's units.
+    for those absent from training) or (n, 1) values in the target's units. `tree_arrays`, then `fit_trees`.
 
     Args:
         train_frame, test_frame: the same columns; `kinds[column]` "categorical" holds labels (missing:
@@ -216,11 +222,40 @@ def table_reference(
         threads: OpenMP threads while fitting and predicting; None: scikit-learn's default (every core).
     Raises OverBudget when the fit is still going past `seconds`.
     """
+    x_train, x_test, categorical = tree_arrays(train_frame, test_frame, kinds)
+    return fit_trees(
+        task,
+        x_train,
+        y_train,
+        x_test,
+        categorical,
+        classes=classes,
+        seed=seed,
+        seconds=seconds,
+        threads=threads,
+        clock=clock,
+    )
+
+
+def fit_trees(
+    task: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    categorical: np.ndarray,
+    *,
+    classes: int = 0,
+    seed: int = 0,
+    seconds: float = 120.0,
+    threads: int | None = TREE_THREADS,
+    clock: Clock = time.perf_counter,
+) -> tuple[np.ndarray, str]:
+    """table_reference on `tree_arrays`' float64 arrays and categorical flags."""
     from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
 
-    x_train, x_test, categorical = _tree_inputs(train_frame, test_frame, kinds)
+    flags = np.asarray(categorical, dtype=bool)
     with threadpool_limits(limits=threads, user_api="openmp"):
-        return _trees(task, x_train, np.asarray(y_train), x_test, categorical, classes, seed, seconds)
+        return _trees(task, x_train, np.asarray(y_train), x_test, flags, classes, seed, seconds, clock)
 
 
 def _trees(
@@ -232,6 +267,7 @@ def _trees(
     classes: int,
     seed: int,
     seconds: float,
+    clock: Clock,
 ) -> tuple[np.ndarray, str]:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -241,29 +277,31 @@ def _trees(
         if len(np.unique(codes)) < 2:  # one class in training: it is the answer
             out[:, codes[0]] = 1.0
             return out, TABLE_REFERENCE
-        model = _boost(HistGradientBoostingClassifier, categorical, seed, x_train, codes, seconds)
+        model = _boost(HistGradientBoostingClassifier, categorical, seed, x_train, codes, seconds, clock)
         out[:, model.classes_] = model.predict_proba(x_test)  # classes absent from training stay 0
         return out, TABLE_REFERENCE
     values = np.asarray(y_train, dtype=np.float64).reshape(-1)
-    model = _boost(HistGradientBoostingRegressor, categorical, seed, x_train, values, seconds)
+    model = _boost(HistGradientBoostingRegressor, categorical, seed, x_train, values, seconds, clock)
     return np.asarray(model.predict(x_test), dtype=np.float64).reshape(-1, 1), TABLE_REFERENCE
 
 
-def _boost(cls: Any, categorical: np.ndarray, seed: int, x: np.ndarray, y: np.ndarray, seconds: float) -> Any:
+def _boost(
+    cls: Any, categorical: np.ndarray, seed: int, x: np.ndarray, y: np.ndarray, seconds: float, clock: Clock
+) -> Any:
     """Fit in chunks of CHUNK iterations up to the default MAX_ITER, as one fit would (warm start keeps
     the trees, the bins and the early-stopping split), looking at the clock between chunks."""
     model = cls(categorical_features=categorical if categorical.any() else None, random_state=seed, warm_start=True)
-    clock = Budget(seconds, "boosting iterations")
+    budget = Budget(seconds, "boosting iterations", clock)
     for stop in range(CHUNK, MAX_ITER + 1, CHUNK):
         model.set_params(max_iter=stop)
         model.fit(x, y)
         if model.n_iter_ < stop or stop == MAX_ITER:  # early stopping ended it, or every iteration is done
             return model
-        clock.check(model.n_iter_)
+        budget.check(model.n_iter_)
     return model
 
 
-def _tree_inputs(
+def tree_arrays(
     train: pd.DataFrame, test: pd.DataFrame, kinds: Mapping[str, str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Float64 (rows, columns) arrays for the trees, and which columns are native categoricals: a
@@ -291,3 +329,37 @@ def _codes(values: pd.Series, known: pd.Index) -> np.ndarray:
     labels = [None if pd.isna(v) else str(v) for v in values.tolist()]
     codes = known.get_indexer(pd.Index(labels, dtype=object)).astype(np.float64)
     return np.where(codes < 0, np.nan, codes)
+
+
+def over_budget(name: str, err: OverBudget) -> dict[str, str]:
+    """judge's `reference_missing` for a reference stopped past evaluate.reference_seconds."""
+    return {
+        "reference_missing": f"{name} took longer than evaluate.reference_seconds ({err.seconds:g} s) and was "
+        f"left out, stopped after {err.iterations} {err.unit}; raise evaluate.reference_seconds to have it"
+    }
+
+
+FITS: dict[str, Callable[..., tuple[np.ndarray, str]]] = {"trees": fit_trees, "text": text_reference}
+
+
+@dataclass(frozen=True)
+class ReferenceFit:
+    """A classical reference's fit before it runs: `FITS[fit](*args, **kwargs)`, whose arguments are
+    arrays, texts and plain values only, so that a second process can run it while the network
+    trains (experiment/offload.py) and hand back the same outputs."""
+
+    fit: str  # a key of FITS
+    name: str  # the reference's name, for the note when it runs past its budget
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+    def run(self, clock: Clock = time.perf_counter) -> dict[str, Any]:
+        """judge's reference keywords: {"reference": {"name", "out"}}, or {"reference_missing": why}.
+        `clock` times evaluate.reference_seconds (a second process counts its own CPU seconds)."""
+        try:
+            out, name = FITS[self.fit](*self.args, clock=clock, **self.kwargs)
+        except NoWords as err:  # no word in any training text: no reference to stand beside
+            return {"reference_missing": str(err)}
+        except OverBudget as err:
+            return over_budget(self.name, err)
+        return {"reference": {"name": name, "out": out}}

@@ -9,6 +9,7 @@ Three checks, each a warning with the column or count at fault:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,19 @@ PERFECT_R2 = 0.99
 MIN_ROWS = 20
 # The one-feature rule is fitted on at most this many training rows: enough to find a copy.
 MAX_FIT_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Audit:
+    """One audit before it runs: `audit(train, test, **settings)`, on data only, so that a run's second
+    process can run it while the network trains (experiment/offload.py)."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    settings: dict[str, Any]  # audit's keywords: target, kinds, task, time
+
+    def run(self) -> list[dict[str, Any]]:
+        return audit(self.train, self.test, **self.settings)
 
 
 def audit(
@@ -134,7 +148,7 @@ def _correlation(x: pd.Series, y: pd.Series, task: str) -> float | None:
 
 def _one_feature_rule(train_x, train_y, test_x, test_y, *, kind: str, task: str) -> float | None:
     """Test accuracy (classification) or R² (regression) of the best simple rule on one feature."""
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor  # a run without such a column never needs it
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor  # not where only categories are checked
 
     tx, ty = train_x.iloc[:MAX_FIT_ROWS], train_y.iloc[:MAX_FIT_ROWS]
     keep = tx.notna() & ty.notna()

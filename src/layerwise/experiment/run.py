@@ -25,6 +25,7 @@ from ..training.distributed import rank, restarted
 from ..training.runlog import RunLog
 from ..training.schedules import PER_UPDATE
 from . import steps
+from .offload import Offload
 from .result import Result, summary
 from .run_folder import claim, locked
 from .steps import RESUMABLE, fingerprint
@@ -115,10 +116,27 @@ class Experiment:
             from .streamed import run_streamed
 
             return run_streamed(self, task, out, log, resume, allow_changed)  # larger than memory
+        with steps.second_process(cfg, task, out, log) or nullcontext() as offload:
+            return self.in_order(out, log, task, resume, allow_changed, offload)
+
+    def in_order(
+        self,
+        out: str | Path | None,
+        log: RunLog,
+        task: Task,
+        resume: bool,
+        allow_changed: tuple[str, ...],
+        offload: Offload | None,
+    ) -> Result:
+        """read -> check -> prepare -> (the reference and the audit start) -> fit -> judge -> the run folder."""
+        cfg = self.config
         source, name = steps.read(cfg, task, self.data, log)
         kind = steps.check(cfg, task, source, name)
         log.write(task.describe(source, name, kind))
         prepared = steps.prepare(cfg, task, source, kind, name, log)
+        # started before training: in the second process, where the run has one, they run while the network trains
+        reference = steps.reference(cfg, task, prepared, log, offload)
+        audit = steps.leakage(cfg, task, prepared, log, offload)
         checkpoints = None if out is None else Path(out) / "checkpoints"
         predictor, trainer, seconds = steps.fit(
             cfg, task, prepared, log, checkpoints=checkpoints, resume=resume, allow_changed=allow_changed
@@ -135,6 +153,8 @@ class Experiment:
             baseline_out,
             log,
             curve=lambda: steps.curve(cfg, task, prepared, predictor, log),
+            reference=reference,
+            audit=audit,
         )
         predictor.metrics = metrics
         log.write_file(metrics["finding"])
@@ -151,7 +171,7 @@ class Experiment:
         )
         if out is not None and rank() == 0:
             table = task.table(prepared, model_out, baseline_out)
-            result.out = steps.write_run_folder(Path(out), cfg, result, log, table)
+            result.out = steps.write_run_folder(Path(out), cfg, result, log, table, offload)
         return result
 
     @staticmethod

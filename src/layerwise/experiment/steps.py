@@ -8,6 +8,7 @@ of problem matters; none of them tests `task.type` itself.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -23,20 +24,25 @@ from ..atomic import staged_folder, write_json, write_table, write_text
 from ..bundle.predictor import Predictor
 from ..config.schema import ExperimentConfig, TrainConfig
 from ..data import augment
+from ..data.resources import usable_cpus
 from ..errors import ConfigError, did_you_mean
 from ..evaluation import HIGHER_IS_BETTER, data_curve, diagnose, score
 from ..evaluation import judge as judge_arrays
 from ..evaluation.batched import BATCHED
+from ..evaluation.classical import ReferenceFit
 from ..evaluation.data_curve import FRACTIONS
+from ..evaluation.leakage import Audit
 from ..models import available, build
 from ..models.init import scheme_of
 from ..tasks import Head, Prepared, Task
 from ..tasks.common import augment_settings, subset
 from ..training import Callback, Trainer
 from ..training.checkpoint import data_digest, link_checkpoints
+from ..training.distributed import world_size
 from ..training.freeze import Freeze, transfer
 from ..training.runlog import RunLog
 from ..training.tensorboard import TensorBoard
+from .offload import AUDIT_MODULES, REPORT_MODULES, Offload
 
 # The keys `--allow-changed` may let through on resume: they say how long training goes on,
 # not what the checkpoint's state means. Every other key of task, data, model and train, and
@@ -329,11 +335,62 @@ def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: Run
     return fn
 
 
-def judge(
-    cfg: ExperimentConfig, task: Task, prepared: Prepared, model_out: np.ndarray, baseline_out: np.ndarray
-) -> dict[str, Any]:
-    """Score the test split beside the baseline, with intervals, and apply the gates (evaluate.gates)."""
+def second_process(cfg: ExperimentConfig, task: Task, out: Path | str | None, log: RunLog) -> Offload | None:
+    """The run's second process (experiment/offload.py): where a CPU is free beside training and there is
+    work for it (the classical reference, the leakage audit, the report), started now so that its
+    imports are done by the time the work is; None otherwise."""
     ev = cfg.evaluate
+    modules = [*task.reference_modules] if ev.reference != "none" else []
+    if ev.leakage and task.audits:
+        modules += AUDIT_MODULES
+    if ev.report and out is not None:
+        modules += REPORT_MODULES
+    if not modules or os.name != "posix" or world_size() > 1 or usable_cpus() < 2:
+        return None
+    offload = Offload.start(modules)
+    if offload is not None:
+        log.write("run: a second process prepares the evaluation and the report while this one trains")
+    return offload
+
+
+def reference(
+    cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog, offload: Offload | None = None
+) -> Callable[[], dict[str, Any]]:
+    """The classical reference (Task.reference), started now: in the second process where the run has
+    one, so that it fits while the network trains; the callable returns judge's keywords, once fitted."""
+    found = task.reference(prepared, cfg.evaluate)
+    if not isinstance(found, ReferenceFit):
+        return lambda: found
+    return found.run if offload is None else offload.reference(found, log)
+
+
+def leakage(
+    cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog, offload: Offload | None = None
+) -> Callable[[], list[dict[str, Any]]]:
+    """The leakage audit (Task.audit, evaluate.leakage), started now as `reference` is; the callable
+    returns its warnings."""
+    found = task.audit(prepared) if cfg.evaluate.leakage else []
+    if not isinstance(found, Audit):
+        return lambda: found
+    return found.run if offload is None else offload.audit(found, log)
+
+
+def judge(
+    cfg: ExperimentConfig,
+    task: Task,
+    prepared: Prepared,
+    model_out: np.ndarray,
+    baseline_out: np.ndarray,
+    reference: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Score the test split beside the baseline, with intervals, and apply the gates (evaluate.gates).
+    `reference`: the classical reference as `reference()` started it; fitted here when None."""
+    ev = cfg.evaluate
+    if reference is None:
+        made = task.reference(prepared, ev)
+        found = made.run() if isinstance(made, ReferenceFit) else made
+    else:
+        found = reference()
     gates = ev.gates
     champion = None
     if gates.compare_to is not None:
@@ -355,7 +412,7 @@ def judge(
         minimum={str(k): v for k, v in gates.min.items()},
         maximum={str(k): v for k, v in gates.max.items()},
         champion=champion,
-        **{"block": 1, **task.judged(prepared, ev)},
+        **{"block": 1, **task.judged(prepared, ev), **found},
     )
 
 
@@ -370,10 +427,13 @@ def run_metrics(
     baseline_out: np.ndarray,
     log: RunLog,
     curve: Callable[[], dict[str, Any] | None],
+    reference: Callable[[], dict[str, Any]] | None = None,
+    audit: Callable[[], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """metrics.json, for every kind: the judgement, then what the run was (rows, epochs, diagnosis,
-    leakage, data, data curve, the baseline's fit, the Task's own entries)."""
-    metrics = judge(cfg, task, prepared, model_out, baseline_out)
+    leakage, data, data curve, the baseline's fit, the Task's own entries). `reference` as for `judge`;
+    `audit` as `leakage` started it, run here when None."""
+    metrics = judge(cfg, task, prepared, model_out, baseline_out, reference)
     metrics.update(
         cleaning=prepared.cleaning.to_dict(),
         rows=prepared.rows,
@@ -385,7 +445,7 @@ def run_metrics(
             restored=trainer.restored_epoch,
             metric_stopped=trainer.stop and trainer.stop_on == "metric",
         ).to_dict(),
-        leakage=task.audit(prepared) if cfg.evaluate.leakage else [],
+        leakage=(audit or leakage(cfg, task, prepared, log))(),
         data=task.summary(prepared),
         data_curve=curve() if cfg.evaluate.data_curve else None,
         **resumed(trainer),
@@ -435,9 +495,17 @@ def curve(
     return found.to_dict()
 
 
-def write_run_folder(out: Path, cfg: ExperimentConfig, result: Any, log: RunLog, predictions: pd.DataFrame) -> Path:
+def write_run_folder(
+    out: Path,
+    cfg: ExperimentConfig,
+    result: Any,
+    log: RunLog,
+    predictions: pd.DataFrame,
+    offload: Offload | None = None,
+) -> Path:
     """The run folder, published whole (staged, then renamed): bundle/, metrics.json, history.csv,
-    predictions.csv, run.log, explain/ and report.html as the config asks; checkpoints linked in."""
+    predictions.csv, run.log, explain/ and report.html as the config asks (the report drawn by the
+    run's second process where it has one); checkpoints linked in."""
     with staged_folder(out) as staged:
         link_checkpoints(out / "checkpoints", staged / "checkpoints")
         link_checkpoints(out / "tensorboard", staged / "tensorboard", prefix="events.")  # train.tensorboard
@@ -449,16 +517,24 @@ def write_run_folder(out: Path, cfg: ExperimentConfig, result: Any, log: RunLog,
             from ..explain import explain_run
 
             explain_run(result, staged / "explain", cfg.evaluate.explain, log.write, quiet=log.quiet)
-        if log.path is not None:  # the live OUT/run.log: the whole story, a resumed run's before it too
-            log.flush()
-            shutil.copyfile(log.path, staged / "run.log")
-        else:
-            write_text(staged / "run.log", "\n".join(log.file_lines) + "\n")
-        if cfg.evaluate.report:
+        keep_log(log, staged / "run.log")
+        if cfg.evaluate.report and (offload is None or not offload.report(staged, log)):
             from ..report import write_report
 
+            if offload is not None:  # with the line that says why the report is drawn here
+                keep_log(log, staged / "run.log")
             write_report(staged)
     return out
+
+
+def keep_log(log: RunLog, path: Path) -> None:
+    """The run folder's run.log: the live OUT/run.log (the whole story, a resumed run's before it too),
+    or the lines of a run without a folder of its own."""
+    if log.path is not None:
+        log.flush()
+        shutil.copyfile(log.path, path)
+    else:
+        write_text(path, "\n".join(log.file_lines) + "\n")
 
 
 def fingerprint(cfg: ExperimentConfig, digest: str, *, watched: str | None = None) -> dict[str, Any]:

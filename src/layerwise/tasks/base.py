@@ -9,6 +9,7 @@ forecast, images, text generation). A run asks it, in this order (experiment/run
     prepare(cfg, source, ...)      clean, split, fit transforms on train only -> Prepared
     head(cfg, prepared)            output width and loss (may reshape prepared.y)
     outputs(model, prepared, part) the network's and the naive baseline's outputs, in target units
+    reference(prepared, evaluate)  the classical reference's fit, started before training
     judged(...)                    what `evaluation.judge` needs beside them (baseline name, block, ...)
     table / summary / extra_metrics / baseline_fit     predictions.csv, the data section, metrics.json
     rejudge(model, data, source)   a saved bundle judged on new labelled data (`layerwise evaluate`)
@@ -104,6 +105,9 @@ class Task(ABC):
     phrase: ClassVar[str] = ""  # the kind in a message ("image folders"); its name when left empty
     streams: ClassVar[bool] = False  # data.stream: trains on a table larger than memory
     curve_order: ClassVar[str] = "random"  # which training rows the data curve keeps: random or recent
+    # what its `reference` fit imports: a run's second process imports them while the network trains
+    reference_modules: ClassVar[tuple[str, ...]] = ()
+    audits: ClassVar[bool] = False  # `audit` returns a leakage audit to run
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -156,6 +160,13 @@ class Task(ABC):
         run's evaluate section (config.schema.EvaluateConfig)."""
         return {}
 
+    def reference(self, prepared: Prepared, evaluate: Any, part: str = "test") -> Any:
+        """The classical reference beside the baseline (evaluate.reference), judged on `part`: an
+        evaluation.classical.ReferenceFit that a run starts before training (in a second process where it
+        has one: experiment/offload.py), or judge's keywords where there is none to fit
+        ({"reference_missing": why}, or {} for a kind without one)."""
+        return {}
+
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
         """What the baseline learned from the training split, saved so a bundle can be re-judged."""
         return {}
@@ -184,8 +195,9 @@ class Task(ABC):
         arrays of `prepared.x` would not do (None: they are hashed)."""
         return None
 
-    def audit(self, prepared: Prepared) -> list[dict[str, Any]]:
-        """The leakage audit's warnings (evaluate.leakage) where this kind has one."""
+    def audit(self, prepared: Prepared) -> Any:
+        """The leakage audit (evaluate.leakage) where this kind has one: an evaluation.leakage.Audit, which a
+        run starts before training (in its second process where it has one); [] (no warnings) otherwise."""
         return []
 
     def watched(self, cfg: Any, prepared: Prepared) -> str | None:

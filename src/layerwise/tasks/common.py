@@ -188,15 +188,15 @@ def tree_frame(frame: pd.DataFrame, kinds: dict[str, str], decimal: str = ".") -
     return pd.DataFrame(columns, index=range(len(frame))), read
 
 
-def tree_reference(prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
-    """judge's reference keywords for a table: {"reference": {"name", "out"}} with the gradient-boosted
-    trees' outputs on `part`, fitted on the training rows; {"reference_missing": why} where it could
-    not be; {} with evaluate.reference none. Fitted where a run is judged, once per run."""
+def tree_reference(prepared: Prepared, evaluate: Any, part: str = "test") -> Any:
+    """A table's classical reference: the gradient-boosted trees' fit on the training rows, to be judged on
+    `part` (an evaluation.classical.ReferenceFit, run while or after the network trains); {"reference_missing":
+    why} where there can be none; {} with evaluate.reference none."""
     if evaluate.reference == "none":
         return {}
     if prepared.frame is None:  # experiment/streamed.py: the table is never whole in memory
         return {"reference_missing": "a streamed table (data.stream) is read in chunks; the trees need it whole"}
-    from ..evaluation.classical import TABLE_REFERENCE, OverBudget, table_reference
+    from ..evaluation.classical import TABLE_REFERENCE, ReferenceFit, tree_arrays
 
     task, kinds, rows = prepared.task, prepared.kinds, prepared.index
     columns = [c for c in task.features if kinds.get(c) != "text"]
@@ -205,29 +205,14 @@ def tree_reference(prepared: Prepared, evaluate: Any, part: str = "test") -> dic
     decimal = getattr(prepared.features, "decimal", ".")
     train, read = tree_frame(prepared.table.iloc[rows["train"]][columns], kinds, decimal)
     test = tree_frame(prepared.table.iloc[rows[part]][columns], kinds, decimal)[0]
-    try:
-        out, name = table_reference(
-            task.type,
-            train,
-            prepared.actual["train"],
-            test,
-            kinds=read,
-            classes=task.n_classes,
-            seed=0,  # HistGradientBoosting draws only for early stopping's split (> 10,000 rows): one fixed draw
-            seconds=evaluate.reference_seconds,
-        )
-    except OverBudget as err:
-        return over_budget(TABLE_REFERENCE, err)
-    return {"reference": {"name": name, "out": out}}
-
-
-def over_budget(name: str, err: Any) -> dict[str, str]:
-    """judge's `reference_missing` for a reference stopped past evaluate.reference_seconds
-    (`err`: evaluation.classical.OverBudget)."""
-    return {
-        "reference_missing": f"{name} took longer than evaluate.reference_seconds ({err.seconds:g} s) and was "
-        f"left out, stopped after {err.iterations} {err.unit}; raise evaluate.reference_seconds to have it"
-    }
+    x_train, x_test, categorical = tree_arrays(train, test, read)
+    return ReferenceFit(
+        "trees",
+        TABLE_REFERENCE,
+        (task.type, x_train, np.asarray(prepared.actual["train"]), x_test, categorical),
+        # HistGradientBoosting draws only for early stopping's split (> 10,000 rows): one fixed draw
+        {"classes": task.n_classes, "seed": 0, "seconds": evaluate.reference_seconds},
+    )
 
 
 def evaluate_settings(config: dict[str, Any] | None) -> Any:

@@ -62,6 +62,8 @@ class Rows(Task):
     types = ("classification", "regression")
     unit = "rows"
     streams = True  # data.stream: a table larger than memory (experiment/streamed.py)
+    reference_modules = ("layerwise.evaluation.classical", "sklearn.ensemble")
+    audits = True
 
     def claims(self, cfg: Any, data: Any) -> bool:
         return cfg.task.type in ("auto", *self.types) and not image_data(cfg, data) and not text_columns(cfg, data)
@@ -156,9 +158,9 @@ class Rows(Task):
         metric = resolve(task.type, evaluate_settings(model.config).metric)
         return model.decode(raw), constant_baseline(self.baseline_fit(prepared), metric, n)[0]
 
-    def judged(self, prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
-        """The classical reference beside the baseline (evaluate.reference): gradient-boosted trees fitted on
-        the training rows, within evaluate.reference_seconds; a streamed table has none, and a note says so."""
+    def reference(self, prepared: Prepared, evaluate: Any, part: str = "test") -> Any:
+        """Gradient-boosted trees fitted on the training rows, within evaluate.reference_seconds; a streamed
+        table has none, and a note says so."""
         return tree_reference(prepared, evaluate, part)
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
@@ -186,18 +188,12 @@ class Rows(Task):
     def summary(self, prepared: Prepared) -> dict[str, Any]:
         return table_summary(prepared, keep_target=False)
 
-    def audit(self, prepared: Prepared) -> list[dict[str, Any]]:
-        from ..evaluation import audit
+    def audit(self, prepared: Prepared) -> Any:
+        from ..evaluation.leakage import Audit
 
         df, index, task = prepared.table, prepared.index, prepared.task
-        return audit(
-            df.iloc[index["train"]],
-            df.iloc[index["test"]],
-            target=task.target,
-            kinds=prepared.kinds,
-            task=task.type,
-            time=task.time,
-        )
+        settings = {"target": task.target, "kinds": prepared.kinds, "task": task.type, "time": task.time}
+        return Audit(df.iloc[index["train"]], df.iloc[index["test"]], settings)
 
     def champion_outputs(self, champion: Any, prepared: Prepared, path: str) -> np.ndarray:
         task = prepared.task

@@ -28,7 +28,6 @@ from .common import (
     clean_frame,
     explicit,
     image_data,
-    over_budget,
     read_frame,
     reads_text,
     reference_problems,
@@ -50,6 +49,8 @@ class Text(Task):
     types = ("classification", "regression")
     unit = "rows"
     phrase = "text columns"
+    reference_modules = ("layerwise.evaluation.classical", "sklearn.linear_model", "sklearn.feature_extraction.text")
+    audits = True
 
     def claims(self, cfg: Any, data: Any) -> bool:
         return cfg.task.type in ("auto", *self.types) and not image_data(cfg, data) and bool(text_columns(cfg, data))
@@ -152,35 +153,34 @@ class Text(Task):
     def outputs(self, model: Any, prepared: Prepared, part: str = "test") -> tuple[np.ndarray, np.ndarray]:
         return get("rows").outputs(model, prepared, part)
 
-    def judged(self, prepared: Prepared, evaluate: Any, part: str = "test") -> dict[str, Any]:
-        """The classical reference beside the baseline (evaluate.reference): TF-IDF + a linear model fitted on
-        the training rows."""
+    def reference(self, prepared: Prepared, evaluate: Any, part: str = "test") -> Any:
+        """TF-IDF + a linear model fitted on the training rows, its regularization chosen on validation."""
         if evaluate.reference == "none":
             return {}
-        from ..evaluation.classical import TEXT_REFERENCE, NoWords, OverBudget, text_reference
+        from ..evaluation.classical import TEXT_REFERENCE, ReferenceFit, as_text
 
         pre, frame, task = prepared.features, prepared.table, prepared.task
         dense = pre.layout["dense"]
         columns = [t["name"] for t in pre.layout["texts"]]
 
-        def texts(rows: np.ndarray) -> dict[str, list[Any]]:
-            return {c: frame[c].iloc[rows].tolist() for c in columns}
+        def texts(rows: np.ndarray) -> dict[str, list[str]]:
+            return {c: [as_text(v) for v in frame[c].iloc[rows].tolist()] for c in columns}
 
         train, val, test = prepared.index["train"], prepared.index["val"], prepared.index[part]
-        try:
-            out, name = text_reference(
+        return ReferenceFit(
+            "text",
+            TEXT_REFERENCE[task.type],
+            (
                 task.type,
-                (texts(train), prepared.x["train"][:, :dense], prepared.actual["train"]),
+                (texts(train), prepared.x["train"][:, :dense], np.asarray(prepared.actual["train"])),
                 (texts(test), prepared.x[part][:, :dense]),
-                val=(texts(val), prepared.x["val"][:, :dense], prepared.actual["val"]),
-                classes=task.n_classes,
-                seconds=evaluate.reference_seconds,
-            )
-        except NoWords as err:  # no word in any training text: no reference to stand beside
-            return {"reference_missing": str(err)}
-        except OverBudget as err:
-            return over_budget(TEXT_REFERENCE[task.type], err)
-        return {"reference": {"name": name, "out": out}}
+            ),
+            {
+                "val": (texts(val), prepared.x["val"][:, :dense], np.asarray(prepared.actual["val"])),
+                "classes": task.n_classes,
+                "seconds": evaluate.reference_seconds,
+            },
+        )
 
     def baseline_fit(self, prepared: Prepared) -> dict[str, Any]:
         return get("rows").baseline_fit(prepared)
@@ -213,7 +213,7 @@ class Text(Task):
         }
         return summary
 
-    def audit(self, prepared: Prepared) -> list[dict[str, Any]]:
+    def audit(self, prepared: Prepared) -> Any:
         return get("rows").audit(prepared)
 
     def champion_outputs(self, champion: Any, prepared: Prepared, path: str) -> np.ndarray:

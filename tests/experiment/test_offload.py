@@ -1,0 +1,202 @@
+"""A run's second process (experiment/offload.py): the same results as one process, on real tables and
+text; what it carries and refuses; every way it can fail leaves the work to the run; nothing outlives it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes
+
+import layerwise
+from layerwise.config.schema import ExperimentConfig
+from layerwise.experiment.offload import Offload, encode, read_value
+
+pytestmark = pytest.mark.second_process
+
+FAST = {"epochs": 4, "seed": 0, "batch_size": 64, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def diabetes_csv(tmp_path_factory):
+    """The real diabetes table with a category, a yes/no column with gaps, a date, and a leaked copy of the target."""
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    rng = np.random.default_rng(0)
+    frame["region"] = rng.choice(["north", "south", "east"], len(frame))
+    frame["smoker"] = pd.Series(rng.choice(["yes", "no"], len(frame))).mask(rng.random(len(frame)) < 0.1)
+    frame["visit"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").strftime("%Y-%m-%d")
+    frame["leaked"] = frame["target"] * 2 + 1  # the audit's near-copy
+    path = tmp_path_factory.mktemp("diabetes") / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def config(path, **evaluate) -> ExperimentConfig:
+    return ExperimentConfig.from_dict(
+        {
+            "data": {"path": str(path), "target": "target"},
+            "model": {"type": "mlp", "hidden": [16]},
+            "train": FAST,
+            "evaluate": {"bootstrap": 100, **evaluate},
+        }
+    )
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """Every second process a run starts, to look at after the run."""
+    seen: list[Offload] = []
+    start = Offload.start.__func__
+
+    def recording(cls, modules):
+        found = start(cls, modules)
+        seen.append(found)
+        return found
+
+    monkeypatch.setattr(Offload, "start", classmethod(recording))
+    return seen
+
+
+def one_process(monkeypatch) -> None:
+    monkeypatch.setattr(Offload, "start", classmethod(lambda cls, modules: None))
+
+
+def sections(html: str) -> list[str]:
+    return re.findall(r'<section id="([^"]+)"', html)
+
+
+def test_a_table_run_judges_and_reports_as_one_process_does(diabetes_csv, tmp_path, monkeypatch, started):
+    two = layerwise.Experiment(config(diabetes_csv)).run(tmp_path / "two")
+    assert len(started) == 1 and started[0] is not None
+    log = (tmp_path / "two" / "run.log").read_text()
+    assert "a second process prepares the evaluation and the report" in log
+    assert "done here" not in log and "drawn here" not in log
+    # nothing outlives the run: the process has ended and its folder is gone
+    assert started[0].process.poll() is not None and not started[0].folder.exists()
+
+    one_process(monkeypatch)
+    one = layerwise.Experiment(config(diabetes_csv)).run(tmp_path / "one")
+    for key in ("reference", "leakage", "test", "baseline", "verdict"):
+        assert two.metrics[key] == one.metrics[key], key
+    assert two.metrics["reference"]["name"].startswith("gradient-boosted trees")
+    assert any(w["column"] == "leaked" for w in two.metrics["leakage"])  # the audit ran, there, on the same rows
+    saved = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert saved["reference"] == json.loads((tmp_path / "one" / "metrics.json").read_text())["reference"]
+    drawn = [sections((tmp_path / name / "report.html").read_text()) for name in ("two", "one")]
+    assert drawn[0] == drawn[1] and "model" in drawn[0]
+
+
+def test_a_text_run_fits_its_tfidf_reference_there_with_the_same_outputs(tmp_path, monkeypatch, started):
+    rng = np.random.default_rng(0)
+    good, bad = ["great", "lovely", "superb"], ["awful", "broken", "poor"]
+    neutral = ["the", "box", "came", "with", "a", "manual", "and", "cable"]
+    labels = rng.choice(["pos", "neg"], size=240)
+    texts = [
+        " ".join([*rng.choice(neutral, 4), str(rng.choice(good if y == "pos" else bad)), *rng.choice(neutral, 2)])
+        for y in labels
+    ]
+    frame = pd.DataFrame({"review": texts, "stars": rng.normal(3, 1, 240).round(1), "y": labels})
+    frame.loc[5, "review"] = None  # a missing text
+    cfg = {
+        "data": {"target": "y"},
+        "model": {"hidden": [8], "embedding": 8},
+        "train": FAST,
+        "evaluate": {"report": False, "bootstrap": 50},
+    }
+    two = layerwise.Experiment(cfg, data=frame).run()
+    assert started and started[0] is not None  # no run folder, no report: still the reference and the audit
+    one_process(monkeypatch)
+    one = layerwise.Experiment(cfg, data=frame).run()
+    assert two.metrics["reference"]["name"] == "TF-IDF + logistic regression"
+    assert two.metrics["reference"] == one.metrics["reference"]
+    assert two.metrics["leakage"] == one.metrics["leakage"]
+
+
+def test_a_process_that_dies_leaves_every_job_to_the_run(diabetes_csv, tmp_path, monkeypatch, started):
+    real_start = Offload.start.__func__
+    # a module that does not exist: the second process fails at its first import and ends
+    monkeypatch.setattr(Offload, "start", classmethod(lambda cls, modules: real_start(cls, ["layerwise.no_such"])))
+    result = layerwise.Experiment(config(diabetes_csv)).run(tmp_path / "run")
+    log = (tmp_path / "run" / "run.log").read_text()
+    assert "could not fit gradient-boosted trees" in log and "ModuleNotFoundError" in log
+    assert "could not run the leakage audit" in log and "could not draw it" in log
+    assert result.metrics["reference"]["name"].startswith("gradient-boosted trees")  # fitted here
+    assert any(w["column"] == "leaked" for w in result.metrics["leakage"])
+    assert (tmp_path / "run" / "report.html").exists()
+    assert "could not draw it" in (tmp_path / "run" / "run.log").read_text()  # the published log says so too
+
+
+def test_a_run_that_fails_in_training_stops_the_process_and_removes_its_folder(
+    diabetes_csv, tmp_path, monkeypatch, started
+):
+    from layerwise.experiment import steps
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("training broke")
+
+    monkeypatch.setattr(steps, "fit", broken)
+    with pytest.raises(RuntimeError, match="training broke"):
+        layerwise.Experiment(config(diabetes_csv)).run(tmp_path / "run")
+    assert started[0].process.poll() is not None and not started[0].folder.exists()
+
+
+def test_a_job_that_fails_there_is_done_here_and_the_process_serves_the_next(tmp_path):
+    from layerwise.training.runlog import RunLog
+
+    log = RunLog(quiet=True)
+    with Offload.start(["layerwise.evaluation.classical"]) as offload:
+        assert offload is not None
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(60, 3)), rng.integers(0, 2, 60)
+        from layerwise.evaluation.classical import ReferenceFit
+
+        bad = ReferenceFit("no_such_fit", "a reference", (), {})
+        with pytest.raises(KeyError):  # done here, it fails as it would have without a second process
+            offload.reference(bad, log)()
+        assert "could not fit a reference (KeyError" in "\n".join(log.lines)
+        good = ReferenceFit("trees", "trees", ("classification", x, y, x[:10], np.zeros(3, bool)), {"classes": 2})
+        there = offload.reference(good, log)()
+        assert np.array_equal(there["reference"]["out"], good.run()["reference"]["out"])
+        assert offload.failed is None
+
+
+def test_the_carried_data_comes_back_whole_and_what_cannot_be_carried_is_refused(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "n": [1.5, np.nan, 3.0],
+            "i": [1, 2, 3],
+            "label": ["a", None, "c"],
+            "flag": [True, False, True],
+            "when": pd.to_datetime(["2020-01-01", None, "2021-06-30"]),
+        },
+        index=[7, 3, 9],  # a split's rows keep the table's index
+    )
+    value = {"frame": frame, "arrays": (np.arange(4), np.eye(2, dtype=np.float32)), "texts": ["x", ""], "k": None}
+    (tmp_path / "a").mkdir()
+    back = read_value(tmp_path / "a", json.loads(json.dumps(encode(value, tmp_path / "a", "in"))))
+    pd.testing.assert_frame_equal(back["frame"], frame)
+    assert isinstance(back["arrays"], tuple) and back["arrays"][1].dtype == np.float32
+    assert back["texts"] == ["x", ""] and back["k"] is None
+    (tmp_path / "b").mkdir()
+    with pytest.raises(ValueError):  # an object array would need a pickle
+        encode(np.array([{"a": 1}], dtype=object), tmp_path / "b", "in")
+    with pytest.raises(TypeError):
+        encode(pd.DataFrame({0: [1.0]}), tmp_path / "b", "in")
+    with pytest.raises(TypeError):
+        encode({"x": object()}, tmp_path / "b", "in")
+
+
+def test_no_second_process_where_it_cannot_help(diabetes_csv, monkeypatch, started):
+    from layerwise.experiment import steps
+    from layerwise.tasks import get
+    from layerwise.training.runlog import RunLog
+
+    log = RunLog(quiet=True)
+    cfg = config(diabetes_csv, report=False, reference="none", leakage=False)
+    assert steps.second_process(cfg, get("rows"), None, log) is None  # no work for it
+    monkeypatch.setattr(steps, "usable_cpus", lambda: 1)  # no CPU beside training's
+    assert steps.second_process(config(diabetes_csv), get("rows"), "out", log) is None
+    assert started == []
