@@ -85,8 +85,11 @@ def test_a_table_run_judges_and_reports_as_one_process_does(diabetes_csv, tmp_pa
     assert any(w["column"] == "leaked" for w in two.metrics["leakage"])  # the audit ran, there, on the same rows
     saved = json.loads((tmp_path / "two" / "metrics.json").read_text())
     assert saved["reference"] == json.loads((tmp_path / "one" / "metrics.json").read_text())["reference"]
-    drawn = [sections((tmp_path / name / "report.html").read_text()) for name in ("two", "one")]
-    assert drawn[0] == drawn[1] and "model" in drawn[0]
+    pages = [(tmp_path / name / "report.html").read_text() for name in ("two", "one")]
+    assert sections(pages[0]) == sections(pages[1]) and "model" in sections(pages[0])
+    # the layers table: computed by the run where the model is built, the same as the report builds it
+    model = [re.search(r'<section id="model">.*?</section>', page, re.S).group(0) for page in pages]
+    assert model[0] == model[1] and "Linear" in model[0]
 
 
 def test_a_text_run_fits_its_tfidf_reference_there_with_the_same_outputs(tmp_path, monkeypatch, started):

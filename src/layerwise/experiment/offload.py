@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# the report's imports: matplotlib and scikit-learn's displays, torch for the architecture table
-REPORT_MODULES = ("layerwise.report", "sklearn.metrics", "sklearn.calibration", "layerwise.models")
+# the report's imports: matplotlib and scikit-learn's displays (the run hands it the architecture table: no torch)
+REPORT_MODULES = ("layerwise.report", "sklearn.metrics", "sklearn.calibration")
 AUDIT_MODULES = ("layerwise.evaluation.leakage", "sklearn.tree")
 REPORT_SECONDS = 600.0  # longer than any report takes: past it, the process is taken for stuck
 # a reference's reply may come this much after its budget (evaluate.reference_seconds, CPU seconds there)
@@ -89,12 +89,13 @@ class Offload:
         call = {"train": audit.train, "test": audit.test, "settings": audit.settings}
         return self._submit("audit", call, audit.run, "run the leakage audit", log, None)
 
-    def report(self, folder: Path, log: Any) -> bool:
-        """Draw the report of the staged run folder there; False (and a run log line) where it could not."""
+    def report(self, folder: Path, log: Any, architecture: list[dict[str, Any]] | None = None) -> bool:
+        """Draw the report of the staged run folder there, with the model's layers (models.summary) as the run
+        has them; False (and a run log line) where it could not."""
         self.jobs += 1
         name = f"report-{self.jobs}"
         try:
-            self._send({"job": "report", "name": name, "folder": str(folder)})
+            self._send({"job": "report", "name": name, "folder": str(folder), "architecture": architecture})
         except OSError as err:
             log.write(f"report: the second process could not draw it ({err}); drawn here")
             return False
@@ -268,8 +269,6 @@ def serve(folder: Path, modules: Sequence[str]) -> None:
 
     for module in modules:
         import_module(module)
-    if "torch" in sys.modules:  # the architecture table's one forward pass
-        sys.modules["torch"].set_num_threads(1)
     for line in sys.stdin:
         request = json.loads(line)
         try:
@@ -287,7 +286,7 @@ def do(request: dict[str, Any], folder: Path) -> None:
     if request["job"] == "report":
         from ..report import write_report
 
-        write_report(request["folder"])
+        write_report(request["folder"], architecture=request.get("architecture"))
         return
     call = read_value(folder, json.loads((folder / "call.json").read_text()))
     if request["job"] == "reference":

@@ -8,6 +8,7 @@ of problem matters; none of them tests `task.type` itself.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -518,13 +519,21 @@ def write_run_folder(
 
             explain_run(result, staged / "explain", cfg.evaluate.explain, log.write, quiet=log.quiet)
         keep_log(log, staged / "run.log")
-        if cfg.evaluate.report and (offload is None or not offload.report(staged, log)):
+        if cfg.evaluate.report and (offload is None or not offload.report(staged, log, architecture(staged))):
             from ..report import write_report
 
             if offload is not None:  # with the line that says why the report is drawn here
                 keep_log(log, staged / "run.log")
             write_report(staged)
     return out
+
+
+def architecture(folder: Path) -> list[dict[str, Any]] | None:
+    """The report's table of the model's layers, for the bundle in a staged run folder (None without one)."""
+    from ..models.summary import architecture as layers
+
+    spec = folder / "bundle" / "spec.json"
+    return layers(json.loads(spec.read_text(encoding="utf-8"))["model"]) if spec.is_file() else None
 
 
 def keep_log(log: RunLog, path: Path) -> None:

@@ -19,6 +19,8 @@ class RunRecord:
     history: list[dict[str, Any]] = field(default_factory=list)
     predictions: pd.DataFrame | None = None
     spec: dict[str, Any] | None = None  # the bundle's spec.json: task, model, preprocessing
+    # the model section's layers (models.summary.layers), where the writer has them; else rebuilt from the spec
+    architecture: list[dict[str, Any]] | None = None
 
     @classmethod
     def read(cls, folder: str | Path) -> RunRecord:

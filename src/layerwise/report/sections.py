@@ -12,7 +12,6 @@ from typing import Any
 from matplotlib.figure import Figure, SubFigure
 
 from ..evaluation.gate import favours
-from .architecture import layers
 from .data_curve import DataCurveDisplay
 from .distribution import TargetDisplay
 from .figure import png_data_uri
@@ -113,11 +112,13 @@ def model(run: RunRecord) -> str:
     spec = run.spec
     if spec is None:
         return html_section("model", "Model", "<p>No bundle in this folder.</p>")
-    from ..models import build
-
     shape = spec["model"]["input_shape"]
-    module = build(spec["model"]["config"], tuple(shape), spec["model"]["output_dim"])
-    table = layers(module, shape)
+    if run.architecture is not None:  # as the run computed it, where the model was built
+        table = run.architecture
+    else:
+        from ..models.summary import architecture  # torch: only to rebuild the model here
+
+        table = architecture(spec["model"])
     total = sum(r["parameters"] for r in table)
     rows = [("layer", "type", "output shape", "parameters")]
     rows += [(r["name"], r["layer"], "×".join(map(str, r["output"] or [])), f"{r['parameters']:,}") for r in table]

@@ -1,4 +1,6 @@
-"""The architecture as a table: every layer with its output shape and parameter count."""
+"""The architecture as a table: every layer with its output shape and parameter count (the report's
+model section; a run computes it where the model is built, so that the process drawing the report
+need not import torch)."""
 
 from __future__ import annotations
 
@@ -50,3 +52,11 @@ def layers(module: nn.Module, input_shape: Sequence[int]) -> list[dict[str, Any]
 def _describe(layer: nn.Module) -> str:
     extra = layer.extra_repr()
     return f"{type(layer).__name__}({extra})" if extra else type(layer).__name__
+
+
+def architecture(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """`layers` of the model a bundle's spec.json describes (its "model" section), built afresh."""
+    from .build import build
+
+    shape = model["input_shape"]
+    return layers(build(model["config"], tuple(shape), model["output_dim"]), shape)
