@@ -203,3 +203,11 @@ def test_no_second_process_where_it_cannot_help(diabetes_csv, monkeypatch, start
     monkeypatch.setattr(steps, "usable_cpus", lambda: 1)  # no CPU beside training's
     assert steps.second_process(config(diabetes_csv), get("rows"), "out", log) is None
     assert started == []
+
+
+def test_a_run_refused_after_the_process_started_leaves_nothing_behind(diabetes_csv, tmp_path, started):
+    cfg = config(diabetes_csv)
+    cfg.data.target = "no_such_column"  # refused once the data is read, after the second process started
+    with pytest.raises(layerwise.LayerwiseError, match="no_such_column"):
+        layerwise.Experiment(cfg).run(tmp_path / "run")
+    assert started and started[0].process.poll() is not None and not started[0].folder.exists()

@@ -50,7 +50,6 @@ class Offload:
     def __init__(self, process: subprocess.Popen, folder: Path):
         self.process, self.folder = process, folder
         self.jobs = 0
-        self.pending: set[str] = set()  # jobs sent and not yet answered
         self.replies: dict[str, dict[str, Any]] = {}  # answers read while waiting for another
         self.unread = b""
         self.failed: str | None = None  # why the process is no longer used
@@ -58,9 +57,14 @@ class Offload:
     @classmethod
     def start(cls, modules: Sequence[str]) -> Offload | None:
         """The second process, importing `modules` at once; None where it cannot start."""
+        if not sys.executable:  # an embedded interpreter: no Python to start
+            return None
         folder = Path(tempfile.mkdtemp(prefix="layerwise-offload-"))
         # one thread for each of its libraries: its CPU is the one training leaves free
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        # the same layerwise as this process's, wherever that was imported from
+        here = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
         try:
             with open(folder / "stderr.txt", "wb") as stderr:
                 process = subprocess.Popen(
@@ -105,19 +109,14 @@ class Offload:
         return error is None
 
     def close(self) -> None:
-        """End the second process and remove its folder: idle, it exits once its input closes; still at
-        a job (the run failed before asking for it) it is stopped."""
-        if self.pending:
+        """Stop the second process and remove its folder. Every job the run asked for is done by now; one it
+        did not ask for (the run failed first), or imports not yet done, are of no use to anyone."""
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+        if self.process.poll() is None:
             self.process.kill()
-        try:
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-            self.process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> Offload:
@@ -156,7 +155,6 @@ class Offload:
         assert self.process.stdin is not None
         self.process.stdin.write((json.dumps(request) + "\n").encode())
         self.process.stdin.flush()
-        self.pending.add(request["name"])
 
     def _answer(self, name: str, seconds: float | None) -> str | None:
         """Wait for job `name`'s reply: None when it was done, else why not (a process that died or
@@ -170,7 +168,6 @@ class Offload:
                 return self.failed
             reply = json.loads(line)
             self.replies[reply["name"]] = reply
-            self.pending.discard(reply["name"])
         reply = self.replies.pop(name)
         return None if reply["ok"] else str(reply["error"])  # one job failed; the process serves the next
 
