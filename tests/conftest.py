@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from layerwise.cli import main
+from layerwise.experiment.offload import Offload
+
+REAL_START = Offload.__dict__["start"]  # the classmethod itself, before `one_process` replaces it
 
 ROOT = Path(__file__).resolve().parents[1]
 BTC = ROOT / "examples" / "data" / "btc-usd-daily.csv"
 
 
-@pytest.fixture(autouse=True)
-def one_process(request, monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def one_process():
     """Runs in this process train and judge without a second process (experiment/offload.py): hundreds
-    of runs would each start one, importing torch, scikit-learn and matplotlib beside the suite on 2
-    cores. Tests marked `second_process` have it, and so do the runs of a `layerwise` subprocess."""
-    if request.node.get_closest_marker("second_process") is None:
+    of runs, module- and session-wide fixtures' among them, would each start one beside the suite on
+    2 cores. Tests marked `second_process` have it back (`second_process` below), and so do the runs
+    of a `layerwise` subprocess."""
+    from layerwise.experiment.offload import Offload
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Offload, "start", classmethod(lambda cls, modules: None))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def second_process(request, monkeypatch):
+    """A test marked `second_process` runs with it, as on a machine with a CPU to spare beside training."""
+    if request.node.get_closest_marker("second_process") is not None:
+        from layerwise.experiment import steps
         from layerwise.experiment.offload import Offload
 
-        monkeypatch.setattr(Offload, "start", classmethod(lambda cls, modules: None))
+        monkeypatch.setattr(Offload, "start", REAL_START)
+        monkeypatch.setattr(steps, "CpuLoad", lambda: SimpleNamespace(capacity=2.0))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -158,10 +159,10 @@ def test_a_job_that_fails_there_is_done_here_and_the_process_serves_the_next(tmp
 
         bad = ReferenceFit("no_such_fit", "a reference", (), {})
         with pytest.raises(KeyError):  # done here, it fails as it would have without a second process
-            offload.reference(bad, log)()
+            offload.reference(bad, bad.run, log)()
         assert "could not fit a reference (KeyError" in "\n".join(log.lines)
         good = ReferenceFit("trees", "trees", ("classification", x, y, x[:10], np.zeros(3, bool)), {"classes": 2})
-        there = offload.reference(good, log)()
+        there = offload.reference(good, good.run, log)()
         assert np.array_equal(there["reference"]["out"], good.run()["reference"]["out"])
         assert offload.failed is None
 
@@ -195,13 +196,11 @@ def test_the_carried_data_comes_back_whole_and_what_cannot_be_carried_is_refused
 def test_no_second_process_where_it_cannot_help(diabetes_csv, monkeypatch, started):
     from layerwise.experiment import steps
     from layerwise.tasks import get
-    from layerwise.training.runlog import RunLog
 
-    log = RunLog(quiet=True)
     cfg = config(diabetes_csv, report=False, reference="none", leakage=False)
-    assert steps.second_process(cfg, get("rows"), None, log) is None  # no work for it
-    monkeypatch.setattr(steps, "usable_cpus", lambda: 1)  # no CPU beside training's
-    assert steps.second_process(config(diabetes_csv), get("rows"), "out", log) is None
+    assert steps.second_process(cfg, get("rows"), None) is None  # no work for it
+    monkeypatch.setattr(steps, "CpuLoad", lambda: SimpleNamespace(capacity=1.5))  # a quota of 1.5 CPUs
+    assert steps.second_process(config(diabetes_csv), get("rows"), "out") is None
     assert started == []
 
 
@@ -211,3 +210,43 @@ def test_a_run_refused_after_the_process_started_leaves_nothing_behind(diabetes_
     with pytest.raises(layerwise.LayerwiseError, match="no_such_column"):
         layerwise.Experiment(cfg).run(tmp_path / "run")
     assert started and started[0].process.poll() is not None and not started[0].folder.exists()
+
+
+def test_a_process_already_ended_when_handed_a_job_leaves_it_to_the_run_and_says_why(tmp_path):
+    from layerwise.evaluation.classical import ReferenceFit
+    from layerwise.training.runlog import RunLog
+
+    log = RunLog(quiet=True)
+    offload = Offload.start(["layerwise.no_such"])
+    assert offload is not None
+    offload.process.wait(timeout=120)  # it fails at its first import and ends
+    x, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
+    fit = ReferenceFit("trees", "trees", ("classification", x, y, x[:5], np.zeros(2, bool)), {"classes": 2})
+    got = offload.reference(fit, fit.run, log)()
+    assert got["reference"]["out"].shape == (5, 2)  # fitted here
+    assert "ModuleNotFoundError" in "\n".join(log.lines)  # the second process's own error, not a broken pipe
+    assert offload.report(tmp_path, log) is False
+    offload.close()  # no error from the pipe to a process that is gone
+    assert not offload.folder.exists()
+
+
+def test_the_process_removes_the_data_it_was_handed_when_the_run_is_gone():
+    offload = Offload.start([])
+    assert offload is not None
+    assert offload.process.stdin is not None
+    offload.process.stdin.close()  # as when the run is killed: its end of the pipe closes
+    offload.process.wait(timeout=120)
+    assert not offload.folder.exists()
+    offload.close()
+
+
+def test_a_column_of_mixed_values_is_audited_here_with_the_same_warnings(diabetes_csv, monkeypatch):
+    frame = pd.read_csv(diabetes_csv)
+    # category labels of several kinds: Arrow would type train's and test's column each its own way
+    frame["code"] = pd.Series(["a", "b", 3, 4.5] * (len(frame) // 4) + ["a"] * (len(frame) % 4), dtype=object)
+    cfg = {"data": {"target": "target"}, "model": {"type": "mlp", "hidden": [8]}, "train": FAST}
+    cfg["evaluate"] = {"report": False, "reference": "none", "bootstrap": 50}
+    two = layerwise.Experiment(cfg, data=frame).run()
+    assert any("the leakage audit runs here (column 'code'" in line for line in two.log)
+    one_process(monkeypatch)
+    assert layerwise.Experiment(cfg, data=frame).run().metrics["leakage"] == two.metrics["leakage"]

@@ -11,7 +11,8 @@ budget counts the second process's CPU seconds, as it may share a CPU with train
 
 The second process leads its own session, so a thread count chosen under `threads: auto` counts it
 as another process's work (data/resources.py), and Ctrl-C reaches only the run, which then stops
-it; it ends when its input closes, so also when the run dies. Data goes through a private folder
+it; it ends when its input closes: when the run ends, or, when the run was killed, once the job at
+hand is done (removing the data it was handed). Data goes through a private folder
 as .npy and Feather files (no pickles) and JSON; requests and replies are JSON lines. Anything that
 goes wrong there (data it cannot carry, the process cannot start, dies, or answers with an error)
 leaves the job to the run's own process, as without a second one, and the run log says so.
@@ -21,8 +22,9 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import shutil
+import site
 import subprocess
 import sys
 import tempfile
@@ -37,9 +39,13 @@ import pandas as pd
 # the report's imports: matplotlib and scikit-learn's displays (the run hands it the architecture table: no torch)
 REPORT_MODULES = ("layerwise.report", "sklearn.metrics", "sklearn.calibration")
 AUDIT_MODULES = ("layerwise.evaluation.leakage", "sklearn.tree")
-REPORT_SECONDS = 600.0  # longer than any report takes: past it, the process is taken for stuck
-# a reference's reply may come this much after its budget (evaluate.reference_seconds, CPU seconds there)
-REFERENCE_GRACE = 60.0
+# with evaluate.explain, the report's explanations section (it loads torch and Captum)
+EXPLAIN_MODULES = ("layerwise.explain.explanation", "layerwise.explain.attribute")
+# Past these wall-clock seconds a job's reply is taken for never coming: the process is stopped and
+# the run does the job itself. Longer than any report or audit takes; a reference's is its budget
+# (evaluate.reference_seconds, CPU seconds there) four times over, plus REFERENCE_GRACE, for a loaded machine.
+REPORT_SECONDS = AUDIT_SECONDS = 1800.0
+REFERENCE_GRACE = 120.0
 INDEX = "__index__"  # a carried frame's index, as a column of its Feather file
 
 
@@ -57,15 +63,19 @@ class Offload:
     @classmethod
     def start(cls, modules: Sequence[str]) -> Offload | None:
         """The second process, importing `modules` at once; None where it cannot start."""
-        if not sys.executable:  # an embedded interpreter: no Python to start
+        # an embedded interpreter has no Python to start; a frozen application would start itself again
+        if not sys.executable or getattr(sys, "frozen", False):
             return None
-        folder = Path(tempfile.mkdtemp(prefix="layerwise-offload-"))
         # one thread for each of its libraries: its CPU is the one training leaves free
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        # the same layerwise as this process's, wherever that was imported from
+        # the same layerwise as this process's: its folder first on the path, unless an installed one
+        # (site-packages is on the path anyway, and before the standard library it could shadow it)
         here = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+        if here not in {*site.getsitepackages(), site.getusersitepackages()}:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+        folder = None
         try:
+            folder = Path(tempfile.mkdtemp(prefix="layerwise-offload-"))
             with open(folder / "stderr.txt", "wb") as stderr:
                 process = subprocess.Popen(
                     [sys.executable, "-m", __name__, str(folder), *modules],
@@ -74,24 +84,32 @@ class Offload:
                     stderr=stderr,
                     env=env,
                     start_new_session=True,
+                    bufsize=0,  # a request is written whole or fails at once, never left in a buffer
                 )
         except OSError:
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
             return None
         return cls(process, folder)
 
-    def reference(self, fit: Any, log: Any) -> Callable[[], dict[str, Any]]:
+    def reference(self, fit: Any, here: Callable[[], dict[str, Any]], log: Any) -> Callable[[], dict[str, Any]]:
         """A classical reference's fit (evaluation.classical.ReferenceFit); the callable returns judge's
-        keywords, fitted there or, where that failed, here."""
+        keywords, fitted there or, where that failed, by `here` (which builds the fit again: its data
+        need not be kept while the network trains)."""
         seconds = fit.kwargs.get("seconds")
         call = {"fit": fit.fit, "name": fit.name, "args": fit.args, "kwargs": fit.kwargs}
-        wait = None if seconds is None else 2 * seconds + REFERENCE_GRACE
-        return self._submit("reference", call, fit.run, f"fit {fit.name}", log, wait)
+        wait = None if seconds is None else 4 * seconds + REFERENCE_GRACE
+        return self._submit("reference", call, here, f"fit {fit.name}", log, wait)
 
-    def audit(self, audit: Any, log: Any) -> Callable[[], list[dict[str, Any]]]:
-        """The leakage audit (evaluation.leakage.Audit); the callable returns its warnings."""
+    def audit(self, audit: Any, here: Callable[[], list[dict[str, Any]]], log: Any) -> Callable[[], Any]:
+        """The leakage audit (evaluation.leakage.Audit); the callable returns its warnings (`here` as above)."""
+        for frame in (audit.train, audit.test):
+            mixed = [c for c in frame.columns if frame[c].dtype == object and not _texts(frame[c])]
+            if mixed:  # Arrow would type such a column per frame: train's and test's could differ
+                log.write(f"evaluation: the leakage audit runs here (column '{mixed[0]}' mixes kinds of values)")
+                return here
         call = {"train": audit.train, "test": audit.test, "settings": audit.settings}
-        return self._submit("audit", call, audit.run, "run the leakage audit", log, None)
+        return self._submit("audit", call, here, "run the leakage audit", log, AUDIT_SECONDS)
 
     def report(self, folder: Path, log: Any, architecture: list[dict[str, Any]] | None = None) -> bool:
         """Draw the report of the staged run folder there, with the model's layers (models.summary) as the run
@@ -100,8 +118,8 @@ class Offload:
         name = f"report-{self.jobs}"
         try:
             self._send({"job": "report", "name": name, "folder": str(folder), "architecture": architecture})
-        except OSError as err:
-            log.write(f"report: the second process could not draw it ({err}); drawn here")
+        except OSError:
+            log.write(f"report: the second process could not draw it ({self.failed}); drawn here")
             return False
         error = self._answer(name, REPORT_SECONDS)
         if error is not None:
@@ -111,13 +129,18 @@ class Offload:
     def close(self) -> None:
         """Stop the second process and remove its folder. Every job the run asked for is done by now; one it
         did not ask for (the run failed first), or imports not yet done, are of no use to anyone."""
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                stream.close()
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            for stream in (self.process.stdin, self.process.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:  # a process that already ended
+                        pass
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> Offload:
         return self
@@ -133,7 +156,10 @@ class Offload:
         try:
             write_call(self.folder / name, call)
             self._send({"job": job, "name": name})
-        except Exception as err:  # noqa: BLE001 - data it cannot carry (an object array, a mixed column): here
+        except OSError:  # the process has ended
+            log.write(f"evaluation: the second process could not {what} ({self.failed}); done here")
+            return here
+        except Exception as err:  # noqa: BLE001 - data it cannot carry (an object array, an odd frame): here
             log.write(f"evaluation: the second process could not {what} ({type(err).__name__}: {err}); done here")
             return here
 
@@ -150,11 +176,15 @@ class Offload:
         return wait
 
     def _send(self, request: dict[str, Any]) -> None:
+        """Write one request; OSError (and the process given up) where it has ended."""
         if self.failed is not None:
             raise OSError(self.failed)
         assert self.process.stdin is not None
-        self.process.stdin.write((json.dumps(request) + "\n").encode())
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+        except OSError:
+            self._give_up(f"it ended with exit code {self.process.wait()}: {self._stderr()}")
+            raise
 
     def _answer(self, name: str, seconds: float | None) -> str | None:
         """Wait for job `name`'s reply: None when it was done, else why not (a process that died or
@@ -166,8 +196,12 @@ class Offload:
             line = self._line(deadline)
             if line is None:
                 return self.failed
-            reply = json.loads(line)
-            self.replies[reply["name"]] = reply
+            try:
+                reply = json.loads(line)
+                self.replies[str(reply["name"])] = reply
+            except (ValueError, KeyError, TypeError):
+                self._give_up(f"it answered what is not a reply: {line[:80]!r}")
+                return self.failed
         reply = self.replies.pop(name)
         return None if reply["ok"] else str(reply["error"])  # one job failed; the process serves the next
 
@@ -178,7 +212,9 @@ class Offload:
         fd = self.process.stdout.fileno()
         while b"\n" not in self.unread:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            ready, _, _ = select.select([fd], [], [], left)
+            with selectors.DefaultSelector() as selector:  # (select.select fails for descriptors past 1023)
+                selector.register(fd, selectors.EVENT_READ)
+                ready = selector.select(left)
             chunk = os.read(fd, 1 << 16) if ready else None
             if chunk is None:
                 self._give_up("it did not answer in time")
@@ -201,6 +237,11 @@ class Offload:
         except OSError:
             return "no error output"
         return lines[-1] if lines else "no error output"
+
+
+def _texts(column: pd.Series) -> bool:
+    """Whether an object column holds strings and missing values only (Arrow reads it back as it is)."""
+    return all(isinstance(v, str) for v in column.dropna().tolist())
 
 
 # -- a call's data, as files: arrays as .npy, frames as Feather, the rest as JSON --------------------
@@ -275,7 +316,10 @@ def serve(folder: Path, modules: Sequence[str]) -> None:
             reply = {"name": request["name"], "ok": False, "error": f"{type(err).__name__}: {err}"}
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
-    os._exit(0)  # the run is over: no interpreter teardown (a second of it, with torch and scikit-learn loaded)
+    # The run is over, or died (killed, it could not stop this process): the data it handed over goes
+    # too. No interpreter teardown (a second of it, with scikit-learn and matplotlib loaded).
+    shutil.rmtree(folder, ignore_errors=True)
+    os._exit(0)
 
 
 def do(request: dict[str, Any], folder: Path) -> None:

@@ -116,7 +116,9 @@ class Experiment:
             from .streamed import run_streamed
 
             return run_streamed(self, task, out, log, resume, allow_changed)  # larger than memory
-        with steps.second_process(cfg, task, out, log) or nullcontext() as offload:
+        with steps.second_process(cfg, task, out) or nullcontext() as offload:
+            if offload is not None:
+                log.write("run: a second process prepares the evaluation and the report while this one trains")
             return self.in_order(out, log, task, resume, allow_changed, offload)
 
     def in_order(

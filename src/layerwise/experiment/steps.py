@@ -8,7 +8,6 @@ of problem matters; none of them tests `task.type` itself.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -25,7 +24,7 @@ from ..atomic import staged_folder, write_json, write_table, write_text
 from ..bundle.predictor import Predictor
 from ..config.schema import ExperimentConfig, TrainConfig
 from ..data import augment
-from ..data.resources import usable_cpus
+from ..data.resources import CpuLoad
 from ..errors import ConfigError, did_you_mean
 from ..evaluation import HIGHER_IS_BETTER, data_curve, diagnose, score
 from ..evaluation import judge as judge_arrays
@@ -43,7 +42,7 @@ from ..training.distributed import world_size
 from ..training.freeze import Freeze, transfer
 from ..training.runlog import RunLog
 from ..training.tensorboard import TensorBoard
-from .offload import AUDIT_MODULES, REPORT_MODULES, Offload
+from .offload import AUDIT_MODULES, EXPLAIN_MODULES, REPORT_MODULES, Offload
 
 # The keys `--allow-changed` may let through on resume: they say how long training goes on,
 # not what the checkpoint's state means. Every other key of task, data, model and train, and
@@ -336,22 +335,20 @@ def augmentation(cfg: ExperimentConfig, task: Task, prepared: Prepared, log: Run
     return fn
 
 
-def second_process(cfg: ExperimentConfig, task: Task, out: Path | str | None, log: RunLog) -> Offload | None:
-    """The run's second process (experiment/offload.py): where a CPU is free beside training and there is
-    work for it (the classical reference, the leakage audit, the report), started now so that its
+def second_process(cfg: ExperimentConfig, task: Task, out: Path | str | None) -> Offload | None:
+    """The run's second process (experiment/offload.py): where a CPU is free beside training (two or more
+    this process may use, by its affinity mask and any CPU quota; POSIX; not under torchrun) and there
+    is work for it (the classical reference, the leakage audit, the report), started now so that its
     imports are done by the time the work is; None otherwise."""
     ev = cfg.evaluate
     modules = [*task.reference_modules] if ev.reference != "none" else []
     if ev.leakage and task.audits:
         modules += AUDIT_MODULES
     if ev.report and out is not None:
-        modules += REPORT_MODULES
-    if not modules or os.name != "posix" or world_size() > 1 or usable_cpus() < 2:
+        modules += [*REPORT_MODULES, *(EXPLAIN_MODULES if ev.explain else ())]
+    if not modules or os.name != "posix" or world_size() > 1 or CpuLoad().capacity < 2:
         return None
-    offload = Offload.start(modules)
-    if offload is not None:
-        log.write("run: a second process prepares the evaluation and the report while this one trains")
-    return offload
+    return Offload.start(modules)
 
 
 def reference(
@@ -359,10 +356,15 @@ def reference(
 ) -> Callable[[], dict[str, Any]]:
     """The classical reference (Task.reference), started now: in the second process where the run has
     one, so that it fits while the network trains; the callable returns judge's keywords, once fitted."""
+
+    def here() -> dict[str, Any]:  # built when judged: its data is not kept while the network trains
+        found = task.reference(prepared, cfg.evaluate)
+        return found.run() if isinstance(found, ReferenceFit) else found
+
+    if offload is None:
+        return here
     found = task.reference(prepared, cfg.evaluate)
-    if not isinstance(found, ReferenceFit):
-        return lambda: found
-    return found.run if offload is None else offload.reference(found, log)
+    return offload.reference(found, here, log) if isinstance(found, ReferenceFit) else lambda: found
 
 
 def leakage(
@@ -370,10 +372,15 @@ def leakage(
 ) -> Callable[[], list[dict[str, Any]]]:
     """The leakage audit (Task.audit, evaluate.leakage), started now as `reference` is; the callable
     returns its warnings."""
-    found = task.audit(prepared) if cfg.evaluate.leakage else []
-    if not isinstance(found, Audit):
-        return lambda: found
-    return found.run if offload is None else offload.audit(found, log)
+
+    def here() -> list[dict[str, Any]]:
+        found = task.audit(prepared) if cfg.evaluate.leakage else []
+        return found.run() if isinstance(found, Audit) else found
+
+    if offload is None or not cfg.evaluate.leakage:
+        return here
+    found = task.audit(prepared)
+    return offload.audit(found, here, log) if isinstance(found, Audit) else lambda: found
 
 
 def judge(
@@ -519,21 +526,22 @@ def write_run_folder(
 
             explain_run(result, staged / "explain", cfg.evaluate.explain, log.write, quiet=log.quiet)
         keep_log(log, staged / "run.log")
-        if cfg.evaluate.report and (offload is None or not offload.report(staged, log, architecture(staged))):
-            from ..report import write_report
+        if cfg.evaluate.report:
+            table = architecture(result.predictor)
+            if offload is None or not offload.report(staged, log, table):
+                from ..report import write_report
 
-            if offload is not None:  # with the line that says why the report is drawn here
-                keep_log(log, staged / "run.log")
-            write_report(staged)
+                if offload is not None:  # with the line that says why the report is drawn here
+                    keep_log(log, staged / "run.log")
+                write_report(staged, architecture=table)
     return out
 
 
-def architecture(folder: Path) -> list[dict[str, Any]] | None:
-    """The report's table of the model's layers, for the bundle in a staged run folder (None without one)."""
-    from ..models.summary import architecture as layers
+def architecture(predictor: Predictor) -> list[dict[str, Any]]:
+    """The report's table of the trained model's layers (models.summary)."""
+    from ..models.summary import layers
 
-    spec = folder / "bundle" / "spec.json"
-    return layers(json.loads(spec.read_text(encoding="utf-8"))["model"]) if spec.is_file() else None
+    return layers(predictor.module, predictor.model["input_shape"])
 
 
 def keep_log(log: RunLog, path: Path) -> None:
