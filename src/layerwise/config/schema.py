@@ -559,7 +559,8 @@ class EvaluateConfig(_Section):
     # HistGradientBoosting with defaults for tables, TF-IDF + a linear model for text), fitted on
     # the same training rows and scored on the same test rows; none = no reference.
     reference: Literal["auto", "none"] = "auto"
-    # Seconds the reference may take to fit; past them it is stopped and left out, with a note.
+    # Seconds the reference may take to fit (CPU seconds where the run's second process fits it beside
+    # training); past them it is stopped and left out, with a note.
     reference_seconds: float = Field(default=120, gt=0)
     # Resamples of the test rows for the intervals; 0 = none (the gate then judges point estimates).
     bootstrap: int = Field(default=1000, ge=0)

@@ -355,16 +355,22 @@ def reference(
     cfg: ExperimentConfig, task: Task, prepared: Prepared, log: RunLog, offload: Offload | None = None
 ) -> Callable[[], dict[str, Any]]:
     """The classical reference (Task.reference), started now: in the second process where the run has
-    one, so that it fits while the network trains; the callable returns judge's keywords, once fitted."""
+    one, so that it fits while the network trains; the callable returns judge's keywords, once fitted
+    (without a second process: fitted then, its data not kept while the network trains)."""
 
-    def here() -> dict[str, Any]:  # built when judged: its data is not kept while the network trains
-        found = task.reference(prepared, cfg.evaluate)
-        return found.run() if isinstance(found, ReferenceFit) else found
+    def here() -> dict[str, Any]:
+        return fit_reference(cfg, task, prepared)
 
     if offload is None:
         return here
     found = task.reference(prepared, cfg.evaluate)
     return offload.reference(found, here, log) if isinstance(found, ReferenceFit) else lambda: found
+
+
+def fit_reference(cfg: ExperimentConfig, task: Task, prepared: Prepared) -> dict[str, Any]:
+    """judge's keywords for the classical reference, fitted in this process."""
+    found = task.reference(prepared, cfg.evaluate)
+    return found.run() if isinstance(found, ReferenceFit) else found
 
 
 def leakage(
@@ -374,13 +380,18 @@ def leakage(
     returns its warnings."""
 
     def here() -> list[dict[str, Any]]:
-        found = task.audit(prepared) if cfg.evaluate.leakage else []
-        return found.run() if isinstance(found, Audit) else found
+        return run_audit(cfg, task, prepared)
 
     if offload is None or not cfg.evaluate.leakage:
         return here
     found = task.audit(prepared)
     return offload.audit(found, here, log) if isinstance(found, Audit) else lambda: found
+
+
+def run_audit(cfg: ExperimentConfig, task: Task, prepared: Prepared) -> list[dict[str, Any]]:
+    """The leakage audit's warnings, run in this process; [] with evaluate.leakage off."""
+    found = task.audit(prepared) if cfg.evaluate.leakage else []
+    return found.run() if isinstance(found, Audit) else found
 
 
 def judge(
@@ -394,11 +405,7 @@ def judge(
     """Score the test split beside the baseline, with intervals, and apply the gates (evaluate.gates).
     `reference`: the classical reference as `reference()` started it; fitted here when None."""
     ev = cfg.evaluate
-    if reference is None:
-        made = task.reference(prepared, ev)
-        found = made.run() if isinstance(made, ReferenceFit) else made
-    else:
-        found = reference()
+    found = fit_reference(cfg, task, prepared) if reference is None else reference()
     gates = ev.gates
     champion = None
     if gates.compare_to is not None:
@@ -453,7 +460,7 @@ def run_metrics(
             restored=trainer.restored_epoch,
             metric_stopped=trainer.stop and trainer.stop_on == "metric",
         ).to_dict(),
-        leakage=(audit or leakage(cfg, task, prepared, log))(),
+        leakage=run_audit(cfg, task, prepared) if audit is None else audit(),
         data=task.summary(prepared),
         data_curve=curve() if cfg.evaluate.data_curve else None,
         **resumed(trainer),
