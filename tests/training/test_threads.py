@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from layerwise.training.threads import choose_threads, thread_count
@@ -169,3 +170,54 @@ def test_a_small_dense_model_is_not_measured(monkeypatch):
     trainer = Trainer(torch.nn.Linear(4, 1), epochs=1, batch_size=8, device="cpu")
     trainer.fit(torch.randn(32, 4), torch.randn(32, 1))
     assert fake.looks == 0 and trainer.thread_notes[0].startswith("threads: 1 (a small dense model")
+
+
+def test_a_trial_alternates_the_two_counts_and_keeps_the_faster():
+    from layerwise.training.threads import ThreadTrial
+
+    trial = ThreadTrial(2, 1, seconds=1.0, turns=4)
+    counts = []
+    for _ in range(400):
+        counts.append(trial.count)
+        trial.add(0.1, 32 if trial.count == 2 else 48)  # 320 rows/s on 2 threads, 480 on 1
+    turns = [c for i, c in enumerate(counts) if i == 0 or counts[i - 1] != c]
+    assert turns[:4] == [2, 1, 2, 1] and trial.winner == 1 and counts[-1] == 1
+    assert trial.rates == {2: pytest.approx(320.0), 1: pytest.approx(480.0)}
+    assert trial.reason() == "measured on this fit's steps: 320 samples/s on 2, 480 samples/s on 1"
+    tie = ThreadTrial(2, 1, seconds=0.1, turns=2)
+    for _ in range(4):
+        tie.add(0.1, 10)
+    assert tie.winner == 2  # as fast: the count the rule chose stays
+
+
+def test_a_dense_model_tries_fewer_threads_on_its_own_steps_and_keeps_the_faster(monkeypatch):
+    import time as time_module
+
+    from layerwise.models import build
+    from layerwise.training import Callback, Trainer
+
+    fake = FakeLoad([0.0])  # quiet: the rule alone would keep both CPUs' threads
+    monkeypatch.setattr("layerwise.training.trainer.CpuLoad", lambda: fake)
+    monkeypatch.setattr("layerwise.training.trainer.RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr("layerwise.training.threads.TRIAL_SECONDS", 0.05)
+    clock = [0.0]
+
+    def fake_counter():  # a step on 2 threads takes twice as long as on 1, as W2 did on a busy host
+        clock[0] += 0.01 * torch.get_num_threads()
+        return clock[0]
+
+    monkeypatch.setattr(time_module, "perf_counter", fake_counter)
+    seen = []
+
+    class Seen(Callback):
+        def on_batch_end(self, trainer, epoch, batch, batches):
+            seen.append(torch.get_num_threads())
+
+    model = build({"type": "mlp", "hidden": [256, 256, 256]}, (32,), 1, seed=0)  # 140k parameters, dense
+    with thread_count(2):
+        trainer = Trainer(model, epochs=2, batch_size=16, device="cpu", callbacks=[Seen()])
+        trainer.fit(torch.randn(640, 32), torch.randn(640, 1))
+        assert torch.get_num_threads() == 2  # put back after the fit
+    assert trainer.thread_notes[0] == "threads: 2 (torch's default, one per core)"
+    assert trainer.thread_notes[1].startswith("threads: 1 from epoch 1 (measured on this fit's steps: ")
+    assert 1 in seen[:20] and 2 in seen[5:20] and set(seen[-30:]) == {1}  # tried in turns, then kept

@@ -6,6 +6,11 @@ than it saves; a big batch through a wide model divides well. The rule below
 comes from a sweep of widths and batch sizes (figures beside it);
 `benchmarks/trainer_overhead.py --sweep` re-checks it on the benchmark model.
 
+The rule is a first guess: on another machine (another CPU, a hypervisor's own
+scheduling) the same MLP at batch 32 ran at 0.68x on 2 threads what it ran on 1 (2026-12-04,
+`benchmarks/threads_under_load.py`). So where the rule picks several threads for a dense model,
+a fit under `threads: auto` tries fewer on its own steps (`ThreadTrial`) and keeps the faster.
+
 Real machines are rarely quiet. Under `threads: auto` the Trainer measures how busy other
 processes keep its CPUs (data/resources.py) when a fit starts and every few seconds before a
 training step, and leaves them theirs; `benchmarks/threads_under_load.py` measures the effect. A count
@@ -41,6 +46,11 @@ SINGLE_THREAD_MAX_WORK = 10_000_000  # parameters x batch size
 FREE_SHARE = 0.75
 # how often (seconds, checked before each training step) a fit looks at the load again
 RECHECK_SECONDS = 2.0
+# ThreadTrial: steps left out first (a fit's first steps warm caches and load code), then turns of
+# this much step time at each count, A B A B
+TRIAL_WARMUP_STEPS = 5
+TRIAL_SECONDS = 0.25
+TRIAL_TURNS = 4
 _PER_POSITION = (nn.modules.conv._ConvNd, nn.RNNBase, nn.MultiheadAttention, nn.Embedding)
 
 
@@ -106,6 +116,46 @@ def choose_threads(
         of = capacity if capacity is not None else default
         return Choice(free, f"{free} of {of:g} CPUs free: " + ", ".join(taken))
     return Choice(n, why)
+
+
+class ThreadTrial:
+    """Which of two thread counts runs a fit's steps faster, measured on the steps themselves: turns of
+    TRIAL_SECONDS of step time at each count in turn (A B A B), then `winner`, the count that trained
+    more samples a second (`rates`). A step is timed from its start to the next step's in the same
+    epoch (validation between epochs is left out). Noise on a busy machine can pick the slower of two
+    close counts; the turns in alternation keep a passing load from favouring one of them."""
+
+    def __init__(self, more: int, fewer: int, seconds: float | None = None, turns: int = TRIAL_TURNS):
+        self.order = [more, fewer] * (turns // 2)
+        self.seconds = TRIAL_SECONDS if seconds is None else seconds
+        self.turn, self.in_turn = 0, 0.0
+        self.time = {more: 0.0, fewer: 0.0}
+        self.samples = {more: 0, fewer: 0}
+        self.winner: int | None = None
+        self.rates: dict[int, float] = {}
+
+    @property
+    def count(self) -> int:
+        """The count the next step runs at."""
+        return self.winner if self.winner is not None else self.order[self.turn]
+
+    def add(self, seconds: float, samples: int) -> None:
+        """One step of `samples` rows that took `seconds` at `count`."""
+        if self.winner is not None:
+            return
+        n = self.order[self.turn]
+        self.time[n] += seconds
+        self.samples[n] += samples
+        self.in_turn += seconds
+        if self.in_turn >= self.seconds:
+            self.turn, self.in_turn = self.turn + 1, 0.0
+            if self.turn == len(self.order):
+                self.rates = {c: self.samples[c] / self.time[c] for c in self.time if self.time[c] > 0}
+                self.winner = max(self.rates, key=lambda c: self.rates[c])  # a tie keeps the first, more
+
+    def reason(self) -> str:
+        shown = ", ".join(f"{self.rates[c]:,.0f} samples/s on {c}" for c in sorted(self.rates, reverse=True))
+        return f"measured on this fit's steps: {shown}"
 
 
 @contextmanager

@@ -63,7 +63,7 @@ from .precision import autocast, check_precision, grad_scaler
 from .schedules import check_schedule, make_schedule
 from .signals import Interrupted, SignalFlag
 from .state import capture, restore
-from .threads import RECHECK_SECONDS, Choice, choose_threads, is_dense, thread_count
+from .threads import RECHECK_SECONDS, TRIAL_WARMUP_STEPS, Choice, ThreadTrial, choose_threads, is_dense, thread_count
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
@@ -242,6 +242,10 @@ class Trainer:
         self._pending: int | None = None  # a thread count one look found, for the next to confirm
         self._model_size: tuple[int, bool] | None = None  # (parameters, dense) during a fit
         self._others: float | None = None  # CPUs the last measurement found busy with other work
+        self._trial: ThreadTrial | None = None  # fewer threads tried on a fit's own steps (threads.py)
+        self._ceiling: int | None = None  # the count a trial found fastest: the load rule stays at or below it
+        self._last_step: tuple[float, int, int] | None = None  # (perf_counter, epoch, rows) of the last step
+        self._steps_seen = 0
         self.thread_notes: list[str] = []  # the thread counts a fit chose, and why (run.log)
         self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
@@ -368,6 +372,7 @@ class Trainer:
                 self._fit(n, run_epoch, val, resume, allow_changed)
             except BaseException as error:
                 self._measuring, self._others, self._model_size = False, None, None  # no stale load after
+                self._trial = None
                 self._await_checkpoint(error)
                 compiled = isinstance(error, Exception) and self._net is not self.module
                 failure = epoch_loop.compile_failure(error) if compiled else None
@@ -476,7 +481,9 @@ class Trainer:
         group may be shorter). `augment` gets a generator seeded from (seed, epoch, step, rank).
         `share` is this rank's part of a global batch under DDP (epoch.py shards it)."""
         self._started()
-        if self._measuring and time.monotonic() >= self._look_at:
+        if self._trial is not None:
+            self._time_trial(epoch, len(xb))
+        elif self._measuring and time.monotonic() >= self._look_at:
             self._adapt_threads(epoch)
         net, k = self._net, self.accumulate
         boundary = (step + 1) % k == 0 or step + 1 == n_batches
@@ -737,7 +744,7 @@ class Trainer:
             batch_size,
             dense=dense,
             busy=self._busy,
-            default=self._default_threads or torch.get_num_threads(),
+            default=min(self._default_threads or torch.get_num_threads(), self._ceiling or 1 << 16),
             capacity=capacity,
             others=self._others,
         )
@@ -748,6 +755,7 @@ class Trainer:
         step after it (from the processes running at the start until then); then every
         RECHECK_SECONDS (`_adapt_threads`)."""
         self._default_threads, self._others, self._pending = torch.get_num_threads(), None, None
+        self._trial, self._ceiling, self._last_step, self._steps_seen = None, None, None, 0
         # what the rule reads of the model, once a fit rather than at every look
         self._model_size = (sum(p.numel() for p in self.module.parameters()), is_dense(self.module))
         choice = self._threads(self.batch_size)
@@ -761,8 +769,36 @@ class Trainer:
             else:  # until the first look: the processes running now (a fit's first steps beside them are slow)
                 self._others = self._load.running()
             choice = self._threads(self.batch_size)
+            if choice.n is not None and choice.n > 1 and self._model_size[1]:  # dense: the rule is a guess
+                self._trial = ThreadTrial(choice.n, choice.n // 2)
         self.thread_notes = [] if choice.n is None else [f"threads: {choice.n} ({choice.reason})"]
         return choice
+
+    def _time_trial(self, epoch: int, rows: int) -> None:
+        """Before a step, during a ThreadTrial: the last step's time, and the count for this one. After the
+        trial the load rule stays at or below the faster count (with fewer still faster, fewer again)."""
+        trial = self._trial
+        assert trial is not None
+        now = time.perf_counter()
+        last, self._last_step = self._last_step, (now, epoch, rows)
+        self._steps_seen += 1
+        if self._steps_seen <= TRIAL_WARMUP_STEPS:
+            return
+        if last is not None and last[1] == epoch and self._steps_seen > TRIAL_WARMUP_STEPS + 1:
+            trial.add(now - last[0], last[2])
+        if trial.winner is None:
+            if trial.count != torch.get_num_threads():
+                torch.set_num_threads(trial.count)  # thread_count puts the count before the fit back at its end
+            return
+        self._ceiling = trial.winner
+        fewer = trial.order[1]
+        self._trial = ThreadTrial(fewer, fewer // 2) if trial.winner == fewer and fewer > 1 else None
+        choice = self._threads(self.batch_size)
+        n = choice.n or trial.winner
+        if n != torch.get_num_threads():
+            torch.set_num_threads(n)
+        self.thread_notes.append(f"threads: {n} from epoch {epoch} ({trial.reason()})")
+        self._look_at = time.monotonic() + RECHECK_SECONDS
 
     def _adapt_threads(self, epoch: int) -> None:
         """Before a step, when a look is due: the thread count for the load since the last look. A new
