@@ -179,11 +179,18 @@ def test_a_trial_alternates_the_two_counts_and_keeps_the_faster():
     counts = []
     for _ in range(400):
         counts.append(trial.count)
-        trial.add(0.1, 32 if trial.count == 2 else 48)  # 320 rows/s on 2 threads, 480 on 1
+        trial.add(0.125, 32 if trial.count == 2 else 36)  # 256 rows/s on 2 threads, 288 on 1: close, two rounds
     turns = [c for i, c in enumerate(counts) if i == 0 or counts[i - 1] != c]
     assert turns[:4] == [2, 1, 2, 1] and trial.winner == 1 and counts[-1] == 1
-    assert trial.rates == {2: pytest.approx(320.0), 1: pytest.approx(480.0)}
-    assert trial.reason() == "measured on this fit's steps: 320 samples/s on 2, 480 samples/s on 1"
+    assert counts.index(1) == 8 and len(counts) - counts[::-1].index(2) == 24  # 4 turns of 8 steps
+    assert trial.rates == {2: pytest.approx(256.0), 1: pytest.approx(288.0)}
+    assert trial.reason() == "measured on this fit's steps: 256 samples/s on 2, 288 samples/s on 1"
+    clear = ThreadTrial(2, 1, seconds=1.0, turns=4)
+    steps = 0
+    while clear.winner is None:
+        clear.add(0.125, 32 if clear.count == 2 else 48)  # 50% faster on 1: the first round decides
+        steps += 1
+    assert clear.winner == 1 and steps == 16
     tie = ThreadTrial(2, 1, seconds=0.1, turns=2)
     for _ in range(4):
         tie.add(0.1, 10)
@@ -199,7 +206,7 @@ def test_a_dense_model_tries_fewer_threads_on_its_own_steps_and_keeps_the_faster
     fake = FakeLoad([0.0])  # quiet: the rule alone would keep both CPUs' threads
     monkeypatch.setattr("layerwise.training.trainer.CpuLoad", lambda: fake)
     monkeypatch.setattr("layerwise.training.trainer.RECHECK_SECONDS", 0.0)
-    monkeypatch.setattr("layerwise.training.threads.TRIAL_SECONDS", 0.05)
+    monkeypatch.setattr("layerwise.training.threads.TRIAL_SECONDS", 0.05)  # turns of a few steps
     clock = [0.0]
 
     def fake_counter():  # a step on 2 threads takes twice as long as on 1, as W2 did on a busy host

@@ -47,10 +47,12 @@ FREE_SHARE = 0.75
 # how often (seconds, checked before each training step) a fit looks at the load again
 RECHECK_SECONDS = 2.0
 # ThreadTrial: steps left out first (a fit's first steps warm caches and load code), then turns of
-# this much step time at each count, A B A B
+# this much step time at each count, A B A B; a round (A B) whose rates differ by more than
+# TRIAL_DECISIVE decides at once. Each turn at the slower count costs the fit its difference.
 TRIAL_WARMUP_STEPS = 5
-TRIAL_SECONDS = 0.25
+TRIAL_SECONDS = 0.1
 TRIAL_TURNS = 4
+TRIAL_DECISIVE = 0.15
 _PER_POSITION = (nn.modules.conv._ConvNd, nn.RNNBase, nn.MultiheadAttention, nn.Embedding)
 
 
@@ -121,9 +123,10 @@ def choose_threads(
 class ThreadTrial:
     """Which of two thread counts runs a fit's steps faster, measured on the steps themselves: turns of
     TRIAL_SECONDS of step time at each count in turn (A B A B), then `winner`, the count that trained
-    more samples a second (`rates`). A step is timed from its start to the next step's in the same
-    epoch (validation between epochs is left out). Noise on a busy machine can pick the slower of two
-    close counts; the turns in alternation keep a passing load from favouring one of them."""
+    more samples a second (`rates`); after the first round (A B) already where one is more than
+    TRIAL_DECISIVE faster. A step is timed from its start to the next step's in the same epoch
+    (validation between epochs is left out). Noise can pick the slower of two close counts; the
+    turns in alternation keep a passing load from favouring one of them."""
 
     def __init__(self, more: int, fewer: int, seconds: float | None = None, turns: int = TRIAL_TURNS):
         self.order = [more, fewer] * (turns // 2)
@@ -149,9 +152,11 @@ class ThreadTrial:
         self.in_turn += seconds
         if self.in_turn >= self.seconds:
             self.turn, self.in_turn = self.turn + 1, 0.0
-            if self.turn == len(self.order):
-                self.rates = {c: self.samples[c] / self.time[c] for c in self.time if self.time[c] > 0}
-                self.winner = max(self.rates, key=lambda c: self.rates[c])  # a tie keeps the first, more
+            if self.turn % 2 == 0:  # a round done: both counts measured
+                self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
+                low, high = sorted(self.rates.values())
+                if self.turn == len(self.order) or high > low * (1 + TRIAL_DECISIVE):
+                    self.winner = max(self.rates, key=lambda c: self.rates[c])  # a tie keeps the first, more
 
     def reason(self) -> str:
         shown = ", ".join(f"{self.rates[c]:,.0f} samples/s on {c}" for c in sorted(self.rates, reverse=True))
