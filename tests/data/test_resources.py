@@ -133,6 +133,19 @@ def test_before_any_window_the_other_running_threads_are_a_first_guess(machine, 
     assert CpuLoad(proc, cgroup).running() is None
 
 
+def test_a_thread_of_this_process_that_sleeps_while_the_count_is_read_is_still_its_own(machine, monkeypatch):
+    # torch's pool threads sleep and wake many times a second: one runnable when procs_running was read
+    # and asleep when this process's threads were, counted as another process's, read as a busy machine
+    proc, cgroup = machine
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    _files(proc, {"stat": _stat({0: (1, 1), 1: (1, 1)})})  # procs_running 2: the main thread and a pool thread
+    load = CpuLoad(proc, cgroup)
+    reads = iter([{"11", "12"}, {"11"}] * 3)  # before the count: both runnable; after: the pool thread asleep
+    monkeypatch.setattr(load, "_runnable_own", lambda: next(reads))
+    assert load.running() == 0.0
+
+
 def test_cpus_missing_from_proc_stat_leave_the_load_unknown_not_quiet(machine, monkeypatch):
     proc, cgroup = machine
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {6, 7})

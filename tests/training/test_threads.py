@@ -172,29 +172,32 @@ def test_a_small_dense_model_is_not_measured(monkeypatch):
     assert fake.looks == 0 and trainer.thread_notes[0].startswith("threads: 1 (a small dense model")
 
 
-def test_a_trial_alternates_the_two_counts_and_keeps_the_faster():
+def test_a_trial_alternates_the_two_counts_and_keeps_the_faster(monkeypatch):
     from layerwise.training.threads import ThreadTrial
 
-    trial = ThreadTrial(2, 1, seconds=1.0, turns=4)
-    counts = []
-    for _ in range(400):
-        counts.append(trial.count)
-        trial.add(0.125, 32 if trial.count == 2 else 36)  # 256 rows/s on 2 threads, 288 on 1: close, two rounds
-    turns = [c for i, c in enumerate(counts) if i == 0 or counts[i - 1] != c]
-    assert turns[:4] == [2, 1, 2, 1] and trial.winner == 1 and counts[-1] == 1
-    assert counts.index(1) == 8 and len(counts) - counts[::-1].index(2) == 24  # 4 turns of 8 steps
-    assert trial.rates == {2: pytest.approx(256.0), 1: pytest.approx(288.0)}
-    assert trial.reason() == "measured on this fit's steps: 256 samples/s on 2, 288 samples/s on 1"
+    monkeypatch.setattr("layerwise.training.threads.TRIAL_WARMUP_STEPS", 3)
+    monkeypatch.setattr("layerwise.training.threads.TRIAL_WARMUP_SECONDS", 0.5)
+
+    def run(trial, rows_on_1: int, rows_on_2: int = 32) -> list[int]:
+        counts = []
+        while trial.winner is None:
+            counts.append(trial.count)
+            trial.add(0.125, rows_on_2 if trial.count == 2 else rows_on_1)  # steps of 1/8 s: 256 rows/s on 2
+        return counts
+
+    close = ThreadTrial(2, 1, seconds=1.0, turns=4)
+    counts = run(close, 36)  # 288 rows/s on 1: 12.5% faster, not decisive: both rounds, A B B A
+    assert counts == [2] * 4 + [2] * 8 + [1] * 16 + [2] * 8  # 4 steps of warm-up (3 and half a second)
+    assert close.winner == 1 and close.count == 1
+    assert close.rates == {2: pytest.approx(256.0), 1: pytest.approx(288.0)}
+    assert close.reason() == "measured on this fit's steps: 256 samples/s on 2, 288 samples/s on 1"
     clear = ThreadTrial(2, 1, seconds=1.0, turns=4)
-    steps = 0
-    while clear.winner is None:
-        clear.add(0.125, 32 if clear.count == 2 else 48)  # 50% faster on 1: the first round decides
-        steps += 1
-    assert clear.winner == 1 and steps == 16
-    tie = ThreadTrial(2, 1, seconds=0.1, turns=2)
-    for _ in range(4):
-        tie.add(0.1, 10)
-    assert tie.winner == 2  # as fast: the count the rule chose stays
+    assert len(run(clear, 48)) == 4 + 16 and clear.winner == 1  # 50% faster on 1: the first round decides
+    slower = ThreadTrial(2, 1, seconds=1.0, turns=4)
+    assert len(run(slower, 16)) == 4 + 16 and slower.winner == 2  # half as fast on 1: decided, 2 kept
+    near = ThreadTrial(2, 1, seconds=1.0, turns=4)
+    run(near, 65, rows_on_2=64)  # 1.6% faster on 1: within the margin, the count the rule chose stays
+    assert near.winner == 2 and near.rates[1] > near.rates[2]
 
 
 def test_a_dense_model_tries_fewer_threads_on_its_own_steps_and_keeps_the_faster(monkeypatch):

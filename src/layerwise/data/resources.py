@@ -178,21 +178,35 @@ class CpuLoad:
         return float(min(min(seen), self.capacity))
 
     def _running_now(self) -> int | None:
+        """Other processes' runnable threads: procs_running less this process's (and its children's)
+        threads runnable just before or just after it was read. A thread of this one that goes to sleep
+        between the two reads (torch's pool threads do, many times a second) is still its own."""
+        mine = self._runnable_own()
         try:
             stat = (self.proc / "stat").read_text()
             running = next(int(line.split()[1]) for line in stat.splitlines() if line.startswith("procs_running"))
-            tasks = list((self.proc / "self" / "task").iterdir())
         except (OSError, StopIteration, ValueError):
             return None
-        # this process's running threads, and its children's (a DataLoader's workers, counted as `busy`)
+        if mine is None:
+            return None
+        return max(running - len(mine | (self._runnable_own() or set())), 0)
+
+    def _runnable_own(self) -> set[str] | None:
+        """This process's runnable threads, and its children's (a DataLoader's workers, counted as
+        `busy`), as /proc paths; None where they cannot be read."""
+        try:
+            tasks = list((self.proc / "self" / "task").iterdir())
+        except OSError:
+            return None
         stats = [task / "stat" for task in tasks] + [self.proc / pid / "stat" for pid in self._children()]
-        mine = 0
+        runnable = set()
         for stat_file in stats:
             try:
-                mine += stat_file.read_text().rsplit(")", 1)[1].split()[0] == "R"
+                if stat_file.read_text().rsplit(")", 1)[1].split()[0] == "R":
+                    runnable.add(str(stat_file.parent.name))
             except (OSError, IndexError):
                 continue
-        return max(running - mine, 0)
+        return runnable
 
     def _stat_busy(self) -> float | None:
         """Seconds the measured CPUs spent on anything but idle and I/O wait (steal included: time a

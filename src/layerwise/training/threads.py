@@ -46,13 +46,18 @@ SINGLE_THREAD_MAX_WORK = 10_000_000  # parameters x batch size
 FREE_SHARE = 0.75
 # how often (seconds, checked before each training step) a fit looks at the load again
 RECHECK_SECONDS = 2.0
-# ThreadTrial: steps left out first (a fit's first steps warm caches and load code), then turns of
-# this much step time at each count, A B A B; a round (A B) whose rates differ by more than
-# TRIAL_DECISIVE decides at once. Each turn at the slower count costs the fit its difference.
+# ThreadTrial: a fit's first steps are left out (they warm caches, the allocator and lazily loaded
+# code: at least this many, and this much time), then turns of TRIAL_SECONDS of step time at each
+# count, A B B A (a drift in the machine's speed then weighs on both alike). A round whose rates
+# differ by more than TRIAL_DECISIVE decides at once; at the end the fewer threads are kept only
+# where they ran more than TRIAL_MARGIN faster (on a tie the rule's count stays). Each turn at the
+# slower count costs the fit its difference: a few hundredths of a second once a fit.
 TRIAL_WARMUP_STEPS = 5
+TRIAL_WARMUP_SECONDS = 0.05
 TRIAL_SECONDS = 0.1
 TRIAL_TURNS = 4
-TRIAL_DECISIVE = 0.15
+TRIAL_DECISIVE = 0.25
+TRIAL_MARGIN = 0.03
 _PER_POSITION = (nn.modules.conv._ConvNd, nn.RNNBase, nn.MultiheadAttention, nn.Embedding)
 
 
@@ -121,16 +126,19 @@ def choose_threads(
 
 
 class ThreadTrial:
-    """Which of two thread counts runs a fit's steps faster, measured on the steps themselves: turns of
-    TRIAL_SECONDS of step time at each count in turn (A B A B), then `winner`, the count that trained
-    more samples a second (`rates`); after the first round (A B) already where one is more than
-    TRIAL_DECISIVE faster. A step is timed from its start to the next step's in the same epoch
-    (validation between epochs is left out). Noise can pick the slower of two close counts; the
-    turns in alternation keep a passing load from favouring one of them."""
+    """Which of two thread counts runs a fit's steps faster, measured on the steps themselves: after
+    the warm-up, turns of TRIAL_SECONDS of step time at each count (A B B A), then `winner`, the count
+    that trained more samples a second (`rates`): after the first round already where one is more than
+    TRIAL_DECISIVE faster, else after the last, where `fewer` must be TRIAL_MARGIN faster to be kept.
+    A step is timed from its start to the next step's in the same epoch (validation between epochs
+    is left out). Noise can still pick the slower of two close counts, which then cost little."""
 
     def __init__(self, more: int, fewer: int, seconds: float | None = None, turns: int = TRIAL_TURNS):
-        self.order = [more, fewer] * (turns // 2)
+        rounds = [(more, fewer) if r % 2 == 0 else (fewer, more) for r in range(turns // 2)]
+        self.order = [count for pair in rounds for count in pair]
+        self.more, self.fewer = more, fewer
         self.seconds = TRIAL_SECONDS if seconds is None else seconds
+        self.warm = (0, 0.0)  # steps and seconds left out so far
         self.turn, self.in_turn = 0, 0.0
         self.time = {more: 0.0, fewer: 0.0}
         self.samples = {more: 0, fewer: 0}
@@ -146,17 +154,25 @@ class ThreadTrial:
         """One step of `samples` rows that took `seconds` at `count`."""
         if self.winner is not None:
             return
+        steps, warmed = self.warm
+        if steps < TRIAL_WARMUP_STEPS or warmed < TRIAL_WARMUP_SECONDS:
+            self.warm = (steps + 1, warmed + seconds)
+            return
         n = self.order[self.turn]
         self.time[n] += seconds
         self.samples[n] += samples
         self.in_turn += seconds
-        if self.in_turn >= self.seconds:
-            self.turn, self.in_turn = self.turn + 1, 0.0
-            if self.turn % 2 == 0:  # a round done: both counts measured
-                self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
-                low, high = sorted(self.rates.values())
-                if self.turn == len(self.order) or high > low * (1 + TRIAL_DECISIVE):
-                    self.winner = max(self.rates, key=lambda c: self.rates[c])  # a tie keeps the first, more
+        if self.in_turn < self.seconds:
+            return
+        self.turn, self.in_turn = self.turn + 1, 0.0
+        if self.turn % 2:
+            return  # a round is both counts
+        self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
+        more, fewer = self.rates[self.more], self.rates[self.fewer]
+        if max(more, fewer) > min(more, fewer) * (1 + TRIAL_DECISIVE):
+            self.winner = self.more if more > fewer else self.fewer
+        elif self.turn == len(self.order):
+            self.winner = self.fewer if fewer > more * (1 + TRIAL_MARGIN) else self.more
 
     def reason(self) -> str:
         shown = ", ".join(f"{self.rates[c]:,.0f} samples/s on {c}" for c in sorted(self.rates, reverse=True))

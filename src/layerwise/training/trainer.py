@@ -63,7 +63,7 @@ from .precision import autocast, check_precision, grad_scaler
 from .schedules import check_schedule, make_schedule
 from .signals import Interrupted, SignalFlag
 from .state import capture, restore
-from .threads import RECHECK_SECONDS, TRIAL_WARMUP_STEPS, Choice, ThreadTrial, choose_threads, is_dense, thread_count
+from .threads import RECHECK_SECONDS, Choice, ThreadTrial, choose_threads, is_dense, thread_count
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
@@ -245,7 +245,6 @@ class Trainer:
         self._trial: ThreadTrial | None = None  # fewer threads tried on a fit's own steps (threads.py)
         self._ceiling: int | None = None  # the count a trial found fastest: the load rule stays at or below it
         self._last_step: tuple[float, int, int] | None = None  # (perf_counter, epoch, rows) of the last step
-        self._steps_seen = 0
         self.thread_notes: list[str] = []  # the thread counts a fit chose, and why (run.log)
         self.stop_on, self.maximize = stop_on, True if maximize is None else maximize
         self.accumulate, self.on_nan, self.schedule = accumulate, on_nan, schedule
@@ -755,7 +754,7 @@ class Trainer:
         step after it (from the processes running at the start until then); then every
         RECHECK_SECONDS (`_adapt_threads`)."""
         self._default_threads, self._others, self._pending = torch.get_num_threads(), None, None
-        self._trial, self._ceiling, self._last_step, self._steps_seen = None, None, None, 0
+        self._trial, self._ceiling, self._last_step = None, None, None
         # what the rule reads of the model, once a fit rather than at every look
         self._model_size = (sum(p.numel() for p in self.module.parameters()), is_dense(self.module))
         choice = self._threads(self.batch_size)
@@ -781,17 +780,14 @@ class Trainer:
         assert trial is not None
         now = time.perf_counter()
         last, self._last_step = self._last_step, (now, epoch, rows)
-        self._steps_seen += 1
-        if self._steps_seen <= TRIAL_WARMUP_STEPS:
-            return
-        if last is not None and last[1] == epoch and self._steps_seen > TRIAL_WARMUP_STEPS + 1:
+        if last is not None and last[1] == epoch:
             trial.add(now - last[0], last[2])
         if trial.winner is None:
             if trial.count != torch.get_num_threads():
                 torch.set_num_threads(trial.count)  # thread_count puts the count before the fit back at its end
             return
         self._ceiling = trial.winner
-        fewer = trial.order[1]
+        fewer = trial.fewer
         self._trial = ThreadTrial(fewer, fewer // 2) if trial.winner == fewer and fewer > 1 else None
         choice = self._threads(self.batch_size)
         n = choice.n or trial.winner
