@@ -195,6 +195,8 @@ def test_a_trial_alternates_the_two_counts_and_keeps_the_faster(monkeypatch):
     assert len(run(clear, 48)) == 4 + 16 and clear.winner == 1  # 50% faster on 1: the first round decides
     slower = ThreadTrial(2, 1, seconds=1.0, turns=4)
     assert len(run(slower, 16)) == 4 + 16 and slower.winner == 2  # half as fast on 1: decided, 2 kept
+    behind = ThreadTrial(2, 1, seconds=1.0, turns=4)
+    assert len(run(behind, 29)) == 4 + 16 and behind.winner == 2  # 9% slower on 1: no second round
     near = ThreadTrial(2, 1, seconds=1.0, turns=4)
     run(near, 36)  # 12.5% faster on 1: within the margin (a short trial's noise), the rule's count stays
     assert near.winner == 2 and near.rates[1] > near.rates[2]

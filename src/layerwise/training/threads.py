@@ -49,7 +49,8 @@ RECHECK_SECONDS = 2.0
 # ThreadTrial: a fit's first steps are left out (they warm caches, the allocator and lazily loaded
 # code: at least this many, and this much time), then turns of TRIAL_SECONDS of step time at each
 # count, A B B A (a drift in the machine's speed then weighs on both alike). A round whose rates
-# differ by more than TRIAL_DECISIVE decides at once; at the end the fewer threads are kept only
+# differ by more than TRIAL_DECISIVE decides at once, as does one where the fewer threads were not
+# faster at all (more turns could then only cost); at the end the fewer threads are kept only
 # where they ran more than TRIAL_MARGIN faster. On this project's shared 2-core machine two tenths
 # of a second of the W2 MLP's steps at one count read up to 16% apart from the same at another count
 # that was in fact 10-14% faster over whole fits (2026-12-04): a trial this short tells apart only
@@ -132,8 +133,9 @@ def choose_threads(
 class ThreadTrial:
     """Which of two thread counts runs a fit's steps faster, measured on the steps themselves: after
     the warm-up, turns of TRIAL_SECONDS of step time at each count (A B B A), then `winner`, the count
-    that trained more samples a second (`rates`): after the first round already where one is more than
-    TRIAL_DECISIVE faster, else after the last, where `fewer` must be TRIAL_MARGIN faster to be kept.
+    that trained more samples a second (`rates`): after a round already where one is more than
+    TRIAL_DECISIVE faster or `fewer` is not faster at all, else after the last, where `fewer` must be
+    TRIAL_MARGIN faster to be kept.
     A step is timed from its start to the next step's in the same epoch (validation between epochs
     is left out). Noise can still pick the slower of two close counts, which then cost little."""
 
@@ -175,6 +177,8 @@ class ThreadTrial:
         more, fewer = self.rates[self.more], self.rates[self.fewer]
         if max(more, fewer) > min(more, fewer) * (1 + TRIAL_DECISIVE):
             self.winner = self.more if more > fewer else self.fewer
+        elif fewer <= more:  # fewer must end TRIAL_MARGIN ahead: not ahead at all, more turns only cost
+            self.winner = self.more
         elif self.turn == len(self.order):
             self.winner = self.fewer if fewer > more * (1 + TRIAL_MARGIN) else self.more
 
