@@ -16,8 +16,10 @@ own) run through the whole condition; the three variants (auto, 1, 2 threads) ar
 with the order rotated each repeat. Printed: samples/s (median of the repeats), the threads auto
 chose, and auto's ratio to the best fixed count: of the medians, and the median of each repeat's
 ratio (`paired_ratio`: the three fits of a repeat run within seconds of each other, so a machine
-whose speed drifts over minutes weighs less on it). Targets (issue 19): >= 0.8x the best fixed count
-under load, >= 0.98x when quiet.
+whose speed drifts over minutes weighs less on it) with its quartiles. `--control` adds, quiet, a
+second fixed 2 threads: its ratio to the first (`control_paired_ratio`) is what this statistic reads
+between two identical configurations, the noise floor. Targets (issue 19): >= 0.8x the best fixed
+count under load, >= 0.98x when quiet.
 
 Run: `.venv/bin/python benchmarks/threads_under_load.py [--repeats 5] [--seconds 2.5]`. Takes about
 12 minutes on 2 cores with the defaults. Not a test: it prints figures, asserts nothing. Run it on
@@ -105,6 +107,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.5, help="about how long one quiet fit takes")
     parser.add_argument("--only", default=None, help="comma-separated workloads (W1,W2,LSTM,CNN)")
     parser.add_argument("--busy", default="0,1,2", help="comma-separated counts of busy processes")
+    parser.add_argument(
+        "--control", action="store_true", help="quiet rows: fixed 2 threads a second time, the noise floor"
+    )
     args = parser.parse_args()
     print(json.dumps({"cpus": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads()}), flush=True)
     for name, (source, batch_size) in WORKLOADS.items():
@@ -114,35 +119,49 @@ def main() -> None:
         rate, _ = timed_fit(template, x[:4096], y[:4096], loss, batch_size, 1, 2)  # warm-up, and the pace
         epochs = max(1, round(args.seconds * rate / x.shape[0]))
         for busy in (int(b) for b in args.busy.split(",")):
-            rates: dict[str, list[float]] = {str(v): [] for v in VARIANTS}
+            # the control: fixed 2 threads again, a configuration identical to one measured (quiet only:
+            # beside busy processes 2 threads run very slowly)
+            variants = VARIANTS + (("2 again",) if args.control and busy == 0 else ())
+            rates: dict[str, list[float]] = {str(v): [] for v in variants}
             chosen: list[float] = []
             with busy_processes(busy):
                 for rep in range(args.repeats):
-                    for variant in VARIANTS[rep % 3 :] + VARIANTS[: rep % 3]:
-                        samples, threads = timed_fit(template, x, y, loss, batch_size, epochs, variant)
+                    turn = rep % len(variants)
+                    for variant in variants[turn:] + variants[:turn]:
+                        samples, threads = timed_fit(
+                            template, x, y, loss, batch_size, epochs, 2 if variant == "2 again" else variant
+                        )
                         rates[str(variant)].append(samples)
                         if variant == "auto":
                             chosen.append(threads)
             med = {v: statistics.median(r) for v, r in rates.items()}
             best = max(("1", "2"), key=lambda v: med[v])
-            print(
-                json.dumps(
-                    {
-                        "workload": name,
-                        "busy_processes": busy,
-                        "auto_samples_per_s": round(med["auto"]),
-                        "threads_1_samples_per_s": round(med["1"]),
-                        "threads_2_samples_per_s": round(med["2"]),
-                        "auto_threads_mean": round(statistics.fmean(chosen), 2),
-                        "best_fixed": int(best),
-                        "ratio_to_best_fixed": round(med["auto"] / med[best], 3),
-                        # auto over the best fixed count in the same repeat (fits minutes apart vary more)
-                        "paired_ratio": round(statistics.median(a / b for a, b in zip(rates["auto"], rates[best])), 3),
-                        "target": 0.98 if busy == 0 else 0.8,
-                    }
-                ),
-                flush=True,
-            )
+            row = {
+                "workload": name,
+                "busy_processes": busy,
+                "auto_samples_per_s": round(med["auto"]),
+                "threads_1_samples_per_s": round(med["1"]),
+                "threads_2_samples_per_s": round(med["2"]),
+                "auto_threads_mean": round(statistics.fmean(chosen), 2),
+                "best_fixed": int(best),
+                "ratio_to_best_fixed": round(med["auto"] / med[best], 3),
+                # auto over the best fixed count in the same repeat (fits minutes apart vary more), and the
+                # middle half of those ratios
+                **paired("paired_ratio", rates["auto"], rates[best]),
+                "target": 0.98 if busy == 0 else 0.8,
+            }
+            if "2 again" in rates:  # what the same ratio reads between two identical configurations
+                row.update(paired("control_paired_ratio", rates["2 again"], rates["2"]))
+            print(json.dumps(row), flush=True)
+
+
+def paired(key: str, rates: list[float], against: list[float]) -> dict[str, object]:
+    """The median of each repeat's ratio, and the quartiles of those ratios (from 2 repeats)."""
+    ratios = [a / b for a, b in zip(rates, against)]
+    row: dict[str, object] = {key: round(statistics.median(ratios), 3)}
+    if len(ratios) > 1:
+        row[key + "_quartiles"] = [round(q, 3) for q in statistics.quantiles(ratios, n=4)[::2]]
+    return row
 
 
 if __name__ == "__main__":
