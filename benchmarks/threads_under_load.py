@@ -21,9 +21,12 @@ second fixed 2 threads: its ratio to the first (`control_paired_ratio`) is what 
 between two identical configurations, the noise floor. Targets (issue 19): >= 0.8x the best fixed
 count under load, >= 0.98x when quiet.
 
-Run: `.venv/bin/python benchmarks/threads_under_load.py [--repeats 5] [--seconds 2.5]`. Takes about
-12 minutes on 2 cores with the defaults. Not a test: it prints figures, asserts nothing. Run it on
-an otherwise idle machine: other work on it is load the quiet rows do not expect.
+Run: `.venv/bin/python benchmarks/threads_under_load.py [--repeats 5] [--seconds 2.5]`. On 2 cores
+the quiet rows take about 5 minutes at 5 repeats (10 at 15 with `--control`), beside one busy process
+5 minutes, beside two about 40 (fixed 2 threads there train up to 40x slower than 1): the README's
+figures come from `--busy 0 --repeats 15 --control`, `--busy 1 --repeats 5`, `--busy 2 --repeats 3`.
+Not a test: it prints figures, asserts nothing. Run it on an otherwise idle machine: other work on it
+is load the quiet rows do not expect.
 """
 
 from __future__ import annotations
