@@ -48,20 +48,20 @@ FREE_SHARE = 0.75
 RECHECK_SECONDS = 2.0
 # ThreadTrial: a fit's first steps are left out (they warm caches, the allocator and lazily loaded
 # code: at least this many, and this much time), then turns of TRIAL_SECONDS of step time at each
-# count, A B B A (a drift in the machine's speed then weighs on both alike). A round whose rates
-# differ by more than TRIAL_DECISIVE decides at once, as does one where the fewer threads were not
-# faster at all (more turns could then only cost); at the end the fewer threads are kept only
-# where they ran more than TRIAL_MARGIN faster. On this project's shared 2-core machine two tenths
-# of a second of the W2 MLP's steps at one count read up to 16% apart from the same at another count
-# that was in fact 10-14% faster over whole fits (2026-12-04): a trial this short tells apart only
-# large differences (such as a busy host's 1.47x for one thread), and a wrong switch costs as much
-# as a right one gains. Each turn at the slower count costs the fit its difference: a few
-# hundredths of a second once a fit.
+# count, A B B A (a drift in the machine's speed then weighs on both alike). The fewer threads are
+# kept only where they ran faster in each round and more than TRIAL_MARGIN faster over the trial; the
+# first round in which they were not faster ends it (more turns could then only cost). One disturbed
+# turn then cannot switch a fit for the rest of its steps (a W2 fit read 8,861 samples/s on 2 threads
+# against 16,800 on 1 in its first round and ran at 0.75x the fits beside it, 2026-12-04). On this
+# project's shared 2-core machine two tenths of a second of the W2 MLP's steps at one count read up
+# to 16% apart from the same at another count that was in fact 10-14% faster over whole fits
+# (2026-12-04): a trial this short tells apart only large differences (such as a busy host's 1.47x
+# for one thread), and a wrong switch costs as much as a right one gains. Each turn at the slower
+# count costs the fit its difference: a few hundredths of a second once a fit.
 TRIAL_WARMUP_STEPS = 5
 TRIAL_WARMUP_SECONDS = 0.05
 TRIAL_SECONDS = 0.1
 TRIAL_TURNS = 4
-TRIAL_DECISIVE = 0.25
 TRIAL_MARGIN = 0.2
 _PER_POSITION = (nn.modules.conv._ConvNd, nn.RNNBase, nn.MultiheadAttention, nn.Embedding)
 
@@ -133,9 +133,9 @@ def choose_threads(
 class ThreadTrial:
     """Which of two thread counts runs a fit's steps faster, measured on the steps themselves: after
     the warm-up, turns of TRIAL_SECONDS of step time at each count (A B B A), then `winner`, the count
-    that trained more samples a second (`rates`): after a round already where one is more than
-    TRIAL_DECISIVE faster or `fewer` is not faster at all, else after the last, where `fewer` must be
-    TRIAL_MARGIN faster to be kept.
+    that trained more samples a second (`rates`). `fewer` is kept only where it ran faster in every
+    round and TRIAL_MARGIN faster over the whole trial; the first round in which it is not faster
+    ends the trial (more turns could only cost).
     A step is timed from its start to the next step's in the same epoch (validation between epochs
     is left out). Noise can still pick the slower of two close counts, which then cost little."""
 
@@ -148,6 +148,7 @@ class ThreadTrial:
         self.turn, self.in_turn = 0, 0.0
         self.time = {more: 0.0, fewer: 0.0}
         self.samples = {more: 0, fewer: 0}
+        self.in_round = {more: (0.0, 0), fewer: (0.0, 0)}  # seconds and samples of the round so far
         self.winner: int | None = None
         self.rates: dict[int, float] = {}
 
@@ -167,6 +168,7 @@ class ThreadTrial:
         n = self.order[self.turn]
         self.time[n] += seconds
         self.samples[n] += samples
+        self.in_round[n] = (self.in_round[n][0] + seconds, self.in_round[n][1] + samples)
         self.in_turn += seconds
         if self.in_turn < self.seconds:
             return
@@ -174,16 +176,18 @@ class ThreadTrial:
         if self.turn % 2:
             return  # a round is both counts
         self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
-        more, fewer = self.rates[self.more], self.rates[self.fewer]
-        if max(more, fewer) > min(more, fewer) * (1 + TRIAL_DECISIVE):
-            self.winner = self.more if more > fewer else self.fewer
-        elif fewer <= more:  # fewer must end TRIAL_MARGIN ahead: not ahead at all, more turns only cost
-            self.winner = self.more
+        this_round = {c: n / max(t, 1e-9) for c, (t, n) in self.in_round.items()}
+        self.in_round = {c: (0.0, 0) for c in self.in_round}
+        if this_round[self.fewer] <= this_round[self.more]:
+            self.winner = self.more  # a switch must hold in every round: one disturbed turn decides nothing
         elif self.turn == len(self.order):
-            self.winner = self.fewer if fewer > more * (1 + TRIAL_MARGIN) else self.more
+            ahead = self.rates[self.fewer] > self.rates[self.more] * (1 + TRIAL_MARGIN)
+            self.winner = self.fewer if ahead else self.more
 
     def reason(self) -> str:
         shown = ", ".join(f"{self.rates[c]:,.0f} samples/s on {c}" for c in sorted(self.rates, reverse=True))
+        if self.winner == self.more and self.rates[self.fewer] > self.rates[self.more]:
+            shown += f"; {self.fewer} kept only where faster in each round and by {TRIAL_MARGIN:.0%} in all"
         return f"measured on this fit's steps: {shown}"
 
 
