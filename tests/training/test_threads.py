@@ -194,7 +194,7 @@ def test_a_trial_alternates_the_two_counts_and_keeps_the_faster(monkeypatch):
     clear = ThreadTrial(2, 1, seconds=1.0, turns=4)
     assert len(run(clear, 48)) == 4 + 32 and clear.winner == 1  # 50% faster on 1: a switch takes both rounds
     slower = ThreadTrial(2, 1, seconds=1.0, turns=4)
-    assert len(run(slower, 16)) == 4 + 16 and slower.winner == 2  # half as fast on 1: decided, 2 kept
+    assert len(run(slower, 16)) == 4 + 8 + 3 and slower.winner == 2  # half as fast on 1: a third of a turn
     behind = ThreadTrial(2, 1, seconds=1.0, turns=4)
     assert len(run(behind, 29)) == 4 + 16 and behind.winner == 2  # 9% slower on 1: no second round
     disturbed = ThreadTrial(2, 1, seconds=1.0, turns=4)  # the first turn on 2 threads slowed by another process

@@ -50,7 +50,8 @@ RECHECK_SECONDS = 2.0
 # code: at least this many, and this much time), then turns of TRIAL_SECONDS of step time at each
 # count, A B B A (a drift in the machine's speed then weighs on both alike). The fewer threads are
 # kept only where they ran faster in each round and more than TRIAL_MARGIN faster over the trial; the
-# first round in which they were not faster ends it (more turns could then only cost). One disturbed
+# first round in which they were not faster ends it (more turns could then only cost), as does a third
+# of a turn in which they ran more than TRIAL_MARGIN slower than the round's turn at more. One disturbed
 # turn then cannot switch a fit for the rest of its steps (a W2 fit read 8,861 samples/s on 2 threads
 # against 16,800 on 1 in its first round and ran at 0.75x the fits beside it, 2026-12-04). On this
 # project's shared 2-core machine two tenths of a second of the W2 MLP's steps at one count read up
@@ -135,7 +136,8 @@ class ThreadTrial:
     the warm-up, turns of TRIAL_SECONDS of step time at each count (A B B A), then `winner`, the count
     that trained more samples a second (`rates`). `fewer` is kept only where it ran faster in every
     round and TRIAL_MARGIN faster over the whole trial; the first round in which it is not faster
-    ends the trial (more turns could only cost).
+    ends the trial (more turns could only cost), as does a third of a turn at `fewer` that ran
+    TRIAL_MARGIN slower than the same round's turn at `more`.
     A step is timed from its start to the next step's in the same epoch (validation between epochs
     is left out). Noise can still pick the slower of two close counts, which then cost little."""
 
@@ -170,6 +172,10 @@ class ThreadTrial:
         self.samples[n] += samples
         self.in_round[n] = (self.in_round[n][0] + seconds, self.in_round[n][1] + samples)
         self.in_turn += seconds
+        if n == self.fewer and self._fewer_clearly_slower():
+            self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
+            self.winner = self.more  # the rest of the turn would only cost
+            return
         if self.in_turn < self.seconds:
             return
         self.turn, self.in_turn = self.turn + 1, 0.0
@@ -183,6 +189,14 @@ class ThreadTrial:
         elif self.turn == len(self.order):
             ahead = self.rates[self.fewer] > self.rates[self.more] * (1 + TRIAL_MARGIN)
             self.winner = self.fewer if ahead else self.more
+
+    def _fewer_clearly_slower(self) -> bool:
+        """In a turn at `fewer` that follows one at `more` in the same round: a third of the turn in, fewer
+        ran TRIAL_MARGIN slower than more did (where more threads are right, most trials end here)."""
+        (more_time, more_rows), (fewer_time, fewer_rows) = self.in_round[self.more], self.in_round[self.fewer]
+        if more_time < self.seconds or self.in_turn < self.seconds / 3:
+            return False
+        return fewer_rows / max(fewer_time, 1e-9) * (1 + TRIAL_MARGIN) < more_rows / max(more_time, 1e-9)
 
     def reason(self) -> str:
         shown = ", ".join(f"{self.rates[c]:,.0f} samples/s on {c}" for c in sorted(self.rates, reverse=True))
