@@ -182,7 +182,7 @@ class ThreadTrial:
         if self.turn % 2:
             return  # a round is both counts
         self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
-        this_round = {c: n / max(t, 1e-9) for c, (t, n) in self.in_round.items()}
+        this_round = {c: rows / max(t, 1e-9) for c, (t, rows) in self.in_round.items()}
         self.in_round = {c: (0.0, 0) for c in self.in_round}
         if this_round[self.fewer] <= this_round[self.more]:
             self.winner = self.more  # a switch must hold in every round: one disturbed turn decides nothing
