@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from safetensors.torch import load_file
 from training_toys import data, experiment
 
@@ -67,3 +68,9 @@ def test_without_a_cxx_compiler_compile_fails_with_a_layerwise_error(monkeypatch
         trainer.fit(x, y)
     assert "set train.compile: false" in raised.value.hint
     torch._dynamo.reset()
+
+
+def test_reduce_overhead_is_refused_off_cuda_naming_the_key():
+    with pytest.raises(LayerwiseError, match="train.compile: reduce-overhead replays steps as CUDA graphs") as raised:
+        Trainer(torch.nn.Linear(4, 1), compile="reduce-overhead", device="cpu")
+    assert "this fit runs on cpu" in str(raised.value) and "train.compile: true" in raised.value.hint

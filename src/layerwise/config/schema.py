@@ -502,7 +502,9 @@ class TrainConfig(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)  # or a name: `schedule: cosine`
     accumulate: int = Field(default=1, ge=1)  # batches per optimizer step
     precision: Literal["32", "bf16", "16-mixed"] = "32"  # float32, bfloat16, or float16 mixed precision
-    compile: bool = False  # torch.compile the model
+    # torch.compile the model; reduce-overhead: also replays each step as a CUDA graph (CUDA only), for
+    # small batches whose kernels are shorter than launching them
+    compile: bool | Literal["reduce-overhead"] = False
     # Images (4-D inputs) and the model's weights in channels-last memory order, which CUDA's conv
     # kernels (tensor cores) run fastest on; auto: on CUDA for a model with 2-D convolutions.
     channels_last: Literal["auto"] | bool = "auto"

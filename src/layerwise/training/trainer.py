@@ -86,7 +86,8 @@ class Trainer:
     while training, (batch, members, out); the loss is then the mean of the members' losses.
     `schedule` is a name or {"type": ..., settings} (schedules.py); `on_nan` is
     stop | skip_batch | reduce_lr (nonfinite.py); `precision` is 32 | bf16 | 16-mixed;
-    `compile=True` runs the module through `torch.compile`. `channels_last` (auto: on CUDA,
+    `compile=True` runs the module through `torch.compile` ("reduce-overhead": in that mode, which
+    replays steps as CUDA graphs: CUDA only). `channels_last` (auto: on CUDA,
     for a module with 2-D convolutions) lays its weights and 4-D inputs out channels-last;
     inputs in pinned memory are copied to the device without blocking. Under torchrun the
     module is wrapped in DistributedDataParallel (distributed.py); `batch_size` is then the
@@ -153,7 +154,7 @@ class Trainer:
         accumulate: int = 1,
         on_nan: str = "stop",
         precision: str | int = "32",
-        compile: bool = False,
+        compile: bool | str = False,
         channels_last: bool | str = "auto",
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: int = 1,
@@ -217,8 +218,14 @@ class Trainer:
         freezes = any(getattr(c, "freezes", False) for c in callbacks)  # layers without gradients some epochs
         net = distributed.wrap(self.module, self.device, freezes=freezes) if self.world > 1 else self.module
         # what the training steps call (torch.compile of a module is a module)
-        self._net: nn.Module = cast(nn.Module, torch.compile(net)) if compile else net
-        self._compiled = compile
+        if compile == "reduce-overhead" and self.device.type != "cuda":
+            raise ConfigError(
+                f"train.compile: reduce-overhead replays steps as CUDA graphs; this fit runs on {self.device.type}",
+                hint="set train.compile: true (or false) off CUDA",
+            )
+        mode = compile if isinstance(compile, str) else None
+        self._net: nn.Module = cast(nn.Module, torch.compile(net, mode=mode)) if compile else net
+        self._compiled = bool(compile)
         self.loss_fn = loss_fn.to(self.device)
         if isinstance(optimizer, str):
             self.optimizer = make_optimizer(
