@@ -70,7 +70,9 @@ def test_without_a_cxx_compiler_compile_fails_with_a_layerwise_error(monkeypatch
     torch._dynamo.reset()
 
 
-def test_reduce_overhead_is_refused_off_cuda_naming_the_key():
+def test_reduce_overhead_is_refused_off_cuda_and_other_modes_always_naming_the_key():
     with pytest.raises(LayerwiseError, match="train.compile: reduce-overhead replays steps as CUDA graphs") as raised:
         Trainer(torch.nn.Linear(4, 1), compile="reduce-overhead", device="cpu")
     assert "this fit runs on cpu" in str(raised.value) and "train.compile: true" in raised.value.hint
+    with pytest.raises(LayerwiseError, match="train.compile: 'max-autotune' is not true, false or 'reduce-overhead'"):
+        Trainer(torch.nn.Linear(4, 1), compile="max-autotune", device="cpu")

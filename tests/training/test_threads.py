@@ -186,7 +186,7 @@ def test_a_trial_alternates_the_two_counts_and_keeps_the_faster(monkeypatch):
         return counts
 
     close = ThreadTrial(2, 1, seconds=1.0, turns=4)
-    counts = run(close, 39)  # 312 rows/s on 1: 22% faster, not decisive: both rounds, A B B A, then kept
+    counts = run(close, 39)  # 312 rows/s on 1: 22% faster in each round: both rounds, A B B A, then kept
     assert counts == [2] * 4 + [2] * 8 + [1] * 16 + [2] * 8  # 4 steps of warm-up (3 and half a second)
     assert close.winner == 1 and close.count == 1
     assert close.rates == {2: pytest.approx(256.0), 1: pytest.approx(312.0)}

@@ -173,7 +173,7 @@ class ThreadTrial:
         self.in_round[n] = (self.in_round[n][0] + seconds, self.in_round[n][1] + samples)
         self.in_turn += seconds
         if n == self.fewer and self._fewer_clearly_slower():
-            self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
+            self.rates = {c: _rate(self.time[c], self.samples[c]) for c in self.time}
             self.winner = self.more  # the rest of the turn would only cost
             return
         if self.in_turn < self.seconds:
@@ -181,8 +181,8 @@ class ThreadTrial:
         self.turn, self.in_turn = self.turn + 1, 0.0
         if self.turn % 2:
             return  # a round is both counts
-        self.rates = {c: self.samples[c] / max(self.time[c], 1e-9) for c in self.time}
-        this_round = {c: rows / max(t, 1e-9) for c, (t, rows) in self.in_round.items()}
+        self.rates = {c: _rate(self.time[c], self.samples[c]) for c in self.time}
+        this_round = {c: _rate(*seconds_rows) for c, seconds_rows in self.in_round.items()}
         self.in_round = {c: (0.0, 0) for c in self.in_round}
         if this_round[self.fewer] <= this_round[self.more]:
             self.winner = self.more  # a switch must hold in every round: one disturbed turn decides nothing
@@ -193,16 +193,20 @@ class ThreadTrial:
     def _fewer_clearly_slower(self) -> bool:
         """In a turn at `fewer` that follows one at `more` in the same round: a third of the turn in, fewer
         ran TRIAL_MARGIN slower than more did (where more threads are right, most trials end here)."""
-        (more_time, more_rows), (fewer_time, fewer_rows) = self.in_round[self.more], self.in_round[self.fewer]
-        if more_time < self.seconds or self.in_turn < self.seconds / 3:
+        if self.in_round[self.more][0] < self.seconds or self.in_turn < self.seconds / 3:
             return False
-        return fewer_rows / max(fewer_time, 1e-9) * (1 + TRIAL_MARGIN) < more_rows / max(more_time, 1e-9)
+        return _rate(*self.in_round[self.fewer]) * (1 + TRIAL_MARGIN) < _rate(*self.in_round[self.more])
 
     def reason(self) -> str:
         shown = ", ".join(f"{self.rates[c]:,.0f} samples/s on {c}" for c in sorted(self.rates, reverse=True))
         if self.winner == self.more and self.rates[self.fewer] > self.rates[self.more]:
             shown += f"; {self.fewer} kept only where faster in each round and by {TRIAL_MARGIN:.0%} in all"
         return f"measured on this fit's steps: {shown}"
+
+
+def _rate(seconds: float, samples: int) -> float:
+    """Samples a second (guarded against a zero time)."""
+    return samples / max(seconds, 1e-9)
 
 
 @contextmanager

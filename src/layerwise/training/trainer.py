@@ -218,6 +218,11 @@ class Trainer:
         freezes = any(getattr(c, "freezes", False) for c in callbacks)  # layers without gradients some epochs
         net = distributed.wrap(self.module, self.device, freezes=freezes) if self.world > 1 else self.module
         # what the training steps call (torch.compile of a module is a module)
+        if isinstance(compile, str) and compile != "reduce-overhead":
+            raise ConfigError(
+                f"train.compile: {compile!r} is not true, false or 'reduce-overhead'",
+                hint="set train.compile: true for torch.compile's default mode",
+            )
         if compile == "reduce-overhead" and self.device.type != "cuda":
             raise ConfigError(
                 f"train.compile: reduce-overhead replays steps as CUDA graphs; this fit runs on {self.device.type}",
