@@ -1,22 +1,16 @@
 """The guide's tests: per-page example times, printed in the terminal summary (never asserted:
-speed is measured, not tested)."""
+speed is measured, not tested). Each page's test records its figures as user properties, which
+reach the summary from xdist's workers as well (`make test` runs the suite in two)."""
 
 from __future__ import annotations
 
-import pytest
-
-_TIMINGS: list = []
-
-
-@pytest.fixture
-def docs_timings() -> list:
-    return _TIMINGS
-
 
 def pytest_terminal_summary(terminalreporter):
-    if not _TIMINGS:
+    passed = [dict(report.user_properties) for report in terminalreporter.stats.get("passed", [])]
+    pages = [figures for figures in passed if "guide_page" in figures]
+    if not pages:
         return
     terminalreporter.section("guide examples: seconds per page")
-    for run in sorted(_TIMINGS, key=lambda r: -r.seconds):
-        terminalreporter.write_line(f"{run.seconds:6.1f} s  {run.blocks:3d} blocks  {run.page}")
-    terminalreporter.write_line(f"{sum(r.seconds for r in _TIMINGS):6.1f} s  total")
+    for page in sorted(pages, key=lambda page: -page["seconds"]):
+        terminalreporter.write_line(f"{page['seconds']:6.1f} s  {page['blocks']:3d} blocks  {page['guide_page']}")
+    terminalreporter.write_line(f"{sum(page['seconds'] for page in pages):6.1f} s  total")

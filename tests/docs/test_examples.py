@@ -13,8 +13,9 @@ PAGES = pages()
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT / "docs")) for p in PAGES])
-def test_page_examples_run(page, record_property, docs_timings):
+def test_page_examples_run(page, record_property):
     name = str(page.relative_to(ROOT))
     result = run_page(page, name=name)
+    record_property("guide_page", name)
     record_property("seconds", round(result.seconds, 2))
-    docs_timings.append(result)
+    record_property("blocks", result.blocks)

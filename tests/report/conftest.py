@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from debian import apt_install
 
 FLAGS = [
     "--headless",
@@ -26,9 +27,7 @@ def chromium() -> str:
     """The chromium binary; `apt-get install chromium` first when it is missing and we are root."""
     found = shutil.which("chromium")
     if found is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, capture_output=True)
+        apt_install("chromium")
         found = shutil.which("chromium")
     if found is None:
         pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from debian import apt_install
 from sklearn.datasets import load_iris
 
 
@@ -35,10 +36,7 @@ def _bin(name: str) -> str | None:
 def _install() -> None:
     if _bin("initdb") and _bin("pg_ctl"):
         return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, capture_output=True).returncode:
-        subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], env=env, check=True, capture_output=True)
+    apt_install("postgresql")
 
 
 def _free_port() -> int:
