@@ -86,3 +86,17 @@ def digits_bundle(digit_folders, tmp_path_factory) -> Path:
     }
     out = tmp_path_factory.mktemp("digits-run") / "run"
     return Path(layerwise.Experiment(cfg).run(out=out).bundle_path)
+
+
+# The guide's tests (tests/docs/test_examples.py) record each page's figures as user properties; they are
+# printed here, in the root conftest: under xdist (`make test`) the controller collects nothing and loads
+# no other conftest, and the properties reach it with each report. Speed is measured, never asserted.
+def pytest_terminal_summary(terminalreporter):
+    passed = [dict(report.user_properties) for report in terminalreporter.stats.get("passed", [])]
+    pages = [figures for figures in passed if "guide_page" in figures]
+    if not pages:
+        return
+    terminalreporter.section("guide examples: seconds per page")
+    for page in sorted(pages, key=lambda page: -page["seconds"]):
+        terminalreporter.write_line(f"{page['seconds']:6.1f} s  {page['blocks']:3d} blocks  {page['guide_page']}")
+    terminalreporter.write_line(f"{sum(page['seconds'] for page in pages):6.1f} s  total")
