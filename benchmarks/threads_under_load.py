@@ -18,8 +18,9 @@ chose, and auto's ratio to the best fixed count: of the medians, and the median 
 ratio (`paired_ratio`: the three fits of a repeat run within seconds of each other, so a machine
 whose speed drifts over minutes weighs less on it) with its quartiles. `--control` adds, quiet, a
 second fixed 2 threads: its ratio to the first (`control_paired_ratio`) is what this statistic reads
-between two identical configurations, the noise floor. Targets (issue 19): >= 0.8x the best fixed
-count under load, >= 0.98x when quiet.
+between two identical configurations, the noise floor. `choice_ratio` reads what auto's choices
+alone cost: its ratio had each of its batches run at the median speed of the fixed count it ran at.
+Targets (issue 19): >= 0.8x the best fixed count under load, >= 0.98x when quiet.
 
 Run: `.venv/bin/python benchmarks/threads_under_load.py [--repeats 5] [--seconds 2.5]`. On 2 cores
 the quiet rows take about 5 minutes at 5 repeats (10 at 15 with `--control`), beside one busy process
@@ -83,8 +84,8 @@ class Threads(Callback):
         self.counts.append(torch.get_num_threads())
 
 
-def timed_fit(template, x, y, loss: str, batch_size: int, epochs: int, threads) -> tuple[float, float]:
-    """(samples per second, mean thread count) of one fit."""
+def timed_fit(template, x, y, loss: str, batch_size: int, epochs: int, threads) -> tuple[float, list[int]]:
+    """(samples per second, the thread count of each batch) of one fit."""
     seen = Threads()
     trainer = Trainer(
         copy.deepcopy(template),
@@ -101,7 +102,7 @@ def timed_fit(template, x, y, loss: str, batch_size: int, epochs: int, threads) 
     start = time.perf_counter()
     trainer.fit(x, y)
     seconds = time.perf_counter() - start
-    return x.shape[0] * epochs / seconds, statistics.fmean(seen.counts)
+    return x.shape[0] * epochs / seconds, seen.counts
 
 
 def main() -> None:
@@ -126,17 +127,17 @@ def main() -> None:
             # beside busy processes 2 threads run very slowly)
             variants = VARIANTS + (("2 again",) if args.control and busy == 0 else ())
             rates: dict[str, list[float]] = {str(v): [] for v in variants}
-            chosen: list[float] = []
+            chosen: list[list[int]] = []  # auto's thread count at each batch, a list a fit
             with busy_processes(busy):
                 for rep in range(args.repeats):
                     turn = rep % len(variants)
                     for variant in variants[turn:] + variants[:turn]:
-                        samples, threads = timed_fit(
+                        samples, counts = timed_fit(
                             template, x, y, loss, batch_size, epochs, 2 if variant == "2 again" else variant
                         )
                         rates[str(variant)].append(samples)
                         if variant == "auto":
-                            chosen.append(threads)
+                            chosen.append(counts)
             med = {v: statistics.median(r) for v, r in rates.items()}
             best = max(("1", "2"), key=lambda v: med[v])
             row = {
@@ -145,17 +146,31 @@ def main() -> None:
                 "auto_samples_per_s": round(med["auto"]),
                 "threads_1_samples_per_s": round(med["1"]),
                 "threads_2_samples_per_s": round(med["2"]),
-                "auto_threads_mean": round(statistics.fmean(chosen), 2),
+                "auto_threads_mean": round(statistics.fmean(statistics.fmean(c) for c in chosen), 2),
                 "best_fixed": int(best),
                 "ratio_to_best_fixed": round(med["auto"] / med[best], 3),
                 # auto over the best fixed count in the same repeat (fits minutes apart vary more), and the
                 # middle half of those ratios
                 **paired("paired_ratio", rates["auto"], rates[best]),
+                "choice_ratio": choice_ratio(chosen, med, best),
                 "target": 0.98 if busy == 0 else 0.8,
             }
             if "2 again" in rates:  # what the same ratio reads between two identical configurations
                 row.update(paired("control_paired_ratio", rates["2 again"], rates["2"]))
             print(json.dumps(row), flush=True)
+
+
+def choice_ratio(chosen: list[list[int]], med: dict[str, float], best: str) -> float | None:
+    """What auto's choices cost: its ratio to the best fixed count had each of its batches run at the
+    median speed of the fixed count it ran at (None where it ran at a count not measured fixed). The
+    fits' own speeds vary by more than the few batches a trial runs at the slower count cost; this
+    reads the choices alone (not the microseconds of the looks at the load, nor the fewer-thread
+    turns' effect on the steps after them)."""
+    counts = [n for fit in chosen for n in fit]
+    if any(str(n) not in med for n in counts):
+        return None
+    seconds_per_sample = statistics.fmean(1 / med[str(n)] for n in counts)
+    return round((1 / med[best]) / seconds_per_sample, 3)
 
 
 def paired(key: str, rates: list[float], against: list[float]) -> dict[str, object]:
