@@ -152,7 +152,6 @@ class ThreadTrial:
         self.samples = {more: 0, fewer: 0}
         self.in_round = {more: (0.0, 0), fewer: (0.0, 0)}  # seconds and samples of the round so far
         self.winner: int | None = None
-        self.rates: dict[int, float] = {}
 
     @property
     def count(self) -> int:
@@ -173,7 +172,6 @@ class ThreadTrial:
         self.in_round[n] = (self.in_round[n][0] + seconds, self.in_round[n][1] + samples)
         self.in_turn += seconds
         if n == self.fewer and self._fewer_clearly_slower():
-            self.rates = {c: _rate(self.time[c], self.samples[c]) for c in self.time}
             self.winner = self.more  # the rest of the turn would only cost
             return
         if self.in_turn < self.seconds:
@@ -181,14 +179,19 @@ class ThreadTrial:
         self.turn, self.in_turn = self.turn + 1, 0.0
         if self.turn % 2:
             return  # a round is both counts
-        self.rates = {c: _rate(self.time[c], self.samples[c]) for c in self.time}
         this_round = {c: _rate(*seconds_rows) for c, seconds_rows in self.in_round.items()}
         self.in_round = {c: (0.0, 0) for c in self.in_round}
         if this_round[self.fewer] <= this_round[self.more]:
             self.winner = self.more  # a switch must hold in every round: one disturbed turn decides nothing
         elif self.turn == len(self.order):
-            ahead = self.rates[self.fewer] > self.rates[self.more] * (1 + TRIAL_MARGIN)
+            rates = self.rates
+            ahead = rates[self.fewer] > rates[self.more] * (1 + TRIAL_MARGIN)
             self.winner = self.fewer if ahead else self.more
+
+    @property
+    def rates(self) -> dict[int, float]:
+        """Samples a second at each count over the trial so far."""
+        return {c: _rate(self.time[c], self.samples[c]) for c in self.time}
 
     def _fewer_clearly_slower(self) -> bool:
         """In a turn at `fewer` that follows one at `more` in the same round: a third of the turn in, fewer
@@ -198,8 +201,9 @@ class ThreadTrial:
         return _rate(*self.in_round[self.fewer]) * (1 + TRIAL_MARGIN) < _rate(*self.in_round[self.more])
 
     def reason(self) -> str:
-        shown = ", ".join(f"{self.rates[c]:,.0f} samples/s on {c}" for c in sorted(self.rates, reverse=True))
-        if self.winner == self.more and self.rates[self.fewer] > self.rates[self.more]:
+        rates = self.rates
+        shown = ", ".join(f"{rates[c]:,.0f} samples/s on {c}" for c in sorted(rates, reverse=True))
+        if self.winner == self.more and rates[self.fewer] > rates[self.more]:
             shown += f"; {self.fewer} kept only where faster in each round and by {TRIAL_MARGIN:.0%} in all"
         return f"measured on this fit's steps: {shown}"
 
